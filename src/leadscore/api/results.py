@@ -1,0 +1,50 @@
+"""The trainer's result: what a training Job reports and the operator reads back.
+
+Written by the trainer to ``result.json`` in the artifact directory and to the Job's
+termination-message path; parsed by the operator. Keep it small: a termination message
+is capped at 4096 bytes by the kubelet, so only headline metrics travel here (the full
+evaluation lives in ``model_card.json``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RESULT_SCHEMA_VERSION = 1
+
+
+class TrainingResult(BaseModel):
+    """One training run's outcome, successful or not."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = RESULT_SCHEMA_VERSION
+    status: Literal["Succeeded", "Failed"]
+    reason: str = Field("", description="CamelCase reason when status is Failed, e.g. LeakyColumns.")
+    message: str = Field("", description="One-line human explanation; copied into conditions.")
+    model_name: str = ""
+    version: str = Field("", description="Version label, e.g. v3 or a timestamp label.")
+    artifact_uri: str = Field("", description="Directory or s3:// prefix of the artifact.")
+    mlflow_run_id: str = ""
+    mlflow_model_version: str = ""
+    shipped: str = Field("", description="What shipped: an algorithm name or 'ensemble'.")
+    metrics: dict[str, float] = Field(default_factory=dict,
+                                      description="Held-out headline metrics (roc_auc, pr_auc, brier, log_loss, ...).")
+    created: datetime | None = None
+    device: str = ""
+
+    def to_termination_message(self) -> str:
+        """JSON that fits the kubelet's 4096-byte termination-message limit."""
+        text = self.model_dump_json(exclude_none=True)
+        if len(text.encode()) <= 4096:
+            return text
+        slim = self.model_copy(update={"metrics": {k: v for k, v in self.metrics.items()
+                                                   if k in HEADLINE_METRICS},
+                                       "message": self.message[:512]})
+        return slim.model_dump_json(exclude_none=True)
+
+
+HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "baseline_roc_auc")
