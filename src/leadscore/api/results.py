@@ -31,8 +31,8 @@ class TrainingResult(BaseModel):
     mlflow_run_id: str = ""
     mlflow_model_version: str = ""
     shipped: str = Field("", description="What shipped: an algorithm name or 'ensemble'.")
-    metrics: dict[str, float] = Field(default_factory=dict,
-                                      description="Held-out headline metrics (roc_auc, pr_auc, brier, log_loss, ...).")
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="Held-out headline metrics (roc_auc, pr_auc, brier, ...).")
     created: datetime | None = None
     device: str = ""
 

@@ -1,0 +1,96 @@
+"""``ABExperiment``: two arms of one LeadScoringModel, a split, and a stopping rule (DESIGN §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from leadscore.api.base import ApiModel
+from leadscore.api.conditions import Condition
+
+RULES = "rules"
+"""The arm name of the rule-based baseline scoring (no model artifact)."""
+ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
+DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
+
+
+class ArmRef(ApiModel):
+    """What one arm serves."""
+
+    version: str = Field(pattern=ARM_PATTERN, max_length=16,
+                         description="A model version (v3) of the referenced model, or 'rules' for "
+                                     "the rule-based baseline scoring.")
+
+
+EXPERIMENT_RULES = [
+    {"rule": "self.control.version != self.treatment.version",
+     "message": "control and treatment must be different versions", "fieldPath": ".treatment.version"},
+    {"rule": "self.modelRef == oldSelf.modelRef",
+     "message": "modelRef is immutable; create a new ABExperiment", "fieldPath": ".modelRef"},
+]
+
+
+class ABExperimentSpec(ApiModel):
+    """Desired state of an ABExperiment."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": EXPERIMENT_RULES})
+
+    model_ref: str = Field(min_length=1, max_length=63, pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
+                           description="Name of the LeadScoringModel (same namespace) under test.")
+    control: ArmRef = Field(description="The arm that serves today (usually the active version).")
+    treatment: ArmRef = Field(description="The challenger arm.")
+    traffic_percent: int = Field(50, ge=1, le=99,
+                                 description="Percent of leads sent to the treatment arm.")
+    assignment: Literal["random", "sticky"] = Field(
+        "sticky", description="random: KServe canary split per request; sticky: hash of the lead id, "
+                              "so a lead always sees the same arm.")
+    metric: Literal["conversion", "value"] = Field(
+        "conversion", description="conversion: conversion rate; value: mean outcome value per lead.")
+    alpha: float = Field(0.05, gt=0.0, le=0.2, description="Significance level (two-sided).")
+    minimum_detectable_effect: float = Field(
+        0.05, gt=0.0, le=10.0,
+        description="Smallest relative lift worth detecting (0.05 = +5%); sizes the experiment.")
+    min_samples_per_arm: int = Field(1000, ge=10, le=100_000_000,
+                                     description="No decision before each arm has this many exposures.")
+    sequential: bool = Field(True, description="Always-valid (sequential) inference: looking at results "
+                                               "every evaluation does not inflate false positives.")
+    max_duration: str = Field("14d", pattern=DURATION_PATTERN, max_length=32,
+                              description="Stop with the evidence at hand after this long, e.g. 14d, 36h.")
+    on_success: Literal["promote", "none"] = Field(
+        "promote", description="promote: a winning treatment becomes the model's served version.")
+
+
+class ArmStatus(ApiModel):
+    """Observed counts and rate of one arm."""
+
+    version: str = Field(description="Version (or 'rules') the arm serves.")
+    exposures: int = Field(0, ge=0, description="Distinct leads scored by the arm.")
+    conversions: int = Field(0, ge=0, description="Of those, leads that converted.")
+    rate: float | None = Field(None, description="Conversion rate (or mean value for metric value).")
+
+
+class ABExperimentStatus(ApiModel):
+    """Observed state of an ABExperiment (written by the operator only)."""
+
+    phase: str | None = Field(None, description="Pending, Running, Concluded or Stopped; from conditions.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Running and Concluded conditions.")
+    observed_generation: int | None = Field(None, description="metadata.generation last acted on.")
+    started: datetime | None = Field(None, description="When traffic was first split.")
+    concluded: datetime | None = Field(None, description="When the decision was applied.")
+    last_evaluated: datetime | None = Field(None, description="Last time the statistics were computed.")
+    control: ArmStatus | None = Field(None, description="Control arm counts.")
+    treatment: ArmStatus | None = Field(None, description="Treatment arm counts.")
+    lift: float | None = Field(None, description="Relative lift of treatment over control.")
+    lift_lower: float | None = Field(None, description="Lower bound of the lift's confidence interval.")
+    lift_upper: float | None = Field(None, description="Upper bound of the lift's confidence interval.")
+    p_value: float | None = Field(None, description="p-value of the difference (always-valid if sequential).")
+    srm_p_value: float | None = Field(None, description="Sample-ratio-mismatch p-value; small means the "
+                                                        "split is broken and results are not trusted.")
+    decision: Literal["promote", "rollback", "inconclusive"] | None = Field(
+        None, description="promote, rollback or inconclusive, once reached.")
+    decision_reason: str | None = Field(None, description="Why the decision was taken.")

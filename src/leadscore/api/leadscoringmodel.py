@@ -1,0 +1,230 @@
+"""``LeadScoringModel``: what to train, how to gate it, how to serve it (DESIGN §3).
+
+These models are the single source of truth: ``leadscore.api.crd`` turns them into the CRD
+schema and the operator parses CR bodies with them, so a field documented here is what
+``kubectl explain lsm.spec`` shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from leadscore.api.base import ApiModel
+from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
+from leadscore.api.conditions import Condition
+
+Vertical = Literal["pc", "health", "commercial", "generic"]
+Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost"]
+ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
+
+CRON_PATTERN = (
+    r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    r"|([0-9*/,?A-Za-z-]+[ \t]+){4}[0-9*/,?A-Za-z-]+)$"
+)
+"""Five cron fields or a ``@daily``-style macro; croniter checks the fields' values in the operator."""
+
+
+class DatasetSpec(ApiModel):
+    """Where the labelled leads are and which columns mean what."""
+
+    uri: str = Field(min_length=1, max_length=2048,
+                     pattern=r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|/.+|file://.+)$",
+                     description="Training data: s3://bucket/key or an absolute path in the trainer "
+                                 "image (csv or parquet file, or a directory of parquet files).")
+    format: Literal["auto", "csv", "parquet"] = Field(
+        "auto", description="File format; auto decides from the extension.")
+    target_column: str = Field("converted", min_length=1, max_length=256,
+                               description="Binary label column: 1/true when the lead converted.")
+    id_column: str | None = Field("lead_id", max_length=256,
+                                  description="Lead identifier column; never used as a feature.")
+    time_column: str | None = Field(
+        None, max_length=256,
+        description="Lead creation timestamp; enables the time-aware split and hour/day features.")
+    exclude_columns: list[str] = Field(
+        default_factory=list, max_length=200,
+        description="Columns never used as features (e.g. leaky post-outcome fields).")
+
+
+class TrainingSpec(ApiModel):
+    """How the trainer Job runs."""
+
+    algorithms: list[Algorithm] = Field(
+        default_factory=lambda: list(ALGORITHMS), min_length=1, max_length=4,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Algorithms to train: lr (logistic regression baseline), xgboost, lightgbm, catboost.")
+    ensemble: bool = Field(True, description="Blend the calibrated algorithms into one ensemble "
+                                             "when it beats the best single model on validation.")
+    trials: int = Field(20, ge=0, le=1000,
+                        description="Optuna trials per algorithm (0 keeps default hyper-parameters).")
+    time_budget_seconds: int = Field(
+        900, ge=10, le=86400, description="Wall-clock budget for the whole hyper-parameter search.")
+    seed: int = Field(42, ge=0, le=2**31 - 1, description="Random seed: same data + seed = same model.")
+    gpu: int = Field(0, ge=0, le=8, description="GPUs for the trainer (nvidia.com/gpu); "
+                                                "0 trains on CPU.")
+    resources: Resources = Field(default_factory=Resources,
+                                 description="CPU/memory requests and limits of the trainer container.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="Node labels the trainer Pod must match (added to the "
+                                          "operator's GPU node selector when gpu > 0).")
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=20,
+        description="Tolerations of the trainer Pod (the nvidia.com/gpu toleration is added when gpu > 0).")
+    image: str | None = Field(None, max_length=512,
+                              description="Trainer image override; default is the operator's setting.")
+    backoff_limit: int = Field(1, ge=0, le=10, description="Job retries before training counts as failed.")
+    active_deadline_seconds: int = Field(
+        7200, ge=60, le=7 * 86400, description="Kill the training Job after this many seconds.")
+    ttl_seconds_after_finished: int = Field(
+        86400, ge=0, le=30 * 86400, description="Delete a finished Job (not its artifacts) after this long.")
+
+
+class ScheduleSpec(ApiModel):
+    """Periodic retraining on fresh data."""
+
+    cron: str = Field(
+        max_length=128, pattern=CRON_PATTERN,
+        description="Cron expression in UTC (5 fields, e.g. '0 3 * * 1') or a macro like @daily.")
+    suspend: bool = Field(False, description="Pause scheduled retraining without deleting the schedule.")
+
+
+class PromotionSpec(ApiModel):
+    """The gate a new version passes before it serves traffic."""
+
+    min_roc_auc: float = Field(0.6, ge=0.5, le=1.0,
+                               description="Minimum held-out ROC-AUC of a new version.")
+    min_gain: float = Field(0.0, ge=-1.0, le=1.0,
+                            description="Minimum ROC-AUC gain over the active version (0.01 = one point); "
+                                        "negative tolerates a small regression.")
+    auto_rollout: bool = Field(True, description="Serve a version that passed the gate at once; "
+                                                 "false only records it (promote with an ABExperiment).")
+
+
+class ServingSpec(ApiModel):
+    """How the active version is served by the KServe InferenceService."""
+
+    replicas: int = Field(1, ge=0, le=50, description="Minimum predictor replicas (0 allows scale to zero).")
+    max_replicas: int = Field(3, ge=1, le=100, description="Maximum predictor replicas.")
+    resources: Resources = Field(default_factory=Resources,
+                                 description="CPU/memory requests and limits of the predictor container.")
+    gpu: int = Field(0, ge=0, le=8, description="GPUs per predictor replica (onnxruntime CUDA provider).")
+    canary_traffic_percent: int | None = Field(
+        None, ge=0, le=100,
+        description="Share of traffic a newly promoted version gets while the previous one keeps the rest; "
+                    "unset rolls out to 100% at once.")
+    pinned_version: str | None = Field(
+        None, pattern=VERSION_PATTERN,
+        description="Serve this version whatever is newer (rollback); unset serves the newest promoted.")
+
+
+class Tier(ApiModel):
+    """One score band."""
+
+    min_score: int = Field(ge=0, le=100, description="Lowest score (0-100) in this tier.")
+    action: str = Field(min_length=1, max_length=128, description="Recommended action for leads in the tier.")
+
+
+class ScoringSpec(ApiModel):
+    """How a probability becomes a score (0-100), a tier and an action."""
+
+    high: Tier = Field(Tier(min_score=80, action="immediate_assignment"),
+                       description="Tier high; default score >= 80, immediate assignment.")
+    medium: Tier = Field(Tier(min_score=60, action="standard_routing"),
+                         description="Tier medium; default score 60-79, standard routing.")
+    low: Tier = Field(Tier(min_score=40, action="nurture"),
+                      description="Tier low; default score 40-59, nurture. Below it: very_low.")
+    very_low_action: str = Field("archive", min_length=1, max_length=128,
+                                 description="Action for leads below the low tier.")
+
+
+SCORING_RULES = [
+    {"rule": "self.high.minScore > self.medium.minScore && self.medium.minScore > self.low.minScore",
+     "message": "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"},
+]
+
+
+class RetentionSpec(ApiModel):
+    """How many versions keep their artifacts."""
+
+    keep_versions: int = Field(5, ge=1, le=100,
+                               description="Keep artifacts of the newest N versions (the active and "
+                                           "pinned versions are always kept); older ones are deleted.")
+
+
+class LeadScoringModelSpec(ApiModel):
+    """Desired state of a LeadScoringModel."""
+
+    vertical: Vertical = Field(description="Business vertical: pc (property & casualty), health, "
+                                           "commercial insurance, or generic B2B/real-estate leads.")
+    dataset: DatasetSpec = Field(description="Training data.")
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description="Trainer Job settings.")
+    schedule: ScheduleSpec | None = Field(None, description="Retraining schedule; unset retrains on "
+                                                            "spec changes and the retrain annotation only.")
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec, description="Promotion gate.")
+    serving: ServingSpec = Field(default_factory=ServingSpec, description="InferenceService settings.")
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec,
+                                 json_schema_extra={"x-kubernetes-validations": SCORING_RULES},
+                                 description="Score tiers and actions.")
+    retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Artifact retention.")
+
+
+class ModelVersion(ApiModel):
+    """One trained version."""
+
+    version: str = Field(pattern=VERSION_PATTERN, description="Version label, v1, v2, ...")
+    created: datetime | None = Field(None, description="When training finished.")
+    metrics: dict[str, float] = Field(default_factory=dict,
+                                      description="Held-out metrics: roc_auc, pr_auc, brier, ...")
+    artifact_uri: str = Field(description="Artifact directory (s3://bucket/<ns>/<model>/<version>/).")
+    mlflow_run_id: str | None = Field(None, description="MLflow run that logged the training.")
+    job_name: str = Field(description="Training Job that produced the version.")
+    shipped: str | None = Field(None, description="What shipped: an algorithm or 'ensemble'.")
+    gate: Literal["Passed", "Failed"] = Field(description="Outcome of the promotion gate.")
+    gate_message: str | None = Field(None, description="Why the gate passed or failed.")
+    artifacts_deleted: bool = Field(False, description="True once retention removed the artifacts.")
+
+
+class TrafficTarget(ApiModel):
+    """Share of requests one version receives (mirrored from the InferenceService)."""
+
+    version: str = Field(description="Model version, or 'rules' for the rule-based baseline.")
+    percent: int = Field(ge=0, le=100, description="Percent of requests.")
+
+
+class TrainingRun(ApiModel):
+    """The training Job currently running or last run."""
+
+    version: str = Field(pattern=VERSION_PATTERN, description="Version the Job trains.")
+    job_name: str = Field(description="Name of the Job.")
+    trigger: str = Field(description="Why it started: created, specChanged, schedule, annotation.")
+    started: datetime | None = Field(None, description="When the operator created the Job.")
+    spec_hash: str = Field(description="Hash of the training-relevant spec it was started for.")
+    finished: bool = Field(False, description="True once the operator handled the Job's outcome.")
+
+
+class LeadScoringModelStatus(ApiModel):
+    """Observed state of a LeadScoringModel (written by the operator only)."""
+
+    phase: str | None = Field(None, description="Pending, Training, Deploying, Ready, Degraded or "
+                                                "Failed; computed from conditions.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Trained and Serving conditions.")
+    observed_generation: int | None = Field(None, description="metadata.generation last acted on.")
+    active_version: str | None = Field(None, description="Version receiving (most) traffic.")
+    latest_version: str | None = Field(None, description="Newest trained version (passed the gate or not).")
+    active_roc_auc: float | None = Field(None, description="Held-out ROC-AUC of the active version.")
+    versions: list[ModelVersion] = Field(default_factory=list,
+                                         description="Every trained version, oldest first.")
+    endpoint: str | None = Field(None, description="URL of the InferenceService.")
+    serving_ready: bool | None = Field(None, description="InferenceService Ready condition.")
+    traffic: list[TrafficTarget] = Field(default_factory=list,
+                                         description="Traffic split as the InferenceService reports it.")
+    last_training_job: str | None = Field(None, description="Name of the most recent training Job.")
+    training: TrainingRun | None = Field(None, description="The running or last training.")
+    last_schedule_time: datetime | None = Field(None, description="Last cron tick that started a training.")
+    retrain_request: str | None = Field(
+        None, description="Value of the leadscoring.io/retrain annotation last acted on.")
