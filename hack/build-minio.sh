@@ -2,7 +2,8 @@
 # Builds the pinned MinIO server (the S3-compatible store the integration tests talk to) from
 # the Go module proxy and caches it by version. MinIO publishes no semver tags, so the pin is
 # the module proxy's pseudo-version of a commit on its main branch.
-# Prints the binary's path on success. Safe to run concurrently (flock); the build is nice'd.
+# Prints the binary's path on success; with --path, prints it without building (the test
+# fixtures ask this way, so the version pin lives here only). Safe to run concurrently (flock).
 set -euo pipefail
 
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
@@ -10,7 +11,7 @@ CACHE="${LEADSCORE_CACHE:-$HOME/.cache/leadscore}"
 DIR="$CACHE/minio/$MINIO_VERSION"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-if [ -x "$DIR/minio" ]; then echo "$DIR/minio"; exit 0; fi
+if [ "${1:-}" = "--path" ] || [ -x "$DIR/minio" ]; then echo "$DIR/minio"; exit 0; fi
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/minio.lock"

@@ -1,0 +1,88 @@
+"""Shared fixtures: the real servers of DESIGN.md section 5, started once per session on loopback.
+
+Each fixture finds its binary (env var from ``hack/tools.sh --env``, else the build cache),
+skips with the reason when it is missing (fails instead when ``CI=true``), and raises when a
+present binary does not start. docs/testing.md describes them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.mlflow_server import MLflowServer, running_mlflow
+from support.postgres import PostgresServer, running_postgres
+from support.s3 import S3Server, running_minio
+from support.skipping import require_or_skip
+from support.tools import built_tool, postgres_bin_dir
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A MinIO server: ``.endpoint``, ``.env`` (AWS_*/S3_*/MLFLOW_S3_* vars), ``.create_bucket()``."""
+    binary = built_tool("LEADSCORE_MINIO_BIN", "build-minio.sh")
+    if not binary.is_file():
+        require_or_skip(f"MinIO server not found at {binary}: run `make tools` "
+                        "(hack/build-minio.sh) or set LEADSCORE_MINIO_BIN")
+    with running_minio(binary, tmp_path_factory.mktemp("minio")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """``s3_server`` with its env applied to os.environ and leadscore's cached S3 client reset."""
+    from leadscore.store import s3
+
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("S3_ENDPOINT", raising=False)
+    s3._client.cache_clear()
+    yield s3_server
+    s3._client.cache_clear()
+
+
+@pytest.fixture
+def s3_bucket(s3_env: S3Server) -> str:
+    """A fresh, empty bucket on the S3 server, with ``s3_env`` applied; its name."""
+    return s3_env.create_bucket()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflowServer]:
+    """``mlflow server`` (SQLite store, artifacts proxied to ``s3://mlflow``): ``.uri``, ``.env``."""
+    with running_mlflow(s3_server, tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """PostgreSQL: LEADSCORE_TEST_POSTGRES_URL's server, else a throw-away cluster on loopback."""
+    external = os.environ.get("LEADSCORE_TEST_POSTGRES_URL")
+    if external:
+        yield PostgresServer.from_url(external)
+        return
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None or not (bin_dir / "initdb").is_file():
+        looked = bin_dir or "/usr/lib/postgresql/*/bin"
+        require_or_skip(f"PostgreSQL binaries not found (looked in {looked}): "
+                        "run `make tools` (hack/install-debs.sh) or set LEADSCORE_PG_BIN_DIR "
+                        "or LEADSCORE_TEST_POSTGRES_URL")
+    with running_postgres(Path(bin_dir)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL ``postgresql+psycopg://...`` of the session's test database (shared by tests)."""
+    return postgres_server.url()
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh database for this test only, dropped afterwards."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
