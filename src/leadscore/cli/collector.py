@@ -1,0 +1,84 @@
+"""``leadscore collector``: run the collector, or export its training set."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import typer
+
+from leadscore.errors import ConfigError
+
+collector_app = typer.Typer(
+    name="collector",
+    help="Log predictions and outcomes; serve experiment summaries; export training data.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+_DB_HELP = "SQLAlchemy URL of the event store (postgresql+psycopg://... or sqlite:///path); default $LEADSCORE_DB_URL or ./leadscore-events.db."
+
+
+def _db(url: str | None) -> str:
+    from leadscore.store.events import default_url
+
+    return url or default_url()
+
+
+@collector_app.callback()
+def serve(
+    ctx: typer.Context,
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 inside a pod)."),
+    port: int = typer.Option(8090, "--port", min=1, max=65535, help="HTTP port."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Run the collector's HTTP API (migrates the event store first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from leadscore.collector.app import create_app
+    from leadscore.store.events import open_store
+
+    store = open_store(_db(db))
+    try:
+        uvicorn.run(create_app(store), host=host, port=port, log_level=log_level)
+    finally:
+        store.dispose()
+
+
+def _since(value: str) -> datetime:
+    """A date (midnight UTC) or an ISO timestamp (UTC when it names no zone)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}") from None
+    if len(value) <= 10:
+        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@collector_app.command("export")
+def export(
+    since: str = typer.Option(..., "--since", help="Include predictions made at or after this date/time (UTC)."),
+    output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Join predictions with outcomes into a Parquet training set for `leadscore train`."""
+    from leadscore.collector.export import export_training_set
+    from leadscore.store.events import open_store
+
+    start = _since(since)
+    store = open_store(_db(db))
+    try:
+        report = export_training_set(store, start, output)
+    finally:
+        store.dispose()
+    typer.echo(
+        f"wrote {report.rows} leads ({report.converted} converted) to {report.output}; "
+        f"left out {report.without_outcome} without outcome, {report.without_features} without features"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(collector_app)

@@ -1,0 +1,116 @@
+"""The collector's HTTP API (FastAPI): thin handlers over parsing, the store and the summary.
+
+Bodies are read raw and validated by our own pydantic models rather than FastAPI's, for two
+reasons: CloudEvents carry their attributes in headers and the body's shape depends on
+``ce-type``; and every refusal must be a 400 with one line naming the field (FastAPI's
+default is a 422 with a nested list).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from leadscore import __version__
+from leadscore.api.summary import ExperimentSummary
+from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.outcomes import parse_outcomes
+from leadscore.collector.summary import experiment_summary
+from leadscore.errors import ValidationError
+from leadscore.store.events import EventStore
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class _Metrics:
+    """Counters on a registry of the app's own, so several apps (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter("leadscore_collector_events", "Logged inference events accepted, by type.",
+                              ["type"], registry=self.registry)
+        self.predictions = Counter("leadscore_collector_predictions_stored",
+                                   "Prediction records created.", registry=self.registry)
+        self.outcomes = Counter("leadscore_collector_outcomes", "Outcomes received, by result.",
+                                ["result"], registry=self.registry)
+        self.rejected = Counter("leadscore_collector_rejected", "Payloads refused with 400, by endpoint.",
+                                ["endpoint"], registry=self.registry)
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ValidationError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
+    if not body:
+        raise ValidationError("body: empty")
+    return body
+
+
+def create_app(store: EventStore) -> FastAPI:
+    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
+    app = FastAPI(title="leadscore collector", version=__version__)
+    metrics = _Metrics()
+    app.state.store = store
+
+    @app.exception_handler(ValidationError)
+    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
+        metrics.rejected.labels(getattr(request.scope.get("route"), "path", "unknown")).inc()
+        return JSONResponse(status_code=400, content={"error": str(exc), "reason": exc.reason})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/events")
+    async def post_event(request: Request) -> dict[str, Any]:
+        """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
+        context = parse_context(request.headers)
+        body = await _body(request)
+        result = await run_in_threadpool(record_event, store, context, body)
+        metrics.events.labels(result.kind).inc()
+        metrics.predictions.inc(result.predictions_stored)
+        return {
+            "id": result.event_id,
+            "kind": result.kind,
+            "predictions_stored": result.predictions_stored,
+            "features_attached": result.features_attached,
+            "duplicate": result.duplicate,
+        }
+
+    @app.post("/v1/outcomes")
+    async def post_outcomes(request: Request) -> dict[str, int]:
+        """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
+        body = await _body(request)
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"body: not valid JSON ({exc})") from exc
+        outcomes = parse_outcomes(document)
+        result = await run_in_threadpool(record_outcomes, store, outcomes)
+        metrics.outcomes.labels("stored").inc(result.stored)
+        metrics.outcomes.labels("duplicate").inc(result.duplicates)
+        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
+    def get_summary(namespace: str, name: str) -> ExperimentSummary:
+        """Per-arm exposures, conversions and value sums (rules in ``leadscore.collector.summary``)."""
+        return experiment_summary(store, namespace, name)
+
+    return app

@@ -1,0 +1,117 @@
+"""The CloudEvents KServe's inference logger sends, read from binary-mode HTTP headers.
+
+KServe's agent (``pkg/logger``, 0.15 and later) posts each logged request and response as
+its own event, with the same ``ce-id`` on both (the caller's ``Ce-Id`` header, else a fresh
+UUID), ``ce-type`` ``org.kubeflow.serving.inference.request`` or ``.response``, and the
+extensions ``ce-inferenceservicename``, ``ce-namespace``, ``ce-component``, ``ce-endpoint``,
+``ce-metadata`` (JSON of the request headers listed in the ISVC's ``logger.metadataHeaders``)
+and ``ce-annotations`` (JSON of the ISVC annotations listed in ``logger.metadataAnnotations``).
+
+Which experiment a prediction belongs to, first match wins (docs/collector.md says the same):
+
+1. a ``ce-experiment`` extension (senders other than KServe can set it directly);
+2. the ISVC annotation ``leadscoring.io/experiment``, forwarded by KServe when
+   ``logger.metadataAnnotations`` lists it (what the operator sets during an A/B test);
+3. the inference service's name, when the predictor's response names an ``arm`` but
+   nothing above names the experiment.
+
+The arm is the response's ``arm``; without one, a prediction inside an experiment is
+``treatment`` when logged by the ``canary`` endpoint (KServe's random split) and ``control``
+otherwise. Outside any experiment both are empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+from urllib.parse import unquote
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore.collector.errors import invalid
+from leadscore.errors import ValidationError
+
+REQUEST_TYPE = "org.kubeflow.serving.inference.request"
+RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
+EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
+CONTROL = "control"
+TREATMENT = "treatment"
+CANARY_ENDPOINT = "canary"
+
+_HEADER_PREFIX = "ce-"
+_NAME = Field(min_length=1, max_length=253)
+
+
+class EventContext(BaseModel):
+    """The attributes of one logged event that the collector uses."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = Field(min_length=1, max_length=255)
+    type: Literal["org.kubeflow.serving.inference.request", "org.kubeflow.serving.inference.response"]
+    source: str = Field(min_length=1)
+    specversion: Literal["1.0"]
+    time: datetime | None = None
+    inferenceservicename: str = _NAME
+    namespace: str = _NAME
+    endpoint: str = ""
+    component: str = ""
+    experiment: str | None = Field(None, min_length=1, max_length=253)
+    metadata: str | None = None
+    annotations: str | None = None
+
+    @property
+    def is_request(self) -> bool:
+        return self.type == REQUEST_TYPE
+
+
+def parse_context(headers: Mapping[str, str]) -> EventContext:
+    """Read the ``ce-*`` headers; a missing or malformed attribute names its header.
+
+    Values are percent-decoded as the CloudEvents HTTP binding (1.0.2) prescribes.
+    """
+    attributes = {
+        name.lower()[len(_HEADER_PREFIX) :]: unquote(value)
+        for name, value in headers.items()
+        if name.lower().startswith(_HEADER_PREFIX)
+    }
+    try:
+        context = EventContext.model_validate(attributes)
+    except pydantic.ValidationError as exc:
+        raise invalid(exc, prefix="ce-") from exc
+    _json_object(context.metadata, "ce-metadata")
+    _json_object(context.annotations, "ce-annotations")
+    return context
+
+
+def _json_object(text: str | None, header: str) -> dict[str, object]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{header}: not valid JSON ({exc.msg}) (got {text[:80]!r})") from exc
+    if not isinstance(value, dict):
+        raise ValidationError(f"{header}: expected a JSON object (got {text[:80]!r})")
+    return value
+
+
+def declared_experiment(context: EventContext) -> str | None:
+    """The experiment named by the event itself (rules 1 and 2 above), if any."""
+    if context.experiment:
+        return context.experiment
+    named = _json_object(context.annotations, "ce-annotations").get(EXPERIMENT_ANNOTATION)
+    return str(named) if named else None
+
+
+def assign_experiment(context: EventContext, response_arm: str | None) -> tuple[str | None, str | None]:
+    """``(experiment, arm)`` of one prediction, by the rules in this module's docstring."""
+    experiment = declared_experiment(context)
+    if response_arm:
+        return experiment or context.inferenceservicename, response_arm
+    if experiment:
+        return experiment, TREATMENT if context.endpoint == CANARY_ENDPOINT else CONTROL
+    return None, None

@@ -1,0 +1,106 @@
+"""Scored leads joined with their outcomes, as a Parquet training set: the retraining loop.
+
+One row per lead that has features (the logged request) and at least one outcome:
+
+* features: the lead record exactly as the predictor received it, nested objects flattened
+  to ``parent.child`` columns, so ``leadscore train`` sees the same columns it trained on;
+* ``lead_id`` (id column), ``predicted_at`` (time column: when the lead was first scored
+  since ``--since``, which keeps the trainer's time-aware split honest);
+* ``converted`` (target, 0/1): 1 when any outcome of the lead says converted.
+
+Leads with no outcome yet are left out rather than counted as lost: "not converted yet"
+is not a label. The old model's probability, score and tier are left out too, so a new
+model never learns from its predecessor's opinion, and so is the outcome's value, which
+is only known after the fact (a leaky column).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from leadscore.errors import DatasetError
+from leadscore.store import artifacts, events
+from leadscore.store.events import EventStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ID_COLUMN = "lead_id"
+TIME_COLUMN = "predicted_at"
+TARGET_COLUMN = "converted"
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    lead_id: str
+    features: dict[str, Any] | None
+    predicted_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What the export wrote and what it had to leave out."""
+
+    output: str
+    rows: int
+    converted: int
+    without_outcome: int
+    without_features: int
+
+
+def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> tuple[pd.DataFrame, ExportReport]:
+    """The training rows and the counts of what was left out (``output`` is left empty)."""
+    import pandas as pd
+
+    first: dict[str, ScoredRecord] = {}
+    without_features: set[str] = set()
+    for record in sorted(scored, key=lambda r: r.predicted_at):
+        if record.features is None:
+            without_features.add(record.lead_id)
+        else:
+            first.setdefault(record.lead_id, record)
+    without_features -= set(first)
+    kept = [r for r in first.values() if r.lead_id in labels]
+    features = pd.json_normalize([r.features for r in kept]) if kept else pd.DataFrame()
+    features = features.drop(columns=[c for c in (ID_COLUMN, TIME_COLUMN, TARGET_COLUMN) if c in features])
+    frame = pd.concat([
+        pd.DataFrame({
+            ID_COLUMN: pd.Series([r.lead_id for r in kept], dtype="string"),
+            TIME_COLUMN: pd.to_datetime([r.predicted_at for r in kept], utc=True),
+        }),
+        features,
+        pd.DataFrame({TARGET_COLUMN: pd.Series([int(labels[r.lead_id]) for r in kept], dtype="int8")}),
+    ], axis=1)
+    report = ExportReport(
+        output="",
+        rows=len(frame),
+        converted=int(frame[TARGET_COLUMN].sum()),
+        without_outcome=len(first) - len(kept),
+        without_features=len(without_features),
+    )
+    return frame, report
+
+
+def export_training_set(store: EventStore, since: datetime, output: str) -> ExportReport:
+    """Write the training set for predictions made since ``since`` to a path or ``s3://`` URI."""
+    with store.transaction() as session:
+        predictions = events.predictions_since(session, since)
+        scored = [ScoredRecord(p.lead_id, p.features, p.predicted_at) for p in predictions]
+        labels: dict[str, bool] = {}
+        for outcome in events.outcomes_for_leads(session, {s.lead_id for s in scored}):
+            labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted
+    frame, report = training_frame(scored, labels)
+    if report.rows == 0:
+        raise DatasetError(
+            f"--since {since.isoformat()}: no scored lead with features and an outcome to export "
+            f"({len(scored)} predictions, {report.without_outcome} leads without outcome, "
+            f"{report.without_features} without logged features)"
+        )
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    artifacts.write_bytes(output, buffer.getvalue())
+    return ExportReport(output, report.rows, report.converted, report.without_outcome, report.without_features)

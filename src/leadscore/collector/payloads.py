@@ -1,0 +1,157 @@
+"""Inference bodies as the predictor sees them: lead records in, scored leads out.
+
+Accepted shapes (the logger copies bodies byte for byte):
+
+* V1 request ``{"instances": [{...lead fields...}, ...]}``;
+  V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action",
+  "model_version", "arm"?}, ...]}``.
+* V2 (Open Inference Protocol) request ``{"inputs": [...]}`` with one tensor per feature
+  column, or one BYTES tensor of JSON-encoded records; V2 response ``{"outputs": [...]}``
+  with one tensor per field above (``model_version`` may instead sit at the top level),
+  or one BYTES tensor of JSON-encoded scored leads.
+
+Anything else is refused with the path of the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore.collector.errors import invalid
+from leadscore.errors import ValidationError
+
+MAX_INSTANCES = 10_000
+
+
+class ScoredLead(BaseModel):
+    """One entry of the predictor's response."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    lead_id: str = Field(min_length=1, max_length=255)
+    probability: float = Field(ge=0.0, le=1.0)
+    score: float | None = Field(None, ge=0.0, le=100.0)
+    tier: str | None = Field(None, max_length=32)
+    action: str | None = Field(None, max_length=64)
+    model_version: str = Field(min_length=1, max_length=128)
+    arm: str | None = Field(None, max_length=63)
+
+
+class _Tensor(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1)
+    shape: list[int] = Field(min_length=1)
+    datatype: str
+    data: list[Any]
+
+
+class _V1Request(BaseModel):
+    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+
+class _V1Response(BaseModel):
+    predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+
+class _V2Request(BaseModel):
+    inputs: list[_Tensor] = Field(min_length=1)
+
+
+class _V2Response(BaseModel):
+    model_version: str | None = None
+    outputs: list[_Tensor] = Field(min_length=1)
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"body: not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise ValidationError(f"body: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def _validate(model: type[BaseModel], document: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(document)
+    except pydantic.ValidationError as exc:
+        raise invalid(exc) from exc
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    """Row-major flattening, so ``[[a], [b]]`` (shape ``[2, 1]``) reads like ``[a, b]``."""
+    flat: list[Any] = []
+    for item in data:
+        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+    return flat
+
+
+def _decoded_records(tensor: _Tensor, where: str) -> list[dict[str, Any]]:
+    records = []
+    for i, item in enumerate(_flatten(tensor.data)):
+        try:
+            record = json.loads(item) if isinstance(item, str) else item
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{where}.data[{i}]: not a JSON record ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise ValidationError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
+        records.append(record)
+    return records
+
+
+def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, Any]]:
+    """One record per row: a single BYTES tensor of JSON records, or one tensor per column."""
+    if len(tensors) == 1 and tensors[0].datatype == "BYTES":
+        flat = _flatten(tensors[0].data)
+        if flat and all(isinstance(v, str) and v.lstrip().startswith("{") for v in flat):
+            return _decoded_records(tensors[0], f"{where}[0]")
+    rows = tensors[0].shape[0]
+    columns: dict[str, list[Any]] = {}
+    for i, tensor in enumerate(tensors):
+        values = _flatten(tensor.data)
+        if tensor.shape[0] != rows or len(values) != rows:
+            raise ValidationError(
+                f"{where}[{i}] ({tensor.name}): expected {rows} values, one per row, "
+                f"got shape {tensor.shape} with {len(values)} values"
+            )
+        columns[tensor.name] = values
+    if rows > MAX_INSTANCES:
+        raise ValidationError(f"{where}: {rows} rows is more than the {MAX_INSTANCES} accepted")
+    return [{name: values[row] for name, values in columns.items()} for row in range(rows)]
+
+
+def request_instances(body: bytes) -> list[dict[str, Any]]:
+    """The lead records of a logged request (V1 ``instances`` or V2 ``inputs``)."""
+    document = _json_body(body)
+    if "instances" in document:
+        return _validate(_V1Request, document).instances
+    if "inputs" in document:
+        return _columns_to_records(_validate(_V2Request, document).inputs, "inputs")
+    raise ValidationError("body: expected 'instances' (V1) or 'inputs' (V2 infer request)")
+
+
+def scored_leads(body: bytes) -> list[ScoredLead]:
+    """The scored leads of a logged response (V1 ``predictions`` or V2 ``outputs``)."""
+    document = _json_body(body)
+    if "predictions" in document:
+        records, where = _validate(_V1Response, document).predictions, "predictions"
+    elif "outputs" in document:
+        response = _validate(_V2Response, document)
+        records, where = _columns_to_records(response.outputs, "outputs"), "outputs"
+        if response.model_version:
+            records = [{"model_version": response.model_version, **r} for r in records]
+    else:
+        raise ValidationError("body: expected 'predictions' (V1) or 'outputs' (V2 infer response)")
+    leads = []
+    for i, record in enumerate(records):
+        try:
+            leads.append(ScoredLead.model_validate(record))
+        except pydantic.ValidationError as exc:
+            raise invalid(exc, prefix=f"{where}[{i}]") from exc
+    return leads

@@ -1,0 +1,104 @@
+"""Per-arm aggregates of one experiment: the input of the A/B statistics.
+
+Rules (pure, in ``summarize``; docs/collector.md repeats them):
+
+* a lead is exposed once, to the arm of its **first** prediction in the experiment; later
+  predictions of the same lead (re-scoring, or the other arm under a random split) do not
+  count again, so arms stay disjoint;
+* a lead converts when any outcome with ``converted`` true **occurred at or after** its
+  first exposure; an earlier conversion cannot have been caused by the model it never saw;
+* a lead's value is the sum of the values of those converted outcomes (a lost deal's
+  value is not revenue); ``value_sum`` and ``value_sum_sq`` add it up per lead, so that
+  Welch's test runs on per-lead values with ``n = exposures``;
+* ``daily`` counts leads by the UTC day of their first exposure (cohorts), with the
+  conversions of that cohort so far;
+* an arm's ``model_version`` is the version its most recent prediction came from.
+
+Both ``control`` and ``treatment`` are always present, zero until traffic arrives, so the
+operator can poll before the first lead without special cases.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
+from leadscore.collector.cloudevents import CONTROL, TREATMENT
+from leadscore.store import events
+from leadscore.store.events import EventStore
+
+
+@dataclass(frozen=True)
+class Exposure:
+    lead_id: str
+    arm: str
+    model_version: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    lead_id: str
+    converted: bool
+    value: float | None
+    occurred_at: datetime
+
+
+def _first_exposures(exposures: list[Exposure]) -> dict[str, Exposure]:
+    first: dict[str, Exposure] = {}
+    for exposure in sorted(exposures, key=lambda e: e.at):
+        first.setdefault(exposure.lead_id, exposure)
+    return first
+
+
+def _latest_versions(exposures: list[Exposure]) -> dict[str, str]:
+    return {e.arm: e.model_version for e in sorted(exposures, key=lambda e: e.at)}
+
+
+def summarize(namespace: str, experiment: str, exposures: Iterable[Exposure], results: Iterable[Result],
+              generated_at: datetime) -> ExperimentSummary:
+    """Aggregate exposures and outcomes by the rules in this module's docstring."""
+    exposures = list(exposures)
+    first = _first_exposures(exposures)
+    by_lead: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_lead[result.lead_id].append(result)
+
+    arms = {CONTROL: ArmSummary(), TREATMENT: ArmSummary()}
+    for arm, version in _latest_versions(exposures).items():
+        arms.setdefault(arm, ArmSummary())
+        arms[arm].model_version = version
+    daily: dict[tuple[date, str], DailyArmCount] = {}
+    for lead_id, exposure in first.items():
+        won = [r for r in by_lead.get(lead_id, []) if r.converted and r.occurred_at >= exposure.at]
+        value = sum(r.value or 0.0 for r in won)
+        arm = arms[exposure.arm]
+        arm.exposures += 1
+        arm.conversions += bool(won)
+        arm.value_sum += value
+        arm.value_sum_sq += value * value
+        day = daily.setdefault((exposure.at.astimezone(UTC).date(), exposure.arm),
+                               DailyArmCount(day=exposure.at.astimezone(UTC).date(), arm=exposure.arm))
+        day.exposures += 1
+        day.conversions += bool(won)
+    return ExperimentSummary(
+        namespace=namespace,
+        experiment=experiment,
+        arms=arms,
+        daily=[daily[key] for key in sorted(daily)],
+        generated_at=generated_at,
+    )
+
+
+def experiment_summary(store: EventStore, namespace: str, experiment: str,
+                       now: datetime | None = None) -> ExperimentSummary:
+    """Read one experiment's predictions and their leads' outcomes, then ``summarize``."""
+    with store.transaction() as session:
+        predictions = events.experiment_predictions(session, namespace, experiment)
+        exposures = [Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions]
+        outcomes = events.outcomes_for_leads(session, {e.lead_id for e in exposures})
+        results = [Result(o.lead_id, o.converted, o.value, o.occurred_at) for o in outcomes]
+    return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

@@ -1,0 +1,285 @@
+"""Event store: predictions logged by KServe's inference logger and outcomes reported by CRMs.
+
+One schema, two databases: PostgreSQL in a cluster, a SQLite file as the embedded default.
+The schema is owned by Alembic (``leadscore/store/migrations``) and upgraded to head every
+time a store is opened, so a new collector version never runs against an old schema.
+
+Everything that must be idempotent is an insert that ignores conflicts on a natural key
+(``(event_id, idx)`` for predictions, ``idempotency_key`` for outcomes): re-delivery by the
+logger or a CRM retry is then a no-op without a read-before-write race.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from leadscore.errors import ConfigError, StorageError
+
+DB_URL_ENV = "LEADSCORE_DB_URL"
+DEFAULT_DB_URL = "sqlite:///leadscore-events.db"
+
+_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
+
+
+def default_url() -> str:
+    """``$LEADSCORE_DB_URL``, else a SQLite file in the working directory."""
+    return os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones and hands back naive values; without this, comparing an
+    outcome's time with a prediction's would raise on one database and work on the other.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        utc = aware.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the event store; Alembic's env reads its metadata."""
+
+
+class InferenceEvent(Base):
+    """One logged inference (one ``ce-id``): its request and response halves as they arrive.
+
+    The row is the rendezvous point of the two halves, which the logger sends
+    independently and in either order; it is also locked while a half is recorded, so the
+    second half always sees the first.
+    """
+
+    __tablename__ = "inference_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(253))
+    inference_service: Mapped[str] = mapped_column(String(253))
+    request_instances: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    request_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    response_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Prediction(Base):
+    """One scored lead: what the model said, to whom, in which arm of which experiment."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("event_id", "idx", name="uq_predictions_event_idx"),
+        Index("ix_predictions_experiment", "namespace", "experiment"),
+        Index("ix_predictions_predicted_at", "predicted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    idx: Mapped[int] = mapped_column(Integer)
+    lead_id: Mapped[str] = mapped_column(String(255), index=True)
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    probability: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tier: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[str] = mapped_column(String(128))
+    arm: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    experiment: Mapped[str | None] = mapped_column(String(253), nullable=True)
+    namespace: Mapped[str] = mapped_column(String(253))
+    inference_service: Mapped[str] = mapped_column(String(253))
+    predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Outcome(Base):
+    """One CRM report about a lead; joined to predictions by ``lead_id`` at query time."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    lead_id: Mapped[str] = mapped_column(String(255), index=True)
+    converted: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class EventStore:
+    """An engine whose schema is at head, and the session factory bound to it."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed whole, or rolled back whole if anything raises."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets the summary read while events are written; the busy timeout queues writers."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_store(url: str) -> EventStore:
+    """Connect to ``url``, upgrade its schema to head, and return the store."""
+    try:
+        parsed = make_url(url)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        engine = create_engine(
+            parsed,
+            pool_pre_ping=not is_sqlite,
+            connect_args={"timeout": 30, "check_same_thread": False} if is_sqlite else {},
+        )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"--db: cannot use database URL {url!r}: {exc}") from exc
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        upgrade_schema(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open event store {parsed.render_as_string()}: {exc.orig}") from exc
+    return EventStore(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Apply every Alembic migration shipped in the package that this database lacks."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("leadscore.store") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise StorageError(f"event store: unsupported database {dialect!r}; use PostgreSQL or SQLite")
+
+
+def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows``, silently skipping those whose natural key exists; returns how many were new."""
+    if not rows:
+        return 0
+    statement = _insert(session, model).on_conflict_do_nothing().returning(model.id)
+    return len(session.execute(statement, list(rows)).all())
+
+
+def claim_event(session: Session, event_id: str, namespace: str, inference_service: str) -> InferenceEvent:
+    """The event's row, created if new and locked for the rest of the transaction.
+
+    Both halves of an inference go through here first: PostgreSQL makes the second
+    INSERT wait for the first transaction and ``FOR UPDATE`` serialises the rest; SQLite
+    takes its database write lock on the INSERT. Either way the later half sees the earlier.
+    """
+    statement = _insert(session, InferenceEvent).values(
+        event_id=event_id, namespace=namespace, inference_service=inference_service
+    )
+    session.execute(statement.on_conflict_do_nothing())
+    return session.execute(
+        select(InferenceEvent).where(InferenceEvent.event_id == event_id).with_for_update()
+    ).scalar_one()
+
+
+def prediction_count(session: Session, event_id: str) -> int:
+    """How many leads the event's response scored (0 before the response is in)."""
+    return session.execute(
+        select(func.count()).select_from(Prediction).where(Prediction.event_id == event_id)
+    ).scalar_one()
+
+
+def fill_features(session: Session, event_id: str, instances: Sequence[dict[str, Any]]) -> int:
+    """Attach request instances to the predictions of an event logged response-first."""
+    ids = session.execute(
+        select(Prediction.id, Prediction.idx).where(
+            Prediction.event_id == event_id, Prediction.features.is_(None)
+        )
+    ).all()
+    changes = [{"id": pid, "features": instances[idx]} for pid, idx in ids if idx < len(instances)]
+    if changes:
+        session.execute(update(Prediction), changes)
+    return len(changes)
+
+
+def experiment_predictions(session: Session, namespace: str, experiment: str) -> list[Prediction]:
+    """Every prediction made within one experiment, oldest first."""
+    return list(
+        session.scalars(
+            select(Prediction)
+            .where(Prediction.namespace == namespace, Prediction.experiment == experiment)
+            .order_by(Prediction.predicted_at, Prediction.id)
+        )
+    )
+
+
+def outcomes_for_leads(session: Session, lead_ids: Iterable[str]) -> list[Outcome]:
+    """Outcomes of the given leads, oldest first (queried in chunks to stay under bind limits)."""
+    ids = sorted(set(lead_ids))
+    found: list[Outcome] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found.extend(session.scalars(select(Outcome).where(Outcome.lead_id.in_(chunk))))
+    return sorted(found, key=lambda o: (o.occurred_at, o.id))
+
+
+def predictions_since(session: Session, since: datetime) -> list[Prediction]:
+    """Predictions made at or after ``since``, oldest first (the export's input)."""
+    return list(
+        session.scalars(
+            select(Prediction).where(Prediction.predicted_at >= since).order_by(Prediction.predicted_at, Prediction.id)
+        )
+    )

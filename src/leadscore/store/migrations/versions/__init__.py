@@ -1,0 +1,1 @@
+"""Versioned migration scripts, applied in revision order by ``leadscore.store.events.upgrade_schema``."""
