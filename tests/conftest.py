@@ -7,12 +7,15 @@ present binary does not start. docs/testing.md describes them.
 
 from __future__ import annotations
 
+import itertools
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.controlplane import ControlPlane, running_control_plane
 from support.mlflow_server import MLflowServer, running_mlflow
 from support.postgres import PostgresServer, running_postgres
 from support.s3 import S3Server, running_minio
@@ -86,3 +89,37 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.create_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[ControlPlane]:
+    """etcd + kube-apiserver + kube-controller-manager (job, GC, namespace controllers), no kubelet.
+
+    ``.kubeconfig`` (admin, group system:masters), ``.server``, ``.env`` ({"KUBECONFIG": ...}),
+    ``.api_client()`` (a new kubernetes ApiClient).
+    """
+    bin_dir = built_tool("LEADSCORE_KUBE_BIN_DIR", "build-control-plane.sh")
+    binaries = ("etcd", "kube-apiserver", "kube-controller-manager")
+    missing = [name for name in binaries if not (bin_dir / name).is_file()]
+    if missing:
+        require_or_skip(f"Kubernetes control plane binaries {missing} not found in {bin_dir}: "
+                        "run `make tools` (hack/build-control-plane.sh) or set LEADSCORE_KUBE_BIN_DIR")
+    # A short private path outside pytest's temp root: it is deleted whole at teardown.
+    with running_control_plane(bin_dir, Path(tempfile.mkdtemp(prefix="leadscore-kube-"))) as plane:
+        yield plane
+
+
+_namespace_numbers = itertools.count()
+
+
+@pytest.fixture
+def kube_namespace(kube: ControlPlane) -> Iterator[str]:
+    """A fresh namespace (``test-<pid>-<n>``) on ``kube``, deleted after the test; its name."""
+    from kubernetes import client
+
+    name = f"test-{os.getpid()}-{next(_namespace_numbers)}"
+    with kube.api_client() as api:
+        core = client.CoreV1Api(api)
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+        yield name
+        core.delete_namespace(name)
