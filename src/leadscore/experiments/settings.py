@@ -1,0 +1,88 @@
+"""What the decision rule needs to know about an experiment besides its counts.
+
+Field names (camelCase aliases) match ``ABExperiment.spec``, and unknown keys are ignored, so the
+operator can build settings straight from the CR: ``ExperimentSettings.model_validate(spec)``.
+``maxDuration`` / ``minDuration`` accept the CR's compact form (``14d``, ``36h``, ``1d12h``) as
+well as anything pydantic reads as a timedelta.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from leadscore.experiments.proportions import Alternative
+from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
+
+_DURATION = re.compile(r"^(?:[0-9]+[dhms])+$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'14d', '36h', '1d12h30m' -> timedelta; the format ABExperiment's maxDuration uses."""
+    if not _DURATION.match(text):
+        raise ValueError(f"expected a duration such as 14d, 36h or 1d12h, got {text!r}")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"([0-9]+)([dhms])", text)))
+
+
+class ExperimentSettings(BaseModel):
+    """Error rates, stopping rules and split of one experiment."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Significance level (false-positive rate).")
+    minimum_detectable_effect: float = Field(
+        0.05,
+        gt=0.0,
+        le=10.0,
+        description="Smallest relative lift worth detecting (0.05 = +5 %). Sizes a fixed-horizon test, "
+        "centres the sequential test's mixing distribution, and defines 'too small to matter'.",
+    )
+    power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
+    min_samples_per_arm: int = Field(
+        100, ge=1, description="No decision before each arm has this many exposures."
+    )
+    sequential: bool = Field(
+        True, description="Always-valid inference (mSPRT): safe to evaluate at every look."
+    )
+    traffic_percent: float = Field(50.0, gt=0.0, lt=100.0, description="Percent of leads sent to treatment.")
+    max_duration: timedelta | None = Field(
+        None, description="After this long, decide with the evidence at hand."
+    )
+    min_duration: timedelta | None = Field(
+        None, description="No promote/rollback before this long (e.g. 14d so that whole weeks are compared)."
+    )
+    alternative: Alternative = Field("two-sided", description="'greater' can only ever promote.")
+    srm_alpha: float = Field(
+        DEFAULT_SRM_ALPHA, gt=0.0, lt=0.5, description="Threshold of the sample-ratio check."
+    )
+    mixing_effect: float | None = Field(
+        None,
+        gt=0.0,
+        description="Relative lift the mSPRT mixing distribution is scaled to; default: the MDE.",
+    )
+    baseline_rate: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Control conversion rate for planning a fixed-horizon test; default: the observed one.",
+    )
+
+    @field_validator("max_duration", "min_duration", mode="before")
+    @classmethod
+    def _compact_duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DURATION.match(value):
+            return parse_duration(value)
+        return value
+
+    @property
+    def treatment_share(self) -> float:
+        return self.traffic_percent / 100.0
+
+    @property
+    def effective_mixing_effect(self) -> float:
+        return self.mixing_effect if self.mixing_effect is not None else self.minimum_detectable_effect
