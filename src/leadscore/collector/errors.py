@@ -14,7 +14,10 @@ _MAX_SHOWN = 3
 def _location(prefix: str, loc: tuple[int | str, ...]) -> str:
     path = prefix
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path and not path.endswith("-") else str(part)
     return path or "body"
 
 

@@ -1,0 +1,369 @@
+"""The collector's HTTP API through FastAPI's TestClient, on the database ``store_url`` names.
+
+This module is the shared suite: here ``store_url`` is a SQLite file (conftest.py beside it);
+tests/integration/collector/test_collector_api_db.py imports these tests and runs them
+again on SQLite and on a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from leadscore.api.summary import ExperimentSummary
+from leadscore.collector.app import create_app
+from leadscore.store.events import EventStore, InferenceEvent, Outcome, Prediction, open_store
+from unit.collector.kserve_logger import headers, request_body, response_body, scored
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[EventStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def client(store: EventStore) -> Iterator[TestClient]:
+    with TestClient(create_app(store)) as test_client:
+        yield test_client
+
+
+def _count(store: EventStore, model: type[Any]) -> int:
+    with store.transaction() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def _predictions(store: EventStore) -> list[Prediction]:
+    with store.transaction() as session:
+        return list(session.scalars(select(Prediction).order_by(Prediction.event_id, Prediction.idx)))
+
+
+def _post_event(client: TestClient, event_id: str, kind: str, body: bytes, **kw: Any) -> Any:
+    return client.post("/v1/events", headers=headers(event_id, kind, **kw), content=body)
+
+
+def _outcome(lead_id: str, converted: bool = True, **fields: Any) -> dict[str, Any]:
+    return {"lead_id": lead_id, "converted": converted, "occurred_at": "2099-01-02T10:00:00Z", **fields}
+
+
+# --- health and metrics -------------------------------------------------------------------
+
+def test_healthz_answers_ok_when_store_is_open(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> None:
+    _post_event(client, "m1", "response", response_body(scored("L1"), scored("L2")))
+    client.post("/v1/outcomes", json=_outcome("L1"))
+    text = client.get("/metrics").text
+    assert 'leadscore_collector_events_total{type="response"} 1.0' in text
+    assert "leadscore_collector_predictions_stored_total 2.0" in text
+    assert 'leadscore_collector_outcomes_total{result="stored"} 1.0' in text
+
+
+# --- events: KServe's logger, binary mode --------------------------------------------------
+
+def test_events_store_one_prediction_per_lead_when_request_then_response(
+        client: TestClient, store: EventStore) -> None:
+    first = _post_event(client, "e1", "request", request_body("L1", "L2"))
+    second = _post_event(client, "e1", "response", response_body(scored("L1", 0.91), scored("L2", 0.35)))
+    assert first.status_code == 200, first.text
+    assert second.json()["predictions_stored"] == 2
+    rows = _predictions(store)
+    assert [(r.lead_id, r.idx, r.probability) for r in rows] == [("L1", 0, 0.91), ("L2", 1, 0.35)]
+    assert rows[0].features is not None and rows[0].features["pages_viewed"] == 7
+    assert (rows[0].namespace, rows[0].inference_service, rows[0].model_version) == ("sales", "lead-model", "v3")
+    assert (rows[0].tier, rows[0].score, rows[0].action) == ("high", 91, "immediate_assignment")
+
+
+def test_events_attach_features_when_response_arrives_before_request(
+        client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e2", "response", response_body(scored("L1"), scored("L2")))
+    assert all(r.features is None for r in _predictions(store))
+    late = _post_event(client, "e2", "request", request_body("L1", "L2"))
+    assert late.json()["features_attached"] == 2
+    assert [r.features["lead_id"] for r in _predictions(store)] == ["L1", "L2"]
+
+
+def test_events_change_nothing_when_both_halves_are_redelivered(client: TestClient, store: EventStore) -> None:
+    for _ in range(2):
+        _post_event(client, "e3", "request", request_body("L1"))
+        last = _post_event(client, "e3", "response", response_body(scored("L1")))
+    assert last.json() == {"id": "e3", "kind": "response", "predictions_stored": 0,
+                           "features_attached": 0, "duplicate": True}
+    assert _count(store, Prediction) == 1
+    assert _count(store, InferenceEvent) == 1
+
+
+def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e4", "response", response_body(scored("L1")), time="2030-05-06T07:08:09Z")
+    assert _predictions(store)[0].predicted_at.isoformat() == "2030-05-06T07:08:09+00:00"
+
+
+def test_events_leave_features_empty_when_request_and_response_sizes_differ(
+        client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e5", "request", request_body("L1", "L2", "L3"))
+    _post_event(client, "e5", "response", response_body(scored("L1")))
+    assert [r.features for r in _predictions(store)] == [None]
+
+
+def test_events_take_experiment_from_isvc_annotation_and_arm_from_response(
+        client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e6", "response", response_body(scored("L1", arm="treatment")), experiment="ab-q3")
+    row = _predictions(store)[0]
+    assert (row.experiment, row.arm) == ("ab-q3", "treatment")
+
+
+def test_events_map_canary_endpoint_to_treatment_when_response_has_no_arm(
+        client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e7", "response", response_body(scored("L1")), experiment="ab", endpoint="canary")
+    _post_event(client, "e8", "response", response_body(scored("L2")), experiment="ab", endpoint="default")
+    assert [(r.lead_id, r.arm) for r in _predictions(store)] == [("L1", "treatment"), ("L2", "control")]
+
+
+def test_events_store_no_experiment_when_none_is_named(client: TestClient, store: EventStore) -> None:
+    _post_event(client, "e9", "response", response_body(scored("L1")))
+    row = _predictions(store)[0]
+    assert (row.experiment, row.arm) == (None, None)
+
+
+def test_events_accept_percent_encoded_annotations(client: TestClient, store: EventStore) -> None:
+    sent = headers("e10", "response")
+    sent["Ce-Annotations"] = "%7B%22leadscoring.io/experiment%22:%22ab%20x%22%7D"
+    client.post("/v1/events", headers=sent, content=response_body(scored("L1", arm="control")))
+    assert _predictions(store)[0].experiment == "ab x"
+
+
+def test_events_accept_v2_infer_request_and_response(client: TestClient, store: EventStore) -> None:
+    request = {"inputs": [
+        {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
+        {"name": "pages_viewed", "shape": [2, 1], "datatype": "INT64", "data": [[3], [9]]},
+    ]}
+    response = {"model_name": "lead-model", "model_version": "v7", "outputs": [
+        {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
+        {"name": "probability", "shape": [2], "datatype": "FP64", "data": [0.2, 0.9]},
+        {"name": "tier", "shape": [2], "datatype": "BYTES", "data": ["very_low", "high"]},
+    ]}
+    _post_event(client, "v2", "request", json.dumps(request).encode())
+    reply = _post_event(client, "v2", "response", json.dumps(response).encode())
+    assert reply.status_code == 200, reply.text
+    rows = _predictions(store)
+    assert [(r.lead_id, r.probability, r.tier, r.model_version) for r in rows] == [
+        ("L1", 0.2, "very_low", "v7"), ("L2", 0.9, "high", "v7")]
+    assert rows[1].features == {"lead_id": "L2", "pages_viewed": 9}
+
+
+def test_events_accept_v2_request_of_json_records(client: TestClient, store: EventStore) -> None:
+    records = [json.dumps({"lead_id": "L1", "source": "referral"})]
+    request = {"inputs": [{"name": "records", "shape": [1], "datatype": "BYTES", "data": records}]}
+    _post_event(client, "v2r", "request", json.dumps(request).encode())
+    _post_event(client, "v2r", "response", response_body(scored("L1")))
+    assert _predictions(store)[0].features == {"lead_id": "L1", "source": "referral"}
+
+
+@pytest.mark.parametrize(("header", "value", "expected"), [
+    ("Ce-Type", "com.example.other", "ce-type"),
+    ("Ce-Specversion", "0.3", "ce-specversion"),
+    ("Ce-Id", "", "ce-id"),
+    ("Ce-Namespace", "", "ce-namespace"),
+    ("Ce-Annotations", "{not json", "ce-annotations"),
+    ("Ce-Metadata", "[1, 2]", "ce-metadata"),
+])
+def test_events_refuse_with_header_name_when_an_attribute_is_bad(
+        client: TestClient, store: EventStore, header: str, value: str, expected: str) -> None:
+    sent = headers("bad", "response")
+    sent[header] = value
+    response = client.post("/v1/events", headers=sent, content=response_body(scored("L1")))
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(expected)
+    assert _count(store, Prediction) == 0
+
+
+@pytest.mark.parametrize("missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"])
+def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(
+        client: TestClient, missing: str) -> None:
+    sent = headers("bad", "response")
+    del sent[missing]
+    response = client.post("/v1/events", headers=sent, content=response_body(scored("L1")))
+    assert response.status_code == 400
+    assert response.json()["error"] == f"{missing.lower()}: Field required"
+
+
+@pytest.mark.parametrize(("kind", "body", "expected"), [
+    ("request", b"", "body: empty"),
+    ("request", b"{oops", "body: not valid JSON"),
+    ("request", b"[1, 2]", "body: expected a JSON object"),
+    ("request", b'{"instances": []}', "instances: List should have at least 1 item"),
+    ("request", b'{"instances": [1]}', "instances[0]: Input should be a valid dictionary"),
+    ("request", b'{"rows": []}', "body: expected 'instances' (V1) or 'inputs' (V2"),
+    ("response", b'{"predictions": [{"probability": 0.5, "model_version": "v1"}]}',
+     "predictions[0].lead_id: Field required"),
+    ("response", b'{"predictions": [{"lead_id": "L1", "probability": 1.5, "model_version": "v1"}]}',
+     "predictions[0].probability: Input should be less than or equal to 1"),
+    ("response", b'{"predictions": [{"lead_id": "L1", "probability": 0.5}]}',
+     "predictions[0].model_version: Field required"),
+    ("response", b'{"outputs": [{"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["a"]}]}',
+     "outputs[0] (lead_id): expected 2 values"),
+])
+def test_events_refuse_with_field_path_when_body_is_bad(
+        client: TestClient, store: EventStore, kind: str, body: bytes, expected: str) -> None:
+    response = _post_event(client, "bad-body", kind, body)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(expected), response.json()
+    assert _count(store, InferenceEvent) == 0
+
+
+def test_events_store_nothing_when_one_lead_of_a_batch_is_bad(client: TestClient, store: EventStore) -> None:
+    bad = scored("L2")
+    bad["probability"] = "high"
+    response = _post_event(client, "partial", "response", response_body(scored("L1"), bad))
+    assert response.status_code == 400
+    assert "predictions[1].probability" in response.json()["error"]
+    assert (_count(store, Prediction), _count(store, InferenceEvent)) == (0, 0)
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", ["object", "list", "wrapped"])
+def test_outcomes_accept_object_list_and_wrapped_batch(client: TestClient, store: EventStore, shape: str) -> None:
+    one = _outcome("L1", value=1200.0)
+    body = {"object": one, "list": [one], "wrapped": {"outcomes": [one]}}[shape]
+    response = client.post("/v1/outcomes", json=body)
+    assert response.json() == {"received": 1, "stored": 1, "duplicates": 0}
+    with store.transaction() as session:
+        stored = session.scalars(select(Outcome)).one()
+    assert (stored.lead_id, stored.converted, stored.value) == ("L1", True, 1200.0)
+    assert stored.occurred_at.isoformat() == "2099-01-02T10:00:00+00:00"
+
+
+def test_outcomes_change_nothing_when_resent_without_key(client: TestClient, store: EventStore) -> None:
+    batch = [_outcome("L1"), _outcome("L2", converted=False)]
+    client.post("/v1/outcomes", json=batch)
+    again = client.post("/v1/outcomes", json=batch)
+    assert again.json() == {"received": 2, "stored": 0, "duplicates": 2}
+    assert _count(store, Outcome) == 2
+
+
+def test_outcomes_keep_first_version_when_same_key_is_resent_with_other_content(
+        client: TestClient, store: EventStore) -> None:
+    client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=10.0))
+    client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=99.0))
+    with store.transaction() as session:
+        assert session.scalars(select(Outcome.value)).all() == [10.0]
+
+
+def test_outcomes_store_one_row_when_a_batch_repeats_a_key(client: TestClient, store: EventStore) -> None:
+    response = client.post("/v1/outcomes", json=[_outcome("L1"), _outcome("L1")])
+    assert response.json() == {"received": 2, "stored": 1, "duplicates": 1}
+
+
+def test_outcomes_read_naive_time_as_utc(client: TestClient, store: EventStore) -> None:
+    client.post("/v1/outcomes", json=_outcome("L1", occurred_at="2031-03-04T05:06:07"))
+    with store.transaction() as session:
+        assert session.scalars(select(Outcome)).one().occurred_at.isoformat() == "2031-03-04T05:06:07+00:00"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"converted": True, "occurred_at": "2099-01-01T00:00:00Z"}, "lead_id: Field required"),
+    (_outcome("L1", converted="perhaps"), "converted: Input should be a valid boolean"),
+    (_outcome("L1", occurred_at="last tuesday"), "occurred_at: Input should be a valid datetime"),
+    (_outcome("L1", value="lots"), "value: Input should be a valid number"),
+    (_outcome("L1", convertd=True), "convertd: Extra inputs are not permitted"),
+    (_outcome("", converted=True), "lead_id: String should have at least 1 character"),
+    ([_outcome("L1"), _outcome("L2", converted=None)], "outcomes[1].converted: Input should be a valid boolean"),
+    ({"outcomes": "L1"}, "outcomes: expected a list"),
+    ({"outcomes": [], "source": "crm"}, "body: unexpected field(s) ['source']"),
+    ([], "outcomes: empty batch"),
+    ("L1", "body: expected an outcome, a list or"),
+])
+def test_outcomes_refuse_with_field_path_when_payload_is_bad(
+        client: TestClient, store: EventStore, body: Any, expected: str) -> None:
+    response = client.post("/v1/outcomes", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(expected), response.json()
+    assert _count(store, Outcome) == 0
+
+
+def test_outcomes_refuse_when_body_is_not_json(client: TestClient) -> None:
+    response = client.post("/v1/outcomes", content=b"lead_id=L1", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("body: not valid JSON")
+
+
+def test_outcomes_refuse_nan_value(client: TestClient) -> None:
+    response = client.post("/v1/outcomes", content=b'{"lead_id": "L1", "converted": true, "value": NaN, '
+                                                    b'"occurred_at": "2099-01-01T00:00:00Z"}')
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("value: Input should be a finite number")
+
+
+# --- summary -------------------------------------------------------------------------------
+
+def _summary(client: TestClient, name: str = "ab") -> ExperimentSummary:
+    response = client.get(f"/v1/experiments/sales/{name}/summary")
+    assert response.status_code == 200, response.text
+    return ExperimentSummary.model_validate(response.json())
+
+
+def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestClient) -> None:
+    when = "2030-01-01T09:00:00Z"
+    _post_event(client, "s1", "response", response_body(
+        scored("A1", arm="control", version="v1"), scored("A2", arm="control", version="v1"),
+        scored("B1", arm="treatment", version="v2")), experiment="ab", time=when)
+    client.post("/v1/outcomes", json=[_outcome("A1", value=100.0), _outcome("A2", converted=False),
+                                      _outcome("B1", value=30.0), _outcome("B1", value=20.0, idempotency_key="up")])
+    summary = _summary(client)
+    control, treatment = summary.arms["control"], summary.arms["treatment"]
+    assert (control.exposures, control.conversions, control.value_sum, control.value_sum_sq) == (2, 1, 100.0, 1e4)
+    assert (treatment.exposures, treatment.conversions, treatment.value_sum, treatment.value_sum_sq) == (
+        1, 1, 50.0, 2500.0)
+    assert (control.model_version, treatment.model_version) == ("v1", "v2")
+    assert [(d.day.isoformat(), d.arm, d.exposures, d.conversions) for d in summary.daily] == [
+        ("2030-01-01", "control", 2, 1), ("2030-01-01", "treatment", 1, 1)]
+
+
+def test_summary_joins_outcome_posted_before_its_prediction(client: TestClient) -> None:
+    client.post("/v1/outcomes", json=_outcome("L9"))
+    assert _summary(client).arms["treatment"].conversions == 0
+    _post_event(client, "late", "response", response_body(scored("L9", arm="treatment")),
+                experiment="ab", time="2030-01-01T00:00:00Z")
+    assert _summary(client).arms["treatment"].conversions == 1
+
+
+def test_summary_ignores_conversion_that_occurred_before_exposure(client: TestClient) -> None:
+    _post_event(client, "pre", "response", response_body(scored("L1", arm="control")),
+                experiment="ab", time="2030-06-01T00:00:00Z")
+    client.post("/v1/outcomes", json=_outcome("L1", occurred_at="2030-05-31T23:59:59Z"))
+    control = _summary(client).arms["control"]
+    assert (control.exposures, control.conversions) == (1, 0)
+
+
+def test_summary_counts_a_rescored_lead_once_in_its_first_arm(client: TestClient) -> None:
+    _post_event(client, "r1", "response", response_body(scored("L1", arm="control")),
+                experiment="ab", time="2030-01-01T00:00:00Z")
+    _post_event(client, "r2", "response", response_body(scored("L1", arm="treatment")),
+                experiment="ab", time="2030-01-02T00:00:00Z")
+    arms = _summary(client).arms
+    assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 0)
+
+
+def test_summary_is_empty_for_an_experiment_without_traffic(client: TestClient) -> None:
+    _post_event(client, "other", "response", response_body(scored("L1", arm="control")), experiment="ab")
+    summary = _summary(client, name="nothing-yet")
+    assert summary.experiment == "nothing-yet"
+    assert {arm: s.exposures for arm, s in summary.arms.items()} == {"control": 0, "treatment": 0}
+    assert summary.daily == []
+
+
+def test_summary_keeps_namespaces_apart(client: TestClient) -> None:
+    _post_event(client, "n1", "response", response_body(scored("L1", arm="control")),
+                experiment="ab", namespace="marketing")
+    assert _summary(client).arms["control"].exposures == 0
