@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Installs or builds the real servers the tests talk to, each cached under $LEADSCORE_CACHE:
+# Installs or builds the real servers the tests talk to, each cached under $LEADSCORE_CACHE
+# (default ~/.cache/leadscore) by version, so only a cold machine pays for a build:
+#   PostgreSQL                                      hack/install-debs.sh (Debian packages)
+#   MinIO (S3)                                      hack/build-minio.sh (Go module proxy)
+#   helm                                            hack/build-helm.sh (Go module proxy)
 #   kube-apiserver, kube-controller-manager, etcd   hack/build-control-plane.sh (Go module proxy)
-# With --env, prints `export` lines naming where they are (hack/test.sh evals them).
+# Builds run one after another (2 cores) and nice'd. With --env, prints the `export` lines the
+# fixtures read (hack/test.sh evals them); a variable already set is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CACHE="${LEADSCORE_CACHE:-$HOME/.cache/leadscore}"
+
 if [ "${1:-}" = "--env" ]; then
-  echo "export LEADSCORE_KUBE_BIN_DIR=$(hack/build-control-plane.sh)"
+  pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  printf 'export LEADSCORE_KUBE_BIN_DIR=%q\n' "${LEADSCORE_KUBE_BIN_DIR:-$(hack/build-control-plane.sh --path)}"
+  printf 'export LEADSCORE_MINIO_BIN=%q\n' "${LEADSCORE_MINIO_BIN:-$(hack/build-minio.sh --path)}"
+  printf 'export LEADSCORE_HELM_BIN=%q\n' "${LEADSCORE_HELM_BIN:-$(hack/build-helm.sh --path)}"
+  printf 'export LEADSCORE_PG_BIN_DIR=%q\n' "${LEADSCORE_PG_BIN_DIR:-$pg_bin}"
   exit 0
 fi
-hack/build-control-plane.sh >/dev/null
+
+hack/install-debs.sh
+for build in build-minio.sh build-helm.sh build-control-plane.sh; do
+  start=$SECONDS
+  hack/$build >/dev/null   # returns at once when its version is cached
+  echo ">> hack/$build: $((SECONDS - start)) s" >&2
+done
