@@ -1,1 +1,37 @@
-"""leadscore.data."""
+"""leadscore.data: the dataset contract.
+
+Load (``load_dataset``), describe (``DatasetSpec`` -> ``infer_schema`` -> ``DatasetSchema``),
+refuse what cannot train (``validate``), refuse what leaks (``check_leakage``), and make
+synthetic leads with a known truth (``synth.generate``). Nothing here imports scikit-learn,
+so the serving image can use the schema helpers.
+"""
+
+from leadscore.data import synth
+from leadscore.data.leakage import LeakFinding, check_leakage
+from leadscore.data.loading import load_dataset
+from leadscore.data.schema import (
+    GROUND_TRUTH_COLUMNS,
+    ColumnRole,
+    ColumnSchema,
+    DatasetSchema,
+    DatasetSpec,
+    infer_schema,
+)
+from leadscore.data.synth import drop_ground_truth
+from leadscore.data.validation import MIN_ROWS, validate
+
+__all__ = [
+    "GROUND_TRUTH_COLUMNS",
+    "MIN_ROWS",
+    "ColumnRole",
+    "ColumnSchema",
+    "DatasetSchema",
+    "DatasetSpec",
+    "LeakFinding",
+    "check_leakage",
+    "drop_ground_truth",
+    "infer_schema",
+    "load_dataset",
+    "synth",
+    "validate",
+]

@@ -1,0 +1,102 @@
+"""``leadscore data ...``: make synthetic leads and profile a dataset before training on it."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import typer
+
+from leadscore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from leadscore.data import DatasetSchema, LeakFinding
+
+data_app = typer.Typer(help="Synthetic leads and dataset profiling.", no_args_is_help=True)
+VERTICAL_NAMES = ("pc", "health", "commercial", "generic")
+
+
+@data_app.command("synth")
+def synth_command(
+    vertical: str = typer.Option("pc", help="pc | health | commercial | generic."),
+    rows: int = typer.Option(10_000, min=1, help="Number of leads."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same file."),
+    output: str = typer.Option(..., help="Where to write: a .csv or .parquet path, or s3:// URI."),
+) -> None:
+    """Write synthetic leads with target `converted` and ground truth `true_probability`."""
+    if vertical not in VERTICAL_NAMES:
+        raise ConfigError(f"--vertical must be one of {', '.join(VERTICAL_NAMES)}, got {vertical!r}")
+    if not output.lower().endswith((".csv", ".parquet")):
+        raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    import io
+
+    from leadscore.data import synth
+    from leadscore.store import artifacts
+
+    frame = synth.generate(vertical, rows, seed)  # type: ignore[arg-type]
+    buffer = io.BytesIO()
+    if output.lower().endswith(".parquet"):
+        frame.to_parquet(buffer, index=False)
+    else:
+        frame.to_csv(buffer, index=False)
+    artifacts.write_bytes(output, buffer.getvalue())
+    typer.echo(f"wrote {len(frame)} {vertical} leads to {output} "
+               f"(conversion rate {frame[synth.TARGET].mean():.1%}, seed {seed})")
+
+
+@data_app.command("profile")
+def profile_command(
+    data: str = typer.Option(..., help="CSV or Parquet path, or s3:// URI."),
+    target: str = typer.Option(..., help="Binary outcome column."),
+    id_col: str | None = typer.Option(None, "--id-col", help="Lead id column."),
+    time_col: str | None = typer.Option(None, "--time-col", help="Lead creation time column."),
+    exclude: str = typer.Option("", help="Comma-separated columns to leave out."),
+    post_outcome: str = typer.Option("", help="Comma-separated columns filled only after the outcome."),
+    delimiter: str | None = typer.Option(None, help="CSV delimiter (sniffed when omitted)."),
+    leak_threshold: float = typer.Option(0.9, help="Single-column ROC-AUC that counts as a leak."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+) -> None:
+    """Print the inferred schema and the leakage findings; exit non-zero on a bad dataset."""
+    import warnings
+
+    from leadscore.data import DatasetSpec, check_leakage, load_dataset, validate
+
+    spec = DatasetSpec(target=target, id_column=id_col, time_column=time_col, exclude=exclude,
+                       post_outcome=post_outcome, leak_threshold=leak_threshold, allow_leaky=True)
+    clean, schema = validate(load_dataset(data, delimiter=delimiter), spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        findings = check_leakage(clean, schema, spec)
+    if as_json:
+        typer.echo(json.dumps({"schema": schema.model_dump(mode="json"),
+                               "leakage": [f.model_dump(mode="json") for f in findings]}))
+        return
+    _print_profile(schema, findings)
+
+
+def _print_profile(schema: DatasetSchema, findings: list[LeakFinding]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{schema.rows} rows, target {schema.target!r} "
+                        f"(positive rate {schema.positive_rate or 0:.1%})")
+    for header in ("column", "role", "dtype", "missing", "distinct", "notes"):
+        table.add_column(header)
+    for column in schema.columns:
+        notes = ", ".join(n for n, on in (("high cardinality", column.high_cardinality),
+                                          ("post-outcome", column.post_outcome),
+                                          ("declared", column.declared)) if on)
+        table.add_row(column.name, column.role, column.dtype, f"{column.missing_fraction:.1%}",
+                      str(column.n_unique), notes)
+    console.print(table)
+    if not findings:
+        console.print("leakage: no column predicts the target suspiciously well on its own")
+    for finding in findings:
+        verdict = "REFUSED unless --allow-leaky" if finding.refused else "suspect, check it"
+        console.print(f"leakage: {finding.describe()}: {verdict}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``leadscore data`` to the top-level CLI."""
+    app.add_typer(data_app, name="data")

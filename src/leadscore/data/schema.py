@@ -1,0 +1,257 @@
+"""The dataset contract: what the user declares (``DatasetSpec``) and what we infer (``DatasetSchema``).
+
+The schema is recorded in the model card, so every role decision is plain data that can be
+read back later ("why was ``zip`` treated as categorical?"). Inference is pure: it looks at
+a DataFrame and the spec and never changes either.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ColumnRole = Literal[
+    "id", "target", "time", "numeric", "boolean", "categorical", "datetime", "text", "excluded"
+]
+DeclarableType = Literal["numeric", "boolean", "categorical", "datetime", "text"]
+
+# Columns the synthetic generator writes that describe the truth, not the lead. Training never
+# sees them: infer_schema marks them excluded whatever the spec says.
+GROUND_TRUTH_COLUMNS: tuple[str, ...] = ("true_probability",)
+
+# More distinct levels than this makes a categorical "high cardinality" (the feature pipeline
+# then uses frequency + out-of-fold target encoding instead of one-hot).
+HIGH_CARDINALITY = 10
+# A column is inferred numeric/boolean/datetime when at least this share of its non-missing
+# values parse as such; a declared numeric column with more garbage than 1 - this is refused.
+PARSE_SHARE = 0.95
+
+BOOLEAN_WORDS: dict[str, int] = {
+    "1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "y": 1, "n": 0, "t": 1, "f": 0,
+}
+_DATE_HINT = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}|^\d{1,2}/\d{1,2}/\d{2,4}")
+
+
+class DatasetSpec(BaseModel):
+    """What the user tells us about a dataset (CLI flags / the CR's ``dataset`` block)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(description="Binary outcome column (1/0, yes/no, true/false, Y/N).")
+    id_column: str | None = Field(None, description="Lead id; must be unique. Never a feature.")
+    time_column: str | None = Field(
+        None, description="When the lead was created; enables the time-aware split and time features."
+    )
+    exclude: list[str] = Field(default_factory=list, description="Columns never used as features.")
+    post_outcome: list[str] = Field(
+        default_factory=list,
+        description="Columns filled only after the outcome is known; refused unless allow_leaky.",
+    )
+    types: dict[str, DeclarableType] = Field(
+        default_factory=dict, description="Declared column types that override inference."
+    )
+    allow_leaky: bool = Field(False, description="Keep leaky columns, recording warnings instead.")
+    leak_threshold: float = Field(
+        0.9, gt=0.5, le=1.0,
+        description="Single-column holdout ROC-AUC at or above which a column is refused.",
+    )
+
+    @field_validator("exclude", "post_outcome", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        """Accept the CLI's "a,b,c" as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class ColumnSchema(BaseModel):
+    """One column's inferred role and the facts the decision rested on."""
+
+    name: str
+    role: ColumnRole
+    dtype: str = Field(description="pandas dtype as loaded.")
+    missing_fraction: float = Field(ge=0.0, le=1.0)
+    n_unique: int = Field(ge=0)
+    high_cardinality: bool = False
+    post_outcome: bool = False
+    declared: bool = Field(False, description="Role comes from the spec, not inference.")
+
+
+class DatasetSchema(BaseModel):
+    """Roles for every column of a dataset; JSON-serializable, recorded in the model card."""
+
+    target: str
+    id_column: str | None = None
+    time_column: str | None = None
+    rows: int = Field(ge=0)
+    positive_rate: float | None = Field(None, ge=0.0, le=1.0)
+    columns: list[ColumnSchema]
+
+    def column(self, name: str) -> ColumnSchema:
+        """The column called ``name`` (KeyError when absent)."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def names(self, *roles: ColumnRole) -> list[str]:
+        """Column names having any of ``roles``, in dataset order."""
+        return [c.name for c in self.columns if c.role in roles]
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Columns the feature pipeline may use: everything but id, target and excluded."""
+        return [c.name for c in self.columns if c.role not in ("id", "target", "excluded")]
+
+
+def boolean_value(value: object) -> int | None:
+    """1/0 for a boolean-looking value (True, "yes", "Y", 1, "0", ...), None otherwise."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, int | np.integer) and value in (0, 1):
+        return int(value)
+    if isinstance(value, float | np.floating) and value in (0.0, 1.0):
+        return int(value)
+    if isinstance(value, str):
+        return BOOLEAN_WORDS.get(value.strip().lower())
+    return None
+
+
+def _non_missing(series: pd.Series) -> pd.Series:
+    values = series.dropna()
+    if values.dtype == object:
+        values = values[values.astype(str).str.strip() != ""]
+    return values
+
+
+def numeric_share(series: pd.Series) -> float:
+    """Share of non-missing values that parse as finite-or-infinite numbers (1.0 when none)."""
+    values = _non_missing(series)
+    if values.empty or (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return 1.0
+    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    return float(parsed.notna().mean())
+
+
+def datetime_share(series: pd.Series) -> float:
+    """Share of non-missing values that parse as dates (1.0 for datetime dtypes)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return 1.0
+    values = _non_missing(series)
+    if values.empty:
+        return 0.0
+    parsed = pd.to_datetime(values.astype(str), errors="coerce", utc=True, format="mixed")
+    return float(parsed.notna().mean())
+
+
+def _looks_boolean(values: pd.Series) -> bool:
+    if values.empty:
+        return False
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    uniques = pd.unique(values)
+    return len(uniques) <= 2 and all(boolean_value(v) is not None for v in uniques)
+
+
+def _looks_datetime(values: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if values.dtype != object or values.empty:
+        return False
+    sample = values.astype(str).head(200)
+    if sample.str.match(_DATE_HINT).mean() < PARSE_SHARE:
+        return False
+    return datetime_share(values) >= PARSE_SHARE
+
+
+def _looks_text(values: pd.Series) -> bool:
+    """Free text: multi-word sentences with many distinct values (notes, descriptions).
+
+    Long category labels ("Will revert after reading the email") repeat a few dozen
+    values; text has far more distinct values than a one-hot or rate encoding could use.
+    """
+    strings = values.astype(str)
+    words = strings.str.split().str.len()
+    many = values.nunique() > max(5 * HIGH_CARDINALITY, 0.05 * len(values))
+    return bool(strings.str.len().mean() >= 20 and words.mean() >= 3 and many)
+
+
+def infer_role(series: pd.Series) -> ColumnRole:
+    """The role a column would get with nothing declared (not id/target/time/excluded)."""
+    values = _non_missing(series)
+    if _looks_boolean(values):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "numeric"
+    if values.empty:
+        return "categorical"
+    if _looks_datetime(values):
+        return "datetime"
+    if numeric_share(values) >= PARSE_SHARE:
+        return "numeric"
+    if _looks_text(values):
+        return "text"
+    return "categorical"
+
+
+def infer_schema(df: pd.DataFrame, spec: DatasetSpec) -> DatasetSchema:
+    """Assign a role to every column of ``df``; checks nothing (``validate`` does).
+
+    Precedence: ground-truth columns are always excluded, then the spec's target / id / time /
+    exclude, then declared types, then inference from the values.
+    """
+    excluded = set(spec.exclude) | set(GROUND_TRUTH_COLUMNS)
+    columns: list[ColumnSchema] = []
+    for name in df.columns:
+        series = df[name]
+        declared = False
+        if name in GROUND_TRUTH_COLUMNS or name in excluded:
+            role: ColumnRole = "excluded"
+        elif name == spec.target:
+            role = "target"
+        elif name == spec.id_column:
+            role = "id"
+        elif name == spec.time_column:
+            role = "time"
+        elif name in spec.types:
+            role, declared = spec.types[name], True
+        else:
+            role = infer_role(series)
+        n_unique = int(series.nunique(dropna=True))
+        columns.append(
+            ColumnSchema(
+                name=str(name),
+                role=role,
+                dtype=str(series.dtype),
+                missing_fraction=float(series.isna().mean()) if len(series) else 0.0,
+                n_unique=n_unique,
+                high_cardinality=role == "categorical" and n_unique > HIGH_CARDINALITY,
+                post_outcome=name in spec.post_outcome,
+                declared=declared,
+            )
+        )
+    rate = _positive_rate(df, spec.target)
+    return DatasetSchema(
+        target=spec.target,
+        id_column=spec.id_column,
+        time_column=spec.time_column,
+        rows=len(df),
+        positive_rate=rate,
+        columns=columns,
+    )
+
+
+def _positive_rate(df: pd.DataFrame, target: str) -> float | None:
+    if target not in df.columns:
+        return None
+    mapped = [boolean_value(v) for v in df[target].dropna()]
+    if not mapped or any(v is None for v in mapped):
+        return None
+    rate = sum(mapped) / len(mapped)
+    return rate if math.isfinite(rate) else None

@@ -1,0 +1,148 @@
+"""Refuse a dataset that cannot train a model worth shipping, with one clear message each.
+
+``validate`` is the trainer's gate: it runs before anything is written, so a bad dataset
+leaves no artifact behind. Each check names the column, the problem and an example of
+what was found.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from leadscore.data.schema import (
+    PARSE_SHARE,
+    DatasetSchema,
+    DatasetSpec,
+    boolean_value,
+    datetime_share,
+    infer_schema,
+    numeric_share,
+)
+from leadscore.errors import DatasetError
+
+MIN_ROWS = 100  # the seeds' minimum number of training samples
+
+
+def _examples(values: pd.Series, limit: int = 3) -> str:
+    shown = [repr(v) for v in pd.unique(values)[:limit]]
+    return ", ".join(shown)
+
+
+def check_columns(df: pd.DataFrame, spec: DatasetSpec) -> None:
+    """Every column the spec names must exist."""
+    available = list(map(str, df.columns))
+    named = [("target", spec.target), ("id column", spec.id_column), ("time column", spec.time_column)]
+    named += [("excluded column", c) for c in spec.exclude]
+    named += [("post-outcome column", c) for c in spec.post_outcome]
+    named += [("declared column", c) for c in spec.types]
+    for what, column in named:
+        if column is not None and column not in available:
+            shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
+            raise DatasetError(f"{what} {column!r} is not in the dataset (columns: {shown})")
+
+
+def binary_target(series: pd.Series) -> pd.Series:
+    """The target as int 0/1 (from 1/0, yes/no, true/false, Y/N in any case)."""
+    name = series.name
+    missing = int(series.isna().sum())
+    if missing:
+        raise DatasetError(f"target {name!r} has {missing} missing values; drop unlabelled rows first")
+    mapped = series.map(boolean_value)
+    unknown = series[mapped.isna()]
+    distinct = pd.unique(series)
+    if len(unknown) or len(distinct) > 2:
+        raise DatasetError(
+            f"target {name!r} is not binary: saw {len(distinct)} distinct values "
+            f"({_examples(series, 4)}); expected 1/0, yes/no, true/false or Y/N"
+        )
+    labels = mapped.astype(int)
+    if labels.nunique() < 2:
+        raise DatasetError(f"target {name!r} has a single class ({labels.iloc[0]}) in {len(labels)} rows")
+    return labels
+
+
+def check_ids(series: pd.Series) -> None:
+    """Lead ids must be present and unique (a duplicate is usually a bad join)."""
+    missing = int(series.isna().sum())
+    if missing:
+        raise DatasetError(f"id column {series.name!r} has {missing} missing values")
+    duplicated = series[series.duplicated(keep=False)]
+    if len(duplicated):
+        raise DatasetError(
+            f"id column {series.name!r} has {series.duplicated().sum()} duplicate ids "
+            f"(e.g. {_examples(duplicated)})"
+        )
+
+
+def parse_times(series: pd.Series) -> pd.Series:
+    """The time column as naive UTC datetime64; any missing or unparseable value is refused."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+    else:
+        parsed = pd.to_datetime(series.astype("string"), errors="coerce", utc=True, format="mixed")
+    bad = series[parsed.isna()]
+    if len(bad):
+        raise DatasetError(
+            f"time column {series.name!r}: {len(bad)} values are missing or not dates "
+            f"(e.g. {_examples(bad)})"
+        )
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+def parse_numbers(series: pd.Series, declared: bool) -> pd.Series:
+    """A numeric column as float64; refused when too many values are not numbers."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    share = numeric_share(series)
+    if share < PARSE_SHARE:
+        values = series.dropna().astype(str).str.strip()
+        bad = values[pd.to_numeric(values, errors="coerce").isna() & (values != "")]
+        how = "declared numeric" if declared else "mostly numeric"
+        raise DatasetError(
+            f"column {series.name!r} is {how} but {1 - share:.0%} of its values are not numbers "
+            f"(e.g. {_examples(bad)}); fix the data or declare it categorical"
+        )
+    return pd.to_numeric(series.astype("string").str.strip(), errors="coerce").astype("float64")
+
+
+def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, DatasetSchema]:
+    """Check ``df`` against ``spec``; return the cleaned table and its schema.
+
+    The clean table keeps ``df``'s index and drops excluded and ground-truth columns; the
+    target becomes int 0/1, numeric columns float64, booleans float 1/0/NaN, the time column
+    and datetimes naive UTC ``datetime64``.
+    """
+    check_columns(df, spec)
+    if len(df) < MIN_ROWS:
+        raise DatasetError(f"dataset has {len(df)} rows; at least {MIN_ROWS} are needed to train")
+    mostly_numeric = {c for c in df.columns if df[c].dtype == object and 0.5 <= numeric_share(df[c]) < 1.0}
+    schema = infer_schema(df, spec)
+    clean = df[[c.name for c in schema.columns if c.role != "excluded"]].copy()
+    clean[spec.target] = binary_target(df[spec.target])
+    if spec.id_column:
+        check_ids(df[spec.id_column])
+    for column in schema.columns:
+        series = df[column.name]
+        if column.role == "time":
+            clean[column.name] = parse_times(series)
+        elif column.role == "numeric" or (
+            column.role == "categorical" and not column.declared and column.name in mostly_numeric
+        ):
+            clean[column.name] = parse_numbers(series, declared=column.declared)
+        elif column.role == "boolean":
+            clean[column.name] = series.map(boolean_value).astype("float64")
+        elif column.role == "datetime":
+            clean[column.name] = _parse_datetime(series, declared=column.declared)
+    labels = clean[spec.target]
+    schema = schema.model_copy(update={"positive_rate": float(labels.mean())})
+    return clean, schema
+
+
+def _parse_datetime(series: pd.Series, declared: bool) -> pd.Series:
+    if declared and datetime_share(series) < PARSE_SHARE:
+        raise DatasetError(f"column {series.name!r} is declared datetime but most values are not dates "
+                           f"(e.g. {_examples(series.dropna())})")
+    parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
