@@ -18,6 +18,9 @@ from pydantic.alias_generators import to_camel
 from leadscore.experiments.proportions import Alternative
 from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
 
+DEFAULT_MINIMUM_DETECTABLE_EFFECT = 0.05
+"""+5 % relative lift: the ABExperiment CRD's default, so a CLI analysis matches the operator's."""
+
 _DURATION = re.compile(r"^(?:[0-9]+[dhms])+$")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -36,7 +39,7 @@ class ExperimentSettings(BaseModel):
 
     alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Significance level (false-positive rate).")
     minimum_detectable_effect: float = Field(
-        0.05,
+        DEFAULT_MINIMUM_DETECTABLE_EFFECT,
         gt=0.0,
         le=10.0,
         description="Smallest relative lift worth detecting (0.05 = +5 %). Sizes a fixed-horizon test, "

@@ -20,8 +20,7 @@ from pydantic import BaseModel, Field
 from leadscore.errors import ValidationError
 from leadscore.experiments.proportions import check_alpha, pooled_z, z_to_p
 from leadscore.experiments.sequential import always_valid_p, difference_log_lr, running_min_p
-
-DEFAULT_MIXING_EFFECT = 0.1
+from leadscore.experiments.settings import DEFAULT_MINIMUM_DETECTABLE_EFFECT
 
 
 class SimulationResult(BaseModel):
@@ -62,10 +61,14 @@ def simulate_peeking(
     *,
     sequential: bool,
     alpha: float = 0.05,
-    mixing_effect: float = DEFAULT_MIXING_EFFECT,
+    mixing_effect: float = DEFAULT_MINIMUM_DETECTABLE_EFFECT,
     seed: int = 0,
 ) -> SimulationResult:
-    """Simulate ``runs`` two-sided experiments stopped at their first significant look."""
+    """Simulate ``runs`` two-sided experiments stopped at their first significant look.
+
+    ``mixing_effect`` is the sequential test's MDE (see ``sequential``); it does not affect the
+    fixed test.
+    """
     check_alpha(alpha)
     if not 0.0 < baseline < 1.0:
         raise ValidationError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")

@@ -1,0 +1,69 @@
+"""The mixture SPRT: closed form, confidence sequence, and the Bernoulli wrappers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from leadscore.experiments.sequential import (
+    always_valid_p,
+    difference_log_lr,
+    lift_confidence_bounds,
+    mixture_log_lr,
+    mixture_radius,
+    running_min_p,
+)
+
+
+def test_mixture_log_lr_equals_the_integral_over_the_normal_mixture() -> None:
+    estimate, variance, tau2 = 0.03, 0.0001, 0.0004
+
+    def integrand(theta: float) -> float:
+        ratio = stats.norm.pdf(estimate, theta, math.sqrt(variance)) / stats.norm.pdf(
+            estimate, 0, math.sqrt(variance)
+        )
+        return ratio * stats.norm.pdf(theta, 0, math.sqrt(tau2))
+
+    numeric, _ = integrate.quad(integrand, -0.2, 0.2, points=[estimate], limit=200)
+    assert float(mixture_log_lr(estimate, variance, tau2)) == pytest.approx(math.log(numeric), abs=1e-8)
+
+
+def test_mixture_radius_is_where_the_likelihood_ratio_reaches_one_over_alpha() -> None:
+    variance, tau2, alpha = 0.0002, 0.0001, 0.05
+    radius = float(mixture_radius(variance, tau2, alpha))
+    assert float(mixture_log_lr(radius, variance, tau2)) == pytest.approx(math.log(1 / alpha), abs=1e-9)
+
+
+def test_mixture_radius_is_wider_than_the_fixed_interval() -> None:
+    variance = 0.0002
+    fixed = stats.norm.isf(0.025) * math.sqrt(variance)
+    assert float(mixture_radius(variance, variance, 0.05)) > fixed
+
+
+def test_always_valid_p_is_no_evidence_without_variance() -> None:
+    assert float(always_valid_p(mixture_log_lr(0.1, 0.0, 0.01))) == 1.0
+
+
+def test_running_min_p_never_increases() -> None:
+    assert running_min_p([0.9, 0.4, 0.6, 0.2, 0.3]).tolist() == [0.9, 0.4, 0.4, 0.2, 0.2]
+
+
+def test_difference_log_lr_is_zero_when_nobody_converted() -> None:
+    assert float(difference_log_lr(0, 100, 0, 100, 0.1)) == 0.0
+
+
+def test_difference_log_lr_grows_with_evidence_for_a_real_lift() -> None:
+    small = float(difference_log_lr(100, 1000, 130, 1000, 0.1))
+    large = float(difference_log_lr(1000, 10000, 1300, 10000, 0.1))
+    assert large > small > 0
+
+
+def test_lift_confidence_bounds_contain_the_estimate_and_narrow_with_data() -> None:
+    low_small, high_small = lift_confidence_bounds(100, 1000, 120, 1000, 0.1, 0.05)
+    low_large, high_large = lift_confidence_bounds(1000, 10000, 1200, 10000, 0.1, 0.05)
+    assert float(low_small) < 0.2 < float(high_small)
+    assert float(high_large - low_large) < float(high_small - low_small)
+    assert np.isfinite([low_large, high_large]).all()

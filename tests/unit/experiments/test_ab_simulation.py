@@ -1,0 +1,89 @@
+"""Peeking, simulated: the naive z-test's false positives inflate, the mSPRT's do not.
+
+The numbers are the ones docs/experiments.md quotes (seed 20261121, 2,000 runs, baseline 10 %,
+a look every 100 exposures per arm up to 5,000 per arm, the sequential test set up for a +10 % MDE).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from leadscore.errors import ValidationError
+from leadscore.experiments.simulation import look_sizes, simulate_peeking
+
+SEED = 20261121
+PEEKING = {
+    "baseline": 0.10,
+    "per_arm": 5000,
+    "runs": 2000,
+    "peek_every": 100,
+    "seed": SEED,
+    "mixing_effect": 0.1,
+}
+
+
+def test_fixed_test_false_positive_rate_is_inflated_when_peeking(
+    record_property: pytest.RecordProperty,
+) -> None:
+    result = simulate_peeking(lift=0.0, sequential=False, **PEEKING)
+    record_property("fixed_false_positive_rate", result.false_positive_rate)
+    print(f"fixed z-test, 50 looks: false-positive rate {result.false_positive_rate:.3f}")
+    assert result.false_positive_rate is not None
+    assert result.false_positive_rate > 0.15
+    assert result.power is None
+
+
+def test_sequential_false_positive_rate_stays_at_alpha_when_peeking(
+    record_property: pytest.RecordProperty,
+) -> None:
+    result = simulate_peeking(lift=0.0, sequential=True, **PEEKING)
+    record_property("sequential_false_positive_rate", result.false_positive_rate)
+    print(f"mSPRT, 50 looks: false-positive rate {result.false_positive_rate:.4f}")
+    assert result.false_positive_rate is not None
+    assert result.false_positive_rate <= 0.05 + 3 * 0.05**0.5 * 0.95**0.5 / PEEKING["runs"] ** 0.5
+
+
+def test_sequential_power_is_reported_at_a_realistic_lift(record_property: pytest.RecordProperty) -> None:
+    result = simulate_peeking(lift=0.20, sequential=True, **PEEKING)
+    record_property("sequential_power_lift_20pct", result.power)
+    record_property("sequential_mean_samples_lift_20pct", result.mean_samples_to_decision)
+    print(
+        f"mSPRT, +20 % lift on 10 %: power {result.power:.3f}, "
+        f"mean per-arm exposures at decision {result.mean_samples_to_decision:.0f}"
+    )
+    assert result.power is not None
+    assert result.power > 0.5
+    assert result.mean_samples_to_decision < PEEKING["per_arm"]
+
+
+def test_simulation_is_reproducible_with_a_seed() -> None:
+    first = simulate_peeking(lift=0.1, sequential=True, **PEEKING)
+    second = simulate_peeking(lift=0.1, sequential=True, **PEEKING)
+    assert first == second
+
+
+def test_simulation_runs_two_thousand_experiments_of_fifty_looks_fast() -> None:
+    started = time.perf_counter()
+    simulate_peeking(lift=0.0, sequential=True, **PEEKING)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_look_sizes_end_at_the_horizon_when_it_is_not_a_multiple() -> None:
+    assert look_sizes(250, 100).tolist() == [100, 200, 250]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"baseline": 1.2}, "baseline: a conversion rate strictly between 0 and 1"),
+        ({"lift": 20.0}, "lift: 20.0 moves baseline 0.1"),
+        ({"runs": 0}, "runs: must be at least 1, got 0"),
+        ({"peek_every": 0}, "peek_every: must be at least 1, got 0"),
+    ],
+)
+def test_simulation_refuses_bad_input(overrides: dict, message: str) -> None:
+    arguments = {**PEEKING, "lift": 0.0, **overrides}
+    with pytest.raises(ValidationError, match=f"^{message}"):
+        simulate_peeking(sequential=True, **arguments)
