@@ -204,6 +204,16 @@ class TrainingRun(ApiModel):
     finished: bool = Field(False, description="True once the operator handled the Job's outcome.")
 
 
+class ExperimentBinding(ApiModel):
+    """The ABExperiment currently splitting this model's traffic (at most one)."""
+
+    name: str = Field(description="ABExperiment name (same namespace).")
+    assignment: Literal["random", "sticky"] = Field(description="random (KServe canary) or sticky (hash).")
+    control: str = Field(description="Control arm: a version or 'rules'.")
+    treatment: str = Field(description="Treatment arm: a version or 'rules'.")
+    traffic_percent: int = Field(ge=0, le=100, description="Percent of leads sent to treatment.")
+
+
 class LeadScoringModelStatus(ApiModel):
     """Observed state of a LeadScoringModel (written by the operator only)."""
 
@@ -216,6 +226,8 @@ class LeadScoringModelStatus(ApiModel):
     observed_generation: int | None = Field(None, description="metadata.generation last acted on.")
     active_version: str | None = Field(None, description="Version receiving (most) traffic.")
     latest_version: str | None = Field(None, description="Newest trained version (passed the gate or not).")
+    previous_version: str | None = Field(
+        None, description="Version served before the active one (keeps the rest of a canary split).")
     active_roc_auc: float | None = Field(None, description="Held-out ROC-AUC of the active version.")
     versions: list[ModelVersion] = Field(default_factory=list,
                                          description="Every trained version, oldest first.")
@@ -223,6 +235,8 @@ class LeadScoringModelStatus(ApiModel):
     serving_ready: bool | None = Field(None, description="InferenceService Ready condition.")
     traffic: list[TrafficTarget] = Field(default_factory=list,
                                          description="Traffic split as the InferenceService reports it.")
+    experiment: ExperimentBinding | None = Field(
+        None, description="The running ABExperiment that owns the traffic split, if any.")
     last_training_job: str | None = Field(None, description="Name of the most recent training Job.")
     training: TrainingRun | None = Field(None, description="The running or last training.")
     last_schedule_time: datetime | None = Field(None, description="Last cron tick that started a training.")

@@ -1,0 +1,274 @@
+"""Pure builders: a CR (and the operator's settings) in, a Kubernetes manifest out.
+
+Every handler that creates or patches a child calls one of these and sends the dict with one
+API call, so what the operator asks of the cluster is unit-tested without a cluster. Owner
+references are added by the handler (``kopf.adopt``), not here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadscore.api.abexperiment import RULES
+from leadscore.api.common import Resources, Toleration
+from leadscore.api.conditions import PINNED_VERSION_MISSING
+from leadscore.api.leadscoringmodel import (
+    ExperimentBinding,
+    LeadScoringModelSpec,
+    LeadScoringModelStatus,
+    TrafficTarget,
+)
+from leadscore.operator.settings import OperatorSettings
+from leadscore.operator.versions import (
+    COMPONENT_LABEL,
+    EXPERIMENT_ANNOTATION,
+    MANAGED_BY,
+    MODEL_LABEL,
+    VERSION_LABEL,
+    job_name,
+)
+
+TRAINER_CONTAINER = "trainer"
+TERMINATION_LOG = "/dev/termination-log"
+GPU_RESOURCE = "nvidia.com/gpu"
+NEVER_RETRY_EXIT_CODES = [2, 3, 4, 6]
+"""Trainer exit codes (leadscore.errors) retrying cannot fix: bad config, bad data, leakage, parity."""
+MOUNTED_MODEL_DIR = "/mnt/models"
+ISVC_API_VERSION = "serving.kserve.io/v1beta1"
+
+
+class ServingError(Exception):
+    """The spec asks for something that cannot be served (e.g. a pinned version that is gone)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _labels(model: str, version: str, component: str) -> dict[str, str]:
+    return {MODEL_LABEL: model, VERSION_LABEL: version, COMPONENT_LABEL: component, **MANAGED_BY}
+
+
+def _resources(resources: Resources, gpu: int) -> dict[str, Any]:
+    """Requests/limits as a Pod wants them; GPUs are limits (the device plugin's rule)."""
+    out: dict[str, Any] = {}
+    if resources.requests:
+        out["requests"] = {k: str(v) for k, v in resources.requests.items()}
+    limits = {k: str(v) for k, v in resources.limits.items()}
+    if gpu > 0:
+        limits[GPU_RESOURCE] = str(gpu)
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def _placement(node_selector: dict[str, str], tolerations: list[Toleration], gpu: int,
+               settings: OperatorSettings) -> dict[str, Any]:
+    """nodeSelector/tolerations, plus the cluster's GPU node labels and taints when GPUs are asked for."""
+    selector = {**(settings.gpu_node_selector if gpu > 0 else {}), **node_selector}
+    wanted = [*tolerations, *(settings.gpu_tolerations if gpu > 0 else [])]
+    unique = list({json.dumps(t.to_wire(), sort_keys=True): t.to_wire() for t in wanted}.values())
+    out: dict[str, Any] = {}
+    if selector:
+        out["nodeSelector"] = selector
+    if unique:
+        out["tolerations"] = unique
+    return out
+
+
+def _env_from(settings: OperatorSettings, *, mlflow: bool) -> list[dict[str, Any]]:
+    """S3 (and MLflow) configuration by reference: credentials never pass through the CR.
+    ``optional`` so a cluster that configures S3 another way (IRSA, a node role) still works."""
+    refs: list[dict[str, Any]] = []
+    pairs = [(settings.s3_config_map, "configMapRef"), (settings.s3_secret, "secretRef")]
+    if mlflow:
+        pairs += [(settings.mlflow_config_map, "configMapRef"), (settings.mlflow_secret, "secretRef")]
+    for name, kind in pairs:
+        if name:
+            refs.append({kind: {"name": name, "optional": True}})
+    return refs
+
+
+def trainer_args(namespace: str, model: str, version: str, output: str,
+                 spec: LeadScoringModelSpec) -> list[str]:
+    """The trainer CLI's arguments (trainer/CONTRACT.md): one option per spec field."""
+    dataset, training = spec.dataset, spec.training
+    args = [
+        "train",
+        "--data", dataset.uri,
+        "--format", dataset.format,
+        "--target", dataset.target_column,
+        "--vertical", spec.vertical,
+        "--output", output,
+        "--model-name", model,
+        "--version", version,
+        "--algorithms", ",".join(training.algorithms),
+        "--trials", str(training.trials),
+        "--time-budget", str(training.time_budget_seconds),
+        "--seed", str(training.seed),
+        "--device", "cuda" if training.gpu > 0 else "cpu",
+        "--mlflow-experiment", f"{namespace}/{model}",
+        "--termination-log", TERMINATION_LOG,
+    ]
+    if dataset.id_column:
+        args += ["--id-column", dataset.id_column]
+    if dataset.time_column:
+        args += ["--time-column", dataset.time_column]
+    for column in dataset.exclude_columns:
+        args += ["--exclude", column]
+    args.append("--ensemble" if training.ensemble else "--no-ensemble")
+    return args
+
+
+def training_job_manifest(namespace: str, model: str, version: str, output: str,
+                          spec: LeadScoringModelSpec, settings: OperatorSettings) -> dict[str, Any]:
+    """The batch/v1 Job that trains ``version`` of ``model`` and writes it to ``output``."""
+    training = spec.training
+    labels = _labels(model, version, "trainer")
+    container: dict[str, Any] = {
+        "name": TRAINER_CONTAINER,
+        "image": training.image or (settings.trainer_gpu_image if training.gpu > 0
+                                    else settings.trainer_image),
+        "command": ["leadscore"],
+        "args": trainer_args(namespace, model, version, output, spec),
+        "env": [
+            {"name": "LEADSCORE_NAMESPACE", "value": namespace},
+            {"name": "LEADSCORE_MODEL", "value": model},
+            {"name": "LEADSCORE_VERSION", "value": version},
+        ],
+        "envFrom": _env_from(settings, mlflow=True),
+        "resources": _resources(training.resources, training.gpu),
+        "terminationMessagePath": TERMINATION_LOG,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "runAsNonRoot": True},
+    }
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        **_placement(training.node_selector, training.tolerations, training.gpu, settings),
+    }
+    if settings.trainer_service_account:
+        pod_spec["serviceAccountName"] = settings.trainer_service_account
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name(model, version), "namespace": namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": training.backoff_limit,
+            "activeDeadlineSeconds": training.active_deadline_seconds,
+            "ttlSecondsAfterFinished": training.ttl_seconds_after_finished,
+            "podFailurePolicy": {"rules": [{
+                "action": "FailJob",
+                "onExitCodes": {"containerName": TRAINER_CONTAINER, "operator": "In",
+                                "values": NEVER_RETRY_EXIT_CODES},
+            }]},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """What the InferenceService should serve, worked out from the model's spec and status."""
+
+    version: str
+    storage_uri: str
+    canary_traffic_percent: int | None = None
+    experiment: ExperimentBinding | None = None
+    traffic: list[TrafficTarget] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _artifact(status: LeadScoringModelStatus, version: str, what: str) -> str:
+    found = next((v for v in status.versions if v.version == version), None)
+    if found is None or found.artifacts_deleted:
+        known = ", ".join(v.version for v in status.versions if not v.artifacts_deleted) or "none"
+        raise ServingError(PINNED_VERSION_MISSING,
+                           f"{what} {version} has no artifacts (versions available: {known})")
+    return found.artifact_uri
+
+
+def _split(control: str, treatment: str, percent: int) -> list[TrafficTarget]:
+    return [TrafficTarget(version=control, percent=100 - percent),
+            TrafficTarget(version=treatment, percent=percent)]
+
+
+def plan_serving(namespace: str, spec: LeadScoringModelSpec,
+                 status: LeadScoringModelStatus) -> ServingPlan | None:
+    """None until a version exists. A pinned version wins over everything (it is the rollback
+    lever); then a running experiment's split; then the active version, with the configured
+    canary share when there is a previous version to split with."""
+    pinned = spec.serving.pinned_version
+    experiment = status.experiment if pinned is None else None
+    if experiment is not None:
+        percent = experiment.traffic_percent
+        traffic = _split(experiment.control, experiment.treatment, percent)
+        if experiment.assignment == "random" and RULES not in (experiment.control, experiment.treatment):
+            return ServingPlan(version=experiment.treatment,
+                               storage_uri=_artifact(status, experiment.treatment, "treatment"),
+                               canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
+        mounted = experiment.control if experiment.control != RULES else experiment.treatment
+        uri = {arm: RULES if arm == RULES else (MOUNTED_MODEL_DIR if arm == mounted
+                                                 else _artifact(status, arm, "arm"))
+               for arm in (experiment.control, experiment.treatment)}
+        env = {
+            "LEADSCORE_AB_EXPERIMENT": experiment.name,
+            "LEADSCORE_AB_CONTROL_URI": uri[experiment.control],
+            "LEADSCORE_AB_TREATMENT_URI": uri[experiment.treatment],
+            "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
+            "LEADSCORE_AB_SALT": f"{namespace}/{experiment.name}",
+        }
+        return ServingPlan(version=mounted, storage_uri=_artifact(status, mounted, "arm"),
+                           experiment=experiment, traffic=traffic, env=env)
+    served = pinned or status.active_version
+    if served is None:
+        return None
+    uri = _artifact(status, served, "spec.serving.pinnedVersion" if pinned else "active version")
+    canary = spec.serving.canary_traffic_percent
+    previous = status.previous_version
+    if pinned is None and canary is not None and canary < 100 and previous and previous != served:
+        return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
+                           traffic=_split(previous, served, canary))
+    return ServingPlan(version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+
+
+def inference_service_manifest(namespace: str, model: str, spec: LeadScoringModelSpec, plan: ServingPlan,
+                               settings: OperatorSettings) -> dict[str, Any]:
+    """The KServe InferenceService for ``plan``: our runtime, its storageUri, logger to the collector."""
+    serving = spec.serving
+    env = {"LEADSCORE_SCORING": json.dumps(spec.scoring.to_wire(), sort_keys=True, separators=(",", ":")),
+           **plan.env}
+    if serving.gpu > 0:
+        env["LEADSCORE_DEVICE"] = "cuda"
+    model_spec: dict[str, Any] = {
+        "modelFormat": {"name": settings.model_format},
+        "runtime": settings.runtime,
+        "storageUri": plan.storage_uri,
+        "env": [{"name": k, "value": v} for k, v in env.items()],
+    }
+    resources = _resources(serving.resources, serving.gpu)
+    if resources:
+        model_spec["resources"] = resources
+    if plan.experiment is not None and plan.env:
+        model_spec["envFrom"] = _env_from(settings, mlflow=False)
+    predictor: dict[str, Any] = {
+        "minReplicas": serving.replicas,
+        "maxReplicas": max(serving.max_replicas, serving.replicas, 1),
+        "logger": {"mode": "all", "url": f"{settings.collector_url.rstrip('/')}/v1/events",
+                   "metadataAnnotations": [EXPERIMENT_ANNOTATION]},
+        "model": model_spec,
+        **_placement({}, [], serving.gpu, settings),
+    }
+    if plan.canary_traffic_percent is not None:
+        predictor["canaryTrafficPercent"] = plan.canary_traffic_percent
+    if settings.predictor_service_account:
+        predictor["serviceAccountName"] = settings.predictor_service_account
+    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
+                                "labels": _labels(model, plan.version, "predictor")}
+    if plan.experiment is not None:
+        metadata["annotations"] = {EXPERIMENT_ANNOTATION: plan.experiment.name}
+    return {"apiVersion": ISVC_API_VERSION, "kind": "InferenceService", "metadata": metadata,
+            "spec": {"predictor": predictor}}

@@ -1,0 +1,102 @@
+"""Pure readers of what the cluster reports: a Job's outcome, a trainer's result, an ISVC's state.
+
+Kept apart from the handlers so each rule (which condition means done, which pod's message
+counts, how KServe's revision traffic maps onto our versions) is unit-tested on plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pydantic
+
+from leadscore.api.leadscoringmodel import TrafficTarget
+from leadscore.api.results import TrainingResult
+from leadscore.operator.builders import TRAINER_CONTAINER
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    state: Literal["Running", "Succeeded", "Failed"]
+    reason: str = ""
+    message: str = ""
+
+
+def _true_condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
+    for condition in (obj.get("status") or {}).get("conditions") or ():
+        if condition.get("type") == type_ and condition.get("status") == "True":
+            return condition
+    return None
+
+
+def job_outcome(job: Mapping[str, Any]) -> JobOutcome:
+    """Succeeded/Failed only on the Job controller's terminal conditions (Complete / Failed);
+    the interim SuccessCriteriaMet / FailureTarget still have pods terminating."""
+    if _true_condition(job, "Complete") is not None:
+        return JobOutcome("Succeeded")
+    failed = _true_condition(job, "Failed")
+    if failed is not None:
+        return JobOutcome("Failed", failed.get("reason") or "Failed", failed.get("message") or "")
+    return JobOutcome("Running")
+
+
+def termination_message(pods: Sequence[Mapping[str, Any]]) -> str | None:
+    """The trainer container's termination message from the newest pod that has one."""
+    newest_first = sorted(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "",
+                          reverse=True)
+    for pod in newest_first:
+        for container in (pod.get("status") or {}).get("containerStatuses") or ():
+            if container.get("name") != TRAINER_CONTAINER:
+                continue
+            terminated = (container.get("state") or {}).get("terminated") or {}
+            if terminated.get("message"):
+                return str(terminated["message"])
+    return None
+
+
+def parse_result(text: str | bytes | None) -> TrainingResult | None:
+    """A TrainingResult from a termination message or result.json; None when it is not one
+    (with FallbackToLogsOnError a crash leaves the log's tail there instead)."""
+    if not text:
+        return None
+    try:
+        return TrainingResult.model_validate_json(text)
+    except pydantic.ValidationError:
+        return None
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """Last meaningful line of a message (a log tail), trimmed for a condition."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class IsvcObservation:
+    url: str | None
+    ready: bool
+    message: str
+    traffic: list[TrafficTarget]
+
+
+def observe_isvc(isvc: Mapping[str, Any], served: str, expected: Sequence[TrafficTarget]) -> IsvcObservation:
+    """URL, readiness and traffic per version. KServe reports traffic per revision with
+    ``latestRevision`` marking the one from the current spec (``served``); the other revision is
+    whichever version ``expected`` names besides it."""
+    status = isvc.get("status") or {}
+    ready = _true_condition(isvc, "Ready") is not None
+    message = ""
+    if not ready:
+        condition = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
+        message = (condition or {}).get("message") or (condition or {}).get("reason") or "not reported yet"
+    others = [t.version for t in expected if t.version != served]
+    traffic: list[TrafficTarget] = []
+    for entry in ((status.get("components") or {}).get("predictor") or {}).get("traffic") or ():
+        if entry.get("tag") and entry.get("percent") is None:
+            continue
+        version = served if entry.get("latestRevision") else (others[0] if others else "previous")
+        traffic.append(TrafficTarget(version=version, percent=int(entry.get("percent") or 0)))
+    return IsvcObservation(url=status.get("url"), ready=ready, message=message, traffic=traffic)

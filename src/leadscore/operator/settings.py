@@ -1,0 +1,82 @@
+"""The operator's settings: one pydantic model read from ``LEADSCORE_*`` environment variables.
+
+The Helm chart sets these on the operator Deployment; docs/operator.md lists them. Values that
+only the cluster administrator knows (images, bucket, secret names, the collector's URL) live
+here, never in a CR, so a data team cannot point a Job at another team's credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore.api.common import Toleration
+from leadscore.errors import ConfigError
+
+ENV_PREFIX = "LEADSCORE_"
+
+
+class OperatorSettings(BaseModel):
+    """Cluster-wide knobs of the operator; each field is ``LEADSCORE_<FIELD IN CAPITALS>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trainer_image: str = Field("ghcr.io/leadscore/trainer:0.1.0", min_length=1,
+                               description="Trainer image for CPU training.")
+    trainer_gpu_image: str = Field("ghcr.io/leadscore/trainer:0.1.0-cuda", min_length=1,
+                                   description="Trainer image used when training.gpu > 0 (CUDA build).")
+    artifact_root: str = Field("s3://leadscore", min_length=1,
+                               description="Where versions go: <root>/<namespace>/<model>/<version>/.")
+    collector_url: str = Field("http://leadscore-collector.leadscore.svc:8080", min_length=1,
+                               description="Collector base URL: KServe logger target, experiment summaries.")
+    runtime: str = Field("leadscore", min_length=1, description="ClusterServingRuntime of the predictor.")
+    model_format: str = Field("leadscore", min_length=1, description="modelFormat name the runtime supports.")
+    s3_config_map: str | None = Field("leadscore-s3", description="ConfigMap with S3 endpoint env "
+                                                                  "(AWS_ENDPOINT_URL, S3_USE_HTTPS, ...).")
+    s3_secret: str | None = Field("leadscore-s3", description="Secret with AWS_ACCESS_KEY_ID and "
+                                                              "AWS_SECRET_ACCESS_KEY for the trainer.")
+    mlflow_config_map: str | None = Field("leadscore-mlflow", description="ConfigMap with "
+                                                                          "MLFLOW_TRACKING_URI.")
+    mlflow_secret: str | None = Field(None, description="Secret with MLflow credentials, if any.")
+    trainer_service_account: str | None = Field(None, description="ServiceAccount of trainer Pods.")
+    predictor_service_account: str | None = Field(
+        None, description="ServiceAccount of predictor Pods (KServe's S3 credentials are bound to it).")
+    gpu_node_selector: dict[str, str] = Field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"},
+        description="Node labels added when a Pod asks for GPUs (JSON object).")
+    gpu_tolerations: list[Toleration] = Field(
+        default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")],
+        description="Tolerations added when a Pod asks for GPUs (JSON list).")
+    poll_seconds: float = Field(15.0, gt=0, le=3600, description="How often models are reconciled.")
+    experiment_seconds: float = Field(300.0, gt=0, le=86400,
+                                      description="How often running experiments are evaluated.")
+    http_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout of collector requests.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
+        """Read ``LEADSCORE_*`` variables; JSON for dicts and lists; empty string means unset."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is None:
+                continue
+            if field.annotation in (dict[str, str], list[Toleration]):
+                try:
+                    values[name] = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    variable = ENV_PREFIX + name.upper()
+                    raise ConfigError(f"{variable}: not valid JSON ({exc.msg}): {raw[:80]!r}") from None
+            else:
+                values[name] = raw or None
+        try:
+            return cls.model_validate(values)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            variable = ENV_PREFIX + str(first["loc"][0]).upper()
+            raise ConfigError(f"{variable}: {first['msg']} (given {first.get('input')!r})") from None

@@ -1,0 +1,54 @@
+"""Names the operator can work out from a CR alone: versions, children, artifact paths, hashes.
+
+Versions are ``v1``, ``v2``, ... in training order. A number is never reused, even when its
+training failed: the failed Job keeps its name until its TTL runs out, and a second Job of the
+same name would be refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
+
+_VERSION = re.compile(r"^v([1-9][0-9]*)$")
+
+MODEL_LABEL = "leadscoring.io/model"
+VERSION_LABEL = "leadscoring.io/version"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "leadscore-operator"}
+RETRAIN_ANNOTATION = "leadscoring.io/retrain"
+EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
+
+
+def version_number(version: str) -> int:
+    match = _VERSION.match(version)
+    if match is None:
+        raise ValueError(f"not a version label: {version!r} (expected v1, v2, ...)")
+    return int(match.group(1))
+
+
+def next_version(status: LeadScoringModelStatus) -> str:
+    """One more than any version recorded or in training."""
+    used = [version_number(v.version) for v in status.versions]
+    if status.training is not None:
+        used.append(version_number(status.training.version))
+    return f"v{max(used, default=0) + 1}"
+
+
+def job_name(model: str, version: str) -> str:
+    """``<model>-train-<version>``; the CRD caps model names at 40 characters, so this fits 63."""
+    return f"{model}-train-{version}"
+
+
+def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
+    """``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the trailing slash KServe expects."""
+    return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
+
+
+def training_spec_hash(spec: LeadScoringModelSpec) -> str:
+    """Fingerprint of what a training depends on; serving, promotion or scoring edits do not retrain."""
+    relevant = spec.model_dump(mode="json", by_alias=True, include={"vertical", "dataset", "training"})
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus, ModelVersion
+from leadscore.operator.settings import OperatorSettings
+
+
+@pytest.fixture
+def settings() -> OperatorSettings:
+    return OperatorSettings.from_env({"LEADSCORE_ARTIFACT_ROOT": "s3://models",
+                                      "LEADSCORE_COLLECTOR_URL": "http://collector:8080/"})
+
+
+@pytest.fixture
+def spec() -> LeadScoringModelSpec:
+    return LeadScoringModelSpec.model_validate({
+        "vertical": "health",
+        "dataset": {"uri": "s3://leads/health.parquet", "timeColumn": "created_at",
+                    "excludeColumns": ["policy_issued"]},
+        "training": {"algorithms": ["lr", "xgboost"], "trials": 5, "resources": {"requests": {"cpu": 2}}},
+    })
+
+
+def _version(name: str, auc: float | None = 0.8, deleted: bool = False) -> ModelVersion:
+    return ModelVersion(version=name, artifact_uri=f"s3://models/ns/m/{name}/", job_name=f"m-train-{name}",
+                        gate="Passed", metrics={} if auc is None else {"roc_auc": auc},
+                        artifacts_deleted=deleted)
+
+
+def _status(*names: str, **fields) -> LeadScoringModelStatus:
+    return LeadScoringModelStatus(versions=[_version(n) for n in names], **fields)
+
+
+@pytest.fixture
+def version():
+    """Factory: a recorded version with its artifact URI and ROC-AUC."""
+    return _version
+
+
+@pytest.fixture
+def status():
+    """Factory: a model status holding the named versions."""
+    return _status
+
+
+_NATIVE = {"str", "int", "float", "bool", "object", "datetime", "date"}
+
+
+def _sdk_object(data, klass: str):
+    """Build SDK objects field by field, refusing keys the SDK model does not declare.
+
+    kserve's own ``ApiClient`` only looks types up in ``kserve.models``, so the Kubernetes
+    types an InferenceService embeds (V1EnvVar, V1Toleration, ...) are resolved here too."""
+    import re
+
+    import kserve.models
+    import kubernetes.client.models
+
+    if data is None or klass in _NATIVE:
+        return data
+    if klass.lower().startswith("list["):
+        return [_sdk_object(item, klass[5:-1]) for item in data]
+    mapping = re.match(r"^(?:dict\(|Dict\[)[^,]*, (.*)[)\]]$", klass)
+    if mapping:
+        return {key: _sdk_object(value, mapping.group(1)) for key, value in data.items()}
+    cls = getattr(kserve.models, klass, None) or getattr(kubernetes.client.models, klass)
+    unknown = set(data) - set(cls.attribute_map.values())
+    assert not unknown, f"{klass} has no field(s) {sorted(unknown)}"
+    return cls(**{attr: _sdk_object(data[key], cls.openapi_types[attr])
+                  for attr, key in cls.attribute_map.items() if key in data})
+
+
+@pytest.fixture
+def kserve_roundtrip():
+    """Factory: an InferenceService dict through kserve's V1beta1InferenceService and back."""
+    from kserve import ApiClient
+
+    def without_sdk_blanks(value):
+        # the SDK's V1beta1ModelSpec defaults ``name`` to "" (KServe names the container itself)
+        if isinstance(value, dict):
+            return {k: without_sdk_blanks(v) for k, v in value.items() if v != ""}
+        if isinstance(value, list):
+            return [without_sdk_blanks(v) for v in value]
+        return value
+
+    def roundtrip(manifest: dict) -> dict:
+        sdk = ApiClient().sanitize_for_serialization(_sdk_object(manifest, "V1beta1InferenceService"))
+        return without_sdk_blanks(sdk)
+
+    return roundtrip

@@ -1,0 +1,161 @@
+"""Job and InferenceService manifests, built without a cluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes.client import ApiClient
+
+from leadscore.api.leadscoringmodel import ExperimentBinding
+from leadscore.operator.builders import (
+    ServingError,
+    inference_service_manifest,
+    plan_serving,
+    training_job_manifest,
+)
+
+
+def _job(spec, settings, **changes):
+    if changes:
+        spec = spec.model_copy(update={"training": spec.training.model_copy(update=changes)})
+    return training_job_manifest("ns", "m", "v3", "s3://models/ns/m/v3/", spec, settings)
+
+
+def _env(container) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", [])}
+
+
+def test_job_is_named_and_labelled_by_model_and_version_when_built(spec, settings):
+    job = _job(spec, settings)
+    assert job["metadata"]["name"] == "m-train-v3"
+    assert job["metadata"]["labels"]["leadscoring.io/model"] == "m"
+    assert job["metadata"]["labels"]["leadscoring.io/version"] == "v3"
+    assert job["spec"]["template"]["metadata"]["labels"] == job["metadata"]["labels"]
+
+
+def test_job_passes_spec_to_the_trainer_cli_when_built(spec, settings):
+    container = _job(spec, settings)["spec"]["template"]["spec"]["containers"][0]
+    args = container["args"]
+    assert container["command"] == ["leadscore"] and args[0] == "train"
+    pairs = dict(zip(args[1::2], args[2::2], strict=False))
+    assert pairs["--data"] == "s3://leads/health.parquet"
+    assert pairs["--output"] == "s3://models/ns/m/v3/"
+    assert pairs["--algorithms"] == "lr,xgboost"
+    assert pairs["--time-column"] == "created_at"
+    assert args[args.index("--exclude") + 1] == "policy_issued"
+    assert pairs["--device"] == "cpu" and "--ensemble" in args
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert container["image"] == settings.trainer_image
+
+
+def test_job_carries_limits_and_lifetime_from_spec_when_built(spec, settings):
+    job = _job(spec, settings, backoff_limit=2, active_deadline_seconds=600, ttl_seconds_after_finished=60)
+    assert (job["spec"]["backoffLimit"], job["spec"]["activeDeadlineSeconds"],
+            job["spec"]["ttlSecondsAfterFinished"]) == (2, 600, 60)
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["containers"][0]["resources"] == {"requests": {"cpu": "2"}}
+    assert "nodeSelector" not in pod and "tolerations" not in pod
+    assert job["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [2, 3, 4, 6]
+
+
+def test_job_asks_for_gpus_and_gpu_nodes_when_training_gpu_is_set(spec, settings):
+    job = _job(spec, settings, gpu=2, node_selector={"pool": "train"})
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true", "pool": "train"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert container["image"] == settings.trainer_gpu_image
+    assert container["args"][container["args"].index("--device") + 1] == "cuda"
+
+
+def test_job_reads_s3_and_mlflow_config_by_reference_when_built(spec, settings):
+    container = _job(spec, settings)["spec"]["template"]["spec"]["containers"][0]
+    assert {"secretRef": {"name": "leadscore-s3", "optional": True}} in container["envFrom"]
+    assert {"configMapRef": {"name": "leadscore-mlflow", "optional": True}} in container["envFrom"]
+    assert _env(container)["LEADSCORE_VERSION"] == "v3"
+
+
+def test_job_validates_against_the_kubernetes_client_model_when_built(spec, settings):
+    job = _job(spec, settings, gpu=1)
+    client = ApiClient()
+    model = client._ApiClient__deserialize(job, "V1Job")
+    assert client.sanitize_for_serialization(model) == job
+
+
+def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec, settings, status):
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2"))
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    model = isvc["spec"]["predictor"]["model"]
+    assert model["storageUri"] == "s3://models/ns/m/v2/"
+    assert model["runtime"] == "leadscore" and model["modelFormat"] == {"name": "leadscore"}
+    assert isvc["spec"]["predictor"]["logger"]["url"] == "http://collector:8080/v1/events"
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert isvc["metadata"]["labels"]["leadscoring.io/version"] == "v2"
+    assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["minScore"] == 80
+
+
+def test_isvc_validates_against_the_kserve_sdk_model_when_built(spec, settings, status, kserve_roundtrip):
+    serving = spec.serving.model_copy(update={"gpu": 1, "canary_traffic_percent": 10})
+    spec = spec.model_copy(update={"serving": serving})
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"))
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert kserve_roundtrip(isvc) == isvc
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert isvc["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert isvc["spec"]["predictor"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+
+
+def test_plan_is_none_when_no_version_exists_yet(spec, status):
+    assert plan_serving("ns", spec, status()) is None
+
+
+def test_plan_serves_the_pinned_version_when_pinned(spec, status):
+    pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v1"})})
+    plan = plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+    assert (plan.version, plan.storage_uri) == ("v1", "s3://models/ns/m/v1/")
+
+
+def test_plan_refuses_naming_versions_when_pinned_version_is_gone(spec, status):
+    pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v7"})})
+    with pytest.raises(ServingError, match=r"v7 has no artifacts \(versions available: v1, v2\)"):
+        plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+
+
+def test_plan_splits_through_kserve_canary_when_experiment_is_random(spec, settings, status):
+    binding = ExperimentBinding(name="exp", assignment="random", control="v1", treatment="v2",
+                                traffic_percent=30)
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 30
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v2/"
+    assert isvc["metadata"]["annotations"] == {"leadscoring.io/experiment": "exp"}
+    assert [(t.version, t.percent) for t in plan.traffic] == [("v1", 70), ("v2", 30)]
+
+
+def test_plan_hands_both_arms_to_the_predictor_when_experiment_is_sticky(spec, settings, status,
+                                                                         kserve_roundtrip):
+    binding = ExperimentBinding(name="exp", assignment="sticky", control="v1", treatment="v2",
+                                traffic_percent=20)
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    model = isvc["spec"]["predictor"]["model"]
+    env = _env(model)
+    assert model["storageUri"] == "s3://models/ns/m/v1/"
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert env["LEADSCORE_AB_CONTROL_URI"] == "/mnt/models"
+    assert env["LEADSCORE_AB_TREATMENT_URI"] == "s3://models/ns/m/v2/"
+    assert (env["LEADSCORE_AB_TREATMENT_PERCENT"], env["LEADSCORE_AB_SALT"]) == ("20", "ns/exp")
+    assert {"secretRef": {"name": "leadscore-s3", "optional": True}} in model["envFrom"]
+    assert kserve_roundtrip(isvc) == isvc
+
+
+def test_plan_mounts_the_treatment_when_control_is_the_rules_baseline(spec, status):
+    binding = ExperimentBinding(name="exp", assignment="random", control="rules", treatment="v2",
+                                traffic_percent=50)
+    plan = plan_serving("ns", spec, status("v2", active_version="v2", experiment=binding))
+    assert plan.storage_uri == "s3://models/ns/m/v2/" and plan.canary_traffic_percent is None
+    assert (plan.env["LEADSCORE_AB_CONTROL_URI"], plan.env["LEADSCORE_AB_TREATMENT_URI"]) == \
+        ("rules", "/mnt/models")
