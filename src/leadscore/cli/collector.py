@@ -15,7 +15,10 @@ collector_app = typer.Typer(
     no_args_is_help=False,
 )
 
-_DB_HELP = "SQLAlchemy URL of the event store (postgresql+psycopg://... or sqlite:///path); default $LEADSCORE_DB_URL or ./leadscore-events.db."
+_DB_HELP = (
+    "SQLAlchemy URL of the event store (postgresql+psycopg://... or sqlite:///path); "
+    "default $LEADSCORE_DB_URL or ./leadscore-events.db."
+)
 
 
 def _db(url: str | None) -> str:
@@ -52,7 +55,9 @@ def _since(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}") from None
+        raise ConfigError(
+            f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}"
+        ) from None
     if len(value) <= 10:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
@@ -60,7 +65,9 @@ def _since(value: str) -> datetime:
 
 @collector_app.command("export")
 def export(
-    since: str = typer.Option(..., "--since", help="Include predictions made at or after this date/time (UTC)."),
+    since: str = typer.Option(
+        ..., "--since", help="Include predictions made at or after this date/time (UTC)."
+    ),
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:

@@ -34,14 +34,27 @@ class _Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.events = Counter("leadscore_collector_events", "Logged inference events accepted, by type.",
-                              ["type"], registry=self.registry)
-        self.predictions = Counter("leadscore_collector_predictions_stored",
-                                   "Prediction records created.", registry=self.registry)
-        self.outcomes = Counter("leadscore_collector_outcomes", "Outcomes received, by result.",
-                                ["result"], registry=self.registry)
-        self.rejected = Counter("leadscore_collector_rejected", "Payloads refused with 400, by endpoint.",
-                                ["endpoint"], registry=self.registry)
+        self.events = Counter(
+            "leadscore_collector_events",
+            "Logged inference events accepted, by type.",
+            ["type"],
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "leadscore_collector_predictions_stored", "Prediction records created.", registry=self.registry
+        )
+        self.outcomes = Counter(
+            "leadscore_collector_outcomes",
+            "Outcomes received, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "leadscore_collector_rejected",
+            "Payloads refused with 400, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
 
 
 async def _body(request: Request) -> bytes:
@@ -68,7 +81,9 @@ def create_app(store: EventStore) -> FastAPI:
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
+        return JSONResponse(
+            status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"}
+        )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -52,7 +52,9 @@ class ExportReport:
     without_features: int
 
 
-def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> tuple[pd.DataFrame, ExportReport]:
+def training_frame(
+    scored: Iterable[ScoredRecord], labels: dict[str, bool]
+) -> tuple[pd.DataFrame, ExportReport]:
     """The training rows and the counts of what was left out (``output`` is left empty)."""
     import pandas as pd
 
@@ -67,14 +69,19 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
     kept = [r for r in first.values() if r.lead_id in labels]
     features = pd.json_normalize([r.features for r in kept]) if kept else pd.DataFrame()
     features = features.drop(columns=[c for c in (ID_COLUMN, TIME_COLUMN, TARGET_COLUMN) if c in features])
-    frame = pd.concat([
-        pd.DataFrame({
-            ID_COLUMN: pd.Series([r.lead_id for r in kept], dtype="string"),
-            TIME_COLUMN: pd.to_datetime([r.predicted_at for r in kept], utc=True),
-        }),
-        features,
-        pd.DataFrame({TARGET_COLUMN: pd.Series([int(labels[r.lead_id]) for r in kept], dtype="int8")}),
-    ], axis=1)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    ID_COLUMN: pd.Series([r.lead_id for r in kept], dtype="string"),
+                    TIME_COLUMN: pd.to_datetime([r.predicted_at for r in kept], utc=True),
+                }
+            ),
+            features,
+            pd.DataFrame({TARGET_COLUMN: pd.Series([int(labels[r.lead_id]) for r in kept], dtype="int8")}),
+        ],
+        axis=1,
+    )
     report = ExportReport(
         output="",
         rows=len(frame),
@@ -103,4 +110,6 @@ def export_training_set(store: EventStore, since: datetime, output: str) -> Expo
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return ExportReport(output, report.rows, report.converted, report.without_outcome, report.without_features)
+    return ExportReport(
+        output, report.rows, report.converted, report.without_outcome, report.without_features
+    )

@@ -58,27 +58,30 @@ def prediction_rows(
     rows = []
     for idx, lead in enumerate(leads):
         experiment, arm = assign_experiment(context, lead.arm)
-        rows.append({
-            "event_id": context.id,
-            "idx": idx,
-            "lead_id": lead.lead_id,
-            "features": matched[idx] if matched else None,
-            "probability": lead.probability,
-            "score": lead.score,
-            "tier": lead.tier,
-            "action": lead.action,
-            "model_version": lead.model_version,
-            "arm": arm,
-            "experiment": experiment,
-            "namespace": context.namespace,
-            "inference_service": context.inferenceservicename,
-            "predicted_at": predicted_at,
-        })
+        rows.append(
+            {
+                "event_id": context.id,
+                "idx": idx,
+                "lead_id": lead.lead_id,
+                "features": matched[idx] if matched else None,
+                "probability": lead.probability,
+                "score": lead.score,
+                "tier": lead.tier,
+                "action": lead.action,
+                "model_version": lead.model_version,
+                "arm": arm,
+                "experiment": experiment,
+                "namespace": context.namespace,
+                "inference_service": context.inferenceservicename,
+                "predicted_at": predicted_at,
+            }
+        )
     return rows
 
 
-def record_event(store: EventStore, context: EventContext, body: bytes,
-                 received_at: datetime | None = None) -> EventResult:
+def record_event(
+    store: EventStore, context: EventContext, body: bytes, received_at: datetime | None = None
+) -> EventResult:
     """Store one logged half; the body is validated before anything is written."""
     received_at = received_at or datetime.now(UTC)
     if context.is_request:
@@ -94,22 +97,24 @@ def _claim(session: Session, context: EventContext) -> InferenceEvent:
     return events.claim_event(session, context.id, context.namespace, context.inferenceservicename)
 
 
-def _record_request(session: Session, context: EventContext, instances: list[dict[str, Any]],
-                    received_at: datetime) -> EventResult:
+def _record_request(
+    session: Session, context: EventContext, instances: list[dict[str, Any]], received_at: datetime
+) -> EventResult:
     row = _claim(session, context)
     if row.request_received_at is not None:
         return EventResult(context.id, "request", 0, 0, duplicate=True)
     row.request_instances = instances
     row.request_received_at = received_at
     attached = 0
-    if row.response_received_at is not None:
-        if events.prediction_count(session, context.id) == len(instances):
-            attached = events.fill_features(session, context.id, instances)
+    response_first = row.response_received_at is not None
+    if response_first and events.prediction_count(session, context.id) == len(instances):
+        attached = events.fill_features(session, context.id, instances)
     return EventResult(context.id, "request", 0, attached, duplicate=False)
 
 
-def _record_response(session: Session, context: EventContext, leads: list[ScoredLead],
-                     received_at: datetime) -> EventResult:
+def _record_response(
+    session: Session, context: EventContext, leads: list[ScoredLead], received_at: datetime
+) -> EventResult:
     row = _claim(session, context)
     duplicate = row.response_received_at is not None
     if not duplicate:
@@ -119,8 +124,9 @@ def _record_response(session: Session, context: EventContext, leads: list[Scored
     return EventResult(context.id, "response", stored, 0, duplicate=duplicate and stored == 0)
 
 
-def record_outcomes(store: EventStore, outcomes: list[OutcomeIn],
-                    received_at: datetime | None = None) -> OutcomeResult:
+def record_outcomes(
+    store: EventStore, outcomes: list[OutcomeIn], received_at: datetime | None = None
+) -> OutcomeResult:
     """Store a validated batch in one transaction; keys already present are skipped."""
     rows = outcome_rows(outcomes, received_at or datetime.now(UTC))
     with store.transaction() as session:

@@ -31,8 +31,9 @@ class OutcomeIn(BaseModel):
     converted: bool = Field(description="Whether the lead converted (won, bound, signed).")
     value: float | None = Field(None, allow_inf_nan=False, description="Revenue or premium, if known.")
     occurred_at: datetime = Field(description="When it happened; a time without a zone is read as UTC.")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=255,
-                                        description="Re-sending the same key changes nothing.")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=255, description="Re-sending the same key changes nothing."
+    )
 
     @field_validator("occurred_at")
     @classmethod
@@ -67,11 +68,15 @@ def parse_outcomes(document: Any) -> list[OutcomeIn]:
         except pydantic.ValidationError as exc:
             raise invalid(exc) from exc
     if not isinstance(document, list):
-        raise ValidationError(f"body: expected an outcome, a list or {{'outcomes': [...]}}, got {type(document).__name__}")
+        raise ValidationError(
+            f"body: expected an outcome, a list or {{'outcomes': [...]}}, got {type(document).__name__}"
+        )
     if not document:
         raise ValidationError("outcomes: empty batch")
     if len(document) > MAX_BATCH:
-        raise ValidationError(f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request")
+        raise ValidationError(
+            f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request"
+        )
     try:
         return _BATCH.validate_python(document)
     except pydantic.ValidationError as exc:
@@ -82,12 +87,15 @@ def outcome_rows(outcomes: list[OutcomeIn], received_at: datetime) -> list[dict[
     """Rows for the store, one per distinct key (a batch repeating a key stores it once)."""
     rows: dict[str, dict[str, Any]] = {}
     for outcome in outcomes:
-        rows.setdefault(outcome.key(), {
-            "idempotency_key": outcome.key(),
-            "lead_id": outcome.lead_id,
-            "converted": outcome.converted,
-            "value": outcome.value,
-            "occurred_at": outcome.occurred_at,
-            "received_at": received_at,
-        })
+        rows.setdefault(
+            outcome.key(),
+            {
+                "idempotency_key": outcome.key(),
+                "lead_id": outcome.lead_id,
+                "converted": outcome.converted,
+                "value": outcome.value,
+                "occurred_at": outcome.occurred_at,
+                "received_at": received_at,
+            },
+        )
     return list(rows.values())

@@ -58,8 +58,13 @@ def _latest_versions(exposures: list[Exposure]) -> dict[str, str]:
     return {e.arm: e.model_version for e in sorted(exposures, key=lambda e: e.at)}
 
 
-def summarize(namespace: str, experiment: str, exposures: Iterable[Exposure], results: Iterable[Result],
-              generated_at: datetime) -> ExperimentSummary:
+def summarize(
+    namespace: str,
+    experiment: str,
+    exposures: Iterable[Exposure],
+    results: Iterable[Result],
+    generated_at: datetime,
+) -> ExperimentSummary:
     """Aggregate exposures and outcomes by the rules in this module's docstring."""
     exposures = list(exposures)
     first = _first_exposures(exposures)
@@ -80,8 +85,10 @@ def summarize(namespace: str, experiment: str, exposures: Iterable[Exposure], re
         arm.conversions += bool(won)
         arm.value_sum += value
         arm.value_sum_sq += value * value
-        day = daily.setdefault((exposure.at.astimezone(UTC).date(), exposure.arm),
-                               DailyArmCount(day=exposure.at.astimezone(UTC).date(), arm=exposure.arm))
+        day = daily.setdefault(
+            (exposure.at.astimezone(UTC).date(), exposure.arm),
+            DailyArmCount(day=exposure.at.astimezone(UTC).date(), arm=exposure.arm),
+        )
         day.exposures += 1
         day.conversions += bool(won)
     return ExperimentSummary(
@@ -93,12 +100,15 @@ def summarize(namespace: str, experiment: str, exposures: Iterable[Exposure], re
     )
 
 
-def experiment_summary(store: EventStore, namespace: str, experiment: str,
-                       now: datetime | None = None) -> ExperimentSummary:
+def experiment_summary(
+    store: EventStore, namespace: str, experiment: str, now: datetime | None = None
+) -> ExperimentSummary:
     """Read one experiment's predictions and their leads' outcomes, then ``summarize``."""
     with store.transaction() as session:
         predictions = events.experiment_predictions(session, namespace, experiment)
-        exposures = [Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions]
+        exposures = [
+            Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions
+        ]
         outcomes = events.outcomes_for_leads(session, {e.lead_id for e in exposures})
         results = [Result(o.lead_id, o.converted, o.value, o.occurred_at) for o in outcomes]
     return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

@@ -211,7 +211,9 @@ def _insert(session: Session, model: type[Base]) -> Any:
     raise StorageError(f"event store: unsupported database {dialect!r}; use PostgreSQL or SQLite")
 
 
-def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]) -> int:
+def insert_new(
+    session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]
+) -> int:
     """Insert ``rows``, silently skipping those whose natural key exists; returns how many were new."""
     if not rows:
         return 0
@@ -280,6 +282,8 @@ def predictions_since(session: Session, since: datetime) -> list[Prediction]:
     """Predictions made at or after ``since``, oldest first (the export's input)."""
     return list(
         session.scalars(
-            select(Prediction).where(Prediction.predicted_at >= since).order_by(Prediction.predicted_at, Prediction.id)
+            select(Prediction)
+            .where(Prediction.predicted_at >= since)
+            .order_by(Prediction.predicted_at, Prediction.id)
         )
     )

@@ -16,8 +16,16 @@ REQUEST = "org.kubeflow.serving.inference.request"
 RESPONSE = "org.kubeflow.serving.inference.response"
 
 
-def headers(event_id: str, kind: str, *, isvc: str = "lead-model", namespace: str = "sales",
-            endpoint: str = "", experiment: str | None = None, time: str | None = None) -> dict[str, str]:
+def headers(
+    event_id: str,
+    kind: str,
+    *,
+    isvc: str = "lead-model",
+    namespace: str = "sales",
+    endpoint: str = "",
+    experiment: str | None = None,
+    time: str | None = None,
+) -> dict[str, str]:
     """Binary-mode headers of one logged half; ``experiment`` becomes the ISVC annotation."""
     result = {
         "Ce-Id": event_id,
@@ -47,11 +55,16 @@ def request_body(*lead_ids: str) -> bytes:
     return json.dumps({"instances": [lead(i) for i in lead_ids]}).encode()
 
 
-def scored(lead_id: str, probability: float = 0.82, *, version: str = "v3", arm: str | None = None) -> dict[str, Any]:
+def scored(
+    lead_id: str, probability: float = 0.82, *, version: str = "v3", arm: str | None = None
+) -> dict[str, Any]:
     """One entry of our predictor's V1 response."""
     entry: dict[str, Any] = {
-        "lead_id": lead_id, "probability": probability, "score": round(probability * 100),
-        "tier": "high" if probability >= 0.8 else "low", "action": "immediate_assignment",
+        "lead_id": lead_id,
+        "probability": probability,
+        "score": round(probability * 100),
+        "tier": "high" if probability >= 0.8 else "low",
+        "action": "immediate_assignment",
         "model_version": version,
     }
     if arm:

@@ -54,6 +54,7 @@ def _outcome(lead_id: str, converted: bool = True, **fields: Any) -> dict[str, A
 
 # --- health and metrics -------------------------------------------------------------------
 
+
 def test_healthz_answers_ok_when_store_is_open(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -71,8 +72,10 @@ def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> No
 
 # --- events: KServe's logger, binary mode --------------------------------------------------
 
+
 def test_events_store_one_prediction_per_lead_when_request_then_response(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     first = _post_event(client, "e1", "request", request_body("L1", "L2"))
     second = _post_event(client, "e1", "response", response_body(scored("L1", 0.91), scored("L2", 0.35)))
     assert first.status_code == 200, first.text
@@ -80,12 +83,17 @@ def test_events_store_one_prediction_per_lead_when_request_then_response(
     rows = _predictions(store)
     assert [(r.lead_id, r.idx, r.probability) for r in rows] == [("L1", 0, 0.91), ("L2", 1, 0.35)]
     assert rows[0].features is not None and rows[0].features["pages_viewed"] == 7
-    assert (rows[0].namespace, rows[0].inference_service, rows[0].model_version) == ("sales", "lead-model", "v3")
+    assert (rows[0].namespace, rows[0].inference_service, rows[0].model_version) == (
+        "sales",
+        "lead-model",
+        "v3",
+    )
     assert (rows[0].tier, rows[0].score, rows[0].action) == ("high", 91, "immediate_assignment")
 
 
 def test_events_attach_features_when_response_arrives_before_request(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     _post_event(client, "e2", "response", response_body(scored("L1"), scored("L2")))
     assert all(r.features is None for r in _predictions(store))
     late = _post_event(client, "e2", "request", request_body("L1", "L2"))
@@ -93,12 +101,19 @@ def test_events_attach_features_when_response_arrives_before_request(
     assert [r.features["lead_id"] for r in _predictions(store)] == ["L1", "L2"]
 
 
-def test_events_change_nothing_when_both_halves_are_redelivered(client: TestClient, store: EventStore) -> None:
+def test_events_change_nothing_when_both_halves_are_redelivered(
+    client: TestClient, store: EventStore
+) -> None:
     for _ in range(2):
         _post_event(client, "e3", "request", request_body("L1"))
         last = _post_event(client, "e3", "response", response_body(scored("L1")))
-    assert last.json() == {"id": "e3", "kind": "response", "predictions_stored": 0,
-                           "features_attached": 0, "duplicate": True}
+    assert last.json() == {
+        "id": "e3",
+        "kind": "response",
+        "predictions_stored": 0,
+        "features_attached": 0,
+        "duplicate": True,
+    }
     assert _count(store, Prediction) == 1
     assert _count(store, InferenceEvent) == 1
 
@@ -109,21 +124,24 @@ def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, st
 
 
 def test_events_leave_features_empty_when_request_and_response_sizes_differ(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     _post_event(client, "e5", "request", request_body("L1", "L2", "L3"))
     _post_event(client, "e5", "response", response_body(scored("L1")))
     assert [r.features for r in _predictions(store)] == [None]
 
 
 def test_events_take_experiment_from_isvc_annotation_and_arm_from_response(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     _post_event(client, "e6", "response", response_body(scored("L1", arm="treatment")), experiment="ab-q3")
     row = _predictions(store)[0]
     assert (row.experiment, row.arm) == ("ab-q3", "treatment")
 
 
 def test_events_map_canary_endpoint_to_treatment_when_response_has_no_arm(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     _post_event(client, "e7", "response", response_body(scored("L1")), experiment="ab", endpoint="canary")
     _post_event(client, "e8", "response", response_body(scored("L2")), experiment="ab", endpoint="default")
     assert [(r.lead_id, r.arm) for r in _predictions(store)] == [("L1", "treatment"), ("L2", "control")]
@@ -143,21 +161,29 @@ def test_events_accept_percent_encoded_annotations(client: TestClient, store: Ev
 
 
 def test_events_accept_v2_infer_request_and_response(client: TestClient, store: EventStore) -> None:
-    request = {"inputs": [
-        {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
-        {"name": "pages_viewed", "shape": [2, 1], "datatype": "INT64", "data": [[3], [9]]},
-    ]}
-    response = {"model_name": "lead-model", "model_version": "v7", "outputs": [
-        {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
-        {"name": "probability", "shape": [2], "datatype": "FP64", "data": [0.2, 0.9]},
-        {"name": "tier", "shape": [2], "datatype": "BYTES", "data": ["very_low", "high"]},
-    ]}
+    request = {
+        "inputs": [
+            {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
+            {"name": "pages_viewed", "shape": [2, 1], "datatype": "INT64", "data": [[3], [9]]},
+        ]
+    }
+    response = {
+        "model_name": "lead-model",
+        "model_version": "v7",
+        "outputs": [
+            {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
+            {"name": "probability", "shape": [2], "datatype": "FP64", "data": [0.2, 0.9]},
+            {"name": "tier", "shape": [2], "datatype": "BYTES", "data": ["very_low", "high"]},
+        ],
+    }
     _post_event(client, "v2", "request", json.dumps(request).encode())
     reply = _post_event(client, "v2", "response", json.dumps(response).encode())
     assert reply.status_code == 200, reply.text
     rows = _predictions(store)
     assert [(r.lead_id, r.probability, r.tier, r.model_version) for r in rows] == [
-        ("L1", 0.2, "very_low", "v7"), ("L2", 0.9, "high", "v7")]
+        ("L1", 0.2, "very_low", "v7"),
+        ("L2", 0.9, "high", "v7"),
+    ]
     assert rows[1].features == {"lead_id": "L2", "pages_viewed": 9}
 
 
@@ -169,16 +195,20 @@ def test_events_accept_v2_request_of_json_records(client: TestClient, store: Eve
     assert _predictions(store)[0].features == {"lead_id": "L1", "source": "referral"}
 
 
-@pytest.mark.parametrize(("header", "value", "expected"), [
-    ("Ce-Type", "com.example.other", "ce-type"),
-    ("Ce-Specversion", "0.3", "ce-specversion"),
-    ("Ce-Id", "", "ce-id"),
-    ("Ce-Namespace", "", "ce-namespace"),
-    ("Ce-Annotations", "{not json", "ce-annotations"),
-    ("Ce-Metadata", "[1, 2]", "ce-metadata"),
-])
+@pytest.mark.parametrize(
+    ("header", "value", "expected"),
+    [
+        ("Ce-Type", "com.example.other", "ce-type"),
+        ("Ce-Specversion", "0.3", "ce-specversion"),
+        ("Ce-Id", "", "ce-id"),
+        ("Ce-Namespace", "", "ce-namespace"),
+        ("Ce-Annotations", "{not json", "ce-annotations"),
+        ("Ce-Metadata", "[1, 2]", "ce-metadata"),
+    ],
+)
 def test_events_refuse_with_header_name_when_an_attribute_is_bad(
-        client: TestClient, store: EventStore, header: str, value: str, expected: str) -> None:
+    client: TestClient, store: EventStore, header: str, value: str, expected: str
+) -> None:
     sent = headers("bad", "response")
     sent[header] = value
     response = client.post("/v1/events", headers=sent, content=response_body(scored("L1")))
@@ -187,9 +217,12 @@ def test_events_refuse_with_header_name_when_an_attribute_is_bad(
     assert _count(store, Prediction) == 0
 
 
-@pytest.mark.parametrize("missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"])
+@pytest.mark.parametrize(
+    "missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"]
+)
 def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(
-        client: TestClient, missing: str) -> None:
+    client: TestClient, missing: str
+) -> None:
     sent = headers("bad", "response")
     del sent[missing]
     response = client.post("/v1/events", headers=sent, content=response_body(scored("L1")))
@@ -197,24 +230,40 @@ def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(
     assert response.json()["error"] == f"{missing.lower()}: Field required"
 
 
-@pytest.mark.parametrize(("kind", "body", "expected"), [
-    ("request", b"", "body: empty"),
-    ("request", b"{oops", "body: not valid JSON"),
-    ("request", b"[1, 2]", "body: expected a JSON object"),
-    ("request", b'{"instances": []}', "instances: List should have at least 1 item"),
-    ("request", b'{"instances": [1]}', "instances[0]: Input should be a valid dictionary"),
-    ("request", b'{"rows": []}', "body: expected 'instances' (V1) or 'inputs' (V2"),
-    ("response", b'{"predictions": [{"probability": 0.5, "model_version": "v1"}]}',
-     "predictions[0].lead_id: Field required"),
-    ("response", b'{"predictions": [{"lead_id": "L1", "probability": 1.5, "model_version": "v1"}]}',
-     "predictions[0].probability: Input should be less than or equal to 1"),
-    ("response", b'{"predictions": [{"lead_id": "L1", "probability": 0.5}]}',
-     "predictions[0].model_version: Field required"),
-    ("response", b'{"outputs": [{"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["a"]}]}',
-     "outputs[0] (lead_id): expected 2 values"),
-])
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        ("request", b"", "body: empty"),
+        ("request", b"{oops", "body: not valid JSON"),
+        ("request", b"[1, 2]", "body: expected a JSON object"),
+        ("request", b'{"instances": []}', "instances: List should have at least 1 item"),
+        ("request", b'{"instances": [1]}', "instances[0]: Input should be a valid dictionary"),
+        ("request", b'{"rows": []}', "body: expected 'instances' (V1) or 'inputs' (V2"),
+        (
+            "response",
+            b'{"predictions": [{"probability": 0.5, "model_version": "v1"}]}',
+            "predictions[0].lead_id: Field required",
+        ),
+        (
+            "response",
+            b'{"predictions": [{"lead_id": "L1", "probability": 1.5, "model_version": "v1"}]}',
+            "predictions[0].probability: Input should be less than or equal to 1",
+        ),
+        (
+            "response",
+            b'{"predictions": [{"lead_id": "L1", "probability": 0.5}]}',
+            "predictions[0].model_version: Field required",
+        ),
+        (
+            "response",
+            b'{"outputs": [{"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["a"]}]}',
+            "outputs[0] (lead_id): expected 2 values",
+        ),
+    ],
+)
 def test_events_refuse_with_field_path_when_body_is_bad(
-        client: TestClient, store: EventStore, kind: str, body: bytes, expected: str) -> None:
+    client: TestClient, store: EventStore, kind: str, body: bytes, expected: str
+) -> None:
     response = _post_event(client, "bad-body", kind, body)
     assert response.status_code == 400
     assert response.json()["error"].startswith(expected), response.json()
@@ -232,8 +281,11 @@ def test_events_store_nothing_when_one_lead_of_a_batch_is_bad(client: TestClient
 
 # --- outcomes ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", ["object", "list", "wrapped"])
-def test_outcomes_accept_object_list_and_wrapped_batch(client: TestClient, store: EventStore, shape: str) -> None:
+def test_outcomes_accept_object_list_and_wrapped_batch(
+    client: TestClient, store: EventStore, shape: str
+) -> None:
     one = _outcome("L1", value=1200.0)
     body = {"object": one, "list": [one], "wrapped": {"outcomes": [one]}}[shape]
     response = client.post("/v1/outcomes", json=body)
@@ -253,7 +305,8 @@ def test_outcomes_change_nothing_when_resent_without_key(client: TestClient, sto
 
 
 def test_outcomes_keep_first_version_when_same_key_is_resent_with_other_content(
-        client: TestClient, store: EventStore) -> None:
+    client: TestClient, store: EventStore
+) -> None:
     client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=10.0))
     client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=99.0))
     with store.transaction() as session:
@@ -271,21 +324,28 @@ def test_outcomes_read_naive_time_as_utc(client: TestClient, store: EventStore) 
         assert session.scalars(select(Outcome)).one().occurred_at.isoformat() == "2031-03-04T05:06:07+00:00"
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"converted": True, "occurred_at": "2099-01-01T00:00:00Z"}, "lead_id: Field required"),
-    (_outcome("L1", converted="perhaps"), "converted: Input should be a valid boolean"),
-    (_outcome("L1", occurred_at="last tuesday"), "occurred_at: Input should be a valid datetime"),
-    (_outcome("L1", value="lots"), "value: Input should be a valid number"),
-    (_outcome("L1", convertd=True), "convertd: Extra inputs are not permitted"),
-    (_outcome("", converted=True), "lead_id: String should have at least 1 character"),
-    ([_outcome("L1"), _outcome("L2", converted=None)], "outcomes[1].converted: Input should be a valid boolean"),
-    ({"outcomes": "L1"}, "outcomes: expected a list"),
-    ({"outcomes": [], "source": "crm"}, "body: unexpected field(s) ['source']"),
-    ([], "outcomes: empty batch"),
-    ("L1", "body: expected an outcome, a list or"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"converted": True, "occurred_at": "2099-01-01T00:00:00Z"}, "lead_id: Field required"),
+        (_outcome("L1", converted="perhaps"), "converted: Input should be a valid boolean"),
+        (_outcome("L1", occurred_at="last tuesday"), "occurred_at: Input should be a valid datetime"),
+        (_outcome("L1", value="lots"), "value: Input should be a valid number"),
+        (_outcome("L1", convertd=True), "convertd: Extra inputs are not permitted"),
+        (_outcome("", converted=True), "lead_id: String should have at least 1 character"),
+        (
+            [_outcome("L1"), _outcome("L2", converted=None)],
+            "outcomes[1].converted: Input should be a valid boolean",
+        ),
+        ({"outcomes": "L1"}, "outcomes: expected a list"),
+        ({"outcomes": [], "source": "crm"}, "body: unexpected field(s) ['source']"),
+        ([], "outcomes: empty batch"),
+        ("L1", "body: expected an outcome, a list or"),
+    ],
+)
 def test_outcomes_refuse_with_field_path_when_payload_is_bad(
-        client: TestClient, store: EventStore, body: Any, expected: str) -> None:
+    client: TestClient, store: EventStore, body: Any, expected: str
+) -> None:
     response = client.post("/v1/outcomes", json=body)
     assert response.status_code == 400
     assert response.json()["error"].startswith(expected), response.json()
@@ -299,13 +359,16 @@ def test_outcomes_refuse_when_body_is_not_json(client: TestClient) -> None:
 
 
 def test_outcomes_refuse_nan_value(client: TestClient) -> None:
-    response = client.post("/v1/outcomes", content=b'{"lead_id": "L1", "converted": true, "value": NaN, '
-                                                    b'"occurred_at": "2099-01-01T00:00:00Z"}')
+    response = client.post(
+        "/v1/outcomes",
+        content=b'{"lead_id": "L1", "converted": true, "value": NaN, "occurred_at": "2099-01-01T00:00:00Z"}',
+    )
     assert response.status_code == 400
     assert response.json()["error"].startswith("value: Input should be a finite number")
 
 
 # --- summary -------------------------------------------------------------------------------
+
 
 def _summary(client: TestClient, name: str = "ab") -> ExperimentSummary:
     response = client.get(f"/v1/experiments/sales/{name}/summary")
@@ -315,42 +378,93 @@ def _summary(client: TestClient, name: str = "ab") -> ExperimentSummary:
 
 def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestClient) -> None:
     when = "2030-01-01T09:00:00Z"
-    _post_event(client, "s1", "response", response_body(
-        scored("A1", arm="control", version="v1"), scored("A2", arm="control", version="v1"),
-        scored("B1", arm="treatment", version="v2")), experiment="ab", time=when)
-    client.post("/v1/outcomes", json=[_outcome("A1", value=100.0), _outcome("A2", converted=False),
-                                      _outcome("B1", value=30.0), _outcome("B1", value=20.0, idempotency_key="up")])
+    _post_event(
+        client,
+        "s1",
+        "response",
+        response_body(
+            scored("A1", arm="control", version="v1"),
+            scored("A2", arm="control", version="v1"),
+            scored("B1", arm="treatment", version="v2"),
+        ),
+        experiment="ab",
+        time=when,
+    )
+    client.post(
+        "/v1/outcomes",
+        json=[
+            _outcome("A1", value=100.0),
+            _outcome("A2", converted=False),
+            _outcome("B1", value=30.0),
+            _outcome("B1", value=20.0, idempotency_key="up"),
+        ],
+    )
     summary = _summary(client)
     control, treatment = summary.arms["control"], summary.arms["treatment"]
-    assert (control.exposures, control.conversions, control.value_sum, control.value_sum_sq) == (2, 1, 100.0, 1e4)
+    assert (control.exposures, control.conversions, control.value_sum, control.value_sum_sq) == (
+        2,
+        1,
+        100.0,
+        1e4,
+    )
     assert (treatment.exposures, treatment.conversions, treatment.value_sum, treatment.value_sum_sq) == (
-        1, 1, 50.0, 2500.0)
+        1,
+        1,
+        50.0,
+        2500.0,
+    )
     assert (control.model_version, treatment.model_version) == ("v1", "v2")
     assert [(d.day.isoformat(), d.arm, d.exposures, d.conversions) for d in summary.daily] == [
-        ("2030-01-01", "control", 2, 1), ("2030-01-01", "treatment", 1, 1)]
+        ("2030-01-01", "control", 2, 1),
+        ("2030-01-01", "treatment", 1, 1),
+    ]
 
 
 def test_summary_joins_outcome_posted_before_its_prediction(client: TestClient) -> None:
     client.post("/v1/outcomes", json=_outcome("L9"))
     assert _summary(client).arms["treatment"].conversions == 0
-    _post_event(client, "late", "response", response_body(scored("L9", arm="treatment")),
-                experiment="ab", time="2030-01-01T00:00:00Z")
+    _post_event(
+        client,
+        "late",
+        "response",
+        response_body(scored("L9", arm="treatment")),
+        experiment="ab",
+        time="2030-01-01T00:00:00Z",
+    )
     assert _summary(client).arms["treatment"].conversions == 1
 
 
 def test_summary_ignores_conversion_that_occurred_before_exposure(client: TestClient) -> None:
-    _post_event(client, "pre", "response", response_body(scored("L1", arm="control")),
-                experiment="ab", time="2030-06-01T00:00:00Z")
+    _post_event(
+        client,
+        "pre",
+        "response",
+        response_body(scored("L1", arm="control")),
+        experiment="ab",
+        time="2030-06-01T00:00:00Z",
+    )
     client.post("/v1/outcomes", json=_outcome("L1", occurred_at="2030-05-31T23:59:59Z"))
     control = _summary(client).arms["control"]
     assert (control.exposures, control.conversions) == (1, 0)
 
 
 def test_summary_counts_a_rescored_lead_once_in_its_first_arm(client: TestClient) -> None:
-    _post_event(client, "r1", "response", response_body(scored("L1", arm="control")),
-                experiment="ab", time="2030-01-01T00:00:00Z")
-    _post_event(client, "r2", "response", response_body(scored("L1", arm="treatment")),
-                experiment="ab", time="2030-01-02T00:00:00Z")
+    _post_event(
+        client,
+        "r1",
+        "response",
+        response_body(scored("L1", arm="control")),
+        experiment="ab",
+        time="2030-01-01T00:00:00Z",
+    )
+    _post_event(
+        client,
+        "r2",
+        "response",
+        response_body(scored("L1", arm="treatment")),
+        experiment="ab",
+        time="2030-01-02T00:00:00Z",
+    )
     arms = _summary(client).arms
     assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 0)
 
@@ -364,6 +478,12 @@ def test_summary_is_empty_for_an_experiment_without_traffic(client: TestClient) 
 
 
 def test_summary_keeps_namespaces_apart(client: TestClient) -> None:
-    _post_event(client, "n1", "response", response_body(scored("L1", arm="control")),
-                experiment="ab", namespace="marketing")
+    _post_event(
+        client,
+        "n1",
+        "response",
+        response_body(scored("L1", arm="control")),
+        experiment="ab",
+        namespace="marketing",
+    )
     assert _summary(client).arms["control"].exposures == 0

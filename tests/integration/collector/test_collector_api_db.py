@@ -1,0 +1,22 @@
+"""The collector's API suite (tests/unit/collector/test_collector_api.py) on both databases.
+
+Same tests, same assertions; only ``store_url`` changes: a SQLite file, and a fresh
+database on a real PostgreSQL server (the shared ``postgres_database`` fixture).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unit.collector.test_collector_api import *  # noqa: F403  (the shared suite)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.db'}"
+    return request.getfixturevalue("postgres_database")

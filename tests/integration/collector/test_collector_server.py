@@ -1,0 +1,202 @@
+"""``leadscore collector`` as a real uvicorn server on loopback, on SQLite and PostgreSQL.
+
+Events are posted over HTTP the way KServe's logger agent posts them (binary-mode headers,
+request and response halves sent independently and concurrently), then the training set
+is exported with the real CLI and read back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from leadscore.api.summary import ExperimentSummary
+from leadscore.cli.main import main
+from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.outcomes import parse_outcomes
+from leadscore.store import artifacts
+from leadscore.store.events import Prediction, open_store
+from support.processes import free_port, http_ok, start_process, wait_until
+from unit.collector.kserve_logger import headers, lead, scored
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Collector:
+    url: str
+    db: str
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def collector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collector]:
+    db = (
+        f"sqlite:///{tmp_path / 'events.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_database")
+    )
+    port = free_port()
+    process = start_process(
+        "collector",
+        [
+            sys.executable,
+            "-m",
+            "leadscore",
+            "collector",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        tmp_path / "collector.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=60, process=process)
+        yield Collector(url=url, db=db)
+    finally:
+        process.stop()
+
+
+def _halves(
+    event_id: str, lead_ids: list[str], experiment: str | None = None
+) -> list[tuple[dict[str, str], bytes]]:
+    request = json.dumps({"instances": [lead(i, pages_viewed=n) for n, i in enumerate(lead_ids)]})
+    arms = ["control" if n % 2 else "treatment" for n in range(len(lead_ids))]
+    response = json.dumps(
+        {
+            "predictions": [
+                scored(i, 0.1 + 0.8 * (n % 2), arm=a)
+                for n, (i, a) in enumerate(zip(lead_ids, arms, strict=True))
+            ]
+        }
+    )
+    return [
+        (headers(event_id, "request", experiment=experiment), request.encode()),
+        (headers(event_id, "response", experiment=experiment), response.encode()),
+    ]
+
+
+def test_collector_server_pairs_every_request_with_its_response_when_halves_race(
+    collector: Collector,
+) -> None:
+    rng = random.Random(7)
+    posts = [half for e in range(40) for half in _halves(f"race-{e}", [f"R{e}-a", f"R{e}-b"])]
+    rng.shuffle(posts)
+    with httpx.Client(base_url=collector.url, timeout=30) as client, ThreadPoolExecutor(8) as pool:
+        statuses = list(
+            pool.map(lambda p: client.post("/v1/events", headers=p[0], content=p[1]).status_code, posts)
+        )
+    assert statuses == [200] * len(posts)
+    store = open_store(collector.db)
+    try:
+        with store.transaction() as session:
+            rows = session.scalars(select(Prediction)).all()
+    finally:
+        store.dispose()
+    assert len(rows) == 80
+    assert sum(r.features is None for r in rows) == 0
+    assert all(r.features["lead_id"] == r.lead_id for r in rows)
+
+
+def test_collector_server_round_trip_from_events_to_parquet(collector: Collector, tmp_path: Path) -> None:
+    with httpx.Client(base_url=collector.url, timeout=30) as client:
+        for e in range(3):
+            for sent_headers, body in reversed(
+                _halves(f"rt-{e}", [f"L{e}-0", f"L{e}-1"], experiment="ab-q3")
+            ):
+                assert client.post("/v1/events", headers=sent_headers, content=body).status_code == 200
+        outcomes = [
+            {
+                "lead_id": f"L{e}-{k}",
+                "converted": k == 1,
+                "value": 500.0 if k == 1 else None,
+                "occurred_at": "2099-01-01T00:00:00Z",
+            }
+            for e in range(3)
+            for k in range(2)
+            if e < 2
+        ]
+        assert client.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == 4
+        summary = ExperimentSummary.model_validate(client.get("/v1/experiments/sales/ab-q3/summary").json())
+    assert {arm: (s.exposures, s.conversions, s.value_sum) for arm, s in summary.arms.items()} == {
+        "treatment": (3, 0, 0.0),
+        "control": (3, 2, 1000.0),
+    }
+
+    output = tmp_path / "training.parquet"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leadscore",
+            "collector",
+            "export",
+            "--since",
+            "2000-01-01",
+            "--output",
+            str(output),
+            "--db",
+            collector.db,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote 4 leads (2 converted)" in done.stdout
+    assert "left out 2 without outcome" in done.stdout
+    frame = pd.read_parquet(output)
+    assert list(frame.columns) == [
+        "lead_id",
+        "predicted_at",
+        "source",
+        "annual_income",
+        "pages_viewed",
+        "converted",
+    ]
+    assert sorted(zip(frame["lead_id"], frame["converted"], strict=True)) == [
+        ("L0-0", 0),
+        ("L0-1", 1),
+        ("L1-0", 0),
+        ("L1-1", 1),
+    ]
+
+
+def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    store = open_store(db)
+    try:
+        for sent_headers, body in _halves("s3-1", ["S1", "S2"]):
+            record_event(store, parse_context({k.lower(): v for k, v in sent_headers.items()}), body)
+        record_outcomes(
+            store,
+            parse_outcomes(
+                [
+                    {"lead_id": "S1", "converted": True, "occurred_at": "2099-01-01"},
+                    {"lead_id": "S2", "converted": False, "occurred_at": "2099-01-01"},
+                ]
+            ),
+        )
+    finally:
+        store.dispose()
+    uri = f"s3://{s3_bucket}/exports/training.parquet"
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db]) == 0
+    frame = pd.read_parquet(io.BytesIO(artifacts.read_bytes(uri)))
+    assert dict(zip(frame["lead_id"], frame["converted"], strict=True)) == {"S1": 1, "S2": 0}
