@@ -1,0 +1,119 @@
+"""What serves a lead: a trained artifact or the rule-based baseline, behind one interface.
+
+Without an experiment there is one arm (label ``None``). With a sticky experiment there are
+two, ``control`` and ``treatment``, and either may be the rules; each lead's arm comes from
+``routing.assign_arm`` on its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, Protocol
+
+import numpy as np
+
+from leadscore.features.describe import describe
+from leadscore.features.spec import FeatureSpec
+from leadscore.predictor import rules
+from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.engine import Device, OnnxScorer
+from leadscore.predictor.explain import UNIT, Explainer
+
+Factor = dict[str, Any]
+
+
+class Arm(Protocol):
+    label: str | None
+    version: str
+    feature_spec: FeatureSpec | None
+    unit: str
+
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Calibrated probability of conversion per lead, float64 [N]."""
+        ...
+
+    def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
+        """Per lead, the ``top`` factors by absolute contribution, largest first."""
+        ...
+
+
+def _top_factors(terms: np.ndarray, names: Sequence[str], fields: Sequence[str], values: Sequence[Any],
+                 top: int) -> list[Factor]:
+    """The largest |terms| of one lead: the feature, the raw field and value it came from, a phrase."""
+    order = np.argsort(-np.abs(terms), kind="stable")[:top]
+    return [{"feature": names[j], "field": fields[j], "value": values[j],
+             "contribution": round(float(terms[j]), 6), "description": describe(fields[j], values[j])}
+            for j in order if terms[j] != 0.0]
+
+
+class ModelArm:
+    """A trained version: ONNX for scores, native boosters for explanations."""
+
+    unit = UNIT
+
+    def __init__(self, artifact: ModelArtifact, label: str | None, device: Device, threads: int | None) -> None:
+        self.label = label
+        self.version = artifact.version
+        self.artifact = artifact
+        self.feature_spec: FeatureSpec | None = artifact.feature_spec
+        self._scorer = OnnxScorer(artifact.onnx_path, device=device, threads=threads)
+        self._names = artifact.feature_spec.feature_names()
+        origins = artifact.feature_spec.feature_origins()
+        self._fields = [origins.get(name, name) for name in self._names]
+
+    @property
+    def providers(self) -> list[str]:
+        return self._scorer.providers
+
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
+
+    @cached_property
+    def _explainer(self) -> Explainer:
+        """Boosters load on the first ``:explain``: scoring never pays for them."""
+        return Explainer(self.artifact.boosters_path, member_weights(self.artifact.card))
+
+    def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
+        matrix = self.artifact.feature_spec.transform_records(records)
+        explanation = self._explainer.explain(matrix)
+        out = []
+        for i, record in enumerate(records):
+            values = [_origin_value(record, field, matrix[i, j]) for j, field in enumerate(self._fields)]
+            out.append(_top_factors(explanation.terms[i], self._names, self._fields, values, top))
+        return out
+
+
+def _origin_value(record: Mapping[str, Any], origin: str, encoded: float) -> Any:
+    """The raw value a feature came from; derived factors (completeness, ratios) show their own."""
+    if origin in record:
+        return record[origin]
+    return None if np.isnan(encoded) else round(float(encoded), 4)
+
+
+def member_weights(card: Mapping[str, Any]) -> dict[str, float]:
+    """Shipped members and their ensemble weights from the model card (one model: weight 1)."""
+    weights = card.get("weights") or {}
+    if weights:
+        return {str(k): float(v) for k, v in weights.items()}
+    members = card.get("members") or ([card["shipped"]] if card.get("shipped") else [])
+    return {str(m): 1.0 for m in members}
+
+
+class RulesArm:
+    """The points table of ``rules``; its probability is the score / 100 (never calibrated)."""
+
+    unit = "points (rule-based score, 0-100)"
+    feature_spec: FeatureSpec | None = None
+
+    def __init__(self, label: str | None) -> None:
+        self.label = label
+        self.version = rules.RULES_VERSION
+
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return rules.rule_scores(records) / 100.0
+
+    def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
+        points, values = rules.rule_points(records)
+        names = [rule.factor for rule in rules.RULES]
+        return [_top_factors(points[i], names, names, [v for _, v in values[i]], top) for i in range(len(records))]

@@ -1,0 +1,87 @@
+"""The onnxruntime session: one per loaded model, tuned for many small requests.
+
+Choices, each measured on the serving benchmark (bench/serve_bench.py):
+
+* graph optimisation ALL: the exported graph holds tree ensembles, calibration and
+  ensemble weighting; constant folding and node fusion are free at load time.
+* a small intra-op pool without spinning. Tree-ensemble kernels split only large batches
+  across threads; a single lead runs on the calling thread. Spinning workers would burn the
+  cores the event loop needs between requests, so they sleep instead.
+* sequential execution, one inter-op thread: the graph is a chain.
+* CUDA first when ``device`` is ``auto`` (or ``cuda``) and the CUDA provider is installed
+  (the ``gpu`` extra); the CPU provider always stays as the fallback for unsupported nodes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from leadscore.errors import ConfigError
+
+Device = Literal["auto", "cpu", "cuda"]
+
+INPUT_NAME = "features"
+OUTPUT_NAME = "probability"
+
+
+def providers_for(device: Device, available: list[str]) -> list[str]:
+    """Execution providers to ask for, best first."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "cuda":
+        raise ConfigError(f"--device cuda: onnxruntime has no CUDA provider here (available: {available}); "
+                          "install the gpu extra (onnxruntime-gpu) or use --device auto")
+    return ["CPUExecutionProvider"]
+
+
+def default_threads() -> int:
+    """Cores this process may use, at most 4: beyond that tree kernels stop scaling."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+class OnnxScorer:
+    """``features`` float32 [N, F] in, calibrated probability [N] out."""
+
+    def __init__(self, model_path: Path, device: Device = "auto", threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_path), sess_options=options,
+                                             providers=providers_for(device, ort.get_available_providers()))
+        inputs = {i.name: i for i in self._session.get_inputs()}
+        if INPUT_NAME not in inputs:
+            raise ConfigError(f"{model_path}: expected an input named {INPUT_NAME!r}, found {sorted(inputs)}")
+        outputs = [o.name for o in self._session.get_outputs()]
+        if OUTPUT_NAME not in outputs:
+            raise ConfigError(f"{model_path}: expected an output named {OUTPUT_NAME!r}, found {outputs}")
+        width = inputs[INPUT_NAME].shape[1] if len(inputs[INPUT_NAME].shape) == 2 else None
+        self.n_features: int | None = width if isinstance(width, int) else None
+        self._outputs = [OUTPUT_NAME]
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self._session.get_providers())
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities of conversion, float64 [N]: one positive-class column whatever the export's shape."""
+        (probability,) = self._session.run(self._outputs, {INPUT_NAME: matrix})
+        probability = np.asarray(probability)
+        if probability.ndim == 2 and probability.shape[1] == 2:
+            probability = probability[:, 1]
+        return probability.reshape(-1).astype(np.float64, copy=False)

@@ -1,0 +1,105 @@
+"""Per-lead contributions from the native boosters kept beside the ONNX model.
+
+Unit: log-odds of the *uncalibrated* model score. The shipped model computes
+``p = calibrator(sum_i w_i * logit(p_i))`` over its members; each member's log-odds splits
+exactly into per-feature terms (TreeSHAP for the boosters: XGBoost's and LightGBM's
+``pred_contrib(s)``, CatBoost's ``ShapValues``; ``coef_j * standardized x_j`` for the
+logistic baseline), so the weighted sum splits the ensemble's score the same way. The
+calibrator is a monotone map applied afterwards: it keeps the order and sign of every
+factor but is not additive, so contributions are reported before it, with ``base_value``
+(the expected log-odds) and the sum of terms equal to the lead's score on that scale.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from leadscore.errors import StorageError
+
+UNIT = "log-odds (uncalibrated model score)"
+
+Contributions = Callable[[np.ndarray], np.ndarray]
+"""float32 features [N, F] -> [N, F + 1]: per-feature terms, then the bias (expected value)."""
+
+
+def _lightgbm(path: Path) -> Contributions:
+    import lightgbm
+
+    booster = lightgbm.Booster(model_file=str(path))
+    return lambda x: np.asarray(booster.predict(x, pred_contrib=True), dtype=np.float64)
+
+
+def _xgboost(path: Path) -> Contributions:
+    import xgboost
+
+    booster = xgboost.Booster(model_file=str(path))
+    booster.set_param({"nthread": 1})
+    return lambda x: np.asarray(booster.predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True),
+                                dtype=np.float64)
+
+
+def _catboost(path: Path) -> Contributions:
+    import catboost
+
+    model = catboost.CatBoost()
+    model.load_model(str(path), format="cbm")
+    return lambda x: np.asarray(model.get_feature_importance(catboost.Pool(x), type="ShapValues",
+                                                             thread_count=1), dtype=np.float64)
+
+
+def _logistic(path: Path) -> Contributions:
+    """Exact: ``coef_j * (impute(x_j) - mean_j) / std_j`` per feature, the intercept as bias."""
+    params = json.loads(path.read_text())
+    median = np.asarray(params["impute_median"], dtype=np.float64)
+    mean = np.asarray(params["scale_mean"], dtype=np.float64)
+    std = np.asarray(params["scale_std"], dtype=np.float64)
+    coef = np.asarray(params["coef"], dtype=np.float64)
+    intercept = float(params["intercept"])
+
+    def contributions(x: np.ndarray) -> np.ndarray:
+        filled = np.where(np.isnan(x), median, x.astype(np.float64))
+        terms = coef * (filled - mean) / np.where(std == 0, 1.0, std)
+        return np.column_stack([terms, np.full(len(x), intercept)])
+    return contributions
+
+
+NATIVE: dict[str, tuple[str, Callable[[Path], Contributions]]] = {
+    "lightgbm": ("lightgbm.txt", _lightgbm),
+    "xgboost": ("xgboost.json", _xgboost),
+    "catboost": ("catboost.cbm", _catboost),
+    "lr": ("lr.json", _logistic),
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Terms [N, F] on the log-odds scale and the bias [N]; ``terms.sum(1) + base`` is the score."""
+
+    terms: np.ndarray
+    base: np.ndarray
+
+
+class Explainer:
+    """The shipped members' native models, combined by the ensemble weights."""
+
+    def __init__(self, boosters: Path, weights: Mapping[str, float]) -> None:
+        if not weights:
+            raise StorageError(f"{boosters}: the model card names no members to explain")
+        self._members: list[tuple[float, Contributions]] = []
+        for member, weight in weights.items():
+            if member not in NATIVE:
+                raise StorageError(f"{boosters}: cannot explain member {member!r}; known: {sorted(NATIVE)}")
+            file_name, loader = NATIVE[member]
+            path = boosters / file_name
+            if not path.is_file():
+                raise StorageError(f"explanations need {path}, which the artifact lacks")
+            self._members.append((float(weight), loader(path)))
+
+    def explain(self, x: np.ndarray) -> Explanation:
+        total = np.add.reduce([weight * contributions(x) for weight, contributions in self._members])
+        return Explanation(terms=total[:, :-1], base=total[:, -1])

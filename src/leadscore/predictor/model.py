@@ -1,0 +1,283 @@
+"""``LeadScoreModel``: the ``kserve.Model`` the leadscore ServingRuntime serves.
+
+KServe runs ``preprocess -> predict | explain -> postprocess`` and owns every wire format,
+status code and health route. Here:
+
+* ``preprocess`` decodes V1 instances, V2 field tensors or the V2 ``records`` JSON input into
+  lead records, validates them against every serving arm's ``feature_spec.json`` and assigns
+  each lead its arm (sticky hash of the lead id) when an experiment runs;
+* ``predict`` scores each arm's leads with its ONNX session (or the rules);
+* ``explain`` adds each lead's top factors;
+* ``postprocess`` maps probabilities to score, tier and action and answers in the caller's
+  protocol (V1 ``predictions`` or V2 output tensors).
+
+The stages are synchronous on purpose: a request is a few hundred microseconds of CPU, less
+than a hop to a thread pool costs.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from kserve import InferRequest, InferResponse, Model
+from kserve.errors import InvalidInput
+from kserve.model import InferenceVerb
+from kserve.protocol.infer_type import InferOutput
+
+from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.errors import ConfigError
+from leadscore.features.contract import RecordError
+from leadscore.predictor import metrics
+from leadscore.predictor.arms import Arm, ModelArm, RulesArm
+from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.config import RULES, PredictorSettings
+from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
+from leadscore.predictor.errors import InvalidRecord, RequestRefused
+from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
+from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+
+DEFAULT_ID_FIELD = "lead_id"
+
+_V2_TYPES = {"numeric": "FP64", "boolean": "BOOL"}  # every other field kind travels as BYTES
+
+
+@dataclass
+class Prepared:
+    """A validated request on its way through the stages."""
+
+    batch: DecodedBatch
+    lead_ids: list[str]
+    arm_index: np.ndarray | None  # per lead, index into LeadScoreModel.arms; None: one arm
+    request: InferRequest | None = None
+
+
+@dataclass
+class Scored:
+    """Probabilities per lead, plus the explanation factors when the verb was explain."""
+
+    prepared: Prepared
+    probability: np.ndarray
+    factors: list[list[dict[str, Any]]] | None = field(default=None)
+
+
+class LeadScoreModel(Model):
+    """Scores, tiers, actions and explanations for lead records."""
+
+    def __init__(self, name: str, settings: PredictorSettings) -> None:
+        super().__init__(name)
+        self.settings = settings
+        self.arms: list[Arm] = []
+        self.ready = False
+
+    # ---- loading -------------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Open every artifact the settings name; raises ModelMissingError naming a missing file."""
+        ab = self.settings.ab
+        if ab is None:
+            self.arms = [self._open_arm(self.settings.model_uri, None)]
+        else:
+            self.arms = [self._open_arm(ab.control_uri, CONTROL), self._open_arm(ab.treatment_uri, TREATMENT)]
+        specs = [arm.feature_spec for arm in self.arms if arm.feature_spec is not None]
+        if not specs:
+            raise ConfigError("an experiment needs at least one trained arm; both arms are 'rules'")
+        self._specs = specs
+        self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
+        self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
+        self._scoring = self.settings.scoring or spec_from_card(
+            next(arm.artifact.card for arm in self.arms if isinstance(arm, ModelArm)))
+        self._tier_names = np.array(TIERS, dtype=object)
+        self._tier_actions = np.array(actions(self._scoring), dtype=object)
+        self._errors = {reason: metrics.ERRORS.labels(self.name, reason)
+                        for reason in ("invalid_input", "malformed_request", "batch_too_large",
+                                       "invalid_record", "internal")}
+        self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower())
+                         for verb in InferenceVerb}
+        self.ready = True
+        return self.ready
+
+    def _open_arm(self, uri: str, label: str | None) -> Arm:
+        if uri == RULES:
+            return RulesArm(label)
+        return ModelArm(ModelArtifact.open(uri), label, self.settings.device, self.settings.threads)
+
+    @property
+    def scoring(self) -> ScoringSpec:
+        return self._scoring
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the settings cross a process boundary (``--workers`` > 1); each worker reloads."""
+        return {"name": self.name, "settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"], state["settings"])  # type: ignore[misc]
+        self.load()
+
+    # ---- V2 metadata ---------------------------------------------------------------------
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        """One tensor per raw lead field (or ``records``: whole leads as JSON strings)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for spec in self._specs:
+            for f in spec.inputs:
+                seen.setdefault(f.name, {"name": f.name, "datatype": _V2_TYPES.get(f.kind, "BYTES"),
+                                         "shape": [-1]})
+        return [*seen.values(), {"name": RECORDS_INPUT, "datatype": "BYTES", "shape": [-1]}]
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        outputs = [("lead_id", "BYTES"), ("probability", "FP64"), ("score", "INT64"), ("tier", "BYTES"),
+                   ("action", "BYTES"), ("model_version", "BYTES")]
+        if self.settings.ab:
+            outputs.append(("arm", "BYTES"))
+        return [{"name": name, "datatype": dtype, "shape": [-1]} for name, dtype in outputs]
+
+    # ---- the stages ----------------------------------------------------------------------
+
+    async def __call__(self, body: Any, headers: dict[str, str] | None = None,
+                       verb: InferenceVerb = InferenceVerb.PREDICT) -> Any:
+        """KServe's pipeline, timed, with refusals and failures counted by reason."""
+        start = time.perf_counter()
+        try:
+            return await super().__call__(body, headers, verb)
+        except RequestRefused as exc:
+            self._errors[exc.label].inc()
+            raise
+        except InvalidInput:
+            self._errors["invalid_input"].inc()
+            raise
+        except Exception:
+            self._errors["internal"].inc()
+            raise
+        finally:
+            self._latency[verb].observe(time.perf_counter() - start)
+
+    def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Prepared:
+        if isinstance(payload, InferRequest):
+            batch = v2_batch(payload.inputs, self.settings.max_batch)
+            request: InferRequest | None = payload
+        else:
+            batch = v1_batch(payload, self.settings.max_batch)
+            request = None
+        self._validate(batch)
+        lead_ids = self._lead_ids(batch)
+        arm_index = None
+        if self.settings.ab:
+            salt, percent = self.settings.ab.salt, self.settings.ab.treatment_percent
+            arm_index = np.fromiter((assign_arm(i, salt, percent) == TREATMENT for i in lead_ids),
+                                    dtype=np.intp, count=len(lead_ids))
+        return Prepared(batch, lead_ids, arm_index, request)
+
+    def _validate(self, batch: DecodedBatch) -> None:
+        strict_per_spec = self.settings.strict and len(self._specs) == 1
+        try:
+            for spec in self._specs:
+                spec.validate_records(batch.records, strict=strict_per_spec)
+        except RecordError as exc:
+            raise InvalidRecord(f"{batch.locate(exc.index, exc.field or '')}: {exc.problem}") from None
+        if self.settings.strict and not strict_per_spec:
+            for index, record in enumerate(batch.records):
+                unknown = sorted(k for k in record if k not in self._known_fields)
+                if unknown:
+                    raise InvalidRecord(f"{batch.locate(index, unknown[0])}: unknown field (strict mode)")
+
+    def _lead_ids(self, batch: DecodedBatch) -> list[str]:
+        ids = []
+        for index, record in enumerate(batch.records):
+            value = record.get(self._id_field)
+            if value is None or isinstance(value, bool) or not str(value).strip():
+                raise InvalidRecord(f"{batch.locate(index, self._id_field)}: required field is missing "
+                                    "(responses, A/B assignment and outcome reports are keyed by it)")
+            ids.append(str(value))
+        return ids
+
+    def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
+        return Scored(payload, self._per_arm(payload, lambda arm, records: arm.probabilities(records)))
+
+    def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
+        top = self.settings.top_factors
+        probability = self._per_arm(payload, lambda arm, records: arm.probabilities(records))
+        factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
+        for arm, rows in self._groups(payload):
+            records = payload.batch.records if rows is None else [payload.batch.records[i] for i in rows]
+            for row, lead_factors in zip(range(len(records)) if rows is None else rows,
+                                         arm.factors(records, top), strict=True):
+                factors[row] = lead_factors
+        return Scored(payload, probability, factors)
+
+    def _groups(self, payload: Prepared) -> list[tuple[Arm, np.ndarray | None]]:
+        """(arm, row indices) pairs; ``None`` rows means every lead (no experiment)."""
+        if payload.arm_index is None:
+            return [(self.arms[0], None)]
+        return [(arm, rows) for k, arm in enumerate(self.arms)
+                if len(rows := np.flatnonzero(payload.arm_index == k))]
+
+    def _per_arm(self, payload: Prepared, run: Any) -> np.ndarray:
+        groups = self._groups(payload)
+        if groups[0][1] is None:
+            return run(groups[0][0], payload.batch.records)
+        out = np.empty(len(payload.lead_ids), dtype=np.float64)
+        for arm, rows in groups:
+            out[rows] = run(arm, [payload.batch.records[i] for i in rows])
+        return out
+
+    def postprocess(self, result: Any, headers: dict[str, str] | None = None,
+                    response_headers: dict[str, str] | None = None) -> dict[str, Any] | InferResponse:
+        prepared = result.prepared
+        probability = np.round(result.probability, 6)
+        scores = to_scores(probability)
+        tiers = tier_index(scores, self._scoring)
+        if prepared.arm_index is None:
+            versions = [self.arms[0].version] * len(scores)
+            arms = None
+        else:
+            versions = [self.arms[k].version for k in prepared.arm_index.tolist()]
+            arms = [self.arms[k].label for k in prepared.arm_index.tolist()]
+        tier_names = self._tier_names[tiers].tolist()
+        self._count(versions, arms, tier_names, scores, prepared)
+        columns = {"lead_id": prepared.lead_ids, "probability": probability.tolist(), "score": scores.tolist(),
+                   "tier": tier_names, "action": self._tier_actions[tiers].tolist(), "model_version": versions}
+        if arms is not None:
+            columns["arm"] = arms
+        if result.factors is not None:
+            return _v1_explanations(columns, result.factors, self._units(prepared))
+        if prepared.request is not None:
+            return self._v2_response(prepared.request, columns)
+        keys = list(columns)
+        return {"predictions": [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]}
+
+    def _units(self, prepared: Prepared) -> list[str]:
+        if prepared.arm_index is None:
+            return [self.arms[0].unit] * len(prepared.lead_ids)
+        return [self.arms[k].unit for k in prepared.arm_index.tolist()]
+
+    def _count(self, versions: list[str], arms: list[str | None] | None, tiers: list[str], scores: np.ndarray,
+               prepared: Prepared) -> None:
+        labels = zip(versions, arms or [""] * len(versions), tiers, strict=True)
+        for (version, arm, tier), n in Counter(labels).items():
+            metrics.PREDICTIONS.labels(self.name, version, arm or "", tier).inc(n)
+        for arm, rows in self._groups(prepared):
+            part = scores if rows is None else scores[rows]
+            metrics.SCORES.observe_many(self.name, arm.version, arm.label or "", part)
+
+    def _v2_response(self, request: InferRequest, columns: dict[str, list[Any]]) -> InferResponse:
+        outputs = []
+        types = {o["name"]: o["datatype"] for o in self.get_output_types()}
+        for name, values in columns.items():
+            data = [str(v) for v in values] if types[name] == "BYTES" else values
+            outputs.append(InferOutput(name=name, shape=[len(values)], datatype=types[name], data=data))
+        version = self.arms[0].version if self.settings.ab is None else None
+        return InferResponse(response_id=request.id or str(uuid.uuid4()), model_name=self.name,
+                             model_version=version, infer_outputs=outputs, from_grpc=request.from_grpc)
+
+
+def _v1_explanations(columns: dict[str, list[Any]], factors: list[list[dict[str, Any]]],
+                     units: list[str]) -> dict[str, Any]:
+    keys = list(columns)
+    rows = zip(*columns.values(), factors, units, strict=True)
+    return {"explanations": [{**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]}
+                             for row in rows]}

@@ -1,0 +1,106 @@
+"""Start KServe's own ModelServer, bound where we are told and quiet on the hot path.
+
+We write no HTTP or gRPC code: KServe's ModelServer owns the V1/V2 REST routes, the gRPC
+servicer, health, metadata and ``/metrics``. Two things are adjusted, and only these:
+
+* the bind address. KServe hard-codes ``0.0.0.0`` (REST) and ``[::]`` (gRPC); a pod needs
+  that, but tests and benchmarks must listen on 127.0.0.1 only. The REST address is set on
+  uvicorn's config before it binds; the gRPC server is started by :class:`BoundGRPCServer`,
+  which builds KServe's servicer and error interceptor exactly as KServe does, on our host.
+* per-request logging. KServe logs every gRPC call, every request's stage timings and an
+  access line; at a thousand requests a second that is the largest cost left in a request,
+  so they are off unless ``--access-log`` is given. Errors are still logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+from leadscore.errors import ConfigError
+
+
+def _kserve_modules() -> tuple[Any, Any]:
+    """Import KServe with a clean ``sys.argv``.
+
+    ``kserve.model_server`` parses ``sys.argv`` at import time (``parse_known_args``), and
+    argparse's prefix matching would read our ``--model`` as its ``--model_name``.
+    """
+    import sys
+
+    saved = sys.argv
+    sys.argv = saved[:1]
+    try:
+        import kserve.model_server as model_server
+        from kserve.protocol.grpc import server as grpc_server
+    finally:
+        sys.argv = saved
+    return model_server, grpc_server
+
+
+def kserve_parser() -> Any:
+    """KServe's shared argument parser (``--model_name``, ``--http_port``, ...), for ``parents=``."""
+    model_server, _ = _kserve_modules()
+    return model_server.parser
+
+
+def quiet_hot_path_logging() -> None:
+    """Silence the per-request info lines; warnings and errors still get through."""
+    logging.getLogger("kserve.trace").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def serve(models: list[Any], *, host: str = "0.0.0.0", http_port: int = 8080, grpc_port: int = 8081,
+          workers: int = 1, enable_grpc: bool = True, access_log: bool = False) -> None:
+    """Register ``models`` (already loaded) and serve them until SIGTERM/SIGINT."""
+    model_server, grpc_server = _kserve_modules()
+    if http_port == grpc_port:
+        raise ConfigError(f"--http-port and --grpc-port must differ, both are {http_port}")
+
+    class BoundGRPCServer(grpc_server.GRPCServer):
+        """KServe's gRPC server, listening on ``host`` and without the per-call log line."""
+
+        async def start(self, max_workers: int) -> None:
+            from grpc import aio
+
+            servicer = grpc_server.InferenceServicer(self._data_plane, self._model_repository_extension)
+            interceptors = [grpc_server.ExceptionToStatusInterceptor()]
+            if access_log:
+                interceptors.insert(0, grpc_server.LoggingInterceptor())
+            self._server = aio.server(
+                futures.ThreadPoolExecutor(max_workers=max_workers),
+                interceptors=interceptors,
+                options=[
+                    ("grpc.max_send_message_length", self._kwargs.get("grpc_max_send_message_length")),
+                    ("grpc.max_receive_message_length", self._kwargs.get("grpc_max_receive_message_length")),
+                ],
+            )
+            grpc_server.grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
+                servicer, self._server)
+            address = f"[{host}]:{self._port}" if ":" in host else f"{host}:{self._port}"
+            if self._server.add_insecure_port(address) == 0:
+                raise ConfigError(f"cannot listen for gRPC on {address}")
+            await self._server.start()
+            await self._server.wait_for_termination()
+
+    class BoundModelServer(model_server.ModelServer):
+        """ModelServer whose REST and gRPC listeners bind to ``host``."""
+
+        async def _serve(self) -> None:
+            rest = self._rest_server or getattr(self._rest_multiprocess_server, "_rest_server", None)
+            if rest is not None:
+                rest.config.host = host
+                rest.config.access_log = access_log
+            if enable_grpc:
+                self._grpc_server = BoundGRPCServer(
+                    grpc_port, self.dataplane, self.model_repository_extension,
+                    kwargs=vars(model_server.args), grace_period=self.grace_period)
+                self.servers.append(self._grpc_server.start(self.max_threads))
+            await super()._serve()
+
+    server = BoundModelServer(http_port=http_port, grpc_port=grpc_port, workers=workers, enable_grpc=False,
+                              enable_latency_logging=access_log)
+    if not access_log:
+        quiet_hot_path_logging()
+    server.start(models)
