@@ -1,0 +1,131 @@
+"""The collector's pure rules: experiment/arm assignment, outcome keys, summary and export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadscore.collector.cloudevents import assign_experiment, parse_context
+from leadscore.collector.export import ScoredRecord, training_frame
+from leadscore.collector.outcomes import OutcomeIn
+from leadscore.collector.payloads import request_instances, scored_leads
+from leadscore.collector.summary import Exposure, Result, summarize
+from leadscore.errors import ValidationError
+from unit.collector.kserve_logger import headers
+
+T0 = datetime(2030, 1, 1, 12, tzinfo=UTC)
+
+
+def _context(**kw: str | None) -> object:
+    return parse_context({k.lower(): v for k, v in headers("x", "response", **kw).items()})  # type: ignore[arg-type]
+
+
+def test_assign_experiment_prefers_ce_experiment_over_annotation() -> None:
+    sent = headers("x", "response", experiment="from-annotation")
+    sent["Ce-Experiment"] = "direct"
+    assert assign_experiment(parse_context(sent), "treatment") == ("direct", "treatment")
+
+
+def test_assign_experiment_falls_back_to_isvc_name_when_response_names_an_arm() -> None:
+    assert assign_experiment(_context(isvc="churn-model"), "control") == ("churn-model", "control")  # type: ignore[arg-type]
+
+
+def test_assign_experiment_leaves_both_empty_without_experiment_or_arm() -> None:
+    assert assign_experiment(_context(endpoint="canary"), None) == (None, None)  # type: ignore[arg-type]
+
+
+def test_parse_context_reads_headers_case_insensitively() -> None:
+    context = parse_context({k.upper(): v for k, v in headers("abc", "request", namespace="ops").items()})
+    assert (context.id, context.is_request, context.namespace) == ("abc", True, "ops")
+
+
+def test_request_instances_refuse_v2_tensor_with_wrong_row_count() -> None:
+    body = (
+        b'{"inputs": [{"name": "a", "shape": [2], "datatype": "INT64", "data": [1, 2]},'
+        b' {"name": "b", "shape": [3], "datatype": "INT64", "data": [1, 2, 3]}]}'
+    )
+    with pytest.raises(ValidationError, match=r"inputs\[1\] \(b\): expected 2 values"):
+        request_instances(body)
+
+
+def test_request_instances_refuse_v2_record_that_is_not_an_object() -> None:
+    body = b'{"inputs": [{"name": "records", "shape": [1], "datatype": "BYTES", "data": ["{broken"]}]}'
+    with pytest.raises(ValidationError, match=r"inputs\[0\]\.data\[0\]: not a JSON record"):
+        request_instances(body)
+
+
+def test_scored_leads_take_numeric_lead_id_as_text() -> None:
+    leads = scored_leads(b'{"predictions": [{"lead_id": 1234, "probability": 0.5, "model_version": "v1"}]}')
+    assert leads[0].lead_id == "1234"
+
+
+def test_outcome_key_is_the_same_for_same_content_in_other_time_zone() -> None:
+    utc = OutcomeIn(lead_id="L1", converted=True, occurred_at="2030-01-01T12:00:00Z")  # type: ignore[arg-type]
+    paris = OutcomeIn(lead_id="L1", converted=True, occurred_at="2030-01-01T13:00:00+01:00")  # type: ignore[arg-type]
+    other = OutcomeIn(lead_id="L1", converted=False, occurred_at="2030-01-01T12:00:00Z")  # type: ignore[arg-type]
+    assert utc.key() == paris.key() != other.key()
+    assert utc.key().startswith("sha256:")
+
+
+def test_summarize_attributes_value_only_from_converted_outcomes_after_exposure() -> None:
+    exposures = [Exposure("L1", "treatment", "v2", T0), Exposure("L2", "treatment", "v2", T0)]
+    results = [
+        Result("L1", True, 40.0, T0 + timedelta(days=1)),
+        Result("L1", False, 999.0, T0 + timedelta(days=2)),
+        Result("L2", True, 70.0, T0 - timedelta(seconds=1)),
+    ]
+    arm = summarize("ns", "ab", exposures, results, T0).arms["treatment"]
+    assert (arm.exposures, arm.conversions, arm.value_sum, arm.value_sum_sq) == (2, 1, 40.0, 1600.0)
+
+
+def test_summarize_squares_per_lead_totals_not_single_outcomes() -> None:
+    exposures = [Exposure("L1", "control", "v1", T0)]
+    results = [Result("L1", True, 3.0, T0), Result("L1", True, 4.0, T0 + timedelta(hours=1))]
+    arm = summarize("ns", "ab", exposures, results, T0).arms["control"]
+    assert (arm.conversions, arm.value_sum, arm.value_sum_sq) == (1, 7.0, 49.0)
+
+
+def test_summarize_reports_latest_model_version_of_each_arm() -> None:
+    exposures = [Exposure("L1", "control", "v1", T0), Exposure("L2", "control", "v4", T0 + timedelta(days=1))]
+    assert summarize("ns", "ab", exposures, [], T0).arms["control"].model_version == "v4"
+
+
+def test_summarize_groups_daily_counts_by_first_exposure_day() -> None:
+    exposures = [
+        Exposure("L1", "control", "v1", T0),
+        Exposure("L1", "control", "v1", T0 + timedelta(days=3)),
+        Exposure("L2", "treatment", "v2", T0 + timedelta(days=1)),
+    ]
+    results = [Result("L2", True, None, T0 + timedelta(days=5))]
+    daily = summarize("ns", "ab", exposures, results, T0).daily
+    assert [(d.day.isoformat(), d.arm, d.exposures, d.conversions) for d in daily] == [
+        ("2030-01-01", "control", 1, 0),
+        ("2030-01-02", "treatment", 1, 1),
+    ]
+
+
+def test_training_frame_keeps_first_scoring_and_flattens_nested_features() -> None:
+    scored = [
+        ScoredRecord(
+            "L1", {"lead_id": "L1", "contact": {"email": True}, "visits": 2}, T0 + timedelta(days=2)
+        ),
+        ScoredRecord("L1", {"lead_id": "L1", "contact": {"email": False}, "visits": 1}, T0),
+        ScoredRecord("L2", {"lead_id": "L2", "contact": {"email": True}, "visits": 9}, T0),
+        ScoredRecord("L3", None, T0),
+    ]
+    frame, report = training_frame(scored, {"L1": True, "L3": False})
+    assert list(frame.columns) == ["lead_id", "predicted_at", "visits", "contact.email", "converted"]
+    assert frame.to_dict("records")[0] | {"predicted_at": None} == {
+        "lead_id": "L1",
+        "predicted_at": None,
+        "contact.email": False,
+        "visits": 1,
+        "converted": 1,
+    }
+    assert (report.rows, report.converted, report.without_outcome, report.without_features) == (1, 1, 1, 1)
+
+
+def test_training_frame_is_empty_when_no_lead_has_an_outcome() -> None:
+    frame, report = training_frame([ScoredRecord("L1", {"x": 1}, T0)], {})
+    assert (len(frame), report.rows, report.without_outcome) == (0, 0, 1)
