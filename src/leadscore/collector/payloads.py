@@ -4,9 +4,10 @@ Accepted shapes (the logger copies bodies byte for byte):
 
 * V1 request ``{"instances": [{...lead fields...}, ...]}``;
   V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action",
-  "model_version", "arm"?}, ...]}``.
+  "model_version", "arm"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
+  entries carry the same fields (a lead shown with its factors was scored all the same).
 * V2 (Open Inference Protocol) request ``{"inputs": [...]}`` with one tensor per feature
-  column, or one BYTES tensor of JSON-encoded records; V2 response ``{"outputs": [...]}``
+  column, or the ``records`` BYTES tensor of JSON-encoded leads; V2 response ``{"outputs": [...]}``
   with one tensor per field above (``model_version`` may instead sit at the top level),
   or one BYTES tensor of JSON-encoded scored leads.
 
@@ -25,6 +26,8 @@ from leadscore.collector.errors import invalid
 from leadscore.errors import ValidationError
 
 MAX_INSTANCES = 10_000
+RECORDS_TENSOR = "records"
+"""The predictor's V2 input (BYTES) that carries whole lead records as JSON strings."""
 
 
 class ScoredLead(BaseModel):
@@ -56,6 +59,10 @@ class _V1Request(BaseModel):
 
 class _V1Response(BaseModel):
     predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+
+
+class _V1Explanations(BaseModel):
+    explanations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
 
 
 class _V2Request(BaseModel):
@@ -109,7 +116,9 @@ def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, An
     """One record per row: a single BYTES tensor of JSON records, or one tensor per column."""
     if len(tensors) == 1 and tensors[0].datatype == "BYTES":
         flat = _flatten(tensors[0].data)
-        if flat and all(isinstance(v, str) and v.lstrip().startswith("{") for v in flat):
+        if tensors[0].name == RECORDS_TENSOR or all(
+            isinstance(v, str) and v.lstrip().startswith("{") for v in flat
+        ):
             return _decoded_records(tensors[0], f"{where}[0]")
     rows = tensors[0].shape[0]
     columns: dict[str, list[Any]] = {}
@@ -141,13 +150,17 @@ def scored_leads(body: bytes) -> list[ScoredLead]:
     document = _json_body(body)
     if "predictions" in document:
         records, where = _validate(_V1Response, document).predictions, "predictions"
+    elif "explanations" in document:
+        records, where = _validate(_V1Explanations, document).explanations, "explanations"
     elif "outputs" in document:
         response = _validate(_V2Response, document)
         records, where = _columns_to_records(response.outputs, "outputs"), "outputs"
         if response.model_version:
             records = [{"model_version": response.model_version, **r} for r in records]
     else:
-        raise ValidationError("body: expected 'predictions' (V1) or 'outputs' (V2 infer response)")
+        raise ValidationError(
+            "body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)"
+        )
     leads = []
     for i, record in enumerate(records):
         try:

@@ -187,6 +187,16 @@ def test_events_accept_v2_infer_request_and_response(client: TestClient, store: 
     assert rows[1].features == {"lead_id": "L2", "pages_viewed": 9}
 
 
+def test_events_count_explain_responses_as_scored_leads(client: TestClient, store: EventStore) -> None:
+    explained = {**scored("L1", arm="control"), "unit": "log-odds", "top_factors": [{"feature": "source"}]}
+    _post_event(client, "x1", "request", request_body("L1"))
+    reply = _post_event(client, "x1", "response", json.dumps({"explanations": [explained]}).encode())
+    assert reply.json()["predictions_stored"] == 1
+    assert [(r.lead_id, r.arm, r.features is not None) for r in _predictions(store)] == [
+        ("L1", "control", True)
+    ]
+
+
 def test_events_accept_v2_request_of_json_records(client: TestClient, store: EventStore) -> None:
     records = [json.dumps({"lead_id": "L1", "source": "referral"})]
     request = {"inputs": [{"name": "records", "shape": [1], "datatype": "BYTES", "data": records}]}
@@ -239,6 +249,7 @@ def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(
         ("request", b'{"instances": []}', "instances: List should have at least 1 item"),
         ("request", b'{"instances": [1]}', "instances[0]: Input should be a valid dictionary"),
         ("request", b'{"rows": []}', "body: expected 'instances' (V1) or 'inputs' (V2"),
+        ("response", b'{"scores": []}', "body: expected 'predictions' or 'explanations' (V1)"),
         (
             "response",
             b'{"predictions": [{"probability": 0.5, "model_version": "v1"}]}',
