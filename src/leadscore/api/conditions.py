@@ -50,9 +50,14 @@ ANOTHER_EXPERIMENT_RUNNING = "AnotherExperimentRunning"
 TRAFFIC_SPLIT = "TrafficSplit"
 SUMMARY_UNAVAILABLE = "SummaryUnavailable"
 DECISION_REACHED = "DecisionReached"
+EXPERIMENT_HALTED = "ExperimentHalted"
+CONTROL_NOT_SERVING = "ControlNotServing"
+MODEL_PINNED = "ModelPinned"
 
-WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND})
+WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND, MODEL_PINNED})
 """``Running=False`` reasons that may clear by themselves: the experiment stays Pending."""
+FINAL_REASONS = frozenset({DECISION_REACHED, EXPERIMENT_HALTED})
+"""``Running=False`` reasons after which an experiment never runs again."""
 
 
 class Condition(ApiModel):

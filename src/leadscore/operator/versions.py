@@ -21,6 +21,8 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "leadscore-operator"}
 RETRAIN_ANNOTATION = "leadscoring.io/retrain"
 EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
+SPEC_HASH_ANNOTATION = "leadscoring.io/spec-hash"
+TRIGGER_ANNOTATION = "leadscoring.io/trigger"
 
 
 def version_number(version: str) -> int:

@@ -1,0 +1,81 @@
+"""kopf handlers: each parses the body, calls one reconciler, and patches status. Nothing else.
+
+``kopf run -m leadscore.operator.handlers`` (or ``leadscore operator run``) loads this module.
+Every handler has an explicit ``id`` (renaming a function must not re-run it), returns None
+(so kopf stores nothing under status), and keeps its progress in ``leadscoring.io/``
+annotations. Create, update and resume all run the same level-triggered reconcile, and a
+timer runs it again: a missed event or a restart only delays work, never loses it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import kopf
+
+from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.operator import experiment_reconciler, model_reconciler
+from leadscore.operator.collector_client import fetch_summary
+from leadscore.operator.kube import Kube, load_api_client
+from leadscore.operator.settings import OperatorSettings
+
+ANNOTATION_PREFIX = "leadscoring.io"
+INTERVALS = OperatorSettings.from_env()
+"""Read at import: kopf fixes timer intervals when the decorators run."""
+
+LSM = (GROUP, VERSION, LEAD_SCORING_MODEL.plural)
+ABX = (GROUP, VERSION, AB_EXPERIMENT.plural)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Progress and diff-base in our own annotations; one API client and settings per run."""
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration")
+    settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/finalizer"
+    settings.posting.level = 20  # logging.INFO: our Normal events reach `kubectl describe`
+    settings.watching.server_timeout = 120
+    memo.settings = OperatorSettings.from_env()
+    memo.kube = Kube(load_api_client())
+    memo.fetch_summary = functools.partial(fetch_summary, memo.settings)
+
+
+@kopf.on.resume(*LSM, id="reconcile")
+@kopf.on.create(*LSM, id="reconcile")
+@kopf.on.update(*LSM, id="reconcile")
+def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    ctx = model_reconciler.context_from(memo.kube, memo.settings, body)
+    patch.status.update(model_reconciler.reconcile_model(ctx))
+
+
+@kopf.timer(*LSM, id="poll", interval=INTERVALS.poll_seconds, initial_delay=INTERVALS.poll_seconds)
+def poll_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    """Job progress, schedules, ISVC readiness: things that change without touching the CR."""
+    reconcile_model(body=body, patch=patch, memo=memo)
+
+
+@kopf.on.resume(*ABX, id="reconcile")
+@kopf.on.create(*ABX, id="reconcile")
+@kopf.on.update(*ABX, id="reconcile")
+def reconcile_experiment(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    ctx = experiment_reconciler.context_from(memo.kube, memo.settings, body)
+    patch.status.update(experiment_reconciler.reconcile_experiment(ctx, memo.fetch_summary))
+
+
+@kopf.timer(*ABX, id="evaluate", interval=INTERVALS.experiment_seconds,
+            initial_delay=INTERVALS.experiment_seconds)
+def evaluate_experiment(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    """Read the collector's summary, compute the statistics, decide."""
+    reconcile_experiment(body=body, patch=patch, memo=memo)
+
+
+@kopf.on.delete(*ABX, id="release")
+def release_experiment(body: kopf.Body, spec: kopf.Spec, namespace: str, name: str,
+                       memo: kopf.Memo, **_: Any) -> None:
+    """Deleting an experiment gives its model's traffic back to the control."""
+    kube: Kube = memo.kube
+    model = kube.read_model(namespace, spec["modelRef"])
+    if model is not None:
+        experiment_reconciler.release(kube, memo.settings, model, name)

@@ -1,0 +1,122 @@
+"""The operator's only door to the Kubernetes API (besides kopf's own watching and events).
+
+Thin on purpose: each method is one or two API calls on plain dicts; deciding what to send
+happens in the pure modules. 409 on create means "someone (maybe our previous self) already
+made it": the existing object is read back, which is what makes every handler idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from leadscore.api.crd import GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.operator.builders import ISVC_API_VERSION
+from leadscore.operator.observe import job_outcome
+from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL
+
+ISVC_GROUP, ISVC_VERSION = ISVC_API_VERSION.split("/")
+ISVC_PLURAL = "inferenceservices"
+
+
+def load_api_client() -> client.ApiClient:
+    """In-cluster credentials when running in a Pod, else ``$KUBECONFIG`` / ``~/.kube/config``."""
+    try:
+        config.load_incluster_config()
+        return client.ApiClient()
+    except config.ConfigException:
+        return config.new_client_from_config()
+
+
+def _missing(exc: ApiException) -> bool:
+    return exc.status == 404
+
+
+class Kube:
+    """Jobs, Pods, InferenceServices and our own CRs, as plain camelCase dicts."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._api = api
+        self._batch = client.BatchV1Api(api)
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    def _plain(self, obj: Any) -> dict[str, Any]:
+        return self._api.sanitize_for_serialization(obj)
+
+    # Jobs and their pods -------------------------------------------------------------------
+
+    def create_job(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the Job, or return the one of that name that already exists."""
+        namespace = manifest["metadata"]["namespace"]
+        try:
+            return self._plain(self._batch.create_namespaced_job(namespace, manifest))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        return self._plain(self._batch.read_namespaced_job(manifest["metadata"]["name"], namespace))
+
+    def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._plain(self._batch.read_namespaced_job(name, namespace))
+        except ApiException as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def unfinished_training_jobs(self, namespace: str, model: str) -> list[dict[str, Any]]:
+        """Training Jobs of ``model`` still running, found by label (how a restart adopts them)."""
+        selector = f"{MODEL_LABEL}={model},{COMPONENT_LABEL}=trainer"
+        jobs = self._batch.list_namespaced_job(namespace, label_selector=selector).items
+        return [job for job in map(self._plain, jobs) if job_outcome(job).state == "Running"
+                and not (job.get("metadata") or {}).get("deletionTimestamp")]
+
+    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
+        pods = self._core.list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={job}")
+        return [self._plain(pod) for pod in pods.items]
+
+    # InferenceServices -------------------------------------------------------------------
+
+    def read_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._custom.get_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
+                                                             ISVC_PLURAL, name)
+        except ApiException as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def create_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        namespace = manifest["metadata"]["namespace"]
+        return self._custom.create_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
+                                                            ISVC_PLURAL, manifest)
+
+    def replace_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """PUT with the read ``resourceVersion``: a concurrent writer makes this fail with 409
+        (optimistic concurrency) instead of one of the two changes being lost."""
+        meta = manifest["metadata"]
+        return self._custom.replace_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, meta["namespace"],
+                                                             ISVC_PLURAL, meta["name"], manifest)
+
+    # LeadScoringModels (read and status-patched by the experiment handlers) ---------------------
+
+    def read_model(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                             LEAD_SCORING_MODEL.plural, name)
+        except ApiException as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def patch_model_status(self, namespace: str, name: str, status: dict[str, Any],
+                           resource_version: str | None = None) -> dict[str, Any]:
+        """Merge-patch ``status``; with ``resource_version`` the apiserver refuses (409) a patch
+        based on a stale read, so two experiments cannot both claim one model."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+        return self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace,
+                                                                  LEAD_SCORING_MODEL.plural, name, body)

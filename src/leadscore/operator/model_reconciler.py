@@ -1,0 +1,305 @@
+"""One LeadScoringModel, reconciled: training Job, its outcome, the gate, the InferenceService.
+
+Level-triggered: ``reconcile_model`` looks at what exists and moves one step towards the spec,
+so the create/update/resume handlers and the polling timer all call the same function and an
+operator restarted at any point picks up where it stopped. It mutates a working copy of the
+status; the handler patches only the fields that changed, so concurrent writers (the experiment
+handlers own ``status.experiment``) are not overwritten with stale values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from leadscore.api import conditions as c
+from leadscore.api.leadscoringmodel import (
+    LeadScoringModelSpec,
+    LeadScoringModelStatus,
+    ModelVersion,
+    TrainingRun,
+)
+from leadscore.api.results import TrainingResult
+from leadscore.errors import StorageError
+from leadscore.operator.builders import (
+    ServingError,
+    inference_service_manifest,
+    plan_serving,
+    training_job_manifest,
+)
+from leadscore.operator.gate import GATE_METRIC, evaluate_gate
+from leadscore.operator.kube import Kube
+from leadscore.operator.observe import (
+    job_outcome,
+    observe_isvc,
+    one_line,
+    parse_result,
+    termination_message,
+)
+from leadscore.operator.retention import versions_to_delete
+from leadscore.operator.settings import OperatorSettings
+from leadscore.operator.triggers import latest_tick, training_trigger
+from leadscore.operator.versions import (
+    EXPERIMENT_ANNOTATION,
+    RETRAIN_ANNOTATION,
+    SPEC_HASH_ANNOTATION,
+    TRIGGER_ANNOTATION,
+    VERSION_LABEL,
+    artifact_uri,
+    next_version,
+    training_spec_hash,
+)
+from leadscore.store import artifacts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelContext:
+    """Everything one reconcile pass needs about one LeadScoringModel."""
+
+    kube: Kube
+    settings: OperatorSettings
+    body: Any  # kopf.Body or the plain dict read back: owner of the children, target of events
+    namespace: str
+    name: str
+    generation: int | None
+    annotations: dict[str, str]
+    spec: LeadScoringModelSpec
+    status: LeadScoringModelStatus
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def condition(self, type_: str, status: c.ConditionStatus, reason: str, message: str) -> None:
+        self.status.conditions = c.parse_conditions(c.set_condition(
+            self.status.conditions, type_, status, reason, message, generation=self.generation, now=self.now))
+
+
+def context_from(kube: Kube, settings: OperatorSettings, body: Any) -> ModelContext:
+    """Parse a CR body with the same models the CRD came from."""
+    meta = body["metadata"]
+    try:
+        spec = LeadScoringModelSpec.model_validate(dict(body.get("spec") or {}))
+    except ValueError as exc:  # the CRD admitted it, so code and CRD disagree: never retry
+        raise kopf.PermanentError(f"spec does not parse: {exc}") from exc
+    return ModelContext(
+        kube=kube, settings=settings, body=body, namespace=meta["namespace"], name=meta["name"],
+        generation=meta.get("generation"), annotations=dict(meta.get("annotations") or {}),
+        spec=spec, status=LeadScoringModelStatus.model_validate(dict(body.get("status") or {})))
+
+
+def status_patch(before: LeadScoringModelStatus, after: LeadScoringModelStatus) -> dict[str, Any]:
+    """Top-level status fields that changed (None deletes one, as merge patches do)."""
+    old, new = before.to_wire(), after.to_wire()
+    return {key: new.get(key) for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+
+
+def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
+    """One pass; returns the status patch. Order matters: finish the old training before a new
+    one is considered, record a version before serving it."""
+    before = ctx.status.model_copy(deep=True)
+    adopt_running_job(ctx)
+    check_training(ctx)
+    start_training(ctx)
+    ensure_serving(ctx)
+    apply_retention(ctx)
+    ctx.status.phase = c.model_phase(ctx.status.conditions)
+    ctx.status.observed_generation = ctx.generation
+    return status_patch(before, ctx.status)
+
+
+def adopt_running_job(ctx: ModelContext) -> None:
+    """A Job we do not know about (operator died between create and status write): adopt it."""
+    for job in ctx.kube.unfinished_training_jobs(ctx.namespace, ctx.name):
+        meta = job["metadata"]
+        if ctx.status.training is not None and ctx.status.training.job_name == meta["name"]:
+            return
+        annotations = meta.get("annotations") or {}
+        ctx.status.training = TrainingRun(
+            version=meta["labels"][VERSION_LABEL], job_name=meta["name"],
+            trigger=annotations.get(TRIGGER_ANNOTATION, "adopted"),
+            spec_hash=annotations.get(SPEC_HASH_ANNOTATION, ""),
+            started=meta.get("creationTimestamp"))
+        ctx.status.last_training_job = meta["name"]
+        ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_ADOPTED, f"job {meta['name']} is running (adopted)")
+        return
+
+
+def start_training(ctx: ModelContext) -> None:
+    if ctx.status.training is not None and not ctx.status.training.finished:
+        return
+    trigger = training_trigger(ctx.spec, ctx.status, ctx.annotations, ctx.now)
+    if trigger is None:
+        return
+    version = next_version(ctx.status)
+    spec_hash = training_spec_hash(ctx.spec)
+    output = artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version)
+    job = training_job_manifest(ctx.namespace, ctx.name, version, output, ctx.spec, ctx.settings)
+    job["metadata"]["annotations"] = {SPEC_HASH_ANNOTATION: spec_hash, TRIGGER_ANNOTATION: trigger}
+    kopf.adopt(job, owner=ctx.body)
+    created = ctx.kube.create_job(job)
+    name = created["metadata"]["name"]
+    ctx.status.training = TrainingRun(version=version, job_name=name, trigger=trigger, spec_hash=spec_hash,
+                                      started=ctx.now)
+    ctx.status.last_training_job = name
+    if trigger == "annotation":
+        ctx.status.retrain_request = ctx.annotations.get(RETRAIN_ANNOTATION)
+    if trigger == "schedule" and ctx.spec.schedule is not None:
+        ctx.status.last_schedule_time = latest_tick(ctx.spec.schedule.cron, ctx.now)
+    ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, f"job {name} trains {version} ({trigger})")
+    kopf.info(ctx.body, reason=c.JOB_STARTED, message=f"job {name} trains {version} ({trigger})")
+
+
+def check_training(ctx: ModelContext) -> None:
+    run = ctx.status.training
+    if run is None or run.finished:
+        return
+    job = ctx.kube.read_job(ctx.namespace, run.job_name)
+    outcome = job_outcome(job) if job is not None else None
+    if outcome is not None and outcome.state == "Running":
+        return
+    pods = ctx.kube.job_pods(ctx.namespace, run.job_name) if job is not None else []
+    message = termination_message(pods)
+    result = parse_result(message)
+    succeeded = outcome is None or outcome.state == "Succeeded"  # a vanished Job may have published
+    if succeeded:
+        result = result or _result_from_bucket(ctx, run.version)
+    if succeeded and result is not None and result.status == "Succeeded":
+        _record_version(ctx, run, result)
+    else:
+        _record_failure(ctx, run, outcome, result, message)
+    run.finished = True
+
+
+def _result_from_bucket(ctx: ModelContext, version: str) -> TrainingResult | None:
+    uri = artifacts.join(artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version),
+                         artifacts.COMMIT_MARKER)
+    try:
+        return parse_result(artifacts.read_bytes(uri))
+    except StorageError as exc:
+        log.info("no result.json for %s/%s %s: %s", ctx.namespace, ctx.name, version, exc)
+        return None
+
+
+def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: TrainingResult | None,
+                    message: str | None) -> None:
+    if result is not None:
+        detail = f"{result.reason}: {result.message}" if result.reason else result.message
+    elif message:
+        detail = one_line(message)
+    elif outcome is not None:
+        detail = f"{outcome.reason}: {outcome.message}" if outcome.message else outcome.reason
+    else:
+        detail = "the Job disappeared before it finished and left no result.json"
+    if result is None and outcome is not None and outcome.state == "Succeeded":
+        reason = c.RESULT_UNREADABLE
+        text = f"job {run.job_name} succeeded but left no readable result (termination message, result.json)"
+    else:
+        reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
+    serving = f"; {ctx.status.active_version} keeps serving" if ctx.status.active_version else ""
+    ctx.condition(c.TRAINED, c.FALSE, reason, text + serving)
+    kopf.warn(ctx.body, reason=reason, message=text)
+
+
+def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult) -> None:
+    active = next((v for v in ctx.status.versions if v.version == ctx.status.active_version), None)
+    gate = evaluate_gate(run.version, result.metrics, active, ctx.spec.promotion)
+    uri = result.artifact_uri or artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name,
+                                              run.version)
+    ctx.status.versions.append(ModelVersion(
+        version=run.version, created=result.created or ctx.now, metrics=result.metrics,
+        artifact_uri=uri if uri.endswith("/") else uri + "/", mlflow_run_id=result.mlflow_run_id or None,
+        job_name=run.job_name, shipped=result.shipped or None,
+        gate="Passed" if gate.passed else "Failed", gate_message=gate.message))
+    ctx.status.latest_version = run.version
+    if gate.passed and ctx.spec.promotion.auto_rollout:
+        ctx.status.previous_version = ctx.status.active_version
+        ctx.status.active_version = run.version
+    ctx.condition(c.TRAINED, c.TRUE if gate.passed else c.FALSE, gate.reason, gate.message)
+    (kopf.info if gate.passed else kopf.warn)(ctx.body, reason=gate.reason, message=gate.message)
+
+
+def ensure_serving(ctx: ModelContext) -> None:
+    """Create or update the InferenceService from the serving plan; mirror what KServe reports."""
+    try:
+        plan = plan_serving(ctx.namespace, ctx.spec, ctx.status)
+    except ServingError as exc:
+        ctx.condition(c.SERVING, c.FALSE, exc.reason, str(exc))
+        return
+    if plan is None:
+        ctx.condition(c.SERVING, c.FALSE, c.NO_VERSION_YET, "no version has passed the gate yet")
+        return
+    desired = inference_service_manifest(ctx.namespace, ctx.name, ctx.spec, plan, ctx.settings)
+    kopf.adopt(desired, owner=ctx.body)
+    current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
+    if current is None:
+        current = ctx.kube.create_isvc(desired)
+    elif not covers(current, desired):
+        current = ctx.kube.replace_isvc(merged_isvc(current, desired))
+    seen = observe_isvc(current, plan.version, plan.traffic)
+    ctx.status.endpoint = seen.url
+    ctx.status.serving_ready = seen.ready
+    ctx.status.traffic = seen.traffic or plan.traffic
+    served = next((v for v in ctx.status.versions if v.version == plan.version), None)
+    ctx.status.active_roc_auc = served.metrics.get(GATE_METRIC) if served else None
+    if ctx.spec.serving.pinned_version:
+        ctx.status.active_version = ctx.spec.serving.pinned_version
+    if seen.ready:
+        ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}")
+    else:
+        ctx.condition(c.SERVING, c.UNKNOWN, c.ISVC_NOT_READY, f"{plan.version}: {seen.message}")
+
+
+def covers(actual: Any, desired: Any) -> bool:
+    """True when every field we set has our value (KServe's webhook may add more)."""
+    if isinstance(desired, dict):
+        return isinstance(actual, dict) and all(covers(actual.get(k), v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return isinstance(actual, list) and len(actual) == len(desired) and \
+            all(covers(a, d) for a, d in zip(actual, desired, strict=True))
+    return actual == desired
+
+
+def merged_isvc(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """Our spec and labels over the live object's metadata (resourceVersion kept for the PUT);
+    the experiment annotation is dropped when no experiment runs, so the collector stops
+    attributing predictions to it."""
+    meta = dict(current["metadata"])
+    meta["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != EXPERIMENT_ANNOTATION}
+    meta["annotations"] = {**annotations, **desired["metadata"].get("annotations", {})}
+    meta["ownerReferences"] = desired["metadata"].get("ownerReferences", meta.get("ownerReferences"))
+    return {**current, "metadata": meta, "spec": desired["spec"]}
+
+
+def apply_retention(ctx: ModelContext) -> None:
+    status = ctx.status
+    protected = {status.active_version, status.previous_version, ctx.spec.serving.pinned_version,
+                 status.training.version if status.training else None}
+    if status.experiment is not None:
+        protected |= {status.experiment.control, status.experiment.treatment}
+    for version in versions_to_delete(status.versions, ctx.spec.retention.keep_versions,
+                                      {p for p in protected if p}):
+        try:
+            removed = artifacts.delete_tree(version.artifact_uri)
+        except StorageError as exc:
+            kopf.warn(ctx.body, reason="RetentionFailed", message=f"{version.version}: {exc}")
+            continue
+        version.artifacts_deleted = True
+        kopf.info(ctx.body, reason="ArtifactsDeleted",
+                  message=f"{version.version}: {removed} files under {version.artifact_uri} deleted "
+                          f"(spec.retention.keepVersions={ctx.spec.retention.keep_versions})")
+
+
+def serve_model(kube: Kube, settings: OperatorSettings, model: dict[str, Any]) -> None:
+    """Re-render one model's InferenceService now (after an experiment claimed or released it)."""
+    ctx = context_from(kube, settings, model)
+    before = ctx.status.model_copy(deep=True)
+    ensure_serving(ctx)
+    ctx.status.phase = c.model_phase(ctx.status.conditions)
+    patch = status_patch(before, ctx.status)
+    if patch:
+        kube.patch_model_status(ctx.namespace, ctx.name, patch)
