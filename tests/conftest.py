@@ -92,6 +92,16 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def helm_bin() -> Path:
+    """Path of the pinned ``helm`` binary (hack/build-helm.sh); pass ``--kubeconfig kube.kubeconfig``."""
+    binary = built_tool("LEADSCORE_HELM_BIN", "build-helm.sh")
+    if not binary.is_file():
+        require_or_skip(f"helm not found at {binary}: run `make tools` (hack/build-helm.sh) "
+                        "or set LEADSCORE_HELM_BIN")
+    return binary
+
+
+@pytest.fixture(scope="session")
 def kube() -> Iterator[ControlPlane]:
     """etcd + kube-apiserver + kube-controller-manager (job, GC, namespace controllers), no kubelet.
 
