@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # click.ClickException and friends carry their own exit code
         import click
 
-        if isinstance(exc, click.ClickException):
+        vendored = getattr(getattr(typer, "_click", None), "exceptions", None)  # newer typer vendors click
+        usage_errors = (click.ClickException, *([vendored.ClickException] if vendored else []))
+        if isinstance(exc, usage_errors):
             exc.show()
             return exc.exit_code
         raise
