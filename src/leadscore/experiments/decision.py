@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from leadscore.api.summary import ArmSummary, ExperimentSummary
 from leadscore.errors import ValidationError
+from leadscore.experiments.formatting import percent
 from leadscore.experiments.power import plan_experiment
 from leadscore.experiments.proportions import (
     Alternative,
@@ -44,6 +45,7 @@ from leadscore.experiments.sequential import (
     difference_confidence_radius,
     difference_log_lr,
     lift_confidence_bounds,
+    running_intersection,
     running_min_p,
 )
 from leadscore.experiments.settings import ExperimentSettings
@@ -109,6 +111,7 @@ class ExperimentAnalysis(BaseModel):
     planned_per_arm: int | None = Field(None, description="Fixed-horizon sample size per arm for the MDE.")
     mixing_effect: float | None = Field(None, description="Relative lift the mSPRT mixture is scaled to.")
     value: ValueResult | None = None
+    settings: ExperimentSettings = Field(description="The settings this analysis applied.")
 
     @property
     def concluded(self) -> bool:
@@ -175,6 +178,7 @@ def decide(
             planned_per_arm=planned,
             mixing_effect=settings.effective_mixing_effect if settings.sequential else None,
             value=_value_result(summary, settings),
+            settings=settings,
         )
 
     if srm < settings.srm_alpha:
@@ -205,7 +209,7 @@ def decide(
             (
                 f"waiting for the minimum duration: {_days(elapsed)} of "
                 f"{_days(settings.min_duration)} so far, so that every weekday and weekend is compared "
-                f"(lift so far {_pct(effect.lift)})"
+                f"(lift so far {_signed(effect.lift)})"
             ),
         )
     if not settings.sequential and not final and (planned is None or smallest.exposures < planned):
@@ -214,7 +218,7 @@ def decide(
             "continue",
             (
                 f"fixed-horizon test: {smallest.exposures} of {target} exposures per arm; reading it earlier "
-                f"would inflate false positives (lift so far {_pct(effect.lift)})"
+                f"would inflate false positives (lift so far {_signed(effect.lift)})"
             ),
         )
     return verdict(*_conclusion(effect, control, treatment, settings, final, elapsed))
@@ -230,8 +234,9 @@ def _conclusion(
 ) -> tuple[Decision, str]:
     kind = "always-valid p" if settings.sequential else "p"
     figures = (
-        f"{treatment.rate:.2%} vs {control.rate:.2%} conversion, lift {_pct(effect.lift)} "
-        f"(interval {_pct(effect.lift_ci.low)} to {_pct(effect.lift_ci.high)}), {kind} = {effect.p_value:.3g}"
+        f"{treatment.rate:.2%} vs {control.rate:.2%} conversion, lift {_signed(effect.lift)} "
+        f"(interval {_signed(effect.lift_ci.low)} to {_signed(effect.lift_ci.high)}), "
+        f"{kind} = {effect.p_value:.3g}"
     )
     if effect.p_value <= settings.alpha:
         if effect.difference > 0:
@@ -240,8 +245,8 @@ def _conclusion(
     mde = settings.minimum_detectable_effect
     if settings.sequential and -mde < effect.lift_ci.low and effect.lift_ci.high < mde:
         return "inconclusive", (
-            f"no difference worth having: the lift interval {_pct(effect.lift_ci.low)} to "
-            f"{_pct(effect.lift_ci.high)} rules out any effect of ±{mde:.1%} or more ({figures})"
+            f"no difference worth having: the lift interval {_signed(effect.lift_ci.low)} to "
+            f"{_signed(effect.lift_ci.high)} rules out any effect of ±{mde:.1%} or more ({figures})"
         )
     if settings.sequential and not final:
         return "continue", f"no significant difference yet: {figures} > alpha {settings.alpha:g}"
@@ -281,23 +286,25 @@ def _effect(
     return _Effect(
         test.difference,
         _one_sided(
-            _running_intersection(differences - radius, differences + radius), settings.alternative, 1.0
+            _last_of_running_intersection(differences - radius, differences + radius),
+            settings.alternative,
+            1.0,
         ),
         lift,
-        _one_sided(_running_intersection(lift_low, lift_high), settings.alternative, math.inf),
+        _one_sided(_last_of_running_intersection(lift_low, lift_high), settings.alternative, math.inf),
         test.z,
         float(running_min_p(p)[-1]),
         len(looks),
     )
 
 
-def _running_intersection(lows: np.ndarray, highs: np.ndarray) -> Interval:
-    """Intersect a confidence sequence over looks (still valid, and never widens).
+def _last_of_running_intersection(lows: np.ndarray, highs: np.ndarray) -> Interval:
+    """The confidence sequence's interval after the latest look.
 
-    An empty intersection can only happen on a rare, unlucky path; the latest look's interval is
-    the honest answer then.
+    An empty intersection can only happen on a rare, unlucky path; the latest look's own interval
+    is the honest answer then.
     """
-    low, high = float(np.max(lows)), float(np.min(highs))
+    low, high = (float(bound[-1]) for bound in running_intersection(lows, highs))
     return Interval(low, high) if low <= high else Interval(float(lows[-1]), float(highs[-1]))
 
 
@@ -397,8 +404,8 @@ def _days(duration: timedelta) -> str:
     return f"{days:.1f} days" if days % 1 else f"{days:.0f} days"
 
 
-def _pct(value: float) -> str:
-    return f"{value:+.1%}" if math.isfinite(value) else ("+inf" if value > 0 else "-inf")
+def _signed(value: float) -> str:
+    return percent(value, signed=True, digits=1)
 
 
 def status_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:

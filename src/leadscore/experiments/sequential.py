@@ -56,6 +56,11 @@ def running_min_p(p_values: ArrayLike, axis: int = -1) -> np.ndarray:
     return np.minimum.accumulate(np.asarray(p_values, float), axis=axis)
 
 
+def running_intersection(lows: ArrayLike, highs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect a confidence sequence over looks: still valid, and it never widens."""
+    return np.maximum.accumulate(np.asarray(lows, float)), np.minimum.accumulate(np.asarray(highs, float))
+
+
 def mixture_radius(variance: ArrayLike, tau2: ArrayLike, alpha: float) -> np.ndarray:
     """Half-width of the confidence sequence: the |θ̂ − θ₀| at which Λ(θ₀) reaches 1/α.
 

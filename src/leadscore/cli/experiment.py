@@ -1,0 +1,293 @@
+"""``leadscore experiment ...``: analyse, plan, simulate and report A/B experiments.
+
+Thin wrappers: every number comes from ``leadscore.experiments``, the same functions the operator
+calls. ``--json`` prints one JSON object; otherwise a table. "lift" is always the relative lift,
+treatment rate / control rate − 1.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from leadscore.errors import ConfigError, StorageError, ValidationError
+
+if TYPE_CHECKING:
+    from leadscore.api.summary import ExperimentSummary
+    from leadscore.experiments import ExperimentAnalysis
+
+experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report.", no_args_is_help=True)
+
+ALPHA = typer.Option(0.05, "--alpha", min=0.0001, max=0.4999, help="Significance level.")
+SPLIT = typer.Option(50.0, "--split", min=0.01, max=99.99, help="Percent of leads sent to treatment.")
+MDE = typer.Option(0.05, "--mde", min=0.0001, help="Minimum detectable effect, relative (0.05 = +5 %).")
+MIN_SAMPLES = typer.Option(100, "--min-samples", min=1, help="No decision below this many exposures per arm.")
+AS_JSON = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
+SUMMARY_FIELDS = ("p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value", "decision", "reason")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``experiment`` to the root CLI."""
+    app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("analyze")
+def analyze_command(
+    control: str = typer.Option(
+        ..., "--control", help="Control arm as EXPOSURES,CONVERSIONS, e.g. 1000,150."
+    ),
+    treatment: str = typer.Option(..., "--treatment", help="Treatment arm as EXPOSURES,CONVERSIONS."),
+    alpha: float = ALPHA,
+    sequential: bool = typer.Option(False, "--sequential", help="Always-valid mSPRT instead of the z-test."),
+    split: float = SPLIT,
+    mde: float = MDE,
+    min_samples: int = MIN_SAMPLES,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Analyse finished counts once: decision, lift with interval, p-value, sample-ratio check."""
+    from leadscore.api.summary import ArmSummary, ExperimentSummary
+    from leadscore.experiments import ExperimentSettings, decide
+
+    arms = {name: _parse_arm(name, text) for name, text in (("control", control), ("treatment", treatment))}
+    summary = ExperimentSummary(
+        namespace="cli",
+        experiment="analyze",
+        arms={name: ArmSummary(exposures=n, conversions=k) for name, (n, k) in arms.items()},
+    )
+    settings = ExperimentSettings(
+        alpha=alpha,
+        sequential=sequential,
+        traffic_percent=split,
+        minimum_detectable_effect=mde,
+        min_samples_per_arm=min_samples,
+    )
+    analysis = decide(summary, settings, elapsed=timedelta(0), final=True)
+    _print_analysis(analysis, as_json)
+
+
+@experiment_app.command("plan")
+def plan_command(
+    baseline: float = typer.Option(..., "--baseline", help="Control conversion rate, e.g. 0.1."),
+    mde: float = typer.Option(..., "--mde", help="Minimum detectable effect, relative (0.1 = +10 %)."),
+    alpha: float = ALPHA,
+    power: float = typer.Option(0.8, "--power", min=0.01, max=0.9999, help="Chance of detecting the MDE."),
+    split: float = SPLIT,
+    alternative: str = typer.Option("two-sided", "--alternative", help="two-sided | greater | less."),
+    daily_exposures: float | None = typer.Option(
+        None, "--daily-exposures", help="Leads entering the experiment per day (for the expected duration)."
+    ),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Exposures each arm needs for a fixed-horizon test (statsmodels NormalIndPower, Cohen's h)."""
+    from leadscore.experiments import plan_experiment
+    from leadscore.experiments.proportions import check_alternative
+
+    check_alternative(alternative)
+    plan = plan_experiment(
+        baseline,
+        mde,
+        alpha=alpha,
+        power=power,
+        alternative=alternative,  # type: ignore[arg-type]
+        treatment_share=split / 100,
+        daily_exposures=daily_exposures,
+    )
+    _print_fields(plan.model_dump(mode="json"), as_json, "Experiment plan")
+
+
+@experiment_app.command("simulate")
+def simulate_command(
+    baseline: float = typer.Option(..., "--baseline", help="True control conversion rate."),
+    lift: float = typer.Option(..., "--lift", help="True relative lift of treatment (0 = no effect)."),
+    per_arm: int = typer.Option(..., "--per-arm", min=1, help="Exposures per arm at the horizon."),
+    runs: int = typer.Option(..., "--runs", min=1, help="Simulated experiments."),
+    peek_every: int = typer.Option(..., "--peek-every", min=1, help="Look after every K exposures per arm."),
+    sequential: bool = typer.Option(
+        ..., "--sequential/--fixed", help="mSPRT, or a naive z-test at every look."
+    ),
+    alpha: float = ALPHA,
+    mde: float = typer.Option(0.05, "--mde", min=0.0001, help="MDE the sequential test is scaled to."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same numbers."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Simulate peeking: false-positive rate (lift 0) or power, and exposures until a decision."""
+    from leadscore.experiments import simulate_peeking
+
+    result = simulate_peeking(
+        baseline,
+        lift,
+        per_arm,
+        runs,
+        peek_every,
+        sequential=sequential,
+        alpha=alpha,
+        mixing_effect=mde,
+        seed=seed,
+    )
+    fields = result.model_dump(mode="json", exclude={"power" if lift == 0 else "false_positive_rate"})
+    _print_fields(fields, as_json, "Peeking simulation")
+
+
+@experiment_app.command("report")
+def report_command(
+    summary_uri: str = typer.Option(
+        ..., "--summary", help="ExperimentSummary JSON: a file, s3:// URI, or the collector's http(s) URL."
+    ),
+    output: str = typer.Option("report.html", "--output", help="HTML file; the PNG is written beside it."),
+    alpha: float = ALPHA,
+    sequential: bool = typer.Option(True, "--sequential/--fixed", help="Always-valid mSPRT or fixed z-test."),
+    split: float = SPLIT,
+    mde: float = MDE,
+    min_samples: int = MIN_SAMPLES,
+    max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d: decide at this age."),
+    elapsed: str | None = typer.Option(
+        None, "--elapsed", help="Age of the experiment, e.g. 9d [days covered by the daily counts]."
+    ),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Render conversion over time per arm with interval bands, and the decision, as HTML + PNG."""
+    from leadscore.experiments import ExperimentSettings, decide
+    from leadscore.experiments.report import render_report
+
+    summary = _load_summary(summary_uri)
+    settings = ExperimentSettings(
+        alpha=alpha,
+        sequential=sequential,
+        traffic_percent=split,
+        minimum_detectable_effect=mde,
+        min_samples_per_arm=min_samples,
+        max_duration=_duration("--max-duration", max_duration),
+    )
+    age = _duration("--elapsed", elapsed) if elapsed else _days_covered(summary)
+    analysis = decide(summary, settings, elapsed=age)
+    files = render_report(summary, analysis, output)
+    if as_json:
+        typer.echo(json.dumps({**_summary_fields(analysis), "html": str(files.html), "png": str(files.png)}))
+        return
+    _print_analysis(analysis, False)
+    typer.echo(f"wrote {files.html} and {files.png}")
+
+
+def _parse_arm(name: str, text: str) -> tuple[int, int]:
+    """'1000,150' -> (1000, 150); an empty arm cannot be analysed."""
+    from leadscore.experiments import ArmCounts
+
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        exposures, conversions = (int(part) for part in parts)
+    except ValueError:
+        raise ConfigError(
+            f"--{name}: expected EXPOSURES,CONVERSIONS such as 1000,150, got {text!r}"
+        ) from None
+    counts = ArmCounts(name, exposures, conversions)
+    counts.require_exposures()
+    return exposures, conversions
+
+
+def _duration(option: str, text: str | None) -> timedelta | None:
+    from leadscore.experiments import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+def _days_covered(summary: ExperimentSummary) -> timedelta:
+    if not summary.daily:
+        return timedelta(0)
+    days = [row.day for row in summary.daily]
+    return max(days) - min(days) + timedelta(days=1)
+
+
+def _load_summary(uri: str) -> ExperimentSummary:
+    """Read an ExperimentSummary from a file, s3:// or the collector's summary URL."""
+    import pydantic
+
+    from leadscore.api.summary import ExperimentSummary
+
+    if uri.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(uri, timeout=30) as response:
+                payload = response.read()
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise StorageError(f"--summary: cannot fetch {uri}: {getattr(exc, 'reason', exc)}") from exc
+    else:
+        from leadscore.store import artifacts
+
+        payload = artifacts.read_bytes(uri)
+    try:
+        return ExperimentSummary.model_validate_json(payload)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(document)"
+        raise ValidationError(
+            f"--summary: {uri} is not an ExperimentSummary: {where}: {first['msg']}"
+        ) from None
+
+
+def _summary_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:
+    dumped = analysis.model_dump(mode="json")
+    return {key: dumped[key] for key in SUMMARY_FIELDS}
+
+
+def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
+    if as_json:
+        typer.echo(analysis.model_dump_json())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from leadscore.experiments.formatting import number, percent
+
+    arms = Table(title=f"{'Sequential (mSPRT)' if analysis.sequential else 'Fixed-horizon'} analysis")
+    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval"):
+        arms.add_column(column, justify="left" if column == "arm" else "right")
+    for arm in (analysis.control, analysis.treatment):
+        arms.add_row(
+            arm.name,
+            str(arm.exposures),
+            str(arm.conversions),
+            percent(arm.rate),
+            f"{percent(arm.rate_ci_low)} – {percent(arm.rate_ci_high)}",
+        )
+    figures = Table(show_header=False)
+    figures.add_column("figure")
+    figures.add_column("value", justify="right")
+    figures.add_row("lift", percent(analysis.lift, signed=True))
+    figures.add_row(
+        "lift interval",
+        f"{percent(analysis.lift_ci_low, signed=True)} to {percent(analysis.lift_ci_high, signed=True)}",
+    )
+    figures.add_row("p-value", number(analysis.p_value))
+    figures.add_row("SRM p-value", number(analysis.srm_p_value))
+    figures.add_row("decision", analysis.decision)
+    console = Console()
+    console.print(arms)
+    console.print(figures)
+    console.print(analysis.reason, soft_wrap=True)
+
+
+def _print_fields(fields: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(fields))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from leadscore.experiments.formatting import number
+
+    table = Table(title=title, show_header=False)
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for key, value in fields.items():
+        table.add_row(key, number(value) if isinstance(value, float) else str(value))
+    Console().print(table)
