@@ -1,0 +1,169 @@
+"""``leadscore experiment ...`` prints the documented JSON keys and refuses bad input in one line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
+from leadscore.cli.main import main
+
+ANALYZE_KEYS = {"p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value", "decision", "reason"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--json"
+    )
+    result = json.loads(out)
+    assert code == 0
+    assert result.keys() >= ANALYZE_KEYS
+    assert result["decision"] == "promote"
+    assert result["lift"] == pytest.approx(0.3)
+    assert result["p_value"] == pytest.approx(0.0077380, abs=1e-6)
+    assert result["srm_p_value"] == pytest.approx(1.0)
+
+
+def test_analyze_sequential_is_more_conservative_than_fixed(capsys: pytest.CaptureFixture[str]) -> None:
+    arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
+    _, fixed, _ = run(capsys, "experiment", "analyze", *arms)
+    _, sequential, _ = run(capsys, "experiment", "analyze", *arms, "--sequential")
+    assert json.loads(sequential)["p_value"] > json.loads(fixed)["p_value"]
+    assert json.loads(sequential)["sequential"] is True
+
+
+def test_analyze_halts_on_a_split_mismatch(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys,
+        "experiment",
+        "analyze",
+        "--control",
+        "5000,500",
+        "--treatment",
+        "5000,600",
+        "--split",
+        "20",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(out)["decision"] == "halted"
+    assert json.loads(out)["reason"].startswith("sample ratio mismatch")
+
+
+def test_analyze_prints_a_table_without_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195")
+    assert code == 0
+    assert "Fixed-horizon analysis" in out
+    assert "promote" in out
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment", "message"),
+    [
+        ("1000,150", "100,195", "error: treatment.conversions: 195 exceeds exposures (100)"),
+        ("-5,0", "100,10", "error: control.exposures: must not be negative, got -5"),
+        ("0,0", "100,10", "error: control.exposures: the arm is empty (0 exposures)"),
+        ("1000", "100,10", "error: --control: expected EXPOSURES,CONVERSIONS such as 1000,150, got '1000'"),
+    ],
+)
+def test_analyze_refuses_bad_counts_in_one_line(
+    capsys: pytest.CaptureFixture[str], control: str, treatment: str, message: str
+) -> None:
+    code, out, err = run(
+        capsys, "experiment", "analyze", "--control", control, "--treatment", treatment, "--json"
+    )
+    assert code == 2
+    assert err.strip() == message
+    assert out == ""
+
+
+def test_plan_prints_per_arm(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "experiment", "plan", "--baseline", "0.1", "--mde", "0.1", "--json")
+    assert code == 0
+    assert json.loads(out)["per_arm"] == 14745
+
+
+def test_simulate_prints_false_positive_rate_when_lift_is_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "simulate", "--baseline", "0.1", "--lift", "0", "--per-arm", "2000",
+        "--runs", "500", "--peek-every", "100", "--fixed", "--seed", "4", "--json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert {"false_positive_rate", "mean_samples_to_decision"} <= result.keys()
+    assert "power" not in result
+    assert result["false_positive_rate"] > 0.1
+
+
+def test_simulate_prints_power_when_lift_is_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "simulate", "--baseline", "0.1", "--lift", "0.3", "--per-arm", "2000",
+        "--runs", "500", "--peek-every", "100", "--sequential", "--seed", "4", "--json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert {"power", "mean_samples_to_decision"} <= result.keys()
+    assert "false_positive_rate" not in result
+
+
+def test_simulate_requires_choosing_sequential_or_fixed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "experiment", "simulate", "--baseline", "0.1", "--lift", "0", "--per-arm", "100",
+        "--runs", "10", "--peek-every", "10", "--json",
+    )  # fmt: skip
+    assert code == 2
+    assert "--sequential" in err
+
+
+def test_report_writes_html_and_png_from_a_summary_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    start = date(2026, 11, 1)
+    daily = [
+        DailyArmCount(day=start + timedelta(days=d), arm=arm, exposures=1000, conversions=conversions)
+        for d in range(5)
+        for arm, conversions in (("control", 100), ("treatment", 130))
+    ]
+    summary = ExperimentSummary(
+        namespace="sales",
+        experiment="v2-vs-v3",
+        arms={
+            "control": ArmSummary(model_version="v2", exposures=5000, conversions=500),
+            "treatment": ArmSummary(model_version="v3", exposures=5000, conversions=650),
+        },
+        daily=daily,
+    )
+    source = tmp_path / "summary.json"
+    source.write_text(summary.model_dump_json())
+    output = tmp_path / "out" / "report.html"
+    code, out, _ = run(
+        capsys, "experiment", "report", "--summary", str(source), "--output", str(output), "--json"
+    )
+    result = json.loads(out)
+    assert code == 0
+    assert result["decision"] == "promote"
+    assert output.is_file() and (tmp_path / "out" / "report.png").is_file()
+    assert result["png"] == str(tmp_path / "out" / "report.png")
+
+
+def test_report_refuses_a_file_that_is_not_a_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "summary.json"
+    source.write_text('{"namespace": "sales"}')
+    code, _, err = run(
+        capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html")
+    )
+    assert code == 2
+    assert (
+        err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"
+    )

@@ -1,0 +1,80 @@
+"""The report: an HTML page naming the decision and a valid PNG beside it."""
+
+from __future__ import annotations
+
+import html
+import struct
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
+from leadscore.experiments import ExperimentSettings, decide
+from leadscore.experiments.report import render_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def daily_summary(seed: int = 1, days: int = 10) -> ExperimentSummary:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(days):
+        for arm, rate in (("control", 0.10), ("treatment", 0.13)):
+            exposures = int(rng.integers(800, 1200))
+            rows.append(
+                DailyArmCount(
+                    day=date(2026, 11, 1) + timedelta(days=d),
+                    arm=arm,
+                    exposures=exposures,
+                    conversions=int(rng.binomial(exposures, rate)),
+                )
+            )
+    arms = {
+        arm: ArmSummary(
+            model_version=version,
+            exposures=sum(r.exposures for r in rows if r.arm == arm),
+            conversions=sum(r.conversions for r in rows if r.arm == arm),
+        )
+        for arm, version in (("control", "rules"), ("treatment", "v3"))
+    }
+    return ExperimentSummary(namespace="sales", experiment="rules-vs-v3", arms=arms, daily=rows)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_render_report_writes_html_with_the_decision_and_a_png(tmp_path: Path) -> None:
+    summary = daily_summary()
+    analysis = decide(summary, ExperimentSettings(minimum_detectable_effect=0.1), elapsed=timedelta(days=10))
+    files = render_report(summary, analysis, tmp_path / "report.html")
+    page = files.html.read_text()
+    assert analysis.decision == "promote"
+    assert f'<span class="decision" id="decision">{analysis.decision}</span>' in page
+    assert html.escape(analysis.reason) in page
+    assert "data:image/png;base64," in page
+    assert files.png == tmp_path / "report.png"
+    width, height = png_size(files.png)
+    assert width >= 800 and height >= 600
+
+
+def test_render_report_draws_a_single_look_without_daily_counts(tmp_path: Path) -> None:
+    summary = daily_summary().model_copy(update={"daily": []})
+    analysis = decide(summary, ExperimentSettings(sequential=False), elapsed=timedelta(days=3), final=True)
+    files = render_report(summary, analysis, tmp_path / "nested" / "r.html")
+    assert "p-value (pooled z-test)" in files.html.read_text()
+    assert png_size(files.png)[0] > 0
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_render_report_explains_the_method_in_use(tmp_path: Path, sequential: bool) -> None:
+    summary = daily_summary(days=3)
+    analysis = decide(summary, ExperimentSettings(sequential=sequential), elapsed=timedelta(days=3))
+    page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
+    assert ("stay valid however often" in page) is sequential
+    assert ("valid only once, at the planned sample size" in page) is not sequential
