@@ -1,0 +1,27 @@
+"""``leadscore demo``: the main job on an embedded default (see leadscore.demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def demo(
+    workdir: Path = typer.Option(Path(".demo"), "--workdir", help="Where every file of the run goes (replaced)."),
+    vertical: str = typer.Option("pc", "--vertical", help="Synthetic vertical: pc, health, commercial, generic."),
+    rows: int = typer.Option(20_000, "--rows", min=1_000, help="Synthetic leads in total (80 % train, 20 % incoming)."),
+    seed: int = typer.Option(7, "--seed", help="Seed for data, training and the simulated sales floor."),
+    trials: int = typer.Option(4, "--trials", min=1, help="Optuna trials per algorithm."),
+    time_budget: int = typer.Option(240, "--time-budget", min=10, help="Seconds of tuning in total."),
+    days: int = typer.Option(14, "--days", min=2, help="Simulated days of the A/B test."),
+) -> None:
+    """Synthetic leads -> train -> evaluate -> batch-score -> serve (A/B) -> outcomes -> report."""
+    from leadscore.demo import DemoOptions, run_demo
+
+    run_demo(DemoOptions(workdir=workdir, vertical=vertical, rows=rows, seed=seed, trials=trials,
+                         time_budget=time_budget, days=days))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

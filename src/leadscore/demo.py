@@ -1,0 +1,286 @@
+"""``leadscore demo``: the whole product on one machine, on synthetic leads with a known truth.
+
+It drives the real parts the way users do: the ``leadscore`` commands as subprocesses
+(train, evaluate, score, serve, collector) and the predictor and collector over HTTP. The
+demo itself plays two roles that a cluster would fill: KServe's inference logger (it posts
+each request and response to the collector as binary-mode CloudEvents) and the sales floor
+(it turns the synthetic leads' true conversion probabilities into outcomes).
+
+The sales floor is where the A/B test gets its meaning. Each day the team can call only a
+fraction of new leads promptly, in the order the arm's scores rank them; a prompt call
+raises a lead's chance to convert, a late one lowers it. An arm whose ranking puts the
+leads that truly convert first therefore wins more conversions, which is the claim an
+A/B test between a rule-based baseline and a model has to prove.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from leadscore.errors import LeadscoreError
+
+EXPERIMENT = "demo-rules-vs-model"
+NAMESPACE = "demo"
+PROMPT_CAPACITY = 0.3
+"""Share of each day's leads (per arm) the sales team can call within the hour."""
+PROMPT_UPLIFT, LATE_PENALTY = 1.5, 0.6
+"""A prompt call multiplies the true conversion probability by 1.5, a late one by 0.6."""
+
+console = Console()
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    workdir: Path
+    vertical: str = "pc"
+    rows: int = 20_000
+    seed: int = 7
+    trials: int = 4
+    time_budget: int = 240
+    days: int = 14
+
+
+def _leadscore(*args: str) -> list[str]:
+    return [sys.executable, "-m", "leadscore", *args]
+
+
+def _run(args: list[str], title: str) -> str:
+    """Run one ``leadscore`` command, streaming its progress; returns stdout."""
+    console.rule(f"[bold]{title}")
+    console.print("$ " + " ".join(["leadscore", *args[3:]]), style="dim")
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
+    if proc.returncode != 0:
+        raise LeadscoreError(f"`leadscore {' '.join(args[3:5])}` failed with exit code {proc.returncode}")
+    return proc.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 120.0) -> None:
+    import httpx
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise LeadscoreError(f"server for {url} exited with code {proc.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise LeadscoreError(f"{url} not ready after {deadline_s:.0f}s")
+
+
+@contextmanager
+def _server(args: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        try:
+            _wait_http(ready_url, proc)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def prepare_data(options: DemoOptions) -> tuple[Path, Path, Path]:
+    """History for training (older 80 %), and the newest 20 % as incoming leads + their truth."""
+    from leadscore.data import drop_ground_truth, synth
+
+    console.rule("[bold]1. Synthetic leads")
+    frame = synth.generate(options.vertical, options.rows, options.seed)  # type: ignore[arg-type]
+    frame = frame.sort_values(synth.TIME_COLUMN, kind="stable").reset_index(drop=True)
+    cut = int(len(frame) * 0.8)
+    history, incoming = frame.iloc[:cut], frame.iloc[cut:]
+    paths = options.workdir / "history.csv", options.workdir / "incoming.csv", options.workdir / "truth.csv"
+    drop_ground_truth(history).to_csv(paths[0], index=False)
+    drop_ground_truth(incoming).to_csv(paths[1], index=False)
+    incoming[[synth.ID_COLUMN, "true_probability"]].to_csv(paths[2], index=False)
+    console.print(f"{len(history):,} historical leads (conversion {history[synth.TARGET].mean():.1%}), "
+                  f"{len(incoming):,} incoming leads; vertical [bold]{options.vertical}[/], seed {options.seed}")
+    return paths
+
+
+def train(options: DemoOptions, history: Path) -> Path:
+    from leadscore.data import synth
+
+    output = options.workdir / "models" / "v1"
+    _run(_leadscore("train", "--data", str(history), "--target", synth.TARGET, "--id-col", synth.ID_COLUMN,
+                    "--time-col", synth.TIME_COLUMN, "--algorithms", "lr,xgboost,lightgbm,catboost",
+                    "--trials", str(options.trials), "--time-budget", str(options.time_budget),
+                    "--seed", str(options.seed), "--model-name", f"demo-{options.vertical}",
+                    "--version", "v1", "--mlflow-uri", (options.workdir / "mlruns").resolve().as_uri(),
+                    "--output", str(output)), "2. Train (LR baseline, XGBoost, LightGBM, CatBoost + Optuna)")
+    return output
+
+
+def evaluate_and_score(model: Path, incoming: Path, workdir: Path) -> dict[str, Any]:
+    from leadscore.data import synth
+
+    metrics = json.loads(_run(_leadscore("evaluate", "--model", str(model), "--data", str(incoming),
+                                         "--target", synth.TARGET, "--json"),
+                              "3. Evaluate on the newest leads (never seen in training)"))
+    console.print({k: metrics[k] for k in ("rows", "roc_auc", "pr_auc", "brier", "log_loss") if k in metrics})
+    out = _run(_leadscore("score", "--model", str(model), "--data", str(incoming),
+                          "--output", str(workdir / "scores.csv")), "4. Batch-score incoming leads")
+    console.print(out.strip())
+    return metrics
+
+
+def _cloud_event_headers(event_id: str, kind: str, at: datetime) -> dict[str, str]:
+    """Headers KServe's logger sets in binary mode (docs/collector.md)."""
+    return {
+        "ce-id": event_id, "ce-type": f"org.kubeflow.serving.inference.{kind}",
+        "ce-source": "http://localhost/demo-logger", "ce-specversion": "1.0",
+        "ce-inferenceservicename": "demo-leads", "ce-namespace": NAMESPACE,
+        "ce-endpoint": "default", "ce-experiment": EXPERIMENT, "ce-time": at.isoformat(),
+        "content-type": "application/json",
+    }
+
+
+def _simulate_outcomes(predictions: list[dict[str, Any]], truth: dict[str, float],
+                       rng: np.random.Generator) -> list[bool]:
+    """The sales floor: per arm, the top PROMPT_CAPACITY of the day's leads by score get a prompt call."""
+    converted = [False] * len(predictions)
+    for arm in {p.get("arm", "") for p in predictions}:
+        idx = [i for i, p in enumerate(predictions) if p.get("arm", "") == arm]
+        ranked = sorted(idx, key=lambda i: -predictions[i]["probability"])
+        prompt = set(ranked[: int(round(len(ranked) * PROMPT_CAPACITY))])
+        for i in idx:
+            p = truth[str(predictions[i]["lead_id"])] * (PROMPT_UPLIFT if i in prompt else LATE_PENALTY)
+            converted[i] = bool(rng.random() < min(p, 1.0))
+    return converted
+
+
+def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, truth_path: Path) -> dict[str, Any]:
+    """Predictor (sticky A/B: rules vs model) + collector on loopback; a simulated fortnight of leads."""
+    import httpx
+    import pandas as pd
+
+    from leadscore.api.summary import ExperimentSummary
+    from leadscore.data import synth
+
+    workdir = options.workdir
+    http, grpc, collector = _free_port(), _free_port(), _free_port()
+    leads = pd.read_csv(incoming)
+    truth = dict(zip(pd.read_csv(truth_path)[synth.ID_COLUMN].astype(str),
+                     pd.read_csv(truth_path)["true_probability"], strict=True))
+    ab_env = {"LEADSCORE_AB_EXPERIMENT": EXPERIMENT, "LEADSCORE_AB_CONTROL_URI": "rules",
+              "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50"}
+    console.rule("[bold]5. Serve: KServe predictor (sticky A/B: rule-based baseline vs model) + collector")
+    db = f"sqlite:///{(workdir / 'events.db').resolve()}"
+    with _server(_leadscore("collector", "--db", db, "--port", str(collector)),
+                 f"http://127.0.0.1:{collector}/healthz", workdir / "collector.log"), \
+         _server(_leadscore("serve", "--model", str(model), "--name", "leads", "--http-port", str(http),
+                            "--grpc-port", str(grpc)),
+                 f"http://127.0.0.1:{http}/v1/models/leads", workdir / "predictor.log", ab_env):
+        console.print(f"predictor http://127.0.0.1:{http}  grpc 127.0.0.1:{grpc}  "
+                      f"collector http://127.0.0.1:{collector}")
+        client = httpx.Client(timeout=60.0)
+        rng = np.random.default_rng(options.seed)
+        start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=options.days)
+        scored: list[dict[str, Any]] = []
+        outcomes: list[dict[str, Any]] = []
+        records = json.loads(leads.to_json(orient="records", date_format="iso"))
+        for day, chunk in enumerate(np.array_split(np.arange(len(records)), options.days)):
+            at = start + timedelta(days=day)
+            batch = {"instances": [records[i] for i in chunk]}
+            response = client.post(f"http://127.0.0.1:{http}/v1/models/leads:predict", json=batch)
+            response.raise_for_status()
+            predictions = response.json()["predictions"]
+            event_id = str(uuid.uuid4())
+            for kind, body in (("request", batch), ("response", response.json())):
+                client.post(f"http://127.0.0.1:{collector}/v1/events", content=json.dumps(body),
+                            headers=_cloud_event_headers(event_id, kind, at)).raise_for_status()
+            for prediction, converted in zip(predictions, _simulate_outcomes(predictions, truth, rng),
+                                             strict=True):
+                outcomes.append({"lead_id": str(prediction["lead_id"]), "converted": converted,
+                                 "occurred_at": (at + timedelta(days=2)).isoformat()})
+                scored.append({**prediction, "converted": converted})
+        for i in range(0, len(outcomes), 5000):
+            client.post(f"http://127.0.0.1:{collector}/v1/outcomes",
+                        json={"outcomes": outcomes[i:i + 5000]}).raise_for_status()
+        console.print(f"scored {len(scored):,} leads over {options.days} simulated days; posted their outcomes")
+        explained = client.post(f"http://127.0.0.1:{http}/v1/models/leads:explain",
+                                json={"instances": records[:3]})
+        explained.raise_for_status()
+        summary = ExperimentSummary.model_validate(
+            client.get(f"http://127.0.0.1:{collector}/v1/experiments/{NAMESPACE}/{EXPERIMENT}/summary").json())
+    return {"scored": scored, "explanations": explained.json(), "summary": summary, "start": start}
+
+
+def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any]) -> None:
+    console.rule("[bold]6. What a sales manager sees")
+    table = Table(title="Model arm: leads and simulated conversion by tier")
+    for column in ("tier", "action", "leads", "share", "converted"):
+        table.add_column(column, justify="right" if column in ("leads", "share", "converted") else "left")
+    model_arm = [s for s in scored if s.get("arm") == "treatment"] or scored
+    for tier in ("high", "medium", "low", "very_low"):
+        rows = [s for s in model_arm if s["tier"] == tier]
+        if not rows:
+            table.add_row(tier, "-", "0", "0.0%", "-")
+            continue
+        rate = sum(r["converted"] for r in rows) / len(rows)
+        table.add_row(tier, rows[0]["action"], f"{len(rows):,}", f"{len(rows) / len(model_arm):.1%}", f"{rate:.1%}")
+    console.print(table)
+    for item in explanations.get("explanations", []):
+        factors = ", ".join(f"{f.get('description', f.get('feature'))} ({f['contribution']:+.2f})"
+                            for f in item.get("factors", [])[:3])
+        console.print(f"lead {item.get('lead_id')}: score {item.get('score')} [{item.get('tier')}] <- {factors}")
+
+
+def experiment_report(summary: Any, start: datetime, workdir: Path, days: int) -> dict[str, Any]:
+    from leadscore.experiments.decision import decide, status_fields
+    from leadscore.experiments.report import render_report
+    from leadscore.experiments.settings import ExperimentSettings
+
+    console.rule("[bold]7. A/B test: rule-based baseline (control) vs model (treatment)")
+    settings = ExperimentSettings(sequential=True, traffic_percent=50, min_samples_per_arm=200,
+                                  minimum_detectable_effect=0.1)
+    analysis = decide(summary, settings, elapsed=timedelta(days=days), final=True)
+    files = render_report(summary, analysis, workdir / "ab-report.html")
+    fields = status_fields(analysis)
+    console.print(fields)
+    console.print(f"report: {files}")
+    return fields
+
+
+def run_demo(options: DemoOptions) -> None:
+    started = time.monotonic()
+    if options.workdir.exists():
+        shutil.rmtree(options.workdir)
+    options.workdir.mkdir(parents=True)
+    history, incoming, truth = prepare_data(options)
+    model = train(options, history)
+    metrics = evaluate_and_score(model, incoming, options.workdir)
+    served = serve_and_experiment(options, model, incoming, truth)
+    print_sales_report(served["scored"], served["explanations"])
+    fields = experiment_report(served["summary"], served["start"], options.workdir, options.days)
+    (options.workdir / "demo-summary.json").write_text(json.dumps(
+        {"holdout": metrics, "experiment": fields}, indent=2, default=str))
+    console.rule(f"[bold green]Done in {time.monotonic() - started:.0f}s; everything is in {options.workdir}/")
