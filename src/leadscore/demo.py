@@ -170,7 +170,7 @@ def _simulate_outcomes(predictions: list[dict[str, Any]], truth: dict[str, float
     for arm in {p.get("arm", "") for p in predictions}:
         idx = [i for i, p in enumerate(predictions) if p.get("arm", "") == arm]
         ranked = sorted(idx, key=lambda i: -predictions[i]["probability"])
-        prompt = set(ranked[: int(round(len(ranked) * PROMPT_CAPACITY))])
+        prompt = set(ranked[: round(len(ranked) * PROMPT_CAPACITY)])
         for i in idx:
             p = truth[str(predictions[i]["lead_id"])] * (PROMPT_UPLIFT if i in prompt else LATE_PENALTY)
             converted[i] = bool(rng.random() < min(p, 1.0))
