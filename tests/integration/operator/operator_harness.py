@@ -1,0 +1,169 @@
+"""Helpers of the operator integration tests: cluster access, the in-process operator,
+the collector's summary endpoint, and "stays true" polling."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from leadscore.api.results import TrainingResult
+from support.kubelet import finish_pod, job_pods
+from support.polling import eventually
+
+GROUP, VERSION = "leadscoring.io", "v1alpha1"
+
+
+class Cluster:
+    """Small helpers over the admin client, bound to one test namespace."""
+
+    def __init__(self, api: Any, namespace: str) -> None:
+        from kubernetes import client
+
+        self.namespace = namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.batch = client.BatchV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.api = api
+
+    def create(self, plural: str, body: dict[str, Any], group: str = GROUP, version: str = VERSION) -> dict:
+        return self.custom.create_namespaced_custom_object(group, version, self.namespace, plural, body)
+
+    def get(self, plural: str, name: str, group: str = GROUP, version: str = VERSION) -> dict | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self.custom.get_namespaced_custom_object(group, version, self.namespace, plural, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def patch(self, plural: str, name: str, body: dict[str, Any], group: str = GROUP,
+              version: str = VERSION) -> dict:
+        return self.custom.patch_namespaced_custom_object(group, version, self.namespace, plural, name, body)
+
+    def delete(self, plural: str, name: str, group: str = GROUP, version: str = VERSION) -> None:
+        self.custom.delete_namespaced_custom_object(group, version, self.namespace, plural, name,
+                                                    propagation_policy="Background")
+
+    def isvc(self, name: str) -> dict | None:
+        return self.get("inferenceservices", name, group="serving.kserve.io", version="v1beta1")
+
+    def patch_isvc_status(self, name: str, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status("serving.kserve.io", "v1beta1", self.namespace,
+                                                          "inferenceservices", name, {"status": status})
+
+    def jobs(self, model: str) -> list[Any]:
+        return list(self.batch.list_namespaced_job(self.namespace,
+                                                   label_selector=f"leadscoring.io/model={model}").items)
+
+    def events(self, name: str) -> list[Any]:
+        items = self.core.list_namespaced_event(self.namespace).items
+        return [e for e in items if e.involved_object.name == name]
+
+    def status(self, plural: str, name: str) -> dict[str, Any]:
+        return (self.get(plural, name) or {}).get("status") or {}
+
+
+@contextmanager
+def running_operator(namespace: str) -> Iterator[Any]:
+    """The operator (all handlers) watching one namespace, in this process, as a user runs it."""
+    from kopf.testing import KopfRunner
+
+    args = ["run", "--standalone", "--namespace", namespace, "-m", "leadscore.operator.handlers"]
+    with KopfRunner(args, timeout=60) as runner:
+        from leadscore.operator.handlers import INTERVALS
+
+        assert INTERVALS.poll_seconds <= 2, "handlers were imported before the test env was set"
+        yield runner
+    assert runner.exception is None, runner.output
+    assert runner.exit_code == 0, runner.output
+
+
+class SummaryServer:
+    """Plays the collector's summary endpoint; ``summaries[(ns, name)]`` is served as JSON."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                parts = self.path.strip("/").split("/")
+                found = None
+                if len(parts) == 5 and parts[:2] == ["v1", "experiments"] and parts[4] == "summary":
+                    found = server.summaries.get((parts[2], parts[3]))
+                body = json.dumps(found or {"detail": "unknown experiment"}).encode()
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def consistently(probe: Callable[[], bool], *, what: str, duration: float = 3.0) -> None:
+    """``probe`` stays true for ``duration`` seconds (e.g. no second Job appears over several ticks)."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        assert probe(), f"{what} stopped holding"
+        time.sleep(0.2)
+
+
+# LeadScoringModel scenarios shared by the model and experiment tests --------------------------
+
+LSM = "leadscoringmodels"
+
+
+def model(name="m", **spec_changes):
+    spec = {"vertical": "health", "dataset": {"uri": "s3://leads/health.parquet", "timeColumn": "created_at"},
+            "training": {"algorithms": ["lr", "xgboost"], "trials": 3}, "retention": {"keepVersions": 10}}
+    spec.update(spec_changes)
+    return {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel",
+            "metadata": {"name": name}, "spec": spec}
+
+
+def result_message(cluster, name, version, auc):
+    uri = f"s3://bucket/{cluster.namespace}/{name}/{version}/"
+    return TrainingResult(status="Succeeded", model_name=name, version=version, artifact_uri=uri,
+                          metrics={"roc_auc": auc, "pr_auc": 0.4}, mlflow_run_id=f"run-{version}",
+                          shipped="ensemble").to_termination_message()
+
+
+def finish_training(cluster, name, version, *, auc=0.8, succeeded=True, message=None, exit_code=None):
+    """Play the kubelet: the Job's pod exits with the trainer's termination message."""
+    job = f"{name}-train-{version}"
+    pods = eventually(lambda: job_pods(cluster.core, cluster.namespace, job), what=f"pod of job {job}")
+    text = message if message is not None else result_message(cluster, name, version, auc)
+    finish_pod(cluster.core, pods[0], succeeded=succeeded, message=text, exit_code=exit_code)
+
+
+def version_recorded(cluster, name, version):
+    return next((v for v in cluster.status(LSM, name).get("versions", []) if v["version"] == version), None)
+
+
+def condition(cluster, name, type_, plural=LSM):
+    return next((c for c in cluster.status(plural, name).get("conditions", []) if c["type"] == type_), None)
+
+
+def trained(cluster, name, version, auc=0.8):
+    eventually(lambda: cluster.status(LSM, name).get("training", {}).get("version") == version,
+               what=f"training {version} started", timeout=60)
+    finish_training(cluster, name, version, auc=auc)
+    return eventually(lambda: version_recorded(cluster, name, version), what=f"{version} recorded",
+                      timeout=60)
+
+
+def retrain(cluster, name, token):
+    cluster.patch(LSM, name, {"metadata": {"annotations": {"leadscoring.io/retrain": token}}})

@@ -1,0 +1,99 @@
+"""The generated CRDs on a real kube-apiserver: examples are admitted with defaults applied,
+bad resources are refused with a message naming the field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes.client.exceptions import ApiException
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = sorted((ROOT / "manifests" / "examples").glob("*/*.yaml"))
+PLURALS = {"LeadScoringModel": "leadscoringmodels", "ABExperiment": "abexperiments"}
+
+MODEL = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel",
+         "metadata": {"name": "m"},
+         "spec": {"vertical": "pc", "dataset": {"uri": "s3://leads/pc.parquet"}}}
+EXPERIMENT = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment",
+              "metadata": {"name": "x"},
+              "spec": {"modelRef": "m", "control": {"version": "v1"}, "treatment": {"version": "v2"}}}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_example_is_admitted_when_applied(cluster, path):
+    body = yaml.safe_load(path.read_text())
+    created = cluster.create(PLURALS[body["kind"]], body)
+    assert created["metadata"]["name"] == body["metadata"]["name"]
+    assert created["spec"]["retention" if body["kind"] == "LeadScoringModel" else "assignment"]
+
+
+def test_defaults_are_filled_by_the_apiserver_when_fields_are_left_out(cluster):
+    created = cluster.create("leadscoringmodels", copy.deepcopy(MODEL))
+    spec = created["spec"]
+    assert spec["training"]["algorithms"] == ["lr", "xgboost", "lightgbm", "catboost"]
+    assert spec["promotion"] == {"minRocAuc": 0.6, "minGain": 0.0, "autoRollout": True}
+    assert spec["scoring"]["high"] == {"minScore": 80, "action": "immediate_assignment"}
+    assert spec["retention"] == {"keepVersions": 5}
+    assert "schedule" not in spec
+
+
+def _with(body, path, value):
+    body = copy.deepcopy(body)
+    *parents, leaf = path.split(".")
+    node = body
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+    return body
+
+
+BAD = [
+    (MODEL, "spec.vertical", "auto", "spec.vertical"),
+    (MODEL, "spec.training.gpu", 9, "spec.training.gpu"),
+    (MODEL, "spec.training.algorithms", ["lr", "svm"], "spec.training.algorithms[1]"),
+    (MODEL, "spec.schedule", {"cron": "every day"}, "spec.schedule.cron"),
+    (MODEL, "spec.serving.canaryTrafficPercent", 120, "spec.serving.canaryTrafficPercent"),
+    (MODEL, "spec.serving.pinnedVersion", "latest", "spec.serving.pinnedVersion"),
+    (MODEL, "spec.scoring.medium", {"minScore": 90, "action": "x"}, "tier thresholds must decrease"),
+    (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
+    (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
+    (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
+    (EXPERIMENT, "spec.assignment", "roundrobin", "spec.assignment"),
+    (EXPERIMENT, "spec.control", {"version": "latest"}, "spec.control.version"),
+]
+
+
+@pytest.mark.parametrize(("base", "path", "value", "named"), BAD,
+                         ids=[f"{b['kind']}:{p}" for b, p, _, _ in BAD])
+def test_bad_resource_is_refused_naming_the_field_when_applied(cluster, base, path, value, named):
+    with pytest.raises(ApiException) as info:
+        cluster.create(PLURALS[base["kind"]], _with(base, path, value))
+    assert info.value.status == 422
+    assert named in info.value.body, info.value.body
+
+
+def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applied(cluster):
+    with pytest.raises(ApiException) as info:
+        cluster.create("abexperiments", _with(EXPERIMENT, "spec.treatment", {"version": "v1"}))
+    assert "control and treatment must be different versions" in info.value.body
+
+
+def test_model_ref_cannot_change_when_experiment_exists(cluster):
+    cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
+    with pytest.raises(ApiException) as info:
+        cluster.patch("abexperiments", "x", {"spec": {"modelRef": "other"}})
+    assert "modelRef is immutable" in info.value.body
+
+
+def test_printer_columns_and_short_names_are_served_when_installed(cluster):
+    from kubernetes import client
+
+    ext = client.ApiextensionsV1Api(cluster.api)
+    crd = ext.read_custom_resource_definition("leadscoringmodels.leadscoring.io")
+    assert crd.spec.names.short_names == ["lsm"]
+    assert [c.name for c in crd.spec.versions[0].additional_printer_columns][:3] == ["Phase", "Active", "AUC"]

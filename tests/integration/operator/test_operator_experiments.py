@@ -1,0 +1,112 @@
+"""ABExperiment reconciled by the real operator: claims the model, splits traffic, reads the
+collector's summary, decides with leadscore.experiments, promotes or rolls back, releases."""
+
+from __future__ import annotations
+
+import pytest
+from operator_harness import LSM, condition, model, retrain, trained
+
+from support.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+ABX = "abexperiments"
+
+
+def experiment(name, control, treatment, assignment="sticky", percent=50):
+    return {"apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment", "metadata": {"name": name},
+            "spec": {"modelRef": "m", "control": {"version": control}, "treatment": {"version": treatment},
+                     "assignment": assignment, "trafficPercent": percent, "minSamplesPerArm": 500}}
+
+
+def summary(namespace, name, control, treatment):
+    return {"namespace": namespace, "experiment": name,
+            "arms": {"control": {"exposures": control[0], "conversions": control[1]},
+                     "treatment": {"exposures": treatment[0], "conversions": treatment[1]}}}
+
+
+def two_versions(cluster):
+    """v1 serving, v2 trained and recorded but not rolled out (autoRollout off)."""
+    cluster.create(LSM, model())
+    trained(cluster, "m", "v1", auc=0.80)
+    cluster.patch(LSM, "m", {"spec": {"promotion": {"autoRollout": False}}})
+    retrain(cluster, "m", "1")
+    trained(cluster, "m", "v2", auc=0.82)
+    assert cluster.status(LSM, "m")["activeVersion"] == "v1"
+
+
+def model_env(cluster):
+    isvc = cluster.isvc("m")
+    return {e["name"]: e.get("value") for e in isvc["spec"]["predictor"]["model"].get("env", [])}
+
+
+def test_sticky_experiment_promotes_the_winner_when_the_collector_shows_a_lift(cluster, collector, operator):
+    two_versions(cluster)
+    collector.summaries[(cluster.namespace, "x")] = summary(cluster.namespace, "x", (100, 10), (100, 13))
+    cluster.create(ABX, experiment("x", "v1", "v2"))
+    eventually(lambda: cluster.status(ABX, "x").get("phase") == "Running", what="experiment Running")
+    env = eventually(lambda: (e := model_env(cluster)).get("LEADSCORE_AB_EXPERIMENT") == "x" and e,
+                     what="predictor split configured")
+    assert env["LEADSCORE_AB_CONTROL_URI"] == "/mnt/models"
+    assert env["LEADSCORE_AB_TREATMENT_URI"].endswith("/m/v2/")
+    assert env["LEADSCORE_AB_TREATMENT_PERCENT"] == "50"
+    assert cluster.isvc("m")["metadata"]["annotations"]["leadscoring.io/experiment"] == "x"
+    eventually(lambda: "collecting data" in (cluster.status(ABX, "x").get("decisionReason") or ""),
+               what="too little data yet")
+    assert cluster.status(ABX, "x")["control"]["exposures"] == 100
+    collector.summaries[(cluster.namespace, "x")] = summary(cluster.namespace, "x", (10000, 1000),
+                                                            (10000, 1300))
+    status = eventually(lambda: (s := cluster.status(ABX, "x")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=60)
+    assert status["decision"] == "promote"
+    assert status["pValue"] < 0.05 and status["liftLower"] > 0
+    assert (status["control"]["version"], status["treatment"]["version"]) == ("v1", "v2")
+    eventually(lambda: cluster.status(LSM, "m").get("activeVersion") == "v2", what="v2 promoted")
+    eventually(lambda: "LEADSCORE_AB_EXPERIMENT" not in model_env(cluster)
+               and cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v2/"),
+               what="ISVC serves v2 alone")
+    assert "experiment" not in cluster.status(LSM, "m")
+
+
+def test_random_experiment_rolls_back_when_the_treatment_converts_worse(cluster, collector, operator):
+    two_versions(cluster)
+    collector.summaries[(cluster.namespace, "r")] = summary(cluster.namespace, "r", (10000, 1300),
+                                                            (10000, 1000))
+    cluster.create(ABX, experiment("r", "v1", "v2", assignment="random", percent=20))
+    status = eventually(lambda: (s := cluster.status(ABX, "r")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=60)
+    assert status["decision"] == "rollback"
+    eventually(lambda: "canaryTrafficPercent" not in cluster.isvc("m")["spec"]["predictor"]
+               and cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v1/"),
+               what="ISVC back on the control alone")
+    assert cluster.status(LSM, "m")["activeVersion"] == "v1"
+
+
+def test_second_experiment_waits_and_deleting_the_first_restores_the_control(cluster, collector, operator):
+    two_versions(cluster)
+    cluster.create(ABX, experiment("first", "v1", "v2", assignment="random", percent=30))
+    eventually(lambda: cluster.isvc("m")["spec"]["predictor"].get("canaryTrafficPercent") == 30,
+               what="KServe canary split at 30%")
+    assert cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v2/")
+    cluster.create(ABX, experiment("second", "v1", "v2"))
+    running = eventually(lambda: (c := condition(cluster, "second", "Running", ABX)) and c,
+                         what="second experiment's condition")
+    assert (running["status"], running["reason"]) == ("False", "AnotherExperimentRunning")
+    assert "first" in running["message"]
+    assert cluster.status(ABX, "second")["phase"] == "Pending"
+    cluster.delete(ABX, "first")
+    eventually(lambda: cluster.get(ABX, "first") is None, what="first experiment deleted (finalizer ran)")
+    # the second one now claims the model and splits with the predictor instead
+    eventually(lambda: model_env(cluster).get("LEADSCORE_AB_EXPERIMENT") == "second",
+               what="second experiment takes over")
+    assert "canaryTrafficPercent" not in cluster.isvc("m")["spec"]["predictor"]
+
+
+def test_experiment_is_stopped_naming_versions_when_an_arm_does_not_exist(cluster, collector, operator):
+    cluster.create(LSM, model())
+    trained(cluster, "m", "v1")
+    cluster.create(ABX, experiment("bad", "v1", "v9"))
+    running = eventually(lambda: (c := condition(cluster, "bad", "Running", ABX)) and c, what="condition")
+    assert running["reason"] == "ArmVersionMissing"
+    assert "treatment.version v9 is not a version of model m (available: v1)" in running["message"]
+    assert cluster.status(ABX, "bad")["phase"] == "Stopped"
