@@ -1,4 +1,4 @@
-"""The collector's API suite (tests/unit/collector/test_collector_api.py) on both databases.
+"""The collector's API and store suites (tests/unit/collector/) on both databases.
 
 Same tests, same assertions; only ``store_url`` changes: a SQLite file, and a fresh
 database on a real PostgreSQL server (the shared ``postgres_database`` fixture).
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from unit.collector.test_collector_api import *  # noqa: F403  (the shared suite)
+from unit.collector.test_collector_store import *  # noqa: F403
 
 pytestmark = pytest.mark.integration
 

@@ -73,9 +73,7 @@ def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> No
 # --- events: KServe's logger, binary mode --------------------------------------------------
 
 
-def test_events_store_one_prediction_per_lead_when_request_then_response(
-    client: TestClient, store: EventStore
-) -> None:
+def test_events_store_one_prediction_per_lead_when_request_then_response(client: TestClient, store: EventStore) -> None:
     first = _post_event(client, "e1", "request", request_body("L1", "L2"))
     second = _post_event(client, "e1", "response", response_body(scored("L1", 0.91), scored("L2", 0.35)))
     assert first.status_code == 200, first.text
@@ -91,9 +89,7 @@ def test_events_store_one_prediction_per_lead_when_request_then_response(
     assert (rows[0].tier, rows[0].score, rows[0].action) == ("high", 91, "immediate_assignment")
 
 
-def test_events_attach_features_when_response_arrives_before_request(
-    client: TestClient, store: EventStore
-) -> None:
+def test_events_attach_features_when_response_arrives_before_request(client: TestClient, store: EventStore) -> None:
     _post_event(client, "e2", "response", response_body(scored("L1"), scored("L2")))
     assert all(r.features is None for r in _predictions(store))
     late = _post_event(client, "e2", "request", request_body("L1", "L2"))
@@ -101,9 +97,7 @@ def test_events_attach_features_when_response_arrives_before_request(
     assert [r.features["lead_id"] for r in _predictions(store)] == ["L1", "L2"]
 
 
-def test_events_change_nothing_when_both_halves_are_redelivered(
-    client: TestClient, store: EventStore
-) -> None:
+def test_events_change_nothing_when_both_halves_are_redelivered(client: TestClient, store: EventStore) -> None:
     for _ in range(2):
         _post_event(client, "e3", "request", request_body("L1"))
         last = _post_event(client, "e3", "response", response_body(scored("L1")))
@@ -192,9 +186,7 @@ def test_events_count_explain_responses_as_scored_leads(client: TestClient, stor
     _post_event(client, "x1", "request", request_body("L1"))
     reply = _post_event(client, "x1", "response", json.dumps({"explanations": [explained]}).encode())
     assert reply.json()["predictions_stored"] == 1
-    assert [(r.lead_id, r.arm, r.features is not None) for r in _predictions(store)] == [
-        ("L1", "control", True)
-    ]
+    assert [(r.lead_id, r.arm, r.features is not None) for r in _predictions(store)] == [("L1", "control", True)]
 
 
 def test_events_accept_v2_request_of_json_records(client: TestClient, store: EventStore) -> None:
@@ -227,12 +219,8 @@ def test_events_refuse_with_header_name_when_an_attribute_is_bad(
     assert _count(store, Prediction) == 0
 
 
-@pytest.mark.parametrize(
-    "missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"]
-)
-def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(
-    client: TestClient, missing: str
-) -> None:
+@pytest.mark.parametrize("missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"])
+def test_events_refuse_with_header_name_when_a_required_attribute_is_missing(client: TestClient, missing: str) -> None:
     sent = headers("bad", "response")
     del sent[missing]
     response = client.post("/v1/events", headers=sent, content=response_body(scored("L1")))
@@ -294,9 +282,7 @@ def test_events_store_nothing_when_one_lead_of_a_batch_is_bad(client: TestClient
 
 
 @pytest.mark.parametrize("shape", ["object", "list", "wrapped"])
-def test_outcomes_accept_object_list_and_wrapped_batch(
-    client: TestClient, store: EventStore, shape: str
-) -> None:
+def test_outcomes_accept_object_list_and_wrapped_batch(client: TestClient, store: EventStore, shape: str) -> None:
     one = _outcome("L1", value=1200.0)
     body = {"object": one, "list": [one], "wrapped": {"outcomes": [one]}}[shape]
     response = client.post("/v1/outcomes", json=body)

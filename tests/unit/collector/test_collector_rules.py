@@ -107,9 +107,7 @@ def test_summarize_groups_daily_counts_by_first_exposure_day() -> None:
 
 def test_training_frame_keeps_first_scoring_and_flattens_nested_features() -> None:
     scored = [
-        ScoredRecord(
-            "L1", {"lead_id": "L1", "contact": {"email": True}, "visits": 2}, T0 + timedelta(days=2)
-        ),
+        ScoredRecord("L1", {"lead_id": "L1", "contact": {"email": True}, "visits": 2}, T0 + timedelta(days=2)),
         ScoredRecord("L1", {"lead_id": "L1", "contact": {"email": False}, "visits": 1}, T0),
         ScoredRecord("L2", {"lead_id": "L2", "contact": {"email": True}, "visits": 9}, T0),
         ScoredRecord("L3", None, T0),

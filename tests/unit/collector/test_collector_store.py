@@ -1,0 +1,131 @@
+"""The event store's schema (Alembic) and the ``leadscore collector`` command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from leadscore.cli.main import main
+from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.outcomes import parse_outcomes
+from leadscore.store.events import Base, EventStore, Outcome, open_store
+from unit.collector.kserve_logger import headers, request_body, response_body, scored
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[EventStore]:
+    opened = open_store(store_url)
+    yield opened
+    opened.dispose()
+
+
+def test_migrations_create_exactly_the_orm_schema(store: EventStore) -> None:
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, store: EventStore) -> None:
+    again = open_store(store_url)
+    try:
+        with again.engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert versions == ["0001"]
+        assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
+    finally:
+        again.dispose()
+
+
+def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
+    eastern = datetime(2030, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with store.transaction() as session:
+        session.add(
+            Outcome(
+                idempotency_key="k", lead_id="L1", converted=True, value=None, occurred_at=eastern, received_at=eastern
+            )
+        )
+    with store.transaction() as session:
+        stored = session.scalars(select(Outcome)).one()
+    assert stored.occurred_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    assert stored.occurred_at.tzinfo is not None
+
+
+def test_open_store_refuses_unknown_database_scheme() -> None:
+    from leadscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--db: cannot use database URL 'mysqlx://db'"):
+        open_store("mysqlx://db")
+
+
+def _seed(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        for kind, body in (
+            ("request", request_body("L1", "L2", "L3")),
+            ("response", response_body(scored("L1"), scored("L2"), scored("L3"))),
+        ):
+            context = parse_context(
+                {k.lower(): v for k, v in headers("cli-1", kind, time="2030-02-01T10:00:00Z").items()}
+            )
+            record_event(store, context, body)
+        record_outcomes(
+            store,
+            parse_outcomes(
+                [
+                    {"lead_id": "L1", "converted": True, "occurred_at": "2030-02-03T00:00:00Z"},
+                    {"lead_id": "L2", "converted": False, "occurred_at": "2030-02-03T00:00:00Z"},
+                ]
+            ),
+        )
+    finally:
+        store.dispose()
+
+
+def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(store_url)
+    output = tmp_path / "out" / "training.parquet"
+    assert main(["collector", "export", "--since", "2030-02-01", "--output", str(output), "--db", store_url]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"wrote 2 leads (1 converted) to {output}; left out 1 without outcome, 0 without features"
+    )
+    frame = pd.read_parquet(output)
+    assert list(frame.columns) == ["lead_id", "predicted_at", "source", "annual_income", "pages_viewed", "converted"]
+    assert frame["predicted_at"].iloc[0] == pd.Timestamp("2030-02-01T10:00:00Z")
+    assert frame.sort_values("lead_id")["converted"].tolist() == [1, 0]
+
+
+def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(store_url)
+    code = main(
+        [
+            "collector",
+            "export",
+            "--since",
+            "2030-02-01T10:00:01+00:00",
+            "--output",
+            str(tmp_path / "x.parquet"),
+            "--db",
+            store_url,
+        ]
+    )
+    assert code == 3
+    assert capsys.readouterr().err.startswith("error: --since 2030-02-01T10:00:01+00:00: no scored lead")
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
+    assert code == 2
+    assert "--since: expected a date like 2026-01-31 or an ISO timestamp, got 'last week'" in capsys.readouterr().err
