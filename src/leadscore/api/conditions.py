@@ -122,20 +122,19 @@ ExperimentPhase = Literal["Pending", "Running", "Concluded", "Stopped"]
 
 
 def model_phase(raw: ConditionsLike) -> ModelPhase:
-    """A LeadScoringModel's phase: training beats serving beats failure, as a user reads it."""
+    """A LeadScoringModel's phase: a running training first; then a failed training (Degraded
+    while an older version serves, Failed when nothing does); then serving readiness."""
     conditions = parse_conditions(raw)
     trained = find_condition(conditions, TRAINED)
     serving = find_condition(conditions, SERVING)
+    has_version = serving is not None and serving.reason != NO_VERSION_YET
     if trained is not None and trained.status == UNKNOWN:
         return "Training"
+    if trained is not None and trained.status == FALSE:
+        return "Degraded" if has_version else "Failed"
     if serving is not None and serving.status == TRUE:
-        return "Degraded" if trained is not None and trained.status == FALSE else "Ready"
-    never_served = serving is None or serving.reason == NO_VERSION_YET
-    if trained is not None and trained.status == FALSE and never_served:
-        return "Failed"
-    if serving is not None:
-        return "Deploying" if serving.reason != NO_VERSION_YET else "Pending"
-    return "Pending"
+        return "Ready"
+    return "Deploying" if has_version else "Pending"
 
 
 def experiment_phase(raw: ConditionsLike) -> ExperimentPhase:

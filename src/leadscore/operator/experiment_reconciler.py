@@ -25,7 +25,7 @@ from leadscore.api.summary import ExperimentSummary
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
 from leadscore.operator.kube import Kube
-from leadscore.operator.model_reconciler import serve_model
+from leadscore.operator.model_reconciler import Event, serve_model
 from leadscore.operator.settings import OperatorSettings
 
 SummaryFetcher = Callable[[str, str], ExperimentSummary]
@@ -43,6 +43,8 @@ class ExperimentContext:
     spec: ABExperimentSpec
     status: ABExperimentStatus
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    events: list[Event] = field(default_factory=list)
+    """Kubernetes Events to post about the CR; the handler posts them after the pass."""
 
     def condition(self, type_: str, status: c.ConditionStatus, reason: str, message: str) -> None:
         self.status.conditions = c.parse_conditions(c.set_condition(
@@ -144,7 +146,7 @@ def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScor
     message = (f"{binding.treatment} gets {binding.traffic_percent}% of model {ctx.spec.model_ref}'s leads, "
                f"{binding.control} the rest ({binding.assignment} assignment, {how})")
     ctx.condition(c.RUNNING, c.TRUE, c.TRAFFIC_SPLIT, message)
-    kopf.info(ctx.body, reason=c.TRAFFIC_SPLIT, message=message)
+    ctx.events.append(Event("Normal", c.TRAFFIC_SPLIT, message))
 
 
 def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: SummaryFetcher) -> None:
@@ -171,14 +173,14 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
     ctx.status.concluded = ctx.now
     if analysis.decision == "halted":
         ctx.condition(c.RUNNING, c.FALSE, c.EXPERIMENT_HALTED, analysis.reason)
-        kopf.warn(ctx.body, reason=c.EXPERIMENT_HALTED, message=analysis.reason)
+        ctx.events.append(Event("Warning", c.EXPERIMENT_HALTED, analysis.reason))
         return
     applied = (f"{ctx.spec.treatment.version} promoted" if promote
                else f"{ctx.spec.control.version} keeps serving")
     message = f"{analysis.decision}: {analysis.reason}; {applied}"
     ctx.condition(c.RUNNING, c.FALSE, c.DECISION_REACHED, message)
     ctx.condition(c.CONCLUDED, c.TRUE, c.DECISION_REACHED, message)
-    kopf.info(ctx.body, reason=c.DECISION_REACHED, message=message)
+    ctx.events.append(Event("Normal", c.DECISION_REACHED, message))
 
 
 def release(kube: Kube, settings: OperatorSettings, model: dict[str, Any], experiment: str,

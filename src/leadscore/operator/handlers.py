@@ -28,6 +28,11 @@ LSM = (GROUP, VERSION, LEAD_SCORING_MODEL.plural)
 ABX = (GROUP, VERSION, AB_EXPERIMENT.plural)
 
 
+def post(body: kopf.Body, events: list[model_reconciler.Event]) -> None:
+    for event in events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Progress and diff-base in our own annotations; one API client and settings per run."""
@@ -48,6 +53,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     ctx = model_reconciler.context_from(memo.kube, memo.settings, body)
     patch.status.update(model_reconciler.reconcile_model(ctx))
+    post(body, ctx.events)
 
 
 @kopf.timer(*LSM, id="poll", interval=INTERVALS.poll_seconds, initial_delay=INTERVALS.poll_seconds)
@@ -62,6 +68,7 @@ def poll_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) ->
 def reconcile_experiment(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     ctx = experiment_reconciler.context_from(memo.kube, memo.settings, body)
     patch.status.update(experiment_reconciler.reconcile_experiment(ctx, memo.fetch_summary))
+    post(body, ctx.events)
 
 
 @kopf.timer(*ABX, id="evaluate", interval=INTERVALS.experiment_seconds,

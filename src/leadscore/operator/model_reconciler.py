@@ -58,6 +58,15 @@ from leadscore.store import artifacts
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event to post about the CR (``type`` Normal or Warning)."""
+
+    type: str
+    reason: str
+    message: str
+
+
 @dataclass
 class ModelContext:
     """Everything one reconcile pass needs about one LeadScoringModel."""
@@ -72,6 +81,8 @@ class ModelContext:
     spec: LeadScoringModelSpec
     status: LeadScoringModelStatus
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    events: list[Event] = field(default_factory=list)
+    """Kubernetes Events to post about the CR; the handler posts them after the pass."""
 
     def condition(self, type_: str, status: c.ConditionStatus, reason: str, message: str) -> None:
         self.status.conditions = c.parse_conditions(c.set_condition(
@@ -150,7 +161,7 @@ def start_training(ctx: ModelContext) -> None:
     if trigger == "schedule" and ctx.spec.schedule is not None:
         ctx.status.last_schedule_time = latest_tick(ctx.spec.schedule.cron, ctx.now)
     ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, f"job {name} trains {version} ({trigger})")
-    kopf.info(ctx.body, reason=c.JOB_STARTED, message=f"job {name} trains {version} ({trigger})")
+    ctx.events.append(Event("Normal", c.JOB_STARTED, f"job {name} trains {version} ({trigger})"))
 
 
 def check_training(ctx: ModelContext) -> None:
@@ -201,7 +212,7 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
     serving = f"; {ctx.status.active_version} keeps serving" if ctx.status.active_version else ""
     ctx.condition(c.TRAINED, c.FALSE, reason, text + serving)
-    kopf.warn(ctx.body, reason=reason, message=text)
+    ctx.events.append(Event("Warning", reason, text))
 
 
 def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult) -> None:
@@ -219,7 +230,7 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
         ctx.status.previous_version = ctx.status.active_version
         ctx.status.active_version = run.version
     ctx.condition(c.TRAINED, c.TRUE if gate.passed else c.FALSE, gate.reason, gate.message)
-    (kopf.info if gate.passed else kopf.warn)(ctx.body, reason=gate.reason, message=gate.message)
+    ctx.events.append(Event("Normal" if gate.passed else "Warning", gate.reason, gate.message))
 
 
 def ensure_serving(ctx: ModelContext) -> None:
@@ -286,12 +297,12 @@ def apply_retention(ctx: ModelContext) -> None:
         try:
             removed = artifacts.delete_tree(version.artifact_uri)
         except StorageError as exc:
-            kopf.warn(ctx.body, reason="RetentionFailed", message=f"{version.version}: {exc}")
+            ctx.events.append(Event("Warning", "RetentionFailed", f"{version.version}: {exc}"))
             continue
         version.artifacts_deleted = True
-        kopf.info(ctx.body, reason="ArtifactsDeleted",
-                  message=f"{version.version}: {removed} files under {version.artifact_uri} deleted "
-                          f"(spec.retention.keepVersions={ctx.spec.retention.keep_versions})")
+        ctx.events.append(Event(
+            "Normal", "ArtifactsDeleted", f"{version.version}: {removed} files under {version.artifact_uri} "
+                                          f"deleted (spec.retention.keepVersions={ctx.spec.retention.keep_versions})"))
 
 
 def serve_model(kube: Kube, settings: OperatorSettings, model: dict[str, Any]) -> None:

@@ -89,3 +89,79 @@ def kserve_roundtrip():
         return without_sdk_blanks(sdk)
 
     return roundtrip
+
+
+class FakeKube:
+    """In-memory stand-in for ``leadscore.operator.kube.Kube`` (same methods, plain dicts)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict] = {}
+        self.pods: dict[str, list[dict]] = {}
+        self.isvcs: dict[str, dict] = {}
+        self.models: dict[str, dict] = {}
+        self.writes: list[str] = []
+        self._rv = 0
+
+    def _version(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def create_job(self, manifest):
+        name = manifest["metadata"]["name"]
+        if name not in self.jobs:
+            self.writes.append(f"create job {name}")
+            self.jobs[name] = {**manifest, "status": {}}
+        return self.jobs[name]
+
+    def read_job(self, namespace, name):
+        return self.jobs.get(name)
+
+    def unfinished_training_jobs(self, namespace, model):
+        from leadscore.operator.observe import job_outcome
+
+        return [j for j in self.jobs.values() if j["metadata"]["labels"]["leadscoring.io/model"] == model
+                and job_outcome(j).state == "Running"]
+
+    def job_pods(self, namespace, job):
+        return self.pods.get(job, [])
+
+    def finish(self, job, *, succeeded=True, message=""):
+        """Play the job controller and kubelet."""
+        kind = "Complete" if succeeded else "Failed"
+        self.jobs[job]["status"] = {"conditions": [{"type": kind, "status": "True", "reason": kind}]}
+        self.pods[job] = [{"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"},
+                           "status": {"containerStatuses": [
+                               {"name": "trainer", "state": {"terminated": {"message": message}}}]}}]
+
+    def read_isvc(self, namespace, name):
+        return self.isvcs.get(name)
+
+    def create_isvc(self, manifest):
+        self.writes.append("create isvc")
+        self.isvcs[manifest["metadata"]["name"]] = {**manifest, "metadata": {**manifest["metadata"],
+                                                                              "resourceVersion": self._version()}}
+        return self.isvcs[manifest["metadata"]["name"]]
+
+    def replace_isvc(self, manifest):
+        self.writes.append("replace isvc")
+        self.isvcs[manifest["metadata"]["name"]] = manifest
+        return manifest
+
+    def read_model(self, namespace, name):
+        return self.models.get(name)
+
+    def patch_model_status(self, namespace, name, status, resource_version=None):
+        from kubernetes.client.exceptions import ApiException
+
+        model = self.models[name]
+        if resource_version is not None and resource_version != model["metadata"]["resourceVersion"]:
+            raise ApiException(status=409, reason="Conflict")
+        merged = {**(model.get("status") or {}), **status}
+        model["status"] = {k: v for k, v in merged.items() if v is not None}
+        model["metadata"]["resourceVersion"] = self._version()
+        return model
+
+
+@pytest.fixture
+def kube() -> FakeKube:
+    return FakeKube()

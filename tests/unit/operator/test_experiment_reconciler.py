@@ -1,0 +1,128 @@
+"""The experiment reconcile pass over an in-memory cluster, with the collector's summary faked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from leadscore.api.abexperiment import ABExperimentSpec
+from leadscore.api.leadscoringmodel import LeadScoringModelSpec
+from leadscore.api.summary import ExperimentSummary
+from leadscore.operator.experiment_reconciler import arms_problem, context_from, reconcile_experiment
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def model_body(active="v1", pinned=None, experiment=None):
+    versions = [{"version": v, "artifactUri": f"s3://models/ns/m/{v}/", "jobName": f"m-train-{v}",
+                 "gate": "Passed", "metrics": {"roc_auc": 0.8}} for v in ("v1", "v2")]
+    status = {"activeVersion": active, "versions": versions}
+    if experiment:
+        status["experiment"] = experiment
+    spec = {"vertical": "pc", "dataset": {"uri": "s3://leads/pc.parquet"}}
+    if pinned:
+        spec["serving"] = {"pinnedVersion": pinned}
+    return {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel",
+            "metadata": {"name": "m", "namespace": "ns", "uid": "u", "resourceVersion": "1"},
+            "spec": spec, "status": status}
+
+
+def experiment_body(name="x", assignment="sticky", treatment="v2"):
+    return {"metadata": {"name": name, "namespace": "ns", "generation": 1},
+            "spec": {"modelRef": "m", "control": {"version": "v1"}, "treatment": {"version": treatment},
+                     "assignment": assignment, "minSamplesPerArm": 500}, "status": {}}
+
+
+def summary(control, treatment):
+    return lambda namespace, name: ExperimentSummary(namespace=namespace, experiment=name, arms={
+        "control": {"exposures": control[0], "conversions": control[1]},
+        "treatment": {"exposures": treatment[0], "conversions": treatment[1]}})
+
+
+def run(kube, settings, exp, fetch):
+    ctx = context_from(kube, settings, exp)
+    ctx.now = NOW
+    patch = reconcile_experiment(ctx, fetch)
+    exp["status"] = {k: v for k, v in {**exp["status"], **patch}.items() if v is not None}
+    return ctx
+
+
+def test_experiment_claims_the_model_and_splits_traffic_when_started(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert kube.models["m"]["status"]["experiment"]["name"] == "x"
+    env = {e["name"]: e["value"] for e in kube.isvcs["m"]["spec"]["predictor"]["model"]["env"]}
+    assert env["LEADSCORE_AB_TREATMENT_URI"] == "s3://models/ns/m/v2/"
+    assert exp["status"]["phase"] == "Running"
+
+
+def test_experiment_promotes_and_releases_when_the_treatment_wins(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    ctx = run(kube, settings, exp, summary((10000, 1000), (10000, 1300)))
+    assert (exp["status"]["decision"], exp["status"]["phase"]) == ("promote", "Concluded")
+    assert kube.models["m"]["status"]["activeVersion"] == "v2"
+    assert "experiment" not in kube.models["m"]["status"]
+    assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"].endswith("/v2/")
+    assert [e.reason for e in ctx.events] == ["DecisionReached"]
+    run(kube, settings, exp, summary((10000, 1300), (10000, 1000)))  # concluded: nothing changes
+    assert exp["status"]["decision"] == "promote"
+
+
+def test_experiment_keeps_running_and_says_why_when_the_collector_is_down(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+
+    def down(namespace, name):
+        raise httpx.ConnectError("connection refused")
+
+    run(kube, settings, exp, down)
+    running = next(c for c in exp["status"]["conditions"] if c["type"] == "Running")
+    assert (running["status"], running["reason"]) == ("True", "SummaryUnavailable")
+    assert "connection refused" in running["message"]
+
+
+def test_experiment_waits_when_another_one_holds_the_model(kube, settings):
+    kube.models["m"] = model_body(experiment={"name": "other", "assignment": "sticky", "control": "v1",
+                                              "treatment": "v2", "trafficPercent": 50})
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert exp["status"]["phase"] == "Pending"
+    assert kube.models["m"]["status"]["experiment"]["name"] == "other"
+
+
+def test_experiment_is_pending_when_its_model_does_not_exist(kube, settings):
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    running = next(c for c in exp["status"]["conditions"] if c["type"] == "Running")
+    assert (running["reason"], exp["status"]["phase"]) == ("ModelNotFound", "Pending")
+
+
+@pytest.mark.parametrize(("model_kwargs", "spec_changes", "reason"), [
+    ({"pinned": "v1"}, {}, "ModelPinned"),
+    ({}, {"treatment": {"version": "v7"}}, "ArmVersionMissing"),
+    ({"active": "v2"}, {"assignment": "random"}, "ControlNotServing"),
+])
+def test_arms_problem_names_the_reason_when_the_split_is_impossible(model_kwargs, spec_changes, reason):
+    from leadscore.api.leadscoringmodel import LeadScoringModelStatus
+
+    body = model_body(**model_kwargs)
+    spec = ABExperimentSpec.model_validate({**experiment_body()["spec"], **spec_changes})
+    found = arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
+                         LeadScoringModelStatus.model_validate(body["status"]))
+    assert found is not None and found[0] == reason
+
+
+def test_arms_problem_allows_the_rules_baseline_when_assignment_is_random():
+    from leadscore.api.leadscoringmodel import LeadScoringModelStatus
+
+    body = model_body()
+    spec = ABExperimentSpec.model_validate({**experiment_body(assignment="random")["spec"],
+                                            "control": {"version": "rules"}})
+    assert arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
+                        LeadScoringModelStatus.model_validate(body["status"])) is None
