@@ -37,6 +37,7 @@ def serve(
 ) -> None:
     """Run the collector's HTTP API (migrates the event store first)."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = db  # `leadscore collector --db URL export ...` means the same store
         return
     import uvicorn
 
@@ -55,9 +56,7 @@ def _since(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(
-            f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}"
-        ) from None
+        raise ConfigError(f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}") from None
     if len(value) <= 10:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
@@ -65,9 +64,8 @@ def _since(value: str) -> datetime:
 
 @collector_app.command("export")
 def export(
-    since: str = typer.Option(
-        ..., "--since", help="Include predictions made at or after this date/time (UTC)."
-    ),
+    ctx: typer.Context,
+    since: str = typer.Option(..., "--since", help="Include predictions made at or after this date/time (UTC)."),
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
@@ -76,7 +74,7 @@ def export(
     from leadscore.store.events import open_store
 
     start = _since(since)
-    store = open_store(_db(db))
+    store = open_store(_db(db or ctx.obj))
     try:
         report = export_training_set(store, start, output)
     finally:

@@ -81,9 +81,7 @@ def create_app(store: EventStore) -> FastAPI:
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(
-            status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"}
-        )
+        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -108,6 +106,9 @@ def create_app(store: EventStore) -> FastAPI:
             "features_attached": result.features_attached,
             "duplicate": result.duplicate,
         }
+
+    # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
+    app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
     @app.post("/v1/outcomes")
     async def post_outcomes(request: Request) -> dict[str, int]:

@@ -52,9 +52,7 @@ class ExportReport:
     without_features: int
 
 
-def training_frame(
-    scored: Iterable[ScoredRecord], labels: dict[str, bool]
-) -> tuple[pd.DataFrame, ExportReport]:
+def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> tuple[pd.DataFrame, ExportReport]:
     """The training rows and the counts of what was left out (``output`` is left empty)."""
     import pandas as pd
 
@@ -110,6 +108,4 @@ def export_training_set(store: EventStore, since: datetime, output: str) -> Expo
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return ExportReport(
-        output, report.rows, report.converted, report.without_outcome, report.without_features
-    )
+    return ExportReport(output, report.rows, report.converted, report.without_outcome, report.without_features)

@@ -124,9 +124,7 @@ def _record_response(
     return EventResult(context.id, "response", stored, 0, duplicate=duplicate and stored == 0)
 
 
-def record_outcomes(
-    store: EventStore, outcomes: list[OutcomeIn], received_at: datetime | None = None
-) -> OutcomeResult:
+def record_outcomes(store: EventStore, outcomes: list[OutcomeIn], received_at: datetime | None = None) -> OutcomeResult:
     """Store a validated batch in one transaction; keys already present are skipped."""
     rows = outcome_rows(outcomes, received_at or datetime.now(UTC))
     with store.transaction() as session:

@@ -74,9 +74,7 @@ def parse_outcomes(document: Any) -> list[OutcomeIn]:
     if not document:
         raise ValidationError("outcomes: empty batch")
     if len(document) > MAX_BATCH:
-        raise ValidationError(
-            f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request"
-        )
+        raise ValidationError(f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request")
     try:
         return _BATCH.validate_python(document)
     except pydantic.ValidationError as exc:

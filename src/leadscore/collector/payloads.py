@@ -116,9 +116,7 @@ def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, An
     """One record per row: a single BYTES tensor of JSON records, or one tensor per column."""
     if len(tensors) == 1 and tensors[0].datatype == "BYTES":
         flat = _flatten(tensors[0].data)
-        if tensors[0].name == RECORDS_TENSOR or all(
-            isinstance(v, str) and v.lstrip().startswith("{") for v in flat
-        ):
+        if tensors[0].name == RECORDS_TENSOR or all(isinstance(v, str) and v.lstrip().startswith("{") for v in flat):
             return _decoded_records(tensors[0], f"{where}[0]")
     rows = tensors[0].shape[0]
     columns: dict[str, list[Any]] = {}
@@ -158,9 +156,7 @@ def scored_leads(body: bytes) -> list[ScoredLead]:
         if response.model_version:
             records = [{"model_version": response.model_version, **r} for r in records]
     else:
-        raise ValidationError(
-            "body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)"
-        )
+        raise ValidationError("body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)")
     leads = []
     for i, record in enumerate(records):
         try:

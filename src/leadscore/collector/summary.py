@@ -106,9 +106,7 @@ def experiment_summary(
     """Read one experiment's predictions and their leads' outcomes, then ``summarize``."""
     with store.transaction() as session:
         predictions = events.experiment_predictions(session, namespace, experiment)
-        exposures = [
-            Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions
-        ]
+        exposures = [Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions]
         outcomes = events.outcomes_for_leads(session, {e.lead_id for e in exposures})
         results = [Result(o.lead_id, o.converted, o.value, o.occurred_at) for o in outcomes]
     return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

@@ -112,6 +112,12 @@ def test_events_change_nothing_when_both_halves_are_redelivered(client: TestClie
     assert _count(store, InferenceEvent) == 1
 
 
+def test_events_are_accepted_at_the_root_path_too(client: TestClient, store: EventStore) -> None:
+    reply = client.post("/", headers=headers("root", "response"), content=response_body(scored("L1")))
+    assert reply.status_code == 200, reply.text
+    assert _count(store, Prediction) == 1
+
+
 def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, store: EventStore) -> None:
     _post_event(client, "e4", "response", response_body(scored("L1")), time="2030-05-06T07:08:09Z")
     assert _predictions(store)[0].predicted_at.isoformat() == "2030-05-06T07:08:09+00:00"

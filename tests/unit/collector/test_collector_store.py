@@ -129,3 +129,10 @@ def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: p
     code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
     assert code == 2
     assert "--since: expected a date like 2026-01-31 or an ISO timestamp, got 'last week'" in capsys.readouterr().err
+
+
+def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
+    _seed(store_url)
+    output = tmp_path / "training.parquet"
+    assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output)]) == 0
+    assert len(pd.read_parquet(output)) == 2
