@@ -16,8 +16,9 @@ def register(app: typer.Typer) -> None:
         http_port: int = typer.Option(8080, "--http-port", min=1, max=65535, help="REST port (V1 and V2)."),
         grpc_port: int = typer.Option(8081, "--grpc-port", min=1, max=65535, help="gRPC port (V2)."),
         workers: int = typer.Option(1, "--workers", min=1, help="REST worker processes (each loads the model)."),
-        strict: bool | None = typer.Option(None, "--strict/--lenient",
-                                           help="Refuse unknown fields (default: ignore them)."),
+        strict: bool | None = typer.Option(
+            None, "--strict/--lenient", help="Refuse unknown fields (default: ignore them)."
+        ),
         max_batch: int | None = typer.Option(None, "--max-batch", min=1, help="Most leads in one request [10000]."),
         device: str | None = typer.Option(None, "--device", help="auto (CUDA when available), cpu or cuda [auto]."),
         access_log: bool = typer.Option(False, "--access-log", help="Log every request (slower)."),
@@ -33,7 +34,11 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(name=name, model_uri=model, strict=strict, max_batch=max_batch, device=device)
         predictor = LeadScoreModel(settings.name, settings)
         predictor.load()
-        typer.echo(f"serving {settings.name} ({', '.join(a.version for a in predictor.arms)}) on "
-                   f"http://{host}:{http_port} and grpc {host}:{grpc_port}", err=True)
-        run_server([predictor], host=host, http_port=http_port, grpc_port=grpc_port, workers=workers,
-                   access_log=access_log)
+        typer.echo(
+            f"serving {settings.name} ({', '.join(a.version for a in predictor.arms)}) on "
+            f"http://{host}:{http_port} and grpc {host}:{grpc_port}",
+            err=True,
+        )
+        run_server(
+            [predictor], host=host, http_port=http_port, grpc_port=grpc_port, workers=workers, access_log=access_log
+        )

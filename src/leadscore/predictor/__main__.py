@@ -19,17 +19,30 @@ from leadscore.errors import LeadscoreError, StorageError
 def build_parser() -> argparse.ArgumentParser:
     from leadscore.predictor.server import kserve_parser
 
-    parser = argparse.ArgumentParser(prog="python -m leadscore.predictor", parents=[kserve_parser()],
-                                     description="Serve a leadscore model with KServe's ModelServer.")
-    parser.add_argument("--model_dir", default="/mnt/models",
-                        help="Artifact directory or s3:// prefix (KServe mounts storageUri at /mnt/models).")
+    parser = argparse.ArgumentParser(
+        prog="python -m leadscore.predictor",
+        parents=[kserve_parser()],
+        description="Serve a leadscore model with KServe's ModelServer.",
+    )
+    parser.add_argument(
+        "--model_dir",
+        default="/mnt/models",
+        help="Artifact directory or s3:// prefix (KServe mounts storageUri at /mnt/models).",
+    )
     parser.add_argument("--host", default="0.0.0.0", help="Address to listen on (HTTP and gRPC).")
-    parser.add_argument("--strict", action="store_true", default=None,
-                        help="Refuse unknown fields instead of ignoring them (env LEADSCORE_STRICT).")
-    parser.add_argument("--max_batch", type=int, default=None,
-                        help="Most leads per request (env LEADSCORE_MAX_BATCH).")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
-                        help="onnxruntime device; auto uses CUDA when available (env LEADSCORE_DEVICE).")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="Refuse unknown fields instead of ignoring them (env LEADSCORE_STRICT).",
+    )
+    parser.add_argument("--max_batch", type=int, default=None, help="Most leads per request (env LEADSCORE_MAX_BATCH).")
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default=None,
+        help="onnxruntime device; auto uses CUDA when available (env LEADSCORE_DEVICE).",
+    )
     parser.add_argument("--access_log", action="store_true", help="Log every request (slower).")
     return parser
 
@@ -42,12 +55,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
-        settings = settings_from(name=args.model_name, model_uri=args.model_dir, strict=args.strict,
-                                 max_batch=args.max_batch, device=args.device)
+        settings = settings_from(
+            name=args.model_name,
+            model_uri=args.model_dir,
+            strict=args.strict,
+            max_batch=args.max_batch,
+            device=args.device,
+        )
         model = LeadScoreModel(settings.name, settings)
         model.load()
-        serve([model], host=args.host, http_port=args.http_port, grpc_port=args.grpc_port,
-              workers=args.workers, enable_grpc=args.enable_grpc, access_log=args.access_log)
+        serve(
+            [model],
+            host=args.host,
+            http_port=args.http_port,
+            grpc_port=args.grpc_port,
+            workers=args.workers,
+            enable_grpc=args.enable_grpc,
+            access_log=args.access_log,
+        )
     except LeadscoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

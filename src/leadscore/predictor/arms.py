@@ -38,13 +38,22 @@ class Arm(Protocol):
         ...
 
 
-def _top_factors(terms: np.ndarray, names: Sequence[str], fields: Sequence[str], values: Sequence[Any],
-                 top: int) -> list[Factor]:
+def _top_factors(
+    terms: np.ndarray, names: Sequence[str], fields: Sequence[str], values: Sequence[Any], top: int
+) -> list[Factor]:
     """The largest |terms| of one lead: the feature, the raw field and value it came from, a phrase."""
     order = np.argsort(-np.abs(terms), kind="stable")[:top]
-    return [{"feature": names[j], "field": fields[j], "value": values[j],
-             "contribution": round(float(terms[j]), 6), "description": describe(fields[j], values[j])}
-            for j in order if terms[j] != 0.0]
+    return [
+        {
+            "feature": names[j],
+            "field": fields[j],
+            "value": values[j],
+            "contribution": round(float(terms[j]), 6),
+            "description": describe(fields[j], values[j]),
+        }
+        for j in order
+        if terms[j] != 0.0
+    ]
 
 
 class ModelArm:

@@ -86,8 +86,12 @@ def settings_from(env: Mapping[str, str] | None = None, **options: Any) -> Predi
     """Merge ``options`` (given on the command line; None means not given) over ``env``."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    plain = {"LEADSCORE_MAX_BATCH": "max_batch", "LEADSCORE_DEVICE": "device",
-             "LEADSCORE_THREADS": "threads", "LEADSCORE_TOP_FACTORS": "top_factors"}
+    plain = {
+        "LEADSCORE_MAX_BATCH": "max_batch",
+        "LEADSCORE_DEVICE": "device",
+        "LEADSCORE_THREADS": "threads",
+        "LEADSCORE_TOP_FACTORS": "top_factors",
+    }
     for variable, field in plain.items():
         if env.get(variable):
             values[field] = env[variable]
@@ -97,8 +101,9 @@ def settings_from(env: Mapping[str, str] | None = None, **options: Any) -> Predi
         try:
             values["scoring"] = json.loads(env["LEADSCORE_SCORING"])
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"LEADSCORE_SCORING: not valid JSON ({exc.msg}): {env['LEADSCORE_SCORING'][:80]!r}") \
-                from None
+            raise ConfigError(
+                f"LEADSCORE_SCORING: not valid JSON ({exc.msg}): {env['LEADSCORE_SCORING'][:80]!r}"
+            ) from None
     values.update({k: v for k, v in options.items() if v is not None})
     experiment = env.get("LEADSCORE_AB_EXPERIMENT", "")
     if experiment:

@@ -50,8 +50,9 @@ def check_batch_size(size: int, max_batch: int, where: str) -> None:
     if size == 0:
         raise MalformedRequest(f"{where}: no leads given; send at least one")
     if size > max_batch:
-        raise BatchTooLarge(f"{where}: {size} leads in one request, the limit is {max_batch}; "
-                            "split the batch or raise --max-batch")
+        raise BatchTooLarge(
+            f"{where}: {size} leads in one request, the limit is {max_batch}; split the batch or raise --max-batch"
+        )
 
 
 def v1_batch(body: object, max_batch: int) -> DecodedBatch:
@@ -65,8 +66,10 @@ def v1_batch(body: object, max_batch: int) -> DecodedBatch:
     check_batch_size(len(instances), max_batch, "instances")
     for index, instance in enumerate(instances):
         if not isinstance(instance, dict):
-            raise MalformedRequest(f"instances[{index}]: expected an object of lead fields, "
-                                   f"got {type(instance).__name__} {_short(instance)}")
+            raise MalformedRequest(
+                f"instances[{index}]: expected an object of lead fields, "
+                f"got {type(instance).__name__} {_short(instance)}"
+            )
     return DecodedBatch(instances, _v1_locate, "v1")
 
 
@@ -77,8 +80,9 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
         raise MalformedRequest("inputs: empty; send one tensor per lead field or a 'records' BYTES input")
     if RECORDS_INPUT in names:
         if len(inputs) > 1:
-            raise MalformedRequest(f"inputs: '{RECORDS_INPUT}' carries whole leads and cannot be mixed with "
-                                   f"field tensors, got {names}")
+            raise MalformedRequest(
+                f"inputs: '{RECORDS_INPUT}' carries whole leads and cannot be mixed with field tensors, got {names}"
+            )
         return _json_records(inputs[0], max_batch)
     if len(set(names)) != len(names):
         raise MalformedRequest(f"inputs: each field may appear once, got {names}")
@@ -90,8 +94,10 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
             size = len(values)
             check_batch_size(size, max_batch, f"inputs.{tensor.name}")
         elif len(values) != size:
-            raise MalformedRequest(f"inputs.{tensor.name}: {len(values)} values but inputs.{names[0]} has "
-                                   f"{size}; every field tensor needs one value per lead")
+            raise MalformedRequest(
+                f"inputs.{tensor.name}: {len(values)} values but inputs.{names[0]} has "
+                f"{size}; every field tensor needs one value per lead"
+            )
         columns[tensor.name] = values
     records = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
     return DecodedBatch(records, _tensor_locate, "v2")
@@ -99,8 +105,7 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
 
 def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
     if tensor.datatype != "BYTES":
-        raise MalformedRequest(f"inputs.{RECORDS_INPUT}: expected datatype BYTES (JSON strings), "
-                               f"got {tensor.datatype}")
+        raise MalformedRequest(f"inputs.{RECORDS_INPUT}: expected datatype BYTES (JSON strings), got {tensor.datatype}")
     raw = tensor.as_numpy().reshape(-1)
     check_batch_size(len(raw), max_batch, f"inputs.{RECORDS_INPUT}")
     records = []
@@ -110,8 +115,9 @@ def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
         except orjson.JSONDecodeError as exc:
             raise MalformedRequest(f"records[{index}]: not valid JSON ({exc})") from None
         if not isinstance(record, dict):
-            raise MalformedRequest(f"records[{index}]: expected a JSON object of lead fields, "
-                                   f"got {type(record).__name__}")
+            raise MalformedRequest(
+                f"records[{index}]: expected a JSON object of lead fields, got {type(record).__name__}"
+            )
         records.append(record)
     return DecodedBatch(records, _records_locate, "v2")
 
@@ -131,8 +137,9 @@ def _tensor_values(tensor: Any) -> list[Any]:
         return [None if math.isnan(v) else v for v in array.tolist()]
     if array.dtype.kind in "iub":
         return array.tolist()
-    raise MalformedRequest(f"inputs.{tensor.name}: datatype {tensor.datatype} is not supported; "
-                           "use BYTES, BOOL, INT*, UINT* or FP*")
+    raise MalformedRequest(
+        f"inputs.{tensor.name}: datatype {tensor.datatype} is not supported; use BYTES, BOOL, INT*, UINT* or FP*"
+    )
 
 
 def _text(value: object) -> str | None:

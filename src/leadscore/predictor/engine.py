@@ -35,8 +35,10 @@ def providers_for(device: Device, available: list[str]) -> list[str]:
     if "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
-        raise ConfigError(f"--device cuda: onnxruntime has no CUDA provider here (available: {available}); "
-                          "install the gpu extra (onnxruntime-gpu) or use --device auto")
+        raise ConfigError(
+            f"--device cuda: onnxruntime has no CUDA provider here (available: {available}); "
+            "install the gpu extra (onnxruntime-gpu) or use --device auto"
+        )
     return ["CPUExecutionProvider"]
 
 
@@ -62,8 +64,9 @@ class OnnxScorer:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model_path), sess_options=options,
-                                             providers=providers_for(device, ort.get_available_providers()))
+        self._session = ort.InferenceSession(
+            str(model_path), sess_options=options, providers=providers_for(device, ort.get_available_providers())
+        )
         inputs = {i.name: i for i in self._session.get_inputs()}
         if INPUT_NAME not in inputs:
             raise ConfigError(f"{model_path}: expected an input named {INPUT_NAME!r}, found {sorted(inputs)}")

@@ -39,8 +39,9 @@ def _xgboost(path: Path) -> Contributions:
 
     booster = xgboost.Booster(model_file=str(path))
     booster.set_param({"nthread": 1})
-    return lambda x: np.asarray(booster.predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True),
-                                dtype=np.float64)
+    return lambda x: np.asarray(
+        booster.predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True), dtype=np.float64
+    )
 
 
 def _catboost(path: Path) -> Contributions:
@@ -48,8 +49,9 @@ def _catboost(path: Path) -> Contributions:
 
     model = catboost.CatBoost()
     model.load_model(str(path), format="cbm")
-    return lambda x: np.asarray(model.get_feature_importance(catboost.Pool(x), type="ShapValues",
-                                                             thread_count=1), dtype=np.float64)
+    return lambda x: np.asarray(
+        model.get_feature_importance(catboost.Pool(x), type="ShapValues", thread_count=1), dtype=np.float64
+    )
 
 
 def _logistic(path: Path) -> Contributions:
@@ -65,6 +67,7 @@ def _logistic(path: Path) -> Contributions:
         filled = np.where(np.isnan(x), median, x.astype(np.float64))
         terms = coef * (filled - mean) / np.where(std == 0, 1.0, std)
         return np.column_stack([terms, np.full(len(x), intercept)])
+
     return contributions
 
 

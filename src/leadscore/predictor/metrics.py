@@ -61,8 +61,11 @@ class ScoreHistogram(Collector):
             self._series[key] = (current + counts, current_sum + total)
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
-        family = HistogramMetricFamily(self.name, "Lead scores (0-100) by model name, model version and arm.",
-                                       labels=["model_name", "model_version", "arm"])
+        family = HistogramMetricFamily(
+            self.name,
+            "Lead scores (0-100) by model name, model version and arm.",
+            labels=["model_name", "model_version", "arm"],
+        )
         with self._lock:
             snapshot = dict(self._series)
         for labels, (counts, total) in sorted(snapshot.items()):

@@ -90,14 +90,15 @@ class LeadScoreModel(Model):
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
         self._scoring = self.settings.scoring or spec_from_card(
-            next(arm.artifact.card for arm in self.arms if isinstance(arm, ModelArm)))
+            next(arm.artifact.card for arm in self.arms if isinstance(arm, ModelArm))
+        )
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
-        self._errors = {reason: metrics.ERRORS.labels(self.name, reason)
-                        for reason in ("invalid_input", "malformed_request", "batch_too_large",
-                                       "invalid_record", "internal")}
-        self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower())
-                         for verb in InferenceVerb}
+        self._errors = {
+            reason: metrics.ERRORS.labels(self.name, reason)
+            for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal")
+        }
+        self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
         self.ready = True
         return self.ready
 
@@ -125,21 +126,27 @@ class LeadScoreModel(Model):
         seen: dict[str, dict[str, Any]] = {}
         for spec in self._specs:
             for f in spec.inputs:
-                seen.setdefault(f.name, {"name": f.name, "datatype": _V2_TYPES.get(f.kind, "BYTES"),
-                                         "shape": [-1]})
+                seen.setdefault(f.name, {"name": f.name, "datatype": _V2_TYPES.get(f.kind, "BYTES"), "shape": [-1]})
         return [*seen.values(), {"name": RECORDS_INPUT, "datatype": "BYTES", "shape": [-1]}]
 
     def get_output_types(self) -> list[dict[str, Any]]:
-        outputs = [("lead_id", "BYTES"), ("probability", "FP64"), ("score", "INT64"), ("tier", "BYTES"),
-                   ("action", "BYTES"), ("model_version", "BYTES")]
+        outputs = [
+            ("lead_id", "BYTES"),
+            ("probability", "FP64"),
+            ("score", "INT64"),
+            ("tier", "BYTES"),
+            ("action", "BYTES"),
+            ("model_version", "BYTES"),
+        ]
         if self.settings.ab:
             outputs.append(("arm", "BYTES"))
         return [{"name": name, "datatype": dtype, "shape": [-1]} for name, dtype in outputs]
 
     # ---- the stages ----------------------------------------------------------------------
 
-    async def __call__(self, body: Any, headers: dict[str, str] | None = None,
-                       verb: InferenceVerb = InferenceVerb.PREDICT) -> Any:
+    async def __call__(
+        self, body: Any, headers: dict[str, str] | None = None, verb: InferenceVerb = InferenceVerb.PREDICT
+    ) -> Any:
         """KServe's pipeline, timed, with refusals and failures counted by reason."""
         start = time.perf_counter()
         try:
@@ -168,8 +175,9 @@ class LeadScoreModel(Model):
         arm_index = None
         if self.settings.ab:
             salt, percent = self.settings.ab.salt, self.settings.ab.treatment_percent
-            arm_index = np.fromiter((assign_arm(i, salt, percent) == TREATMENT for i in lead_ids),
-                                    dtype=np.intp, count=len(lead_ids))
+            arm_index = np.fromiter(
+                (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
+            )
         return Prepared(batch, lead_ids, arm_index, request)
 
     def _validate(self, batch: DecodedBatch) -> None:
@@ -190,8 +198,10 @@ class LeadScoreModel(Model):
         for index, record in enumerate(batch.records):
             value = record.get(self._id_field)
             if value is None or isinstance(value, bool) or not str(value).strip():
-                raise InvalidRecord(f"{batch.locate(index, self._id_field)}: required field is missing "
-                                    "(responses, A/B assignment and outcome reports are keyed by it)")
+                raise InvalidRecord(
+                    f"{batch.locate(index, self._id_field)}: required field is missing "
+                    "(responses, A/B assignment and outcome reports are keyed by it)"
+                )
             ids.append(str(value))
         return ids
 
@@ -204,8 +214,9 @@ class LeadScoreModel(Model):
         factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
         for arm, rows in self._groups(payload):
             records = payload.batch.records if rows is None else [payload.batch.records[i] for i in rows]
-            for row, lead_factors in zip(range(len(records)) if rows is None else rows,
-                                         arm.factors(records, top), strict=True):
+            for row, lead_factors in zip(
+                range(len(records)) if rows is None else rows, arm.factors(records, top), strict=True
+            ):
                 factors[row] = lead_factors
         return Scored(payload, probability, factors)
 
@@ -213,8 +224,7 @@ class LeadScoreModel(Model):
         """(arm, row indices) pairs; ``None`` rows means every lead (no experiment)."""
         if payload.arm_index is None:
             return [(self.arms[0], None)]
-        return [(arm, rows) for k, arm in enumerate(self.arms)
-                if len(rows := np.flatnonzero(payload.arm_index == k))]
+        return [(arm, rows) for k, arm in enumerate(self.arms) if len(rows := np.flatnonzero(payload.arm_index == k))]
 
     def _per_arm(self, payload: Prepared, run: Any) -> np.ndarray:
         groups = self._groups(payload)
@@ -225,8 +235,9 @@ class LeadScoreModel(Model):
             out[rows] = run(arm, [payload.batch.records[i] for i in rows])
         return out
 
-    def postprocess(self, result: Any, headers: dict[str, str] | None = None,
-                    response_headers: dict[str, str] | None = None) -> dict[str, Any] | InferResponse:
+    def postprocess(
+        self, result: Any, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
+    ) -> dict[str, Any] | InferResponse:
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
@@ -239,8 +250,14 @@ class LeadScoreModel(Model):
             arms = [self.arms[k].label for k in prepared.arm_index.tolist()]
         tier_names = self._tier_names[tiers].tolist()
         self._count(versions, arms, tier_names, scores, prepared)
-        columns = {"lead_id": prepared.lead_ids, "probability": probability.tolist(), "score": scores.tolist(),
-                   "tier": tier_names, "action": self._tier_actions[tiers].tolist(), "model_version": versions}
+        columns = {
+            "lead_id": prepared.lead_ids,
+            "probability": probability.tolist(),
+            "score": scores.tolist(),
+            "tier": tier_names,
+            "action": self._tier_actions[tiers].tolist(),
+            "model_version": versions,
+        }
         if arms is not None:
             columns["arm"] = arms
         if result.factors is not None:
@@ -255,8 +272,14 @@ class LeadScoreModel(Model):
             return [self.arms[0].unit] * len(prepared.lead_ids)
         return [self.arms[k].unit for k in prepared.arm_index.tolist()]
 
-    def _count(self, versions: list[str], arms: list[str | None] | None, tiers: list[str], scores: np.ndarray,
-               prepared: Prepared) -> None:
+    def _count(
+        self,
+        versions: list[str],
+        arms: list[str | None] | None,
+        tiers: list[str],
+        scores: np.ndarray,
+        prepared: Prepared,
+    ) -> None:
         labels = zip(versions, arms or [""] * len(versions), tiers, strict=True)
         for (version, arm, tier), n in Counter(labels).items():
             metrics.PREDICTIONS.labels(self.name, version, arm or "", tier).inc(n)
@@ -271,13 +294,22 @@ class LeadScoreModel(Model):
             data = [str(v) for v in values] if types[name] == "BYTES" else values
             outputs.append(InferOutput(name=name, shape=[len(values)], datatype=types[name], data=data))
         version = self.arms[0].version if self.settings.ab is None else None
-        return InferResponse(response_id=request.id or str(uuid.uuid4()), model_name=self.name,
-                             model_version=version, infer_outputs=outputs, from_grpc=request.from_grpc)
+        return InferResponse(
+            response_id=request.id or str(uuid.uuid4()),
+            model_name=self.name,
+            model_version=version,
+            infer_outputs=outputs,
+            from_grpc=request.from_grpc,
+        )
 
 
-def _v1_explanations(columns: dict[str, list[Any]], factors: list[list[dict[str, Any]]],
-                     units: list[str]) -> dict[str, Any]:
+def _v1_explanations(
+    columns: dict[str, list[Any]], factors: list[list[dict[str, Any]]], units: list[str]
+) -> dict[str, Any]:
     keys = list(columns)
     rows = zip(*columns.values(), factors, units, strict=True)
-    return {"explanations": [{**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]}
-                             for row in rows]}
+    return {
+        "explanations": [
+            {**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]} for row in rows
+        ]
+    }

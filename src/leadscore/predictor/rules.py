@@ -44,6 +44,7 @@ _CONTACT_FIELDS = (
     ("has_zipcode", "zipcode", "zip", "zip_code", "postal_code"),
 )
 
+
 def _first(record: Mapping[str, Any], *names: str) -> Any:
     for name in names:
         if name in record and not is_missing(record[name]):
@@ -55,6 +56,7 @@ def _flag_points(points: float, *names: str) -> Callable[[Mapping[str, Any]], tu
     def rule(record: Mapping[str, Any]) -> tuple[float, Any]:
         value = _first(record, *names)
         return (points if to_flag(value) == 1.0 else 0.0), value
+
     return rule
 
 
@@ -63,6 +65,7 @@ def _capped(per_unit: float, cap: float, *names: str) -> Callable[[Mapping[str, 
         value = _first(record, *names)
         number = to_number(value)
         return (0.0 if math.isnan(number) else max(0.0, min(cap, number * per_unit))), value
+
     return rule
 
 

@@ -51,8 +51,16 @@ def quiet_hot_path_logging() -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-def serve(models: list[Any], *, host: str = "0.0.0.0", http_port: int = 8080, grpc_port: int = 8081,
-          workers: int = 1, enable_grpc: bool = True, access_log: bool = False) -> None:
+def serve(
+    models: list[Any],
+    *,
+    host: str = "0.0.0.0",
+    http_port: int = 8080,
+    grpc_port: int = 8081,
+    workers: int = 1,
+    enable_grpc: bool = True,
+    access_log: bool = False,
+) -> None:
     """Register ``models`` (already loaded) and serve them until SIGTERM/SIGINT."""
     model_server, grpc_server = _kserve_modules()
     if http_port == grpc_port:
@@ -76,8 +84,7 @@ def serve(models: list[Any], *, host: str = "0.0.0.0", http_port: int = 8080, gr
                     ("grpc.max_receive_message_length", self._kwargs.get("grpc_max_receive_message_length")),
                 ],
             )
-            grpc_server.grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
-                servicer, self._server)
+            grpc_server.grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self._server)
             address = f"[{host}]:{self._port}" if ":" in host else f"{host}:{self._port}"
             if self._server.add_insecure_port(address) == 0:
                 raise ConfigError(f"cannot listen for gRPC on {address}")
@@ -94,13 +101,18 @@ def serve(models: list[Any], *, host: str = "0.0.0.0", http_port: int = 8080, gr
                 rest.config.access_log = access_log
             if enable_grpc:
                 self._grpc_server = BoundGRPCServer(
-                    grpc_port, self.dataplane, self.model_repository_extension,
-                    kwargs=vars(model_server.args), grace_period=self.grace_period)
+                    grpc_port,
+                    self.dataplane,
+                    self.model_repository_extension,
+                    kwargs=vars(model_server.args),
+                    grace_period=self.grace_period,
+                )
                 self.servers.append(self._grpc_server.start(self.max_threads))
             await super()._serve()
 
-    server = BoundModelServer(http_port=http_port, grpc_port=grpc_port, workers=workers, enable_grpc=False,
-                              enable_latency_logging=access_log)
+    server = BoundModelServer(
+        http_port=http_port, grpc_port=grpc_port, workers=workers, enable_grpc=False, enable_latency_logging=access_log
+    )
     if not access_log:
         quiet_hot_path_logging()
     server.start(models)

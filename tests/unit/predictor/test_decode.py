@@ -18,13 +18,16 @@ def test_v1_batch_returns_instances_when_body_is_well_formed() -> None:
     assert batch.locate(1, "age") == "instances[1].age"
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": []}, 'expected {"instances"'),
-    ([1, 2], "got list"),
-    ({"instances": {"lead_id": "a"}}, "instances: expected a list of lead objects, got dict"),
-    ({"instances": []}, "instances: no leads given"),
-    ({"instances": [{"lead_id": "a"}, 7]}, "instances[1]: expected an object of lead fields, got int 7"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": []}, 'expected {"instances"'),
+        ([1, 2], "got list"),
+        ({"instances": {"lead_id": "a"}}, "instances: expected a list of lead objects, got dict"),
+        ({"instances": []}, "instances: no leads given"),
+        ({"instances": [{"lead_id": "a"}, 7]}, "instances[1]: expected an object of lead fields, got int 7"),
+    ],
+)
 def test_v1_batch_refuses_with_location_when_body_is_malformed(body: object, message: str) -> None:
     with pytest.raises(MalformedRequest) as caught:
         v1_batch(body, max_batch=10)
@@ -41,11 +44,19 @@ def _tensor(name: str, datatype: str, data: list[object]) -> InferInput:
 
 
 def test_v2_batch_builds_records_when_one_tensor_per_field_is_given() -> None:
-    batch = v2_batch([_tensor("lead_id", "BYTES", ["a", "b"]), _tensor("pages", "FP64", [3.0, math.nan]),
-                      _tensor("quote", "BOOL", [True, False]), _tensor("source", "BYTES", ["web", ""])],
-                     max_batch=10)
-    assert batch.records == [{"lead_id": "a", "pages": 3.0, "quote": True, "source": "web"},
-                             {"lead_id": "b", "pages": None, "quote": False, "source": None}]
+    batch = v2_batch(
+        [
+            _tensor("lead_id", "BYTES", ["a", "b"]),
+            _tensor("pages", "FP64", [3.0, math.nan]),
+            _tensor("quote", "BOOL", [True, False]),
+            _tensor("source", "BYTES", ["web", ""]),
+        ],
+        max_batch=10,
+    )
+    assert batch.records == [
+        {"lead_id": "a", "pages": 3.0, "quote": True, "source": "web"},
+        {"lead_id": "b", "pages": None, "quote": False, "source": None},
+    ]
     assert batch.locate(1, "pages") == "inputs.pages[1]"
 
 
@@ -56,19 +67,21 @@ def test_v2_batch_parses_json_when_records_input_is_given() -> None:
     assert batch.locate(0, "pages") == "records[0].pages"
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ([], "inputs: empty"),
-    ([_tensor("records", "BYTES", ['{"a": 1}']), _tensor("x", "FP64", [1.0])], "cannot be mixed"),
-    ([_tensor("records", "FP64", [1.0])], "expected datatype BYTES"),
-    ([_tensor("records", "BYTES", ["{nope"])], "records[0]: not valid JSON"),
-    ([_tensor("records", "BYTES", ["[1, 2]"])], "records[0]: expected a JSON object of lead fields, got list"),
-    ([_tensor("a", "FP64", [1.0, 2.0]), _tensor("b", "FP64", [1.0])], "inputs.b: 1 values but inputs.a has 2"),
-    ([_tensor("a", "FP64", [1.0]), _tensor("a", "FP64", [2.0])], "each field may appear once"),
-    ([InferInput(name="a", shape=[1, 2], datatype="FP64", data=[1.0, 2.0])], "expected shape [N] or [N, 1]"),
-    ([InferInput(name="a", shape=[3], datatype="FP64", data=[1.0, 2.0])], "data does not fit shape [3]"),
-])
-def test_v2_batch_refuses_with_input_named_when_tensors_are_malformed(inputs: list[InferInput],
-                                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([], "inputs: empty"),
+        ([_tensor("records", "BYTES", ['{"a": 1}']), _tensor("x", "FP64", [1.0])], "cannot be mixed"),
+        ([_tensor("records", "FP64", [1.0])], "expected datatype BYTES"),
+        ([_tensor("records", "BYTES", ["{nope"])], "records[0]: not valid JSON"),
+        ([_tensor("records", "BYTES", ["[1, 2]"])], "records[0]: expected a JSON object of lead fields, got list"),
+        ([_tensor("a", "FP64", [1.0, 2.0]), _tensor("b", "FP64", [1.0])], "inputs.b: 1 values but inputs.a has 2"),
+        ([_tensor("a", "FP64", [1.0]), _tensor("a", "FP64", [2.0])], "each field may appear once"),
+        ([InferInput(name="a", shape=[1, 2], datatype="FP64", data=[1.0, 2.0])], "expected shape [N] or [N, 1]"),
+        ([InferInput(name="a", shape=[3], datatype="FP64", data=[1.0, 2.0])], "data does not fit shape [3]"),
+    ],
+)
+def test_v2_batch_refuses_with_input_named_when_tensors_are_malformed(inputs: list[InferInput], message: str) -> None:
     with pytest.raises(MalformedRequest) as caught:
         v2_batch(inputs, max_batch=10)
     assert message in str(caught.value)

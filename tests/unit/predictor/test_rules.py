@@ -6,10 +6,21 @@ import pytest
 
 from leadscore.predictor.rules import RULES, rule_points, rule_scores
 
-HOT = {"lead_id": "a", "requested_quote": True, "form_completed": "yes", "email": "x@y.z", "phone": "555",
-       "full_name": "Ann Lee", "address": "1 Main St", "zipcode": "02139", "pages_visited": 12,
-       "time_on_site": 900, "return_visitor": 1, "source_engagement_level": 3,
-       "created_at": "2024-03-05T10:30:00"}  # a Tuesday, 10:30 UTC
+HOT = {
+    "lead_id": "a",
+    "requested_quote": True,
+    "form_completed": "yes",
+    "email": "x@y.z",
+    "phone": "555",
+    "full_name": "Ann Lee",
+    "address": "1 Main St",
+    "zipcode": "02139",
+    "pages_visited": 12,
+    "time_on_site": 900,
+    "return_visitor": 1,
+    "source_engagement_level": 3,
+    "created_at": "2024-03-05T10:30:00",
+}  # a Tuesday, 10:30 UTC
 
 
 def test_rule_scores_give_hundred_when_every_rule_is_met() -> None:
@@ -20,12 +31,20 @@ def test_rule_scores_give_zero_when_lead_carries_nothing() -> None:
     assert rule_scores([{"lead_id": "b"}]).tolist() == [0.0]
 
 
-@pytest.mark.parametrize(("field", "value", "lost"), [
-    ("requested_quote", False, 25.0), ("form_completed", "no", 15.0), ("email", None, 4.0),
-    ("pages_visited", 2, 6.0), ("time_on_site", 150, 5.0), ("return_visitor", 0, 10.0),
-    ("source_engagement_level", 0, 5.0), ("created_at", "2024-03-09T10:30:00", 5.0),  # a Saturday
-    ("created_at", "2024-03-05T18:00:00", 5.0),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "lost"),
+    [
+        ("requested_quote", False, 25.0),
+        ("form_completed", "no", 15.0),
+        ("email", None, 4.0),
+        ("pages_visited", 2, 6.0),
+        ("time_on_site", 150, 5.0),
+        ("return_visitor", 0, 10.0),
+        ("source_engagement_level", 0, 5.0),
+        ("created_at", "2024-03-09T10:30:00", 5.0),  # a Saturday
+        ("created_at", "2024-03-05T18:00:00", 5.0),
+    ],
+)
 def test_rule_scores_drop_by_rule_points_when_one_field_changes(field: str, value: object, lost: float) -> None:
     lead = {**HOT, field: value}
     assert rule_scores([lead])[0] == pytest.approx(100.0 - lost)

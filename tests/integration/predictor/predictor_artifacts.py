@@ -16,9 +16,10 @@ from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.features import LeadFeatures
+from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData
 from leadscore.trainer.ensemble import fit_blend
-from leadscore.trainer.onnx_graph import Member, build
+from leadscore.trainer.onnx_graph import Member
 
 SPEC = DatasetSpec(target="converted", id_column="lead_id", time_column="created_at")
 
@@ -27,8 +28,14 @@ def synthetic_leads(rows: int, seed: int) -> pd.DataFrame:
     return drop_ground_truth(synth.generate("pc", rows, seed))
 
 
-def build_artifact(target: Path, version: str, algorithms: tuple[str, ...] = ("lightgbm", "lr"),
-                   rows: int = 1200, seed: int = 7, scoring: ScoringSpec | None = None) -> Path:
+def build_artifact(
+    target: Path,
+    version: str,
+    algorithms: tuple[str, ...] = ("lightgbm", "lr"),
+    rows: int = 1200,
+    seed: int = 7,
+    scoring: ScoringSpec | None = None,
+) -> Path:
     """Fit features and members on synthetic P&C leads, blend, export, write the directory."""
     frame = synthetic_leads(rows, seed)
     schema = infer_schema(frame, SPEC)
@@ -46,17 +53,24 @@ def build_artifact(target: Path, version: str, algorithms: tuple[str, ...] = ("l
         probabilities[name] = algorithm.predict(fitted[name], data.x_valid)
         algorithm.save_native(fitted[name], target / "boosters" / algorithm.native_file)
     blend = fit_blend(probabilities, list(algorithms), data.y_valid, "sigmoid")
-    members = [Member(name, ALGORITHMS[name].to_onnx(fitted[name], x.shape[1]), float(w))
-               for name, w in zip(blend.members, blend.weights, strict=True)]
-    model = build(members, blend, x.shape[1])
+    members = [
+        Member(name, ALGORITHMS[name].to_onnx(fitted[name], x.shape[1]), float(w))
+        for name, w in zip(blend.members, blend.weights, strict=True)
+    ]
+    model = onnx_graph.build(members, blend, x.shape[1])
     (target / "model.onnx").write_bytes(model.SerializeToString())
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
-    card = {"version": version, "algorithms": list(algorithms), "shipped": "ensemble",
-            "weights": {m.name: m.weight for m in members},
-            "scoring": (scoring or ScoringSpec()).to_wire()}
+    card = {
+        "version": version,
+        "algorithms": list(algorithms),
+        "shipped": "ensemble",
+        "weights": {m.name: m.weight for m in members},
+        "scoring": (scoring or ScoringSpec()).to_wire(),
+    }
     (target / "model_card.json").write_text(json.dumps(card))
-    (target / "result.json").write_text(TrainingResult(status="Succeeded", version=version,
-                                                       artifact_uri=str(target)).model_dump_json())
+    (target / "result.json").write_text(
+        TrainingResult(status="Succeeded", version=version, artifact_uri=str(target)).model_dump_json()
+    )
     return target
 
 

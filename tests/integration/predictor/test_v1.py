@@ -1,0 +1,100 @@
+"""V1 REST against the real ModelServer: predict, explain, model health, and the score's parity."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+import pytest
+from predictor_servers import Predictor
+
+from leadscore.features import FeatureSpec
+
+pytestmark = pytest.mark.integration
+
+FIELDS = {"lead_id", "probability", "score", "tier", "action", "model_version"}
+BANDS = [
+    (80, "high", "immediate_assignment"),
+    (60, "medium", "standard_routing"),
+    (40, "low", "nurture"),
+    (0, "very_low", "archive"),
+]
+
+
+def _predict(server: Predictor, instances: list[dict[str, object]]) -> httpx.Response:
+    return httpx.post(f"{server.http}/v1/models/{server.name}:predict", json={"instances": instances}, timeout=30)
+
+
+def test_predict_returns_score_tier_action_and_version_for_every_lead(
+    server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    response = _predict(server, leads)
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert [p["lead_id"] for p in predictions] == [lead["lead_id"] for lead in leads]
+    for p in predictions:
+        assert set(p) == FIELDS
+        assert 0.0 <= p["probability"] <= 1.0
+        assert p["score"] == round(p["probability"] * 100)
+        _, tier, action = next(b for b in BANDS if p["score"] >= b[0])
+        assert (p["tier"], p["action"]) == (tier, action)
+        assert p["model_version"] == "v1"
+
+
+def test_predict_equals_the_onnx_model_when_run_directly(
+    server: Predictor, artifact_v1: Path, leads: list[dict[str, object]]
+) -> None:
+    spec = FeatureSpec.model_validate_json((artifact_v1 / "feature_spec.json").read_text())
+    session = ort.InferenceSession(str(artifact_v1 / "model.onnx"), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(["probability"], {"features": spec.transform_records(leads)})
+    got = [p["probability"] for p in _predict(server, leads).json()["predictions"]]
+    np.testing.assert_allclose(got, np.asarray(expected, dtype=np.float64).ravel(), atol=1e-6)
+
+
+def test_predict_handles_missing_optional_fields_like_training_when_they_are_absent(
+    server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    sparse = {"lead_id": "sparse-1", "source": "web"}
+    response = _predict(server, [sparse])
+    assert response.status_code == 200, response.text
+    assert 0.0 <= response.json()["predictions"][0]["probability"] <= 1.0
+
+
+def test_predict_ignores_unknown_fields_when_not_strict(server: Predictor, leads: list[dict[str, object]]) -> None:
+    response = _predict(server, [{**leads[0], "favourite_colour": "teal"}])
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()["predictions"][0]["probability"]
+        == _predict(server, [leads[0]]).json()["predictions"][0]["probability"]
+    )
+
+
+def test_explain_returns_signed_top_factors_with_descriptions_for_each_lead(
+    server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    response = httpx.post(f"{server.http}/v1/models/{server.name}:explain", json={"instances": leads[:3]}, timeout=60)
+    assert response.status_code == 200, response.text
+    explanations = response.json()["explanations"]
+    assert [e["lead_id"] for e in explanations] == [lead["lead_id"] for lead in leads[:3]]
+    for explanation in explanations:
+        assert explanation["unit"].startswith("log-odds")
+        factors = explanation["top_factors"]
+        assert 1 <= len(factors) <= 5
+        sizes = [abs(f["contribution"]) for f in factors]
+        assert sizes == sorted(sizes, reverse=True)
+        assert any(f["contribution"] > 0 for f in factors) or any(f["contribution"] < 0 for f in factors)
+        for factor in factors:
+            assert factor["description"] and factor["field"] and not math.isnan(factor["contribution"])
+
+
+def test_model_health_reports_ready_when_loaded(server: Predictor) -> None:
+    assert httpx.get(f"{server.http}/v1/models/{server.name}").json() == {"name": server.name, "ready": True}
+    assert httpx.get(f"{server.http}/v1/models").json() == {"models": [server.name]}
+
+
+def test_predict_answers_404_when_the_model_name_is_unknown(server: Predictor, leads: list[dict[str, object]]) -> None:
+    response = httpx.post(f"{server.http}/v1/models/nope:predict", json={"instances": leads[:1]})
+    assert response.status_code == 404
