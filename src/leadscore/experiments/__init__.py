@@ -13,7 +13,7 @@ from leadscore.experiments.decision import (
     decide,
     status_fields,
 )
-from leadscore.experiments.power import ExperimentPlan, plan_experiment
+from leadscore.experiments.power import ExperimentPlan, plan_experiment, plan_mean_experiment
 from leadscore.experiments.proportions import (
     Alternative,
     ArmCounts,
@@ -25,7 +25,7 @@ from leadscore.experiments.proportions import (
     two_proportion_ztest,
     wilson_interval,
 )
-from leadscore.experiments.settings import ExperimentSettings, parse_duration
+from leadscore.experiments.settings import ExperimentSettings, Metric, parse_duration
 from leadscore.experiments.simulation import SimulationResult, simulate_peeking
 from leadscore.experiments.srm import srm_p_value
 from leadscore.experiments.value import ValueAggregate, WelchTest, bootstrap_difference_interval, welch_test
@@ -39,6 +39,7 @@ __all__ = [
     "ExperimentPlan",
     "ExperimentSettings",
     "Interval",
+    "Metric",
     "SimulationResult",
     "ValueAggregate",
     "ValueResult",
@@ -50,6 +51,7 @@ __all__ = [
     "lift_interval",
     "parse_duration",
     "plan_experiment",
+    "plan_mean_experiment",
     "relative_lift",
     "simulate_peeking",
     "srm_p_value",

@@ -21,16 +21,14 @@ from leadscore.experiments.proportions import Alternative, check_alpha, check_al
 class ExperimentPlan(BaseModel):
     """Sample sizes (and, given traffic, the time) a fixed-horizon test needs."""
 
-    baseline: float = Field(description="Control conversion rate the plan assumes.")
+    baseline: float = Field(description="Control conversion rate (or mean value per lead) the plan assumes.")
     minimum_detectable_effect: float = Field(description="Relative lift to detect (0.1 = +10 %).")
     alpha: float
     power: float
     alternative: Alternative
-    effect_size: float = Field(description="Cohen's h between treated and baseline rates.")
+    effect_size: float = Field(description="Cohen's h between treated and baseline rates (Cohen's d for means).")
     per_arm_exact: float = Field(description="Control-arm size solving the power equation exactly.")
-    per_arm: int = Field(
-        description="Control-arm size, rounded up: exposures each arm needs at a 50/50 split."
-    )
+    per_arm: int = Field(description="Control-arm size, rounded up: exposures each arm needs at a 50/50 split.")
     treatment_per_arm: int = Field(description="Treatment-arm size (differs from per_arm for uneven splits).")
     total: int = Field(description="Exposures over both arms.")
     expected_days: float | None = Field(None, description="total / daily exposures, when traffic is known.")
@@ -62,19 +60,70 @@ def plan_experiment(
     treatment_share: float = 0.5,
     daily_exposures: float | None = None,
 ) -> ExperimentPlan:
-    """Per-arm sample size for detecting ``minimum_detectable_effect`` over ``baseline``.
+    """Per-arm sample size for detecting ``minimum_detectable_effect`` over a conversion rate.
 
     An uneven split (``treatment_share`` != 0.5) needs more leads in total; the treatment arm
     gets ``ratio = share / (1 - share)`` times the control arm's size, as in NormalIndPower.
     """
-    check_alpha(alpha)
-    check_alternative(alternative)
     if not 0.0 < baseline < 1.0:
         raise ValidationError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
+    _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
+    treated = baseline * (1 + _direction(alternative) * minimum_detectable_effect)
+    if not 0.0 < treated < 1.0:
+        raise ValidationError(
+            f"minimum_detectable_effect: {minimum_detectable_effect} moves baseline {baseline} "
+            f"to {treated:.4g}, outside (0, 1)"
+        )
+    return _plan(
+        baseline, minimum_detectable_effect, cohens_h(treated, baseline),
+        alpha, power, alternative, treatment_share, daily_exposures,
+    )  # fmt: skip
+
+
+def plan_mean_experiment(
+    baseline_mean: float,
+    baseline_sd: float,
+    minimum_detectable_effect: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: Alternative = "two-sided",
+    treatment_share: float = 0.5,
+    daily_exposures: float | None = None,
+) -> ExperimentPlan:
+    """Per-arm sample size for a relative change in a mean (value per lead).
+
+    The effect size is Cohen's d = MDE × mean / sd with the control arm's sd, in the same normal
+    power equation as for rates (statsmodels ``NormalIndPower`` with that d).
+    """
+    if baseline_mean <= 0:
+        raise ValidationError(f"baseline_mean: a positive mean value per lead, got {baseline_mean}")
+    if baseline_sd <= 0:
+        raise ValidationError(f"baseline_sd: a positive standard deviation, got {baseline_sd}")
+    _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
+    d = _direction(alternative) * minimum_detectable_effect * baseline_mean / baseline_sd
+    return _plan(
+        baseline_mean, minimum_detectable_effect, d, alpha, power, alternative, treatment_share, daily_exposures
+    )
+
+
+def _direction(alternative: Alternative) -> float:
+    return -1.0 if alternative == "less" else 1.0
+
+
+def _check_plan_inputs(
+    minimum_detectable_effect: float,
+    alpha: float,
+    power: float,
+    alternative: Alternative,
+    treatment_share: float,
+    daily_exposures: float | None,
+) -> None:
+    check_alpha(alpha)
+    check_alternative(alternative)
     if minimum_detectable_effect <= 0:
         raise ValidationError(
-            "minimum_detectable_effect: a positive relative lift (0.1 = +10 %), "
-            f"got {minimum_detectable_effect}"
+            f"minimum_detectable_effect: a positive relative lift (0.1 = +10 %), got {minimum_detectable_effect}"
         )
     if not alpha < power < 1.0:
         raise ValidationError(f"power: must lie between alpha ({alpha}) and 1, got {power}")
@@ -82,15 +131,19 @@ def plan_experiment(
         raise ValidationError(f"treatment_share: strictly between 0 and 1, got {treatment_share}")
     if daily_exposures is not None and daily_exposures <= 0:
         raise ValidationError(f"daily_exposures: must be positive, got {daily_exposures}")
-    sign = -1.0 if alternative == "less" else 1.0
-    treated = baseline * (1 + sign * minimum_detectable_effect)
-    if not 0.0 < treated < 1.0:
-        raise ValidationError(
-            f"minimum_detectable_effect: {minimum_detectable_effect} moves baseline {baseline} "
-            f"to {treated:.4g}, outside (0, 1)"
-        )
-    h = cohens_h(treated, baseline)
-    effective_n = _solve_effective_n(h, alpha, power, alternative)
+
+
+def _plan(
+    baseline: float,
+    minimum_detectable_effect: float,
+    effect_size: float,
+    alpha: float,
+    power: float,
+    alternative: Alternative,
+    treatment_share: float,
+    daily_exposures: float | None,
+) -> ExperimentPlan:
+    effective_n = _solve_effective_n(effect_size, alpha, power, alternative)
     ratio = treatment_share / (1 - treatment_share)
     per_arm_exact = effective_n * (1 + ratio) / ratio
     per_arm = math.ceil(per_arm_exact)
@@ -102,7 +155,7 @@ def plan_experiment(
         alpha=alpha,
         power=power,
         alternative=alternative,
-        effect_size=h,
+        effect_size=effect_size,
         per_arm_exact=per_arm_exact,
         per_arm=per_arm,
         treatment_per_arm=treatment_n,

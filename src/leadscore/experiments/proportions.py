@@ -42,9 +42,7 @@ class ArmCounts:
             if value < 0:
                 raise ValidationError(f"{self.name}.{field}: must not be negative, got {value}")
         if self.conversions > self.exposures:
-            raise ValidationError(
-                f"{self.name}.conversions: {self.conversions} exceeds exposures ({self.exposures})"
-            )
+            raise ValidationError(f"{self.name}.conversions: {self.conversions} exceeds exposures ({self.exposures})")
 
     @property
     def rate(self) -> float:
@@ -121,9 +119,7 @@ def pooled_z(
     return np.where(variance > 0, z, 0.0)
 
 
-def two_proportion_ztest(
-    control: ArmCounts, treatment: ArmCounts, alternative: Alternative = "two-sided"
-) -> ZTest:
+def two_proportion_ztest(control: ArmCounts, treatment: ArmCounts, alternative: Alternative = "two-sided") -> ZTest:
     """Pooled z-test (the textbook test; equals statsmodels' ``proportions_ztest``)."""
     check_alternative(alternative)
     control.require_exposures()

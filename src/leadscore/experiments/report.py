@@ -53,9 +53,7 @@ class _Point:
     lift_high: float | None
 
 
-def render_report(
-    summary: ExperimentSummary, analysis: ExperimentAnalysis, output_path: str | Path
-) -> ReportFiles:
+def render_report(summary: ExperimentSummary, analysis: ExperimentAnalysis, output_path: str | Path) -> ReportFiles:
     """Write ``output_path`` (HTML, chart embedded) and the same chart as a PNG beside it."""
     import jinja2
 
@@ -64,9 +62,7 @@ def render_report(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     points = _points(summary, analysis)
     _draw(points, summary, analysis, png_path)
-    template = (
-        resources.files("leadscore.experiments").joinpath("templates/report.html.j2").read_text("utf-8")
-    )
+    template = resources.files("leadscore.experiments").joinpath("templates/report.html.j2").read_text("utf-8")
     page = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(template)
     html_path.write_text(
         page.render(
@@ -91,9 +87,7 @@ def _points(summary: ExperimentSummary, analysis: ExperimentAnalysis) -> list[_P
         counts = {name: ArmCounts(name, arm.exposures, arm.conversions) for name, arm in _arms(summary)}
         if not all(arm.exposures for arm in counts.values()):
             return []
-        return [
-            _point("now", counts, analysis.lift, analysis.lift_ci_low, analysis.lift_ci_high, analysis.alpha)
-        ]
+        return [_point("now", counts, analysis.lift, analysis.lift_ci_low, analysis.lift_ci_high, analysis.alpha)]
     start = min(row.day for row in summary.daily)
     points = []
     for look in looks:
@@ -135,9 +129,7 @@ def _as_of(summary: ExperimentSummary, look: Look) -> ExperimentSummary:
         namespace=summary.namespace,
         experiment=summary.experiment,
         arms={
-            name: ArmSummary(
-                model_version=versions[name], exposures=counts.exposures, conversions=counts.conversions
-            )
+            name: ArmSummary(model_version=versions[name], exposures=counts.exposures, conversions=counts.conversions)
             for name, counts in (("control", look.control), ("treatment", look.treatment))
         },
         daily=[row for row in summary.daily if look.day is not None and row.day <= look.day],
@@ -152,9 +144,7 @@ def _elapsed(start: date, day: date) -> timedelta:
     return day - start + timedelta(days=1)
 
 
-def _draw(
-    points: list[_Point], summary: ExperimentSummary, analysis: ExperimentAnalysis, png_path: Path
-) -> None:
+def _draw(points: list[_Point], summary: ExperimentSummary, analysis: ExperimentAnalysis, png_path: Path) -> None:
     """Rates with Wilson bands per arm (top) and the lift with its interval (bottom)."""
     from matplotlib.figure import Figure
 
@@ -166,9 +156,7 @@ def _draw(
         label = f"{name} ({arm.model_version})" if arm.model_version else name
         rates = [point.rates[name] for point in points]
         rate_axes.plot(x, [r[0] for r in rates], marker="o", color=COLOURS[name], label=label)
-        rate_axes.fill_between(
-            x, [r[1] for r in rates], [r[2] for r in rates], color=COLOURS[name], alpha=0.2
-        )
+        rate_axes.fill_between(x, [r[1] for r in rates], [r[2] for r in rates], color=COLOURS[name], alpha=0.2)
     rate_axes.set_ylabel("cumulative conversion rate")
     rate_axes.yaxis.set_major_formatter(lambda value, _: f"{value:.1%}")
     rate_axes.legend(loc="best")
@@ -183,9 +171,7 @@ def _draw(
         [_clip(p.lift_high) for _, p in drawn],
         color="#888888",
         alpha=0.25,
-        label="confidence sequence"
-        if analysis.sequential
-        else "confidence interval (valid at the planned end)",
+        label="confidence sequence" if analysis.sequential else "confidence interval (valid at the planned end)",
     )
     lift_axes.axhline(0, color="black", linewidth=0.8)
     mde = analysis.settings.minimum_detectable_effect

@@ -30,9 +30,7 @@ from numpy.typing import ArrayLike
 from leadscore.experiments.proportions import log_ratio_estimate
 
 
-def mixture_log_lr(
-    estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, null: float = 0.0
-) -> np.ndarray:
+def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, null: float = 0.0) -> np.ndarray:
     """log Λ of the normal-mixture likelihood ratio; 0 (no evidence) where V or τ² is not positive."""
     theta = np.asarray(estimate, float)
     v = np.asarray(variance, float)
@@ -73,11 +71,7 @@ def mixture_radius(variance: ArrayLike, tau2: ArrayLike, alpha: float) -> np.nda
     v_safe = np.where(usable, v, 1.0)
     t2_safe = np.where(usable, t2, 1.0)
     squared = (
-        2
-        * v_safe
-        * (v_safe + t2_safe)
-        / t2_safe
-        * (np.log(1 / alpha) + 0.5 * np.log((v_safe + t2_safe) / v_safe))
+        2 * v_safe * (v_safe + t2_safe) / t2_safe * (np.log(1 / alpha) + 0.5 * np.log((v_safe + t2_safe) / v_safe))
     )
     return np.where(usable, np.sqrt(squared), np.inf)
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from leadscore.experiments.proportions import Alternative
 from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
+
+Metric = Literal["conversion", "value"]
 
 DEFAULT_MINIMUM_DETECTABLE_EFFECT = 0.05
 """+5 % relative lift: the ABExperiment CRD's default, so a CLI analysis matches the operator's."""
@@ -46,23 +48,16 @@ class ExperimentSettings(BaseModel):
         "centres the sequential test's mixing distribution, and defines 'too small to matter'.",
     )
     power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
-    min_samples_per_arm: int = Field(
-        100, ge=1, description="No decision before each arm has this many exposures."
-    )
-    sequential: bool = Field(
-        True, description="Always-valid inference (mSPRT): safe to evaluate at every look."
-    )
+    min_samples_per_arm: int = Field(100, ge=1, description="No decision before each arm has this many exposures.")
+    sequential: bool = Field(True, description="Always-valid inference (mSPRT): safe to evaluate at every look.")
+    metric: Metric = Field("conversion", description="What decides: conversion rate, or mean outcome value per lead.")
     traffic_percent: float = Field(50.0, gt=0.0, lt=100.0, description="Percent of leads sent to treatment.")
-    max_duration: timedelta | None = Field(
-        None, description="After this long, decide with the evidence at hand."
-    )
+    max_duration: timedelta | None = Field(None, description="After this long, decide with the evidence at hand.")
     min_duration: timedelta | None = Field(
         None, description="No promote/rollback before this long (e.g. 14d so that whole weeks are compared)."
     )
     alternative: Alternative = Field("two-sided", description="'greater' can only ever promote.")
-    srm_alpha: float = Field(
-        DEFAULT_SRM_ALPHA, gt=0.0, lt=0.5, description="Threshold of the sample-ratio check."
-    )
+    srm_alpha: float = Field(DEFAULT_SRM_ALPHA, gt=0.0, lt=0.5, description="Threshold of the sample-ratio check.")
     mixing_effect: float | None = Field(
         None,
         gt=0.0,

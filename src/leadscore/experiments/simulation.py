@@ -87,9 +87,7 @@ def simulate_peeking(
     conversions_c = rng.binomial(increments, baseline, size=(runs, sizes.size)).cumsum(axis=1)
     conversions_t = rng.binomial(increments, treated, size=(runs, sizes.size)).cumsum(axis=1)
     if sequential:
-        p = running_min_p(
-            always_valid_p(difference_log_lr(conversions_c, sizes, conversions_t, sizes, mixing_effect))
-        )
+        p = running_min_p(always_valid_p(difference_log_lr(conversions_c, sizes, conversions_t, sizes, mixing_effect)))
     else:
         p = z_to_p(pooled_z(conversions_c, sizes, conversions_t, sizes), "two-sided")
     significant = p <= alpha

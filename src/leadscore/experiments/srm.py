@@ -35,9 +35,7 @@ def srm_p_value(exposures: Sequence[int], expected_shares: Sequence[float]) -> f
     if (observed < 0).any():
         raise ValidationError(f"exposures: must not be negative, got {list(exposures)}")
     if (shares <= 0).any():
-        raise ValidationError(
-            f"expected_shares: every arm needs a positive share, got {list(expected_shares)}"
-        )
+        raise ValidationError(f"expected_shares: every arm needs a positive share, got {list(expected_shares)}")
     total = observed.sum()
     if total == 0:
         return 1.0

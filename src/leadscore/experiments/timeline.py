@@ -38,9 +38,7 @@ def daily_looks(daily: Sequence[DailyArmCount]) -> list[Look]:
     """Cumulative counts per arm at the end of each day present in ``daily``, oldest first."""
     unknown = sorted({row.arm for row in daily} - set(ARMS))
     if unknown:
-        raise ValidationError(
-            f"daily.arm: expected 'control' or 'treatment', got {', '.join(map(repr, unknown))}"
-        )
+        raise ValidationError(f"daily.arm: expected 'control' or 'treatment', got {', '.join(map(repr, unknown))}")
     by_day: dict[date, list[DailyArmCount]] = defaultdict(list)
     for row in daily:
         by_day[row.day].append(row)

@@ -30,9 +30,7 @@ class ValueAggregate:
 
     def __post_init__(self) -> None:
         if self.n < 2:
-            raise ValidationError(
-                f"{self.name}.n: Welch's test needs at least 2 values per arm, got {self.n}"
-            )
+            raise ValidationError(f"{self.name}.n: Welch's test needs at least 2 values per arm, got {self.n}")
         if self.total_sq < 0:
             raise ValidationError(f"{self.name}.value_sum_sq: must not be negative, got {self.total_sq}")
         if self.total**2 > self.n * self.total_sq * (1 + 1e-9):
@@ -114,9 +112,7 @@ def bootstrap_difference_interval(
     treatment = np.asarray(treatment_values, float)
     for name, values in (("control", control), ("treatment", treatment)):
         if values.ndim != 1 or values.size == 0:
-            raise ValidationError(
-                f"{name}_values: need a non-empty list of numbers, got shape {values.shape}"
-            )
+            raise ValidationError(f"{name}_values: need a non-empty list of numbers, got shape {values.shape}")
         if not np.isfinite(values).all():
             raise ValidationError(f"{name}_values: contains NaN or infinite values")
     if resamples < 100:

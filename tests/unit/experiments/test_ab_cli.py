@@ -21,9 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--json"
-    )
+    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--json")
     result = json.loads(out)
     assert code == 0
     assert result.keys() >= ANALYZE_KEYS
@@ -78,9 +76,7 @@ def test_analyze_prints_a_table_without_json(capsys: pytest.CaptureFixture[str])
 def test_analyze_refuses_bad_counts_in_one_line(
     capsys: pytest.CaptureFixture[str], control: str, treatment: str, message: str
 ) -> None:
-    code, out, err = run(
-        capsys, "experiment", "analyze", "--control", control, "--treatment", treatment, "--json"
-    )
+    code, out, err = run(capsys, "experiment", "analyze", "--control", control, "--treatment", treatment, "--json")
     assert code == 2
     assert err.strip() == message
     assert out == ""
@@ -124,9 +120,7 @@ def test_simulate_requires_choosing_sequential_or_fixed(capsys: pytest.CaptureFi
     assert "--sequential" in err
 
 
-def test_report_writes_html_and_png_from_a_summary_file(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_report_writes_html_and_png_from_a_summary_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     start = date(2026, 11, 1)
     daily = [
         DailyArmCount(day=start + timedelta(days=d), arm=arm, exposures=1000, conversions=conversions)
@@ -145,9 +139,7 @@ def test_report_writes_html_and_png_from_a_summary_file(
     source = tmp_path / "summary.json"
     source.write_text(summary.model_dump_json())
     output = tmp_path / "out" / "report.html"
-    code, out, _ = run(
-        capsys, "experiment", "report", "--summary", str(source), "--output", str(output), "--json"
-    )
+    code, out, _ = run(capsys, "experiment", "report", "--summary", str(source), "--output", str(output), "--json")
     result = json.loads(out)
     assert code == 0
     assert result["decision"] == "promote"
@@ -155,15 +147,9 @@ def test_report_writes_html_and_png_from_a_summary_file(
     assert result["png"] == str(tmp_path / "out" / "report.png")
 
 
-def test_report_refuses_a_file_that_is_not_a_summary(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_report_refuses_a_file_that_is_not_a_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     source = tmp_path / "summary.json"
     source.write_text('{"namespace": "sales"}')
-    code, _, err = run(
-        capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html")
-    )
+    code, _, err = run(capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html"))
     assert code == 2
-    assert (
-        err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"
-    )
+    assert err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"

@@ -30,9 +30,7 @@ def summary(control: tuple[int, int], treatment: tuple[int, int], daily: list[Da
 def test_decide_halts_on_sample_ratio_mismatch_even_with_a_winner() -> None:
     analysis = decide(summary((5300, 500), (4700, 700)), ExperimentSettings(), elapsed=DAY)
     assert analysis.decision == "halted"
-    assert analysis.reason.startswith(
-        "sample ratio mismatch: 5300 control vs 4700 treatment exposures for a 50/50"
-    )
+    assert analysis.reason.startswith("sample ratio mismatch: 5300 control vs 4700 treatment exposures for a 50/50")
     assert analysis.srm_p_value < 0.001
 
 
@@ -117,9 +115,7 @@ def test_decide_reads_a_fixed_test_at_its_planned_sample_size() -> None:
 
 
 def test_decide_reads_a_fixed_test_early_when_the_caller_says_final() -> None:
-    analysis = decide(
-        summary((1000, 150), (1000, 195)), ExperimentSettings(sequential=False), elapsed=DAY, final=True
-    )
+    analysis = decide(summary((1000, 150), (1000, 195)), ExperimentSettings(sequential=False), elapsed=DAY, final=True)
     assert analysis.decision == "promote"
     assert analysis.p_value == pytest.approx(0.007738, abs=1e-6)
 
@@ -214,3 +210,46 @@ def test_settings_read_an_abexperiment_spec() -> None:
 def test_parse_duration_refuses_an_unknown_unit() -> None:
     with pytest.raises(ValueError, match="expected a duration such as 14d"):
         parse_duration("2w")
+
+
+def valued(control: tuple[int, float, float], treatment: tuple[int, float, float]) -> ExperimentSummary:
+    """Arms as (exposures, value sum, value sum of squares); conversions are not what decides."""
+    return ExperimentSummary(
+        namespace="sales",
+        experiment="value",
+        arms={
+            name: ArmSummary(model_version=version, exposures=n, conversions=n // 10, value_sum=s, value_sum_sq=ss)
+            for name, version, (n, s, ss) in (("control", "v2", control), ("treatment", "v3", treatment))
+        },
+    )
+
+
+def test_decide_promotes_on_value_per_lead_with_welch_when_fixed() -> None:
+    data = valued((4000, 40000.0, 4_000_000.0), (4000, 46000.0, 4_600_000.0))
+    settings = ExperimentSettings(metric="value", sequential=False)
+    analysis = decide(data, settings, elapsed=DAY, final=True)
+    assert analysis.decision == "promote"
+    assert analysis.reason.startswith("treatment earns more per lead: 11.50 vs 10.00 value per lead, lift +15.0%")
+    assert analysis.value is not None and analysis.p_value == pytest.approx(analysis.value.p_value)
+    assert status_fields(analysis)["treatment"]["rate"] == pytest.approx(11.5)
+
+
+def test_decide_keeps_running_a_sequential_value_test_without_evidence() -> None:
+    data = valued((4000, 40000.0, 4_000_000.0), (4000, 40400.0, 4_040_000.0))
+    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    assert analysis.decision == "continue"
+    assert analysis.metric == "value"
+    assert analysis.p_value is not None and analysis.p_value > 0.05
+
+
+def test_decide_rolls_back_on_value_when_sequential_and_clearly_worse() -> None:
+    data = valued((40000, 400000.0, 40_000_000.0), (40000, 300000.0, 30_000_000.0))
+    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    assert analysis.decision == "rollback"
+    assert analysis.lift_ci_high is not None and analysis.lift_ci_high < 0
+
+
+def test_decide_waits_for_outcome_values_when_metric_is_value() -> None:
+    analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value"), elapsed=DAY)
+    assert analysis.decision == "continue"
+    assert analysis.reason == "waiting for outcome values: none vary in either arm yet"

@@ -10,7 +10,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from leadscore.errors import ValidationError
-from leadscore.experiments.power import normal_power, plan_experiment
+from leadscore.experiments.power import normal_power, plan_experiment, plan_mean_experiment
 
 BASELINES = [0.02, 0.1, 0.15, 0.4]
 MDES = [0.05, 0.1, 0.3]
@@ -35,9 +35,7 @@ def test_plan_matches_statsmodels_normal_ind_power_when_two_sided(
     assert plan.per_arm == math.ceil(expected)
 
 
-@pytest.mark.parametrize(
-    ("alternative", "sm_alternative", "sign"), [("greater", "larger", 1), ("less", "smaller", -1)]
-)
+@pytest.mark.parametrize(("alternative", "sm_alternative", "sign"), [("greater", "larger", 1), ("less", "smaller", -1)])
 def test_plan_matches_statsmodels_when_one_sided(alternative: str, sm_alternative: str, sign: int) -> None:
     plan = plan_experiment(0.12, 0.1, alpha=0.05, power=0.8, alternative=alternative)
     h = proportion_effectsize(0.12 * (1 + sign * 0.1), 0.12)
@@ -86,11 +84,19 @@ def test_plan_refuses_bad_input_with_the_field_named(kwargs: dict, message: str)
         plan_experiment(**kwargs)
 
 
-@pytest.mark.parametrize(
-    ("nobs1", "alternative"), [(50, "two-sided"), (1234.5, "two-sided"), (800, "larger")]
-)
+@pytest.mark.parametrize(("nobs1", "alternative"), [(50, "two-sided"), (1234.5, "two-sided"), (800, "larger")])
 def test_normal_power_matches_statsmodels_power(nobs1: float, alternative: str) -> None:
     ours = normal_power(0.08, nobs1 / 2, 0.05, "greater" if alternative == "larger" else "two-sided")
-    assert ours == pytest.approx(
-        NormalIndPower().power(0.08, nobs1, 0.05, alternative=alternative), abs=1e-12
-    )
+    assert ours == pytest.approx(NormalIndPower().power(0.08, nobs1, 0.05, alternative=alternative), abs=1e-12)
+
+
+def test_plan_mean_experiment_matches_statsmodels_with_cohens_d() -> None:
+    plan = plan_mean_experiment(10.0, 30.0, 0.1, alpha=0.05, power=0.9)
+    expected = NormalIndPower().solve_power(effect_size=10.0 * 0.1 / 30.0, alpha=0.05, power=0.9)
+    assert plan.effect_size == pytest.approx(1 / 30)
+    assert plan.per_arm_exact == pytest.approx(expected, rel=1e-6)
+
+
+def test_plan_mean_experiment_refuses_a_non_positive_sd() -> None:
+    with pytest.raises(ValidationError, match=r"^baseline_sd: a positive standard deviation, got 0"):
+        plan_mean_experiment(10.0, 0.0, 0.1)

@@ -96,9 +96,7 @@ def test_lift_interval_one_sided_is_open_above_when_greater() -> None:
 def test_wilson_interval_matches_statsmodels(counts: tuple[int, ...], alpha: float) -> None:
     nc, kc, _, _ = counts
     ours = wilson_interval(ArmCounts("control", nc, kc), alpha)
-    assert (ours.low, ours.high) == pytest.approx(
-        proportion_confint(kc, nc, alpha=alpha, method="wilson"), abs=1e-9
-    )
+    assert (ours.low, ours.high) == pytest.approx(proportion_confint(kc, nc, alpha=alpha, method="wilson"), abs=1e-9)
 
 
 def test_ztest_reports_no_evidence_when_nobody_converts() -> None:
@@ -137,7 +135,5 @@ def test_intervals_refuse_alpha_outside_the_unit_interval() -> None:
 
 
 def test_ztest_refuses_an_unknown_alternative() -> None:
-    with pytest.raises(
-        ValidationError, match="alternative: expected one of two-sided, greater, less, got 'bigger'"
-    ):
+    with pytest.raises(ValidationError, match="alternative: expected one of two-sided, greater, less, got 'bigger'"):
         two_proportion_ztest(*arms(100, 10, 100, 12), alternative="bigger")  # type: ignore[arg-type]

@@ -22,9 +22,7 @@ def test_mixture_log_lr_equals_the_integral_over_the_normal_mixture() -> None:
     estimate, variance, tau2 = 0.03, 0.0001, 0.0004
 
     def integrand(theta: float) -> float:
-        ratio = stats.norm.pdf(estimate, theta, math.sqrt(variance)) / stats.norm.pdf(
-            estimate, 0, math.sqrt(variance)
-        )
+        ratio = stats.norm.pdf(estimate, theta, math.sqrt(variance)) / stats.norm.pdf(estimate, 0, math.sqrt(variance))
         return ratio * stats.norm.pdf(theta, 0, math.sqrt(tau2))
 
     numeric, _ = integrate.quad(integrand, -0.2, 0.2, points=[estimate], limit=200)

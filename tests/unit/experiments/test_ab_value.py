@@ -25,13 +25,9 @@ def revenue() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(("alternative"), ["two-sided", "greater", "less"])
-def test_welch_matches_scipy_from_aggregates(
-    revenue: tuple[np.ndarray, np.ndarray], alternative: str
-) -> None:
+def test_welch_matches_scipy_from_aggregates(revenue: tuple[np.ndarray, np.ndarray], alternative: str) -> None:
     control, treatment = revenue
-    ours = welch_test(
-        aggregate("control", control), aggregate("treatment", treatment), alternative=alternative
-    )
+    ours = welch_test(aggregate("control", control), aggregate("treatment", treatment), alternative=alternative)
     expected = stats.ttest_ind(treatment, control, equal_var=False, alternative=alternative)
     assert ours.t == pytest.approx(expected.statistic, abs=1e-9)
     assert ours.p_value == pytest.approx(expected.pvalue, abs=1e-9)
@@ -63,9 +59,7 @@ def test_welch_refuses_sums_that_no_values_can_have() -> None:
 
 
 def test_welch_refuses_an_arm_with_one_value() -> None:
-    with pytest.raises(
-        ValidationError, match=r"^control.n: Welch's test needs at least 2 values per arm, got 1$"
-    ):
+    with pytest.raises(ValidationError, match=r"^control.n: Welch's test needs at least 2 values per arm, got 1$"):
         ValueAggregate("control", 1, 5.0, 25.0)
 
 
