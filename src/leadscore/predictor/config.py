@@ -29,10 +29,11 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from leadscore.api import abexperiment
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.errors import ConfigError
 
-RULES = "rules"
+RULES = abexperiment.RULES
 """An arm URI that selects the rule-based baseline instead of a trained artifact."""
 
 DEFAULT_MODEL_DIR = "/mnt/models"
@@ -82,42 +83,54 @@ def _flag(name: str, value: str) -> bool:
         raise ConfigError(f"{name}: expected true or false, got {value!r}") from None
 
 
+_PLAIN_ENV = {
+    "max_batch": "LEADSCORE_MAX_BATCH",
+    "device": "LEADSCORE_DEVICE",
+    "threads": "LEADSCORE_THREADS",
+    "top_factors": "LEADSCORE_TOP_FACTORS",
+    "strict": "LEADSCORE_STRICT",
+    "scoring": "LEADSCORE_SCORING",
+}
+_AB_ENV = {
+    "experiment": "LEADSCORE_AB_EXPERIMENT",
+    "control_uri": "LEADSCORE_AB_CONTROL_URI",
+    "treatment_uri": "LEADSCORE_AB_TREATMENT_URI",
+    "treatment_percent": "LEADSCORE_AB_TREATMENT_PERCENT",
+    "salt": "LEADSCORE_AB_SALT",
+}
+
+
 def settings_from(env: Mapping[str, str] | None = None, **options: Any) -> PredictorSettings:
-    """Merge ``options`` (given on the command line; None means not given) over ``env``."""
+    """Merge ``options`` (given on the command line; None means not given) over ``env``.
+
+    A bad value is reported under the name the user set it by: ``--max-batch`` or
+    ``LEADSCORE_MAX_BATCH``.
+    """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    plain = {
-        "LEADSCORE_MAX_BATCH": "max_batch",
-        "LEADSCORE_DEVICE": "device",
-        "LEADSCORE_THREADS": "threads",
-        "LEADSCORE_TOP_FACTORS": "top_factors",
-    }
-    for variable, field in plain.items():
-        if env.get(variable):
-            values[field] = env[variable]
-    if env.get("LEADSCORE_STRICT"):
-        values["strict"] = _flag("LEADSCORE_STRICT", env["LEADSCORE_STRICT"])
-    if env.get("LEADSCORE_SCORING"):
+    values: dict[str, Any] = {field: env[var] for field, var in _PLAIN_ENV.items() if env.get(var)}
+    if "strict" in values:
+        values["strict"] = _flag(_PLAIN_ENV["strict"], values["strict"])
+    if "scoring" in values:
         try:
-            values["scoring"] = json.loads(env["LEADSCORE_SCORING"])
+            values["scoring"] = json.loads(values["scoring"])
         except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"LEADSCORE_SCORING: not valid JSON ({exc.msg}): {env['LEADSCORE_SCORING'][:80]!r}"
-            ) from None
-    values.update({k: v for k, v in options.items() if v is not None})
-    experiment = env.get("LEADSCORE_AB_EXPERIMENT", "")
+            raise ConfigError(f"LEADSCORE_SCORING: not valid JSON ({exc.msg}): {values['scoring'][:80]!r}") from None
+    given = {k: v for k, v in options.items() if v is not None}
+    values.update(given)
+    experiment = env.get(_AB_ENV["experiment"], "")
     if experiment:
-        values["ab"] = {
-            "experiment": experiment,
-            "control_uri": env.get("LEADSCORE_AB_CONTROL_URI") or values.get("model_uri", DEFAULT_MODEL_DIR),
-            "treatment_uri": env.get("LEADSCORE_AB_TREATMENT_URI", ""),
-            "treatment_percent": env.get("LEADSCORE_AB_TREATMENT_PERCENT", ""),
-            "salt": env.get("LEADSCORE_AB_SALT") or experiment,
-        }
+        values["ab"] = {field: env.get(var, "") for field, var in _AB_ENV.items()}
+        values["ab"]["control_uri"] = values["ab"]["control_uri"] or values.get("model_uri", DEFAULT_MODEL_DIR)
+        values["ab"]["salt"] = values["ab"]["salt"] or experiment
     try:
         return PredictorSettings.model_validate(values)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        given = first.get("input")
-        raise ConfigError(f"predictor setting {where}: {first['msg']} (given {given!r})") from None
+        loc = [str(p) for p in first["loc"]]
+        if loc[:1] == ["ab"] and len(loc) > 1:
+            where = _AB_ENV.get(loc[1], "A/B settings")
+        elif loc and loc[0] in given:
+            where = "--" + loc[0].replace("_", "-")
+        else:
+            where = _PLAIN_ENV.get(loc[0], loc[0]) if loc else "settings"
+        raise ConfigError(f"{where}: {first['msg']} (given {first.get('input')!r})") from None
