@@ -1,0 +1,324 @@
+{{/*
+Names. Kubernetes names are at most 63 characters (DNS labels); every name the chart makes
+is derived from leadscore.fullname so it is truncated once, here, with a trailing "-" trimmed.
+*/}}
+{{- define "leadscore.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "leadscore.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A component's name: "<fullname>-<component>", truncated so the suffix always survives
+(a long release name loses characters from the middle, never the component).
+Usage: include "leadscore.componentName" (list . "collector")
+*/}}
+{{- define "leadscore.componentName" -}}
+{{- $root := index . 0 }}
+{{- $component := index . 1 }}
+{{- $prefix := include "leadscore.fullname" $root | trunc (int (sub 62 (len $component))) | trimSuffix "-" }}
+{{- printf "%s-%s" $prefix $component }}
+{{- end }}
+
+{{- define "leadscore.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels. selectorLabels never change after install (Deployment selectors are immutable), so they
+hold only name, instance and component; labels adds the mutable ones.
+Usage: include "leadscore.labels" (list . "operator")
+*/}}
+{{- define "leadscore.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "leadscore.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{- define "leadscore.labels" -}}
+{{- $root := index . 0 -}}
+{{ include "leadscore.selectorLabels" . }}
+app.kubernetes.io/part-of: leadscore
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ include "leadscore.chart" $root }}
+{{- with $root.Values.global.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+An image reference: [global.imageRegistry/]repository(@digest | :tag), the tag defaulting to the
+chart's appVersion. Fails with the offending value's path instead of rendering a broken image.
+Usage: include "leadscore.image" (list . .Values.operator.image "operator.image")
+*/}}
+{{- define "leadscore.image" -}}
+{{- $root := index . 0 }}
+{{- $image := index . 1 }}
+{{- $path := index . 2 }}
+{{- if not $image.repository }}
+{{- fail (printf "%s.repository is empty: set it to the image to run (e.g. leadscore/operator)" $path) }}
+{{- end }}
+{{- if contains ":" (splitList "/" $image.repository | last) }}
+{{- fail (printf "%s.repository %q contains a tag: put the tag in %s.tag" $path $image.repository $path) }}
+{{- end }}
+{{- $repository := $image.repository }}
+{{- with $root.Values.global.imageRegistry }}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}
+{{- end }}
+{{- if $image.digest }}
+{{- if not (regexMatch "^sha256:[a-f0-9]{64}$" $image.digest) }}
+{{- fail (printf "%s.digest %q is not a sha256 digest (sha256:<64 hex characters>)" $path $image.digest) }}
+{{- end }}
+{{- printf "%s@%s" $repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default $root.Chart.AppVersion $image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The operator's ServiceAccount name. */}}
+{{- define "leadscore.operator.serviceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create }}
+{{- default (include "leadscore.componentName" (list . "operator")) .Values.operator.serviceAccount.name }}
+{{- else }}
+{{- required "operator.serviceAccount.name is required when operator.serviceAccount.create is false" .Values.operator.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The kopf peering object's name; one per release so two installs never pause each other. */}}
+{{- define "leadscore.peeringName" -}}
+{{- default (include "leadscore.fullname" .) .Values.operator.peering.name }}
+{{- end }}
+
+{{/*
+Pod and container security: non-root, read-only root filesystem, no capabilities, the runtime's
+default seccomp profile. Every pod the chart starts uses these (the bundled dev services too).
+*/}}
+{{- define "leadscore.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .runAsUser | default 65532 }}
+runAsGroup: {{ .runAsUser | default 65532 }}
+fsGroup: {{ .runAsUser | default 65532 }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "leadscore.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end }}
+
+{{/* Service endpoints, bundled or external: one definition each, used by every consumer. */}}
+{{- define "leadscore.s3.endpoint" -}}
+{{- if .Values.minio.enabled }}
+{{- printf "http://%s:%d" (include "leadscore.componentName" (list . "minio")) (int .Values.minio.service.port) }}
+{{- else }}
+{{- .Values.externalObjectStore.endpoint }}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.s3.secretName" -}}
+{{- if .Values.minio.enabled }}
+{{- default (include "leadscore.componentName" (list . "minio")) .Values.minio.auth.existingSecret }}
+{{- else }}
+{{- .Values.externalObjectStore.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.s3.accessKeyKey" -}}
+{{- if .Values.minio.enabled }}{{ .Values.minio.auth.secretKeys.accessKey }}{{ else }}{{ .Values.externalObjectStore.secretKeys.accessKey }}{{ end }}
+{{- end }}
+
+{{- define "leadscore.s3.secretKeyKey" -}}
+{{- if .Values.minio.enabled }}{{ .Values.minio.auth.secretKeys.secretKey }}{{ else }}{{ .Values.externalObjectStore.secretKeys.secretKey }}{{ end }}
+{{- end }}
+
+{{- define "leadscore.mlflow.trackingUri" -}}
+{{- if .Values.mlflow.enabled }}
+{{- printf "http://%s:%d" (include "leadscore.componentName" (list . "mlflow")) (int .Values.mlflow.service.port) }}
+{{- else }}
+{{- .Values.externalMlflow.trackingUri }}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.database.secretName" -}}
+{{- if .Values.postgresql.enabled }}
+{{- include "leadscore.componentName" (list . "database") }}
+{{- else }}
+{{- .Values.externalDatabase.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.database.urlKey" -}}
+{{- if .Values.postgresql.enabled }}url{{ else }}{{ .Values.externalDatabase.secretKeys.url }}{{ end }}
+{{- end }}
+
+{{- define "leadscore.collector.url" -}}
+{{- printf "http://%s.%s.svc:%d" (include "leadscore.componentName" (list . "collector")) .Release.Namespace (int .Values.collector.service.port) }}
+{{- end }}
+
+{{/*
+S3 environment for a container (the names leadscore.store.s3.S3Settings.from_env, MLflow and
+KServe all read).
+*/}}
+{{- define "leadscore.s3.env" -}}
+- name: AWS_ENDPOINT_URL
+  value: {{ include "leadscore.s3.endpoint" . | quote }}
+{{- with .Values.externalObjectStore.region }}
+{{- if not $.Values.minio.enabled }}
+- name: AWS_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+- name: S3_VERIFY_SSL
+  value: {{ ternary "1" "0" (or .Values.minio.enabled .Values.externalObjectStore.verifySsl) | quote }}
+{{- if include "leadscore.s3.secretName" . }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadscore.s3.secretName" . }}
+      key: {{ include "leadscore.s3.accessKeyKey" . }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadscore.s3.secretName" . }}
+      key: {{ include "leadscore.s3.secretKeyKey" . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Contradictions and omissions that would install fine and fail later: refuse them at render time,
+naming the values involved.
+*/}}
+{{- define "leadscore.validate" -}}
+{{- if and .Values.minio.enabled .Values.externalObjectStore.endpoint }}
+{{- fail "minio.enabled=true and externalObjectStore.endpoint are both set: use the bundled MinIO or an external object store, not both" }}
+{{- end }}
+{{- if and (not .Values.minio.enabled) (not .Values.externalObjectStore.endpoint) }}
+{{- fail "no object store: set minio.enabled=true (dev) or externalObjectStore.endpoint (e.g. https://s3.eu-west-1.amazonaws.com)" }}
+{{- end }}
+{{- if and (not .Values.minio.enabled) .Values.externalObjectStore.endpoint (not (regexMatch "^https?://" .Values.externalObjectStore.endpoint)) }}
+{{- fail (printf "externalObjectStore.endpoint %q must start with http:// or https://" .Values.externalObjectStore.endpoint) }}
+{{- end }}
+{{- if and .Values.mlflow.enabled .Values.externalMlflow.trackingUri }}
+{{- fail "mlflow.enabled=true and externalMlflow.trackingUri are both set: use the bundled MLflow or an external one, not both" }}
+{{- end }}
+{{- if and (not .Values.mlflow.enabled) (not .Values.externalMlflow.trackingUri) }}
+{{- fail "no MLflow: set mlflow.enabled=true (dev) or externalMlflow.trackingUri (e.g. https://mlflow.example.com)" }}
+{{- end }}
+{{- if .Values.collector.enabled }}
+{{- if and .Values.postgresql.enabled .Values.externalDatabase.existingSecret }}
+{{- fail "postgresql.enabled=true and externalDatabase.existingSecret are both set: use the bundled PostgreSQL or an external database, not both" }}
+{{- end }}
+{{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret) }}
+{{- fail "the collector has no database: set postgresql.enabled=true (dev) or externalDatabase.existingSecret (a Secret holding the SQLAlchemy URL)" }}
+{{- end }}
+{{- end }}
+{{- if and (not .Values.operator.peering.enabled) (gt (int .Values.operator.replicaCount) 1) }}
+{{- fail "operator.replicaCount > 1 needs operator.peering.enabled=true, or two operators would reconcile the same resources" }}
+{{- end }}
+{{- end }}
+
+{{/*
+A generated credential that survives upgrades: the value already in the Secret when there is one
+(lookup), else a new random string. `helm template` cannot look anything up, so it always
+generates; only `helm install/upgrade` keep values.
+Usage: include "leadscore.keptSecretValue" (list . "<secret name>" "<key>" <length>)
+*/}}
+{{- define "leadscore.keptSecretValue" -}}
+{{- $root := index . 0 }}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace (index . 1) }}
+{{- if and $existing (hasKey $existing.data (index . 2)) }}
+{{- index $existing.data (index . 2) | b64dec }}
+{{- else }}
+{{- randAlphaNum (int (index . 3)) }}
+{{- end }}
+{{- end }}
+
+{{/* Storage of a bundled service: its PVC when persistence is on, else an emptyDir. */}}
+{{- define "leadscore.dataVolume" -}}
+{{- $root := index . 0 }}
+{{- $component := index . 1 }}
+{{- $persistence := index . 2 }}
+- name: data
+{{- if $persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ include "leadscore.componentName" (list $root $component) }}
+{{- else }}
+  emptyDir: {}
+{{- end }}
+{{- end }}
+
+{{- define "leadscore.dataClaim" -}}
+{{- $root := index . 0 }}
+{{- $component := index . 1 }}
+{{- $persistence := index . 2 }}
+{{- if $persistence.enabled }}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ include "leadscore.componentName" (list $root $component) }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "leadscore.labels" (list $root $component) | nindent 4 }}
+  annotations:
+    # Data outlives the release; delete the claim by hand to drop it.
+    helm.sh/resource-policy: keep
+spec:
+  accessModes: [ReadWriteOnce]
+  {{- with $persistence.storageClass }}
+  storageClassName: {{ . }}
+  {{- end }}
+  resources:
+    requests:
+      storage: {{ $persistence.size }}
+---
+{{- end }}
+{{- end }}
+
+{{/*
+The bundled MinIO's credentials, generated once per render (memoized in .Values) because the
+same pair goes into MinIO's own Secret and into the Secret of every model namespace.
+*/}}
+{{- define "leadscore.minio.credentials" -}}
+{{- if not (hasKey .Values "__minioCredentials") }}
+{{- $secret := include "leadscore.s3.secretName" . }}
+{{- $keys := .Values.minio.auth.secretKeys }}
+{{- $_ := set .Values "__minioCredentials" (dict
+      "accessKey" (include "leadscore.keptSecretValue" (list . $secret $keys.accessKey 16))
+      "secretKey" (include "leadscore.keptSecretValue" (list . $secret $keys.secretKey 40))) }}
+{{- end }}
+{{- toJson (get .Values "__minioCredentials") }}
+{{- end }}
+
+{{/* Namespaces that get the per-namespace settings (modelNamespaces.names, else watchNamespace). */}}
+{{- define "leadscore.modelNamespaces" -}}
+{{- $names := .Values.modelNamespaces.names }}
+{{- if and (not $names) .Values.operator.watchNamespace }}
+{{- $names = list .Values.operator.watchNamespace }}
+{{- end }}
+{{- toJson (uniq $names) }}
+{{- end }}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the leadscore images, loads them into the kind cluster and installs the chart
+# (`make deploy`, after `make kind-up`):
+#   docker build  operator/Dockerfile, trainer/Dockerfile, predictor/Dockerfile  -> leadscore/<name>:dev
+#   kind load     the three images into cluster "leadscore" (no registry needed)
+#   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
+# BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda, large; kind has no
+# GPUs, so it is off by default). Re-running rebuilds and rolls the pods.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLUSTER_NAME="${CLUSTER_NAME:-leadscore}"
+RELEASE="${RELEASE:-leadscore}"
+NAMESPACE="${NAMESPACE:-leadscore}"
+TAG="${TAG:-dev}"
+BUILD_CUDA="${BUILD_CUDA:-0}"
+WAIT="${WAIT:-600s}"
+IMAGES=(operator trainer predictor)
+
+die() { echo "deploy: $*" >&2; exit 1; }
+step() { echo ">> $*" >&2; }
+
+for tool in docker kind kubectl; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (see docs/install.md, 'Local cluster with kind')"
+done
+docker info >/dev/null 2>&1 || die "Docker is installed but not running (or this user may not use it): start Docker and retry"
+if command -v helm >/dev/null 2>&1; then
+  HELM="$(command -v helm)"
+else
+  HELM="$(hack/build-helm.sh --path)"
+  [ -x "$HELM" ] || die "helm is not installed: get it from https://helm.sh/docs/intro/install/ or run hack/build-helm.sh"
+fi
+kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" \
+  || die "kind cluster '$CLUSTER_NAME' does not exist: run 'make kind-up' first"
+CONTEXT="kind-$CLUSTER_NAME"
+kubectl --context "$CONTEXT" get crd inferenceservices.serving.kserve.io >/dev/null 2>&1 \
+  || die "KServe is not installed in '$CONTEXT': run 'make kind-up' first"
+
+builds=()
+for name in "${IMAGES[@]}"; do
+  [ -f "$name/Dockerfile" ] || die "$name/Dockerfile is missing: this checkout cannot build the $name image"
+  builds+=("$name/Dockerfile=leadscore/$name:$TAG")
+done
+if [ "$BUILD_CUDA" = "1" ]; then
+  [ -f trainer/Dockerfile.cuda ] || die "BUILD_CUDA=1 but trainer/Dockerfile.cuda is missing"
+  builds+=("trainer/Dockerfile.cuda=leadscore/trainer:$TAG-cuda")
+fi
+
+loaded=()
+for build in "${builds[@]}"; do
+  dockerfile="${build%%=*}"
+  image="${build#*=}"
+  step "docker build $image ($dockerfile)"
+  docker build --file "$dockerfile" --tag "$image" .
+  loaded+=("$image")
+done
+
+step "kind load ${loaded[*]}"
+kind load docker-image --name "$CLUSTER_NAME" "${loaded[@]}"
+
+step "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
+"$HELM" --kube-context "$CONTEXT" upgrade --install "$RELEASE" charts/leadscore \
+  --namespace "$NAMESPACE" --create-namespace \
+  --values manifests/kind/values.yaml \
+  --set "operator.image.tag=$TAG,collector.image.tag=$TAG,servingRuntime.image.tag=$TAG,operator.trainer.image.tag=$TAG" \
+  --wait --timeout "$WAIT"
+# Same tag, new image: restart the leadscore pods so they run what was just loaded (not the bundled
+# MinIO/MLflow/PostgreSQL, whose emptyDir data a restart would lose).
+kubectl --context "$CONTEXT" -n "$NAMESPACE" rollout restart deployment \
+  -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component in (operator,collector)"
+
+cat >&2 <<EOF
+deploy: leadscore is installed in namespace $NAMESPACE (context $CONTEXT).
+Try it:
+  kubectl apply -n leadscore-demo -R -f manifests/examples/
+  kubectl get lsm,abx -A -w
+EOF

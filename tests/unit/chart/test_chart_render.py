@@ -1,0 +1,380 @@
+"""`helm template` of charts/leadscore for each profile, asserted on the parsed objects.
+
+Profiles are the chart's ci/*-values.yaml: dev (everything bundled), external (production
+services by Secret name only), namespaced (operator.watchNamespace set).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.helm import CHART, Helm, HelmError, find, only
+
+PROFILES = {p.name.removesuffix("-values.yaml"): p for p in sorted((CHART / "ci").glob("*-values.yaml"))}
+RELEASE, NAMESPACE = "demo", "leadscore"
+OPERATOR = f"{RELEASE}-leadscore-operator"
+
+
+@pytest.fixture
+def render(helm: Helm, chart: Path):
+    def _render(profile: str = "dev", *sets: str, release: str = RELEASE) -> list[dict[str, Any]]:
+        return helm.template(chart, release=release, namespace=NAMESPACE,
+                             values_files=[PROFILES[profile]], set_values=sets)
+    return _render
+
+
+def pods(objects: Sequence[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for deployment in find(objects, "Deployment"):
+        yield deployment["metadata"]["name"], deployment["spec"]["template"]["spec"]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+# --- lint and hardening -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_chart_lint_passes_for_profile(helm: Helm, chart: Path, profile: str) -> None:
+    out = helm.run("lint", "--strict", str(chart), "--values", str(PROFILES[profile]))
+    assert "0 chart(s) failed" in out
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_pod_runs_non_root_read_only_without_capabilities(render, profile: str) -> None:
+    objects = render(profile)
+    assert list(pods(objects)), "no Deployment rendered"
+    for name, spec in pods(objects):
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert "limits" in container["resources"] and "memory" in container["resources"]["limits"], name
+
+
+def test_only_the_operator_mounts_an_api_token_when_rendered(render) -> None:
+    tokens = {name: spec.get("automountServiceAccountToken", True) for name, spec in pods(render("dev"))}
+    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR}
+
+
+# --- operator -----------------------------------------------------------------------------------
+
+def _parse_cli(argv: Sequence[str]) -> dict[str, Any]:
+    """Parse argv with the real `leadscore` command tree, without running anything."""
+    import click
+    import typer
+
+    from leadscore.cli.main import _register, app
+
+    _register()
+    command: click.Command = typer.main.get_command(app)
+    args = list(argv)
+    while isinstance(command, click.Group) and args and not args[0].startswith("-"):
+        sub = command.get_command(click.Context(command), args[0])
+        assert sub is not None, f"unknown subcommand {args[0]!r} in {argv}"
+        command, args = sub, args[1:]
+    return command.make_context(command.name or "leadscore", args).params
+
+
+def operator_container(objects: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return only(objects, "Deployment", OPERATOR)["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_operator_args_are_accepted_by_the_cli_when_watching_one_namespace(render) -> None:
+    container = operator_container(render("namespaced"))
+    params = _parse_cli(container["args"])
+    assert params["namespace"] == ["ml"]
+    assert params["peering"] == f"{RELEASE}-leadscore"
+    assert params["liveness"] == "http://0.0.0.0:8080/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_operator_watches_all_namespaces_when_watch_namespace_empty(render) -> None:
+    container = operator_container(render("dev"))
+    assert _parse_cli(container["args"])["namespace"] == []
+
+
+def test_operator_settings_parse_with_the_operator_model_when_rendered(render) -> None:
+    from leadscore.operator.settings import ENV_PREFIX, OperatorSettings
+
+    data = only(render("dev"), "ConfigMap", OPERATOR)["data"]
+    known = {ENV_PREFIX + name.upper() for name in OperatorSettings.model_fields}
+    assert set(data) <= known, f"settings the operator does not read: {sorted(set(data) - known)}"
+    settings = OperatorSettings.from_env(data)
+    assert settings.collector_url == f"http://{RELEASE}-leadscore-collector.{NAMESPACE}.svc:8090"
+    assert settings.runtime == "leadscore" and settings.model_format == "leadscore"
+    assert settings.trainer_image == "leadscore/trainer:0.1.0"
+    assert settings.trainer_gpu_image == "leadscore/trainer:0.1.0-cuda"
+    assert settings.predictor_service_account == "leadscore-predictor"
+    assert settings.mlflow_secret is None
+    assert settings.gpu_tolerations[0].key == "nvidia.com/gpu"
+
+
+def test_operator_settings_name_the_mlflow_secret_when_mlflow_external(render) -> None:
+    from leadscore.operator.settings import OperatorSettings
+
+    settings = OperatorSettings.from_env(only(render("external"), "ConfigMap", OPERATOR)["data"])
+    assert settings.mlflow_secret == "leadscore-mlflow"
+    assert settings.trainer_image.startswith("registry.example.com/ml/leadscore/trainer:")
+
+
+def test_operator_pods_roll_when_settings_change(render) -> None:
+    def checksum(*sets: str) -> str:
+        deployment = only(render("dev", *sets), "Deployment", OPERATOR)
+        return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+
+    assert checksum() == checksum()
+    assert checksum() != checksum("operator.intervals.pollSeconds=30")
+
+
+def test_operator_reads_s3_credentials_from_the_external_secret(render) -> None:
+    objects = render("external")
+    env = env_of(only(objects, "Deployment", OPERATOR)["spec"]["template"]["spec"]["containers"][0])
+    assert env["AWS_ENDPOINT_URL"]["value"] == "https://s3.eu-west-1.amazonaws.com"
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "leadscore-s3",
+                                                                     "key": "accessKey"}
+    assert env["AWS_REGION"]["value"] == "eu-west-1"
+
+
+def test_operator_image_uses_registry_and_digest_when_given(render) -> None:
+    container = operator_container(render("external"))
+    assert container["image"] == "registry.example.com/ml/leadscore/operator@sha256:" + "0" * 64
+
+
+# --- RBAC ---------------------------------------------------------------------------------------
+
+NAMESPACED_GRANTS = {
+    ("leadscoring.io", "leadscoringmodels"): {"get", "list", "watch", "patch"},
+    ("leadscoring.io", "abexperiments"): {"get", "list", "watch", "patch"},
+    ("leadscoring.io", "leadscoringmodels/status"): {"get", "patch"},
+    ("leadscoring.io", "abexperiments/status"): {"get", "patch"},
+    ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
+    ("", "pods"): {"get", "list", "watch"},
+    ("", "pods/log"): {"get"},
+    ("", "events"): {"create"},
+    ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("", "configmaps"): {"get"},
+    ("", "secrets"): {"get"},
+}
+DISCOVERY = {("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"}}
+PEERING_VERBS = {"get", "list", "watch", "patch"}
+
+
+def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+        assert "resourceNames" not in rule and "nonResourceURLs" not in rule, rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def test_rbac_grants_exactly_the_minimal_verbs_cluster_wide_when_watching_all(render) -> None:
+    objects = render("dev")
+    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    expected = NAMESPACED_GRANTS | DISCOVERY | {("kopf.dev", "clusterkopfpeerings"): PEERING_VERBS}
+    assert grants(only(objects, "ClusterRole", OPERATOR)) == expected
+    binding = only(objects, "ClusterRoleBinding", OPERATOR)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+
+
+def test_rbac_uses_a_role_in_the_watched_namespace_when_watch_namespace_set(render) -> None:
+    objects = render("namespaced")
+    role = only(objects, "Role", OPERATOR)
+    assert role["metadata"]["namespace"] == "ml"
+    assert grants(role) == NAMESPACED_GRANTS | {("kopf.dev", "kopfpeerings"): PEERING_VERBS}
+    assert grants(only(objects, "ClusterRole", OPERATOR)) == DISCOVERY
+    assert only(objects, "RoleBinding", OPERATOR)["roleRef"]["kind"] == "Role"
+
+
+def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
+    objects = render("dev", "operator.rbac.create=false")
+    assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
+
+
+# --- peering ------------------------------------------------------------------------------------
+
+def test_peering_object_is_a_post_install_hook_named_after_the_release(render) -> None:
+    peering = only(render("dev"), "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == f"{RELEASE}-leadscore"
+    assert peering["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+
+
+def test_peering_is_namespaced_when_watch_namespace_set(render) -> None:
+    peering = only(render("namespaced"), "KopfPeering")
+    assert peering["metadata"]["namespace"] == "ml"
+
+
+def test_peering_and_its_argument_disappear_when_disabled(render) -> None:
+    objects = render("dev", "operator.peering.enabled=false")
+    assert not find(objects, "ClusterKopfPeering")
+    args = only(objects, "Deployment", OPERATOR)["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in args if a.startswith("--peering")]
+
+
+# --- CRDs ---------------------------------------------------------------------------------------
+
+def test_crds_are_installed_and_kept_by_default(render) -> None:
+    crds = {c["metadata"]["name"]: c for c in find(render("dev"), "CustomResourceDefinition")}
+    assert {"leadscoringmodels.leadscoring.io", "abexperiments.leadscoring.io",
+            "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= set(crds)
+    for name, crd in crds.items():
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", name
+
+
+def test_crds_are_left_out_when_crds_install_false(render) -> None:
+    assert find(render("dev", "crds.install=false"), "CustomResourceDefinition") == []
+
+
+def test_crds_lose_the_keep_policy_when_crds_keep_false(render) -> None:
+    for crd in find(render("dev", "crds.keep=false"), "CustomResourceDefinition"):
+        assert "helm.sh/resource-policy" not in (crd["metadata"].get("annotations") or {})
+
+
+# --- serving runtime ----------------------------------------------------------------------------
+
+def _unknown_fields(data: Any, type_name: str, path: str) -> Iterator[str]:
+    """Keys the KServe / Kubernetes OpenAPI models do not define, recursively."""
+    import kserve.models as kserve_models
+    import kubernetes.client.models as k8s_models
+
+    if type_name.startswith("list["):
+        for i, item in enumerate(data):
+            yield from _unknown_fields(item, type_name[5:-1], f"{path}[{i}]")
+        return
+    if type_name.startswith("dict(") or type_name in {"str", "int", "bool", "float", "object", "datetime"}:
+        return
+    model = getattr(kserve_models, type_name, None) or getattr(k8s_models, type_name)
+    by_json = {json_name: attr for attr, json_name in model.attribute_map.items()}
+    for key, value in data.items():
+        if key not in by_json:
+            yield f"{path}.{key}"
+        else:
+            yield from _unknown_fields(value, model.openapi_types[by_json[key]], f"{path}.{key}")
+
+
+def test_serving_runtime_declares_both_ports_and_protocols_when_rendered(render) -> None:
+    runtime = only(render("dev"), "ClusterServingRuntime", "leadscore")
+    assert list(_unknown_fields(runtime, "V1alpha1ClusterServingRuntime", "runtime")) == []
+    spec = runtime["spec"]
+    assert spec["protocolVersions"] == ["v1", "v2"]
+    assert spec["supportedModelFormats"][0] == {"name": "leadscore", "version": "1", "autoSelect": True,
+                                                "priority": 1}
+    assert len(spec["containers"]) == 1
+    container = spec["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http1": 8080, "grpc-port": 8081}
+    assert container["command"] == ["leadscore"]
+    assert "--name={{.Name}}" in container["args"], "KServe's placeholder must reach the runtime unrendered"
+    params = _parse_cli([a.replace("{{.Name}}", "pc-leads") for a in container["args"]])
+    assert (params["model"], params["name"], params["host"]) == ("/mnt/models", "pc-leads", "0.0.0.0")
+    assert (params["http_port"], params["grpc_port"]) == (8080, 8081)
+    assert container["image"] == "leadscore/predictor:0.1.0"
+
+
+def test_serving_runtime_keeps_one_port_when_grpc_not_declared(render) -> None:
+    spec = only(render("dev", "servingRuntime.declareGrpcPort=false"), "ClusterServingRuntime")["spec"]
+    assert [p["containerPort"] for p in spec["containers"][0]["ports"]] == [8080]
+
+
+def test_serving_runtime_refused_when_ports_equal(render) -> None:
+    with pytest.raises(HelmError, match=r"servingRuntime\.httpPort and servingRuntime\.grpcPort must differ"):
+        render("dev", "servingRuntime.grpcPort=8080")
+
+
+# --- collector and databases --------------------------------------------------------------------
+
+def test_collector_reads_its_database_url_from_the_bundled_secret(render) -> None:
+    objects = render("dev")
+    collector = only(objects, "Deployment", f"{RELEASE}-leadscore-collector")["spec"]["template"]["spec"]
+    container = collector["containers"][0]
+    ref = env_of(container)["LEADSCORE_DB_URL"]["valueFrom"]["secretKeyRef"]
+    secret = only(objects, "Secret", ref["name"])
+    url = base64.b64decode(secret["data"][ref["key"]]).decode()
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert url == f"postgresql+psycopg://leadscore:{password}@{RELEASE}-leadscore-postgresql:5432/leadscore"
+    params = _parse_cli(container["args"])
+    assert (params["host"], params["port"]) == ("0.0.0.0", 8090)
+    service = only(objects, "Service", f"{RELEASE}-leadscore-collector")
+    assert service["spec"]["ports"][0]["port"] == 8090
+
+
+def test_external_profile_renders_no_bundled_service_and_no_secret(render) -> None:
+    objects = render("external")
+    names = {d["metadata"]["name"] for d in find(objects, "Deployment")}
+    assert names == {OPERATOR, f"{RELEASE}-leadscore-collector"}
+    assert find(objects, "Secret") == [], "the chart must not store credentials for external services"
+    collector = only(objects, "Deployment", f"{RELEASE}-leadscore-collector")
+    ref = env_of(collector["spec"]["template"]["spec"]["containers"][0])["LEADSCORE_DB_URL"]
+    assert ref["valueFrom"]["secretKeyRef"] == {"name": "leadscore-db", "key": "url"}
+    assert collector["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_generated_credentials_differ_between_installs(render) -> None:
+    def secrets() -> dict[str, dict[str, str]]:
+        return {s["metadata"]["name"]: s["data"] for s in find(render("dev"), "Secret")}
+
+    first, second = secrets(), secrets()
+    assert set(first) == {f"{RELEASE}-leadscore-minio", f"{RELEASE}-leadscore-database"}
+    for name in first:
+        assert first[name] != second[name], f"{name} is not generated: its value comes from the chart"
+
+
+# --- model namespaces ---------------------------------------------------------------------------
+
+def test_model_namespaces_get_settings_and_minio_credentials(render) -> None:
+    objects = render("dev", "modelNamespaces.names={team-a,team-b}")
+    minio = only(objects, "Secret", f"{RELEASE}-leadscore-minio")["data"]
+    for namespace in ("team-a", "team-b"):
+        here = [o for o in objects if o["metadata"].get("namespace") == namespace]
+        s3 = only(here, "ConfigMap", "leadscore-s3")["data"]
+        assert s3["AWS_ENDPOINT_URL"] == f"http://{RELEASE}-leadscore-minio:9000"
+        assert s3["S3_USE_HTTPS"] == "0"
+        assert only(here, "ConfigMap", "leadscore-mlflow")["data"]["MLFLOW_TRACKING_URI"] == \
+            f"http://{RELEASE}-leadscore-mlflow:5000"
+        secret = only(here, "Secret", "leadscore-s3")
+        assert secret["data"] == {"AWS_ACCESS_KEY_ID": minio["accessKey"],
+                                  "AWS_SECRET_ACCESS_KEY": minio["secretKey"]}
+        assert secret["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == \
+            f"{RELEASE}-leadscore-minio:9000"
+        account = only(here, "ServiceAccount", "leadscore-predictor")
+        assert account["secrets"] == [{"name": "leadscore-s3"}]
+
+
+def test_model_namespace_defaults_to_the_watched_namespace(render) -> None:
+    here = [o for o in render("namespaced") if o["metadata"].get("namespace") == "ml"]
+    assert {o["kind"] for o in here} >= {"ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding"}
+
+
+def test_external_model_namespaces_get_no_secret_copy(render) -> None:
+    objects = render("external", "modelNamespaces.names={team-a}")
+    here = [o for o in objects if o["metadata"].get("namespace") == "team-a"]
+    assert {o["kind"] for o in here} == {"ConfigMap", "ServiceAccount"}
+    assert only(here, "ConfigMap", "leadscore-s3")["data"]["S3_USE_HTTPS"] == "1"
+
+
+# --- names --------------------------------------------------------------------------------------
+
+def test_names_fit_63_characters_and_keep_the_component_when_release_long(render) -> None:
+    release = "a-very-long-release-name-for-leadscore-on-a-cluster"  # 51 characters
+    objects = render("dev", release=release)
+    for obj in objects:
+        assert len(obj["metadata"]["name"]) <= 63, obj["metadata"]["name"]
+    names = {d["metadata"]["name"] for d in find(objects, "Deployment")}
+    for component in ("operator", "collector", "minio", "mlflow", "postgresql"):
+        assert any(n.endswith(f"-{component}") for n in names), (component, names)
+
+
+def test_fullname_override_replaces_the_prefix(render) -> None:
+    objects = render("dev", "fullnameOverride=ls")
+    assert {d["metadata"]["name"] for d in find(objects, "Deployment")} == {
+        "ls-operator", "ls-collector", "ls-minio", "ls-mlflow", "ls-postgresql"}
