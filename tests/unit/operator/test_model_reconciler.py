@@ -163,3 +163,29 @@ def test_status_patch_holds_only_changed_fields_when_computed():
     before = LeadScoringModelStatus(active_version="v1", endpoint="http://m")
     after = before.model_copy(update={"endpoint": None, "latest_version": "v2"})
     assert status_patch(before, after) == {"endpoint": None, "latestVersion": "v2"}
+
+
+def test_isvc_is_left_alone_when_kserve_only_added_defaults():
+    from leadscore.operator.model_reconciler import covers
+
+    desired = {"spec": {"predictor": {"model": {"storageUri": "s3://a/v1/", "env": [{"name": "A", "value": "1"}]}}}}
+    defaulted = {"spec": {"predictor": {"model": {"storageUri": "s3://a/v1/", "protocolVersion": "v1",
+                                                   "env": [{"name": "A", "value": "1"}]}, "timeout": 60}}}
+    assert covers(defaulted, desired)
+    assert not covers(defaulted, {"spec": {"predictor": {"model": {"storageUri": "s3://a/v2/"}}}})
+    assert not covers(defaulted, {"spec": {"predictor": {"model": {"env": []}}}})
+
+
+def test_isvc_replacement_keeps_live_metadata_and_drops_a_finished_experiment_when_merged():
+    from leadscore.operator.model_reconciler import merged_isvc
+
+    current = {"metadata": {"name": "m", "resourceVersion": "7", "labels": {"team": "sales"},
+                            "annotations": {"leadscoring.io/experiment": "x", "note": "keep"}},
+               "spec": {"predictor": {"canaryTrafficPercent": 30}}, "status": {"url": "http://m"}}
+    desired = {"metadata": {"name": "m", "labels": {"leadscoring.io/version": "v2"}},
+               "spec": {"predictor": {"model": {"storageUri": "s3://a/v2/"}}}}
+    merged = merged_isvc(current, desired)
+    assert merged["metadata"]["resourceVersion"] == "7"
+    assert merged["metadata"]["labels"] == {"team": "sales", "leadscoring.io/version": "v2"}
+    assert merged["metadata"]["annotations"] == {"note": "keep"}
+    assert merged["spec"] == desired["spec"]
