@@ -93,10 +93,9 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
 def export_training_set(store: EventStore, since: datetime, output: str) -> ExportReport:
     """Write the training set for predictions made since ``since`` to a path or ``s3://`` URI."""
     with store.transaction() as session:
-        predictions = events.predictions_since(session, since)
-        scored = [ScoredRecord(p.lead_id, p.features, p.predicted_at) for p in predictions]
+        scored = [ScoredRecord(*row) for row in events.scored_since(session, since)]
         labels: dict[str, bool] = {}
-        for outcome in events.outcomes_for_leads(session, {s.lead_id for s in scored}):
+        for outcome in events.outcomes_since(session, since):
             labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted
     frame, report = training_frame(scored, labels)
     if report.rows == 0:

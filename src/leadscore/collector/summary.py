@@ -58,6 +58,16 @@ def _latest_versions(exposures: list[Exposure]) -> dict[str, str]:
     return {e.arm: e.model_version for e in sorted(exposures, key=lambda e: e.at)}
 
 
+@dataclass
+class _Tally:
+    """Plain accumulators (pydantic attribute assignment is slow in a 100k-lead loop)."""
+
+    exposures: int = 0
+    conversions: int = 0
+    value_sum: float = 0.0
+    value_sum_sq: float = 0.0
+
+
 def summarize(
     namespace: str,
     experiment: str,
@@ -68,34 +78,32 @@ def summarize(
     """Aggregate exposures and outcomes by the rules in this module's docstring."""
     exposures = list(exposures)
     first = _first_exposures(exposures)
-    by_lead: dict[str, list[Result]] = defaultdict(list)
+    wins: dict[str, list[Result]] = defaultdict(list)
     for result in results:
-        by_lead[result.lead_id].append(result)
+        if result.converted:
+            wins[result.lead_id].append(result)
 
-    arms = {CONTROL: ArmSummary(), TREATMENT: ArmSummary()}
-    for arm, version in _latest_versions(exposures).items():
-        arms.setdefault(arm, ArmSummary())
-        arms[arm].model_version = version
-    daily: dict[tuple[date, str], DailyArmCount] = {}
+    tallies: dict[str, _Tally] = {CONTROL: _Tally(), TREATMENT: _Tally()}
+    daily: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
     for lead_id, exposure in first.items():
-        won = [r for r in by_lead.get(lead_id, []) if r.converted and r.occurred_at >= exposure.at]
+        won = [r for r in wins.get(lead_id, ()) if r.occurred_at >= exposure.at]
         value = sum(r.value or 0.0 for r in won)
-        arm = arms[exposure.arm]
-        arm.exposures += 1
-        arm.conversions += bool(won)
-        arm.value_sum += value
-        arm.value_sum_sq += value * value
-        day = daily.setdefault(
-            (exposure.at.astimezone(UTC).date(), exposure.arm),
-            DailyArmCount(day=exposure.at.astimezone(UTC).date(), arm=exposure.arm),
-        )
-        day.exposures += 1
-        day.conversions += bool(won)
+        tally = tallies.setdefault(exposure.arm, _Tally())
+        tally.exposures += 1
+        tally.conversions += bool(won)
+        tally.value_sum += value
+        tally.value_sum_sq += value * value
+        counts = daily[(exposure.at.astimezone(UTC).date(), exposure.arm)]
+        counts[0] += 1
+        counts[1] += bool(won)
+    versions = _latest_versions(exposures)
     return ExperimentSummary(
         namespace=namespace,
         experiment=experiment,
-        arms=arms,
-        daily=[daily[key] for key in sorted(daily)],
+        arms={arm: ArmSummary(model_version=versions.get(arm, ""), **vars(tally)) for arm, tally in tallies.items()},
+        daily=[
+            DailyArmCount(day=day, arm=arm, exposures=n, conversions=c) for (day, arm), (n, c) in sorted(daily.items())
+        ],
         generated_at=generated_at,
     )
 
@@ -105,8 +113,9 @@ def experiment_summary(
 ) -> ExperimentSummary:
     """Read one experiment's predictions and their leads' outcomes, then ``summarize``."""
     with store.transaction() as session:
-        predictions = events.experiment_predictions(session, namespace, experiment)
-        exposures = [Exposure(p.lead_id, p.arm or CONTROL, p.model_version, p.predicted_at) for p in predictions]
-        outcomes = events.outcomes_for_leads(session, {e.lead_id for e in exposures})
-        results = [Result(o.lead_id, o.converted, o.value, o.occurred_at) for o in outcomes]
+        exposures = [
+            Exposure(e.lead_id, e.arm or CONTROL, e.model_version, e.predicted_at)
+            for e in events.experiment_exposures(session, namespace, experiment)
+        ]
+        results = [Result(*o) for o in events.experiment_outcomes(session, namespace, experiment)]
     return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

@@ -12,17 +12,18 @@ logger or a CRM retry is then a no-op without a read-before-write race.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     Dialect,
     Engine,
@@ -211,9 +212,7 @@ def _insert(session: Session, model: type[Base]) -> Any:
     raise StorageError(f"event store: unsupported database {dialect!r}; use PostgreSQL or SQLite")
 
 
-def insert_new(
-    session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]
-) -> int:
+def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]) -> int:
     """Insert ``rows``, silently skipping those whose natural key exists; returns how many were new."""
     if not rows:
         return 0
@@ -247,9 +246,7 @@ def prediction_count(session: Session, event_id: str) -> int:
 def fill_features(session: Session, event_id: str, instances: Sequence[dict[str, Any]]) -> int:
     """Attach request instances to the predictions of an event logged response-first."""
     ids = session.execute(
-        select(Prediction.id, Prediction.idx).where(
-            Prediction.event_id == event_id, Prediction.features.is_(None)
-        )
+        select(Prediction.id, Prediction.idx).where(Prediction.event_id == event_id, Prediction.features.is_(None))
     ).all()
     changes = [{"id": pid, "features": instances[idx]} for pid, idx in ids if idx < len(instances)]
     if changes:
@@ -257,33 +254,70 @@ def fill_features(session: Session, event_id: str, instances: Sequence[dict[str,
     return len(changes)
 
 
-def experiment_predictions(session: Session, namespace: str, experiment: str) -> list[Prediction]:
+# Read paths select plain columns, not ORM entities: the summary and the export touch every
+# prediction of an experiment, and entity loading was most of their time at 100k leads.
+
+
+class ExposureRow(NamedTuple):
+    lead_id: str
+    arm: str | None
+    model_version: str
+    predicted_at: datetime
+
+
+class ScoredRow(NamedTuple):
+    lead_id: str
+    features: dict[str, Any] | None
+    predicted_at: datetime
+
+
+class OutcomeRow(NamedTuple):
+    lead_id: str
+    converted: bool
+    value: float | None
+    occurred_at: datetime
+
+
+def _in_experiment(namespace: str, experiment: str) -> list[ColumnElement[bool]]:
+    return [Prediction.namespace == namespace, Prediction.experiment == experiment]
+
+
+def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> list[OutcomeRow]:
+    """Outcomes of the leads the filtered predictions scored, oldest first (joined in the database)."""
+    leads = select(Prediction.lead_id).where(*prediction_filter)
+    rows = session.execute(
+        select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
+        .where(Outcome.lead_id.in_(leads))
+        .order_by(Outcome.occurred_at, Outcome.id)
+    )
+    return [OutcomeRow(*row) for row in rows]
+
+
+def experiment_exposures(session: Session, namespace: str, experiment: str) -> list[ExposureRow]:
     """Every prediction made within one experiment, oldest first."""
-    return list(
-        session.scalars(
-            select(Prediction)
-            .where(Prediction.namespace == namespace, Prediction.experiment == experiment)
-            .order_by(Prediction.predicted_at, Prediction.id)
-        )
+    rows = session.execute(
+        select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
+        .where(*_in_experiment(namespace, experiment))
+        .order_by(Prediction.predicted_at, Prediction.id)
     )
+    return [ExposureRow(*row) for row in rows]
 
 
-def outcomes_for_leads(session: Session, lead_ids: Iterable[str]) -> list[Outcome]:
-    """Outcomes of the given leads, oldest first (queried in chunks to stay under bind limits)."""
-    ids = sorted(set(lead_ids))
-    found: list[Outcome] = []
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        found.extend(session.scalars(select(Outcome).where(Outcome.lead_id.in_(chunk))))
-    return sorted(found, key=lambda o: (o.occurred_at, o.id))
+def experiment_outcomes(session: Session, namespace: str, experiment: str) -> list[OutcomeRow]:
+    """Outcomes of the leads scored within one experiment, whenever they occurred."""
+    return _outcomes_of(session, *_in_experiment(namespace, experiment))
 
 
-def predictions_since(session: Session, since: datetime) -> list[Prediction]:
+def scored_since(session: Session, since: datetime) -> list[ScoredRow]:
     """Predictions made at or after ``since``, oldest first (the export's input)."""
-    return list(
-        session.scalars(
-            select(Prediction)
-            .where(Prediction.predicted_at >= since)
-            .order_by(Prediction.predicted_at, Prediction.id)
-        )
+    rows = session.execute(
+        select(Prediction.lead_id, Prediction.features, Prediction.predicted_at)
+        .where(Prediction.predicted_at >= since)
+        .order_by(Prediction.predicted_at, Prediction.id)
     )
+    return [ScoredRow(*row) for row in rows]
+
+
+def outcomes_since(session: Session, since: datetime) -> list[OutcomeRow]:
+    """Outcomes of the leads scored at or after ``since``, whenever they occurred."""
+    return _outcomes_of(session, Prediction.predicted_at >= since)
