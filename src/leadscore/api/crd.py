@@ -75,8 +75,9 @@ LEAD_SCORING_MODEL = Resource(
     description="A lead-conversion model: trained by a Job, gated on metrics, served by KServe.",
     columns=(
         PrinterColumn("Phase", "string", ".status.phase", "Computed from the conditions."),
-        PrinterColumn("Active", "string", ".status.activeVersion", "Version receiving traffic."),
-        PrinterColumn("AUC", "number", ".status.activeRocAuc", "Held-out ROC-AUC of the active version."),
+        PrinterColumn("Active", "string", ".status.activeVersion", "Newest promoted version."),
+        PrinterColumn("Serving", "string", ".status.servedVersion", "Version the InferenceService serves."),
+        PrinterColumn("AUC", "number", ".status.activeRocAuc", "Held-out ROC-AUC of the served version."),
         PrinterColumn("Latest", "string", ".status.latestVersion", "Newest trained version.", priority=1),
         PrinterColumn("Endpoint", "string", ".status.endpoint", "InferenceService URL."),
         AGE,

@@ -224,11 +224,14 @@ class LeadScoringModelStatus(ApiModel):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
         description="Trained and Serving conditions.")
     observed_generation: int | None = Field(None, description="metadata.generation last acted on.")
-    active_version: str | None = Field(None, description="Version receiving (most) traffic.")
+    active_version: str | None = Field(None, description="Newest promoted version: what is served "
+                                                        "unless spec.serving.pinnedVersion says otherwise.")
+    served_version: str | None = Field(None, description="Version in the InferenceService's storageUri now "
+                                                        "(the pinned one during a rollback).")
     latest_version: str | None = Field(None, description="Newest trained version (passed the gate or not).")
     previous_version: str | None = Field(
         None, description="Version served before the active one (keeps the rest of a canary split).")
-    active_roc_auc: float | None = Field(None, description="Held-out ROC-AUC of the active version.")
+    active_roc_auc: float | None = Field(None, description="Held-out ROC-AUC of the served version.")
     versions: list[ModelVersion] = Field(default_factory=list,
                                          description="Every trained version, oldest first.")
     endpoint: str | None = Field(None, description="URL of the InferenceService.")

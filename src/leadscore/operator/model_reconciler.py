@@ -210,7 +210,8 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         text = f"job {run.job_name} succeeded but left no readable result (termination message, result.json)"
     else:
         reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
-    serving = f"; {ctx.status.active_version} keeps serving" if ctx.status.active_version else ""
+    current = ctx.status.served_version or ctx.status.active_version
+    serving = f"; {current} keeps serving" if current else ""
     ctx.condition(c.TRAINED, c.FALSE, reason, text + serving)
     ctx.events.append(Event("Warning", reason, text))
 
@@ -256,8 +257,7 @@ def ensure_serving(ctx: ModelContext) -> None:
     ctx.status.traffic = seen.traffic or plan.traffic
     served = next((v for v in ctx.status.versions if v.version == plan.version), None)
     ctx.status.active_roc_auc = served.metrics.get(GATE_METRIC) if served else None
-    if ctx.spec.serving.pinned_version:
-        ctx.status.active_version = ctx.spec.serving.pinned_version
+    ctx.status.served_version = plan.version
     if seen.ready:
         ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}")
     else:
@@ -288,7 +288,8 @@ def merged_isvc(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, A
 
 def apply_retention(ctx: ModelContext) -> None:
     status = ctx.status
-    protected = {status.active_version, status.previous_version, ctx.spec.serving.pinned_version,
+    protected = {status.active_version, status.served_version, status.previous_version,
+                 ctx.spec.serving.pinned_version,
                  status.training.version if status.training else None}
     if status.experiment is not None:
         protected |= {status.experiment.control, status.experiment.treatment}

@@ -110,7 +110,8 @@ def test_pinned_version_rolls_the_isvc_back_when_set(cluster, operator):
     cluster.patch(LSM, "m", {"spec": {"serving": {"pinnedVersion": "v1"}}})
     eventually(lambda: cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v1/"),
                what="ISVC back on v1")
-    assert eventually(lambda: cluster.status(LSM, "m").get("activeVersion") == "v1", what="status v1")
+    assert eventually(lambda: cluster.status(LSM, "m").get("servedVersion") == "v1", what="status v1")
+    assert cluster.status(LSM, "m")["activeVersion"] == "v2"  # unpinning returns to it
     assert len(cluster.jobs("m")) == 2  # a serving change trains nothing
 
 
