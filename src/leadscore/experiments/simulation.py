@@ -22,6 +22,9 @@ from leadscore.experiments.proportions import check_alpha, pooled_z, z_to_p
 from leadscore.experiments.sequential import always_valid_p, difference_log_lr, running_min_p
 from leadscore.experiments.settings import DEFAULT_MINIMUM_DETECTABLE_EFFECT
 
+MAX_CELLS = 20_000_000
+"""runs × looks per simulation: a few arrays of this many floats stay within ~1 GB."""
+
 
 class SimulationResult(BaseModel):
     """How often simulated experiments declared a difference, and how soon."""
@@ -81,8 +84,13 @@ def simulate_peeking(
     if mixing_effect <= 0:
         raise ValidationError(f"mixing_effect: must be positive, got {mixing_effect}")
 
-    rng = np.random.default_rng(seed)
     sizes = look_sizes(per_arm, peek_every)
+    if runs * sizes.size > MAX_CELLS:
+        raise ValidationError(
+            f"runs × looks: {runs} × {sizes.size} = {runs * sizes.size} exceeds {MAX_CELLS}; "
+            "use fewer runs or a larger peek_every"
+        )
+    rng = np.random.default_rng(seed)
     increments = np.diff(sizes, prepend=0)
     conversions_c = rng.binomial(increments, baseline, size=(runs, sizes.size)).cumsum(axis=1)
     conversions_t = rng.binomial(increments, treated, size=(runs, sizes.size)).cumsum(axis=1)

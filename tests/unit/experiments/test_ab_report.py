@@ -78,3 +78,15 @@ def test_render_report_explains_the_method_in_use(tmp_path: Path, sequential: bo
     page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
     assert ("stay valid however often" in page) is sequential
     assert ("valid only once, at the planned sample size" in page) is not sequential
+
+
+def test_render_report_labels_value_per_lead_when_value_decides(tmp_path: Path) -> None:
+    arms = {
+        name: ArmSummary(model_version=name, exposures=4000, conversions=400, value_sum=total, value_sum_sq=squares)
+        for name, total, squares in (("control", 40000.0, 4_000_000.0), ("treatment", 46000.0, 4_600_000.0))
+    }
+    summary = ExperimentSummary(namespace="sales", experiment="value", arms=arms)
+    analysis = decide(summary, ExperimentSettings(metric="value", sequential=False), elapsed=timedelta(1), final=True)
+    page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
+    assert "difference in value per lead" in page
+    assert "earns more per lead" in page

@@ -81,6 +81,7 @@ def test_look_sizes_end_at_the_horizon_when_it_is_not_a_multiple() -> None:
         ({"lift": 20.0}, "lift: 20.0 moves baseline 0.1"),
         ({"runs": 0}, "runs: must be at least 1, got 0"),
         ({"peek_every": 0}, "peek_every: must be at least 1, got 0"),
+        ({"peek_every": 1, "runs": 5000}, "runs × looks: 5000 × 5000 = 25000000 exceeds 20000000"),
     ],
 )
 def test_simulation_refuses_bad_input(overrides: dict, message: str) -> None:
