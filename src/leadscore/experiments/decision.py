@@ -53,7 +53,7 @@ class ArmResult(BaseModel):
 
 
 class ValueResult(BaseModel):
-    """Welch's t-test on outcome value per lead (reported; conversion decides)."""
+    """Welch's t-test on outcome value per lead: reported whenever values vary, decides for metric value."""
 
     control_mean: float
     treatment_mean: float
@@ -86,7 +86,9 @@ class ExperimentAnalysis(BaseModel):
     statistic: float | None = Field(
         None, description="Pooled z (conversion) or Welch's t (value) of the snapshot, on the fixed-horizon scale."
     )
-    p_value: float | None = Field(None, description="Always-valid p-value when sequential, else the z-test's.")
+    p_value: float | None = Field(
+        None, description="Always-valid p-value when sequential, else the z-test's (Welch's for value)."
+    )
     srm_p_value: float
     looks: int = Field(0, description="Looks the sequential p-value and interval were accumulated over.")
     planned_per_arm: int | None = Field(None, description="Fixed-horizon sample size per arm for the MDE.")
@@ -134,8 +136,8 @@ def decide(
             alternative=settings.alternative,
             final=final,
             elapsed_seconds=elapsed.total_seconds(),
-            control=_arm_result(summary.arms["control"], control, settings.alpha),
-            treatment=_arm_result(summary.arms["treatment"], treatment, settings.alpha),
+            control=_arm_result(summary.arms["control"], control, settings.alpha, _values_reported(summary)),
+            treatment=_arm_result(summary.arms["treatment"], treatment, settings.alpha, _values_reported(summary)),
             difference=effect.difference if effect else None,
             difference_ci_low=effect.difference_ci.low if effect else None,
             difference_ci_high=effect.difference_ci.high if effect else None,
@@ -241,7 +243,12 @@ def _arm_counts(summary: ExperimentSummary, name: str) -> ArmCounts:
     return ArmCounts(name, arm.exposures, arm.conversions)
 
 
-def _arm_result(arm: ArmSummary, counts: ArmCounts, alpha: float) -> ArmResult:
+def _values_reported(summary: ExperimentSummary) -> bool:
+    """Outcome values exist in this experiment (an arm with only zero values still has a mean: 0)."""
+    return any(summary.arms[name].value_sum_sq > 0 for name in ARMS)
+
+
+def _arm_result(arm: ArmSummary, counts: ArmCounts, alpha: float, values_reported: bool) -> ArmResult:
     if counts.exposures == 0:
         return ArmResult(name=counts.name, model_version=arm.model_version, exposures=0, conversions=0)
     interval = wilson_interval(counts, alpha)
@@ -253,14 +260,14 @@ def _arm_result(arm: ArmSummary, counts: ArmCounts, alpha: float) -> ArmResult:
         rate=counts.rate,
         rate_ci_low=interval.low,
         rate_ci_high=interval.high,
-        value_per_lead=arm.value_sum / counts.exposures if arm.value_sum_sq > 0 else None,
+        value_per_lead=arm.value_sum / counts.exposures if values_reported else None,
     )
 
 
 def _value_aggregates(summary: ExperimentSummary) -> tuple[ValueAggregate, ValueAggregate] | None:
-    """Both arms' value sums, when both report values over at least two leads."""
+    """Both arms' value sums, once values are reported and each arm has at least two leads."""
     arms = [summary.arms[name] for name in ARMS]
-    if any(arm.exposures < 2 or arm.value_sum_sq == 0 for arm in arms):
+    if not _values_reported(summary) or any(arm.exposures < 2 for arm in arms):
         return None
     control, treatment = (
         ValueAggregate(name, arm.exposures, arm.value_sum, arm.value_sum_sq)

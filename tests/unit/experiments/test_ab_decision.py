@@ -253,3 +253,11 @@ def test_decide_waits_for_outcome_values_when_metric_is_value() -> None:
     analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value"), elapsed=DAY)
     assert analysis.decision == "continue"
     assert analysis.reason == "waiting for outcome values: none vary in either arm yet"
+
+
+def test_decide_reports_zero_value_for_an_arm_without_revenue() -> None:
+    data = valued((4000, 0.0, 0.0), (4000, 46000.0, 4_600_000.0))
+    analysis = decide(data, ExperimentSettings(metric="value", sequential=False), elapsed=DAY, final=True)
+    assert analysis.control.value_per_lead == 0.0
+    assert analysis.decision == "promote"
+    assert status_fields(analysis)["lift"] is None
