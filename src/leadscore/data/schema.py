@@ -7,7 +7,6 @@ a DataFrame and the spec and never changes either.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Literal
 
@@ -123,79 +122,87 @@ def boolean_value(value: object) -> int | None:
     return None
 
 
-def _non_missing(series: pd.Series) -> pd.Series:
-    values = series.dropna()
-    if values.dtype == object:
-        values = values[values.astype(str).str.strip() != ""]
-    return values
+def value_counts(series: pd.Series) -> pd.Series:
+    """Counts of each distinct non-missing value (blank strings count as missing).
+
+    Inference looks at distinct values weighted by their counts, so a 41k-row column with
+    a dozen levels costs a dozen string operations, not 41k.
+    """
+    counts = series.value_counts(dropna=True, sort=False)
+    if series.dtype == object and len(counts):
+        blank = np.fromiter((isinstance(v, str) and not v.strip() for v in counts.index), bool, len(counts))
+        counts = counts[~blank]
+    return counts
+
+
+def _share(counts: pd.Series, ok: np.ndarray) -> float:
+    total = counts.sum()
+    return float(counts[ok].sum() / total) if total else 1.0
 
 
 def numeric_share(series: pd.Series) -> float:
-    """Share of non-missing values that parse as finite-or-infinite numbers (1.0 when none)."""
-    values = _non_missing(series)
-    if values.empty or (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+    """Share of non-missing values that parse as numbers (1.0 when none are given)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return 1.0
-    parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
-    return float(parsed.notna().mean())
+    counts = value_counts(series)
+    parsed = pd.to_numeric(pd.Series(counts.index.astype(str)).str.strip(), errors="coerce")
+    return _share(counts, parsed.notna().to_numpy())
 
 
 def datetime_share(series: pd.Series) -> float:
     """Share of non-missing values that parse as dates (1.0 for datetime dtypes)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return 1.0
-    values = _non_missing(series)
-    if values.empty:
+    counts = value_counts(series)
+    if counts.empty:
         return 0.0
-    parsed = pd.to_datetime(values.astype(str), errors="coerce", utc=True, format="mixed")
-    return float(parsed.notna().mean())
+    parsed = pd.to_datetime(pd.Series(counts.index.astype(str)), errors="coerce", utc=True, format="mixed")
+    return _share(counts, parsed.notna().to_numpy())
 
 
-def _looks_boolean(values: pd.Series) -> bool:
-    if values.empty:
-        return False
-    if pd.api.types.is_bool_dtype(values):
+def _looks_boolean(series: pd.Series, counts: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series):
         return True
-    uniques = pd.unique(values)
-    return len(uniques) <= 2 and all(boolean_value(v) is not None for v in uniques)
+    return 0 < len(counts) <= 2 and all(boolean_value(v) is not None for v in counts.index)
 
 
-def _looks_datetime(values: pd.Series) -> bool:
-    if pd.api.types.is_datetime64_any_dtype(values):
+def _looks_datetime(series: pd.Series, counts: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
         return True
-    if values.dtype != object or values.empty:
+    if series.dtype != object or counts.empty:
         return False
-    sample = values.astype(str).head(200)
-    if sample.str.match(_DATE_HINT).mean() < PARSE_SHARE:
-        return False
-    return datetime_share(values) >= PARSE_SHARE
+    hinted = pd.Series(counts.index.astype(str)).str.match(_DATE_HINT).to_numpy()
+    return _share(counts, hinted) >= PARSE_SHARE and datetime_share(series) >= PARSE_SHARE
 
 
-def _looks_text(values: pd.Series) -> bool:
+def _looks_text(counts: pd.Series) -> bool:
     """Free text: multi-word sentences with many distinct values (notes, descriptions).
 
     Long category labels ("Will revert after reading the email") repeat a few dozen
     values; text has far more distinct values than a one-hot or rate encoding could use.
     """
-    strings = values.astype(str)
-    words = strings.str.split().str.len()
-    many = values.nunique() > max(5 * HIGH_CARDINALITY, 0.05 * len(values))
-    return bool(strings.str.len().mean() >= 20 and words.mean() >= 3 and many)
+    strings = pd.Series(counts.index.astype(str))
+    weights = counts.to_numpy() / counts.sum()
+    chars = float(strings.str.len().to_numpy() @ weights)
+    words = float(strings.str.split().str.len().to_numpy() @ weights)
+    many = len(counts) > max(5 * HIGH_CARDINALITY, 0.05 * counts.sum())
+    return chars >= 20 and words >= 3 and many
 
 
 def infer_role(series: pd.Series) -> ColumnRole:
     """The role a column would get with nothing declared (not id/target/time/excluded)."""
-    values = _non_missing(series)
-    if _looks_boolean(values):
+    counts = value_counts(series)
+    if _looks_boolean(series, counts):
         return "boolean"
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    if pd.api.types.is_numeric_dtype(series):
         return "numeric"
-    if values.empty:
+    if counts.empty:
         return "categorical"
-    if _looks_datetime(values):
+    if _looks_datetime(series, counts):
         return "datetime"
-    if numeric_share(values) >= PARSE_SHARE:
+    if numeric_share(series) >= PARSE_SHARE:
         return "numeric"
-    if _looks_text(values):
+    if _looks_text(counts):
         return "text"
     return "categorical"
 
@@ -250,8 +257,8 @@ def infer_schema(df: pd.DataFrame, spec: DatasetSpec) -> DatasetSchema:
 def _positive_rate(df: pd.DataFrame, target: str) -> float | None:
     if target not in df.columns:
         return None
-    mapped = [boolean_value(v) for v in df[target].dropna()]
-    if not mapped or any(v is None for v in mapped):
+    counts = value_counts(df[target])
+    labels = [boolean_value(v) for v in counts.index]
+    if not labels or None in labels:
         return None
-    rate = sum(mapped) / len(mapped)
-    return rate if math.isfinite(rate) else None
+    return float(counts[np.array(labels) == 1].sum() / counts.sum())

@@ -24,6 +24,8 @@ def is_missing(value: Any) -> bool:
     """None, NaN, pandas NA/NaT and blank strings all mean "not given"."""
     if value is None:
         return True
+    if type(value) is str:
+        return not value.strip()
     if isinstance(value, float | np.floating):
         return bool(math.isnan(value))
     if isinstance(value, str):
@@ -35,6 +37,13 @@ def is_missing(value: Any) -> bool:
 
 def to_number(value: Any) -> float:
     """A float, NaN when missing, non-numeric or non-finite (bools count as 1/0)."""
+    kind = type(value)
+    if kind is float:  # the common cases first: this runs once per field per lead
+        return value if math.isfinite(value) else math.nan
+    if kind is int:
+        return float(value)
+    if value is None:
+        return math.nan
     if isinstance(value, bool | np.bool_):
         return float(value)
     if isinstance(value, int | float | np.integer | np.floating):
@@ -78,6 +87,8 @@ def to_epoch_seconds(value: Any) -> float:
 
 def to_category(value: Any) -> str:
     """A level name: strings stripped, 3 / 3.0 / "3" alike, missing -> ``MISSING``."""
+    if type(value) is str:
+        return value.strip() or MISSING
     if is_missing(value):
         return MISSING
     if isinstance(value, str):

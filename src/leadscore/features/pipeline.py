@@ -34,7 +34,6 @@ from leadscore.features import parsing
 from leadscore.features.contract import InputField
 from leadscore.features.spec import (
     BooleanEncoder,
-    Columns,
     ContactEncoder,
     DatetimeEncoder,
     Encoder,
@@ -44,7 +43,10 @@ from leadscore.features.spec import (
     OneHotEncoder,
     RatioEncoder,
     TextEncoder,
+    frame_columns,
 )
+
+__all__ = ["LeadFeatures", "frame_columns", "is_contact_field", "normalized"]
 
 _CALENDAR: list[Any] = ["hour", "day_of_week", "is_weekend", "is_business_hours", "month", "quarter"]
 _CONTACT = {
@@ -78,17 +80,6 @@ def _as_frame(table: Any) -> pd.DataFrame:
     if array.ndim != 2:
         raise ValueError(f"expected a 2-d table of leads, got an array of shape {array.shape}")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-
-
-def frame_columns(frame: pd.DataFrame) -> Columns:
-    """Raw column arrays from a DataFrame; tz-aware timestamps become naive UTC first."""
-    columns: Columns = {}
-    for name in frame.columns:
-        series = frame[name]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        columns[str(name)] = series.to_numpy()
-    return columns
 
 
 class LeadFeatures(BaseEstimator, TransformerMixin):
@@ -143,8 +134,9 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
             inputs.append(field)
             encoders.extend(encoder)
         if contact:
+            kinds = {field.name: field.kind for field in inputs if field.name in contact}
             presence = [name for name in contact if roles[name] != "boolean"]
-            encoders.append(ContactEncoder(fields=contact, presence_columns=presence))
+            encoders.append(ContactEncoder(fields=kinds, presence_columns=presence))
         encoders.extend(self._ratios(roles))
         self.spec_ = FeatureSpec(id_field=id_field, inputs=inputs, encoders=encoders)
         self._publish()
@@ -216,8 +208,7 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """float32 matrix with columns ``feature_names_out_``; missing fields count as missing."""
         check_is_fitted(self, "spec_")
-        frame = _as_frame(X)
-        return self.spec_.transform_columns(frame_columns(frame), len(frame))
+        return self.spec_.transform_frame(_as_frame(X))
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None, **_: Any) -> np.ndarray:  # noqa: N803
         """``fit`` then ``transform``, but target rates are out-of-fold so no row sees its label."""
