@@ -1,0 +1,141 @@
+"""The real predictor's responses, relayed as KServe's logger would, make a correct summary and export.
+
+The predictor (KServe ModelServer, sticky A/B between two real artifacts) scores synthetic
+P&C leads over V1 and V2; each exchange is posted to a real collector on PostgreSQL as the
+two CloudEvents KServe's agent would send; outcomes come from the synthetic ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from integration.predictor.predictor_artifacts import SPEC, build_artifact, request_records, synthetic_leads
+from integration.predictor.predictor_servers import Predictor, running_predictor
+from leadscore.api.summary import ExperimentSummary
+from leadscore.cli.main import main
+from leadscore.data import infer_schema, load_dataset
+from support.processes import free_port, http_ok, start_process, wait_until
+from unit.collector.kserve_logger import relay
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+EXPERIMENT = "pc-v1-vs-v2"
+LEADS, SEED = 240, 202
+
+
+@pytest.fixture(scope="module")
+def ab_predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Predictor]:
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    control = build_artifact(artifacts / "v1", "v1", algorithms=("lightgbm",), seed=7)
+    treatment = build_artifact(artifacts / "v2", "v2", algorithms=("lightgbm",), seed=11)
+    env = {
+        "LEADSCORE_AB_EXPERIMENT": EXPERIMENT,
+        "LEADSCORE_AB_TREATMENT_URI": str(treatment),
+        "LEADSCORE_AB_TREATMENT_PERCENT": "50",
+        "LEADSCORE_AB_SALT": f"sales/{EXPERIMENT}",
+    }
+    with running_predictor(control, tmp_path_factory.mktemp("logs"), name="pc", env=env) as predictor:
+        yield predictor
+
+
+@pytest.fixture
+def collector(postgres_database: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    process = start_process(
+        "collector",
+        [
+            sys.executable,
+            "-m",
+            "leadscore",
+            "collector",
+            "--db",
+            postgres_database,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        tmp_path / "collector.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=60, process=process)
+        yield url, postgres_database
+    finally:
+        process.stop()
+
+
+def test_collector_summarises_and_exports_what_the_real_predictor_scored(
+    ab_predictor: Predictor, collector: tuple[str, str], tmp_path: Path
+) -> None:
+    url, db = collector
+    records = request_records(LEADS, seed=SEED)
+    truth = dict(zip([r["lead_id"] for r in records], synthetic_leads(LEADS, SEED)[SPEC.target], strict=True))
+    arms: dict[str, str] = {}
+    with (
+        httpx.Client(base_url=url, timeout=30) as sink,
+        httpx.Client(base_url=ab_predictor.http, timeout=30) as crm,
+    ):
+        for n, start in enumerate(range(0, LEADS - 40, 50)):  # V1 batches
+            body = json.dumps({"instances": records[start : start + 50]}).encode()
+            reply = crm.post(
+                "/v1/models/pc:predict", content=body, headers={"Content-Type": "application/json"}
+            )
+            arms |= {p["lead_id"]: p["arm"] for p in reply.json()["predictions"]}
+            relay(sink, f"v1-{n}", body, reply.content, isvc="pc", experiment=EXPERIMENT)
+        tail = records[LEADS - 40 :]  # one V2 batch of whole records
+        body = json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": "records",
+                        "datatype": "BYTES",
+                        "shape": [len(tail)],
+                        "data": [json.dumps(r) for r in tail],
+                    }
+                ]
+            }
+        ).encode()
+        reply = crm.post("/v2/models/pc/infer", content=body, headers={"Content-Type": "application/json"})
+        outputs = {o["name"]: o["data"] for o in reply.json()["outputs"]}
+        arms |= dict(zip(outputs["lead_id"], outputs["arm"], strict=True))
+        relay(sink, "v2-0", body, reply.content, isvc="pc", experiment=EXPERIMENT)
+
+        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        outcomes = [
+            {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
+            for lead, won in truth.items()
+        ]
+        assert sink.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
+        summary = ExperimentSummary.model_validate(
+            sink.get(f"/v1/experiments/sales/{EXPERIMENT}/summary").json()
+        )
+
+    for arm, version in (("control", "v1"), ("treatment", "v2")):
+        leads = [lead for lead, a in arms.items() if a == arm]
+        won = sum(int(truth[lead]) for lead in leads)
+        got = summary.arms[arm]
+        assert (got.model_version, got.exposures, got.conversions, got.value_sum) == (
+            version,
+            len(leads),
+            won,
+            1000.0 * won,
+        )
+
+    output = tmp_path / "retrain.parquet"
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", str(output), "--db", db]) == 0
+    frame = load_dataset(str(output))
+    assert len(frame) == LEADS
+    assert set(records[0]) <= set(frame.columns)
+    assert dict(zip(frame["lead_id"], frame["converted"], strict=True)) == {
+        k: int(v) for k, v in truth.items()
+    }
+    schema = infer_schema(frame, SPEC)
+    assert schema.model_dump()  # the trainer's dataset contract accepts the export as it is
