@@ -54,9 +54,12 @@ def running_min_p(p_values: ArrayLike, axis: int = -1) -> np.ndarray:
     return np.minimum.accumulate(np.asarray(p_values, float), axis=axis)
 
 
-def running_intersection(lows: ArrayLike, highs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Intersect a confidence sequence over looks: still valid, and it never widens."""
-    return np.maximum.accumulate(np.asarray(lows, float)), np.minimum.accumulate(np.asarray(highs, float))
+def running_intersection(lows: ArrayLike, highs: ArrayLike, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect a confidence sequence over looks (along ``axis``): still valid, and it never widens."""
+    return (
+        np.maximum.accumulate(np.asarray(lows, float), axis=axis),
+        np.minimum.accumulate(np.asarray(highs, float), axis=axis),
+    )
 
 
 def mixture_radius(variance: ArrayLike, tau2: ArrayLike, alpha: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from leadscore.experiments.sequential import (
     lift_confidence_bounds,
     mixture_log_lr,
     mixture_radius,
+    running_intersection,
     running_min_p,
 )
 
@@ -65,3 +66,9 @@ def test_lift_confidence_bounds_contain_the_estimate_and_narrow_with_data() -> N
     assert float(low_small) < 0.2 < float(high_small)
     assert float(high_large - low_large) < float(high_small - low_small)
     assert np.isfinite([low_large, high_large]).all()
+
+
+def test_running_intersection_accumulates_along_the_looks_of_each_run() -> None:
+    low, high = running_intersection([[1, 3, 2], [0, 1, 0]], [[9, 8, 9], [5, 6, 4]])
+    assert low.tolist() == [[1, 3, 3], [0, 1, 1]]
+    assert high.tolist() == [[9, 8, 8], [5, 5, 4]]
