@@ -18,7 +18,7 @@ from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import rules
 from leadscore.predictor.artifact import ModelArtifact
 from leadscore.predictor.engine import Device, OnnxScorer
-from leadscore.predictor.explain import UNIT, Explainer
+from leadscore.predictor.explain import UNIT, Explainer, members_from_card
 
 Factor = dict[str, Any]
 
@@ -81,7 +81,7 @@ class ModelArm:
     @cached_property
     def _explainer(self) -> Explainer:
         """Boosters load on the first ``:explain``: scoring never pays for them."""
-        return Explainer(self.artifact.boosters_path, member_weights(self.artifact.card))
+        return Explainer(members_from_card(self.artifact.card, self.artifact.path))
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
         matrix = self.artifact.feature_spec.transform_records(records)
@@ -98,15 +98,6 @@ def _origin_value(record: Mapping[str, Any], origin: str, encoded: float) -> Any
     if origin in record:
         return record[origin]
     return None if np.isnan(encoded) else round(float(encoded), 4)
-
-
-def member_weights(card: Mapping[str, Any]) -> dict[str, float]:
-    """Shipped members and their ensemble weights from the model card (one model: weight 1)."""
-    weights = card.get("weights") or {}
-    if weights:
-        return {str(k): float(v) for k, v in weights.items()}
-    members = card.get("members") or ([card["shipped"]] if card.get("shipped") else [])
-    return {str(m): 1.0 for m in members}
 
 
 class RulesArm:

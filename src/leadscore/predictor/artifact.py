@@ -21,7 +21,6 @@ MODEL_FILE = "model.onnx"
 SPEC_FILE = "feature_spec.json"
 CARD_FILE = "model_card.json"
 RESULT_FILE = "result.json"
-BOOSTERS_DIR = "boosters"
 REQUIRED = (MODEL_FILE, SPEC_FILE, CARD_FILE)
 
 
@@ -37,10 +36,6 @@ class ModelArtifact:
     @property
     def onnx_path(self) -> Path:
         return self.path / MODEL_FILE
-
-    @property
-    def boosters_path(self) -> Path:
-        return self.path / BOOSTERS_DIR
 
     @classmethod
     def open(cls, uri: str) -> ModelArtifact:

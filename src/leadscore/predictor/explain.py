@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,12 +72,29 @@ def _logistic(path: Path) -> Contributions:
     return contributions
 
 
-NATIVE: dict[str, tuple[str, Callable[[Path], Contributions]]] = {
-    "lightgbm": ("lightgbm.txt", _lightgbm),
-    "xgboost": ("xgboost.json", _xgboost),
-    "catboost": ("catboost.cbm", _catboost),
-    "lr": ("lr.json", _logistic),
+LOADERS: dict[str, Callable[[Path], Contributions]] = {
+    "lightgbm": _lightgbm,
+    "xgboost": _xgboost,
+    "catboost": _catboost,
+    "lr": _logistic,
 }
+
+
+@dataclass(frozen=True)
+class Member:
+    """One shipped model as the card lists it: algorithm, ensemble weight, native file."""
+
+    algorithm: str
+    weight: float
+    path: Path
+
+
+def members_from_card(card: Mapping[str, Any], directory: Path) -> list[Member]:
+    """``members`` of ``model_card.json`` (``native_file`` is relative to the artifact directory)."""
+    listed = card.get("members") or []
+    if not listed:
+        raise StorageError(f"{directory / 'model_card.json'}: no members listed, nothing to explain")
+    return [Member(str(m["algorithm"]), float(m["weight"]), directory / str(m["native_file"])) for m in listed]
 
 
 @dataclass(frozen=True)
@@ -88,20 +106,16 @@ class Explanation:
 
 
 class Explainer:
-    """The shipped members' native models, combined by the ensemble weights."""
+    """The shipped members' native models, combined by their ensemble weights."""
 
-    def __init__(self, boosters: Path, weights: Mapping[str, float]) -> None:
-        if not weights:
-            raise StorageError(f"{boosters}: the model card names no members to explain")
+    def __init__(self, members: list[Member]) -> None:
         self._members: list[tuple[float, Contributions]] = []
-        for member, weight in weights.items():
-            if member not in NATIVE:
-                raise StorageError(f"{boosters}: cannot explain member {member!r}; known: {sorted(NATIVE)}")
-            file_name, loader = NATIVE[member]
-            path = boosters / file_name
-            if not path.is_file():
-                raise StorageError(f"explanations need {path}, which the artifact lacks")
-            self._members.append((float(weight), loader(path)))
+        for member in members:
+            if member.algorithm not in LOADERS:
+                raise StorageError(f"cannot explain member {member.algorithm!r}; known: {sorted(LOADERS)}")
+            if not member.path.is_file():
+                raise StorageError(f"explanations need {member.path}, which the artifact lacks")
+            self._members.append((member.weight, LOADERS[member.algorithm](member.path)))
 
     def explain(self, x: np.ndarray) -> Explanation:
         total = np.add.reduce([weight * contributions(x) for weight, contributions in self._members])

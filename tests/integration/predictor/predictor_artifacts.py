@@ -64,7 +64,10 @@ def build_artifact(
         "version": version,
         "algorithms": list(algorithms),
         "shipped": "ensemble",
-        "weights": {m.name: m.weight for m in members},
+        "members": [
+            {"algorithm": m.name, "weight": m.weight, "native_file": f"boosters/{ALGORITHMS[m.name].native_file}"}
+            for m in members
+        ],
         "scoring": (scoring or ScoringSpec()).to_wire(),
     }
     (target / "model_card.json").write_text(json.dumps(card))
