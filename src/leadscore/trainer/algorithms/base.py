@@ -1,0 +1,86 @@
+"""What every algorithm offers the search, the ensemble, the ONNX export and the artifact.
+
+Algorithms see only the float32 ``LeadFeatures`` matrix (NaN = missing). Native
+categorical handling is deliberately never used: CatBoost's and onnxmltools' exporters refuse
+it, and LightGBM's categorical splits lost ONNX parity.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:  # onnx is imported only where a model is converted
+    import onnx
+
+Device = Literal["cpu", "cuda"]
+Reporter = Callable[[int, float], bool]
+"""Called with (iteration, validation log loss); returning True stops training (pruned)."""
+
+MAX_ROUNDS = 2000
+EARLY_STOPPING_ROUNDS = 50
+REPORT_EVERY = 10
+ONNX_OPSET = 15  # the highest onnxmltools' tree converters accept
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The split matrices and run-wide settings an algorithm needs."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    seed: int
+    device: Device = "cpu"
+    threads: int = 0  # 0 = the library's default (all cores)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+class Algorithm(ABC):
+    """One learner: defaults, search space, fit with early stopping, predict, export, save."""
+
+    name: str
+    native_file: str
+    """File name under ``boosters/`` for the native model (explanations)."""
+
+    @abstractmethod
+    def default_params(self) -> dict[str, Any]:
+        """Sensible hyper-parameters; always the first trial, so one trial is already good."""
+
+    @abstractmethod
+    def search_space(self, trial: Any) -> dict[str, Any]:
+        """Hyper-parameters suggested by an Optuna trial."""
+
+    @abstractmethod
+    def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
+        """The fitted native model (early-stopped on validation where the library can)."""
+
+    @abstractmethod
+    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Probability of the positive class, float64 [N]."""
+
+    @abstractmethod
+    def to_onnx(self, model: Any, n_features: int) -> onnx.ModelProto:
+        """ONNX model: input ``features`` float32 [N, F] -> class probabilities [N, 2]."""
+
+    @abstractmethod
+    def save_native(self, model: Any, path: Path) -> None:
+        """Write the native model to ``path`` (the library's own format)."""
+
+    def iterations(self, model: Any) -> int | None:
+        """Boosting rounds kept after early stopping (None for non-iterative models)."""
+        return None
+
+
+def stop_every(reporter: Reporter | None, iteration: int, value: float) -> bool:
+    """Ask the reporter every ``REPORT_EVERY`` rounds (Optuna's pruner is not free)."""
+    return reporter is not None and iteration % REPORT_EVERY == 0 and reporter(iteration, value)

@@ -1,0 +1,75 @@
+"""CatBoost on the numeric matrix (its ONNX export refuses categorical features)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadscore.trainer.algorithms.base import (
+    EARLY_STOPPING_ROUNDS,
+    MAX_ROUNDS,
+    Algorithm,
+    Reporter,
+    TrainData,
+    stop_every,
+)
+
+
+class _Report:
+    """CatBoost's per-iteration callback protocol; returning False stops training."""
+
+    def __init__(self, reporter: Reporter | None) -> None:
+        self.reporter = reporter
+
+    def after_iteration(self, info: Any) -> bool:
+        return not stop_every(self.reporter, info.iteration, info.metrics["validation"]["Logloss"][-1])
+
+
+class CatBoostAlgorithm(Algorithm):
+    name = "catboost"
+    native_file = "catboost.cbm"
+
+    def default_params(self) -> dict[str, Any]:
+        return {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0}
+
+    def search_space(self, trial: Any) -> dict[str, Any]:
+        return {
+            "depth": trial.suggest_int("depth", 3, 8),
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 0.5, 20.0, log=True),
+        }
+
+    def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
+        from catboost import CatBoostClassifier
+
+        gpu = data.device == "cuda"
+        model = CatBoostClassifier(
+            iterations=MAX_ROUNDS, loss_function="Logloss", eval_metric="Logloss",
+            early_stopping_rounds=EARLY_STOPPING_ROUNDS, use_best_model=True, random_seed=data.seed,
+            thread_count=data.threads or -1, task_type="GPU" if gpu else "CPU",
+            allow_writing_files=False, verbose=False, **params,
+        )
+        # CatBoost runs no Python callbacks on the GPU; there the trial is judged only at the end.
+        callbacks = None if gpu else [_Report(reporter)]
+        model.fit(data.x_train, data.y_train, eval_set=(data.x_valid, data.y_valid), callbacks=callbacks)
+        return model
+
+    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return model.predict_proba(x)[:, 1].astype(np.float64)
+
+    def to_onnx(self, model: Any, n_features: int) -> Any:
+        import onnx
+
+        with tempfile.TemporaryDirectory(prefix="leadscore-catboost-") as tmp:
+            path = Path(tmp, "catboost.onnx")
+            model.save_model(str(path), format="onnx")
+            return onnx.load(str(path))
+
+    def save_native(self, model: Any, path: Path) -> None:
+        model.save_model(str(path), format="cbm")
+
+    def iterations(self, model: Any) -> int | None:
+        return int(model.tree_count_)

@@ -1,0 +1,110 @@
+"""Offline use of a published model: ``leadscore evaluate`` and ``leadscore score``.
+
+Both read only what a predictor reads (``model.onnx``, ``feature_spec.json``,
+``model_card.json``), so an evaluation measures exactly what would be served.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadscore.data import load_dataset
+from leadscore.data.validation import binary_target
+from leadscore.errors import DatasetError, StorageError
+from leadscore.store import artifacts
+from leadscore.trainer import onnx_graph
+from leadscore.trainer.metrics import evaluate
+from leadscore.trainer.pipeline import CARD_FILE, MODEL_FILE, SPEC_FILE
+
+
+@dataclass
+class PublishedModel:
+    """A model directory opened for batch scoring."""
+
+    spec: Any  # leadscore.features.FeatureSpec
+    card: dict[str, Any]
+    session: Any  # onnxruntime.InferenceSession
+
+    @classmethod
+    def open(cls, uri: str) -> PublishedModel:
+        from leadscore.features import FeatureSpec
+
+        path = artifacts.fetch_directory(uri)
+        for name in (MODEL_FILE, SPEC_FILE, CARD_FILE):
+            if not (path / name).is_file():
+                raise StorageError(f"model {uri}: {name} is missing; not a leadscore model directory")
+        return cls(spec=FeatureSpec.model_validate_json((path / SPEC_FILE).read_text()),
+                   card=json.loads((path / CARD_FILE).read_text()),
+                   session=onnx_graph.session(str(path / MODEL_FILE)))
+
+    def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+        from leadscore.features.pipeline import frame_columns
+
+        out = []
+        for start in range(0, len(frame), batch_size):
+            chunk = frame.iloc[start : start + batch_size]
+            matrix = self.spec.transform_columns(frame_columns(chunk), len(chunk))
+            out.append(onnx_graph.predict(self.session, matrix, batch_size))
+        return np.concatenate(out).astype(np.float64) if out else np.empty(0)
+
+
+def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]:
+    """Held-out style metrics of a published model on labelled data."""
+    model = PublishedModel.open(model_uri)
+    frame = load_dataset(data_uri)
+    if target not in frame.columns:
+        shown = ", ".join(map(str, frame.columns[:12]))
+        raise DatasetError(f"target {target!r} is not in the dataset (columns: {shown})")
+    labels = binary_target(frame[target]).to_numpy(dtype=np.int64)
+    probabilities = model.probabilities(frame.drop(columns=[target]))
+    metrics = evaluate(labels, probabilities, float(model.card.get("threshold", 0.5)))
+    return {"model_version": model.card.get("version", ""), **metrics.model_dump()}
+
+
+def score_file(model_uri: str, data_uri: str, output: str, batch_size: int) -> tuple[int, float]:
+    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring)."""
+    from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+
+    model = PublishedModel.open(model_uri)
+    frame = load_dataset(data_uri)
+    id_field = model.spec.id_field
+    started = time.perf_counter()
+    probabilities = model.probabilities(frame, batch_size)
+    seconds = time.perf_counter() - started
+    spec = spec_from_card(model.card)
+    scores = to_scores(probabilities)
+    tiers = tier_index(scores, spec)
+    ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
+    table = pd.DataFrame({
+        id_field or "row": ids,
+        "probability": probabilities,
+        "score": scores,
+        "tier": np.asarray(TIERS, dtype=object)[tiers],
+        "action": np.asarray(actions(spec), dtype=object)[tiers],
+    })
+    buffer = io.BytesIO()
+    if output.lower().endswith(".parquet"):
+        table.to_parquet(buffer, index=False)
+    else:
+        table.to_csv(buffer, index=False)
+    artifacts.write_bytes(output, buffer.getvalue())
+    return len(table), seconds
+
+
+def write_termination_message(path: str | None, text: str) -> str | None:
+    """Best effort: the Job's result must not be lost to an unwritable path, but say so."""
+    if not path:
+        return None
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        return f"cannot write the termination message to {path}: {exc.strerror or exc}"
+    return None

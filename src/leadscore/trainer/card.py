@@ -1,0 +1,144 @@
+"""``model_card.json``: what was trained, on what, how well, and what shipped (DESIGN §4).
+
+The predictor reads ``version``, ``scoring`` (tier thresholds and actions), ``input`` /
+``output`` and ``members`` (which native booster explains which share of the score); the
+operator and people read the rest. Plain pydantic so it can be checked when read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from importlib import metadata
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from leadscore.data import DatasetSchema, LeakFinding
+from leadscore.trainer.ensemble import CandidateScore
+from leadscore.trainer.metrics import Metrics
+
+CARD_SCHEMA_VERSION = 1
+LIBRARIES = ("leadscore", "numpy", "pandas", "scikit-learn", "xgboost", "lightgbm", "catboost", "optuna",
+             "onnx", "onnxruntime", "onnxmltools", "skl2onnx", "mlflow")
+
+
+class MemberCard(BaseModel):
+    """One shipped model inside ``model.onnx``."""
+
+    algorithm: str
+    weight: float = Field(description="Weight of its logit in the blended score.")
+    native_file: str = Field(description="Path of the native model, relative to the artifact directory.")
+    params: dict[str, Any]
+    iterations: int | None = Field(None, description="Boosting rounds kept after early stopping.")
+
+
+class AlgorithmCard(BaseModel):
+    """Every trained algorithm, shipped or not: its search and its calibrated held-out quality."""
+
+    algorithm: str
+    trials: int
+    pruned: int
+    seconds: float
+    valid_log_loss: float = Field(description="Best trial's raw validation log loss.")
+    params: dict[str, Any]
+    test: dict[str, float] = Field(description="Held-out metrics, calibrated on validation alone.")
+
+
+class TensorCard(BaseModel):
+    name: str
+    dtype: Literal["float32"] = "float32"
+    shape: list[str | int]
+
+
+class CalibrationCard(BaseModel):
+    method: Literal["sigmoid", "isotonic"]
+    input: str = "sum_i weight_i * logit(p_i) over members"
+    parameters: dict[str, Any]
+    choice: str = Field(description="How the method was chosen.")
+
+
+class BaselineComparison(BaseModel):
+    algorithm: str = "lr"
+    metrics: dict[str, float]
+    roc_auc_gain: float = Field(description="Shipped minus baseline held-out ROC-AUC.")
+    log_loss_reduction: float = Field(description="Relative held-out log-loss reduction (0.1 = 10 %).")
+    brier_reduction: float
+    beats_baseline: bool = Field(description="Higher held-out ROC-AUC than the baseline.")
+
+
+class DataCard(BaseModel):
+    uri: str
+    fingerprint: str = Field(description="sha256 of the loaded rows and the inferred schema.")
+    rows: int
+    positive_rate: float
+    split: dict[str, Any]
+    leakage: list[LeakFinding]
+    data_schema: DatasetSchema = Field(alias="schema")
+
+    model_config = {"populate_by_name": True}
+
+
+class TrainingCard(BaseModel):
+    seconds: float
+    device: Literal["cpu", "cuda"]
+    seed: int
+    trials_per_algorithm: int
+    time_budget_seconds: float | None
+    parity_max_abs_diff: float
+    libraries: dict[str, str]
+
+
+class ModelCard(BaseModel):
+    schema_version: int = CARD_SCHEMA_VERSION
+    model_name: str
+    version: str
+    created: datetime
+    vertical: str | None = None
+    input: TensorCard
+    output: TensorCard
+    feature_names: list[str]
+    shipped: str = Field(description="'ensemble' or the single algorithm that ships.")
+    shipped_reason: str
+    members: list[MemberCard]
+    calibration: CalibrationCard
+    threshold: float = Field(description="Probability cut-off for precision/recall/F1 (best F1 on validation).")
+    metrics: Metrics = Field(description="Held-out test metrics of the shipped model.")
+    baseline: BaselineComparison
+    algorithms: list[AlgorithmCard]
+    candidates: list[CandidateScore] = Field(description="Cross-fitted validation scores behind the choice.")
+    data: DataCard
+    training: TrainingCard
+    scoring: dict[str, Any] = Field(description="Tier thresholds and actions (leadscore.api ScoringSpec).")
+
+
+def data_fingerprint(frame: pd.DataFrame, schema: DatasetSchema) -> str:
+    """Stable hash of the rows (values and column names, in order) and the schema."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(np.ascontiguousarray(pd.util.hash_pandas_object(frame, index=False).to_numpy()).tobytes())
+    digest.update(schema.model_dump_json().encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def compare_to_baseline(shipped: Metrics, baseline: Metrics) -> BaselineComparison:
+    return BaselineComparison(
+        metrics=baseline.headline(),
+        roc_auc_gain=shipped.roc_auc - baseline.roc_auc,
+        log_loss_reduction=1.0 - shipped.log_loss / baseline.log_loss,
+        brier_reduction=1.0 - shipped.brier / baseline.brier,
+        beats_baseline=shipped.roc_auc > baseline.roc_auc,
+    )

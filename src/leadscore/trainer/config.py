@@ -1,0 +1,61 @@
+"""The trainer's inputs, validated once at the boundary (CLI flags or the Job's args)."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leadscore.data.schema import DatasetSpec
+
+DEFAULT_ALGORITHMS = ["lr", "xgboost", "lightgbm", "catboost"]
+TERMINATION_ENV = "LEADSCORE_TERMINATION_PATH"
+DEFAULT_TERMINATION_PATH = "/dev/termination-log"
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+class TrainConfig(BaseModel):
+    """Everything ``leadscore train`` was asked to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field(description="CSV/Parquet path or s3:// URI.")
+    dataset: DatasetSpec
+    format: Literal["csv", "parquet"] | None = None
+    algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    trials: int = Field(20, ge=1, le=10_000, description="Optuna trials per algorithm.")
+    time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
+    seed: int = Field(42, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = Field(0, ge=0, description="Threads per library; 0 = all available cores.")
+    ensemble: bool = True
+    model_name: str = Field("leadscore", min_length=1, max_length=63)
+    version: str | None = None
+    vertical: str | None = None
+    output: str
+    mlflow_uri: str | None = None
+    mlflow_experiment: str | None = None
+    termination_path: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _version_label(cls, value: str | None) -> str | None:
+        if value is not None and not _VERSION.match(value):
+            raise ValueError(f"expected letters, digits, '.', '_' or '-' (max 63), got {value!r}")
+        return value
+
+    @field_validator("algorithms", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def resolved_termination_path(self) -> str | None:
+        """Flag, else env, else the kubelet's default when it exists (outside a pod: none)."""
+        path = self.termination_path or os.environ.get(TERMINATION_ENV)
+        if path:
+            return path
+        return DEFAULT_TERMINATION_PATH if os.path.exists(DEFAULT_TERMINATION_PATH) else None

@@ -1,0 +1,189 @@
+"""One ONNX graph for the whole scoring path after feature encoding, and its parity check.
+
+``features`` float32 [N, F] -> every shipped member's class probabilities (the converters'
+own sub-graphs, names prefixed) -> logit of the positive class, in float64 -> weighted sum
+-> calibrator (sigmoid, or the isotonic piecewise-linear function written as
+``y0 + sum_k slope_k * (clip(s, x_k, x_k+1) - x_k)``) -> ``probability`` float32 [N].
+
+The tail runs in float64 so the only float32 rounding is inside the tree ensembles and the
+final cast; the parity check then compares against the native libraries' own predictions
+passed through the same blend and calibrator in numpy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from leadscore.errors import ParityError
+from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
+from leadscore.trainer.ensemble import Blend
+from leadscore.trainer.metrics import PROBABILITY_EPS
+
+INPUT = "features"
+OUTPUT = "probability"
+OPSET = 15
+IR_VERSION = 8
+PARITY_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class Member:
+    """A shipped model's converted ONNX graph and its ensemble weight."""
+
+    name: str
+    model: onnx.ModelProto
+    weight: float
+
+
+def _probability_tensor(graph: onnx.GraphProto) -> str:
+    """The [N, 2] probability tensor: the ZipMap's input when a converter added one."""
+    for node in graph.node:
+        if node.op_type == "ZipMap":
+            return node.input[0]
+    for output in graph.output:
+        if output.name in ("probabilities", "probability_tensor"):
+            return output.name
+    raise ParityError(f"converted graph has no probability output (outputs: {[o.name for o in graph.output]})")
+
+
+def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto], str]:
+    """The member's nodes and initializers with every internal name prefixed; ZipMap dropped."""
+    graph = member.model.graph
+    probability = _probability_tensor(graph)
+    prefix = f"{member.name}__"
+
+    def rename(name: str) -> str:
+        return name if name in ("", INPUT) else prefix + name
+
+    nodes = []
+    for index, node in enumerate(graph.node):
+        if node.op_type == "ZipMap":
+            continue
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = f"{prefix}{index}_{node.name or node.op_type}"
+        copy.input[:] = [rename(n) for n in node.input]
+        copy.output[:] = [rename(n) for n in node.output]
+        nodes.append(copy)
+    initializers = []
+    for tensor in graph.initializer:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(tensor)
+        copy.name = rename(tensor.name)
+        initializers.append(copy)
+    return nodes, initializers, rename(probability)
+
+
+class _Builder:
+    """Accumulates nodes and constants with unique names."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"tail_{hint}_{self._count}"
+
+    def const(self, value: np.ndarray | float | Sequence[int], dtype: type = np.float64) -> str:
+        name = self.name("c")
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attrs: object) -> str:
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+
+def _member_logit(b: _Builder, probabilities: str, weight: float) -> str:
+    positive = b.op("Gather", probabilities, b.const(1, np.int64), axis=1)
+    p = b.op("Cast", positive, to=TensorProto.DOUBLE)
+    p = b.op("Min", b.op("Max", p, b.const(PROBABILITY_EPS)), b.const(1.0 - PROBABILITY_EPS))
+    logit = b.op("Sub", b.op("Log", p), b.op("Log", b.op("Sub", b.const(1.0), p)))
+    return b.op("Mul", logit, b.const(weight))
+
+
+def _calibrate(b: _Builder, score: str, calibrator: SigmoidCalibrator | IsotonicCalibrator) -> str:
+    if isinstance(calibrator, SigmoidCalibrator):
+        return b.op("Sigmoid", b.op("Add", b.op("Mul", score, b.const(calibrator.a_)), b.const(calibrator.b_)))
+    x, y = calibrator.x_, calibrator.y_
+    if len(x) == 1:
+        return b.op("Add", b.op("Mul", score, b.const(0.0)), b.const(y[0]))
+    lo, hi = x[:-1], x[1:]
+    slope = np.diff(y) / np.diff(x)
+    column = b.op("Unsqueeze", score, b.const([1], np.int64))
+    clipped = b.op("Min", b.op("Max", column, b.const(lo)), b.const(hi))
+    pieces = b.op("Mul", b.op("Sub", clipped, b.const(lo)), b.const(slope))
+    total = b.op("ReduceSum", pieces, b.const([1], np.int64), keepdims=0)
+    return b.op("Add", total, b.const(y[0]))
+
+
+def build(members: Sequence[Member], blend: Blend, n_features: int) -> onnx.ModelProto:
+    """The single scoring graph (see the module docstring)."""
+    b = _Builder()
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[onnx.TensorProto] = []
+    weighted = []
+    for member in members:
+        member_nodes, member_inits, probabilities = _prefixed_nodes(member)
+        nodes += member_nodes
+        initializers += member_inits
+        weighted.append(_member_logit(b, probabilities, member.weight))
+    score = weighted[0] if len(weighted) == 1 else b.op("Sum", *weighted)
+    calibrated = _calibrate(b, score, blend.calibrator)
+    b.nodes.append(helper.make_node("Cast", [calibrated], [OUTPUT], name="output_cast", to=TensorProto.FLOAT))
+    ml_version = max([1] + [o.version for m in members for o in m.model.opset_import if o.domain == "ai.onnx.ml"])
+    graph = helper.make_graph(
+        nodes + b.nodes, "leadscore",
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
+        outputs=[helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N"])],
+        initializer=initializers + b.initializers,
+    )
+    model = helper.make_model(
+        graph, producer_name="leadscore", ir_version=IR_VERSION,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ml_version)],
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def session(model: bytes | str | os.PathLike[str], threads: int = 0):  # -> onnxruntime.InferenceSession
+    """An onnxruntime session tuned for batch scoring of tree ensembles on the CPU."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.log_severity_level = 3
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def predict(sess, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+    """Calibrated probabilities for a float32 matrix, in batches."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = [sess.run([OUTPUT], {INPUT: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.empty(0, dtype=np.float32)
+
+
+def check_parity(model: onnx.ModelProto, x: np.ndarray, native: np.ndarray,
+                 tolerance: float = PARITY_TOLERANCE) -> float:
+    """Max |ONNX - native| over ``x``; raises ``ParityError`` above ``tolerance``."""
+    onnx_p = predict(session(model.SerializeToString()), x).astype(np.float64)
+    expected = np.asarray(native, dtype=np.float64)
+    diff = float(np.max(np.abs(onnx_p - expected))) if len(x) else 0.0
+    if not np.isfinite(diff) or diff > tolerance:
+        worst = int(np.nanargmax(np.abs(onnx_p - expected)))
+        raise ParityError(
+            f"ONNX model differs from the native models by {diff:.3g} (> {tolerance:g}) on test row "
+            f"{worst}: onnx {onnx_p[worst]:.8f} vs native {expected[worst]:.8f}; nothing was published"
+        )
+    return diff

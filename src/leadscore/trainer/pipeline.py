@@ -1,0 +1,281 @@
+"""The training Job, end to end: data -> features -> search -> selection -> ONNX -> card ->
+MLflow -> artifact, all or nothing.
+
+Every step that can refuse (data, leakage, device, parity) runs before anything is
+published; the artifact directory is assembled in a temporary directory and handed to
+``publish_directory`` last, so a failure at any point leaves no version behind.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.api.results import TrainingResult
+from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
+from leadscore.errors import DatasetError, LeadscoreError
+from leadscore.store.artifacts import publish_directory
+from leadscore.trainer import onnx_graph
+from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
+from leadscore.trainer.card import (
+    AlgorithmCard,
+    CalibrationCard,
+    DataCard,
+    MemberCard,
+    ModelCard,
+    TensorCard,
+    TrainingCard,
+    compare_to_baseline,
+    data_fingerprint,
+    library_versions,
+)
+from leadscore.trainer.config import TrainConfig
+from leadscore.trainer.device import resolve_device
+from leadscore.trainer.ensemble import Blend, Selection, fit_blend, select
+from leadscore.trainer.metrics import Metrics, best_f1_threshold, evaluate
+from leadscore.trainer.progress import Progress, Silent
+from leadscore.trainer.split import Split, split_rows
+from leadscore.trainer.tracking import Tracker
+from leadscore.trainer.tuning import Tuned, tune
+
+MODEL_FILE = "model.onnx"
+SPEC_FILE = "feature_spec.json"
+CARD_FILE = "model_card.json"
+RESULT_FILE = "result.json"
+BOOSTERS_DIR = "boosters"
+CALIBRATION_CHOICE = ("cross-fitted on validation: 5-fold out-of-fold log loss of sigmoid vs isotonic "
+                      "(weights and calibrator refitted per fold); the lower wins, then refitted on all "
+                      "validation rows")
+
+
+@dataclass
+class Prepared:
+    """Loaded, validated and encoded data, split once."""
+
+    raw: pd.DataFrame
+    schema: DatasetSchema
+    findings: list[LeakFinding]
+    split: Split
+    features: Any  # LeadFeatures, fitted on the training rows
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+
+
+def prepare(config: TrainConfig, progress: Progress) -> Prepared:
+    """Load -> validate -> leakage guard -> split -> fit features on training rows only."""
+    from leadscore.features import LeadFeatures
+
+    progress.stage(f"loading {config.data}")
+    raw = load_dataset(config.data, format=config.format)
+    clean, schema = validate(raw, config.dataset)
+    findings = check_leakage(clean, schema, config.dataset, seed=config.seed)
+    target = config.dataset.target
+    y = clean[target].to_numpy(dtype=np.int64)
+    times = None
+    if config.dataset.time_column:
+        times = clean[config.dataset.time_column].astype("int64").to_numpy(dtype=np.float64) / 1e9
+    split = split_rows(y, times, config.seed)
+    progress.stage(f"{len(clean):,} rows, {schema.positive_rate:.1%} positive; {split.strategy} split "
+                   + ", ".join(f"{k} {v:,}" for k, v in split.sizes().items()))
+    frame = clean.drop(columns=[target])
+    features = LeadFeatures(schema=schema, random_state=config.seed)
+    parts = {"train": split.train, "valid": split.valid, "test": split.test}
+    x = {"train": features.fit_transform(frame.iloc[split.train], y[split.train])}
+    for part in ("valid", "test"):
+        x[part] = features.transform(frame.iloc[parts[part]])
+    if x["train"].shape[1] == 0:
+        raise DatasetError("no feature columns left after excluding id, target and excluded columns")
+    return Prepared(raw=raw, schema=schema, findings=findings, split=split, features=features, x=x,
+                    y={part: y[rows] for part, rows in parts.items()})
+
+
+def search(config: TrainConfig, data: TrainData, progress: Progress, tracker: Tracker) -> dict[str, Tuned]:
+    """Tune each algorithm in turn; the time budget is shared, each gets an equal part of what
+    is left (every algorithm still completes its default trial)."""
+    algorithms = resolve(config.algorithms)
+    tuned: dict[str, Tuned] = {}
+    started = time.monotonic()
+    for index, algorithm in enumerate(algorithms):
+        timeout = None
+        if config.time_budget is not None:
+            left = config.time_budget - (time.monotonic() - started)
+            timeout = max(left, 0.0) / (len(algorithms) - index)
+        advance = progress.search(algorithm.name, config.trials)
+
+        def on_trial(study: Any, trial: Any, name: str = algorithm.name, step: Any = advance) -> None:
+            value = trial.value if trial.value is not None else None
+            tracker.log_trial(name, trial.number, trial.params, value, trial.state.name)
+            step(f"best {study.best_value:.4f}" if value is not None or len(study.trials) > 1 else "")
+
+        tuned[algorithm.name] = tune(algorithm, data, config.trials, timeout, callbacks=[on_trial])
+        progress.done(algorithm.name)
+    return tuned
+
+
+def _test_probabilities(tuned: dict[str, Tuned], names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: tuned[name].algorithm.predict(tuned[name].model, x) for name in names}
+
+
+def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
+                     prepared: Prepared) -> tuple[list[AlgorithmCard], dict[str, Metrics]]:
+    """Each algorithm alone, calibrated with its own best method, on the held-out rows."""
+    cards, metrics = [], {}
+    test = _test_probabilities(tuned, list(tuned), prepared.x["test"])
+    for name, result in tuned.items():
+        scored = [s for s in selection.candidates if s.candidate == name]
+        method = min(scored, key=lambda s: s.log_loss).method if scored else "sigmoid"
+        alone = fit_blend({name: result.valid_probability}, [name], prepared.y["valid"], method)
+        own_threshold = best_f1_threshold(prepared.y["valid"], alone.predict({name: result.valid_probability}))
+        metrics[name] = evaluate(prepared.y["test"], alone.predict({name: test[name]}), own_threshold)
+        cards.append(AlgorithmCard(
+            algorithm=name, trials=result.trials, pruned=result.pruned, seconds=round(result.seconds, 2),
+            valid_log_loss=result.valid_log_loss, params=result.params,
+            test={k: v for k, v in metrics[name].headline().items() if k != "rows"},
+        ))
+    return cards, metrics
+
+
+def _write_artifact(directory: Path, onnx_bytes: bytes, prepared: Prepared, blend: Blend,
+                    tuned: dict[str, Tuned], card: ModelCard) -> None:
+    (directory / MODEL_FILE).write_bytes(onnx_bytes)
+    (directory / SPEC_FILE).write_text(json.dumps(prepared.features.to_spec(), indent=1))
+    (directory / BOOSTERS_DIR).mkdir()
+    for name in blend.members:
+        algorithm = tuned[name].algorithm
+        algorithm.save_native(tuned[name].model, directory / BOOSTERS_DIR / algorithm.native_file)
+    (directory / CARD_FILE).write_text(card.model_dump_json(indent=1, by_alias=True))
+
+
+@dataclass
+class Shipped:
+    """The chosen blend, its ONNX bytes and how it did."""
+
+    blend: Blend
+    selection: Selection
+    onnx_bytes: bytes
+    parity: float
+    threshold: float
+    metrics: Metrics
+
+
+def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Prepared,
+                      progress: Progress) -> Shipped:
+    """Select on validation, build the ONNX graph, refuse it unless it matches the native models."""
+    # The baseline is always trained (it is the yardstick) but ships only when it was asked for.
+    candidates = {n: t.valid_probability for n, t in tuned.items() if n in config.algorithms}
+    progress.stage("choosing calibration and ensemble on validation (cross-fitted)")
+    blend, selection = select(candidates, prepared.y["valid"], config.seed, allow_ensemble=config.ensemble)
+    x_test = prepared.x["test"]
+    progress.stage(f"exporting {selection.shipped} to ONNX; parity check on {len(x_test):,} test rows")
+    n_features = x_test.shape[1]
+    members = [onnx_graph.Member(n, tuned[n].algorithm.to_onnx(tuned[n].model, n_features), float(w))
+               for n, w in zip(blend.members, blend.weights, strict=True)]
+    model = onnx_graph.build(members, blend, n_features)
+    parity = onnx_graph.check_parity(model, x_test, blend.predict(_test_probabilities(tuned, blend.members, x_test)))
+    onnx_bytes = model.SerializeToString()
+    # Held-out metrics come from the ONNX graph: what is measured is what will be served.
+    test_p = onnx_graph.predict(onnx_graph.session(onnx_bytes), x_test).astype(np.float64)
+    valid_p = blend.predict({n: tuned[n].valid_probability for n in blend.members})
+    threshold = best_f1_threshold(prepared.y["valid"], valid_p)
+    return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
+                   metrics=evaluate(prepared.y["test"], test_p, threshold))
+
+
+def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
+               prepared: Prepared, tuned: dict[str, Tuned], shipped: Shipped) -> ModelCard:
+    blend, selection, metrics = shipped.blend, shipped.selection, shipped.metrics
+    algorithm_cards, algorithm_metrics = _algorithm_cards(tuned, selection, prepared)
+    return ModelCard(
+        model_name=config.model_name, version=version, created=created, vertical=config.vertical,
+        input=TensorCard(name=onnx_graph.INPUT, shape=["N", prepared.x["test"].shape[1]]),
+        output=TensorCard(name=onnx_graph.OUTPUT, shape=["N"]),
+        feature_names=[str(n) for n in prepared.features.feature_names_out_],
+        shipped=selection.shipped, shipped_reason=selection.reason,
+        members=[MemberCard(algorithm=n, weight=float(w), params=tuned[n].params,
+                            native_file=f"{BOOSTERS_DIR}/{tuned[n].algorithm.native_file}",
+                            iterations=tuned[n].algorithm.iterations(tuned[n].model))
+                 for n, w in zip(blend.members, blend.weights, strict=True)],
+        calibration=CalibrationCard(method=selection.method, parameters=blend.calibrator.to_dict(),
+                                    choice=CALIBRATION_CHOICE),
+        threshold=shipped.threshold, metrics=metrics,
+        baseline=compare_to_baseline(metrics, algorithm_metrics[BASELINE]),
+        algorithms=algorithm_cards, candidates=selection.candidates,
+        data=DataCard(uri=config.data, fingerprint=data_fingerprint(prepared.raw, prepared.schema),
+                      rows=len(prepared.raw), positive_rate=float(prepared.schema.positive_rate or 0.0),
+                      split={"strategy": prepared.split.strategy, **prepared.split.sizes()},
+                      leakage=prepared.findings, schema=prepared.schema),
+        training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
+                              trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
+                              parity_max_abs_diff=shipped.parity, libraries=library_versions()),
+        scoring=ScoringSpec().model_dump(mode="json", by_alias=True),
+    )
+
+
+def headline(card: ModelCard) -> dict[str, float]:
+    """The metrics that travel in result.json, MLflow and the termination message."""
+    return {**card.metrics.headline(), "baseline_roc_auc": card.baseline.metrics["roc_auc"],
+            "roc_auc_gain": card.baseline.roc_auc_gain, "parity_max_abs_diff": card.training.parity_max_abs_diff}
+
+
+def train(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainingResult, ModelCard]:
+    """Run the whole training; the Succeeded result and the card (``LeadscoreError`` otherwise)."""
+    progress = progress or Silent()
+    started = time.monotonic()
+    created = datetime.now(UTC)
+    version = config.version or f"v{created:%Y%m%d%H%M%S}"
+    device = resolve_device(config.device)
+    resolve(config.algorithms)  # refuse unknown names before loading anything
+    prepared = prepare(config, progress)
+    data = TrainData(prepared.x["train"], prepared.y["train"], prepared.x["valid"], prepared.y["valid"],
+                     seed=config.seed, device=device, threads=config.threads)
+    tracker = Tracker(config.mlflow_uri, config.mlflow_experiment or config.model_name)
+    with tracker.start(version, {"leadscore.model": config.model_name, "leadscore.version": version}) as run:
+        tracker.log_params({"data": config.data, "target": config.dataset.target,
+                            "algorithms": ",".join(config.algorithms), "trials": config.trials,
+                            "time_budget": config.time_budget, "seed": config.seed, "device": device,
+                            "split": prepared.split.strategy, "n_features": data.n_features})
+        tuned = search(config, data, progress, tracker)
+        shipped = choose_and_export(config, tuned, prepared, progress)
+        card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, shipped)
+        metrics = headline(card)
+        tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
+        with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
+            directory = Path(tmp)
+            _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
+            tracker.log_directory(directory)
+            registered = tracker.register(config.model_name, run.info.run_id,
+                                          f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}")
+            result = TrainingResult(
+                status="Succeeded", model_name=config.model_name, version=version, artifact_uri=config.output,
+                mlflow_run_id=run.info.run_id, mlflow_model_version=registered, shipped=card.shipped,
+                metrics=metrics, created=created, device=device,
+                message=f"{card.shipped} ({card.calibration.method} calibration): test ROC-AUC "
+                        f"{card.metrics.roc_auc:.4f}, baseline {card.baseline.metrics['roc_auc']:.4f}",
+            )
+            (directory / RESULT_FILE).write_text(result.model_dump_json(indent=1))
+            try:
+                publish_directory(directory, config.output)
+            except LeadscoreError:
+                if registered:
+                    tracker.unregister(config.model_name, registered)
+                raise
+    return result, card
+
+
+def failure(config: TrainConfig | None, error: BaseException) -> TrainingResult:
+    """The Failed result a Job reports when training stops (reason from our error types)."""
+    reason = error.reason if isinstance(error, LeadscoreError) else "TrainingFailed"
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if config is None:
+        return TrainingResult(status="Failed", reason=reason, message=message, created=datetime.now(UTC))
+    return TrainingResult(status="Failed", reason=reason, message=message, model_name=config.model_name,
+                          version=config.version or "", artifact_uri=config.output, created=datetime.now(UTC))

@@ -1,0 +1,88 @@
+"""Optuna search per algorithm: seeded TPE, median pruning on the learning curve, bounded
+by a trial count and a time budget.
+
+The first trial is always the algorithm's defaults, so even ``--trials 1`` gives a sound
+model, and the best fitted model is kept from its trial instead of being refitted.
+The objective is validation log loss: the same quantity early stopping watches, so the
+pruner compares like with like.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from leadscore.errors import TrainingError
+from leadscore.trainer.algorithms.base import Algorithm, TrainData
+from leadscore.trainer.metrics import logloss
+
+PRUNER_STARTUP_TRIALS = 3
+PRUNER_WARMUP_STEPS = 30
+
+
+@dataclass
+class Tuned:
+    """The best trial of one algorithm's search."""
+
+    algorithm: Algorithm
+    model: Any
+    params: dict[str, Any]
+    valid_log_loss: float
+    valid_probability: np.ndarray
+    trials: int
+    pruned: int
+    seconds: float
+
+
+TrialCallback = Callable[[Any, Any], None]
+
+
+def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | None,
+         callbacks: list[TrialCallback] | None = None) -> Tuned:
+    """Run the search; ``callbacks`` are Optuna study callbacks (progress, MLflow)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=data.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
+                                           n_warmup_steps=PRUNER_WARMUP_STEPS),
+        study_name=algorithm.name,
+    )
+    study.enqueue_trial(algorithm.default_params())
+    best: dict[str, Any] = {}
+    started = time.monotonic()
+
+    def objective(trial: optuna.Trial) -> float:
+        params = algorithm.search_space(trial)
+
+        def report(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+
+        model = algorithm.fit(data, params, report)
+        probability = algorithm.predict(model, data.x_valid)
+        value = logloss(data.y_valid, probability)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        if not best or value < best["value"]:
+            best.update(value=value, model=model, params=params, probability=probability)
+        return value
+
+    study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks or [],
+                   gc_after_trial=False)
+    if not best:
+        raise TrainingError(f"{algorithm.name}: no trial finished within the time budget "
+                            f"({timeout:.0f} s); give --time-budget more seconds")
+    states = [t.state for t in study.trials]
+    return Tuned(
+        algorithm=algorithm, model=best["model"], params=best["params"], valid_log_loss=best["value"],
+        valid_probability=best["probability"], trials=len(states),
+        pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
+        seconds=time.monotonic() - started,
+    )
