@@ -7,6 +7,7 @@ services by Secret name only), namespaced (operator.watchNamespace set).
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,16 +70,16 @@ def test_only_the_operator_mounts_an_api_token_when_rendered(render) -> None:
 
 def _parse_cli(argv: Sequence[str]) -> dict[str, Any]:
     """Parse argv with the real `leadscore` command tree, without running anything."""
-    import click
     import typer
 
     from leadscore.cli.main import _register, app
 
     _register()
-    command: click.Command = typer.main.get_command(app)
+    command = typer.main.get_command(app)
     args = list(argv)
-    while isinstance(command, click.Group) and args and not args[0].startswith("-"):
-        sub = command.get_command(click.Context(command), args[0])
+    # Typer carries its own click: walk groups by their `commands` table, not by class.
+    while getattr(command, "commands", None) and args and not args[0].startswith("-"):
+        sub = command.commands.get(args[0])
         assert sub is not None, f"unknown subcommand {args[0]!r} in {argv}"
         command, args = sub, args[1:]
     return command.make_context(command.name or "leadscore", args).params
@@ -248,11 +249,13 @@ def _unknown_fields(data: Any, type_name: str, path: str) -> Iterator[str]:
     import kserve.models as kserve_models
     import kubernetes.client.models as k8s_models
 
-    if type_name.startswith("list["):
+    # Both SDKs' spellings: kserve's "list[X]" / "dict(str, X)", kubernetes' "List[X]" / "Dict[str, X]".
+    listed = re.fullmatch(r"[Ll]ist\[(.+)\]", type_name)
+    if listed:
         for i, item in enumerate(data):
-            yield from _unknown_fields(item, type_name[5:-1], f"{path}[{i}]")
+            yield from _unknown_fields(item, listed.group(1), f"{path}[{i}]")
         return
-    if type_name.startswith("dict(") or type_name in {"str", "int", "bool", "float", "object", "datetime"}:
+    if re.match(r"[Dd]ict[(\[]", type_name) or type_name in {"str", "int", "bool", "float", "object", "datetime"}:
         return
     model = getattr(kserve_models, type_name, None) or getattr(k8s_models, type_name)
     by_json = {json_name: attr for attr, json_name in model.attribute_map.items()}
