@@ -45,7 +45,13 @@ class DatasetSpec(ApiModel):
         description="Lead creation timestamp; enables the time-aware split and hour/day features.")
     exclude_columns: list[str] = Field(
         default_factory=list, max_length=200,
-        description="Columns never used as features (e.g. leaky post-outcome fields).")
+        description="Columns never used as features (free text, internal notes, ...).")
+    post_outcome_columns: list[str] = Field(
+        default_factory=list, max_length=200,
+        description="Columns filled only after the outcome is known (they leak the label): training "
+                    "is refused while they are present, unless allowLeaky.")
+    allow_leaky: bool = Field(False, description="Train despite leaky columns, recording warnings "
+                                                 "in the model card instead of failing.")
 
 
 class TrainingSpec(ApiModel):

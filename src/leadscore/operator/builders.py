@@ -98,7 +98,6 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
     args = [
         "train",
         "--data", dataset.uri,
-        "--format", dataset.format,
         "--target", dataset.target_column,
         "--vertical", spec.vertical,
         "--output", output,
@@ -116,8 +115,14 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         args += ["--id-column", dataset.id_column]
     if dataset.time_column:
         args += ["--time-column", dataset.time_column]
+    if dataset.format != "auto":
+        args += ["--format", dataset.format]
     for column in dataset.exclude_columns:
         args += ["--exclude", column]
+    for column in dataset.post_outcome_columns:
+        args += ["--post-outcome", column]
+    if dataset.allow_leaky:
+        args.append("--allow-leaky")
     args.append("--ensemble" if training.ensemble else "--no-ensemble")
     return args
 

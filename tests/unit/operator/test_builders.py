@@ -45,6 +45,7 @@ def test_job_passes_spec_to_the_trainer_cli_when_built(spec, settings):
     assert pairs["--time-column"] == "created_at"
     assert args[args.index("--exclude") + 1] == "policy_issued"
     assert pairs["--device"] == "cpu" and "--ensemble" in args
+    assert "--format" not in args and "--allow-leaky" not in args  # auto: the trainer detects it
     assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
     assert container["image"] == settings.trainer_image
 
@@ -159,3 +160,24 @@ def test_plan_mounts_the_treatment_when_control_is_the_rules_baseline(spec, stat
     assert plan.storage_uri == "s3://models/ns/m/v2/" and plan.canary_traffic_percent is None
     assert (plan.env["LEADSCORE_AB_CONTROL_URI"], plan.env["LEADSCORE_AB_TREATMENT_URI"]) == \
         ("rules", "/mnt/models")
+
+
+def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
+    """The operator's args against the real `leadscore train` options (skipped in a slim checkout)."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.operator.builders import trainer_args
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    leaky = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={
+        "format": "parquet", "post_outcome_columns": ["policy_issued"], "allow_leaky": True})})
+    args = trainer_args("ns", "m", "v3", "s3://models/ns/m/v3/", leaky)
+    context = command.make_context("train", args[1:])
+    params = context.params
+    assert (params["data"], params["output"], params["version"]) == ("s3://leads/health.parquet",
+                                                                     "s3://models/ns/m/v3/", "v3")
+    assert params["post_outcome"] == ["policy_issued"] and params["allow_leaky"] is True
+    assert params["data_format"] == "parquet" and params["device"] == "cpu"
