@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
 from leadscore.data.schema import GROUND_TRUTH_COLUMNS, DatasetSchema, infer_role
-from leadscore.errors import ValidationError
 from leadscore.features import parsing
 from leadscore.features.contract import InputField
 from leadscore.features.spec import (
@@ -73,20 +73,30 @@ def is_contact_field(name: str) -> bool:
     return "_".join(tokens) in _CONTACT
 
 
-def _as_frame(table: Any) -> pd.DataFrame:
+def _as_frame(table: Any, expected_width: int | None = None) -> pd.DataFrame:
+    """A DataFrame as is; a 2-d array becomes columns ``x0..xN`` (positional, so width must match)."""
     if isinstance(table, pd.DataFrame):
         return table
+    if sparse.issparse(table):
+        raise TypeError("sparse input is not supported: pass a DataFrame of raw lead fields")
     array = np.asarray(table)
     if array.ndim != 2:
-        raise ValueError(f"expected a 2-d table of leads, got an array of shape {array.shape}")
+        raise ValueError(f"expected a 2-d table of leads, got an array of shape {array.shape}; "
+                         "Reshape your data with array.reshape(1, -1) for a single lead")
+    if np.iscomplexobj(array):
+        raise ValueError("Complex data not supported")
+    if expected_width is not None and array.shape[1] != expected_width:
+        raise ValueError(f"X has {array.shape[1]} features, but LeadFeatures is expecting "
+                         f"{expected_width} features as input")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
-class LeadFeatures(BaseEstimator, TransformerMixin):
+class LeadFeatures(TransformerMixin, BaseEstimator):
     """Raw lead table -> float32 matrix; the fitted state is ``spec_`` (``feature_spec.json``).
 
     ``schema`` is the ``DatasetSchema`` from ``leadscore.data.validate`` (roles decide the
-    encoders); without it roles are inferred from the training rows.
+    encoders); without it roles are inferred from the training rows. (The mixin comes first:
+    scikit-learn >= 1.6 reads the transformer tags from the leftmost base.)
     """
 
     def __init__(
@@ -103,6 +113,15 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
         self.smoothing = smoothing
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Any:
+        """Raw lead tables: strings and categories welcome, NaN means missing, float32 out."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     # -- fitting ---------------------------------------------------------------------------
 
     def _roles(self, frame: pd.DataFrame) -> tuple[dict[str, str], str | None, str | None]:
@@ -118,9 +137,13 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
     def fit(self, X: pd.DataFrame, y: Any = None) -> LeadFeatures:  # noqa: N803 (scikit-learn's name)
         """Learn encoders from training rows (never validation or test rows)."""
         frame = _as_frame(X)
+        if frame.shape[1] == 0:
+            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required.")
+        if frame.shape[0] == 0:
+            raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required.")
         target = None if y is None else np.asarray(y, dtype=np.float64)
         if target is not None and len(target) != len(frame):
-            raise ValidationError(f"y has {len(target)} values for {len(frame)} rows")
+            raise ValueError(f"y has {len(target)} values for {len(frame)} rows")
         roles, id_field, time_field = self._roles(frame)
         columns = frame_columns(frame)
         n = len(frame)
@@ -140,6 +163,9 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
         encoders.extend(self._ratios(roles))
         self.spec_ = FeatureSpec(id_field=id_field, inputs=inputs, encoders=encoders)
         self._publish()
+        self.n_features_in_ = frame.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         return self
 
     def _field(
@@ -208,12 +234,13 @@ class LeadFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """float32 matrix with columns ``feature_names_out_``; missing fields count as missing."""
         check_is_fitted(self, "spec_")
-        return self.spec_.transform_frame(_as_frame(X))
+        width = None if hasattr(self, "feature_names_in_") else getattr(self, "n_features_in_", None)
+        return self.spec_.transform_frame(_as_frame(X, width))
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None, **_: Any) -> np.ndarray:  # noqa: N803
         """``fit`` then ``transform``, but target rates are out-of-fold so no row sees its label."""
         frame = _as_frame(X)
-        matrix = self.fit(frame, y).transform(frame)
+        matrix = self.fit(X, y).spec_.transform_frame(frame)
         if y is None:
             return matrix
         target = np.asarray(y, dtype=np.float64)
