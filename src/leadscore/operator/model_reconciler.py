@@ -217,6 +217,8 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
 
 
 def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult) -> None:
+    if any(v.version == run.version for v in ctx.status.versions):
+        return  # a concurrent pass (timer vs. change handler) on an older body recorded it already
     active = next((v for v in ctx.status.versions if v.version == ctx.status.active_version), None)
     gate = evaluate_gate(run.version, result.metrics, active, ctx.spec.promotion)
     uri = result.artifact_uri or artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name,
