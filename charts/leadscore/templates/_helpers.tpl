@@ -237,9 +237,6 @@ naming the values involved.
 {{- fail "the collector has no database: set postgresql.enabled=true (dev) or externalDatabase.existingSecret (a Secret holding the SQLAlchemy URL)" }}
 {{- end }}
 {{- end }}
-{{- if and (not .Values.operator.peering.enabled) (gt (int .Values.operator.replicaCount) 1) }}
-{{- fail "operator.replicaCount > 1 needs operator.peering.enabled=true, or two operators would reconcile the same resources" }}
-{{- end }}
 {{- end }}
 
 {{/*

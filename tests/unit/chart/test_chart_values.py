@@ -111,6 +111,7 @@ def test_values_hold_no_credentials() -> None:
     ("minio.enabeld=false", "enabeld"),                    # mistyped nested key
     ("operator.logLevel=verbose", "logLevel"),             # not in the enum
     ("operator.replicaCount=two", "replicaCount"),         # wrong type
+    ("operator.replicaCount=2", "replicaCount"),           # peers of one priority would all pause
     ("servingRuntime.protocolVersions={v3}", "protocolVersions"),
     ("operator.watchNamespace=Not_A_Namespace", "watchNamespace"),
     ("operator.artifactRoot=leadscore-models", "artifactRoot"),
@@ -127,7 +128,6 @@ def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment:
     (["minio.enabled=false"], "no object store: set minio.enabled=true"),
     (["mlflow.enabled=false"], "no MLflow: set mlflow.enabled=true"),
     (["postgresql.enabled=false"], "the collector has no database"),
-    (["operator.replicaCount=2", "operator.peering.enabled=false"], "needs operator.peering.enabled=true"),
     (["operator.image.repository=leadscore/operator:1.0"], "operator.image.repository .* contains a tag"),
     (["operator.serviceAccount.create=false"], "operator.serviceAccount.name is required"),
 ])
