@@ -319,3 +319,13 @@ same pair goes into MinIO's own Secret and into the Secret of every model namesp
 {{- end }}
 {{- toJson (uniq $names) }}
 {{- end }}
+
+{{/*
+The credentials Secret of the model namespaces, or "" when the object store takes no static
+credentials (external store without existingSecret, e.g. IRSA): Jobs then reference none.
+*/}}
+{{- define "leadscore.modelS3Secret" -}}
+{{- if or .Values.minio.enabled .Values.externalObjectStore.existingSecret }}
+{{- .Values.modelNamespaces.s3Secret }}
+{{- end }}
+{{- end }}

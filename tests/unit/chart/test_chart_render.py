@@ -358,6 +358,16 @@ def test_model_namespace_defaults_to_the_watched_namespace(render) -> None:
     assert {o["kind"] for o in here} >= {"ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding"}
 
 
+def test_no_credentials_secret_is_referenced_when_the_store_uses_workload_identity(render) -> None:
+    from leadscore.operator.settings import OperatorSettings
+
+    objects = render("external", "externalObjectStore.existingSecret=", "modelNamespaces.names={team-a}")
+    assert OperatorSettings.from_env(only(objects, "ConfigMap", OPERATOR)["data"]).s3_secret is None
+    assert "secrets" not in only(objects, "ServiceAccount", "leadscore-predictor")
+    env = env_of(operator_container(objects))
+    assert "AWS_ACCESS_KEY_ID" not in env and env["AWS_ENDPOINT_URL"]["value"].startswith("https://")
+
+
 def test_external_model_namespaces_get_no_secret_copy(render) -> None:
     objects = render("external", "modelNamespaces.names={team-a}")
     here = [o for o in objects if o["metadata"].get("namespace") == "team-a"]
