@@ -91,10 +91,10 @@ def _print_profile(schema: DatasetSchema, findings: list[LeakFinding]) -> None:
                       str(column.n_unique), notes)
     console.print(table)
     if not findings:
-        console.print("leakage: no column predicts the target suspiciously well on its own")
-    for finding in findings:
+        typer.echo("leakage: no column predicts the target suspiciously well on its own")
+    for finding in findings:  # plain lines: greppable, never wrapped
         verdict = "REFUSED unless --allow-leaky" if finding.refused else "suspect, check it"
-        console.print(f"leakage: {finding.describe()}: {verdict}")
+        typer.echo(f"leakage: {finding.describe()}: {verdict}")
 
 
 def register(app: typer.Typer) -> None:
