@@ -5,7 +5,8 @@ behind; the store's natural keys make every re-delivery a no-op.
 
 The two halves of an inference meet on their ``ce-id``. The response creates the
 prediction rows (one per scored lead, idempotent on ``(ce-id, index)``); the request's
-instances become their ``features``, whichever half came first. Instances are matched to
+instances become their ``features``, whichever half came first. A request's instances are
+held on the event row only until its response arrives, so features are stored once. Instances are matched to
 scored leads by position, and only when both halves hold the same number of leads; a
 logger in ``response`` mode yields predictions without features (they score experiments
 but cannot be exported for training).
@@ -103,11 +104,12 @@ def _record_request(
     row = _claim(session, context)
     if row.request_received_at is not None:
         return EventResult(context.id, "request", 0, 0, duplicate=True)
-    row.request_instances = instances
     row.request_received_at = received_at
+    if row.response_received_at is None:
+        row.request_instances = instances  # held until the response pairs with it
+        return EventResult(context.id, "request", 0, 0, duplicate=False)
     attached = 0
-    response_first = row.response_received_at is not None
-    if response_first and events.prediction_count(session, context.id) == len(instances):
+    if events.prediction_count(session, context.id) == len(instances):
         attached = events.fill_features(session, context.id, instances)
     return EventResult(context.id, "request", 0, attached, duplicate=False)
 
@@ -121,6 +123,7 @@ def _record_response(
         row.response_received_at = received_at
     rows = prediction_rows(context, leads, row.request_instances, context.time or received_at)
     stored = events.insert_new(session, events.Prediction, rows)
+    row.request_instances = None  # paired: the features now live on the predictions, stored once
     return EventResult(context.id, "response", stored, 0, duplicate=duplicate and stored == 0)
 
 

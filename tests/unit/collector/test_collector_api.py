@@ -118,6 +118,20 @@ def test_events_are_accepted_at_the_root_path_too(client: TestClient, store: Eve
     assert _count(store, Prediction) == 1
 
 
+@pytest.mark.parametrize("order", [("request", "response"), ("response", "request")])
+def test_events_keep_features_only_on_predictions_once_paired(
+    client: TestClient, store: EventStore, order: tuple[str, str]
+) -> None:
+    bodies = {"request": request_body("L1"), "response": response_body(scored("L1"))}
+    for kind in order:
+        _post_event(client, "once", kind, bodies[kind])
+    with store.transaction() as session:
+        event = session.scalars(select(InferenceEvent)).one()
+    assert event.request_instances is None
+    assert event.request_received_at is not None and event.response_received_at is not None
+    assert _predictions(store)[0].features is not None
+
+
 def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, store: EventStore) -> None:
     _post_event(client, "e4", "response", response_body(scored("L1")), time="2030-05-06T07:08:09Z")
     assert _predictions(store)[0].predicted_at.isoformat() == "2030-05-06T07:08:09+00:00"
