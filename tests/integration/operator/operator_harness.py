@@ -70,11 +70,13 @@ class Cluster:
 
 
 @contextmanager
-def running_operator(namespace: str) -> Iterator[Any]:
-    """The operator (all handlers) watching one namespace, in this process, as a user runs it."""
+def running_operator(namespace: str, peering: str | None = None) -> Iterator[Any]:
+    """The operator (all handlers) watching one namespace, in this process, as a user runs it;
+    standalone unless ``peering`` names a KopfPeering object to elect the active replica in."""
     from kopf.testing import KopfRunner
 
-    args = ["run", "--standalone", "--namespace", namespace, "-m", "leadscore.operator.handlers"]
+    mode = ["--peering", peering] if peering else ["--standalone"]
+    args = ["run", *mode, "--namespace", namespace, "-m", "leadscore.operator.handlers"]
     with KopfRunner(args, timeout=60) as runner:
         from leadscore.operator.handlers import INTERVALS
 

@@ -178,3 +178,16 @@ def test_retention_deletes_old_artifacts_and_keeps_the_active_when_over_the_limi
     assert [v["artifactsDeleted"] for v in versions] == [True, False, False]  # v2 is the previous version
     assert not (tmp_path / "artifacts" / cluster.namespace / "m" / "v1").exists()
     assert (tmp_path / "artifacts" / cluster.namespace / "m" / "v3" / "model.onnx").exists()
+
+
+def test_operator_acts_when_run_with_kopf_peering(cluster):
+    """--peering (as the chart runs it): the kopf.dev CRDs from crds/ let replicas elect one."""
+    cluster.create("kopfpeerings", {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
+                                    "metadata": {"name": "leadscore"}}, group="kopf.dev", version="v1")
+    cluster.create(LSM, model())
+    with running_operator(cluster.namespace, peering="leadscore"):
+        eventually(lambda: cluster.jobs("m"), what="training job under peering")
+        peering = eventually(lambda: (p := cluster.get("kopfpeerings", "leadscore", group="kopf.dev",
+                                                       version="v1")) and p.get("status") and p,
+                             what="operator registered in the peering object")
+    assert peering["status"], "no peer recorded"
