@@ -92,6 +92,7 @@ def operator_container(objects: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def test_operator_args_are_accepted_by_the_cli_when_watching_one_namespace(render) -> None:
     container = operator_container(render("namespaced"))
     params = _parse_cli(container["args"])
+    assert params["verbose"] is False
     assert params["namespace"] == ["ml"]
     assert params["peering"] == f"{RELEASE}-leadscore"
     assert params["liveness"] == "http://0.0.0.0:8080/healthz"
@@ -99,8 +100,8 @@ def test_operator_args_are_accepted_by_the_cli_when_watching_one_namespace(rende
 
 
 def test_operator_watches_all_namespaces_when_watch_namespace_empty(render) -> None:
-    container = operator_container(render("dev"))
-    assert _parse_cli(container["args"])["namespace"] == []
+    params = _parse_cli(operator_container(render("dev"))["args"])
+    assert params["namespace"] == [] and params["verbose"] is True  # the dev profile debugs
 
 
 def test_operator_settings_parse_with_the_operator_model_when_rendered(render) -> None:

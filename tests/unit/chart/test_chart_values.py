@@ -109,7 +109,7 @@ def test_values_hold_no_credentials() -> None:
 @pytest.mark.parametrize(("assignment", "message"), [
     ("operator.replicas=2", "replicas"),                   # mistyped key (replicaCount)
     ("minio.enabeld=false", "enabeld"),                    # mistyped nested key
-    ("operator.logLevel=verbose", "logLevel"),             # not in the enum
+    ("collector.service.type=Ingress", "type"),            # not in the enum
     ("operator.replicaCount=two", "replicaCount"),         # wrong type
     ("operator.replicaCount=2", "replicaCount"),           # peers of one priority would all pause
     ("servingRuntime.protocolVersions={v3}", "protocolVersions"),
