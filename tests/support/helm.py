@@ -49,9 +49,11 @@ class Helm:
 
     def template(self, chart: Path, *, release: str = "demo", namespace: str = "leadscore",
                  values_files: Sequence[Path] = (), set_values: Sequence[str] = (),
-                 api_versions: Sequence[str] = ()) -> list[dict[str, Any]]:
+                 api_versions: Sequence[str] = (), include_crds: bool = False) -> list[dict[str, Any]]:
         """``helm template`` parsed into its objects (empty documents dropped)."""
         args = ["template", release, str(chart), "--namespace", namespace]
+        if include_crds:
+            args.append("--include-crds")
         for path in values_files:
             args += ["--values", str(path)]
         for assignment in set_values:
