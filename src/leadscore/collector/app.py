@@ -70,7 +70,6 @@ def create_app(store: EventStore) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
-    app.state.store = store
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import pydantic
@@ -42,7 +42,7 @@ TREATMENT = "treatment"
 CANARY_ENDPOINT = "canary"
 
 _HEADER_PREFIX = "ce-"
-_NAME = Field(min_length=1, max_length=253)
+_Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 
 class EventContext(BaseModel):
@@ -55,8 +55,8 @@ class EventContext(BaseModel):
     source: str = Field(min_length=1)
     specversion: Literal["1.0"]
     time: datetime | None = None
-    inferenceservicename: str = _NAME
-    namespace: str = _NAME
+    inferenceservicename: _Name
+    namespace: _Name
     endpoint: str = ""
     component: str = ""
     experiment: str | None = Field(None, min_length=1, max_length=253)

@@ -5,11 +5,11 @@ behind; the store's natural keys make every re-delivery a no-op.
 
 The two halves of an inference meet on their ``ce-id``. The response creates the
 prediction rows (one per scored lead, idempotent on ``(ce-id, index)``); the request's
-instances become their ``features``, whichever half came first. A request's instances are
-held on the event row only until its response arrives, so features are stored once. Instances are matched to
-scored leads by position, and only when both halves hold the same number of leads; a
-logger in ``response`` mode yields predictions without features (they score experiments
-but cannot be exported for training).
+instances become their ``features``, whichever half came first. A request's instances wait
+on the event row only until its response arrives, so features are stored once. Instances
+are matched to scored leads by position, and only when both halves hold the same number of
+leads; a logger in ``response`` mode yields predictions without features (they count in
+experiments but cannot be exported for training).
 """
 
 from __future__ import annotations
