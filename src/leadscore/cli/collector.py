@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import typer
 
@@ -83,6 +83,27 @@ def export(
         f"wrote {report.rows} leads ({report.converted} converted) to {report.output}; "
         f"left out {report.without_outcome} without outcome, {report.without_features} without features"
     )
+
+
+@collector_app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than_days: float = typer.Option(
+        7.0, "--older-than-days", min=0.0, help="Forget unanswered requests logged longer ago than this."
+    ),
+    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Delete logged requests whose response never came (refused by the predictor); run it daily."""
+    from leadscore.store.events import open_store, prune_unanswered
+
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    store = open_store(_db(db or ctx.obj))
+    try:
+        with store.transaction() as session:
+            removed = prune_unanswered(session, cutoff)
+    finally:
+        store.dispose()
+    typer.echo(f"removed {removed} unanswered requests logged before {cutoff.isoformat(timespec='seconds')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     func,
     select,
@@ -238,6 +239,19 @@ def claim_event(session: Session, event_id: str, namespace: str, inference_servi
     return session.execute(
         select(InferenceEvent).where(InferenceEvent.event_id == event_id).with_for_update()
     ).scalar_one()
+
+
+def prune_unanswered(session: Session, before: datetime) -> int:
+    """Forget logged requests that never got a response (the predictor refused them), older than ``before``.
+
+    KServe logs a response only for HTTP 200, so every refused request leaves its half behind.
+    """
+    result = session.execute(
+        delete(InferenceEvent).where(
+            InferenceEvent.response_received_at.is_(None), InferenceEvent.request_received_at < before
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def prediction_count(session: Session, event_id: str) -> int:

@@ -16,7 +16,7 @@ from leadscore.cli.main import main
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.outcomes import parse_outcomes
-from leadscore.store.events import Base, EventStore, Outcome, open_store
+from leadscore.store.events import Base, EventStore, InferenceEvent, Outcome, open_store
 from unit.collector.kserve_logger import headers, request_body, response_body, scored
 
 
@@ -136,3 +136,28 @@ def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store
     output = tmp_path / "training.parquet"
     assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output)]) == 0
     assert len(pd.read_parquet(output)) == 2
+
+
+def test_cli_prune_forgets_only_old_requests_without_response(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = open_store(store_url)
+    old = datetime.now(UTC) - timedelta(days=10)
+    try:
+        for event_id, kind in (("orphan", "request"), ("paired", "request"), ("paired", "response")):
+            body = request_body("L1") if kind == "request" else response_body(scored("L1"))
+            record_event(store, parse_context({k.lower(): v for k, v in headers(event_id, kind).items()}), body, old)
+        record_event(
+            store, parse_context({k.lower(): v for k, v in headers("fresh", "request").items()}), request_body("L2")
+        )
+    finally:
+        store.dispose()
+    assert main(["collector", "prune", "--older-than-days", "7", "--db", store_url]) == 0
+    assert capsys.readouterr().out.startswith("removed 1 unanswered requests logged before ")
+    store = open_store(store_url)
+    try:
+        with store.transaction() as session:
+            left = session.scalars(select(InferenceEvent.event_id).order_by(InferenceEvent.event_id)).all()
+    finally:
+        store.dispose()
+    assert left == ["fresh", "paired"]
