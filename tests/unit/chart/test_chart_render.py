@@ -206,10 +206,10 @@ def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
 
 # --- peering ------------------------------------------------------------------------------------
 
-def test_peering_object_is_a_post_install_hook_named_after_the_release(render) -> None:
+def test_peering_object_belongs_to_the_release_and_is_named_after_it(render) -> None:
     peering = only(render("dev"), "ClusterKopfPeering")
     assert peering["metadata"]["name"] == f"{RELEASE}-leadscore"
-    assert peering["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    assert "helm.sh/hook" not in (peering["metadata"].get("annotations") or {})
 
 
 def test_peering_is_namespaced_when_watch_namespace_set(render) -> None:
@@ -220,18 +220,29 @@ def test_peering_is_namespaced_when_watch_namespace_set(render) -> None:
 def test_peering_and_its_argument_disappear_when_disabled(render) -> None:
     objects = render("dev", "operator.peering.enabled=false")
     assert not find(objects, "ClusterKopfPeering")
-    args = only(objects, "Deployment", OPERATOR)["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = operator_container(objects)["args"]
     assert not [a for a in args if a.startswith("--peering")]
 
 
 # --- CRDs ---------------------------------------------------------------------------------------
 
+LEADSCORE_CRDS = {"leadscoringmodels.leadscoring.io", "abexperiments.leadscoring.io"}
+KOPF_CRDS = {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
+
+
 def test_crds_are_installed_and_kept_by_default(render) -> None:
     crds = {c["metadata"]["name"]: c for c in find(render("dev"), "CustomResourceDefinition")}
-    assert {"leadscoringmodels.leadscoring.io", "abexperiments.leadscoring.io",
-            "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"} <= set(crds)
+    assert set(crds) == LEADSCORE_CRDS, "kopf's CRDs must come from crds/ only, never twice"
     for name, crd in crds.items():
         assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep", name
+
+
+def test_kopf_peering_crds_ship_in_crds_folder_as_generated(helm: Helm, chart: Path) -> None:
+    objects = helm.template(chart, include_crds=True)
+    assert {c["metadata"]["name"] for c in find(objects, "CustomResourceDefinition")} == LEADSCORE_CRDS | KOPF_CRDS
+    for copy in sorted((chart / "crds").glob("kopf.dev_*.yaml")):
+        generated = CHART.parents[1] / "crds" / copy.name
+        assert copy.read_text() == generated.read_text(), f"{copy} is stale: copy crds/{copy.name} again"
 
 
 def test_crds_are_left_out_when_crds_install_false(render) -> None:
