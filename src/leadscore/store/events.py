@@ -177,6 +177,9 @@ def open_store(url: str) -> EventStore:
     """Connect to ``url``, upgrade its schema to head, and return the store."""
     try:
         parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            # Plain postgresql:// would pick psycopg2, which no leadscore image carries.
+            parsed = parsed.set(drivername="postgresql+psycopg")
         is_sqlite = parsed.get_backend_name() == "sqlite"
         engine = create_engine(
             parsed,
@@ -191,7 +194,8 @@ def open_store(url: str) -> EventStore:
         upgrade_schema(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise StorageError(f"cannot open event store {parsed.render_as_string()}: {exc.orig}") from exc
+        reason = " ".join(str(exc.orig).split())  # drivers write several lines; errors are one
+        raise StorageError(f"cannot open event store {parsed.render_as_string()}: {reason}") from exc
     return EventStore(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
 

@@ -161,3 +161,12 @@ def test_cli_prune_forgets_only_old_requests_without_response(
     finally:
         store.dispose()
     assert left == ["fresh", "paired"]
+
+
+def test_open_store_reads_plain_postgresql_urls_with_psycopg_3() -> None:
+    from leadscore.errors import StorageError
+
+    with pytest.raises(
+        StorageError, match=r"cannot open event store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x"
+    ):
+        open_store("postgresql://nobody:secret@127.0.0.1:1/x")
