@@ -98,7 +98,8 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
                     y={part: y[rows] for part, rows in parts.items()})
 
 
-def search(config: TrainConfig, data: TrainData, progress: Progress, tracker: Tracker) -> dict[str, Tuned]:
+def search(config: TrainConfig, data: TrainData, progress: Progress,
+           tracker: Tracker | None = None) -> dict[str, Tuned]:
     """Tune each algorithm in turn; the time budget is shared, each gets an equal part of what
     is left (every algorithm still completes its default trial)."""
     algorithms = resolve(config.algorithms)
@@ -113,7 +114,8 @@ def search(config: TrainConfig, data: TrainData, progress: Progress, tracker: Tr
 
         def on_trial(study: Any, trial: Any, name: str = algorithm.name, step: Any = advance) -> None:
             value = trial.value if trial.value is not None else None
-            tracker.log_trial(name, trial.number, trial.params, value, trial.state.name)
+            if tracker is not None:
+                tracker.log_trial(name, trial.number, trial.params, value, trial.state.name)
             step(f"best {study.best_value:.4f}" if value is not None or len(study.trials) > 1 else "")
 
         tuned[algorithm.name] = tune(algorithm, data, config.trials, timeout, callbacks=[on_trial])

@@ -1,0 +1,107 @@
+"""``leadscore train`` / ``evaluate`` / ``score`` end to end on a small synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from trainer_helpers import FAST, run_leadscore
+
+from leadscore.api.results import TrainingResult
+from leadscore.trainer import onnx_graph
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def trained(leads_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One training shared by the module's tests: LR + LightGBM, two trials each."""
+    work = tmp_path_factory.mktemp("train")
+    output = work / "models" / "v1"
+    process = run_leadscore(
+        "train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
+        "--time-col", "created_at", *FAST, "--model-name", "unit-leads", "--version", "v1",
+        "--mlflow-uri", str(work / "mlruns"), "--termination-path", str(work / "termination.json"),
+        "--output", str(output), cwd=work)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return {"work": work, "output": output, "stdout": process.stdout}
+
+
+def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) -> None:
+    output: Path = trained["output"]
+    names = {p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file()}
+    assert {"model.onnx", "feature_spec.json", "model_card.json", "result.json"} <= names
+    card = json.loads((output / "model_card.json").read_text())
+    for member in card["members"]:
+        assert (output / member["native_file"]).is_file()
+    assert card["version"] == "v1"
+    assert card["scoring"]["high"]["minScore"] == 80
+    assert card["data"]["split"]["strategy"] == "time"
+    assert card["data"]["fingerprint"].startswith("sha256:")
+    assert "true_probability" not in card["feature_names"]
+    assert card["training"]["parity_max_abs_diff"] <= onnx_graph.PARITY_TOLERANCE
+    assert card["calibration"]["method"] in ("sigmoid", "isotonic")
+    assert {a["algorithm"] for a in card["algorithms"]} == {"lr", "lightgbm"}
+
+
+def test_train_writes_result_and_termination_message_when_it_succeeds(trained: dict) -> None:
+    result = TrainingResult.model_validate_json((trained["output"] / "result.json").read_text())
+    message = TrainingResult.model_validate_json((trained["work"] / "termination.json").read_text())
+    assert result.status == message.status == "Succeeded"
+    assert result.mlflow_run_id and result.mlflow_model_version == "1"
+    assert 0.5 < result.metrics["roc_auc"] <= 1.0
+    assert result.metrics["baseline_roc_auc"] > 0.5
+
+
+def test_train_prints_a_summary_table_when_it_succeeds(trained: dict) -> None:
+    assert "shipped:" in trained["stdout"]
+    assert "lightgbm" in trained["stdout"]
+
+
+def test_model_onnx_maps_features_to_probability_vector(trained: dict) -> None:
+    model = onnx.load(str(trained["output"] / "model.onnx"))
+    assert [i.name for i in model.graph.input] == ["features"]
+    assert [o.name for o in model.graph.output] == ["probability"]
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    width = len(card["feature_names"])
+    session = onnx_graph.session(str(trained["output"] / "model.onnx"))
+    out = session.run(None, {"features": np.full((3, width), np.nan, dtype=np.float32)})[0]
+    assert out.shape == (3,) and out.dtype == np.float32
+    assert np.all((out > 0) & (out < 1))
+
+
+def test_evaluate_json_reports_headline_metrics(trained: dict, leads_csv: Path, run_cli) -> None:
+    process = run_cli("evaluate", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--target", "converted", "--json")
+    assert process.returncode == 0, process.stderr
+    report = json.loads(process.stdout)
+    assert report["rows"] == 2000
+    assert 0.6 < report["roc_auc"] <= 1.0
+    assert {"pr_auc", "brier", "log_loss"} <= set(report)
+
+
+def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Path, run_cli, tmp_path: Path) -> None:
+    process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "scores.csv"), "--batch-size", "700")
+    assert process.returncode == 0, process.stderr
+    assert "rows/s" in process.stdout
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores.columns) == ["lead_id", "probability", "score", "tier", "action"]
+    assert len(scores) == 2000 and scores["lead_id"].is_unique
+    assert scores["score"].between(0, 100).all()
+    high = scores["score"] >= 80
+    assert (scores.loc[high, "tier"] == "high").all()
+    assert (scores.loc[scores["score"] < 40, "action"] == "archive").all()
+    assert set(scores["tier"]) <= {"high", "medium", "low", "very_low"}
+
+
+def test_train_refuses_to_overwrite_a_published_version(trained: dict, leads_csv: Path, run_cli) -> None:
+    process = run_cli("train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
+                      "--algorithms", "lr", "--trials", "1", "--mlflow-uri", "mlruns",
+                      "--output", str(trained["output"]))
+    assert process.returncode != 0
+    assert "immutable" in process.stderr
