@@ -29,7 +29,6 @@ SUSPECT_AUC = 0.8
 HOLDOUT_SHARE = 0.3
 _QUANTILE_BINS = 32
 _SMOOTHING = 1.0
-_MISSING = "__missing__"
 
 
 class LeakFinding(BaseModel):
@@ -67,28 +66,31 @@ def stratified_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarra
     return holdout
 
 
-def _levels(series: pd.Series, train: np.ndarray) -> np.ndarray:
-    """Each row's level: a training-quantile bin for numbers, the value otherwise."""
+def _codes(series: pd.Series, train: np.ndarray) -> np.ndarray:
+    """Each row's level as a small int, 0 = missing: training-quantile bins for numbers, values otherwise."""
     if pd.api.types.is_datetime64_any_dtype(series):
         series = series.astype("int64").where(series.notna())
     if pd.api.types.is_numeric_dtype(series) and series.nunique() > _QUANTILE_BINS:
-        values = series.to_numpy(dtype=np.float64)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         edges = np.unique(np.nanquantile(values[train], np.linspace(0, 1, _QUANTILE_BINS + 1))[1:-1])
-        bins = np.searchsorted(edges, values, side="right").astype(str)
-        return np.where(np.isnan(values), _MISSING, bins)
-    return series.astype(str).where(series.notna(), _MISSING).to_numpy()
+        return np.where(np.isnan(values), 0, np.searchsorted(edges, values, side="right") + 1)
+    codes, _ = pd.factorize(series, use_na_sentinel=True)
+    return codes + 1
 
 
 def column_auc(series: pd.Series, labels: np.ndarray, holdout: np.ndarray) -> float:
-    """Holdout ROC-AUC of the column's training-split conversion rate per level."""
+    """Holdout ROC-AUC of the column's smoothed training-split conversion rate per level.
+
+    Levels never seen in training (count 0) fall back to the prior by the smoothing itself.
+    """
     train = ~holdout
-    levels = _levels(series, train)
+    codes = _codes(series, train)
+    size = int(codes.max()) + 1
     prior = labels[train].mean()
-    frame = pd.DataFrame({"level": levels[train], "y": labels[train]})
-    stats = frame.groupby("level")["y"].agg(["sum", "count"])
-    rate = (stats["sum"] + _SMOOTHING * prior) / (stats["count"] + _SMOOTHING)
-    scores = pd.Series(levels[holdout]).map(rate).fillna(prior).to_numpy()
-    return roc_auc(labels[holdout], scores)
+    positives = np.bincount(codes[train], weights=labels[train], minlength=size)
+    counts = np.bincount(codes[train], minlength=size)
+    rate = (positives + _SMOOTHING * prior) / (counts + _SMOOTHING)
+    return roc_auc(labels[holdout], rate[codes[holdout]])
 
 
 def check_leakage(

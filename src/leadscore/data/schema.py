@@ -122,6 +122,16 @@ def boolean_value(value: object) -> int | None:
     return None
 
 
+def boolean_values(series: pd.Series) -> pd.Series:
+    """``boolean_value`` over a column as float 1/0, NaN where missing or not boolean-looking.
+
+    Maps the distinct values once, then the column by hash lookup (a million rows of
+    "Yes"/"No" cost two calls, not a million).
+    """
+    lookup = {v: boolean_value(v) for v in pd.unique(series.dropna())}
+    return series.map(lookup).astype("float64")
+
+
 def value_counts(series: pd.Series) -> pd.Series:
     """Counts of each distinct non-missing value (blank strings count as missing).
 

@@ -263,10 +263,11 @@ def _vertical_extra(rng: np.random.Generator, profile: VerticalProfile, engaged:
 def _notes(rng: np.random.Generator, engaged: np.ndarray) -> np.ndarray:
     """Agent notes: more engaged leads get longer notes; a fifth have none."""
     count = np.clip(rng.poisson(np.exp(0.3 + 0.4 * engaged)), 0, 6)
-    phrases = np.array(_NOTE_PHRASES, dtype=object)
+    # a random order of the phrases per row (argsort of uniform keys); each row takes its first k
+    order = np.argsort(rng.random((len(engaged), len(_NOTE_PHRASES))), axis=1)
     notes = np.empty(len(engaged), dtype=object)
-    for i, k in enumerate(count):
-        notes[i] = "; ".join(rng.choice(phrases, k, replace=False)).capitalize() + "." if k else None
+    for i in np.flatnonzero(count):
+        notes[i] = "; ".join(_NOTE_PHRASES[j] for j in order[i, : count[i]]).capitalize() + "."
     return notes
 
 

@@ -13,7 +13,7 @@ from leadscore.data.schema import (
     PARSE_SHARE,
     DatasetSchema,
     DatasetSpec,
-    boolean_value,
+    boolean_values,
     datetime_share,
     infer_schema,
     numeric_share,
@@ -47,7 +47,7 @@ def binary_target(series: pd.Series) -> pd.Series:
     missing = int(series.isna().sum())
     if missing:
         raise DatasetError(f"target {name!r} has {missing} missing values; drop unlabelled rows first")
-    mapped = series.map(boolean_value)
+    mapped = boolean_values(series)
     unknown = series[mapped.isna()]
     distinct = pd.unique(series)
     if len(unknown) or len(distinct) > 2:
@@ -117,7 +117,6 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
     check_columns(df, spec)
     if len(df) < MIN_ROWS:
         raise DatasetError(f"dataset has {len(df)} rows; at least {MIN_ROWS} are needed to train")
-    mostly_numeric = {c for c in df.columns if df[c].dtype == object and 0.5 <= numeric_share(df[c]) < 1.0}
     schema = infer_schema(df, spec)
     clean = df[[c.name for c in schema.columns if c.role != "excluded"]].copy()
     clean[spec.target] = binary_target(df[spec.target])
@@ -127,12 +126,12 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
         series = df[column.name]
         if column.role == "time":
             clean[column.name] = parse_times(series)
-        elif column.role == "numeric" or (
-            column.role == "categorical" and not column.declared and column.name in mostly_numeric
-        ):
+        elif column.role == "numeric":
             clean[column.name] = parse_numbers(series, declared=column.declared)
+        elif column.role == "categorical" and not column.declared and numeric_share(series) >= 0.5:
+            parse_numbers(series, declared=False)  # mostly numbers with garbage: refused there
         elif column.role == "boolean":
-            clean[column.name] = series.map(boolean_value).astype("float64")
+            clean[column.name] = boolean_values(series)
         elif column.role == "datetime":
             clean[column.name] = _parse_datetime(series, declared=column.declared)
     labels = clean[spec.target]

@@ -8,8 +8,9 @@ typed numpy columns must give exactly what the element-wise path gives.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -120,8 +121,10 @@ def numbers(column: np.ndarray) -> np.ndarray:
 
 def flags(column: np.ndarray) -> np.ndarray:
     """float64 array of ``to_flag`` over a column."""
-    if column.dtype.kind == "b":
-        return column.astype(np.float64)
+    if column.dtype.kind in "biuf":  # validated tables hold flags as float 1/0/NaN
+        out = column.astype(np.float64)
+        out[(out != 0.0) & (out != 1.0)] = np.nan
+        return out
     return np.fromiter((to_flag(v) for v in column), dtype=np.float64, count=len(column))
 
 
@@ -135,9 +138,41 @@ def epoch_seconds(column: np.ndarray) -> np.ndarray:
     return np.fromiter((to_epoch_seconds(v) for v in column), dtype=np.float64, count=len(column))
 
 
-def categories(column: np.ndarray) -> list[str]:
-    """``to_category`` over a column."""
-    return [to_category(v) for v in column]
+class Levels(NamedTuple):
+    """A categorical column as distinct canonical levels and each row's index into them."""
+
+    levels: list[str]
+    codes: np.ndarray
+
+    def values(self) -> np.ndarray:
+        """The canonical level of every row (object array)."""
+        return np.asarray(self.levels, dtype=object)[self.codes] if self.levels else self.codes.astype(object)
+
+    def lookup(self, table: Callable[[str], float]) -> np.ndarray:
+        """``table(level)`` for every row, computed once per distinct level."""
+        per_level = np.fromiter((table(level) for level in self.levels), np.float64, len(self.levels))
+        return per_level[self.codes]
+
+
+def categories(column: np.ndarray) -> Levels:
+    """``to_category`` over a column, as ``Levels``.
+
+    All-string columns (the usual case) are factorised by pandas in C when it is installed;
+    anything else goes value by value, so 1 / True / "1" keep their distinct meanings.
+    """
+    try:
+        import pandas as pd
+    except ImportError:  # the serving path never needs this function; stay importable without pandas
+        pd = None
+    if pd is not None and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        raw_codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        canonical = [to_category(v) for v in uniques] + ([MISSING] if (raw_codes < 0).any() else [])
+        index: dict[str, int] = {}
+        remap = np.fromiter((index.setdefault(level, len(index)) for level in canonical), np.intp, len(canonical))
+        return Levels(list(index), remap[raw_codes])
+    index = {}
+    codes = np.fromiter((index.setdefault(to_category(v), len(index)) for v in column), np.intp, len(column))
+    return Levels(list(index), codes)
 
 
 def texts(column: np.ndarray) -> list[str]:

@@ -193,21 +193,22 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         return self._categorical(name, parsing.categories(raw), target)
 
     def _categorical(
-        self, name: str, values: list[str], target: np.ndarray | None
+        self, name: str, column: parsing.Levels, target: np.ndarray | None
     ) -> tuple[InputField, list[Encoder]]:
-        counts = pd.Series(values).value_counts(sort=False)
-        levels = sorted(counts.index, key=lambda level: (-counts[level], level))
+        counts = dict(zip(column.levels, np.bincount(column.codes, minlength=len(column.levels)).tolist(),
+                          strict=True))
+        levels = sorted(counts, key=lambda level: (-counts[level], level))
         seen = [level for level in levels if level != parsing.MISSING]
         field = InputField(name=name, kind="categorical", categories=seen)
         if len(levels) <= self.max_onehot:
             return field, [OneHotEncoder(field=name, levels=levels)]
-        frequency = {level: float(counts[level]) / len(values) for level in levels}
+        frequency = {level: counts[level] / len(column.codes) for level in levels}
         if target is None:
             return field, [FrequencyTargetEncoder(field=name, frequency=frequency)]
-        rate, prior = self._target_rates(values, target)
+        rate, prior = self._target_rates(column.values(), target)
         return field, [FrequencyTargetEncoder(field=name, frequency=frequency, target_rate=rate, prior=prior)]
 
-    def _target_rates(self, values: list[str], target: np.ndarray) -> tuple[dict[str, float], float]:
+    def _target_rates(self, values: np.ndarray, target: np.ndarray) -> tuple[dict[str, float], float]:
         """Smoothed rate per level: (positives + m * prior) / (count + m)."""
         prior = float(target.mean())
         grouped = pd.DataFrame({"level": values, "y": target}).groupby("level")["y"].agg(["sum", "count"])
@@ -250,10 +251,10 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         for encoder in self.spec_.encoders:
             if not isinstance(encoder, FrequencyTargetEncoder) or encoder.target_rate is None:
                 continue
-            values = np.asarray(parsing.categories(columns[encoder.field]), dtype=object)
+            values = parsing.categories(columns[encoder.field]).values()
             out = names.index(f"{encoder.field}__target_rate")
             for fit_rows, held_rows in folds.split(values):
-                rates, prior = self._target_rates(list(values[fit_rows]), target[fit_rows])
+                rates, prior = self._target_rates(values[fit_rows], target[fit_rows])
                 matrix[held_rows, out] = [rates.get(v, prior) for v in values[held_rows]]
         return matrix
 

@@ -75,6 +75,8 @@ class Parsed:
             return (values == 1.0).astype(np.float64)
         if kind in ("numeric", "datetime"):
             return (~np.isnan(values)).astype(np.float64)
+        if kind == "categorical":
+            return values.lookup(lambda level: float(level != parsing.MISSING))
         return np.fromiter((is_present(kind, v) for v in values), np.float64, self.n)
 
 
@@ -131,7 +133,8 @@ class OneHotEncoder(BaseModel):
 
     def encode(self, parsed: Parsed) -> list[np.ndarray]:
         index, other = self._index, len(self.levels)
-        codes = np.fromiter((index.get(v, other) for v in parsed[self.field]), np.intp, parsed.n)
+        column: parsing.Levels = parsed[self.field]
+        codes = column.lookup(lambda level: index.get(level, other)).astype(np.intp)
         block = np.zeros((parsed.n, other + 1), dtype=np.float64)
         block[np.arange(parsed.n), codes] = 1.0
         return list(block.T)
@@ -160,11 +163,11 @@ class FrequencyTargetEncoder(BaseModel):
         return [f"{self.field}__frequency", *rate]
 
     def encode(self, parsed: Parsed) -> list[np.ndarray]:
-        values = parsed[self.field]
-        out = [np.fromiter((self.frequency.get(v, 0.0) for v in values), np.float64, parsed.n)]
+        column: parsing.Levels = parsed[self.field]
+        out = [column.lookup(lambda level: self.frequency.get(level, 0.0))]
         if self.target_rate is not None:
             rates, prior = self.target_rate, self.prior
-            out.append(np.fromiter((rates.get(v, prior) for v in values), np.float64, parsed.n))
+            out.append(column.lookup(lambda level: rates.get(level, prior)))
         return out
 
     def encode_row(self, row: Row, out: list[float]) -> None:
