@@ -21,12 +21,13 @@ from leadscore import __version__
 from leadscore.api.summary import ExperimentSummary
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.ingest import record_event, record_outcomes
-from leadscore.collector.outcomes import parse_outcomes
+from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import ValidationError
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_STRUCTURED = "application/cloudevents"
 
 
 class _Metrics:
@@ -55,6 +56,18 @@ class _Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+
+
+def _outcomes_openapi() -> dict[str, Any]:
+    """The request body in /docs: parsed by hand (see the module docstring), documented all the same."""
+    outcome = OutcomeIn.model_json_schema()
+    batch = {"type": "array", "items": outcome, "maxItems": MAX_BATCH}
+    wrapped = {"type": "object", "properties": {"outcomes": batch}, "required": ["outcomes"]}
+    schema = {"oneOf": [outcome, batch, wrapped]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_OUTCOMES_OPENAPI = _outcomes_openapi()
 
 
 async def _body(request: Request) -> bytes:
@@ -93,6 +106,11 @@ def create_app(store: EventStore) -> FastAPI:
     @app.post("/v1/events")
     async def post_event(request: Request) -> dict[str, Any]:
         """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
+        if request.headers.get("content-type", "").startswith(_STRUCTURED):
+            raise ValidationError(
+                f"content-type: {_STRUCTURED} (structured mode) is not accepted; "
+                "send binary mode, with the attributes in ce-* headers, as KServe's logger does"
+            )
         context = parse_context(request.headers)
         body = await _body(request)
         result = await run_in_threadpool(record_event, store, context, body)
@@ -109,7 +127,7 @@ def create_app(store: EventStore) -> FastAPI:
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
     app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
-    @app.post("/v1/outcomes")
+    @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
     async def post_outcomes(request: Request) -> dict[str, int]:
         """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
         body = await _body(request)

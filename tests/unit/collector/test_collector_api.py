@@ -70,6 +70,18 @@ def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> No
     assert 'leadscore_collector_outcomes_total{result="stored"} 1.0' in text
 
 
+def test_metrics_count_refusals_by_route(client: TestClient) -> None:
+    client.post("/v1/outcomes", json={"lead_id": "L1"})
+    text = client.get("/metrics").text
+    assert 'leadscore_collector_rejected_total{endpoint="/v1/outcomes"} 1.0' in text
+
+
+def test_openapi_documents_the_outcome_body(client: TestClient) -> None:
+    body = client.get("/openapi.json").json()["paths"]["/v1/outcomes"]["post"]["requestBody"]
+    shapes = body["content"]["application/json"]["schema"]["oneOf"]
+    assert shapes[0]["required"] == ["lead_id", "converted", "occurred_at"]
+
+
 # --- events: KServe's logger, binary mode --------------------------------------------------
 
 
@@ -237,6 +249,13 @@ def test_events_refuse_with_header_name_when_an_attribute_is_bad(
     assert response.status_code == 400
     assert response.json()["error"].startswith(expected)
     assert _count(store, Prediction) == 0
+
+
+def test_events_refuse_structured_mode_with_a_hint(client: TestClient) -> None:
+    event = {"specversion": "1.0", "id": "s", "type": "org.kubeflow.serving.inference.request", "source": "x"}
+    reply = client.post("/v1/events", json=event, headers={"Content-Type": "application/cloudevents+json"})
+    assert reply.status_code == 400
+    assert reply.json()["error"].startswith("content-type: application/cloudevents (structured mode) is not accepted")
 
 
 @pytest.mark.parametrize("missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"])
