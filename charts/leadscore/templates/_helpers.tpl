@@ -131,10 +131,13 @@ capabilities:
   drop: ["ALL"]
 {{- end }}
 
-{{/* Service endpoints, bundled or external: one definition each, used by every consumer. */}}
+{{/*
+Service endpoints, bundled or external: one definition each, used by every consumer. Bundled
+services are named with their namespace, since Jobs and predictors in model namespaces use them.
+*/}}
 {{- define "leadscore.s3.endpoint" -}}
 {{- if .Values.minio.enabled }}
-{{- printf "http://%s:%d" (include "leadscore.componentName" (list . "minio")) (int .Values.minio.service.port) }}
+{{- printf "http://%s.%s.svc:%d" (include "leadscore.componentName" (list . "minio")) .Release.Namespace (int .Values.minio.service.port) }}
 {{- else }}
 {{- .Values.externalObjectStore.endpoint }}
 {{- end }}
@@ -158,7 +161,7 @@ capabilities:
 
 {{- define "leadscore.mlflow.trackingUri" -}}
 {{- if .Values.mlflow.enabled }}
-{{- printf "http://%s:%d" (include "leadscore.componentName" (list . "mlflow")) (int .Values.mlflow.service.port) }}
+{{- printf "http://%s.%s.svc:%d" (include "leadscore.componentName" (list . "mlflow")) .Release.Namespace (int .Values.mlflow.service.port) }}
 {{- else }}
 {{- .Values.externalMlflow.trackingUri }}
 {{- end }}

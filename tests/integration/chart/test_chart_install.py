@@ -77,7 +77,7 @@ def test_install_creates_every_object_when_dependencies_bundled(
         copy = core.read_namespaced_secret("leadscore-s3", other_namespace).data
         assert copy == {"AWS_ACCESS_KEY_ID": minio["accessKey"], "AWS_SECRET_ACCESS_KEY": minio["secretKey"]}
         assert core.read_namespaced_config_map("leadscore-mlflow", other_namespace).data == {
-            "MLFLOW_TRACKING_URI": f"http://{prefix}-mlflow:5000"}
+            "MLFLOW_TRACKING_URI": f"http://{prefix}-mlflow.{kube_namespace}.svc:5000"}
         # NOTES: the endpoints and the one next step, for this release.
         notes = kube_helm.run("status", release, "--namespace", kube_namespace)
         assert f"collector  http://{prefix}-collector.{kube_namespace}.svc:8090" in notes

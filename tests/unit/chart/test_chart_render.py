@@ -352,15 +352,15 @@ def test_model_namespaces_get_settings_and_minio_credentials(render) -> None:
     for namespace in ("team-a", "team-b"):
         here = [o for o in objects if o["metadata"].get("namespace") == namespace]
         s3 = only(here, "ConfigMap", "leadscore-s3")["data"]
-        assert s3["AWS_ENDPOINT_URL"] == f"http://{RELEASE}-leadscore-minio:9000"
+        assert s3["AWS_ENDPOINT_URL"] == f"http://{RELEASE}-leadscore-minio.{NAMESPACE}.svc:9000"
         assert s3["S3_USE_HTTPS"] == "0"
         assert only(here, "ConfigMap", "leadscore-mlflow")["data"]["MLFLOW_TRACKING_URI"] == \
-            f"http://{RELEASE}-leadscore-mlflow:5000"
+            f"http://{RELEASE}-leadscore-mlflow.{NAMESPACE}.svc:5000"
         secret = only(here, "Secret", "leadscore-s3")
         assert secret["data"] == {"AWS_ACCESS_KEY_ID": minio["accessKey"],
                                   "AWS_SECRET_ACCESS_KEY": minio["secretKey"]}
         assert secret["metadata"]["annotations"]["serving.kserve.io/s3-endpoint"] == \
-            f"{RELEASE}-leadscore-minio:9000"
+            f"{RELEASE}-leadscore-minio.{NAMESPACE}.svc:9000"
         account = only(here, "ServiceAccount", "leadscore-predictor")
         assert account["secrets"] == [{"name": "leadscore-s3"}]
 
