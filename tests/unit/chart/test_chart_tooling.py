@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support.helm import Helm
 from support.tools import REPO
@@ -46,3 +47,11 @@ def test_kind_dev_values_render_with_the_dev_images(helm: Helm, chart: Path) -> 
     assert {"leadscore/operator:dev", "leadscore/predictor:dev"} <= images
     namespaces = {o["metadata"].get("namespace") for o in objects}
     assert "leadscore-demo" in namespaces
+
+
+def test_kind_cluster_config_names_the_cluster_the_scripts_use() -> None:
+    config = yaml.safe_load((REPO / "manifests" / "kind" / "cluster.yaml").read_text())
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4" and config["kind"] == "Cluster"
+    for script in SCRIPTS:
+        assert f'CLUSTER_NAME="${{CLUSTER_NAME:-{config["name"]}}}"' in script.read_text(), script.name
+    assert {node["role"] for node in config["nodes"]} == {"control-plane", "worker"}
