@@ -88,7 +88,7 @@ def parse_times(series: pd.Series) -> pd.Series:
         )
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed
+    return parsed.astype("datetime64[ns]")  # one unit for everyone downstream (int64 = ns)
 
 
 def parse_numbers(series: pd.Series, declared: bool) -> pd.Series:
@@ -112,7 +112,7 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
 
     The clean table keeps ``df``'s index and drops excluded and ground-truth columns; the
     target becomes int 0/1, numeric columns float64, booleans float 1/0/NaN, the time column
-    and datetimes naive UTC ``datetime64``.
+    and datetimes naive UTC ``datetime64[ns]``; categoricals and text are left as loaded.
     """
     check_columns(df, spec)
     if len(df) < MIN_ROWS:
@@ -144,4 +144,4 @@ def _parse_datetime(series: pd.Series, declared: bool) -> pd.Series:
         raise DatasetError(f"column {series.name!r} is declared datetime but most values are not dates "
                            f"(e.g. {_examples(series.dropna())})")
     parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")

@@ -129,3 +129,10 @@ def test_validate_converts_aware_times_to_naive_utc(leads: pd.DataFrame) -> None
     leads["created_at"] = "2025-03-01T12:00:00+02:00"
     clean, _ = validate(leads, SPEC)
     assert clean["created_at"].iloc[0] == pd.Timestamp("2025-03-01 10:00:00")
+
+
+def test_validate_gives_nanosecond_times_when_input_has_other_unit(leads: pd.DataFrame) -> None:
+    leads["created_at"] = pd.to_datetime(leads["created_at"]).astype("datetime64[s]")
+    clean, _ = validate(leads, SPEC)
+    assert str(clean["created_at"].dtype) == "datetime64[ns]"
+    assert clean["created_at"].iloc[0] == pd.Timestamp("2025-03-01 00:00:00")
