@@ -17,6 +17,7 @@ from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import rules
 from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.columnar import Columns
 from leadscore.predictor.engine import Device, OnnxScorer
 from leadscore.predictor.explain import UNIT, Explainer, members_from_card
 
@@ -29,8 +30,8 @@ class Arm(Protocol):
     feature_spec: FeatureSpec | None
     unit: str
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Calibrated probability of conversion per lead, float64 [N]."""
+    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
+        """Calibrated probability of conversion per lead, float64 [N] (``columns``: the same leads, typed)."""
         ...
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
@@ -75,8 +76,10 @@ class ModelArm:
     def providers(self) -> list[str]:
         return self._scorer.providers
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
+    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
+        spec = self.artifact.feature_spec
+        matrix = spec.transform_records(records) if columns is None else spec.transform_columns(columns, len(records))
+        return self._scorer.predict(matrix)
 
     @cached_property
     def _explainer(self) -> Explainer:
@@ -110,7 +113,7 @@ class RulesArm:
         self.label = label
         self.version = rules.RULES_VERSION
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
         return rules.rule_scores(records) / 100.0
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:

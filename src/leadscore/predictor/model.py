@@ -35,6 +35,7 @@ from leadscore.features.contract import RecordError
 from leadscore.predictor import metrics
 from leadscore.predictor.arms import Arm, ModelArm, RulesArm
 from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.columnar import MIN_BATCH, Columns, plain_columns
 from leadscore.predictor.config import RULES, PredictorSettings
 from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
@@ -54,6 +55,7 @@ class Prepared:
     lead_ids: list[str]
     arm_index: np.ndarray | None  # per lead, index into LeadScoreModel.arms; None: one arm
     request: InferRequest | None = None
+    columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
 
 
 @dataclass
@@ -170,7 +172,7 @@ class LeadScoreModel(Model):
         else:
             batch = v1_batch(payload, self.settings.max_batch)
             request = None
-        self._validate(batch)
+        columns = self._validate(batch)
         lead_ids = self._lead_ids(batch)
         arm_index = None
         if self.settings.ab:
@@ -178,13 +180,21 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request)
+        return Prepared(batch, lead_ids, arm_index, request, columns)
 
-    def _validate(self, batch: DecodedBatch) -> None:
+    def _validate(self, batch: DecodedBatch) -> dict[int, Columns]:
+        """Check every lead against every arm's contract; typed columns per spec when plain."""
         strict_per_spec = self.settings.strict and len(self._specs) == 1
+        columns: dict[int, Columns] = {}
         try:
             for spec in self._specs:
-                spec.validate_records(batch.records, strict=strict_per_spec)
+                plain = None
+                if len(batch.records) >= MIN_BATCH:
+                    plain = plain_columns(spec.inputs, batch.records, strict=strict_per_spec)
+                if plain is None:
+                    spec.validate_records(batch.records, strict=strict_per_spec)
+                else:
+                    columns[id(spec)] = plain
         except RecordError as exc:
             raise InvalidRecord(f"{batch.locate(exc.index, exc.field or '')}: {exc.problem}") from None
         if self.settings.strict and not strict_per_spec:
@@ -192,6 +202,7 @@ class LeadScoreModel(Model):
                 unknown = sorted(k for k in record if k not in self._known_fields)
                 if unknown:
                     raise InvalidRecord(f"{batch.locate(index, unknown[0])}: unknown field (strict mode)")
+        return columns
 
     def _lead_ids(self, batch: DecodedBatch) -> list[str]:
         ids = []
@@ -206,11 +217,11 @@ class LeadScoreModel(Model):
         return ids
 
     def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
-        return Scored(payload, self._per_arm(payload, lambda arm, records: arm.probabilities(records)))
+        return Scored(payload, self._probabilities(payload))
 
     def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         top = self.settings.top_factors
-        probability = self._per_arm(payload, lambda arm, records: arm.probabilities(records))
+        probability = self._probabilities(payload)
         factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
         for arm, rows in self._groups(payload):
             records = payload.batch.records if rows is None else [payload.batch.records[i] for i in rows]
@@ -226,13 +237,18 @@ class LeadScoreModel(Model):
             return [(self.arms[0], None)]
         return [(arm, rows) for k, arm in enumerate(self.arms) if len(rows := np.flatnonzero(payload.arm_index == k))]
 
-    def _per_arm(self, payload: Prepared, run: Any) -> np.ndarray:
+    def _probabilities(self, payload: Prepared) -> np.ndarray:
+        """Each arm scores its own leads, from typed columns when the batch had them."""
+        records = payload.batch.records
         groups = self._groups(payload)
         if groups[0][1] is None:
-            return run(groups[0][0], payload.batch.records)
-        out = np.empty(len(payload.lead_ids), dtype=np.float64)
+            arm = groups[0][0]
+            return arm.probabilities(records, payload.columns.get(id(arm.feature_spec)))
+        out = np.empty(len(records), dtype=np.float64)
         for arm, rows in groups:
-            out[rows] = run(arm, [payload.batch.records[i] for i in rows])
+            columns = payload.columns.get(id(arm.feature_spec))
+            subset = None if columns is None else {name: column[rows] for name, column in columns.items()}
+            out[rows] = arm.probabilities([records[i] for i in rows], subset)
         return out
 
     def postprocess(
