@@ -61,6 +61,8 @@ def to_number(value: Any) -> float:
 
 def to_flag(value: Any) -> float:
     """1.0 / 0.0 for boolean-looking values, NaN otherwise."""
+    if value is True or value is False:  # the JSON case, without the general lookup
+        return float(value)
     flag = boolean_value(value)
     return math.nan if flag is None else float(flag)
 
