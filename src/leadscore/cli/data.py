@@ -59,10 +59,17 @@ def profile_command(
     """Print the inferred schema and the leakage findings; exit non-zero on a bad dataset."""
     import warnings
 
+    from pydantic import ValidationError
+
     from leadscore.data import DatasetSpec, check_leakage, load_dataset, validate
 
-    spec = DatasetSpec(target=target, id_column=id_col, time_column=time_col, exclude=exclude,
-                       post_outcome=post_outcome, leak_threshold=leak_threshold, allow_leaky=True)
+    try:
+        spec = DatasetSpec(target=target, id_column=id_col, time_column=time_col, exclude=exclude,
+                           post_outcome=post_outcome, leak_threshold=leak_threshold, allow_leaky=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]).replace("_", "-")
+        raise ConfigError(f"--{field}: {first['msg']}, got {first.get('input')!r}") from exc
     clean, schema = validate(load_dataset(data, delimiter=delimiter), spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

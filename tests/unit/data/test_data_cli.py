@@ -73,3 +73,11 @@ def test_data_profile_exits_with_dataset_code_when_file_is_missing(
     assert main(["data", "profile", "--data", str(tmp_path / "none.csv"), "--target", "y"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: dataset ") and "cannot read the file" in err and err.count("\n") == 1
+
+
+def test_data_profile_refuses_threshold_at_chance_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["data", "profile", "--data", str(tmp_path / "x.csv"), "--target", "y", "--leak-threshold", "0.4"])
+    assert code == 2
+    assert capsys.readouterr().err == "error: --leak-threshold: Input should be greater than 0.5, got 0.4\n"
