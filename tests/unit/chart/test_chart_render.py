@@ -403,3 +403,39 @@ def test_fullname_override_replaces_the_prefix(render) -> None:
     objects = render("dev", "fullnameOverride=ls")
     assert {d["metadata"]["name"] for d in find(objects, "Deployment")} == {
         "ls-operator", "ls-collector", "ls-minio", "ls-mlflow", "ls-postgresql"}
+
+
+# --- storage and labels -------------------------------------------------------------------------
+
+def test_bundled_services_claim_kept_volumes_when_persistence_enabled(render) -> None:
+    objects = render("dev", "minio.persistence.enabled=true", "minio.persistence.storageClass=fast",
+                     "postgresql.persistence.enabled=true")
+    claims = {c["metadata"]["name"]: c for c in find(objects, "PersistentVolumeClaim")}
+    assert set(claims) == {f"{RELEASE}-leadscore-minio", f"{RELEASE}-leadscore-postgresql"}
+    minio = claims[f"{RELEASE}-leadscore-minio"]
+    assert minio["spec"]["storageClassName"] == "fast"
+    assert minio["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert minio["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    volumes = {v["name"]: v for _, spec in pods(objects) if _.endswith("-minio") for v in spec["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == f"{RELEASE}-leadscore-minio"
+
+
+def test_bundled_services_use_empty_dirs_by_default(render) -> None:
+    objects = render("dev")
+    assert find(objects, "PersistentVolumeClaim") == []
+    for name, spec in pods(objects):
+        data = [v for v in spec["volumes"] if v["name"] == "data"]
+        assert all("emptyDir" in v for v in data), name
+
+
+def test_common_labels_reach_every_object_the_chart_writes(render) -> None:
+    # The CRDs are generated from leadscore.api (`make crds`) and carry no chart labels.
+    for obj in render("dev", "global.commonLabels.team=revenue-ops"):
+        if obj["kind"] == "CustomResourceDefinition":
+            continue
+        assert obj["metadata"]["labels"]["team"] == "revenue-ops", (obj["kind"], obj["metadata"]["name"])
+
+
+def test_image_registry_prefix_is_joined_with_one_slash(render) -> None:
+    container = operator_container(render("dev", "global.imageRegistry=registry.example.com/ml/"))
+    assert container["image"] == "registry.example.com/ml/leadscore/operator:0.1.0"
