@@ -20,14 +20,13 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pandas as pd
 
 from leadscore.errors import DatasetError
 from leadscore.store import artifacts, events
 from leadscore.store.events import EventStore
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 ID_COLUMN = "lead_id"
 TIME_COLUMN = "predicted_at"
@@ -52,10 +51,20 @@ class ExportReport:
     without_features: int
 
 
+def _uniform_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose values mix types (``12345`` and ``"02134"``) become text, which Parquet can hold.
+
+    CRMs are not consistent about such fields; the trainer's schema inference decides later
+    whether the text is numeric, categorical or a date.
+    """
+    for name in frame.select_dtypes(include="object").columns:
+        if frame[name].dropna().map(type).nunique() > 1:
+            frame[name] = frame[name].map(lambda v: v if pd.isna(v) else str(v))
+    return frame
+
+
 def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> tuple[pd.DataFrame, ExportReport]:
     """The training rows and the counts of what was left out (``output`` is left empty)."""
-    import pandas as pd
-
     first: dict[str, ScoredRecord] = {}
     without_features: set[str] = set()
     for record in sorted(scored, key=lambda r: r.predicted_at):
@@ -65,7 +74,7 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
             first.setdefault(record.lead_id, record)
     without_features -= set(first)
     kept = [r for r in first.values() if r.lead_id in labels]
-    features = pd.json_normalize([r.features for r in kept]) if kept else pd.DataFrame()
+    features = _uniform_columns(pd.json_normalize([r.features for r in kept])) if kept else pd.DataFrame()
     features = features.drop(columns=[c for c in (ID_COLUMN, TIME_COLUMN, TARGET_COLUMN) if c in features])
     frame = pd.concat(
         [

@@ -127,3 +127,21 @@ def test_training_frame_keeps_first_scoring_and_flattens_nested_features() -> No
 def test_training_frame_is_empty_when_no_lead_has_an_outcome() -> None:
     frame, report = training_frame([ScoredRecord("L1", {"x": 1}, T0)], {})
     assert (len(frame), report.rows, report.without_outcome) == (0, 0, 1)
+
+
+def test_training_frame_turns_mixed_type_fields_into_text_so_parquet_accepts_them() -> None:
+    import io
+
+    import pandas as pd
+
+    scored = [
+        ScoredRecord("L1", {"zip": 12345, "visits": 1}, T0),
+        ScoredRecord("L2", {"zip": "02134", "visits": 2}, T0),
+        ScoredRecord("L3", {"visits": 3}, T0),
+    ]
+    frame, _ = training_frame(scored, {"L1": True, "L2": False, "L3": False})
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    back = pd.read_parquet(buffer)
+    assert back["zip"].tolist() == ["12345", "02134", None]
+    assert back["visits"].tolist() == [1, 2, 3]
