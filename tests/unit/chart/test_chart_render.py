@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from support.helm import CHART, Helm, HelmError, find, only
 
@@ -279,21 +280,32 @@ def _unknown_fields(data: Any, type_name: str, path: str) -> Iterator[str]:
 
 
 def test_serving_runtime_declares_both_ports_and_protocols_when_rendered(render) -> None:
+    from leadscore.predictor.__main__ import build_parser
+
     runtime = only(render("dev"), "ClusterServingRuntime", "leadscore")
     assert list(_unknown_fields(runtime, "V1alpha1ClusterServingRuntime", "runtime")) == []
     spec = runtime["spec"]
-    assert spec["protocolVersions"] == ["v1", "v2"]
+    assert spec["protocolVersions"] == ["v1", "v2", "grpc-v2"]
     assert spec["supportedModelFormats"][0] == {"name": "leadscore", "version": "1", "autoSelect": True,
                                                 "priority": 1}
     assert len(spec["containers"]) == 1
     container = spec["containers"][0]
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http1": 8080, "grpc-port": 8081}
-    assert container["command"] == ["leadscore"]
-    assert "--name={{.Name}}" in container["args"], "KServe's placeholder must reach the runtime unrendered"
-    params = _parse_cli([a.replace("{{.Name}}", "pc-leads") for a in container["args"]])
-    assert (params["model"], params["name"], params["host"]) == ("/mnt/models", "pc-leads", "0.0.0.0")
-    assert (params["http_port"], params["grpc_port"]) == (8080, 8081)
+    assert "command" not in container, "the image's entrypoint (python -m leadscore.predictor) runs"
+    assert "--model_name={{.Name}}" in container["args"], "KServe's placeholder must reach it unrendered"
+    args = build_parser().parse_args([a.replace("{{.Name}}", "pc-leads") for a in container["args"]])
+    assert (args.model_name, args.model_dir, args.http_port, args.grpc_port) == \
+        ("pc-leads", "/mnt/models", 8080, 8081)
     assert container["image"] == "leadscore/predictor:0.1.0"
+
+
+def test_serving_runtime_matches_the_predictor_manifest(render) -> None:
+    """manifests/serving/clusterservingruntime.yaml (the predictor's own example) and the chart agree."""
+    manifest = yaml.safe_load((CHART.parents[1] / "manifests" / "serving" / "clusterservingruntime.yaml").read_text())
+    chart = only(render("dev"), "ClusterServingRuntime", "leadscore")
+    for key in ("supportedModelFormats", "protocolVersions"):
+        assert chart["spec"][key] == manifest["spec"][key], key
+    assert chart["spec"]["containers"][0]["args"] == manifest["spec"]["containers"][0]["args"]
 
 
 def test_serving_runtime_keeps_one_port_when_grpc_not_declared(render) -> None:
