@@ -174,6 +174,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     ) -> tuple[InputField, list[Encoder]]:
         if role == "id":
             return InputField(name=name, kind="id", required=True), []
+        if name in contact and role != "boolean":  # presence only (ContactEncoder); never the value
+            kind = role if role in ("numeric", "categorical") else "text"
+            return InputField(name=name, kind=kind), []
         if role == "numeric":
             values = parsing.numbers(raw)
             observed = values[~np.isnan(values)]
@@ -186,8 +189,6 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             relative = time_field if role == "datetime" and time_field else None
             encoder = DatetimeEncoder(field=name, parts=_CALENDAR, relative_to=relative)
             return InputField(name=name, kind="datetime"), [encoder]
-        if name in contact:
-            return InputField(name=name, kind="text"), []
         if role == "text":
             return InputField(name=name, kind="text"), [TextEncoder(field=name)]
         return self._categorical(name, parsing.categories(raw), target)

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from leadscore.features import parsing
 from leadscore.features.contract import FieldKind, InputField, RecordError, validate_records
@@ -354,6 +354,15 @@ class FeatureSpec(BaseModel):
     id_field: str | None = None
     inputs: list[InputField]
     encoders: list[Encoder]
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        """A spec from a newer leadscore may encode differently: refuse it rather than guess."""
+        if version != SPEC_VERSION:
+            raise ValueError(f"feature_spec.json version {version} is not supported (this leadscore reads "
+                             f"version {SPEC_VERSION})")
+        return version
 
     def feature_names(self) -> list[str]:
         """Output column names, in matrix order (the ONNX model's input order)."""

@@ -119,6 +119,8 @@ def test_lead_features_scores_contact_completeness_and_ratios() -> None:
     assert "email" not in named and "email=a@b.c" not in named  # personal data: presence only
     assert named["email__present"].tolist() == [1, 0, 0]
     assert named["contact_completeness"].tolist() == [1.0, 0.0, 0.0]
+    fields = {f.name: f for f in features.spec_.inputs}
+    assert fields["email"].kind == "categorical" and fields["has_phone"].kind == "boolean"
     assert named["time_per_page"][0] == 30.0 and np.isnan(named["time_per_page"][1:]).all()
     assert named["inbound_share"][0] == 0.75 and np.isnan(named["inbound_share"][1])
     assert features.feature_origin_["contact_completeness"] == "contact_completeness"
@@ -150,3 +152,11 @@ def test_lead_features_maps_each_output_to_its_raw_field(fitted: tuple) -> None:
     assert origin["source=referral"] == "source"
     assert origin["created_at__hour"] == "created_at"
     assert origin["pages_visited__missing"] == "pages_visited"
+
+
+def test_lead_features_encodes_numeric_contact_field_by_presence_only() -> None:
+    frame = pd.DataFrame({"zip": [12345, None, 90210], "pages": [1, 2, 3]})
+    features = LeadFeatures().fit(frame)
+    assert list(features.feature_names_out_) == ["pages", "zip__present", "contact_completeness"]
+    features.validate_records([{"zip": 12345}])
+    assert features.transform_records([{"zip": "02134"}])[0].tolist()[1:] == [1.0, 1.0]

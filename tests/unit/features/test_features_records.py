@@ -116,3 +116,10 @@ def test_transform_records_is_fast_for_one_lead(fitted: LeadFeatures, records: l
     for _ in range(200):
         spec.transform_records(one)
     assert (time.perf_counter() - started) / 200 < 2e-3
+
+
+def test_feature_spec_refuses_unknown_version(fitted: LeadFeatures) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"feature_spec\.json version 9 is not supported"):
+        FeatureSpec.model_validate({**fitted.to_spec(), "version": 9})
