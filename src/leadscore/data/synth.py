@@ -35,6 +35,10 @@ _SOURCES = ["web", "referral", "paid_search", "social", "partner", "aggregator",
 _SOURCE_EFFECT = np.array([0.0, 0.55, -0.1, -0.45, 0.3, -0.6, 0.2])
 _SOURCE_SHARE_START = np.array([0.30, 0.16, 0.14, 0.08, 0.10, 0.14, 0.08])
 _SOURCE_SHARE_END = np.array([0.26, 0.08, 0.24, 0.16, 0.08, 0.12, 0.06])
+_BROWSERS = ["chrome", "safari", "edge", "firefox", "samsung_internet", "other"]
+_BROWSER_EFFECT = np.array([0.0, 0.05, 0.1, 0.05, -0.15, -0.25])
+_BROWSER_MOBILE = np.array([0.45, 0.38, 0.01, 0.02, 0.10, 0.04])
+_BROWSER_DESKTOP = np.array([0.62, 0.12, 0.15, 0.08, 0.0, 0.03])
 _STATES = ["CA", "TX", "FL", "NY", "PA", "IL", "OH", "GA", "NC", "MI", "NJ", "VA", "WA", "AZ",
            "MA", "TN", "IN", "MO", "MD", "CO"]
 _UTM_SOURCES = ["google", "facebook", "bing", "newsletter", "partner_site", "linkedin"]
@@ -158,6 +162,10 @@ def generate(vertical: Vertical, rows: int, seed: int) -> pd.DataFrame:
     mobile = rng.random(rows) < 0.45 + 0.2 * t
     logit -= 0.2 * mobile
     columns["mobile_device"] = mobile
+    browser = np.where(mobile, _categorical(rng, np.tile(_BROWSER_MOBILE, (rows, 1))),
+                       _categorical(rng, np.tile(_BROWSER_DESKTOP, (rows, 1))))
+    logit += _BROWSER_EFFECT[browser]
+    columns["browser"] = np.array(_BROWSERS)[browser]
 
     # Contact completeness: five flags, more complete for referrals and partners.
     completeness_bias = np.where(np.isin(source, [1, 4]), 0.9, 0.7)
