@@ -2,9 +2,10 @@
 
 Everything ``LeadFeatures.fit`` learns lives in a ``FeatureSpec``: the input contract and an
 ordered list of encoders, each writing its own block of output columns. Serving loads the
-JSON and transforms with numpy alone (no pandas, no scikit-learn), which keeps the predictor
-image small and one lead's transform in the tens of microseconds. Floats round-trip JSON
-exactly (Python writes the shortest repr), so a reloaded spec gives bit-identical output.
+JSON and transforms records with plain Python and numpy (no pandas, no scikit-learn), which
+keeps the predictor image small and one lead to a single pass over its fields. Floats
+round-trip JSON exactly (Python writes the shortest repr), so a reloaded spec gives
+bit-identical output.
 """
 
 from __future__ import annotations
