@@ -17,6 +17,7 @@ than a hop to a thread pool costs.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import Counter
@@ -118,8 +119,11 @@ class LeadScoreModel(Model):
         return {"name": self.name, "settings": self.settings}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load in the background: KServe pings a new worker within 5 s of unpickling it and
+        replaces one that does not answer, and loading can take longer than that. Until the
+        load finishes the worker reports not ready (503), as a loading pod does."""
         self.__init__(state["name"], state["settings"])  # type: ignore[misc]
-        self.load()
+        threading.Thread(target=self.load, name=f"load-{self.name}", daemon=True).start()
 
     # ---- V2 metadata ---------------------------------------------------------------------
 
