@@ -69,7 +69,8 @@ def stratified_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarra
 def _codes(series: pd.Series, train: np.ndarray) -> np.ndarray:
     """Each row's level as a small int, 0 = missing: training-quantile bins for numbers, values otherwise."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        series = series.astype("int64").where(series.notna())
+        stamps = series.to_numpy(dtype="datetime64[ns]")
+        series = pd.Series(np.where(np.isnat(stamps), np.nan, stamps.astype(np.int64)), index=series.index)
     if pd.api.types.is_numeric_dtype(series) and series.nunique() > _QUANTILE_BINS:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         edges = np.unique(np.nanquantile(values[train], np.linspace(0, 1, _QUANTILE_BINS + 1))[1:-1])

@@ -94,3 +94,11 @@ def test_stratified_holdout_keeps_class_shares_and_is_reproducible() -> None:
     assert mask[:100].sum() == 30 and mask[100:].sum() == 270
     assert np.array_equal(mask, stratified_holdout(labels, 0.3, seed=3))
     assert not np.array_equal(mask, stratified_holdout(labels, 0.3, seed=4))
+
+
+def test_check_leakage_scores_datetime_columns_with_gaps(leads: pd.DataFrame) -> None:
+    # closed_at exists only for converters: its missingness alone gives the outcome away
+    closed = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(ROWS), unit="h")
+    leads["closed_at"] = pd.Series(closed).where(leads["converted"] == 1).astype(str).replace("NaT", None)
+    with pytest.raises(LeakageError, match=r"closed_at predicts the target almost perfectly \(ROC-AUC 1\.000"):
+        _checked(leads.drop(columns=["tag"]))

@@ -46,6 +46,8 @@ def test_validate_returns_typed_clean_table_when_data_is_good(leads: pd.DataFram
     ("id_column", "uuid", "id column 'uuid' is not in the dataset"),
     ("time_column", "when", "time column 'when' is not in the dataset"),
     ("exclude", ["ghost"], "excluded column 'ghost' is not in the dataset"),
+    ("post_outcome", ["later"], "post-outcome column 'later' is not in the dataset"),
+    ("types", {"colour": "categorical"}, "declared column 'colour' is not in the dataset"),
 ])
 def test_validate_names_unknown_column_when_spec_mentions_it(
     leads: pd.DataFrame, field: str, value: object, message: str
