@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import orjson
 
 from leadscore.predictor.errors import BatchTooLarge, MalformedRequest
@@ -153,8 +152,3 @@ def _text(value: object) -> str | None:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def as_bytes_tensor(values: list[str]) -> np.ndarray:
-    """Strings as the object array KServe expects for a BYTES output."""
-    return np.array([v.encode() for v in values], dtype=np.object_)

@@ -17,6 +17,7 @@ than a hop to a thread pool costs.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -30,7 +31,6 @@ from kserve.errors import InvalidInput
 from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput
 
-from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.errors import ConfigError
 from leadscore.features.contract import RecordError
 from leadscore.predictor import metrics
@@ -44,6 +44,8 @@ from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
+
+logger = logging.getLogger("kserve")
 
 _V2_TYPES = {"numeric": "FP64", "boolean": "BOOL"}  # every other field kind travels as BYTES
 
@@ -102,6 +104,9 @@ class LeadScoreModel(Model):
             for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal")
         }
         self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
+        for arm in self.arms:
+            where = ", ".join(arm.providers) if isinstance(arm, ModelArm) else "rules"
+            logger.info("model %s: arm %s serves version %s (%s)", self.name, arm.label or "-", arm.version, where)
         self.ready = True
         return self.ready
 
@@ -109,10 +114,6 @@ class LeadScoreModel(Model):
         if uri == RULES:
             return RulesArm(label)
         return ModelArm(ModelArtifact.open(uri), label, self.settings.device, self.settings.threads)
-
-    @property
-    def scoring(self) -> ScoringSpec:
-        return self._scoring
 
     def __getstate__(self) -> dict[str, Any]:
         """Only the settings cross a process boundary (``--workers`` > 1); each worker reloads."""
