@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the leadscore images, loads them into the kind cluster and installs the chart
 # (`make deploy`, after `make kind-up`):
-#   docker build  operator/Dockerfile, trainer/Dockerfile, predictor/Dockerfile  -> leadscore/<name>:dev
-#   kind load     the three images into cluster "leadscore" (no registry needed)
+#   docker build  operator/Dockerfile, trainer/Dockerfile, predictor/Dockerfile -> leadscore/<name>:dev,
+#                 and the collector from predictor/Dockerfile with EXTRAS=collector
+#   kind load     the images into cluster "leadscore" (no registry needed)
 #   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
-# BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda, large; kind has no
-# GPUs, so it is off by default). Re-running rebuilds and rolls the pods.
+# BUILD_CUDA=1 also builds the trainer's CUDA variant (EXTRAS=trainer,gpu, as predictor/Dockerfile
+# does for its CUDA build; large, and kind has no GPUs, so it is off by default).
+# Re-running rebuilds and rolls the pods.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,6 @@ NAMESPACE="${NAMESPACE:-leadscore}"
 TAG="${TAG:-dev}"
 BUILD_CUDA="${BUILD_CUDA:-0}"
 WAIT="${WAIT:-600s}"
-IMAGES=(operator trainer predictor)
 
 die() { echo "deploy: $*" >&2; exit 1; }
 step() { echo ">> $*" >&2; }
@@ -36,22 +37,26 @@ CONTEXT="kind-$CLUSTER_NAME"
 kubectl --context "$CONTEXT" get crd inferenceservices.serving.kserve.io >/dev/null 2>&1 \
   || die "KServe is not installed in '$CONTEXT': run 'make kind-up' first"
 
-builds=()
-for name in "${IMAGES[@]}"; do
-  [ -f "$name/Dockerfile" ] || die "$name/Dockerfile is missing: this checkout cannot build the $name image"
-  builds+=("$name/Dockerfile=leadscore/$name:$TAG")
-done
+# Each build: Dockerfile, image, pip extras (the collector is the predictor image's recipe with the
+# collector's dependencies instead of KServe's).
+builds=(
+  "operator/Dockerfile leadscore/operator:$TAG -"
+  "trainer/Dockerfile leadscore/trainer:$TAG -"
+  "predictor/Dockerfile leadscore/predictor:$TAG -"
+  "predictor/Dockerfile leadscore/collector:$TAG collector"
+)
 if [ "$BUILD_CUDA" = "1" ]; then
-  [ -f trainer/Dockerfile.cuda ] || die "BUILD_CUDA=1 but trainer/Dockerfile.cuda is missing"
-  builds+=("trainer/Dockerfile.cuda=leadscore/trainer:$TAG-cuda")
+  builds+=("trainer/Dockerfile leadscore/trainer:$TAG-cuda trainer,gpu")
 fi
 
 loaded=()
 for build in "${builds[@]}"; do
-  dockerfile="${build%%=*}"
-  image="${build#*=}"
-  step "docker build $image ($dockerfile)"
-  docker build --file "$dockerfile" --tag "$image" .
+  read -r dockerfile image extras <<<"$build"
+  [ -f "$dockerfile" ] || die "$dockerfile is missing: this checkout cannot build $image"
+  args=(--file "$dockerfile" --tag "$image")
+  [ "$extras" = "-" ] || args+=(--build-arg "EXTRAS=$extras")
+  step "docker build $image from $dockerfile (extras: $extras)"
+  docker build "${args[@]}" .
   loaded+=("$image")
 done
 

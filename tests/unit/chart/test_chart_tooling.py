@@ -44,7 +44,7 @@ def test_kind_dev_values_render_with_the_dev_images(helm: Helm, chart: Path) -> 
     objects = helm.template(chart, values_files=[REPO / "manifests" / "kind" / "values.yaml"])
     images = {c["image"] for o in objects if o["kind"] == "Deployment"
               for c in o["spec"]["template"]["spec"]["containers"]}
-    assert {"leadscore/operator:dev", "leadscore/predictor:dev"} <= images
+    assert {"leadscore/operator:dev", "leadscore/collector:dev"} <= images
     namespaces = {o["metadata"].get("namespace") for o in objects}
     assert "leadscore-demo" in namespaces
 
