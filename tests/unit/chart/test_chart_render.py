@@ -154,18 +154,15 @@ def test_operator_image_uses_registry_and_digest_when_given(render) -> None:
 
 # --- RBAC ---------------------------------------------------------------------------------------
 
-NAMESPACED_GRANTS = {
+NAMESPACED_GRANTS = {  # operator/CONTRACT.md, "RBAC the operator needs"
     ("leadscoring.io", "leadscoringmodels"): {"get", "list", "watch", "patch"},
     ("leadscoring.io", "abexperiments"): {"get", "list", "watch", "patch"},
-    ("leadscoring.io", "leadscoringmodels/status"): {"get", "patch"},
-    ("leadscoring.io", "abexperiments/status"): {"get", "patch"},
-    ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
-    ("", "pods"): {"get", "list", "watch"},
-    ("", "pods/log"): {"get"},
+    ("leadscoring.io", "leadscoringmodels/status"): {"patch"},
+    ("leadscoring.io", "abexperiments/status"): {"patch"},
+    ("batch", "jobs"): {"get", "list", "watch", "create"},
+    ("", "pods"): {"get", "list"},
     ("", "events"): {"create"},
-    ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "patch", "delete"},
-    ("", "configmaps"): {"get"},
-    ("", "secrets"): {"get"},
+    ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "update"},
 }
 DISCOVERY = {("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"}}
 PEERING_VERBS = {"get", "list", "watch", "patch"}
