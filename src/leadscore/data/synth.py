@@ -35,6 +35,9 @@ _SOURCES = ["web", "referral", "paid_search", "social", "partner", "aggregator",
 _SOURCE_EFFECT = np.array([0.0, 0.55, -0.1, -0.45, 0.3, -0.6, 0.2])
 _SOURCE_SHARE_START = np.array([0.30, 0.16, 0.14, 0.08, 0.10, 0.14, 0.08])
 _SOURCE_SHARE_END = np.array([0.26, 0.08, 0.24, 0.16, 0.08, 0.12, 0.06])
+_INDUSTRIES = ["construction", "retail", "restaurant", "tech", "healthcare", "transport", "manufacturing",
+               "professional"]
+_INDUSTRY_EFFECT = np.array([-0.2, 0.0, -0.3, 0.25, 0.15, -0.1, 0.05, 0.2])
 _BROWSERS = ["chrome", "safari", "edge", "firefox", "samsung_internet", "other"]
 _BROWSER_EFFECT = np.array([0.0, 0.05, 0.1, 0.05, -0.15, -0.25])
 _BROWSER_MOBILE = np.array([0.45, 0.38, 0.01, 0.02, 0.10, 0.04])
@@ -64,7 +67,7 @@ class VerticalProfile:
     products: tuple[str, ...]
     product_column: str
     product_effect: tuple[float, ...]
-    extra: Literal["property", "age", "company", "property_b2b"]
+    extra: Literal["property", "age", "company"]
     quote_effect: float = 1.1
     agents: int = 40
     campaigns: int = 48
@@ -80,7 +83,7 @@ PROFILES: dict[Vertical, VerticalProfile] = {
         "insurance_type", (0.0, 0.3, 0.1, 0.2, -0.2), "company", quote_effect=1.3),
     "generic": VerticalProfile(
         0.25, ("starter", "professional", "enterprise", "buy_home", "sell_home"),
-        "product_interest", (0.0, 0.2, 0.4, 0.1, -0.1), "property_b2b", quote_effect=0.8),
+        "product_interest", (0.0, 0.2, 0.4, 0.1, -0.1), "property", quote_effect=0.8),
 }
 
 
@@ -233,7 +236,7 @@ def generate(vertical: Vertical, rows: int, seed: int) -> pd.DataFrame:
     logit -= 0.25 * np.log1p(response / 15)
     columns.update(inbound_messages=inbound, outbound_messages=outbound, appointments=appointments,
                    response_time_minutes=response)
-    logit += _vertical_extra(rng, profile, engaged, columns)
+    logit += _vertical_extra(rng, profile, rows, columns)
 
     # Temporal: business hours help; mild upward trend over the year.
     hours = (created.astype("datetime64[h]").astype(np.int64)) % 24
@@ -248,11 +251,10 @@ def generate(vertical: Vertical, rows: int, seed: int) -> pd.DataFrame:
     return _typed(pd.DataFrame(columns))
 
 
-def _vertical_extra(rng: np.random.Generator, profile: VerticalProfile, engaged: np.ndarray,
+def _vertical_extra(rng: np.random.Generator, profile: VerticalProfile, rows: int,
                     columns: dict[str, object]) -> np.ndarray:
     """Vertical-specific columns (property price, applicant age, company size); returns their logit."""
-    rows = len(engaged)
-    if profile.extra in ("property", "property_b2b"):
+    if profile.extra == "property":
         price = np.round(np.exp(rng.normal(12.6, 0.5, rows)), -3)
         columns["property_price"], missing = _with_missing(rng, price, 0.3)
         return np.where(missing, -0.1, 0.35 * (np.log(price) - 12.6))
@@ -263,9 +265,9 @@ def _vertical_extra(rng: np.random.Generator, profile: VerticalProfile, engaged:
         return np.where(missing, 0.0, -((age - 50) / 20) ** 2 * 0.6 + 0.3)
     employees = np.maximum(1, np.round(np.exp(rng.normal(2.5, 1.3, rows))))
     columns["employees"], missing = _with_missing(rng, employees, 0.1)
-    columns["industry"] = rng.choice(["construction", "retail", "restaurant", "tech", "healthcare",
-                                      "transport", "manufacturing", "professional"], rows)
-    return np.where(missing, 0.0, 0.25 * np.log1p(employees) - 0.6)
+    industry = rng.integers(0, len(_INDUSTRIES), rows)
+    columns["industry"] = np.array(_INDUSTRIES)[industry]
+    return np.where(missing, 0.0, 0.25 * np.log1p(employees) - 0.6) + _INDUSTRY_EFFECT[industry]
 
 
 def _notes(rng: np.random.Generator, engaged: np.ndarray) -> np.ndarray:
