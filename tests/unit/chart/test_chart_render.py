@@ -448,3 +448,20 @@ def test_common_labels_reach_every_object_the_chart_writes(render) -> None:
 def test_image_registry_prefix_is_joined_with_one_slash(render) -> None:
     container = operator_container(render("dev", "global.imageRegistry=registry.example.com/ml/"))
     assert container["image"] == "registry.example.com/ml/leadscore/operator:0.1.0"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_kubernetes_object_uses_only_known_fields(render, profile: str) -> None:
+    """Each built-in object checked field by field against the Kubernetes client's OpenAPI models."""
+    models = {"Deployment": "V1Deployment", "Service": "V1Service", "ConfigMap": "V1ConfigMap",
+              "Secret": "V1Secret", "ServiceAccount": "V1ServiceAccount", "Role": "V1Role",
+              "ClusterRole": "V1ClusterRole", "RoleBinding": "V1RoleBinding",
+              "ClusterRoleBinding": "V1ClusterRoleBinding", "PersistentVolumeClaim": "V1PersistentVolumeClaim",
+              "CustomResourceDefinition": "V1CustomResourceDefinition"}
+    objects = render(profile, "minio.persistence.enabled=true")
+    checked = 0
+    for obj in objects:
+        if obj["kind"] in models:
+            assert list(_unknown_fields(obj, models[obj["kind"]], obj["kind"])) == []
+            checked += 1
+    assert checked >= 8
