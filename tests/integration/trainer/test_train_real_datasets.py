@@ -1,0 +1,77 @@
+"""The issue's acceptance numbers on the real datasets (../shared/datasets) and on synthetic
+leads with a known truth. Modest searches (lr + two boosters, 3 trials) so CI stays fast;
+the numbers a full search reaches are in docs/trainer.md."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trainer_helpers import synthetic_leads
+
+pytestmark = [pytest.mark.integration, pytest.mark.datasets, pytest.mark.slow]
+DATASETS = (Path(__file__).parents[3] / "../shared/datasets").resolve()
+SEARCH = ["--algorithms", "lr,xgboost,lightgbm", "--trials", "3", "--threads", "1", "--seed", "1"]
+XEDUCATION_LEAKS = ("Tags,Lead Quality,Lead Profile,Last Notable Activity,Asymmetrique Activity Index,"
+                    "Asymmetrique Profile Index,Asymmetrique Activity Score,Asymmetrique Profile Score")
+
+
+def _dataset(name: str) -> str:
+    path = DATASETS / name
+    if not path.is_file():
+        reason = f"real dataset {path} is absent (the shared datasets folder sits beside the repository)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+    return str(path)
+
+
+def _train(run_cli, tmp_path: Path, *args: str) -> dict:
+    output = tmp_path / "model"
+    process = run_cli("train", *args, *SEARCH, "--mlflow-uri", "mlruns", "--output", str(output), timeout=1800)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return json.loads((output / "model_card.json").read_text())
+
+
+def test_bank_marketing_reaches_auc_080_and_beats_the_baseline_without_duration(run_cli, tmp_path: Path) -> None:
+    card = _train(run_cli, tmp_path, "--data", _dataset("bank_marketing.csv"), "--target", "y",
+                  "--exclude", "duration")
+    assert "duration" not in card["feature_names"]
+    assert card["metrics"]["roc_auc"] >= 0.80
+    assert card["baseline"]["beats_baseline"] is True
+
+
+def test_xeducation_reaches_auc_090_and_beats_the_baseline_without_sales_columns(run_cli, tmp_path: Path) -> None:
+    card = _train(run_cli, tmp_path, "--data", _dataset("xeducation_leads.csv"), "--target", "Converted",
+                  "--id-col", "Prospect ID", "--exclude", XEDUCATION_LEAKS)
+    assert not any(name.startswith("Tags") for name in card["feature_names"])
+    assert card["metrics"]["roc_auc"] >= 0.90
+    assert card["baseline"]["beats_baseline"] is True
+
+
+def test_xeducation_is_refused_for_its_tags_column(run_cli, tmp_path: Path) -> None:
+    process = run_cli("train", "--data", _dataset("xeducation_leads.csv"), "--target", "Converted",
+                      "--id-col", "Prospect ID", "--algorithms", "lr", "--output", str(tmp_path / "model"))
+    assert process.returncode == 4
+    assert "Tags" in process.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "model").exists()
+
+
+def test_synthetic_brier_is_within_10_percent_of_the_truth(run_cli, tmp_path: Path) -> None:
+    """Trained on one sample of the synthetic world, judged on a fresh sample against the
+    ground-truth probabilities' own Brier score (the best any model can do)."""
+    synthetic_leads(20_000, seed=21).to_csv(tmp_path / "train.csv", index=False)
+    fresh = synthetic_leads(10_000, seed=22)
+    fresh.to_csv(tmp_path / "fresh.csv", index=False)
+    _train(run_cli, tmp_path, "--data", str(tmp_path / "train.csv"), "--target", "converted",
+           "--id-col", "lead_id", "--time-col", "created_at")
+    process = run_cli("evaluate", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "fresh.csv"),
+                      "--target", "converted", "--json")
+    assert process.returncode == 0, process.stderr[-2000:]
+    model_brier = json.loads(process.stdout)["brier"]
+    truth = fresh["true_probability"].to_numpy()
+    truth_brier = float(np.mean((truth - fresh["converted"].to_numpy()) ** 2))
+    assert model_brier <= 1.10 * truth_brier, (model_brier, truth_brier)
