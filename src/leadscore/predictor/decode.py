@@ -55,7 +55,16 @@ def check_batch_size(size: int, max_batch: int, where: str) -> None:
 
 
 def v1_batch(body: object, max_batch: int) -> DecodedBatch:
-    """``{"instances": [{...lead...}, ...]}``."""
+    """``{"instances": [{...lead...}, ...]}``.
+
+    KServe hands over the raw bytes when the content type is not JSON (``curl -d`` sends
+    form encoding); such a body is read as JSON all the same.
+    """
+    if isinstance(body, bytes | str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedRequest(f"request body: not valid JSON ({exc})") from None
     if not isinstance(body, dict) or "instances" not in body:
         got = sorted(body)[:5] if isinstance(body, dict) else type(body).__name__
         raise MalformedRequest(f'request body: expected {{"instances": [{{...lead fields...}}]}}, got {got}')

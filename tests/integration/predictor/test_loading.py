@@ -12,7 +12,7 @@ import pytest
 from predictor_servers import running_predictor
 
 from leadscore.store.artifacts import publish_directory
-from support.processes import free_port
+from support.processes import free_port, http_ok, start_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +52,41 @@ def test_predictor_exits_naming_the_file_when_the_artifact_lacks_it(
     )
     assert result.returncode == 7, result.stderr
     assert f"error: the artifact is incomplete, {broken / missing} is missing" in result.stderr
+
+
+def test_leadscore_serve_cli_serves_strictly_on_loopback_when_asked(
+    artifact_v1: Path, tmp_path: Path, leads: list[dict[str, object]]
+) -> None:
+    http_port, grpc_port = free_port(), free_port()
+    process = start_process(
+        "leadscore serve",
+        [
+            Path(sys.executable).with_name("leadscore"),
+            "serve",
+            "--model",
+            str(artifact_v1),
+            "--name",
+            "cli",
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+            "--strict",
+            "--max-batch",
+            "3",
+        ],
+        tmp_path / "serve.log",
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until(
+            lambda: http_ok(f"{base}/v2/models/cli/ready"), what="leadscore serve ready", timeout=120, process=process
+        )
+        ok = httpx.post(f"{base}/v1/models/cli:predict", json={"instances": leads[:3]})
+        unknown = httpx.post(f"{base}/v1/models/cli:predict", json={"instances": [{**leads[0], "x": 1}]})
+        too_many = httpx.post(f"{base}/v1/models/cli:predict", json={"instances": leads[:4]})
+    finally:
+        process.stop()
+    assert ok.status_code == 200 and len(ok.json()["predictions"]) == 3
+    assert unknown.status_code == 400 and "instances[0].x: unknown field (strict mode)" in unknown.json()["error"]
+    assert too_many.status_code == 400 and "the limit is 3" in too_many.json()["error"]

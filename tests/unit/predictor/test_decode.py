@@ -90,3 +90,13 @@ def test_v2_batch_refuses_with_input_named_when_tensors_are_malformed(inputs: li
 def test_v2_batch_refuses_with_limit_when_tensors_are_oversized() -> None:
     with pytest.raises(BatchTooLarge, match=r"inputs.a: 3 leads in one request, the limit is 2"):
         v2_batch([_tensor("a", "FP64", [1.0, 2.0, 3.0])], max_batch=2)
+
+
+def test_v1_batch_reads_json_when_kserve_passes_raw_bytes_for_another_content_type() -> None:
+    batch = v1_batch(b'{"instances": [{"lead_id": "a"}]}', max_batch=10)
+    assert batch.records == [{"lead_id": "a"}]
+
+
+def test_v1_batch_refuses_when_raw_bytes_are_not_json() -> None:
+    with pytest.raises(MalformedRequest, match=r"request body: not valid JSON"):
+        v1_batch(b"lead_id=a", max_batch=10)
