@@ -42,6 +42,12 @@ PROMPT_CAPACITY = 0.3
 """Share of each day's leads (per arm) the sales team can call within the hour."""
 PROMPT_UPLIFT, LATE_PENALTY = 1.5, 0.6
 """A prompt call multiplies the true conversion probability by 1.5, a late one by 0.6."""
+DEMO_SCORING = {"high": {"minScore": 40, "action": "immediate_assignment"},
+                "medium": {"minScore": 25, "action": "standard_routing"},
+                "low": {"minScore": 12, "action": "nurture"}, "veryLowAction": "archive"}
+"""Tier thresholds for a ~12 % base rate (``spec.scoring`` of a LeadScoringModel). The default
+80/60/40 suits scores of well-qualified pipelines; with synthetic top-of-funnel leads almost
+every lead would be very_low, which tells a sales manager nothing."""
 
 console = Console()
 
@@ -50,7 +56,7 @@ console = Console()
 class DemoOptions:
     workdir: Path
     vertical: str = "pc"
-    rows: int = 20_000
+    rows: int = 30_000
     seed: int = 7
     trials: int = 4
     time_budget: int = 240
@@ -109,13 +115,13 @@ def _server(args: list[str], ready_url: str, log: Path, env: dict[str, str] | No
 
 
 def prepare_data(options: DemoOptions) -> tuple[Path, Path, Path]:
-    """History for training (older 80 %), and the newest 20 % as incoming leads + their truth."""
+    """History for training (older half), and the newest half as incoming leads + their truth."""
     from leadscore.data import drop_ground_truth, synth
 
     console.rule("[bold]1. Synthetic leads")
     frame = synth.generate(options.vertical, options.rows, options.seed)  # type: ignore[arg-type]
     frame = frame.sort_values(synth.TIME_COLUMN, kind="stable").reset_index(drop=True)
-    cut = int(len(frame) * 0.8)
+    cut = len(frame) // 2
     history, incoming = frame.iloc[:cut], frame.iloc[cut:]
     paths = options.workdir / "history.csv", options.workdir / "incoming.csv", options.workdir / "truth.csv"
     drop_ground_truth(history).to_csv(paths[0], index=False)
@@ -130,12 +136,13 @@ def train(options: DemoOptions, history: Path) -> Path:
     from leadscore.data import synth
 
     output = options.workdir / "models" / "v1"
-    _run(_leadscore("train", "--data", str(history), "--target", synth.TARGET, "--id-col", synth.ID_COLUMN,
+    summary = _run(_leadscore("train", "--data", str(history), "--target", synth.TARGET, "--id-col", synth.ID_COLUMN,
                     "--time-col", synth.TIME_COLUMN, "--algorithms", "lr,xgboost,lightgbm,catboost",
                     "--trials", str(options.trials), "--time-budget", str(options.time_budget),
                     "--seed", str(options.seed), "--model-name", f"demo-{options.vertical}",
                     "--version", "v1", "--mlflow-uri", (options.workdir / "mlruns").resolve().as_uri(),
                     "--output", str(output)), "2. Train (LR baseline, XGBoost, LightGBM, CatBoost + Optuna)")
+    console.print(summary.rstrip())
     return output
 
 
@@ -191,7 +198,8 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
     truth = dict(zip(pd.read_csv(truth_path)[synth.ID_COLUMN].astype(str),
                      pd.read_csv(truth_path)["true_probability"], strict=True))
     ab_env = {"LEADSCORE_AB_EXPERIMENT": EXPERIMENT, "LEADSCORE_AB_CONTROL_URI": "rules",
-              "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50"}
+              "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50",
+              "LEADSCORE_SCORING": json.dumps(DEMO_SCORING)}
     console.rule("[bold]5. Serve: KServe predictor (sticky A/B: rule-based baseline vs model) + collector")
     db = f"sqlite:///{(workdir / 'events.db').resolve()}"
     with _server(_leadscore("collector", "--db", db, "--port", str(collector)),
@@ -250,8 +258,9 @@ def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any
     console.print(table)
     for item in explanations.get("explanations", []):
         factors = ", ".join(f"{f.get('description', f.get('feature'))} ({f['contribution']:+.2f})"
-                            for f in item.get("factors", [])[:3])
-        console.print(f"lead {item.get('lead_id')}: score {item.get('score')} [{item.get('tier')}] <- {factors}")
+                            for f in item.get("top_factors", [])[:3])
+        console.print(f"lead {item.get('lead_id')} ({item.get('arm', '-')} arm): score {item.get('score')}, "
+                      f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]")
 
 
 def experiment_report(summary: Any, start: datetime, workdir: Path, days: int) -> dict[str, Any]:

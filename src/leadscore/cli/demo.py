@@ -10,7 +10,7 @@ import typer
 def demo(
     workdir: Path = typer.Option(Path(".demo"), "--workdir", help="Where every file of the run goes (replaced)."),
     vertical: str = typer.Option("pc", "--vertical", help="Synthetic vertical: pc, health, commercial, generic."),
-    rows: int = typer.Option(20_000, "--rows", min=1_000, help="Synthetic leads in total (80 % train, 20 % incoming)."),
+    rows: int = typer.Option(30_000, "--rows", min=1_000, help="Synthetic leads: older half trains, newer is scored."),
     seed: int = typer.Option(7, "--seed", help="Seed for data, training and the simulated sales floor."),
     trials: int = typer.Option(4, "--trials", min=1, help="Optuna trials per algorithm."),
     time_budget: int = typer.Option(240, "--time-budget", min=10, help="Seconds of tuning in total."),
