@@ -1,11 +1,13 @@
 """Training time per algorithm, and batch scoring speed of ``model.onnx`` against the native
-libraries' ``predict_proba`` for the very same fitted models, in one process.
+libraries' own prediction for the very same fitted models, in one process.
 
     .venv/bin/python bench/train_bench.py [--rows 100000] [--trials 1] [--repeat 3]
 
-Prints a table and writes ``bench/results/train.json``. Native scoring of a blend is every
-member's ``predict_proba`` plus the numpy blend and calibration (what the ONNX graph replaces);
-each timing is the best of ``--repeat`` runs over the whole feature matrix.
+Prints a table and writes ``bench/results/train.json``. Native scoring is every member's
+raw-margin prediction (``predict_proba`` before its sigmoid: ``decision_function``,
+``output_margin``, ``raw_score``, ``RawFormulaVal``) plus the numpy blend and calibration,
+which is exactly what the ONNX graph replaces; each timing is the best of ``--repeat`` runs
+over the whole feature matrix.
 """
 
 from __future__ import annotations
@@ -79,20 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, result in tuned.items():
         algorithm, model = result.algorithm, result.model
-        blend = fit_blend({name: result.valid_probability}, [name], prepared.y["valid"], "sigmoid")
+        blend = fit_blend({name: result.valid_margin}, [name], prepared.y["valid"], "sigmoid")
         member = onnx_graph.Member(name, algorithm.to_onnx(model, n_features), 1.0)
         graph = onnx_graph.build([member], blend, n_features)
         rows.append(_compare(name, result.seconds, result.trials, graph,
-                             lambda a=algorithm, m=model, b=blend, n=name: b.predict({n: a.predict(m, x)}),
+                             lambda a=algorithm, m=model, b=blend, n=name: b.predict({n: a.margin(m, x)}),
                              x, args.repeat))
-    everything = fit_blend({n: t.valid_probability for n, t in tuned.items()}, list(tuned), prepared.y["valid"],
+    everything = fit_blend({n: t.valid_margin for n, t in tuned.items()}, list(tuned), prepared.y["valid"],
                            "sigmoid")
     members = [onnx_graph.Member(n, tuned[n].algorithm.to_onnx(tuned[n].model, n_features), float(w))
                for n, w in zip(everything.members, everything.weights, strict=True)]
     graph = onnx_graph.build(members, everything, n_features)
     rows.append(_compare("ensemble(" + "+".join(everything.members) + ")", sum(t.seconds for t in tuned.values()),
                          0, graph, lambda: everything.predict(
-                             {n: tuned[n].algorithm.predict(tuned[n].model, x) for n in everything.members}),
+                             {n: tuned[n].algorithm.margin(tuned[n].model, x) for n in everything.members}),
                          x, args.repeat))
 
     table = Table(title=f"training on {len(prepared.y['train']):,} rows ({args.rows:,} synthetic, "

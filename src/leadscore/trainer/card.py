@@ -30,7 +30,7 @@ class MemberCard(BaseModel):
     """One shipped model inside ``model.onnx``."""
 
     algorithm: str
-    weight: float = Field(description="Weight of its logit in the blended score.")
+    weight: float = Field(description="Weight of its margin (log-odds) in the blended score.")
     native_file: str = Field(description="Path of the native model, relative to the artifact directory.")
     params: dict[str, Any]
     iterations: int | None = Field(None, description="Boosting rounds kept after early stopping.")
@@ -56,7 +56,7 @@ class TensorCard(BaseModel):
 
 class CalibrationCard(BaseModel):
     method: Literal["sigmoid", "isotonic"]
-    input: str = "sum_i weight_i * logit(p_i) over members"
+    input: str = "sum_i weight_i * margin_i (raw log-odds) over members"
     parameters: dict[str, Any]
     choice: str = Field(description="How the method was chosen.")
 

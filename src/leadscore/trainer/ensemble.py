@@ -21,7 +21,7 @@ from scipy.special import expit, softmax
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from leadscore.trainer.calibration import METHODS, Calibrator, logit, make_calibrator
+from leadscore.trainer.calibration import METHODS, Calibrator, make_calibrator
 from leadscore.trainer.metrics import brier, clip, logloss
 
 ENSEMBLE = "ensemble"
@@ -33,18 +33,18 @@ MIN_WEIGHT = 0.02
 
 @dataclass
 class Blend:
-    """``p = calibrator(sum_i w_i * logit(p_i))`` over named member probabilities."""
+    """``p = calibrator(sum_i w_i * margin_i)`` over named members' raw margins (log-odds)."""
 
     members: list[str]
     weights: np.ndarray
     calibrator: Calibrator
     method: str = field(default="sigmoid")
 
-    def score(self, probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.column_stack([logit(probabilities[m]) for m in self.members]) @ self.weights
+    def score(self, margins: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.column_stack([margins[m] for m in self.members]) @ self.weights
 
-    def predict(self, probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
-        return self.calibrator.predict(self.score(probabilities))
+    def predict(self, margins: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self.calibrator.predict(self.score(margins))
 
 
 class CandidateScore(BaseModel):
@@ -88,12 +88,11 @@ def fit_weights(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     return softmax(result.x[:m])
 
 
-def fit_blend(probabilities: Mapping[str, np.ndarray], members: list[str], y: np.ndarray,
-              method: str) -> Blend:
+def fit_blend(margins: Mapping[str, np.ndarray], members: list[str], y: np.ndarray, method: str) -> Blend:
     """Weights (pruning members under ``MIN_WEIGHT``), then the calibrator, on the same rows."""
     members = list(members)
     while True:
-        logits = np.column_stack([logit(probabilities[m]) for m in members])
+        logits = np.column_stack([margins[m] for m in members])
         weights = fit_weights(logits, y)
         keep = weights >= MIN_WEIGHT
         if keep.all():
@@ -103,27 +102,27 @@ def fit_blend(probabilities: Mapping[str, np.ndarray], members: list[str], y: np
     return Blend(members=members, weights=weights, calibrator=calibrator, method=method)
 
 
-def _out_of_fold(probabilities: Mapping[str, np.ndarray], members: list[str], y: np.ndarray,
+def _out_of_fold(margins: Mapping[str, np.ndarray], members: list[str], y: np.ndarray,
                  method: str, seed: int) -> np.ndarray:
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     out = np.empty(len(y), dtype=np.float64)
     for fit_rows, held_out in folds.split(np.zeros(len(y)), y):
-        blend = fit_blend({m: probabilities[m][fit_rows] for m in members}, members, y[fit_rows], method)
-        out[held_out] = blend.predict({m: probabilities[m][held_out] for m in blend.members})
+        blend = fit_blend({m: margins[m][fit_rows] for m in members}, members, y[fit_rows], method)
+        out[held_out] = blend.predict({m: margins[m][held_out] for m in blend.members})
     return out
 
 
-def select(probabilities: Mapping[str, np.ndarray], y: np.ndarray, seed: int,
+def select(margins: Mapping[str, np.ndarray], y: np.ndarray, seed: int,
            allow_ensemble: bool = True) -> tuple[Blend, Selection]:
     """Cross-fit every candidate x calibration method on validation; refit the winner."""
-    names = list(probabilities)
+    names = list(margins)
     candidates: dict[str, list[str]] = {name: [name] for name in names}
     if allow_ensemble and len(names) > 1:
         candidates[ENSEMBLE] = names
     scores = []
     for candidate, members in candidates.items():
         for method in METHODS:
-            oof = _out_of_fold(probabilities, members, y, method, seed)
+            oof = _out_of_fold(margins, members, y, method, seed)
             scores.append(CandidateScore(candidate=candidate, method=method, log_loss=logloss(y, oof),
                                          brier=brier(y, oof), roc_auc=float(roc_auc_score(y, oof))))
     best_single = min((s for s in scores if s.candidate != ENSEMBLE), key=lambda s: s.log_loss)
@@ -139,7 +138,7 @@ def select(probabilities: Mapping[str, np.ndarray], y: np.ndarray, seed: int,
         else:
             reason += (f"; the ensemble ({best_ensemble.log_loss:.5f}) did not beat it, "
                        "so a single model ships")
-    blend = fit_blend(probabilities, candidates[best.candidate], y, best.method)
+    blend = fit_blend(margins, candidates[best.candidate], y, best.method)
     shipped = best.candidate if len(blend.members) > 1 or best.candidate != ENSEMBLE else blend.members[0]
     selection = Selection(
         shipped=shipped, method=best.method, members=blend.members,

@@ -1,13 +1,14 @@
 """One ONNX graph for the whole scoring path after feature encoding, and its parity check.
 
-``features`` float32 [N, F] -> every shipped member's class probabilities (the converters'
-own sub-graphs, names prefixed) -> logit of the positive class, in float64 -> weighted sum
--> calibrator (sigmoid, or the isotonic piecewise-linear function written as
+``features`` float32 [N, F] -> every shipped member's raw margin (its log-odds: tree
+ensembles from the converters' trees, the baseline as three float64 vector operations; names
+prefixed) -> weighted sum in float64 -> calibrator (sigmoid, or the isotonic piecewise-linear function written as
 ``y0 + sum_k slope_k * (clip(s, x_k, x_k+1) - x_k)``) -> ``probability`` float32 [N].
 
 The tail runs in float64 so the only float32 rounding is inside the tree ensembles and the
-final cast; the parity check then compares against the native libraries' own predictions
-passed through the same blend and calibrator in numpy.
+final cast; the parity check then compares against the native libraries' own margins passed
+through the same blend and calibrator in numpy. Margins, not probabilities, because a
+float32 probability of 0.9999999 has lost the digits its logit needs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from onnx import TensorProto, helper, numpy_helper
 from leadscore.errors import ParityError
 from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadscore.trainer.ensemble import Blend
-from leadscore.trainer.metrics import PROBABILITY_EPS
 
 INPUT = "features"
 OUTPUT = "probability"
@@ -32,30 +32,77 @@ IR_VERSION = 8
 PARITY_TOLERANCE = 1e-5
 
 
+MARGIN = "margin"
+_TREE_ATTRIBUTES = ("nodes_falsenodeids", "nodes_featureids", "nodes_hitrates", "nodes_missing_value_tracks_true",
+                    "nodes_modes", "nodes_nodeids", "nodes_treeids", "nodes_truenodeids", "nodes_values")
+
+
 @dataclass(frozen=True)
 class Member:
-    """A shipped model's converted ONNX graph and its ensemble weight."""
+    """A shipped model's ONNX graph (``features`` -> ``margin`` [N, 1]) and its ensemble weight."""
 
     name: str
     model: onnx.ModelProto
     weight: float
 
 
-def _probability_tensor(graph: onnx.GraphProto) -> str:
-    """The [N, 2] probability tensor: the ZipMap's input when a converter added one."""
-    for node in graph.node:
-        if node.op_type == "ZipMap":
-            return node.input[0]
-    for output in graph.output:
-        if output.name in ("probabilities", "probability_tensor"):
-            return output.name
-    raise ParityError(f"converted graph has no probability output (outputs: {[o.name for o in graph.output]})")
+def tree_margin_model(converted: onnx.ModelProto) -> onnx.ModelProto:
+    """A converter's binary ``TreeEnsembleClassifier`` as a ``TreeEnsembleRegressor`` giving the
+    raw margin: same trees, the positive class's leaf weights, no sigmoid, no ZipMap.
+
+    Converters disagree on the binary layout (XGBoost and LightGBM write one weight column,
+    CatBoost two with opposite signs); keeping class 1 when there are two columns, else
+    the only one, gives the positive-class log-odds either way. The parity check proves it.
+    """
+    trees = [n for n in converted.graph.node if n.op_type == "TreeEnsembleClassifier"]
+    if len(trees) != 1 or trees[0].input[0] != INPUT:
+        raise ParityError(f"expected one TreeEnsembleClassifier reading {INPUT!r}, got "
+                          f"{[n.op_type for n in converted.graph.node]}")
+    attrs = {a.name: helper.get_attribute_value(a) for a in trees[0].attribute}
+    classes = list(attrs["class_ids"])
+    positive = 1 if 1 in classes else 0
+    keep = [i for i, c in enumerate(classes) if c == positive]
+    base = list(attrs.get("base_values") or [])
+    regressor = helper.make_node(
+        "TreeEnsembleRegressor", [INPUT], [MARGIN], domain="ai.onnx.ml", name="trees",
+        n_targets=1, aggregate_function="SUM", post_transform="NONE",
+        target_ids=[0] * len(keep),
+        target_nodeids=[attrs["class_nodeids"][i] for i in keep],
+        target_treeids=[attrs["class_treeids"][i] for i in keep],
+        target_weights=[attrs["class_weights"][i] for i in keep],
+        **({"base_values": [base[positive] if len(base) > 1 else base[0]]} if base else {}),
+        **{k: attrs[k] for k in _TREE_ATTRIBUTES if k in attrs},
+    )
+    n_features = converted.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+    graph = helper.make_graph(
+        [regressor], "trees",
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
+        outputs=[helper.make_tensor_value_info(MARGIN, TensorProto.FLOAT, ["N", 1])],
+    )
+    return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[
+        helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", 1)])
+
+
+def linear_margin_model(median: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
+                        intercept: float, n_features: int) -> onnx.ModelProto:
+    """``((where(isnan(x), median, x) - mean) / scale) @ coef + intercept`` in float64."""
+    b = _Builder()
+    x = b.op("Cast", INPUT, to=TensorProto.DOUBLE)
+    x = b.op("Where", b.op("IsNaN", x), b.const(median), x)
+    z = b.op("MatMul", b.op("Div", b.op("Sub", x, b.const(mean)), b.const(scale)), b.const(coef.reshape(-1, 1)))
+    b.nodes.append(helper.make_node("Add", [z, b.const([intercept])], [MARGIN], name="linear_margin"))
+    graph = helper.make_graph(
+        b.nodes, "linear",
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
+        outputs=[helper.make_tensor_value_info(MARGIN, TensorProto.DOUBLE, ["N", 1])],
+        initializer=b.initializers,
+    )
+    return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)])
 
 
 def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto], str]:
-    """The member's nodes and initializers with every internal name prefixed; ZipMap dropped."""
+    """The member's nodes and initializers with every internal name prefixed."""
     graph = member.model.graph
-    probability = _probability_tensor(graph)
     prefix = f"{member.name}__"
 
     def rename(name: str) -> str:
@@ -63,8 +110,6 @@ def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.Ten
 
     nodes = []
     for index, node in enumerate(graph.node):
-        if node.op_type == "ZipMap":
-            continue
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
         copy.name = f"{prefix}{index}_{node.name or node.op_type}"
@@ -77,7 +122,7 @@ def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.Ten
         copy.CopyFrom(tensor)
         copy.name = rename(tensor.name)
         initializers.append(copy)
-    return nodes, initializers, rename(probability)
+    return nodes, initializers, rename(MARGIN)
 
 
 class _Builder:
@@ -103,12 +148,9 @@ class _Builder:
         return out
 
 
-def _member_logit(b: _Builder, probabilities: str, weight: float) -> str:
-    positive = b.op("Gather", probabilities, b.const(1, np.int64), axis=1)
-    p = b.op("Cast", positive, to=TensorProto.DOUBLE)
-    p = b.op("Min", b.op("Max", p, b.const(PROBABILITY_EPS)), b.const(1.0 - PROBABILITY_EPS))
-    logit = b.op("Sub", b.op("Log", p), b.op("Log", b.op("Sub", b.const(1.0), p)))
-    return b.op("Mul", logit, b.const(weight))
+def _weighted_margin(b: _Builder, margin: str, weight: float) -> str:
+    flat = b.op("Squeeze", b.op("Cast", margin, to=TensorProto.DOUBLE), b.const([1], np.int64))
+    return b.op("Mul", flat, b.const(weight))
 
 
 def _calibrate(b: _Builder, score: str, calibrator: SigmoidCalibrator | IsotonicCalibrator) -> str:
@@ -133,10 +175,10 @@ def build(members: Sequence[Member], blend: Blend, n_features: int) -> onnx.Mode
     initializers: list[onnx.TensorProto] = []
     weighted = []
     for member in members:
-        member_nodes, member_inits, probabilities = _prefixed_nodes(member)
+        member_nodes, member_inits, margin = _prefixed_nodes(member)
         nodes += member_nodes
         initializers += member_inits
-        weighted.append(_member_logit(b, probabilities, member.weight))
+        weighted.append(_weighted_margin(b, margin, member.weight))
     score = weighted[0] if len(weighted) == 1 else b.op("Sum", *weighted)
     calibrated = _calibrate(b, score, blend.calibrator)
     b.nodes.append(helper.make_node("Cast", [calibrated], [OUTPUT], name="output_cast", to=TensorProto.FLOAT))

@@ -123,20 +123,20 @@ def search(config: TrainConfig, data: TrainData, progress: Progress,
     return tuned
 
 
-def _test_probabilities(tuned: dict[str, Tuned], names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
-    return {name: tuned[name].algorithm.predict(tuned[name].model, x) for name in names}
+def _margins(tuned: dict[str, Tuned], names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: tuned[name].algorithm.margin(tuned[name].model, x) for name in names}
 
 
 def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
                      prepared: Prepared) -> tuple[list[AlgorithmCard], dict[str, Metrics]]:
     """Each algorithm alone, calibrated with its own best method, on the held-out rows."""
     cards, metrics = [], {}
-    test = _test_probabilities(tuned, list(tuned), prepared.x["test"])
+    test = _margins(tuned, list(tuned), prepared.x["test"])
     for name, result in tuned.items():
         scored = [s for s in selection.candidates if s.candidate == name]
         method = min(scored, key=lambda s: s.log_loss).method if scored else "sigmoid"
-        alone = fit_blend({name: result.valid_probability}, [name], prepared.y["valid"], method)
-        own_threshold = best_f1_threshold(prepared.y["valid"], alone.predict({name: result.valid_probability}))
+        alone = fit_blend({name: result.valid_margin}, [name], prepared.y["valid"], method)
+        own_threshold = best_f1_threshold(prepared.y["valid"], alone.predict({name: result.valid_margin}))
         metrics[name] = evaluate(prepared.y["test"], alone.predict({name: test[name]}), own_threshold)
         cards.append(AlgorithmCard(
             algorithm=name, trials=result.trials, pruned=result.pruned, seconds=round(result.seconds, 2),
@@ -173,7 +173,7 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
                       progress: Progress) -> Shipped:
     """Select on validation, build the ONNX graph, refuse it unless it matches the native models."""
     # The baseline is always trained (it is the yardstick) but ships only when it was asked for.
-    candidates = {n: t.valid_probability for n, t in tuned.items() if n in config.algorithms}
+    candidates = {n: t.valid_margin for n, t in tuned.items() if n in config.algorithms}
     progress.stage("choosing calibration and ensemble on validation (cross-fitted)")
     blend, selection = select(candidates, prepared.y["valid"], config.seed, allow_ensemble=config.ensemble)
     x_test = prepared.x["test"]
@@ -182,11 +182,11 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
     members = [onnx_graph.Member(n, tuned[n].algorithm.to_onnx(tuned[n].model, n_features), float(w))
                for n, w in zip(blend.members, blend.weights, strict=True)]
     model = onnx_graph.build(members, blend, n_features)
-    parity = onnx_graph.check_parity(model, x_test, blend.predict(_test_probabilities(tuned, blend.members, x_test)))
+    parity = onnx_graph.check_parity(model, x_test, blend.predict(_margins(tuned, blend.members, x_test)))
     onnx_bytes = model.SerializeToString()
     # Held-out metrics come from the ONNX graph: what is measured is what will be served.
     test_p = onnx_graph.predict(onnx_graph.session(onnx_bytes), x_test).astype(np.float64)
-    valid_p = blend.predict({n: tuned[n].valid_probability for n in blend.members})
+    valid_p = blend.predict({n: tuned[n].valid_margin for n in blend.members})
     threshold = best_f1_threshold(prepared.y["valid"], valid_p)
     return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
                    metrics=evaluate(prepared.y["test"], test_p, threshold))

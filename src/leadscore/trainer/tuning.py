@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from leadscore.errors import TrainingError
 from leadscore.trainer.algorithms.base import Algorithm, TrainData
@@ -32,7 +33,7 @@ class Tuned:
     model: Any
     params: dict[str, Any]
     valid_log_loss: float
-    valid_probability: np.ndarray
+    valid_margin: np.ndarray
     trials: int
     pruned: int
     seconds: float
@@ -66,12 +67,12 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
             return trial.should_prune()
 
         model = algorithm.fit(data, params, report)
-        probability = algorithm.predict(model, data.x_valid)
-        value = logloss(data.y_valid, probability)
+        margin = algorithm.margin(model, data.x_valid)
+        value = logloss(data.y_valid, expit(margin))
         if trial.should_prune():
             raise optuna.TrialPruned()
         if not best or value < best["value"]:
-            best.update(value=value, model=model, params=params, probability=probability)
+            best.update(value=value, model=model, params=params, margin=margin)
         return value
 
     study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks or [],
@@ -82,7 +83,7 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
     states = [t.state for t in study.trials]
     return Tuned(
         algorithm=algorithm, model=best["model"], params=best["params"], valid_log_loss=best["value"],
-        valid_probability=best["probability"], trials=len(states),
+        valid_margin=best["margin"], trials=len(states),
         pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
         seconds=time.monotonic() - started,
     )

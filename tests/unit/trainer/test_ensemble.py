@@ -23,15 +23,15 @@ def test_fit_weights_sum_to_one_and_favour_the_informative_model():
 
 def test_fit_blend_drops_members_below_the_minimum_weight():
     y, a, b, rng = _world()
-    probabilities = {"good": expit(1.5 * a + 1.5 * b - 1.5), "noise": expit(rng.normal(size=len(y)))}
-    blend = fit_blend(probabilities, ["good", "noise"], y, "sigmoid")
+    margins = {"good": 1.5 * a + 1.5 * b - 1.5, "noise": rng.normal(size=len(y))}
+    blend = fit_blend(margins, ["good", "noise"], y, "sigmoid")
     assert blend.members == ["good"] or min(blend.weights) >= MIN_WEIGHT
 
 
 def test_select_ships_the_ensemble_when_members_see_different_signals():
     y, a, b, _ = _world(6000)
-    probabilities = {"sees_a": expit(1.5 * a - 1.2), "sees_b": expit(1.5 * b - 1.2)}
-    blend, selection = select(probabilities, y, seed=0)
+    margins = {"sees_a": 1.5 * a - 1.2, "sees_b": 1.5 * b - 1.2}
+    blend, selection = select(margins, y, seed=0)
     assert selection.shipped == ENSEMBLE
     assert sorted(blend.members) == ["sees_a", "sees_b"]
     assert "beat" in selection.reason
@@ -39,15 +39,15 @@ def test_select_ships_the_ensemble_when_members_see_different_signals():
 
 def test_select_ships_a_single_model_when_the_other_adds_nothing():
     y, a, b, rng = _world(6000)
-    full = expit(1.5 * a + 1.5 * b - 1.5)
-    probabilities = {"full": full, "noisy_copy": expit(np.log(full / (1 - full)) + rng.normal(0, 2, len(y)))}
-    _, selection = select(probabilities, y, seed=0)
+    full = 1.5 * a + 1.5 * b - 1.5
+    margins = {"full": full, "noisy_copy": full + rng.normal(0, 2, len(y))}
+    _, selection = select(margins, y, seed=0)
     assert selection.shipped == "full"
 
 
 def test_select_never_considers_an_ensemble_when_disallowed():
     y, a, b, _ = _world(3000)
-    probabilities = {"sees_a": expit(1.5 * a - 1.2), "sees_b": expit(1.5 * b - 1.2)}
-    _, selection = select(probabilities, y, seed=0, allow_ensemble=False)
-    assert selection.shipped in probabilities
+    margins = {"sees_a": 1.5 * a - 1.2, "sees_b": 1.5 * b - 1.2}
+    _, selection = select(margins, y, seed=0, allow_ensemble=False)
+    assert selection.shipped in margins
     assert all(c.candidate != ENSEMBLE for c in selection.candidates)

@@ -65,12 +65,16 @@ class Algorithm(ABC):
         """The fitted native model (early-stopped on validation where the library can)."""
 
     @abstractmethod
-    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
-        """Probability of the positive class, float64 [N]."""
+    def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Raw log-odds of the positive class, float64 [N] (probability = sigmoid(margin)).
+
+        Blending and calibration work on margins, not on probabilities: a float32 probability
+        near 0 or 1 has lost the digits its logit needs, margins have not.
+        """
 
     @abstractmethod
     def to_onnx(self, model: Any, n_features: int) -> onnx.ModelProto:
-        """ONNX model: input ``features`` float32 [N, F] -> class probabilities [N, 2]."""
+        """ONNX model: input ``features`` float32 [N, F] -> output ``margin`` [N, 1]."""
 
     @abstractmethod
     def save_native(self, model: Any, path: Path) -> None:

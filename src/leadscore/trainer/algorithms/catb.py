@@ -57,16 +57,18 @@ class CatBoostAlgorithm(Algorithm):
         model.fit(data.x_train, data.y_train, eval_set=(data.x_valid, data.y_valid), callbacks=callbacks)
         return model
 
-    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return model.predict_proba(x)[:, 1].astype(np.float64)
+    def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(x, prediction_type="RawFormulaVal"), dtype=np.float64)
 
     def to_onnx(self, model: Any, n_features: int) -> Any:
         import onnx
 
+        from leadscore.trainer.onnx_graph import tree_margin_model
+
         with tempfile.TemporaryDirectory(prefix="leadscore-catboost-") as tmp:
             path = Path(tmp, "catboost.onnx")
             model.save_model(str(path), format="onnx")
-            return onnx.load(str(path))
+            return tree_margin_model(onnx.load(str(path)))
 
     def save_native(self, model: Any, path: Path) -> None:
         model.save_model(str(path), format="cbm")

@@ -53,15 +53,18 @@ class LightGBMAlgorithm(Algorithm):
                   callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False), report])
         return model
 
-    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return model.predict_proba(x)[:, 1].astype(np.float64)
+    def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return model.predict(x, raw_score=True).astype(np.float64)
 
     def to_onnx(self, model: Any, n_features: int) -> Any:
         from onnxmltools import convert_lightgbm
         from onnxmltools.convert.common.data_types import FloatTensorType
 
-        return convert_lightgbm(model, initial_types=[("features", FloatTensorType([None, n_features]))],
-                                target_opset=ONNX_OPSET, zipmap=False)
+        from leadscore.trainer.onnx_graph import tree_margin_model
+
+        return tree_margin_model(convert_lightgbm(
+            model, initial_types=[("features", FloatTensorType([None, n_features]))], target_opset=ONNX_OPSET,
+            zipmap=False))
 
     def save_native(self, model: Any, path: Path) -> None:
         model.booster_.save_model(str(path), num_iteration=model.best_iteration_ or None)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from leadscore.trainer.algorithms.base import ONNX_OPSET, Algorithm, Reporter, TrainData
+from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData
 
 
 class LogisticBaseline(Algorithm):
@@ -33,17 +33,20 @@ class LogisticBaseline(Algorithm):
         ])
         return model.fit(data.x_train, data.y_train)
 
-    def predict(self, model: Pipeline, x: np.ndarray) -> np.ndarray:
-        return model.predict_proba(x)[:, 1].astype(np.float64)
+    def margin(self, model: Pipeline, x: np.ndarray) -> np.ndarray:
+        return model.decision_function(x).astype(np.float64)
 
     def to_onnx(self, model: Pipeline, n_features: int) -> Any:
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import FloatTensorType
+        """Impute, scale and the dot product written out in float64.
 
-        return convert_sklearn(
-            model, initial_types=[("features", FloatTensorType([None, n_features]))],
-            options={LogisticRegression: {"zipmap": False}}, target_opset=ONNX_OPSET,
-        )
+        Hand-built rather than skl2onnx's float32 graph: the model is three vector operations,
+        and float64 keeps its margin equal to scikit-learn's to ~1e-12.
+        """
+        from leadscore.trainer.onnx_graph import linear_margin_model
+
+        impute, scale, lr = model.named_steps["impute"], model.named_steps["scale"], model.named_steps["lr"]
+        return linear_margin_model(impute.statistics_, scale.mean_, scale.scale_, lr.coef_[0],
+                                   float(lr.intercept_[0]), n_features)
 
     def save_native(self, model: Pipeline, path: Path) -> None:
         """Plain JSON: enough to recompute the linear score (and per-feature contributions)."""

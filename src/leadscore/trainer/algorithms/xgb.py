@@ -53,15 +53,17 @@ class XGBoostAlgorithm(Algorithm):
         model.set_params(device="cpu", callbacks=None)
         return model
 
-    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return model.predict_proba(x)[:, 1].astype(np.float64)
+    def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return model.predict(x, output_margin=True).astype(np.float64)
 
     def to_onnx(self, model: Any, n_features: int) -> Any:
         from onnxmltools import convert_xgboost
         from onnxmltools.convert.common.data_types import FloatTensorType
 
-        return convert_xgboost(model, initial_types=[("features", FloatTensorType([None, n_features]))],
-                               target_opset=ONNX_OPSET)
+        from leadscore.trainer.onnx_graph import tree_margin_model
+
+        return tree_margin_model(convert_xgboost(
+            model, initial_types=[("features", FloatTensorType([None, n_features]))], target_opset=ONNX_OPSET))
 
     def save_native(self, model: Any, path: Path) -> None:
         """Only the rounds kept by early stopping, so explanations match the scores."""
