@@ -4,7 +4,7 @@ Bodies are parsed completely before the store is touched, so a bad payload leave
 behind; the store's natural keys make every re-delivery a no-op.
 
 The two halves of an inference meet on their ``ce-id``. The response creates the
-prediction rows (one per scored lead, idempotent on ``(ce-id, index)``); the request's
+prediction rows (one per scored lead, idempotent on ``(service, ce-id, index)``); the request's
 instances become their ``features``, whichever half came first. A request's instances wait
 on the event row only until its response arrives, so features are stored once. Instances
 are matched to scored leads by position, and only when both halves hold the same number of
@@ -24,7 +24,7 @@ from leadscore.collector.cloudevents import EventContext, assign_experiment
 from leadscore.collector.outcomes import OutcomeIn, outcome_rows
 from leadscore.collector.payloads import ScoredLead, request_instances, scored_leads
 from leadscore.store import events
-from leadscore.store.events import EventStore, InferenceEvent
+from leadscore.store.events import EventKey, EventStore
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,14 @@ def record_event(
         return _record_response(session, context, leads, received_at)
 
 
-def _claim(session: Session, context: EventContext) -> InferenceEvent:
-    return events.claim_event(session, context.id, context.namespace, context.inferenceservicename)
+def _key(context: EventContext) -> EventKey:
+    return EventKey(context.namespace, context.inferenceservicename, context.id)
 
 
 def _record_request(
     session: Session, context: EventContext, instances: list[dict[str, Any]], received_at: datetime
 ) -> EventResult:
-    row = _claim(session, context)
+    row = events.claim_event(session, _key(context))
     if row.request_received_at is not None:
         return EventResult(context.id, "request", 0, 0, duplicate=True)
     row.request_received_at = received_at
@@ -109,15 +109,15 @@ def _record_request(
         row.request_instances = instances  # held until the response pairs with it
         return EventResult(context.id, "request", 0, 0, duplicate=False)
     attached = 0
-    if events.prediction_count(session, context.id) == len(instances):
-        attached = events.fill_features(session, context.id, instances)
+    if events.prediction_count(session, _key(context)) == len(instances):
+        attached = events.fill_features(session, _key(context), instances)
     return EventResult(context.id, "request", 0, attached, duplicate=False)
 
 
 def _record_response(
     session: Session, context: EventContext, leads: list[ScoredLead], received_at: datetime
 ) -> EventResult:
-    row = _claim(session, context)
+    row = events.claim_event(session, _key(context))
     duplicate = row.response_received_at is not None
     if not duplicate:
         row.response_received_at = received_at

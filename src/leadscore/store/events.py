@@ -5,7 +5,8 @@ The schema is owned by Alembic (``leadscore/store/migrations``) and upgraded to 
 time a store is opened, so a new collector version never runs against an old schema.
 
 Everything that must be idempotent is an insert that ignores conflicts on a natural key
-(``(event_id, idx)`` for predictions, ``idempotency_key`` for outcomes): re-delivery by the
+(``(namespace, inference_service, event_id, idx)`` for predictions, ``idempotency_key`` for
+outcomes): re-delivery by the
 logger or a CRM retry is then a no-op without a read-before-write race.
 """
 
@@ -90,14 +91,15 @@ class InferenceEvent(Base):
 
     The row is the rendezvous point of the two halves, which the logger sends
     independently and in either order; it is also locked while a half is recorded, so the
-    second half always sees the first.
+    second half always sees the first. Keyed by service as well as ``ce-id``: KServe reuses
+    a caller's ``Ce-Id`` header, and a caller may send the same one to two models.
     """
 
     __tablename__ = "inference_events"
 
+    namespace: Mapped[str] = mapped_column(String(253), primary_key=True)
+    inference_service: Mapped[str] = mapped_column(String(253), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    namespace: Mapped[str] = mapped_column(String(253))
-    inference_service: Mapped[str] = mapped_column(String(253))
     request_instances: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     request_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     response_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -108,7 +110,7 @@ class Prediction(Base):
 
     __tablename__ = "predictions"
     __table_args__ = (
-        UniqueConstraint("event_id", "idx", name="uq_predictions_event_idx"),
+        UniqueConstraint("namespace", "inference_service", "event_id", "idx", name="uq_predictions_event_idx"),
         Index("ix_predictions_experiment", "namespace", "experiment"),
         Index("ix_predictions_predicted_at", "predicted_at"),
     )
@@ -229,20 +231,31 @@ def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: 
     return len(session.execute(statement, list(rows)).all())
 
 
-def claim_event(session: Session, event_id: str, namespace: str, inference_service: str) -> InferenceEvent:
+class EventKey(NamedTuple):
+    """What identifies one logged inference: its service and its ``ce-id``."""
+
+    namespace: str
+    inference_service: str
+    event_id: str
+
+
+def _of_event(model: type[InferenceEvent] | type[Prediction], key: EventKey) -> list[ColumnElement[bool]]:
+    return [
+        model.namespace == key.namespace,
+        model.inference_service == key.inference_service,
+        model.event_id == key.event_id,
+    ]
+
+
+def claim_event(session: Session, key: EventKey) -> InferenceEvent:
     """The event's row, created if new and locked for the rest of the transaction.
 
     Both halves of an inference go through here first: PostgreSQL makes the second
     INSERT wait for the first transaction and ``FOR UPDATE`` serialises the rest; SQLite
     takes its database write lock on the INSERT. Either way the later half sees the earlier.
     """
-    statement = _insert(session, InferenceEvent).values(
-        event_id=event_id, namespace=namespace, inference_service=inference_service
-    )
-    session.execute(statement.on_conflict_do_nothing())
-    return session.execute(
-        select(InferenceEvent).where(InferenceEvent.event_id == event_id).with_for_update()
-    ).scalar_one()
+    session.execute(_insert(session, InferenceEvent).values(**key._asdict()).on_conflict_do_nothing())
+    return session.execute(select(InferenceEvent).where(*_of_event(InferenceEvent, key)).with_for_update()).scalar_one()
 
 
 def prune_unanswered(session: Session, before: datetime) -> int:
@@ -258,17 +271,15 @@ def prune_unanswered(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def prediction_count(session: Session, event_id: str) -> int:
+def prediction_count(session: Session, key: EventKey) -> int:
     """How many leads the event's response scored (0 before the response is in)."""
-    return session.execute(
-        select(func.count()).select_from(Prediction).where(Prediction.event_id == event_id)
-    ).scalar_one()
+    return session.execute(select(func.count()).select_from(Prediction).where(*_of_event(Prediction, key))).scalar_one()
 
 
-def fill_features(session: Session, event_id: str, instances: Sequence[dict[str, Any]]) -> int:
+def fill_features(session: Session, key: EventKey, instances: Sequence[dict[str, Any]]) -> int:
     """Attach request instances to the predictions of an event logged response-first."""
     ids = session.execute(
-        select(Prediction.id, Prediction.idx).where(Prediction.event_id == event_id, Prediction.features.is_(None))
+        select(Prediction.id, Prediction.idx).where(*_of_event(Prediction, key), Prediction.features.is_(None))
     ).all()
     changes = [{"id": pid, "features": instances[idx]} for pid, idx in ids if idx < len(instances)]
     if changes:

@@ -144,6 +144,15 @@ def test_events_keep_features_only_on_predictions_once_paired(
     assert _predictions(store)[0].features is not None
 
 
+def test_events_keep_both_services_apart_when_a_caller_reuses_one_ce_id(client: TestClient, store: EventStore) -> None:
+    for isvc, lead_id in (("pc-model", "P1"), ("health-model", "H1")):
+        _post_event(client, "crm-req-7", "request", request_body(lead_id), isvc=isvc)
+        reply = _post_event(client, "crm-req-7", "response", response_body(scored(lead_id)), isvc=isvc)
+        assert reply.json()["predictions_stored"] == 1
+    rows = {(r.inference_service, r.lead_id, r.features["lead_id"]) for r in _predictions(store)}
+    assert rows == {("pc-model", "P1", "P1"), ("health-model", "H1", "H1")}
+
+
 def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, store: EventStore) -> None:
     _post_event(client, "e4", "response", response_body(scored("L1")), time="2030-05-06T07:08:09Z")
     assert _predictions(store)[0].predicted_at.isoformat() == "2030-05-06T07:08:09+00:00"

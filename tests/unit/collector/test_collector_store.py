@@ -38,10 +38,34 @@ def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, 
     try:
         with again.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0001"]
+        assert versions == ["0002"]
         assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
     finally:
         again.dispose()
+
+
+def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            connection.execute(
+                text("INSERT INTO inference_events (event_id, namespace, inference_service) VALUES ('e1', 'ns', 'm')")
+            )
+            command.upgrade(config, "head")
+            keys = connection.execute(text("SELECT namespace, inference_service, event_id FROM inference_events"))
+            assert keys.all() == [("ns", "m", "e1")]
+            command.downgrade(config, "0001")
+            assert connection.execute(text("SELECT event_id FROM inference_events")).scalars().all() == ["e1"]
+    finally:
+        engine.dispose()
 
 
 def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
