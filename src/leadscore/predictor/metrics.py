@@ -53,12 +53,12 @@ class ScoreHistogram(Collector):
     def observe_many(self, model_name: str, model_version: str, arm: str, scores: np.ndarray) -> None:
         """Add every score of a batch; a score lands in the first bucket whose bound it does not exceed."""
         positions = np.searchsorted(self._upper, scores, side="left")
-        counts = np.bincount(positions, minlength=len(self._upper) + 1)
         total = float(np.sum(scores))
         key = (model_name, model_version, arm)
         with self._lock:
-            current, current_sum = self._series.get(key, (np.zeros(len(self._upper) + 1, np.int64), 0.0))
-            self._series[key] = (current + counts, current_sum + total)
+            counts, current_sum = self._series.get(key) or (np.zeros(len(self._upper) + 1, np.int64), 0.0)
+            np.add.at(counts, positions, 1)
+            self._series[key] = (counts, current_sum + total)
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         family = HistogramMetricFamily(
@@ -67,7 +67,7 @@ class ScoreHistogram(Collector):
             labels=["model_name", "model_version", "arm"],
         )
         with self._lock:
-            snapshot = dict(self._series)
+            snapshot = {key: (counts.copy(), total) for key, (counts, total) in self._series.items()}
         for labels, (counts, total) in sorted(snapshot.items()):
             cumulative = np.cumsum(counts)
             buckets = [(f"{edge:g}", float(c)) for edge, c in zip(self._upper, cumulative[:-1], strict=True)]

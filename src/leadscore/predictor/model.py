@@ -103,6 +103,8 @@ class LeadScoreModel(Model):
             reason: metrics.ERRORS.labels(self.name, reason)
             for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal")
         }
+        self._prediction_counters: dict[tuple[str, str, str], Any] = {}
+        self._output_types = {o["name"]: o["datatype"] for o in self.get_output_types()}
         self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
         for arm in self.arms:
             where = ", ".join(arm.providers) if isinstance(arm, ModelArm) else "rules"
@@ -301,16 +303,19 @@ class LeadScoreModel(Model):
         scores: np.ndarray,
         prepared: Prepared,
     ) -> None:
-        labels = zip(versions, arms or [""] * len(versions), tiers, strict=True)
-        for (version, arm, tier), n in Counter(labels).items():
-            metrics.PREDICTIONS.labels(self.name, version, arm or "", tier).inc(n)
+        labels = zip(versions, arms or [""] * len(versions), tiers, strict=True)  # type: ignore[arg-type]
+        for key, n in Counter(labels).items():
+            counter = self._prediction_counters.get(key)
+            if counter is None:  # .labels() costs more than the increment: resolve each series once
+                counter = self._prediction_counters[key] = metrics.PREDICTIONS.labels(self.name, *key)
+            counter.inc(n)
         for arm, rows in self._groups(prepared):
             part = scores if rows is None else scores[rows]
             metrics.SCORES.observe_many(self.name, arm.version, arm.label or "", part)
 
     def _v2_response(self, request: InferRequest, columns: dict[str, list[Any]]) -> InferResponse:
         outputs = []
-        types = {o["name"]: o["datatype"] for o in self.get_output_types()}
+        types = self._output_types
         for name, values in columns.items():
             data = [str(v) for v in values] if types[name] == "BYTES" else values
             outputs.append(InferOutput(name=name, shape=[len(values)], datatype=types[name], data=data))
