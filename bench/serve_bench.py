@@ -83,7 +83,7 @@ def build_model(workdir: Path, rows: int, trees: int, seed: int) -> tuple[Path, 
     )
     model.fit(x[:cut], y[:cut])
     algorithm = ALGORITHMS["lightgbm"]
-    blend = fit_blend({"lightgbm": model.predict_proba(x[cut:])[:, 1]}, ["lightgbm"], y[cut:], "sigmoid")
+    blend = fit_blend({"lightgbm": algorithm.margin(model, x[cut:])}, ["lightgbm"], y[cut:], "sigmoid")
     onnx_model = build([Member("lightgbm", algorithm.to_onnx(model, x.shape[1]), 1.0)], blend, x.shape[1])
 
     artifact = workdir / "artifact"

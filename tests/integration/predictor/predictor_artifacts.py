@@ -45,14 +45,14 @@ def build_artifact(
     x = features.transform(frame).astype(np.float32)
     data = TrainData(x[:cut], y[:cut], x[cut:], y[cut:], seed=seed, threads=1)
     (target / "boosters").mkdir(parents=True, exist_ok=True)
-    fitted, probabilities = {}, {}
+    fitted, margins = {}, {}
     for name in algorithms:
         algorithm = ALGORITHMS[name]
         params = algorithm.default_params()
         fitted[name] = algorithm.fit(data, params, None)
-        probabilities[name] = algorithm.predict(fitted[name], data.x_valid)
+        margins[name] = algorithm.margin(fitted[name], data.x_valid)
         algorithm.save_native(fitted[name], target / "boosters" / algorithm.native_file)
-    blend = fit_blend(probabilities, list(algorithms), data.y_valid, "sigmoid")
+    blend = fit_blend(margins, list(algorithms), data.y_valid, "sigmoid")
     members = [
         Member(name, ALGORITHMS[name].to_onnx(fitted[name], x.shape[1]), float(w))
         for name, w in zip(blend.members, blend.weights, strict=True)
