@@ -107,6 +107,18 @@ def parse_numbers(series: pd.Series, declared: bool) -> pd.Series:
     return pd.to_numeric(series.astype("string").str.strip(), errors="coerce").astype("float64")
 
 
+def parse_flags(series: pd.Series) -> pd.Series:
+    """A boolean column as float 1/0/NaN; refused when values do not read as booleans."""
+    flags = boolean_values(series)
+    bad = series[flags.isna() & series.notna()]
+    if len(bad) > (1 - PARSE_SHARE) * series.notna().sum():
+        raise DatasetError(
+            f"column {series.name!r} is declared boolean but {len(bad)} values are not true/false, "
+            f"yes/no, Y/N or 1/0 (e.g. {_examples(bad)})"
+        )
+    return flags
+
+
 def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, DatasetSchema]:
     """Check ``df`` against ``spec``; return the cleaned table and its schema.
 
@@ -131,7 +143,7 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
         elif column.role == "categorical" and not column.declared and numeric_share(series) >= 0.5:
             parse_numbers(series, declared=False)  # mostly numbers with garbage: refused there
         elif column.role == "boolean":
-            clean[column.name] = boolean_values(series)
+            clean[column.name] = parse_flags(series)
         elif column.role == "datetime":
             clean[column.name] = _parse_datetime(series, declared=column.declared)
     labels = clean[spec.target]

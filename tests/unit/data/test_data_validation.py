@@ -138,3 +138,16 @@ def test_validate_gives_nanosecond_times_when_input_has_other_unit(leads: pd.Dat
     clean, _ = validate(leads, SPEC)
     assert str(clean["created_at"].dtype) == "datetime64[ns]"
     assert clean["created_at"].iloc[0] == pd.Timestamp("2025-03-01 00:00:00")
+
+
+def test_validate_refuses_declared_boolean_column_when_values_are_not_flags(leads: pd.DataFrame) -> None:
+    leads["source"] = ["yes", "no", "maybe"] * (ROWS // 3)
+    spec = SPEC.model_copy(update={"types": {"source": "boolean"}})
+    with pytest.raises(DatasetError, match=r"column 'source' is declared boolean but 50 values are not true/false"):
+        validate(leads, spec)
+
+
+def test_validate_refuses_declared_datetime_column_when_values_are_not_dates(leads: pd.DataFrame) -> None:
+    spec = SPEC.model_copy(update={"types": {"source": "datetime"}})
+    with pytest.raises(DatasetError, match=r"column 'source' is declared datetime but most values are not dates"):
+        validate(leads, spec)
