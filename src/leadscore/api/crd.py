@@ -4,8 +4,8 @@ pydantic emits JSON Schema (draft 2020-12); the apiserver wants a *structural* O
 schema. ``structural`` rewrites one into the other, the way controller-gen or kube-rs's
 ``StructuralSchemaRewriter`` would: every ``$ref`` inlined, ``X | None`` as ``nullable``,
 no ``title``, no ``additionalProperties: false`` (the apiserver prunes unknown fields),
-draft-2020 exclusive bounds as OpenAPI 3.0 booleans, and sub-objects that have defaults get
-``default: {}`` so their fields' defaults apply even when the user leaves the object out.
+draft-2020 exclusive bounds as OpenAPI 3.0 booleans, and defaults from ``default_factory``
+emitted too (whole sub-objects), so leaving an object out still gives every field its default.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
@@ -140,25 +142,38 @@ def structural(schema: dict[str, Any]) -> dict[str, Any]:
                 out[key] = {name: resolve(prop) for name, prop in value.items()}
             else:
                 out[key] = resolve(value)
-        if out.get("type") == "object" and "properties" in out:
-            for name, prop in out["properties"].items():
-                if _defaultable(prop) and name not in out.get("required", ()):
-                    prop["default"] = {}
         return out
 
     return resolve({k: v for k, v in schema.items() if k != "$defs"})
 
 
-def _defaultable(schema: dict[str, Any]) -> bool:
-    """An optional sub-object worth ``default: {}``: it has defaults and nothing required."""
-    return (schema.get("type") == "object" and "default" not in schema and not schema.get("nullable")
-            and not schema.get("required")
-            and any("default" in prop or _defaultable(prop)
-                    for prop in schema.get("properties", {}).values()))
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+class _FactoryDefaults(GenerateJsonSchema):
+    """Also emit defaults that come from ``default_factory`` (sub-models, lists), without nulls.
+
+    The apiserver applies a parent object's default before its fields' defaults and runs CEL
+    rules on the result, so ``scoring`` must default to whole tiers, not to ``{}``."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return factory()
+        return super().get_default_value(schema)
+
+    def encode_default(self, dft: Any) -> Any:
+        return _without_nulls(super().encode_default(dft))
 
 
 def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return structural(model.model_json_schema(by_alias=True, mode="validation"))
+    return structural(model.model_json_schema(by_alias=True, mode="validation",
+                                              schema_generator=_FactoryDefaults))
 
 
 def openapi_schema(resource: Resource) -> dict[str, Any]:
@@ -174,7 +189,7 @@ def openapi_schema(resource: Resource) -> dict[str, Any]:
         "properties": {
             "apiVersion": {"type": "string", "description": "API version: leadscoring.io/v1alpha1."},
             "kind": {"type": "string", "description": f"Kind: {resource.kind}."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            "metadata": {"type": "object"},  # the apiserver forbids anything more here
             "spec": spec,
             "status": status,
         },
@@ -218,6 +233,8 @@ def properties_without_description(schema: dict[str, Any], path: str = "") -> li
     missing: list[str] = []
     for name, prop in schema.get("properties", {}).items():
         where = f"{path}.{name}" if path else name
+        if where == "metadata":
+            continue  # standard ObjectMeta: the apiserver documents it and forbids a description
         if not prop.get("description"):
             missing.append(where)
         missing.extend(properties_without_description(prop, where))

@@ -96,4 +96,5 @@ def test_printer_columns_and_short_names_are_served_when_installed(cluster):
     ext = client.ApiextensionsV1Api(cluster.api)
     crd = ext.read_custom_resource_definition("leadscoringmodels.leadscoring.io")
     assert crd.spec.names.short_names == ["lsm"]
-    assert [c.name for c in crd.spec.versions[0].additional_printer_columns][:3] == ["Phase", "Active", "AUC"]
+    columns = [c.name for c in crd.spec.versions[0].additional_printer_columns]
+    assert columns[:4] == ["Phase", "Active", "Serving", "AUC"]

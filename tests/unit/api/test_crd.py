@@ -94,7 +94,6 @@ def test_structural_turns_optional_refs_into_nullable_objects_when_rewriting():
     out = structural(schema)
     assert out["properties"]["inner"] == {"type": "object", "nullable": True,
                                           "properties": {"a": {"type": "integer", "default": 1}}}
-    assert out["properties"]["plain"]["default"] == {}
     assert out["properties"]["bound"] == {"type": "number", "minimum": 0, "exclusiveMinimum": True}
 
 
@@ -119,8 +118,10 @@ def test_model_schema_carries_enums_ranges_defaults_and_cel_when_generated():
     assert (_prop(spec, "training.gpu")["minimum"], _prop(spec, "training.gpu")["maximum"]) == (0, 8)
     assert _prop(spec, "serving.canaryTrafficPercent")["maximum"] == 100
     assert _prop(spec, "schedule")["nullable"] is True and "default" not in _prop(spec, "schedule")
-    assert _prop(spec, "training")["default"] == {}
+    assert _prop(spec, "training")["default"]["algorithms"] == ["lr", "xgboost", "lightgbm", "catboost"]
+    assert "image" not in _prop(spec, "training")["default"]  # None defaults are left out
     assert _prop(spec, "scoring.high")["default"] == {"minScore": 80, "action": "immediate_assignment"}
+    assert _prop(spec, "scoring")["default"]["low"] == {"minScore": 40, "action": "nurture"}
     assert "minScore" in _prop(spec, "scoring")["x-kubernetes-validations"][0]["rule"]
     cron = re.compile(_prop(spec, "schedule.cron")["pattern"])
     assert cron.match("0 3 * * 1") and cron.match("@daily") and cron.match("*/15 * * * MON-FRI")
