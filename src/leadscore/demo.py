@@ -38,10 +38,10 @@ from leadscore.errors import LeadscoreError
 
 EXPERIMENT = "demo-rules-vs-model"
 NAMESPACE = "demo"
-PROMPT_CAPACITY = 0.3
-"""Share of each day's leads (per arm) the sales team can call within the hour."""
-PROMPT_UPLIFT, LATE_PENALTY = 1.5, 0.6
-"""A prompt call multiplies the true conversion probability by 1.5, a late one by 0.6."""
+PROMPT_CAPACITY = 0.2
+"""Share of each day's leads (per arm) the sales team can call within the SLA of 30 minutes."""
+PROMPT_UPLIFT, LATE_PENALTY = 2.0, 0.5
+"""A prompt call doubles the true conversion probability, a late one halves it (speed-to-lead)."""
 DEMO_SCORING = {"high": {"minScore": 40, "action": "immediate_assignment"},
                 "medium": {"minScore": 25, "action": "standard_routing"},
                 "low": {"minScore": 12, "action": "nurture"}, "veryLowAction": "archive"}
