@@ -237,36 +237,58 @@ def mlserver(python: Path, model_dir: Path, workdir: Path) -> contextlib.Abstrac
 
 # ---- clients ----------------------------------------------------------------------------
 
-Call = Callable[[int], None]
-"""Send request number i and wait for its answer (raises on a non-200)."""
 
+class HttpCaller:
+    """POSTs body number i on one keep-alive connection; ``reset`` reconnects (untimed).
 
-def http_caller(port: int, path: str, bodies: list[bytes]) -> Call:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"content-type": "application/json"}
+    Servers close idle keep-alive connections (MLServer's uvicorn after 5 s), so each
+    measured chunk starts on a fresh connection instead of paying a reconnect inside it.
+    """
 
-    def call(i: int) -> None:
-        conn.request("POST", path, body=bodies[i % len(bodies)], headers=headers)
-        response = conn.getresponse()
+    def __init__(self, port: int, path: str, bodies: list[bytes]) -> None:
+        self.port, self.path, self.bodies = port, path, bodies
+        self.headers = {"content-type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def __call__(self, i: int) -> None:
+        self.conn.request("POST", self.path, body=self.bodies[i % len(self.bodies)], headers=self.headers)
+        response = self.conn.getresponse()
         body = response.read()
         if response.status != 200:
-            raise RuntimeError(f"POST {path}: {response.status} {body[:300]!r}")
+            raise RuntimeError(f"POST {self.path}: {response.status} {body[:300]!r}")
 
-    return call
+    def reset(self) -> None:
+        self.conn.close()
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        self.conn.connect()
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def grpc_caller(port: int, requests: list[Any]) -> tuple[Call, Callable[[], None]]:
-    import grpc
-    from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
+class GrpcCaller:
+    """ModelInfer with request number i on one channel (gRPC keeps it alive itself)."""
 
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    grpc.channel_ready_future(channel).result(timeout=30)
-    stub = GRPCInferenceServiceStub(channel)
+    def __init__(self, port: int, requests: list[Any]) -> None:
+        import grpc
+        from kserve.protocol.grpc.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 
-    def call(i: int) -> None:
-        stub.ModelInfer(requests[i % len(requests)], timeout=60)
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.stub = GRPCInferenceServiceStub(self.channel)
+        self.requests = requests
 
-    return call, channel.close
+    def __call__(self, i: int) -> None:
+        self.stub.ModelInfer(self.requests[i % len(self.requests)], timeout=60)
+
+    def reset(self) -> None:
+        """Nothing to do: the channel reconnects on its own."""
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+Caller = HttpCaller | GrpcCaller
 
 
 def v1_bodies(leads: list[dict[str, Any]], size: int, count: int) -> list[bytes]:
@@ -327,7 +349,7 @@ def grpc_tensors(matrix: np.ndarray, count: int) -> list[Any]:
     ]
 
 
-def measure(call: Call, requests: int, warmup: int) -> list[float]:
+def measure(call: Caller, requests: int, warmup: int) -> list[float]:
     for i in range(warmup):
         call(i)
     latencies = []
@@ -368,36 +390,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             s: {"leadscore": [], "mlserver": []} for s in ("single_http", "single_grpc", "batch_http")
         }
         with ours(artifact, workdir) as mine, mlserver(python, peer_dir, workdir) as peer:
-            plans = {
+            v1_path, v2_path = f"/v1/models/{MODEL_NAME}:predict", f"/v2/models/{MODEL_NAME}/infer"
+            plans: dict[str, dict[str, Callable[[], Caller]]] = {
                 "leadscore": {
-                    "single_http": lambda: (
-                        http_caller(mine.http_port, f"/v1/models/{MODEL_NAME}:predict", v1_bodies(leads, 1, 500)),
-                        None,
-                    ),
-                    "single_grpc": lambda: grpc_caller(mine.grpc_port, grpc_records(leads, 500)),
-                    "batch_http": lambda: (
-                        http_caller(
-                            mine.http_port, f"/v1/models/{MODEL_NAME}:predict", v1_bodies(leads, args.batch, 4)
-                        ),
-                        None,
-                    ),
+                    "single_http": lambda: HttpCaller(mine.http_port, v1_path, v1_bodies(leads, 1, 500)),
+                    "single_grpc": lambda: GrpcCaller(mine.grpc_port, grpc_records(leads, 500)),
+                    "batch_http": lambda: HttpCaller(mine.http_port, v1_path, v1_bodies(leads, args.batch, 4)),
                 },
                 "mlserver": {
-                    "single_http": lambda: (
-                        http_caller(peer.http_port, f"/v2/models/{MODEL_NAME}/infer", v2_bodies(matrix, 1, 500)),
-                        None,
-                    ),
-                    "single_grpc": lambda: grpc_caller(peer.grpc_port, grpc_tensors(matrix, 500)),
-                    "batch_http": lambda: (
-                        http_caller(peer.http_port, f"/v2/models/{MODEL_NAME}/infer", v2_bodies(matrix, args.batch, 4)),
-                        None,
-                    ),
+                    "single_http": lambda: HttpCaller(peer.http_port, v2_path, v2_bodies(matrix, 1, 500)),
+                    "single_grpc": lambda: GrpcCaller(peer.grpc_port, grpc_tensors(matrix, 500)),
+                    "batch_http": lambda: HttpCaller(peer.http_port, v2_path, v2_bodies(matrix, args.batch, 4)),
                 },
             }
             for scenario in scenarios:
                 callers = {server: plans[server][scenario]() for server in ("leadscore", "mlserver")}
-                for call, _ in callers.values():
-                    measure(call, 0, args.warmup)
+                for caller in callers.values():
+                    measure(caller, 0, args.warmup)
                 count = args.batches if scenario == "batch_http" else args.requests
                 chunk = max(1, count // args.rounds)
                 # Many short alternating chunks: background load on a shared machine drifts over
@@ -405,10 +414,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for index in range(args.rounds):
                     order = ["leadscore", "mlserver"] if index % 2 == 0 else ["mlserver", "leadscore"]
                     for server in order:
-                        scenarios[scenario][server] += measure(callers[server][0], chunk, 0)
-                for _, close in callers.values():
-                    if close:
-                        close()
+                        callers[server].reset()
+                        scenarios[scenario][server] += measure(callers[server], chunk, 0)
+                for caller in callers.values():
+                    caller.close()
                 print(f"{scenario} done", file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

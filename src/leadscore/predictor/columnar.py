@@ -17,6 +17,7 @@ conservative shortcut for the common case, never a second opinion.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ _PLAIN: dict[str, frozenset[type]] = {
     "datetime": frozenset({str, _NONE}),
     "id": frozenset({str, int, _NONE}),
 }
+_NAIVE_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\Z")
 MIN_BATCH = 16
 """Below this many leads the record path is as fast, and this one is not worth its setup."""
 
@@ -68,10 +70,10 @@ def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
         return None
     if field.kind == "numeric":
         return _numbers(field, values)
-    if field.kind == "boolean" and _NONE not in types:
-        return np.array(values, dtype=np.bool_)
-    if field.kind == "datetime" and not _iso_timestamps(values):
-        return None
+    if field.kind == "boolean":  # True/False/None -> 1.0/0.0/NaN, what to_flag gives
+        return np.array(values, dtype=np.float64)
+    if field.kind == "datetime":
+        return _timestamps(values)
     if field.kind == "id" and not all(str(v).strip() for v in values if v is not None):
         return None
     column = np.empty(len(values), dtype=object)
@@ -92,11 +94,20 @@ def _numbers(field: InputField, values: list[Any]) -> np.ndarray | None:
     return array
 
 
-def _iso_timestamps(values: list[Any]) -> bool:
+def _timestamps(values: list[Any]) -> np.ndarray | None:
+    """datetime64 for naive ``YYYY-MM-DDTHH:MM:SS`` strings (read as UTC, as the contract does);
+    other valid ISO-8601 forms stay strings for the per-value parser; None when any is invalid."""
+    given = [v for v in values if v is not None]
+    if all(_NAIVE_SECONDS.match(v) for v in given):
+        try:
+            return np.array(values, dtype="datetime64[us]")  # None -> NaT; refuses 2024-02-30
+        except ValueError:
+            return None
     try:
-        for value in values:
-            if value is not None:
-                datetime.fromisoformat(value.strip())
+        for value in given:
+            datetime.fromisoformat(value.strip())
     except ValueError:
-        return False
-    return True
+        return None
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column

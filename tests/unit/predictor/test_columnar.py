@@ -45,6 +45,7 @@ def test_plain_columns_encode_bit_identically_to_the_record_path_when_leads_are_
         ("requested_quote", 1),
         ("requested_quote", "yes"),
         ("created_at", "tuesday"),
+        ("created_at", "2024-02-03T25:00:00"),
         ("created_at", 20240101),
         ("lead_id", None),
         ("lead_id", "  "),
@@ -105,3 +106,24 @@ def test_plain_columns_never_accept_what_the_contract_refuses_when_batches_are_m
             spec.validate_records(batch)  # must not raise
             np.testing.assert_array_equal(spec.transform_columns(columns, len(batch)), spec.transform_records(batch))
     assert accepted > 10  # the fast path is exercised, not just the fallback
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("created_at", "2024-02-03T10:00:00+02:00"),
+        ("created_at", "2024-02-03 10:00:00"),
+        ("created_at", None),
+        ("requested_quote", None),
+        ("pages_visited", None),
+        ("source", None),
+    ],
+)
+def test_plain_columns_encode_like_the_record_path_when_values_take_other_valid_forms(
+    spec_and_leads, field: str, value: object
+) -> None:
+    spec, leads = spec_and_leads
+    batch = [*leads[:20], {**leads[20], field: value}]
+    columns = plain_columns(spec.inputs, batch, strict=False)
+    assert columns is not None
+    np.testing.assert_array_equal(spec.transform_columns(columns, len(batch)), spec.transform_records(batch))
