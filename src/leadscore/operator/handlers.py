@@ -33,6 +33,13 @@ def post(body: kopf.Body, events: list[model_reconciler.Event]) -> None:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
+@kopf.on.login(id="login")
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The Pod's ServiceAccount in a cluster, else $KUBECONFIG as it is when the operator starts
+    (kopf's client-library login reads a path the library fixed at import time)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Progress and diff-base in our own annotations; one API client and settings per run."""

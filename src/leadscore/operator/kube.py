@@ -7,6 +7,7 @@ made it": the existing object is read back, which is what makes every handler id
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kubernetes import client, config
@@ -27,7 +28,8 @@ def load_api_client() -> client.ApiClient:
         config.load_incluster_config()
         return client.ApiClient()
     except config.ConfigException:
-        return config.new_client_from_config()
+        # read $KUBECONFIG now: the client library resolves its default path once, at import
+        return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
 
 
 def _missing(exc: ApiException) -> bool:
