@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from leadscore.errors import TrainingError
 from leadscore.trainer.algorithms.base import Algorithm, TrainData
 from leadscore.trainer.metrics import logloss
 
@@ -75,11 +74,11 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
             best.update(value=value, model=model, params=params, margin=margin)
         return value
 
-    study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks or [],
-                   gc_after_trial=False)
-    if not best:
-        raise TrainingError(f"{algorithm.name}: no trial finished within the time budget "
-                            f"({timeout:.0f} s); give --time-budget more seconds")
+    # The defaults run whatever the budget says (Optuna checks the timeout before a trial).
+    study.optimize(objective, n_trials=1, callbacks=callbacks or [])
+    left = None if timeout is None else timeout - (time.monotonic() - started)
+    if trials > 1 and (left is None or left > 0):
+        study.optimize(objective, n_trials=trials - 1, timeout=left, callbacks=callbacks or [])
     states = [t.state for t in study.trials]
     return Tuned(
         algorithm=algorithm, model=best["model"], params=best["params"], valid_log_loss=best["value"],

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from leadscore.errors import ParityError
+from leadscore.trainer import onnx_graph
+from leadscore.trainer.algorithms import ALGORITHMS, TrainData
+from leadscore.trainer.calibration import IsotonicCalibrator
+from leadscore.trainer.ensemble import Blend, fit_blend
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainData:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(900, 6)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    logit = 1.5 * np.nan_to_num(x[:, 0]) - np.nan_to_num(x[:, 1]) + 0.5 * np.isnan(x[:, 2])
+    y = (rng.random(900) < 1 / (1 + np.exp(-logit))).astype(int)
+    return TrainData(x[:600], y[:600], x[600:], y[600:], seed=0, threads=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(data: TrainData) -> dict:
+    return {name: algorithm.fit(data, algorithm.default_params(), None) for name, algorithm in ALGORITHMS.items()}
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_member_graph_margin_matches_the_native_margin(name: str, data: TrainData, fitted: dict) -> None:
+    algorithm = ALGORITHMS[name]
+    graph = algorithm.to_onnx(fitted[name], data.n_features)
+    session = onnx_graph.session(graph.SerializeToString(), threads=1)
+    onnx_margin = session.run([onnx_graph.MARGIN], {onnx_graph.INPUT: data.x_valid})[0][:, 0]
+    assert np.max(np.abs(onnx_margin - algorithm.margin(fitted[name], data.x_valid))) < 1e-5
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_build_matches_the_native_blend_for_an_ensemble_of_all_four(method: str, data: TrainData,
+                                                                     fitted: dict) -> None:
+    margins = {n: ALGORITHMS[n].margin(m, data.x_valid) for n, m in fitted.items()}
+    blend = Blend(members=list(fitted), weights=np.full(4, 0.25),
+                  calibrator=fit_blend(margins, ["lr"], data.y_valid, method).calibrator, method=method)
+    members = [onnx_graph.Member(n, ALGORITHMS[n].to_onnx(fitted[n], data.n_features), 0.25) for n in fitted]
+    model = onnx_graph.build(members, blend, data.n_features)
+    assert onnx_graph.check_parity(model, data.x_valid, blend.predict(margins)) < 1e-6
+
+
+def test_isotonic_graph_is_exact_piecewise_linear_outside_and_between_knots(data: TrainData, fitted: dict) -> None:
+    calibrator = IsotonicCalibrator()
+    calibrator.x_, calibrator.y_ = np.array([-1.0, 0.0, 2.0]), np.array([0.1, 0.3, 0.9])
+    blend = Blend(members=["lr"], weights=np.ones(1), calibrator=calibrator, method="isotonic")
+    model = onnx_graph.build([onnx_graph.Member("lr", ALGORITHMS["lr"].to_onnx(fitted["lr"], 6), 1.0)], blend, 6)
+    margins = ALGORITHMS["lr"].margin(fitted["lr"], data.x_valid)
+    expected = np.interp(margins, calibrator.x_, calibrator.y_)
+    got = onnx_graph.predict(onnx_graph.session(model.SerializeToString()), data.x_valid)
+    assert np.max(np.abs(got - expected)) < 1e-6
+
+
+def test_check_parity_raises_when_onnx_and_native_disagree(data: TrainData, fitted: dict) -> None:
+    margins = {"lr": ALGORITHMS["lr"].margin(fitted["lr"], data.x_valid)}
+    blend = fit_blend(margins, ["lr"], data.y_valid, "sigmoid")
+    model = onnx_graph.build([onnx_graph.Member("lr", ALGORITHMS["lr"].to_onnx(fitted["lr"], 6), 1.0)], blend, 6)
+    with pytest.raises(ParityError, match="differs from the native models"):
+        onnx_graph.check_parity(model, data.x_valid, blend.predict(margins) + 1e-3)

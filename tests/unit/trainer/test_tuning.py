@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from leadscore.errors import ConfigError
+from leadscore.trainer.algorithms import ALGORITHMS, TrainData, resolve
+from leadscore.trainer.tuning import tune
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainData:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(800, 5)).astype(np.float32)
+    y = (rng.random(800) < 1 / (1 + np.exp(-2 * x[:, 0]))).astype(int)
+    return TrainData(x[:600], y[:600], x[600:], y[600:], seed=4, threads=1)
+
+
+def test_tune_runs_the_defaults_first_and_counts_trials(data: TrainData) -> None:
+    result = tune(ALGORITHMS["lightgbm"], data, trials=3, timeout=None)
+    assert result.trials == 3
+    assert result.valid_margin.shape == (200,)
+    assert result.valid_log_loss < 0.6
+
+
+def test_tune_is_reproducible_for_a_seed(data: TrainData) -> None:
+    first = tune(ALGORITHMS["lr"], data, trials=4, timeout=None)
+    second = tune(ALGORITHMS["lr"], data, trials=4, timeout=None)
+    assert first.params == second.params
+    assert first.valid_log_loss == pytest.approx(second.valid_log_loss)
+
+
+def test_tune_still_finishes_the_default_trial_when_the_budget_is_spent(data: TrainData) -> None:
+    result = tune(ALGORITHMS["xgboost"], data, trials=50, timeout=1e-6)
+    assert result.trials == 1
+    assert result.params == ALGORITHMS["xgboost"].default_params()
+
+
+def test_resolve_puts_the_baseline_first_even_when_not_asked_for() -> None:
+    assert [a.name for a in resolve(["catboost", "xgboost"])] == ["lr", "catboost", "xgboost"]
+
+
+def test_resolve_refuses_an_unknown_algorithm_by_name() -> None:
+    with pytest.raises(ConfigError, match="'svm'"):
+        resolve(["lr", "svm"])
