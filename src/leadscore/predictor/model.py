@@ -212,6 +212,10 @@ class LeadScoreModel(Model):
         return columns
 
     def _lead_ids(self, batch: DecodedBatch) -> list[str]:
+        """Every lead's id as a string; the first lead without one is refused."""
+        values = [record.get(self._id_field) for record in batch.records]
+        if set(map(type, values)) == {str} and all(map(str.strip, values)):
+            return values  # the common case, checked in C
         ids = []
         for index, record in enumerate(batch.records):
             value = record.get(self._id_field)
