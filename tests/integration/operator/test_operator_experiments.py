@@ -70,8 +70,9 @@ def test_sticky_experiment_promotes_the_winner_when_the_collector_shows_a_lift(c
 
 def test_random_experiment_rolls_back_when_the_treatment_converts_worse(cluster, collector, operator):
     two_versions(cluster)
-    collector.summaries[(cluster.namespace, "r")] = summary(cluster.namespace, "r", (10000, 1300),
-                                                            (10000, 1000))
+    # 80/20 split as configured: 13% vs 10% conversion
+    collector.summaries[(cluster.namespace, "r")] = summary(cluster.namespace, "r", (16000, 2080),
+                                                            (4000, 400))
     cluster.create(ABX, experiment("r", "v1", "v2", assignment="random", percent=20))
     status = eventually(lambda: (s := cluster.status(ABX, "r")).get("phase") == "Concluded" and s,
                         what="experiment Concluded", timeout=60)
@@ -110,3 +111,18 @@ def test_experiment_is_stopped_naming_versions_when_an_arm_does_not_exist(cluste
     assert running["reason"] == "ArmVersionMissing"
     assert "treatment.version v9 is not a version of model m (available: v1)" in running["message"]
     assert cluster.status(ABX, "bad")["phase"] == "Stopped"
+
+
+def test_sample_ratio_mismatch_stops_the_experiment_and_restores_the_control(cluster, collector, operator):
+    two_versions(cluster)
+    # configured 50/50, observed 2:1 -> the split is broken, results are not trusted
+    collector.summaries[(cluster.namespace, "s")] = summary(cluster.namespace, "s", (10000, 1000),
+                                                            (5000, 800))
+    cluster.create(ABX, experiment("s", "v1", "v2"))
+    status = eventually(lambda: (s := cluster.status(ABX, "s")).get("phase") == "Stopped" and s,
+                        what="experiment Stopped", timeout=60)
+    running = next(c for c in status["conditions"] if c["type"] == "Running")
+    assert running["reason"] == "ExperimentHalted" and "ratio" in running["message"].lower()
+    assert status["srmPValue"] < 0.001 and status.get("decision") is None
+    eventually(lambda: "LEADSCORE_AB_EXPERIMENT" not in model_env(cluster), what="control restored")
+    assert cluster.status(LSM, "m")["activeVersion"] == "v1"
