@@ -56,7 +56,8 @@ console = Console()
 class DemoOptions:
     workdir: Path
     vertical: str = "pc"
-    rows: int = 30_000
+    rows: int = 60_000
+    history_rows: int = 15_000
     seed: int = 7
     trials: int = 4
     time_budget: int = 240
@@ -115,13 +116,17 @@ def _server(args: list[str], ready_url: str, log: Path, env: dict[str, str] | No
 
 
 def prepare_data(options: DemoOptions) -> tuple[Path, Path, Path]:
-    """History for training (older half), and the newest half as incoming leads + their truth."""
+    """The oldest ``history_rows`` leads train; the newer rest arrive as incoming leads (+ their truth).
+
+    Many incoming leads, because an A/B test between two decent rankings needs tens of
+    thousands of exposures per arm to tell them apart.
+    """
     from leadscore.data import drop_ground_truth, synth
 
     console.rule("[bold]1. Synthetic leads")
     frame = synth.generate(options.vertical, options.rows, options.seed)  # type: ignore[arg-type]
     frame = frame.sort_values(synth.TIME_COLUMN, kind="stable").reset_index(drop=True)
-    cut = len(frame) // 2
+    cut = min(options.history_rows, len(frame) // 2)
     history, incoming = frame.iloc[:cut], frame.iloc[cut:]
     paths = options.workdir / "history.csv", options.workdir / "incoming.csv", options.workdir / "truth.csv"
     drop_ground_truth(history).to_csv(paths[0], index=False)
@@ -171,17 +176,21 @@ def _cloud_event_headers(event_id: str, kind: str, at: datetime) -> dict[str, st
 
 
 def _simulate_outcomes(predictions: list[dict[str, Any]], truth: dict[str, float],
-                       rng: np.random.Generator) -> list[bool]:
-    """The sales floor: per arm, the top PROMPT_CAPACITY of the day's leads by score get a prompt call."""
-    converted = [False] * len(predictions)
+                       rng: np.random.Generator) -> tuple[list[bool], list[float]]:
+    """The sales floor: per arm, the top PROMPT_CAPACITY of the day's leads by score get a prompt call.
+
+    Returns each lead's drawn outcome and its true conversion probability after the call,
+    so the demo can show the effect the experiment is trying to measure.
+    """
+    chance = [0.0] * len(predictions)
     for arm in {p.get("arm", "") for p in predictions}:
         idx = [i for i, p in enumerate(predictions) if p.get("arm", "") == arm]
         ranked = sorted(idx, key=lambda i: -predictions[i]["probability"])
         prompt = set(ranked[: round(len(ranked) * PROMPT_CAPACITY)])
         for i in idx:
-            p = truth[str(predictions[i]["lead_id"])] * (PROMPT_UPLIFT if i in prompt else LATE_PENALTY)
-            converted[i] = bool(rng.random() < min(p, 1.0))
-    return converted
+            uplift = PROMPT_UPLIFT if i in prompt else LATE_PENALTY
+            chance[i] = min(truth[str(predictions[i]["lead_id"])] * uplift, 1.0)
+    return [bool(rng.random() < c) for c in chance], chance
 
 
 def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, truth_path: Path) -> dict[str, Any]:
@@ -213,6 +222,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
         rng = np.random.default_rng(options.seed)
         start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=options.days)
         scored: list[dict[str, Any]] = []
+        expected: dict[str, list[float]] = {}
         outcomes: list[dict[str, Any]] = []
         records = json.loads(leads.to_json(orient="records", date_format="iso"))
         for day, chunk in enumerate(np.array_split(np.arange(len(records)), options.days)):
@@ -225,8 +235,9 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
             for kind, body in (("request", batch), ("response", response.json())):
                 client.post(f"http://127.0.0.1:{collector}/v1/events", content=json.dumps(body),
                             headers=_cloud_event_headers(event_id, kind, at)).raise_for_status()
-            for prediction, converted in zip(predictions, _simulate_outcomes(predictions, truth, rng),
-                                             strict=True):
+            drawn, chance = _simulate_outcomes(predictions, truth, rng)
+            for prediction, converted, p in zip(predictions, drawn, chance, strict=True):
+                expected.setdefault(prediction.get("arm", ""), []).append(p)
                 outcomes.append({"lead_id": str(prediction["lead_id"]), "converted": converted,
                                  "occurred_at": (at + timedelta(days=2)).isoformat()})
                 scored.append({**prediction, "converted": converted})
@@ -234,12 +245,16 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
             client.post(f"http://127.0.0.1:{collector}/v1/outcomes",
                         json={"outcomes": outcomes[i:i + 5000]}).raise_for_status()
         console.print(f"scored {len(scored):,} leads over {options.days} simulated days; posted their outcomes")
+        if {"control", "treatment"} <= expected.keys():
+            control, treatment = (float(np.mean(expected[a])) for a in ("control", "treatment"))
+            console.print(f"ground truth (no sampling noise): control {control:.2%}, treatment {treatment:.2%}, "
+                          f"true lift {treatment / control - 1:+.1%}; the test sees only the drawn outcomes")
         explained = client.post(f"http://127.0.0.1:{http}/v1/models/leads:explain",
                                 json={"instances": records[:3]})
         explained.raise_for_status()
         summary = ExperimentSummary.model_validate(
             client.get(f"http://127.0.0.1:{collector}/v1/experiments/{NAMESPACE}/{EXPERIMENT}/summary").json())
-    return {"scored": scored, "explanations": explained.json(), "summary": summary, "start": start}
+    return {"scored": scored, "explanations": explained.json(), "summary": summary}
 
 
 def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any]) -> None:
@@ -263,14 +278,14 @@ def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any
                       f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]")
 
 
-def experiment_report(summary: Any, start: datetime, workdir: Path, days: int) -> dict[str, Any]:
+def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:
     from leadscore.experiments.decision import decide, status_fields
     from leadscore.experiments.report import render_report
     from leadscore.experiments.settings import ExperimentSettings
 
     console.rule("[bold]7. A/B test: rule-based baseline (control) vs model (treatment)")
-    settings = ExperimentSettings(sequential=True, traffic_percent=50, min_samples_per_arm=200,
-                                  minimum_detectable_effect=0.1)
+    settings = ExperimentSettings(sequential=True, traffic_percent=50, min_samples_per_arm=1000,
+                                  minimum_detectable_effect=0.05)
     analysis = decide(summary, settings, elapsed=timedelta(days=days), final=True)
     files = render_report(summary, analysis, workdir / "ab-report.html")
     fields = status_fields(analysis)
@@ -289,7 +304,7 @@ def run_demo(options: DemoOptions) -> None:
     metrics = evaluate_and_score(model, incoming, options.workdir)
     served = serve_and_experiment(options, model, incoming, truth)
     print_sales_report(served["scored"], served["explanations"])
-    fields = experiment_report(served["summary"], served["start"], options.workdir, options.days)
+    fields = experiment_report(served["summary"], options.workdir, options.days)
     (options.workdir / "demo-summary.json").write_text(json.dumps(
         {"holdout": metrics, "experiment": fields}, indent=2, default=str))
     console.rule(f"[bold green]Done in {time.monotonic() - started:.0f}s; everything is in {options.workdir}/")

@@ -10,7 +10,9 @@ import typer
 def demo(
     workdir: Path = typer.Option(Path(".demo"), "--workdir", help="Where every file of the run goes (replaced)."),
     vertical: str = typer.Option("pc", "--vertical", help="Synthetic vertical: pc, health, commercial, generic."),
-    rows: int = typer.Option(30_000, "--rows", min=1_000, help="Synthetic leads: older half trains, newer is scored."),
+    rows: int = typer.Option(60_000, "--rows", min=1_000, help="Synthetic leads in total."),
+    history_rows: int = typer.Option(15_000, "--history-rows", min=500,
+                                     help="The oldest leads that train (at most half); the rest are scored."),
     seed: int = typer.Option(7, "--seed", help="Seed for data, training and the simulated sales floor."),
     trials: int = typer.Option(4, "--trials", min=1, help="Optuna trials per algorithm."),
     time_budget: int = typer.Option(240, "--time-budget", min=10, help="Seconds of tuning in total."),
@@ -19,8 +21,8 @@ def demo(
     """Synthetic leads -> train -> evaluate -> batch-score -> serve (A/B) -> outcomes -> report."""
     from leadscore.demo import DemoOptions, run_demo
 
-    run_demo(DemoOptions(workdir=workdir, vertical=vertical, rows=rows, seed=seed, trials=trials,
-                         time_budget=time_budget, days=days))
+    run_demo(DemoOptions(workdir=workdir, vertical=vertical, rows=rows, history_rows=history_rows, seed=seed,
+                         trials=trials, time_budget=time_budget, days=days))
 
 
 def register(app: typer.Typer) -> None:
