@@ -191,3 +191,26 @@ def test_operator_acts_when_run_with_kopf_peering(cluster):
                                                        version="v1")) and p.get("status") and p,
                              what="operator registered in the peering object")
     assert peering["status"], "no peer recorded"
+
+
+def test_cli_runs_the_operator_until_terminated_when_started_as_a_user_would(cluster, tmp_path):
+    """`leadscore operator run --namespace NS` in its own process: it reconciles, and SIGTERM
+    stops it cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cluster.create(LSM, model())
+    log = (tmp_path / "operator.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadscore", "operator", "run", "--namespace", cluster.namespace],
+        env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        eventually(lambda: cluster.jobs("m"), what="training job from the CLI-run operator", timeout=90)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        log.close()
+    assert code == 0, (tmp_path / "operator.log").read_text()[-3000:]
+    assert cluster.status(LSM, "m")["lastTrainingJob"] == "m-train-v1"
