@@ -126,3 +126,22 @@ def test_arms_problem_allows_the_rules_baseline_when_assignment_is_random():
                                             "control": {"version": "rules"}})
     assert arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
                         LeadScoringModelStatus.model_validate(body["status"])) is None
+
+
+def test_claim_is_retried_when_the_model_changed_under_it(kube, settings):
+    import kopf
+    from kubernetes.client.exceptions import ApiException
+
+    kube.models["m"] = model_body()
+    real_patch = kube.patch_model_status
+
+    def conflicting(namespace, name, status, resource_version=None):
+        kube.patch_model_status = real_patch  # the retry finds a fresh resourceVersion
+        raise ApiException(status=409, reason="Conflict")
+
+    kube.patch_model_status = conflicting
+    exp = experiment_body()
+    with pytest.raises(kopf.TemporaryError, match="model m changed while claiming it"):
+        run(kube, settings, exp, summary((0, 0), (0, 0)))
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert kube.models["m"]["status"]["experiment"]["name"] == "x"
