@@ -214,3 +214,32 @@ def test_cli_runs_the_operator_until_terminated_when_started_as_a_user_would(clu
         log.close()
     assert code == 0, (tmp_path / "operator.log").read_text()[-3000:]
     assert cluster.status(LSM, "m")["lastTrainingJob"] == "m-train-v1"
+
+
+def test_result_json_in_s3_is_read_and_old_versions_are_deleted_from_the_bucket(cluster, s3_bucket, monkeypatch):
+    """With an s3:// artifact root on a real S3 server: no termination message, so the operator
+    reads result.json from the bucket; retention then removes the oldest version's objects."""
+    from leadscore.operator.versions import artifact_uri
+    from leadscore.store import artifacts
+
+    root = f"s3://{s3_bucket}"
+    monkeypatch.setenv("LEADSCORE_ARTIFACT_ROOT", root)
+    cluster.create(LSM, model(retention={"keepVersions": 1}))
+    with running_operator(cluster.namespace):
+        for number in (1, 2, 3):
+            version = f"v{number}"
+            uri = artifact_uri(root, cluster.namespace, "m", version)
+            if number > 1:
+                retrain(cluster, "m", str(number))
+            eventually(lambda v=version: cluster.status(LSM, "m").get("training", {}).get("version") == v,
+                       what=f"{version} started")
+            artifacts.write_bytes(artifacts.join(uri, "model.onnx"), b"onnx")
+            result = TrainingResult(status="Succeeded", version=version, artifact_uri=uri,
+                                    metrics={"roc_auc": 0.7 + number / 100})
+            artifacts.write_bytes(artifacts.join(uri, "result.json"), result.model_dump_json().encode())
+            finish_training(cluster, "m", version, message="")
+            recorded = eventually(lambda v=version: version_recorded(cluster, "m", v), what=f"{version} recorded")
+            assert recorded["metrics"]["roc_auc"] == 0.7 + number / 100  # read from the bucket
+        eventually(lambda: cluster.status(LSM, "m")["versions"][0]["artifactsDeleted"], what="v1 deleted")
+    assert not artifacts.exists(artifact_uri(root, cluster.namespace, "m", "v1"))
+    assert artifacts.exists(artifact_uri(root, cluster.namespace, "m", "v3"))
