@@ -96,3 +96,29 @@ def test_v2_infer_answers_400_naming_tensor_and_index_when_a_value_is_wrong(serv
     response = httpx.post(f"{server.http}/v2/models/{server.name}/infer", json=body)
     assert response.status_code == 400
     assert "inputs.pages_visited[1]: expected a number >= 0, got -1" in response.json()["error"]
+
+
+def test_explain_answers_400_naming_index_and_field_when_a_value_is_wrong(
+    server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    body = {"instances": [leads[0], {**leads[1], "requested_quote": "perhaps"}]}
+    response = httpx.post(f"{server.http}/v1/models/{server.name}:explain", json=body, timeout=30)
+    assert response.status_code == 400
+    assert "instances[1].requested_quote: expected true/false" in response.json()["error"]
+
+
+def test_v2_infer_refuses_with_limit_when_records_input_is_oversized(server: Predictor) -> None:
+    body = {"inputs": [{"name": "records", "datatype": "BYTES", "shape": [51], "data": ['{"lead_id": "x"}'] * 51}]}
+    response = httpx.post(f"{server.http}/v2/models/{server.name}/infer", json=body)
+    assert response.status_code == 400
+    assert "inputs.records: 51 leads in one request, the limit is 50" in response.json()["error"]
+
+
+def test_batch_answers_400_naming_the_lead_when_one_of_many_is_bad(
+    server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    batch = [{**leads[i % len(leads)], "lead_id": f"b-{i}"} for i in range(40)]  # the columnar path
+    batch[33] = {**batch[33], "time_on_site": -5}
+    response = httpx.post(f"{server.http}/v1/models/{server.name}:predict", json={"instances": batch})
+    assert response.status_code == 400
+    assert response.json()["error"] == "instances[33].time_on_site: expected a number >= 0, got -5"
