@@ -379,7 +379,7 @@ def summary(latencies: list[float], leads_per_request: int) -> dict[str, float]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     python = Path(
         subprocess.run(
-            [str(ROOT / "hack" / "bench-mlserver.sh")], check=True, capture_output=True, text=True
+            [str(ROOT / "hack" / "bench-mlserver.sh")], check=True, stdout=subprocess.PIPE, text=True
         ).stdout.strip()
     )
     workdir = Path(tempfile.mkdtemp(prefix="leadscore-serve-bench-"))
