@@ -5,8 +5,8 @@
 #                 and the collector from predictor/Dockerfile with EXTRAS=collector
 #   kind load     the images into cluster "leadscore" (no registry needed)
 #   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
-# BUILD_CUDA=1 also builds the trainer's CUDA variant (EXTRAS=trainer,gpu, as predictor/Dockerfile
-# does for its CUDA build; large, and kind has no GPUs, so it is off by default).
+# BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda; large, and kind has
+# no GPUs, so it is off by default).
 # Re-running rebuilds and rolls the pods.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ builds=(
   "predictor/Dockerfile leadscore/collector:$TAG collector"
 )
 if [ "$BUILD_CUDA" = "1" ]; then
-  builds+=("trainer/Dockerfile leadscore/trainer:$TAG-cuda trainer,gpu")
+  builds+=("trainer/Dockerfile.cuda leadscore/trainer:$TAG-cuda -")
 fi
 
 loaded=()
