@@ -303,7 +303,12 @@ def all_crds() -> dict[str, dict[str, Any]]:
 
 
 def rendered_files(chart: bool = False) -> dict[str, str]:
-    """File name → text, as ``crds/`` (or, with ``chart``, the chart's ``templates/``) should hold."""
+    """File name → text, as ``crds/`` (or, with ``chart``, the chart's ``templates/``) should hold.
+
+    The chart templates only our own CRDs: kopf's peering CRDs sit in the chart's ``crds/``
+    folder, which Helm installs before the templates that create the peering object.
+    """
     if chart:
-        return {f"crd-{name}": chart_template(document) for name, document in all_crds().items()}
+        return {f"crd-{name}": chart_template(document) for name, document in all_crds().items()
+                if name.startswith(f"{GROUP}_")}
     return {name: crd_yaml(document) for name, document in all_crds().items()}
