@@ -1,0 +1,129 @@
+"""Fixtures of the end-to-end test: the real servers of tests/conftest.py, plus the cluster's
+CRDs and configuration, the collector and the operator as the processes a user would run.
+
+The operator and the collector are subprocesses (``leadscore operator run``, ``leadscore
+collector``) configured only through their documented environment and flags; the test
+plays the kubelet (e2e_kubelet) and KServe (e2e_kserve).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from e2e_kubelet import local_executable
+
+from integration.operator.operator_harness import Cluster
+from support.mlflow_server import MLflowServer
+from support.polling import eventually
+from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
+from support.s3 import S3Server
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_FILES = [*sorted((ROOT / "crds").glob("leadscoring.io_*.yaml")),
+             ROOT / "manifests" / "kserve-crd" / "serving.kserve.io_inferenceservices.yaml"]
+LEADSCORE = local_executable("leadscore")
+POLL_SECONDS = "1"
+EXPERIMENT_SECONDS = "2"
+
+
+def _stopped_with_log(process: ServerProcess) -> str:
+    process.stop()
+    return process.log_tail(6000)
+
+
+@pytest.fixture(scope="session")
+def e2e_crds(kube) -> None:
+    """Our CRDs and the minimal ISVC CRD, installed (or already there) and Established."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    with kube.api_client() as api:
+        ext = client.ApiextensionsV1Api(api)
+        names = []
+        for path in CRD_FILES:
+            body = yaml.safe_load(path.read_text())
+            names.append(body["metadata"]["name"])
+            try:
+                ext.create_custom_resource_definition(body)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+
+        def established() -> bool:
+            return all(any(c.type == "Established" and c.status == "True"
+                           for c in ext.read_custom_resource_definition(name).status.conditions or ())
+                       for name in names)
+
+        eventually(established, what="CRDs Established", timeout=60)
+
+
+@pytest.fixture
+def bucket(s3_server: S3Server) -> str:
+    """The artifact bucket (LEADSCORE_ARTIFACT_ROOT) and the dataset's home."""
+    return s3_server.create_bucket()
+
+
+@pytest.fixture
+def cluster(kube, e2e_crds, kube_namespace: str, s3_server: S3Server,
+            mlflow_server: MLflowServer) -> Iterator[Cluster]:
+    """A namespace configured as the Helm chart configures one: the S3 ConfigMap and Secret and
+    the MLflow ConfigMap that training Jobs (and A/B predictors) reference by name."""
+    from kubernetes import client
+
+    secret_keys = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    with kube.api_client() as api:
+        core = client.CoreV1Api(api)
+        s3_config = {k: v for k, v in s3_server.env.items() if k not in secret_keys}
+        s3_secret = {k: v for k, v in s3_server.env.items() if k in secret_keys}
+        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": "leadscore-s3"}, "data": s3_config})
+        core.create_namespaced_secret(kube_namespace, {"metadata": {"name": "leadscore-s3"}, "stringData": s3_secret})
+        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": "leadscore-mlflow"},
+                                                           "data": mlflow_server.env})
+        yield Cluster(api, kube_namespace)
+
+
+@pytest.fixture
+def collector_url(tmp_path: Path) -> Iterator[str]:
+    """``leadscore collector`` on a free loopback port with a SQLite event store in tmp_path."""
+    port = free_port()
+    args = [LEADSCORE, "collector", "--db", f"sqlite:///{tmp_path / 'events.db'}", "--port", str(port),
+            "--log-level", "warning"]
+    process = start_process("collector", args, tmp_path / "collector.log", env=dict(os.environ), cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=120, process=process)
+        yield url
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def operator_process(kube, cluster: Cluster, s3_server: S3Server, bucket: str, collector_url: str,
+                     tmp_path: Path) -> Iterator[ServerProcess]:
+    """``leadscore operator run --namespace NS``, configured as the chart configures it, fast timers."""
+    env = {**os.environ, **kube.env, **s3_server.env,
+           "LEADSCORE_ARTIFACT_ROOT": f"s3://{bucket}",
+           "LEADSCORE_COLLECTOR_URL": collector_url,
+           "LEADSCORE_TRAINER_IMAGE": "leadscore/trainer:e2e",
+           "LEADSCORE_POLL_SECONDS": POLL_SECONDS,
+           "LEADSCORE_EXPERIMENT_SECONDS": EXPERIMENT_SECONDS}
+    process = start_process("operator", [LEADSCORE, "operator", "run", "--namespace", cluster.namespace],
+                            tmp_path / "operator.log", env=env, cwd=tmp_path)
+    yield process
+    alive = process.alive()
+    tail = _stopped_with_log(process)
+    assert alive, f"the operator died during the test:\n{tail}"
+
+
+@pytest.fixture
+def predictors() -> Iterator[list[Any]]:
+    """Predictors started by the test (KServe's part); each is stopped at the end."""
+    started: list[Any] = []
+    yield started
+    for predictor in started:
+        predictor.process.stop()
