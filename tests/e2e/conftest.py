@@ -18,6 +18,7 @@ import yaml
 from e2e_kubelet import local_executable
 
 from integration.operator.operator_harness import Cluster
+from leadscore.operator.settings import OperatorSettings
 from support.mlflow_server import MLflowServer
 from support.polling import eventually
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
@@ -75,14 +76,17 @@ def cluster(kube, e2e_crds, kube_namespace: str, s3_server: S3Server,
     the MLflow ConfigMap that training Jobs (and A/B predictors) reference by name."""
     from kubernetes import client
 
+    names = OperatorSettings()  # the operator runs with the default names
     secret_keys = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    s3_config = {k: v for k, v in s3_server.env.items() if k not in secret_keys}
+    s3_secret = {k: v for k, v in s3_server.env.items() if k in secret_keys}
     with kube.api_client() as api:
         core = client.CoreV1Api(api)
-        s3_config = {k: v for k, v in s3_server.env.items() if k not in secret_keys}
-        s3_secret = {k: v for k, v in s3_server.env.items() if k in secret_keys}
-        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": "leadscore-s3"}, "data": s3_config})
-        core.create_namespaced_secret(kube_namespace, {"metadata": {"name": "leadscore-s3"}, "stringData": s3_secret})
-        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": "leadscore-mlflow"},
+        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": names.s3_config_map},
+                                                           "data": s3_config})
+        core.create_namespaced_secret(kube_namespace, {"metadata": {"name": names.s3_secret},
+                                                       "stringData": s3_secret})
+        core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": names.mlflow_config_map},
                                                            "data": mlflow_server.env})
         yield Cluster(api, kube_namespace)
 

@@ -30,6 +30,7 @@ import httpx
 import yaml
 from e2e_kubelet import base_env, container_env
 
+from leadscore.operator.settings import OperatorSettings
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +83,10 @@ def serve_isvc(cluster: Any, isvc: dict[str, Any], workdir: Path) -> Predictor:
     container = runtime_container()
     model_dir = workdir / "mnt-models"
     workdir.mkdir(parents=True, exist_ok=True)
-    # KServe binds the predictor's S3 credentials through its ServiceAccount; here the
-    # namespace's S3 ConfigMap/Secret (the ones the trainer reads) stand in for it.
-    credentials = [{"configMapRef": {"name": "leadscore-s3"}}, {"secretRef": {"name": "leadscore-s3"}}]
+    # KServe binds the storage initializer's S3 credentials through a ServiceAccount; here the
+    # namespace's S3 ConfigMap/Secret (the ones the operator points trainers at) stand in for it.
+    settings = OperatorSettings()
+    credentials = [{"configMapRef": {"name": settings.s3_config_map}}, {"secretRef": {"name": settings.s3_secret}}]
     s3 = container_env(cluster.core, cluster.namespace, {"envFrom": credentials})
     _storage_initialize(model["storageUri"], model_dir, {**base_env(workdir), **s3},
                         workdir / "storage-initializer.log")
