@@ -1,0 +1,128 @@
+"""``leadscore train | evaluate | score``: the trainer image's entrypoint (trainer/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import typer
+
+from leadscore.errors import ConfigError
+
+
+def _train(
+    data: str = typer.Option(..., "--data", help="CSV/Parquet path or s3:// URI."),
+    target: str = typer.Option(..., "--target", help="Binary outcome column."),
+    output: str = typer.Option(..., "--output", help="Version directory or s3:// prefix to publish to."),
+    id_col: str | None = typer.Option(None, "--id-col", "--id-column", help="Lead id column (unique)."),
+    time_col: str | None = typer.Option(None, "--time-col", "--time-column",
+                                        help="Creation time: enables the chronological split."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Columns never used (comma-separated, repeatable)."),
+    post_outcome: list[str] = typer.Option([], "--post-outcome",
+                                           help="Columns filled after the outcome (refused unless --allow-leaky)."),
+    algorithms: str = typer.Option("lr,xgboost,lightgbm,catboost", "--algorithms",
+                                   help="Comma-separated: lr, xgboost, lightgbm, catboost."),
+    trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm."),
+    time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
+    seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
+    ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
+    model_name: str = typer.Option("leadscore", "--model-name", help="Registered model name in MLflow."),
+    version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
+    vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
+    data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
+    allow_leaky: bool = typer.Option(False, "--allow-leaky", help="Keep columns the leakage guard refuses."),
+    leak_threshold: float = typer.Option(0.9, "--leak-threshold", help="Single-column ROC-AUC that is a leak."),
+    mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
+    mlflow_experiment: str | None = typer.Option(None, "--mlflow-experiment",
+                                                 help="Experiment name (default: the model name)."),
+    termination_path: str | None = typer.Option(None, "--termination-path", "--termination-log",
+                                                help="Where the result JSON goes too (default "
+                                                     "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
+                                                     "if present)."),
+) -> None:
+    """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
+    # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from pydantic import ValidationError as PydanticError
+
+    from leadscore.data import DatasetSpec
+    from leadscore.trainer.batch import write_termination_message
+    from leadscore.trainer.config import TrainConfig
+    from leadscore.trainer.pipeline import failure, train
+    from leadscore.trainer.progress import RichProgress
+    from leadscore.trainer.report import print_summary
+
+    def columns(values: list[str]) -> list[str]:
+        return [c.strip() for value in values for c in value.split(",") if c.strip()]
+
+    try:
+        config = TrainConfig(
+            data=data, format=data_format, algorithms=algorithms, trials=trials, time_budget=time_budget,
+            seed=seed, device=device, threads=threads, ensemble=ensemble, model_name=model_name,
+            version=version, vertical=vertical, output=output, mlflow_uri=mlflow_uri,
+            mlflow_experiment=mlflow_experiment, termination_path=termination_path,
+            dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
+                                exclude=columns(exclude), post_outcome=columns(post_outcome),
+                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
+        )
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
+        raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
+    progress = RichProgress()
+    try:
+        result, card = train(config, progress)
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt):
+            problem = write_termination_message(config.resolved_termination_path(),
+                                                failure(config, exc).to_termination_message())
+            if problem:
+                progress.console.print(f"warning: {problem}")
+        raise
+    progress.close()
+    problem = write_termination_message(config.resolved_termination_path(), result.to_termination_message())
+    if problem:
+        progress.console.print(f"warning: {problem}")
+    print_summary(result, card)
+
+
+def _evaluate(
+    model: str = typer.Option(..., "--model", help="Model version directory or s3:// prefix."),
+    data: str = typer.Option(..., "--data", help="Labelled CSV/Parquet path or s3:// URI."),
+    target: str = typer.Option(..., "--target", help="Binary outcome column."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score labelled data with model.onnx and report ROC-AUC, PR-AUC, Brier, log loss, lift."""
+    from leadscore.trainer.batch import evaluate_model
+
+    report = evaluate_model(model, data, target)
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    from leadscore.trainer.report import print_metrics
+
+    print_metrics(report)
+
+
+def _score(
+    model: str = typer.Option(..., "--model", help="Model version directory or s3:// prefix."),
+    data: str = typer.Option(..., "--data", help="CSV/Parquet path or s3:// URI of leads."),
+    output: str = typer.Option(..., "--output", help="Where to write scores (.csv or .parquet, path or s3://)."),
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="Rows per ONNX call."),
+) -> None:
+    """Write lead id, probability, score 0-100, tier and action per lead; print rows/s."""
+    if not output.lower().endswith((".csv", ".parquet")):
+        raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    from leadscore.trainer.batch import score_file
+
+    rows, seconds = score_file(model, data, output, batch_size)
+    rate = rows / seconds if seconds > 0 else float("inf")
+    typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(_train)
+    app.command("evaluate")(_evaluate)
+    app.command("score")(_score)
