@@ -1,4 +1,4 @@
-"""One rule for every fixture that cannot start its real server: skip locally, fail in CI."""
+"""One rule for every fixture that cannot start its real server (or find its real data): skip locally, fail in CI."""
 
 from __future__ import annotations
 
@@ -19,5 +19,5 @@ def require_or_skip(reason: str) -> NoReturn:
     pipeline, not an optional extra: a skip would hide it.
     """
     if in_ci():
-        pytest.fail(f"CI=true and a required server is unavailable: {reason}", pytrace=False)
+        pytest.fail(f"CI=true and something a test requires is unavailable: {reason}", pytrace=False)
     pytest.skip(reason)

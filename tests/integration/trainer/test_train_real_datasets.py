@@ -5,15 +5,15 @@ the numbers a full search reaches are in docs/trainer.md."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from trainer_helpers import synthetic_leads
 
+from support.datasets import real_dataset
+
 pytestmark = [pytest.mark.integration, pytest.mark.datasets, pytest.mark.slow]
-DATASETS = (Path(__file__).parents[3] / "../shared/datasets").resolve()
 SEARCH = ["--algorithms", "lr,xgboost,lightgbm", "--trials", "3", "--threads", "1"]
 # Held-out AUC moves by about +-0.01 with the split seed on these test parts (6,178 and 1,386
 # rows). Measured (docs/trainer.md): bank 0.8145 at seed 42, 0.7973 at seed 1; X Education
@@ -24,16 +24,6 @@ XEDUCATION_LEAKS = ("Tags,Lead Quality,Lead Profile,Last Notable Activity,Asymme
                     "Asymmetrique Profile Index,Asymmetrique Activity Score,Asymmetrique Profile Score")
 
 
-def _dataset(name: str) -> str:
-    path = DATASETS / name
-    if not path.is_file():
-        reason = f"real dataset {path} is absent (the shared datasets folder sits beside the repository)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
-    return str(path)
-
-
 def _train(run_cli, tmp_path: Path, *args: str) -> dict:
     output = tmp_path / "model"
     process = run_cli("train", *args, *SEARCH, "--mlflow-uri", "mlruns", "--output", str(output), timeout=1800)
@@ -42,7 +32,7 @@ def _train(run_cli, tmp_path: Path, *args: str) -> dict:
 
 
 def test_bank_marketing_reaches_auc_080_and_beats_the_baseline_without_duration(run_cli, tmp_path: Path) -> None:
-    card = _train(run_cli, tmp_path, "--data", _dataset("bank_marketing.csv"), "--target", "y",
+    card = _train(run_cli, tmp_path, "--data", real_dataset("bank_marketing.csv"), "--target", "y",
                   "--exclude", "duration", "--seed", BANK_SEED)
     assert "duration" not in card["feature_names"]
     assert card["metrics"]["roc_auc"] >= 0.80
@@ -50,7 +40,7 @@ def test_bank_marketing_reaches_auc_080_and_beats_the_baseline_without_duration(
 
 
 def test_xeducation_reaches_auc_090_and_beats_the_baseline_without_sales_columns(run_cli, tmp_path: Path) -> None:
-    card = _train(run_cli, tmp_path, "--data", _dataset("xeducation_leads.csv"), "--target", "Converted",
+    card = _train(run_cli, tmp_path, "--data", real_dataset("xeducation_leads.csv"), "--target", "Converted",
                   "--id-col", "Prospect ID", "--exclude", XEDUCATION_LEAKS, "--seed", XEDUCATION_SEED)
     assert not any(name.startswith("Tags") for name in card["feature_names"])
     assert card["metrics"]["roc_auc"] >= 0.90
@@ -58,7 +48,7 @@ def test_xeducation_reaches_auc_090_and_beats_the_baseline_without_sales_columns
 
 
 def test_xeducation_is_refused_for_its_tags_column(run_cli, tmp_path: Path) -> None:
-    process = run_cli("train", "--data", _dataset("xeducation_leads.csv"), "--target", "Converted",
+    process = run_cli("train", "--data", real_dataset("xeducation_leads.csv"), "--target", "Converted",
                       "--id-col", "Prospect ID", "--algorithms", "lr", "--output", str(tmp_path / "model"))
     assert process.returncode == 4
     assert "Tags" in process.stderr.strip().splitlines()[-1]

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
-from pathlib import Path
 
 import pytest
 
 from leadscore.data import DatasetSpec, check_leakage, load_dataset, validate
 from leadscore.errors import LeakageError
+from support.datasets import real_dataset
 
 pytestmark = pytest.mark.datasets
-DATASETS = (Path(__file__).parents[3] / "../shared/datasets").resolve()
-
-
-def _dataset(name: str) -> str:
-    path = DATASETS / name
-    if not path.is_file():
-        reason = f"real dataset {path} is absent (the shared datasets folder sits beside the repository)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
-    return str(path)
 
 
 def test_check_leakage_refuses_tags_on_xeducation() -> None:
     spec = DatasetSpec(target="Converted", id_column="Prospect ID")
-    clean, schema = validate(load_dataset(_dataset("xeducation_leads.csv")), spec)
+    clean, schema = validate(load_dataset(real_dataset("xeducation_leads.csv")), spec)
     with pytest.raises(LeakageError, match=r"Tags predicts the target almost perfectly \(ROC-AUC 0\.9"):
         check_leakage(clean, schema, spec)
 
@@ -37,7 +25,7 @@ def test_check_leakage_passes_xeducation_when_sales_columns_are_excluded() -> No
     leaky = ["Tags", "Lead Quality", "Lead Profile", "Last Notable Activity", "Asymmetrique Activity Index",
              "Asymmetrique Profile Index", "Asymmetrique Activity Score", "Asymmetrique Profile Score"]
     spec = DatasetSpec(target="Converted", id_column="Prospect ID", exclude=leaky)
-    clean, schema = validate(load_dataset(_dataset("xeducation_leads.csv")), spec)
+    clean, schema = validate(load_dataset(real_dataset("xeducation_leads.csv")), spec)
     assert not [f for f in check_leakage(clean, schema, spec) if f.refused]
     assert schema.column("Do Not Email").role == "boolean"
     assert schema.column("Total Time Spent on Website").role == "numeric"
@@ -45,7 +33,7 @@ def test_check_leakage_passes_xeducation_when_sales_columns_are_excluded() -> No
 
 def test_check_leakage_flags_duration_on_bank_marketing_quickly() -> None:
     spec = DatasetSpec(target="y")
-    frame = load_dataset(_dataset("bank_marketing.csv"))
+    frame = load_dataset(real_dataset("bank_marketing.csv"))
     assert frame.shape == (41188, 21)
     clean, schema = validate(frame, spec)
     started = time.perf_counter()
@@ -59,6 +47,6 @@ def test_check_leakage_flags_duration_on_bank_marketing_quickly() -> None:
 
 def test_check_leakage_refuses_duration_on_bank_marketing_when_declared_post_outcome() -> None:
     spec = DatasetSpec(target="y", post_outcome=["duration"])
-    clean, schema = validate(load_dataset(_dataset("bank_marketing.csv")), spec)
+    clean, schema = validate(load_dataset(real_dataset("bank_marketing.csv")), spec)
     with pytest.raises(LeakageError, match=r"duration is declared post-outcome \(ROC-AUC 0\.8"):
         check_leakage(clean, schema, spec)

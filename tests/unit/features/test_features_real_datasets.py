@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from leadscore.data import DatasetSpec, load_dataset, validate
 from leadscore.features import LeadFeatures
+from support.datasets import real_dataset
 
 pytestmark = pytest.mark.datasets
-DATASETS = (Path(__file__).parents[3] / "../shared/datasets").resolve()
 XEDUCATION_LEAKS = ["Tags", "Lead Quality", "Lead Profile", "Last Notable Activity", "Asymmetrique Activity Index",
                     "Asymmetrique Profile Index", "Asymmetrique Activity Score", "Asymmetrique Profile Score"]
-
-
-def _dataset(name: str) -> str:
-    path = DATASETS / name
-    if not path.is_file():
-        reason = f"real dataset {path} is absent (the shared datasets folder sits beside the repository)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
-    return str(path)
 
 
 @pytest.mark.parametrize(("name", "spec"), [
@@ -33,7 +21,7 @@ def _dataset(name: str) -> str:
     ("bank_marketing.csv", DatasetSpec(target="y", exclude=["duration"])),
 ])
 def test_lead_features_give_same_matrix_for_raw_validated_and_json_rows(name: str, spec: DatasetSpec) -> None:
-    raw = load_dataset(_dataset(name))
+    raw = load_dataset(real_dataset(name))
     clean, schema = validate(raw, spec)
     features = LeadFeatures(schema).fit(clean, clean[spec.target])
     from_clean = features.transform(clean)
@@ -46,7 +34,7 @@ def test_lead_features_give_same_matrix_for_raw_validated_and_json_rows(name: st
 
 def test_lead_features_find_engagement_ratio_in_xeducation_names() -> None:
     spec = DatasetSpec(target="Converted", id_column="Prospect ID", exclude=XEDUCATION_LEAKS)
-    clean, schema = validate(load_dataset(_dataset("xeducation_leads.csv")), spec)
+    clean, schema = validate(load_dataset(real_dataset("xeducation_leads.csv")), spec)
     features = LeadFeatures(schema).fit(clean, clean["Converted"])
     ratio = next(e for e in features.spec_.encoders if e.type == "ratio")
     assert (ratio.numerator, ratio.denominator) == ("Total Time Spent on Website", "TotalVisits")
