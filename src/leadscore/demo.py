@@ -164,17 +164,6 @@ def evaluate_and_score(model: Path, incoming: Path, workdir: Path) -> dict[str, 
     return metrics
 
 
-def _cloud_event_headers(event_id: str, kind: str, at: datetime) -> dict[str, str]:
-    """Headers KServe's logger sets in binary mode (docs/collector.md)."""
-    return {
-        "ce-id": event_id, "ce-type": f"org.kubeflow.serving.inference.{kind}",
-        "ce-source": "http://localhost/demo-logger", "ce-specversion": "1.0",
-        "ce-inferenceservicename": "demo-leads", "ce-namespace": NAMESPACE,
-        "ce-endpoint": "default", "ce-experiment": EXPERIMENT, "ce-time": at.isoformat(),
-        "content-type": "application/json",
-    }
-
-
 def _simulate_outcomes(predictions: list[dict[str, Any]], truth: dict[str, float],
                        rng: np.random.Generator) -> tuple[list[bool], list[float]]:
     """The sales floor: per arm, the top PROMPT_CAPACITY of the day's leads by score get a prompt call.
@@ -199,6 +188,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
     import pandas as pd
 
     from leadscore.api.summary import ExperimentSummary
+    from leadscore.collector.cloudevents import logger_headers
     from leadscore.data import synth
 
     workdir = options.workdir
@@ -234,7 +224,9 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
             event_id = str(uuid.uuid4())
             for kind, body in (("request", batch), ("response", response.json())):
                 client.post(f"http://127.0.0.1:{collector}/v1/events", content=json.dumps(body),
-                            headers=_cloud_event_headers(event_id, kind, at)).raise_for_status()
+                            headers=logger_headers(event_id, kind, inference_service="demo-leads",
+                                                   namespace=NAMESPACE, source="http://localhost/demo-logger",
+                                                   experiment=EXPERIMENT, time=at)).raise_for_status()
             drawn, chance = _simulate_outcomes(predictions, truth, rng)
             for prediction, converted, p in zip(predictions, drawn, chance, strict=True):
                 expected.setdefault(prediction.get("arm", ""), []).append(p)

@@ -30,6 +30,7 @@ import httpx
 import yaml
 from e2e_kubelet import base_env, container_env
 
+from leadscore.collector.cloudevents import logger_headers
 from leadscore.operator.settings import OperatorSettings
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
 
@@ -125,13 +126,9 @@ def log_inference(isvc: dict[str, Any], request: dict[str, Any], response: dict[
     event_id = str(uuid.uuid4())
     answers = []
     for kind in logged:
-        headers = {
-            "ce-id": event_id, "ce-specversion": "1.0", "ce-source": "http://localhost:9081/",
-            "ce-type": f"org.kubeflow.serving.inference.{kind}",
-            "ce-inferenceservicename": isvc["metadata"]["name"], "ce-namespace": isvc["metadata"]["namespace"],
-            "ce-component": "predictor", "ce-endpoint": "default", "ce-annotations": json.dumps(listed),
-            "content-type": "application/json",
-        }
+        headers = logger_headers(event_id, kind, inference_service=isvc["metadata"]["name"],
+                                 namespace=isvc["metadata"]["namespace"], source="http://localhost:9081/",
+                                 annotations=listed)
         answer = httpx.post(logger["url"], content=json.dumps(halves[kind]), headers=headers, timeout=60)
         assert answer.status_code == 200, answer.text
         answers.append(answer.json())

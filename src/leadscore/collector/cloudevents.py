@@ -45,6 +45,46 @@ _HEADER_PREFIX = "ce-"
 _Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 
+def logger_headers(
+    event_id: str,
+    kind: Literal["request", "response"],
+    *,
+    inference_service: str,
+    namespace: str,
+    source: str,
+    endpoint: str = "default",
+    component: str = "predictor",
+    experiment: str | None = None,
+    annotations: Mapping[str, str] | None = None,
+    time: datetime | None = None,
+) -> dict[str, str]:
+    """The binary-mode headers KServe's logger sends with one logged half (see the module docstring).
+
+    The inverse of :func:`parse_context`, for whatever plays KServe's agent (the demo, the
+    end-to-end test), so that they send exactly what the collector reads. ``annotations`` are
+    the ISVC annotations the logger forwards (``ce-annotations``, sent when given, even empty);
+    ``experiment`` is the direct ``ce-experiment`` extension.
+    """
+    headers = {
+        "ce-id": event_id,
+        "ce-type": REQUEST_TYPE if kind == "request" else RESPONSE_TYPE,
+        "ce-source": source,
+        "ce-specversion": "1.0",
+        "ce-inferenceservicename": inference_service,
+        "ce-namespace": namespace,
+        "ce-component": component,
+        "ce-endpoint": endpoint,
+        "content-type": "application/json",
+    }
+    if experiment is not None:
+        headers["ce-experiment"] = experiment
+    if annotations is not None:
+        headers["ce-annotations"] = json.dumps(dict(annotations))
+    if time is not None:
+        headers["ce-time"] = time.isoformat()
+    return headers
+
+
 class EventContext(BaseModel):
     """The attributes of one logged event that the collector uses."""
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadscore.collector.cloudevents import assign_experiment, parse_context
+from leadscore.collector.cloudevents import assign_experiment, declared_experiment, logger_headers, parse_context
 from leadscore.collector.export import ScoredRecord, training_frame
 from leadscore.collector.outcomes import OutcomeIn
 from leadscore.collector.payloads import request_instances, scored_leads
@@ -33,6 +33,24 @@ def test_assign_experiment_falls_back_to_isvc_name_when_response_names_an_arm() 
 
 def test_assign_experiment_leaves_both_empty_without_experiment_or_arm() -> None:
     assert assign_experiment(_context(endpoint="canary"), None) == (None, None)  # type: ignore[arg-type]
+
+
+def test_logger_headers_parse_back_to_the_same_context_when_every_option_is_set() -> None:
+    sent = logger_headers("e1", "response", inference_service="leads", namespace="sales", source="http://agent/",
+                          endpoint="canary", experiment="direct", annotations={"team": "a"}, time=T0)
+    context = parse_context(sent)
+    assert (context.id, context.is_request, context.source, context.inferenceservicename, context.namespace,
+            context.endpoint, context.component, context.time) == (
+        "e1", False, "http://agent/", "leads", "sales", "canary", "predictor", T0)
+    assert (context.experiment, context.annotations) == ("direct", '{"team": "a"}')
+
+
+def test_logger_headers_name_the_experiment_through_annotations_when_no_extension_is_given() -> None:
+    sent = logger_headers("e2", "request", inference_service="leads", namespace="sales", source="http://agent/",
+                          annotations={"leadscoring.io/experiment": "ab-1"})
+    context = parse_context(sent)
+    assert "ce-experiment" not in sent and "ce-time" not in sent
+    assert (context.is_request, context.endpoint, declared_experiment(context)) == (True, "default", "ab-1")
 
 
 def test_parse_context_reads_headers_case_insensitively() -> None:
