@@ -14,19 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from e2e_kubelet import local_executable
 
-from integration.operator.operator_harness import Cluster
 from leadscore.operator.settings import OperatorSettings
+from support.cluster import LEADSCORING_CRDS, Cluster, install_crds
 from support.mlflow_server import MLflowServer
-from support.polling import eventually
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
 from support.s3 import S3Server
 
-ROOT = Path(__file__).resolve().parents[2]
-CRD_FILES = [*sorted((ROOT / "crds").glob("leadscoring.io_*.yaml")),
-             ROOT / "manifests" / "kserve-crd" / "serving.kserve.io_inferenceservices.yaml"]
 LEADSCORE = local_executable("leadscore")
 POLL_SECONDS = "1"
 EXPERIMENT_SECONDS = "2"
@@ -40,27 +35,8 @@ def _stopped_with_log(process: ServerProcess) -> str:
 @pytest.fixture(scope="session")
 def e2e_crds(kube) -> None:
     """Our CRDs and the minimal ISVC CRD, installed (or already there) and Established."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
     with kube.api_client() as api:
-        ext = client.ApiextensionsV1Api(api)
-        names = []
-        for path in CRD_FILES:
-            body = yaml.safe_load(path.read_text())
-            names.append(body["metadata"]["name"])
-            try:
-                ext.create_custom_resource_definition(body)
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-
-        def established() -> bool:
-            return all(any(c.type == "Established" and c.status == "True"
-                           for c in ext.read_custom_resource_definition(name).status.conditions or ())
-                       for name in names)
-
-        eventually(established, what="CRDs Established", timeout=60)
+        install_crds(api, LEADSCORING_CRDS)
 
 
 @pytest.fixture

@@ -7,18 +7,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from operator_harness import Cluster, SummaryServer, running_operator
+from operator_harness import SummaryServer, running_operator
 
-from support.polling import eventually
-
-ROOT = Path(__file__).resolve().parents[3]
-CRD_FILES = [*sorted((ROOT / "crds").glob("*.yaml")),
-             ROOT / "manifests" / "kserve-crd" / "serving.kserve.io_inferenceservices.yaml"]
+from support.cluster import ALL_CRDS, Cluster, install_crds
 
 # kopf fixes timer intervals when leadscore.operator.handlers is imported (by the first
 # KopfRunner); fast ticks keep these tests short.
@@ -28,31 +22,10 @@ os.environ.setdefault("LEADSCORE_EXPERIMENT_SECONDS", "1")
 
 @pytest.fixture(scope="session")
 def crds(kube) -> list[str]:
-    """Our CRDs (as generated) and the minimal ISVC CRD, installed once and Established."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
-    names = []
+    """Our CRDs (as generated, kopf's peering ones included) and the minimal ISVC CRD, installed
+    once and Established."""
     with kube.api_client() as api:
-        ext = client.ApiextensionsV1Api(api)
-        for path in CRD_FILES:
-            body = yaml.safe_load(path.read_text())
-            names.append(body["metadata"]["name"])
-            try:
-                ext.create_custom_resource_definition(body)
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-
-        def established() -> bool:
-            for name in names:
-                conditions = ext.read_custom_resource_definition(name).status.conditions or []
-                if not any(c.type == "Established" and c.status == "True" for c in conditions):
-                    return False
-            return True
-
-        eventually(established, what="CRDs Established", timeout=60)
-    return names
+        return install_crds(api, ALL_CRDS)
 
 
 @pytest.fixture

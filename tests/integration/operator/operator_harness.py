@@ -1,5 +1,5 @@
-"""Helpers of the operator integration tests: cluster access, the in-process operator,
-the collector's summary endpoint, and "stays true" polling."""
+"""Helpers of the operator integration tests: the in-process operator, the collector's summary
+endpoint, "stays true" polling and shared model scenarios (cluster access: support.cluster)."""
 
 from __future__ import annotations
 
@@ -13,60 +13,6 @@ from typing import Any
 from leadscore.api.results import TrainingResult
 from support.kubelet import finish_pod, job_pods
 from support.polling import eventually
-
-GROUP, VERSION = "leadscoring.io", "v1alpha1"
-
-
-class Cluster:
-    """Small helpers over the admin client, bound to one test namespace."""
-
-    def __init__(self, api: Any, namespace: str) -> None:
-        from kubernetes import client
-
-        self.namespace = namespace
-        self.custom = client.CustomObjectsApi(api)
-        self.batch = client.BatchV1Api(api)
-        self.core = client.CoreV1Api(api)
-        self.api = api
-
-    def create(self, plural: str, body: dict[str, Any], group: str = GROUP, version: str = VERSION) -> dict:
-        return self.custom.create_namespaced_custom_object(group, version, self.namespace, plural, body)
-
-    def get(self, plural: str, name: str, group: str = GROUP, version: str = VERSION) -> dict | None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return self.custom.get_namespaced_custom_object(group, version, self.namespace, plural, name)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def patch(self, plural: str, name: str, body: dict[str, Any], group: str = GROUP,
-              version: str = VERSION) -> dict:
-        return self.custom.patch_namespaced_custom_object(group, version, self.namespace, plural, name, body)
-
-    def delete(self, plural: str, name: str, group: str = GROUP, version: str = VERSION) -> None:
-        self.custom.delete_namespaced_custom_object(group, version, self.namespace, plural, name,
-                                                    propagation_policy="Background")
-
-    def isvc(self, name: str) -> dict | None:
-        return self.get("inferenceservices", name, group="serving.kserve.io", version="v1beta1")
-
-    def patch_isvc_status(self, name: str, status: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object_status("serving.kserve.io", "v1beta1", self.namespace,
-                                                          "inferenceservices", name, {"status": status})
-
-    def jobs(self, model: str) -> list[Any]:
-        return list(self.batch.list_namespaced_job(self.namespace,
-                                                   label_selector=f"leadscoring.io/model={model}").items)
-
-    def events(self, name: str) -> list[Any]:
-        items = self.core.list_namespaced_event(self.namespace).items
-        return [e for e in items if e.involved_object.name == name]
-
-    def status(self, plural: str, name: str) -> dict[str, Any]:
-        return (self.get(plural, name) or {}).get("status") or {}
 
 
 @contextmanager
