@@ -102,6 +102,13 @@ def z_to_p(z: ArrayLike, alternative: Alternative) -> np.ndarray:
     return 2 * stats.norm.sf(np.abs(z))
 
 
+def pooled_variance(kc: np.ndarray, nc: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:
+    """Variance of the rate difference with one conversion rate pooled under "no difference";
+    shared by the fixed-horizon z-test and the sequential test so both use the same null."""
+    pooled = (kc + kt) / (nc + nt)
+    return pooled * (1 - pooled) * (1 / nc + 1 / nt)
+
+
 def pooled_z(
     conversions_c: ArrayLike, exposures_c: ArrayLike, conversions_t: ArrayLike, exposures_t: ArrayLike
 ) -> np.ndarray:
@@ -112,8 +119,7 @@ def pooled_z(
     """
     kc, nc = np.asarray(conversions_c, float), np.asarray(exposures_c, float)
     kt, nt = np.asarray(conversions_t, float), np.asarray(exposures_t, float)
-    pooled = (kc + kt) / (nc + nt)
-    variance = pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    variance = pooled_variance(kc, nc, kt, nt)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (kt / nt - kc / nc) / np.sqrt(variance)
     return np.where(variance > 0, z, 0.0)

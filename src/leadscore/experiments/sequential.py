@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from leadscore.experiments.proportions import log_ratio_estimate
+from leadscore.experiments.proportions import log_ratio_estimate, pooled_variance
 
 
 def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, null: float = 0.0) -> np.ndarray:
@@ -107,8 +107,7 @@ def difference_log_lr(
     """
     kc, nc = np.asarray(conversions_c, float), np.asarray(exposures_c, float)
     kt, nt = np.asarray(conversions_t, float), np.asarray(exposures_t, float)
-    pooled = (kc + kt) / (nc + nt)
-    variance = pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    variance = pooled_variance(kc, nc, kt, nt)
     tau2 = difference_tau2(kc, nc, kt, nt, mixing_effect)
     return mixture_log_lr(kt / nt - kc / nc, variance, tau2)
 
