@@ -29,7 +29,7 @@ from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.outcomes import parse_outcomes
 from leadscore.store import artifacts
 from leadscore.store.events import Prediction, open_store
-from support.processes import free_port, http_ok, start_process, wait_until
+from support.collector import running_collector
 from unit.collector.kserve_logger import headers, lead, scored
 
 pytestmark = pytest.mark.integration
@@ -48,29 +48,8 @@ def collector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Collec
         if request.param == "sqlite"
         else request.getfixturevalue("postgres_database")
     )
-    port = free_port()
-    process = start_process(
-        "collector",
-        [
-            sys.executable,
-            "-m",
-            "leadscore",
-            "collector",
-            "--db",
-            db,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        tmp_path / "collector.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=60, process=process)
+    with running_collector(db, tmp_path / "collector.log") as url:
         yield Collector(url=url, db=db)
-    finally:
-        process.stop()
 
 
 def _halves(

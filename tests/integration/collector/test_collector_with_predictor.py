@@ -8,7 +8,6 @@ two CloudEvents KServe's agent would send; outcomes come from the synthetic grou
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from integration.predictor.predictor_servers import Predictor, running_predictor
 from leadscore.api.summary import ExperimentSummary
 from leadscore.cli.main import main
 from leadscore.data import infer_schema, load_dataset
-from support.processes import free_port, http_ok, start_process, wait_until
+from support.collector import running_collector
 from unit.collector.kserve_logger import relay
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -47,29 +46,8 @@ def ab_predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Predictor
 
 @pytest.fixture
 def collector(postgres_database: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    port = free_port()
-    process = start_process(
-        "collector",
-        [
-            sys.executable,
-            "-m",
-            "leadscore",
-            "collector",
-            "--db",
-            postgres_database,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        tmp_path / "collector.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=60, process=process)
+    with running_collector(postgres_database, tmp_path / "collector.log") as url:
         yield url, postgres_database
-    finally:
-        process.stop()
 
 
 def test_collector_summarises_and_exports_what_the_real_predictor_scored(
