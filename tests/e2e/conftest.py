@@ -18,8 +18,9 @@ from e2e_kubelet import local_executable
 
 from leadscore.operator.settings import OperatorSettings
 from support.cluster import LEADSCORING_CRDS, Cluster, install_crds
+from support.collector import running_collector
 from support.mlflow_server import MLflowServer
-from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
+from support.processes import ServerProcess, start_process
 from support.s3 import S3Server
 
 LEADSCORE = local_executable("leadscore")
@@ -70,16 +71,9 @@ def cluster(kube, e2e_crds, kube_namespace: str, s3_server: S3Server,
 @pytest.fixture
 def collector_url(tmp_path: Path) -> Iterator[str]:
     """``leadscore collector`` on a free loopback port with a SQLite event store in tmp_path."""
-    port = free_port()
-    args = [LEADSCORE, "collector", "--db", f"sqlite:///{tmp_path / 'events.db'}", "--port", str(port),
-            "--log-level", "warning"]
-    process = start_process("collector", args, tmp_path / "collector.log", env=dict(os.environ), cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_ok(f"{url}/healthz"), what="collector /healthz", timeout=120, process=process)
+    with running_collector(f"sqlite:///{tmp_path / 'events.db'}", tmp_path / "collector.log",
+                           launcher=[LEADSCORE], cwd=tmp_path, timeout=120) as url:
         yield url
-    finally:
-        process.stop()
 
 
 @pytest.fixture
