@@ -9,6 +9,7 @@ what it wrote.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -100,11 +101,9 @@ def _publish_s3(files: list[tuple[Path, str]], location: S3Location) -> None:
             client.fput_object(location.bucket, key, str(path))
             written.append(key)
     except Exception as exc:
-        for key in written:
-            try:
+        for key in written:  # best effort: the marker was never written, so readers ignore leftovers
+            with contextlib.suppress(Exception):
                 client.remove_object(location.bucket, key)
-            except Exception:  # best effort: the marker was never written, so readers ignore it
-                pass
         raise StorageError(f"upload to {location} failed, nothing published: {exc}") from exc
 
 
