@@ -1,14 +1,13 @@
-"""The leadscore chart under test: its folder (with generated CRD templates) and a helm runner.
+"""The leadscore chart under test: its folder and a helm runner.
 
-The chart's ``templates/crd-*.yaml`` are generated from ``leadscore.api`` (``make crds``). A
-checkout where they were never generated gets them from the same command, so the chart tests
-always render what a release would contain.
+The chart's ``templates/crd-*.yaml`` are generated from ``leadscore.api`` (``make crds``) and
+committed; tests/unit/api/test_crd.py fails when they are stale, so the chart tests render
+exactly what a release contains.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +18,6 @@ import yaml
 from support.tools import REPO
 
 CHART = REPO / "charts" / "leadscore"
-
-
-def chart_with_crds(scratch: Path) -> Path:
-    """The chart folder, after writing its CRD templates when none are there yet."""
-    if not any(CHART.joinpath("templates").glob("crd-leadscoring.io_*.yaml")):
-        leadscore = Path(sys.executable).with_name("leadscore")
-        subprocess.run([str(leadscore), "operator", "crds", "--output", str(scratch),
-                        "--chart", str(CHART / "templates")], check=True, capture_output=True)
-    return CHART
 
 
 class HelmError(RuntimeError):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from support.controlplane import ControlPlane
-from support.helm import Helm, chart_with_crds
+from support.helm import CHART, Helm
 from support.polling import eventually
 
 RUNTIME_CRD = Path(__file__).with_name("clusterservingruntime-crd.yaml")
@@ -52,8 +52,8 @@ def kube_helm(helm_bin: Path, kube: ControlPlane, kserve_crds: None,
 
 
 @pytest.fixture(scope="session")
-def installable_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return chart_with_crds(tmp_path_factory.mktemp("crds"))
+def installable_chart() -> Path:
+    return CHART
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.helm import Helm, chart_with_crds
+from support.helm import CHART, Helm
 
 
 @pytest.fixture(scope="session")
@@ -15,5 +15,5 @@ def helm(helm_bin: Path) -> Helm:
 
 
 @pytest.fixture(scope="session")
-def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return chart_with_crds(tmp_path_factory.mktemp("crds"))
+def chart() -> Path:
+    return CHART
