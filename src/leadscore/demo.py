@@ -194,8 +194,8 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
     workdir = options.workdir
     http, grpc, collector = _free_port(), _free_port(), _free_port()
     leads = pd.read_csv(incoming)
-    truth = dict(zip(pd.read_csv(truth_path)[synth.ID_COLUMN].astype(str),
-                     pd.read_csv(truth_path)["true_probability"], strict=True))
+    truth_frame = pd.read_csv(truth_path)
+    truth = dict(zip(truth_frame[synth.ID_COLUMN].astype(str), truth_frame["true_probability"], strict=True))
     ab_env = {"LEADSCORE_AB_EXPERIMENT": EXPERIMENT, "LEADSCORE_AB_CONTROL_URI": "rules",
               "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50",
               "LEADSCORE_SCORING": json.dumps(DEMO_SCORING)}
