@@ -30,8 +30,8 @@ class Arm(Protocol):
     feature_spec: FeatureSpec | None
     unit: str
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
-        """Calibrated probability of conversion per lead, float64 [N] (``columns``: the same leads, typed)."""
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Calibrated probability of conversion per lead, float64 [N]."""
         ...
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
@@ -76,10 +76,12 @@ class ModelArm:
     def providers(self) -> list[str]:
         return self._scorer.providers
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
-        spec = self.artifact.feature_spec
-        matrix = spec.transform_records(records) if columns is None else spec.transform_columns(columns, len(records))
-        return self._scorer.predict(matrix)
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
+
+    def score_columns(self, columns: Columns, size: int) -> np.ndarray:
+        """The same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
+        return self._scorer.predict(self.artifact.feature_spec.transform_columns(columns, size))
 
     @cached_property
     def _explainer(self) -> Explainer:
@@ -113,7 +115,7 @@ class RulesArm:
         self.label = label
         self.version = rules.RULES_VERSION
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]], columns: Columns | None = None) -> np.ndarray:
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return rules.rule_scores(records) / 100.0
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:

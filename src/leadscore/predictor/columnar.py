@@ -18,9 +18,9 @@ conservative shortcut for the common case, never a second opinion.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,30 +33,35 @@ _NONE = type(None)
 # "not given", which the contract accepts for every field that is not required).
 _PLAIN: dict[str, frozenset[type]] = {
     "numeric": frozenset({int, float, _NONE}),
-    "boolean": frozenset({bool, _NONE}),
+    "boolean": frozenset({bool, str, _NONE}),  # str: only the words of _FLAG_WORDS, checked below
     "categorical": frozenset({str, int, _NONE}),
     "text": frozenset({str, _NONE}),
     "datetime": frozenset({str, _NONE}),
     "id": frozenset({str, int, _NONE}),
 }
+_FLAG_WORDS = {"true": 1.0, "false": 0.0}
+"""Booleans sent as text: what a V2 client puts in a BYTES tensor when a boolean field has gaps."""
 _NAIVE_SECONDS = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\n)*")
 MIN_BATCH = 16
 """Below this many leads the record path is as fast, and this one is not worth its setup."""
 
 
-def plain_columns(
-    fields: Iterable[InputField], records: Sequence[Mapping[str, Any]], *, strict: bool
-) -> Columns | None:
+class FieldValues(Protocol):
+    """A batch seen field by field (``leadscore.predictor.decode.DecodedBatch``)."""
+
+    def values(self, name: str) -> list[Any]: ...
+
+    def names(self) -> set[str]: ...
+
+
+def plain_columns(fields: Iterable[InputField], batch: FieldValues, *, strict: bool) -> Columns | None:
     """Typed columns when every lead is plainly valid for ``fields``; None when in any doubt."""
     fields = list(fields)
-    if strict:
-        known = {f.name for f in fields}
-        if not set().union(*records) <= known:
-            return None
+    if strict and not batch.names() <= {f.name for f in fields}:
+        return None
     columns: Columns = {}
     for field in fields:
-        values = [record.get(field.name) for record in records]
-        column = _plain_column(field, values)
+        column = _plain_column(field, batch.values(field.name))
         if column is None:
             return None
         if field.kind != "id":
@@ -70,7 +75,11 @@ def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
         return None
     if field.kind == "numeric":
         return _numbers(field, values)
-    if field.kind == "boolean":  # True/False/None -> 1.0/0.0/NaN, what to_flag gives
+    if field.kind == "boolean":  # True/False/"true"/"false"/None -> 1.0/0.0/NaN, what to_flag gives
+        if str in types:
+            if not {v for v in values if type(v) is str} <= _FLAG_WORDS.keys():
+                return None
+            values = [_FLAG_WORDS.get(v, v) if type(v) is str else v for v in values]
         return np.array(values, dtype=np.float64)
     if field.kind == "datetime":
         return _timestamps(values)

@@ -1,9 +1,12 @@
 """Requests in, lead records out: the V1 body, V2 named tensors or a V2 BYTES JSON input.
 
-Every protocol ends as the same thing, a list of plain dicts (one per lead), so validation
-and the feature pipeline see one shape whatever the wire. Each decoded batch also knows how
-to name a lead's field in an error message the way the caller wrote it: ``instances[3].age``
-for V1, ``inputs.age[3]`` for V2 tensors, ``records[3].age`` for the JSON input.
+Every protocol ends as the same thing, a batch that gives each lead as a plain dict and each
+field as a list of values, so validation and the feature pipeline see one shape whatever the
+wire. V1 bodies and the JSON input arrive as records; V2 field tensors arrive as columns and
+stay columns (records are only built if something asks for them: the rules arm, ``:explain``,
+an error message). Each decoded batch also knows how to name a lead's field in an error
+message the way the caller wrote it: ``instances[3].age`` for V1, ``inputs.age[3]`` for V2
+tensors, ``records[3].age`` for the JSON input.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import orjson
 
 from leadscore.predictor.errors import BatchTooLarge, MalformedRequest
@@ -25,11 +30,35 @@ Locator = Callable[[int, str], str]
 
 @dataclass(frozen=True)
 class DecodedBatch:
-    """Leads of one request, and how the caller's protocol names ``(index, field)``."""
+    """Leads of one request, and how the caller's protocol names ``(index, field)``.
 
-    records: list[dict[str, Any]]
+    Exactly one of ``given_records`` (one dict per lead) and ``fields`` (one list per field,
+    one value per lead) is set; ``records`` and ``values`` answer from either.
+    """
+
+    size: int
     locate: Locator
     protocol: str  # "v1" | "v2"
+    given_records: list[dict[str, Any]] | None = None
+    fields: dict[str, list[Any]] | None = None
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per lead (built once from the field lists when the request sent columns)."""
+        if self.given_records is not None:
+            return self.given_records
+        fields = self.fields or {}
+        return [dict(zip(fields, row, strict=True)) for row in zip(*fields.values(), strict=True)]
+
+    def values(self, name: str) -> list[Any]:
+        """Every lead's value of field ``name``, None where a lead lacks it."""
+        if self.fields is not None:
+            return self.fields.get(name) or [None] * self.size
+        return [record.get(name) for record in self.records]
+
+    def names(self) -> set[str]:
+        """Every field name at least one lead carries."""
+        return set(self.fields) if self.fields is not None else set().union(*self.records)
 
 
 def _v1_locate(index: int, field: str) -> str:
@@ -78,7 +107,7 @@ def v1_batch(body: object, max_batch: int) -> DecodedBatch:
                 f"instances[{index}]: expected an object of lead fields, "
                 f"got {type(instance).__name__} {_short(instance)}"
             )
-    return DecodedBatch(instances, _v1_locate, "v1")
+    return DecodedBatch(len(instances), _v1_locate, "v1", given_records=instances)
 
 
 def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
@@ -107,8 +136,7 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
                 f"{size}; every field tensor needs one value per lead"
             )
         columns[tensor.name] = values
-    records = [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-    return DecodedBatch(records, _tensor_locate, "v2")
+    return DecodedBatch(size or 0, _tensor_locate, "v2", fields=columns)
 
 
 def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
@@ -127,7 +155,7 @@ def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
                 f"records[{index}]: expected a JSON object of lead fields, got {type(record).__name__}"
             )
         records.append(record)
-    return DecodedBatch(records, _records_locate, "v2")
+    return DecodedBatch(len(records), _records_locate, "v2", given_records=records)
 
 
 def _tensor_values(tensor: Any) -> list[Any]:
@@ -140,14 +168,27 @@ def _tensor_values(tensor: Any) -> list[Any]:
     except ValueError as exc:  # data length does not match the declared shape
         raise MalformedRequest(f"inputs.{tensor.name}: data does not fit shape {shape} ({exc})") from None
     if tensor.datatype == "BYTES":
-        return [_text(v) for v in array.tolist()]
+        return _texts(array.tolist())
     if array.dtype.kind == "f":
-        return [None if math.isnan(v) else v for v in array.tolist()]
+        values = array.tolist()
+        for index in np.flatnonzero(np.isnan(array)).tolist():
+            values[index] = None
+        return values
     if array.dtype.kind in "iub":
         return array.tolist()
     raise MalformedRequest(
         f"inputs.{tensor.name}: datatype {tensor.datatype} is not supported; use BYTES, BOOL, INT*, UINT* or FP*"
     )
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """``_text`` over a tensor's values, inline for the usual all-bytes (gRPC) or all-str (REST) case."""
+    kinds = set(map(type, values))
+    if kinds == {bytes}:
+        values = [v.decode("utf-8", errors="replace") for v in values]
+    elif kinds != {str}:
+        return [_text(v) for v in values]
+    return [v if v.strip() else None for v in values]
 
 
 def _text(value: object) -> str | None:

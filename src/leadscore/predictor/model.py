@@ -196,15 +196,15 @@ class LeadScoreModel(Model):
         try:
             for spec in self._specs:
                 plain = None
-                if len(batch.records) >= MIN_BATCH:
-                    plain = plain_columns(spec.inputs, batch.records, strict=strict_per_spec)
+                if batch.size >= MIN_BATCH:
+                    plain = plain_columns(spec.inputs, batch, strict=strict_per_spec)
                 if plain is None:
                     spec.validate_records(batch.records, strict=strict_per_spec)
                 else:
                     columns[id(spec)] = plain
         except RecordError as exc:
             raise InvalidRecord(f"{batch.locate(exc.index, exc.field or '')}: {exc.problem}") from None
-        if self.settings.strict and not strict_per_spec:
+        if self.settings.strict and not strict_per_spec and not batch.names() <= self._known_fields:
             for index, record in enumerate(batch.records):
                 unknown = sorted(k for k in record if k not in self._known_fields)
                 if unknown:
@@ -213,7 +213,7 @@ class LeadScoreModel(Model):
 
     def _lead_ids(self, batch: DecodedBatch) -> list[str]:
         """Every lead's id as a string; the first lead without one is refused."""
-        values = [record.get(self._id_field) for record in batch.records]
+        values = batch.values(self._id_field)
         if set(map(type, values)) == {str} and all(map(str.strip, values)):
             return values  # the common case, checked in C
         ids = []
@@ -249,17 +249,21 @@ class LeadScoreModel(Model):
         return [(arm, rows) for k, arm in enumerate(self.arms) if len(rows := np.flatnonzero(payload.arm_index == k))]
 
     def _probabilities(self, payload: Prepared) -> np.ndarray:
-        """Each arm scores its own leads, from typed columns when the batch had them."""
-        records = payload.batch.records
-        groups = self._groups(payload)
-        if groups[0][1] is None:
-            arm = groups[0][0]
-            return arm.probabilities(records, payload.columns.get(id(arm.feature_spec)))
-        out = np.empty(len(records), dtype=np.float64)
-        for arm, rows in groups:
+        """Each arm scores its own leads: from typed columns when the batch had them for its
+        contract, else from records (which a batch that arrived as columns builds only then)."""
+        batch = payload.batch
+        out = np.empty(batch.size, dtype=np.float64)
+        for arm, rows in self._groups(payload):
             columns = payload.columns.get(id(arm.feature_spec))
-            subset = None if columns is None else {name: column[rows] for name, column in columns.items()}
-            out[rows] = arm.probabilities([records[i] for i in rows], subset)
+            if columns is not None and isinstance(arm, ModelArm):
+                if rows is not None:
+                    columns = {name: column[rows] for name, column in columns.items()}
+                probability = arm.score_columns(columns, batch.size if rows is None else len(rows))
+            else:
+                probability = arm.probabilities(batch.records if rows is None else [batch.records[i] for i in rows])
+            if rows is None:
+                return probability
+            out[rows] = probability
         return out
 
     def postprocess(

@@ -8,10 +8,12 @@ import random
 
 import numpy as np
 import pytest
+from kserve import InferInput
 
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.features import FeatureSpec, LeadFeatures
-from leadscore.predictor.columnar import plain_columns
+from leadscore.predictor.columnar import Columns, plain_columns
+from leadscore.predictor.decode import v1_batch, v2_batch
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +28,13 @@ def spec_and_leads() -> tuple[FeatureSpec, list[dict[str, object]]]:
     return spec, leads
 
 
+def plain(spec: FeatureSpec, leads: list[dict[str, object]], *, strict: bool = False) -> Columns | None:
+    return plain_columns(spec.inputs, v1_batch({"instances": leads}, max_batch=10_000), strict=strict)
+
+
 def test_plain_columns_encode_bit_identically_to_the_record_path_when_leads_are_plain(spec_and_leads) -> None:
     spec, leads = spec_and_leads
-    columns = plain_columns(spec.inputs, leads, strict=True)
+    columns = plain(spec, leads, strict=True)
     assert columns is not None
     expected = spec.transform_records(leads)
     np.testing.assert_array_equal(spec.transform_columns(columns, len(leads)), expected)
@@ -58,14 +64,14 @@ def test_plain_columns_defer_to_the_contract_when_a_value_is_not_plainly_valid(
 ) -> None:
     spec, leads = spec_and_leads
     batch = [*leads[:20], {**leads[20], field: value}]
-    assert plain_columns(spec.inputs, batch, strict=False) is None
+    assert plain(spec, batch, strict=False) is None
 
 
 def test_plain_columns_defer_when_strict_and_a_field_is_unknown(spec_and_leads) -> None:
     spec, leads = spec_and_leads
     batch = [*leads[:20], {**leads[20], "favourite_colour": "teal"}]
-    assert plain_columns(spec.inputs, batch, strict=True) is None
-    assert plain_columns(spec.inputs, batch, strict=False) is not None
+    assert plain(spec, batch, strict=True) is None
+    assert plain(spec, batch, strict=False) is not None
 
 
 def test_plain_columns_never_accept_what_the_contract_refuses_when_batches_are_mutated(spec_and_leads) -> None:
@@ -100,7 +106,7 @@ def test_plain_columns_never_accept_what_the_contract_refuses_when_batches_are_m
                 lead.pop(name, None)
             else:
                 lead[name] = rng.choice(odd)
-        columns = plain_columns(spec.inputs, batch, strict=False)
+        columns = plain(spec, batch, strict=False)
         if columns is not None:
             accepted += 1
             spec.validate_records(batch)  # must not raise
@@ -115,6 +121,8 @@ def test_plain_columns_never_accept_what_the_contract_refuses_when_batches_are_m
         ("created_at", "2024-02-03 10:00:00"),
         ("created_at", None),
         ("requested_quote", None),
+        ("requested_quote", "true"),
+        ("requested_quote", "false"),
         ("pages_visited", None),
         ("source", None),
     ],
@@ -124,6 +132,32 @@ def test_plain_columns_encode_like_the_record_path_when_values_take_other_valid_
 ) -> None:
     spec, leads = spec_and_leads
     batch = [*leads[:20], {**leads[20], field: value}]
-    columns = plain_columns(spec.inputs, batch, strict=False)
+    columns = plain(spec, batch, strict=False)
     assert columns is not None
     np.testing.assert_array_equal(spec.transform_columns(columns, len(batch)), spec.transform_records(batch))
+
+
+def _field_tensors(spec: FeatureSpec, leads: list[dict[str, object]]) -> list[InferInput]:
+    """V2 field tensors as a client sends them: FP64 (NaN = missing), BOOL, BYTES ("" = missing)."""
+    tensors = []
+    for field in spec.inputs:
+        values = [lead.get(field.name) for lead in leads]
+        if field.kind == "numeric":
+            datatype, data = "FP64", [math.nan if v is None else v for v in values]
+        elif field.kind == "boolean":
+            datatype, data = "BOOL", [bool(v) for v in values]
+        else:
+            datatype, data = "BYTES", ["" if v is None else str(v) for v in values]
+        tensors.append(InferInput(field.name, [len(values)], datatype, data))
+    return tensors
+
+
+def test_plain_columns_come_straight_from_v2_field_tensors_and_encode_like_the_record_path(spec_and_leads) -> None:
+    spec, leads = spec_and_leads
+    booleans = [f.name for f in spec.inputs if f.kind == "boolean"]
+    leads = [{**lead, **{name: bool(lead.get(name)) for name in booleans}} for lead in leads[:50]]
+    batch = v2_batch(_field_tensors(spec, leads), max_batch=100)
+    columns = plain_columns(spec.inputs, batch, strict=True)
+    assert columns is not None
+    assert "records" not in vars(batch)  # the fast path never built per-lead dicts
+    np.testing.assert_array_equal(spec.transform_columns(columns, len(leads)), spec.transform_records(batch.records))

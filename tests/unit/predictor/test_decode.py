@@ -100,3 +100,18 @@ def test_v1_batch_reads_json_when_kserve_passes_raw_bytes_for_another_content_ty
 def test_v1_batch_refuses_when_raw_bytes_are_not_json() -> None:
     with pytest.raises(MalformedRequest, match=r"request body: not valid JSON"):
         v1_batch(b"lead_id=a", max_batch=10)
+
+
+def test_v2_batch_answers_field_values_without_building_records_when_tensors_are_given() -> None:
+    batch = v2_batch([_tensor("lead_id", "BYTES", ["a", "b"]), _tensor("pages", "FP64", [3.0, math.nan])], max_batch=10)
+    assert batch.size == 2
+    assert batch.values("pages") == [3.0, None]
+    assert batch.values("absent") == [None, None]
+    assert batch.names() == {"lead_id", "pages"}
+    assert "records" not in vars(batch)
+
+
+def test_v1_batch_answers_field_values_from_its_records() -> None:
+    batch = v1_batch({"instances": [{"lead_id": "a", "pages": 2}, {"lead_id": "b"}]}, max_batch=10)
+    assert batch.values("pages") == [2, None]
+    assert batch.names() == {"lead_id", "pages"}
