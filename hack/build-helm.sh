@@ -6,31 +6,25 @@
 # Prints the binary's path on success; with --path, prints it without building.
 # Safe to run concurrently (flock); the build is nice'd.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/build-once.sh
+source "$(dirname "$0")/lib/build-once.sh"
 
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
-CACHE="${LEADSCORE_CACHE:-$HOME/.cache/leadscore}"
 DIR="$CACHE/helm/$HELM_VERSION"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-if [ "${1:-}" = "--path" ] || [ -x "$DIR/helm" ]; then echo "$DIR/helm"; exit 0; fi
+build_helm() {
+  # Kubernetes version helm was built against: client-go v0.M.x means Kubernetes 1.M.
+  local helm_mod k8s_minor pkg=helm.sh/helm/v3 ldflags var
+  helm_mod="$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  k8s_minor="$(awk '$1=="k8s.io/client-go"{split($2, v, "."); print v[2]; exit}' "$helm_mod")"
+  ldflags="-s -w -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
+  for var in pkg/lint/rules pkg/chartutil; do
+    ldflags="$ldflags -X $pkg/$var.k8sVersionMajor=1 -X $pkg/$var.k8sVersionMinor=$k8s_minor"
+  done
+  echo ">> building helm $HELM_VERSION (Kubernetes 1.$k8s_minor)"
+  GOBIN="$1" nice -n 10 go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
+}
 
-mkdir -p "$CACHE"
-exec 9>"$CACHE/helm.lock"
-flock 9
-if [ -x "$DIR/helm" ]; then echo "$DIR/helm"; exit 0; fi
-
-# Kubernetes version helm was built against: client-go v0.M.x means Kubernetes 1.M.
-helm_mod="$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-k8s_minor="$(awk '$1=="k8s.io/client-go"{split($2, v, "."); print v[2]; exit}' "$helm_mod")"
-pkg=helm.sh/helm/v3
-ldflags="-s -w -X $pkg/internal/version.version=$HELM_VERSION -X $pkg/internal/version.gitTreeState=clean"
-for var in pkg/lint/rules pkg/chartutil; do
-  ldflags="$ldflags -X $pkg/$var.k8sVersionMajor=1 -X $pkg/$var.k8sVersionMinor=$k8s_minor"
-done
-
-tmp="$DIR.tmp"
-rm -rf "$tmp" && mkdir -p "$tmp"
-echo ">> building helm $HELM_VERSION (Kubernetes 1.$k8s_minor)" >&2
-GOBIN="$tmp" nice -n 10 go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION" >&2
-rm -rf "$DIR" && mv "$tmp" "$DIR"
+[ "${1:-}" = "--path" ] || build_once "$DIR" "$CACHE/helm.lock" build_helm helm
 echo "$DIR/helm"

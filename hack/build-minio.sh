@@ -5,22 +5,17 @@
 # Prints the binary's path on success; with --path, prints it without building (the test
 # fixtures ask this way, so the version pin lives here only). Safe to run concurrently (flock).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/build-once.sh
+source "$(dirname "$0")/lib/build-once.sh"
 
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
-CACHE="${LEADSCORE_CACHE:-$HOME/.cache/leadscore}"
 DIR="$CACHE/minio/$MINIO_VERSION"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-if [ "${1:-}" = "--path" ] || [ -x "$DIR/minio" ]; then echo "$DIR/minio"; exit 0; fi
+build_minio() {
+  echo ">> building minio $MINIO_VERSION"
+  GOBIN="$1" nice -n 10 go install -trimpath -ldflags "-s -w" "github.com/minio/minio@$MINIO_VERSION"
+}
 
-mkdir -p "$CACHE"
-exec 9>"$CACHE/minio.lock"
-flock 9
-if [ -x "$DIR/minio" ]; then echo "$DIR/minio"; exit 0; fi
-
-tmp="$DIR.tmp"
-rm -rf "$tmp" && mkdir -p "$tmp"
-echo ">> building minio $MINIO_VERSION" >&2
-GOBIN="$tmp" nice -n 10 go install -trimpath -ldflags "-s -w" "github.com/minio/minio@$MINIO_VERSION" >&2
-rm -rf "$DIR" && mv "$tmp" "$DIR"
+[ "${1:-}" = "--path" ] || build_once "$DIR" "$CACHE/minio.lock" build_minio minio
 echo "$DIR/minio"
