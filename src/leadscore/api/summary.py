@@ -3,11 +3,13 @@
 ``GET /v1/experiments/{namespace}/{name}/summary`` returns an ``ExperimentSummary``; the
 operator's timer and ``leadscore experiment report --summary`` read the same shape.
 Value sums (and sums of squares) let Welch's test run on aggregates, without raw rows.
+With the query parameters of a ``ServingSplit`` the collector counts a random (KServe
+canary) split by inference service and model version instead of by experiment tags.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,3 +45,30 @@ class ExperimentSummary(BaseModel):
     arms: dict[str, ArmSummary] = Field(description="Keyed by arm name: 'control' and 'treatment'.")
     daily: list[DailyArmCount] = Field(default_factory=list)
     generated_at: datetime | None = None
+
+
+class ServingSplit(BaseModel):
+    """A random split done by KServe's canary: count every prediction the inference service
+    made since the split started, each in the arm of the model version that answered it.
+
+    The experiment tags cannot be used for it: the control is the revision that was serving
+    before the experiment, whose pods (and their logger) predate the experiment annotation and
+    name no arm. The two versions differ, so the version says the arm for certain.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(min_length=1, max_length=253, description="InferenceService name.")
+    control_version: str = Field(min_length=1, max_length=128)
+    treatment_version: str = Field(min_length=1, max_length=128)
+    since: datetime = Field(description="When the split started (timezone-aware; naive is read as UTC).")
+
+    def arms(self) -> dict[str, str]:
+        """model version -> arm."""
+        return {self.control_version: "control", self.treatment_version: "treatment"}
+
+    def to_params(self) -> dict[str, str]:
+        """The summary request's query parameters."""
+        since = self.since if self.since.tzinfo else self.since.replace(tzinfo=UTC)
+        return {"service": self.service, "control_version": self.control_version,
+                "treatment_version": self.treatment_version, "since": since.isoformat()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -18,8 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
-from leadscore.api.summary import ExperimentSummary
+from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
@@ -142,8 +144,28 @@ def create_app(store: EventStore) -> FastAPI:
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
-    def get_summary(namespace: str, name: str) -> ExperimentSummary:
-        """Per-arm exposures, conversions and value sums (rules in ``leadscore.collector.summary``)."""
-        return experiment_summary(store, namespace, name)
+    def get_summary(
+        namespace: str,
+        name: str,
+        service: str | None = None,
+        control_version: str | None = None,
+        treatment_version: str | None = None,
+        since: str | None = None,
+    ) -> ExperimentSummary:
+        """Per-arm exposures, conversions and value sums (rules in ``leadscore.collector.summary``).
+
+        ``service``, ``control_version``, ``treatment_version`` and ``since`` (all or none) count
+        a random KServe canary split by inference service and model version
+        (``leadscore.api.summary.ServingSplit``) instead of by experiment tags.
+        """
+        given = {"service": service, "control_version": control_version,
+                 "treatment_version": treatment_version, "since": since}
+        split = None
+        if any(v is not None for v in given.values()):
+            try:
+                split = ServingSplit.model_validate({k: v for k, v in given.items() if v is not None})
+            except pydantic.ValidationError as exc:
+                raise invalid(exc, prefix="query") from exc
+        return experiment_summary(store, namespace, name, split=split)
 
     return app

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
+from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary, ServingSplit
 from leadscore.collector.cloudevents import CONTROL, TREATMENT
 from leadscore.store import events
 from leadscore.store.events import EventStore
@@ -109,13 +109,27 @@ def summarize(
 
 
 def experiment_summary(
-    store: EventStore, namespace: str, experiment: str, now: datetime | None = None
+    store: EventStore,
+    namespace: str,
+    experiment: str,
+    now: datetime | None = None,
+    split: ServingSplit | None = None,
 ) -> ExperimentSummary:
-    """Read one experiment's predictions and their leads' outcomes, then ``summarize``."""
+    """Read one experiment's predictions and their leads' outcomes, then ``summarize``.
+
+    Without ``split`` the experiment's predictions are those tagged with it, in the arm they
+    name (sticky splits). With one, they are every prediction of ``split.service`` since
+    ``split.since`` by either version, in that version's arm (KServe's random split).
+    """
+    if split is None:
+        where = events.in_experiment(namespace, experiment)
+    else:
+        arms = split.arms()
+        where = events.in_service(namespace, split.service, list(arms), split.since)
     with store.transaction() as session:
         exposures = [
-            Exposure(e.lead_id, e.arm or CONTROL, e.model_version, e.predicted_at)
-            for e in events.experiment_exposures(session, namespace, experiment)
+            Exposure(e.lead_id, arms[e.model_version] if split else e.arm or CONTROL, e.model_version, e.predicted_at)
+            for e in events.exposures(session, where)
         ]
-        results = [Result(*o) for o in events.experiment_outcomes(session, namespace, experiment)]
+        results = [Result(*o) for o in events.exposure_outcomes(session, where)]
     return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

@@ -21,15 +21,15 @@ from kubernetes.client.exceptions import ApiException
 from leadscore.api import conditions as c
 from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus
 from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSpec, LeadScoringModelStatus
-from leadscore.api.summary import ExperimentSummary
+from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
 from leadscore.operator.kube import Kube
 from leadscore.operator.model_reconciler import Event, serve_model
 from leadscore.operator.settings import OperatorSettings
 
-SummaryFetcher = Callable[[str, str], ExperimentSummary]
-"""(namespace, experiment) → the collector's summary; raises on any trouble."""
+SummaryFetcher = Callable[[str, str, ServingSplit | None], ExperimentSummary]
+"""(namespace, experiment, split) → the collector's summary; raises on any trouble."""
 
 
 @dataclass
@@ -73,12 +73,16 @@ def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
         if ref.version != RULES and ref.version not in available:
             return c.ARM_VERSION_MISSING, (f"{arm}.version {ref.version} is not a version of model "
                                            f"{spec.model_ref} (available: {', '.join(available) or 'none'})")
-    random_split = spec.assignment == "random" and RULES not in (spec.control.version, spec.treatment.version)
-    if random_split and spec.control.version != status.active_version:
+    if splits_in_kserve(spec) and spec.control.version != status.active_version:
         return c.CONTROL_NOT_SERVING, (
             f"assignment random splits KServe traffic away from the served version, so control.version "
             f"must be {status.active_version}, got {spec.control.version}; use assignment sticky instead")
     return None
+
+
+def splits_in_kserve(spec: ABExperimentSpec) -> bool:
+    """A random split of two model versions is KServe's canary; otherwise the predictor hashes."""
+    return spec.assignment == "random" and RULES not in (spec.control.version, spec.treatment.version)
 
 
 def binding_for(ctx: ExperimentContext) -> ExperimentBinding:
@@ -141,8 +145,7 @@ def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScor
     ctx.status.started = ctx.status.started or ctx.now
     ctx.status.control = ArmStatus(version=binding.control)
     ctx.status.treatment = ArmStatus(version=binding.treatment)
-    how = "KServe canary split" if binding.assignment == "random" and RULES not in (
-        binding.control, binding.treatment) else "predictor hash split"
+    how = "KServe canary split" if splits_in_kserve(ctx.spec) else "predictor hash split"
     message = (f"{binding.treatment} gets {binding.traffic_percent}% of model {ctx.spec.model_ref}'s leads, "
                f"{binding.control} the rest ({binding.assignment} assignment, {how})")
     ctx.condition(c.RUNNING, c.TRUE, c.TRAFFIC_SPLIT, message)
@@ -150,12 +153,16 @@ def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScor
 
 
 def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: SummaryFetcher) -> None:
+    started = ctx.status.started or ctx.now
+    # KServe's canary leaves the control revision's predictions untagged: count by version instead
+    split = ServingSplit(service=ctx.spec.model_ref, control_version=ctx.spec.control.version,
+                         treatment_version=ctx.spec.treatment.version, since=started) \
+        if splits_in_kserve(ctx.spec) else None
     try:
-        summary = fetch_summary(ctx.namespace, ctx.name)
+        summary = fetch_summary(ctx.namespace, ctx.name, split)
     except (httpx.HTTPError, ValueError) as exc:  # unreachable or malformed: the split keeps running
         ctx.condition(c.RUNNING, c.TRUE, c.SUMMARY_UNAVAILABLE, f"collector summary unavailable: {exc}")
         return
-    started = ctx.status.started or ctx.now
     settings = ExperimentSettings.model_validate(ctx.spec.to_wire())
     analysis = decide(summary, settings, elapsed=max(ctx.now - started, timedelta(0)))
     fields = status_fields(analysis)

@@ -311,8 +311,19 @@ class OutcomeRow(NamedTuple):
     occurred_at: datetime
 
 
-def _in_experiment(namespace: str, experiment: str) -> list[ColumnElement[bool]]:
+def in_experiment(namespace: str, experiment: str) -> list[ColumnElement[bool]]:
+    """Predictions tagged with one experiment (sticky splits: the predictor names the arm)."""
     return [Prediction.namespace == namespace, Prediction.experiment == experiment]
+
+
+def in_service(namespace: str, service: str, versions: list[str], since: datetime) -> list[ColumnElement[bool]]:
+    """Predictions one inference service made with one of ``versions`` at or after ``since``."""
+    return [
+        Prediction.namespace == namespace,
+        Prediction.inference_service == service,
+        Prediction.model_version.in_(versions),
+        Prediction.predicted_at >= since,
+    ]
 
 
 def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> list[OutcomeRow]:
@@ -326,19 +337,19 @@ def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> l
     return [OutcomeRow(*row) for row in rows]
 
 
-def experiment_exposures(session: Session, namespace: str, experiment: str) -> list[ExposureRow]:
-    """Every prediction made within one experiment, oldest first."""
+def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
+    """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
     rows = session.execute(
         select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
-        .where(*_in_experiment(namespace, experiment))
+        .where(*where)
         .order_by(Prediction.predicted_at, Prediction.id)
     )
     return [ExposureRow(*row) for row in rows]
 
 
-def experiment_outcomes(session: Session, namespace: str, experiment: str) -> list[OutcomeRow]:
-    """Outcomes of the leads scored within one experiment, whenever they occurred."""
-    return _outcomes_of(session, *_in_experiment(namespace, experiment))
+def exposure_outcomes(session: Session, where: list[ColumnElement[bool]]) -> list[OutcomeRow]:
+    """Outcomes of the leads those predictions scored, whenever they occurred."""
+    return _outcomes_of(session, *where)
 
 
 def scored_since(session: Session, since: datetime) -> list[ScoredRow]:

@@ -179,3 +179,27 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
     assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db]) == 0
     frame = pd.read_parquet(io.BytesIO(artifacts.read_bytes(uri)))
     assert dict(zip(frame["lead_id"], frame["converted"], strict=True)) == {"S1": 1, "S2": 0}
+
+
+def test_operator_reads_a_canary_split_counted_by_version_from_the_real_server(collector: Collector) -> None:
+    from datetime import UTC, datetime
+
+    from leadscore.api.summary import ServingSplit
+    from leadscore.operator.collector_client import fetch_summary
+    from leadscore.operator.settings import OperatorSettings
+
+    def post(event_id: str, lead_id: str, version: str, at: str, **kw: object) -> None:
+        body = json.dumps({"predictions": [scored(lead_id, version=version)]}).encode()
+        sent = headers(event_id, "response", time=at, **kw)
+        answer = httpx.post(f"{collector.url}/v1/events", content=body, headers=sent)
+        assert answer.status_code == 200, answer.text
+
+    post("c1", "A1", "v1", "2030-01-01T10:00:00+00:00")  # the control revision tags nothing
+    post("t1", "B1", "v2", "2030-01-01T10:01:00+00:00", experiment="canary-ab", endpoint="canary")
+    post("c0", "A0", "v1", "2030-01-01T08:00:00+00:00")  # before the split started
+    settings = OperatorSettings(collector_url=collector.url)
+    split = ServingSplit(service="lead-model", control_version="v1", treatment_version="v2",
+                         since=datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
+    arms = fetch_summary(settings, "sales", "canary-ab", split).arms
+    assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 1)
+    assert fetch_summary(settings, "sales", "canary-ab").arms["control"].exposures == 0

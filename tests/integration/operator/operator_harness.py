@@ -43,7 +43,7 @@ class SummaryServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
-                parts = self.path.strip("/").split("/")
+                parts = self.path.partition("?")[0].strip("/").split("/")
                 found = None
                 if len(parts) == 5 and parts[:2] == ["v1", "experiments"] and parts[4] == "summary":
                     found = server.summaries.get((parts[2], parts[3]))

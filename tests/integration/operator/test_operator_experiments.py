@@ -77,6 +77,9 @@ def test_random_experiment_rolls_back_when_the_treatment_converts_worse(cluster,
     status = eventually(lambda: (s := cluster.status(ABX, "r")).get("phase") == "Concluded" and s,
                         what="experiment Concluded", timeout=60)
     assert status["decision"] == "rollback"
+    # a canary's control revision tags nothing: the operator asks for a count by service and version
+    asked = [r for r in collector.requests if r.startswith(f"/v1/experiments/{cluster.namespace}/r/summary")]
+    assert asked and all("service=m&control_version=v1&treatment_version=v2&since=" in r for r in asked)
     eventually(lambda: "canaryTrafficPercent" not in cluster.isvc("m")["spec"]["predictor"]
                and cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v1/"),
                what="ISVC back on the control alone")

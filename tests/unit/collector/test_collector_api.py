@@ -415,8 +415,8 @@ def test_outcomes_refuse_nan_value(client: TestClient) -> None:
 # --- summary -------------------------------------------------------------------------------
 
 
-def _summary(client: TestClient, name: str = "ab") -> ExperimentSummary:
-    response = client.get(f"/v1/experiments/sales/{name}/summary")
+def _summary(client: TestClient, name: str = "ab", params: dict[str, str] | None = None) -> ExperimentSummary:
+    response = client.get(f"/v1/experiments/sales/{name}/summary", params=params)
     assert response.status_code == 200, response.text
     return ExperimentSummary.model_validate(response.json())
 
@@ -532,3 +532,36 @@ def test_summary_keeps_namespaces_apart(client: TestClient) -> None:
         namespace="marketing",
     )
     assert _summary(client).arms["control"].exposures == 0
+
+
+CANARY_SPLIT = {"service": "lead-model", "control_version": "v1", "treatment_version": "v2",
+                "since": "2030-01-01T00:00:00Z"}
+
+
+def test_summary_counts_a_canary_split_by_service_and_version_when_the_control_tags_nothing(
+    client: TestClient,
+) -> None:
+    # the control revision predates the experiment: its logger names neither experiment nor arm
+    control = response_body(scored("A1", version="v1"), scored("A2", version="v1"))
+    _post_event(client, "c1", "response", control, time="2030-01-01T10:00:00Z")
+    canary = response_body(scored("B1", version="v2"))
+    _post_event(client, "t1", "response", canary, experiment="ab", endpoint="canary", time="2030-01-01T10:05:00Z")
+    # not counted: before the split, another inference service, a third version
+    _post_event(client, "old", "response", response_body(scored("A0", version="v1")), time="2029-12-31T23:00:00Z")
+    elsewhere = response_body(scored("X1", version="v1"))
+    _post_event(client, "x", "response", elsewhere, isvc="other-model", time="2030-01-01T11:00:00Z")
+    _post_event(client, "z", "response", response_body(scored("Z1", version="v0")), time="2030-01-01T11:00:00Z")
+    client.post("/v1/outcomes", json=[_outcome("A1"), _outcome("B1", value=10.0), _outcome("A0"), _outcome("X1")])
+
+    arms = _summary(client, params=CANARY_SPLIT).arms
+    assert (arms["control"].exposures, arms["control"].conversions, arms["control"].model_version) == (2, 1, "v1")
+    assert (arms["treatment"].exposures, arms["treatment"].conversions, arms["treatment"].value_sum) == (1, 1, 10.0)
+    tagged = _summary(client).arms  # by experiment tags alone the control would look empty
+    assert (tagged["control"].exposures, tagged["treatment"].exposures) == (0, 1)
+
+
+def test_summary_refuses_a_partial_split_naming_the_missing_parameter(client: TestClient) -> None:
+    params = {"service": "lead-model", "since": "2030-01-01T00:00:00Z", "treatment_version": "v2"}
+    response = client.get("/v1/experiments/sales/ab/summary", params=params)
+    assert response.status_code == 400
+    assert response.json()["error"] == "query.control_version: Field required"

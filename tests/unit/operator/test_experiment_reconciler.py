@@ -9,7 +9,7 @@ import pytest
 
 from leadscore.api.abexperiment import ABExperimentSpec
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
-from leadscore.api.summary import ExperimentSummary
+from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.operator.experiment_reconciler import arms_problem, context_from, reconcile_experiment
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def experiment_body(name="x", assignment="sticky", treatment="v2"):
 
 
 def summary(control, treatment):
-    return lambda namespace, name: ExperimentSummary(namespace=namespace, experiment=name, arms={
+    return lambda namespace, name, split: ExperimentSummary(namespace=namespace, experiment=name, arms={
         "control": {"exposures": control[0], "conversions": control[1]},
         "treatment": {"exposures": treatment[0], "conversions": treatment[1]}})
 
@@ -78,13 +78,31 @@ def test_experiment_keeps_running_and_says_why_when_the_collector_is_down(kube, 
     exp = experiment_body()
     run(kube, settings, exp, summary((0, 0), (0, 0)))
 
-    def down(namespace, name):
+    def down(namespace, name, split):
         raise httpx.ConnectError("connection refused")
 
     run(kube, settings, exp, down)
     running = next(c for c in exp["status"]["conditions"] if c["type"] == "Running")
     assert (running["status"], running["reason"]) == ("True", "SummaryUnavailable")
     assert "connection refused" in running["message"]
+
+
+@pytest.mark.parametrize(("assignment", "treatment", "counted_by_version"),
+                         [("random", "v2", True), ("sticky", "v2", False), ("random", "rules", False)])
+def test_experiment_asks_for_a_version_count_only_when_kserve_splits_the_traffic(
+        kube, settings, assignment, treatment, counted_by_version):
+    kube.models["m"] = model_body()
+    exp = experiment_body(assignment=assignment, treatment=treatment)
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    asked = []
+
+    def fetch(namespace, name, split):
+        asked.append(split)
+        return summary((0, 0), (0, 0))(namespace, name, split)
+
+    run(kube, settings, exp, fetch)
+    expected = ServingSplit(service="m", control_version="v1", treatment_version=treatment, since=NOW)
+    assert asked == [expected if counted_by_version else None]
 
 
 def test_experiment_waits_when_another_one_holds_the_model(kube, settings):
