@@ -41,7 +41,7 @@ chart: crds ## Same as crds: the chart's CRD templates are copied from crds/
 bench: venv ## Benchmarks: training time, ONNX vs native scoring, predictor vs MLServer; writes bench/results/
 	@hack/bench.sh
 
-kind-up: ## (needs Docker) a kind cluster with KServe, MinIO and MLflow
+kind-up: ## (needs Docker) a kind cluster with cert-manager, KServe and the leadscore-demo namespace
 	@hack/kind-up.sh
 
 deploy: ## (needs Docker + kind-up) build images, load them into kind, helm install

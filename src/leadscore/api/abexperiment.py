@@ -56,6 +56,10 @@ class ABExperimentSpec(ApiModel):
                                      description="No decision before each arm has this many exposures.")
     sequential: bool = Field(True, description="Always-valid (sequential) inference: looking at results "
                                                "every evaluation does not inflate false positives.")
+    min_duration: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                     description="No promote or rollback before this long, e.g. 14d so that "
+                                                 "whole weeks are compared (a broken split still halts at "
+                                                 "once; maxDuration wins if it is shorter).")
     max_duration: str = Field("14d", pattern=DURATION_PATTERN, max_length=32,
                               description="Stop with the evidence at hand after this long, e.g. 14d, 36h.")
     on_success: Literal["promote", "none"] = Field(

@@ -142,6 +142,9 @@ def report_command(
     split: float = SPLIT,
     mde: float = MDE,
     min_samples: int = MIN_SAMPLES,
+    min_duration: str | None = typer.Option(
+        None, "--min-duration", help="e.g. 14d: no promote or rollback before this age."
+    ),
     max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d: decide at this age."),
     elapsed: str | None = typer.Option(
         None, "--elapsed", help="Age of the experiment, e.g. 9d [days covered by the daily counts]."
@@ -159,6 +162,7 @@ def report_command(
         traffic_percent=split,
         minimum_detectable_effect=mde,
         min_samples_per_arm=min_samples,
+        min_duration=_duration("--min-duration", min_duration),
         max_duration=_duration("--max-duration", max_duration),
     )
     age = _duration("--elapsed", elapsed) if elapsed else _days_covered(summary)

@@ -32,7 +32,7 @@ class OperatorSettings(BaseModel):
                                    description="Trainer image used when training.gpu > 0 (CUDA build).")
     artifact_root: str = Field("s3://leadscore", min_length=1,
                                description="Where versions go: <root>/<namespace>/<model>/<version>/.")
-    collector_url: str = Field("http://leadscore-collector.leadscore.svc:8080", min_length=1,
+    collector_url: str = Field("http://leadscore-collector.leadscore.svc:8090", min_length=1,
                                description="Collector base URL: KServe logger target, experiment summaries.")
     runtime: str = Field("leadscore", min_length=1, description="ClusterServingRuntime of the predictor.")
     model_format: str = Field("leadscore", min_length=1, description="modelFormat name the runtime supports.")

@@ -66,6 +66,7 @@ def test_experiment_spec_defaults_to_a_sticky_half_split_when_minimal():
     ({"control": {"version": "latest"}}, "control.version"),
     ({"alpha": 0}, "alpha"),
     ({"maxDuration": "two weeks"}, "maxDuration"),
+    ({"minDuration": "1 week"}, "minDuration"),
 ])
 def test_experiment_spec_names_the_field_when_a_value_is_bad(patch, field):
     body = {"modelRef": "pc", "control": {"version": "rules"}, "treatment": {"version": "v2"}, **patch}

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from leadscore.api.abexperiment import ABExperimentStatus
+from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
 from leadscore.errors import ValidationError
 from leadscore.experiments.decision import decide, status_fields
@@ -200,10 +200,12 @@ def test_settings_read_an_abexperiment_spec() -> None:
         "minSamplesPerArm": 500,
         "sequential": False,
         "maxDuration": "1d12h",
+        "minDuration": "1d",
         "trafficPercent": 20,
     }
+    ABExperimentSpec.model_validate({**spec, "control": {"version": "v1"}, "treatment": {"version": "v2"}})
     settings = ExperimentSettings.model_validate(spec)
-    assert settings.max_duration == timedelta(hours=36)
+    assert (settings.max_duration, settings.min_duration) == (timedelta(hours=36), timedelta(days=1))
     assert (settings.alpha, settings.min_samples_per_arm, settings.treatment_share) == (0.01, 500, 0.2)
 
 

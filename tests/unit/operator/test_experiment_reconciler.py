@@ -73,6 +73,18 @@ def test_experiment_promotes_and_releases_when_the_treatment_wins(kube, settings
     assert exp["status"]["decision"] == "promote"
 
 
+def test_experiment_holds_a_clear_winner_until_its_min_duration_has_passed(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    exp["spec"]["minDuration"] = "14d"
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    run(kube, settings, exp, summary((10000, 1000), (10000, 1300)))
+    running = next(c for c in exp["status"]["conditions"] if c["type"] == "Running")
+    assert (exp["status"]["phase"], running["status"]) == ("Running", "True")
+    assert "waiting for the minimum duration" in running["message"]
+    assert kube.models["m"]["status"]["activeVersion"] == "v1"
+
+
 def test_experiment_keeps_running_and_says_why_when_the_collector_is_down(kube, settings):
     kube.models["m"] = model_body()
     exp = experiment_body()
