@@ -13,13 +13,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import rules
 from leadscore.predictor.artifact import ModelArtifact
 from leadscore.predictor.columnar import Columns
 from leadscore.predictor.engine import Device, OnnxScorer
-from leadscore.predictor.explain import UNIT, Explainer, members_from_card
 
 Factor = dict[str, Any]
 

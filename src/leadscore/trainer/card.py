@@ -92,6 +92,12 @@ class TrainingCard(BaseModel):
     libraries: dict[str, str]
 
 
+class FeatureImportance(BaseModel):
+    feature: str = Field(description="Encoded feature the model reads.")
+    field: str = Field(description="Raw lead field it is computed from.")
+    mean_abs_contribution: float = Field(description="Mean |contribution| in log-odds (uncalibrated score).")
+
+
 class ModelCard(BaseModel):
     schema_version: int = CARD_SCHEMA_VERSION
     model_name: str
@@ -113,6 +119,11 @@ class ModelCard(BaseModel):
     data: DataCard
     training: TrainingCard
     scoring: dict[str, Any] = Field(description="Tier thresholds and actions (leadscore.api ScoringSpec).")
+    feature_importance: list[FeatureImportance] = Field(
+        default_factory=list,
+        description="What drives the shipped model's scores overall: features by mean absolute contribution "
+                    "to the log-odds (TreeSHAP / exact linear terms, weighted like the ensemble) on up to "
+                    "5,000 held-out test rows, largest first.")
 
 
 def data_fingerprint(frame: pd.DataFrame, schema: DatasetSchema) -> str:

@@ -23,6 +23,8 @@ from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
+from leadscore.explain import Explainer, global_importance, members_from_card
+from leadscore.features import FeatureSpec
 from leadscore.store.artifacts import publish_directory
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
@@ -30,6 +32,7 @@ from leadscore.trainer.card import (
     AlgorithmCard,
     CalibrationCard,
     DataCard,
+    FeatureImportance,
     MemberCard,
     ModelCard,
     TensorCard,
@@ -52,6 +55,8 @@ SPEC_FILE = "feature_spec.json"
 CARD_FILE = "model_card.json"
 RESULT_FILE = "result.json"
 BOOSTERS_DIR = "boosters"
+IMPORTANCE_ROWS = 5000
+"""Held-out rows, evenly spaced, behind the card's global feature importance."""
 CALIBRATION_CHOICE = ("cross-fitted on validation: 5-fold out-of-fold log loss of sigmoid vs isotonic "
                       "(weights and calibrator refitted per fold); the lower wins, then refitted on all "
                       "validation rows")
@@ -147,14 +152,24 @@ def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
 
 
 def _write_artifact(directory: Path, onnx_bytes: bytes, prepared: Prepared, blend: Blend,
-                    tuned: dict[str, Tuned], card: ModelCard) -> None:
+                    tuned: dict[str, Tuned], card: ModelCard) -> ModelCard:
+    """Writes the artifact; returns the card completed with the global feature importance, which
+    is computed from the boosters as written (the same files ``:explain`` will read)."""
+    spec = prepared.features.to_spec()
     (directory / MODEL_FILE).write_bytes(onnx_bytes)
-    (directory / SPEC_FILE).write_text(json.dumps(prepared.features.to_spec(), indent=1))
+    (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
     (directory / BOOSTERS_DIR).mkdir()
     for name in blend.members:
         algorithm = tuned[name].algorithm
         algorithm.save_native(tuned[name].model, directory / BOOSTERS_DIR / algorithm.native_file)
+    explainer = Explainer(members_from_card(card.model_dump(mode="json"), directory))
+    x_test = prepared.x["test"]
+    rows = np.unique(np.linspace(0, len(x_test) - 1, num=min(len(x_test), IMPORTANCE_ROWS)).astype(int))
+    importance = global_importance(explainer, x_test[rows], card.feature_names,
+                                   FeatureSpec.model_validate(spec).feature_origins())
+    card = card.model_copy(update={"feature_importance": [FeatureImportance(**i) for i in importance]})
     (directory / CARD_FILE).write_text(card.model_dump_json(indent=1, by_alias=True))
+    return card
 
 
 @dataclass
@@ -252,7 +267,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
             directory = Path(tmp)
-            _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
+            card = _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
             tracker.log_directory(directory)
             registered = tracker.register(config.model_name, run.info.run_id,
                                           f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}")

@@ -30,8 +30,20 @@ def print_summary(result: TrainingResult, card: ModelCard) -> None:
     console.print(f"vs baseline lr: ROC-AUC {card.baseline.roc_auc_gain:+.4f}, log loss "
                   f"{card.baseline.log_loss_reduction:+.1%} lower; lift@10% {m.lift_at_10:.2f}, "
                   f"capture@20% {m.capture_at_20:.1%}; ONNX parity {card.training.parity_max_abs_diff:.1e}")
+    if card.feature_importance:
+        drivers = _drivers(card)
+        console.print("what drives the score: " + ", ".join(f"{field} ({value:.2f})" for field, value in drivers)
+                      + " [mean |log-odds contribution|, held-out rows]")
     console.print(f"published {result.artifact_uri}; MLflow run {result.mlflow_run_id}"
                   + (f", registered version {result.mlflow_model_version}" if result.mlflow_model_version else ""))
+
+
+def _drivers(card: ModelCard, top: int = 6) -> list[tuple[str, float]]:
+    """Raw fields by their strongest encoded feature, in the card's order (largest first)."""
+    best: dict[str, float] = {}
+    for item in card.feature_importance:
+        best.setdefault(item.field, item.mean_abs_contribution)
+    return list(best.items())[:top]
 
 
 def print_metrics(report: Mapping[str, Any]) -> None:

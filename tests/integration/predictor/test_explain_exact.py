@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 from predictor_artifacts import request_records
 
+from leadscore.explain import Explainer, members_from_card
 from leadscore.features import FeatureSpec
-from leadscore.predictor.explain import Explainer, members_from_card
 
 pytestmark = pytest.mark.integration
 

@@ -105,3 +105,19 @@ def test_train_refuses_to_overwrite_a_published_version(trained: dict, leads_csv
                       "--output", str(trained["output"]))
     assert process.returncode != 0
     assert "immutable" in process.stderr
+
+
+def test_card_ranks_what_drives_the_score_and_the_summary_says_it(trained: dict) -> None:
+    from leadscore.features import FeatureSpec
+
+    output: Path = trained["output"]
+    card = json.loads((output / "model_card.json").read_text())
+    ranked = card["feature_importance"]
+    assert 0 < len(ranked) <= 20
+    values = [f["mean_abs_contribution"] for f in ranked]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    assert {f["feature"] for f in ranked} <= set(card["feature_names"])
+    spec = FeatureSpec.model_validate_json((output / "feature_spec.json").read_text())
+    # a raw lead field, or the derived feature itself (contact completeness, inbound share)
+    assert {f["field"] for f in ranked} <= {i.name for i in spec.inputs} | set(card["feature_names"])
+    assert f"what drives the score: {ranked[0]['field']}" in trained["stdout"]

@@ -1,4 +1,5 @@
-"""Per-lead contributions from the native boosters kept beside the ONNX model.
+"""Per-lead contributions from the native boosters kept beside the ONNX model (shared: the
+predictor's ``:explain`` uses it per lead, the trainer for the card's global importance).
 
 Unit: log-odds of the *uncalibrated* model score. The shipped model computes
 ``p = calibrator(sum_i w_i * logit(p_i))`` over its members; each member's log-odds splits
@@ -120,3 +121,13 @@ class Explainer:
     def explain(self, x: np.ndarray) -> Explanation:
         total = np.add.reduce([weight * contributions(x) for weight, contributions in self._members])
         return Explanation(terms=total[:, :-1], base=total[:, -1])
+
+
+def global_importance(explainer: Explainer, x: np.ndarray, names: list[str], origins: Mapping[str, str],
+                      top: int = 20) -> list[dict[str, Any]]:
+    """The ``top`` features by mean absolute contribution over the rows of ``x`` (same unit as
+    the per-lead terms), largest first, each with the raw field it is computed from."""
+    mean_abs = np.abs(explainer.explain(x).terms).mean(axis=0)
+    order = np.argsort(-mean_abs, kind="stable")[:top]
+    return [{"feature": names[j], "field": origins.get(names[j], names[j]),
+             "mean_abs_contribution": round(float(mean_abs[j]), 6)} for j in order]
