@@ -239,6 +239,9 @@ naming the values involved.
 {{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret) }}
 {{- fail "the collector has no database: set postgresql.enabled=true (dev) or externalDatabase.existingSecret (a Secret holding the SQLAlchemy URL)" }}
 {{- end }}
+{{- if and .Values.collector.export.enabled (not .Values.collector.export.output) }}
+{{- fail "collector.export.enabled=true needs collector.export.output (an s3:// URI for the Parquet training set)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 

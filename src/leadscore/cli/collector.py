@@ -51,12 +51,22 @@ def serve(
         store.dispose()
 
 
-def _since(value: str) -> datetime:
-    """A date (midnight UTC) or an ISO timestamp (UTC when it names no zone)."""
+def _since(value: str, now: datetime | None = None) -> datetime:
+    """A date (midnight UTC), an ISO timestamp (UTC when it names no zone), or an age such as
+    180d (that long before ``now``: what a scheduled export wants)."""
+    from leadscore.experiments.settings import parse_duration
+
+    if value[:1].isdigit() and value[-1:] in "dhms" and "-" not in value:
+        try:
+            return (now or datetime.now(UTC)) - parse_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"--since: {exc}") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--since: expected a date like 2026-01-31 or an ISO timestamp, got {value!r}") from None
+        raise ConfigError(
+            f"--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got {value!r}"
+        ) from None
     if len(value) <= 10:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
@@ -65,7 +75,9 @@ def _since(value: str) -> datetime:
 @collector_app.command("export")
 def export(
     ctx: typer.Context,
-    since: str = typer.Option(..., "--since", help="Include predictions made at or after this date/time (UTC)."),
+    since: str = typer.Option(
+        ..., "--since", help="Include predictions made at or after this date/time (UTC), or this long ago (180d)."
+    ),
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:

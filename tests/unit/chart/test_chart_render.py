@@ -465,3 +465,33 @@ def test_every_kubernetes_object_uses_only_known_fields(render, profile: str) ->
             assert list(_unknown_fields(obj, models[obj["kind"]], obj["kind"])) == []
             checked += 1
     assert checked >= 8
+
+
+# --- collector export (the retraining loop) ------------------------------------------------------
+
+def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_store_when_enabled(render) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from leadscore.cli.collector import _since
+
+    output = "s3://leadscore-data/pc/leads.parquet"
+    objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
+                     "collector.export.since=30d")
+    cron = only(objects, "CronJob")
+    assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("0 3 1 * *", "Forbid")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    params = _parse_cli(container["args"])
+    assert (params["since"], params["output"]) == ("30d", output)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert _since(params["since"], now) == now - timedelta(days=30)
+    env = env_of(container)
+    assert env["LEADSCORE_DB_URL"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-db"
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-s3"
+    assert env["AWS_ENDPOINT_URL"]["value"].startswith("https://")
+    assert pod["automountServiceAccountToken"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_collector_export_is_absent_by_default(render) -> None:
+    assert not find(render("dev"), "CronJob")

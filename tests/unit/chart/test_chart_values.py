@@ -116,6 +116,8 @@ def test_values_hold_no_credentials() -> None:
     ("operator.watchNamespace=Not_A_Namespace", "watchNamespace"),
     ("operator.artifactRoot=leadscore-models", "artifactRoot"),
     ("operator.image.digest=sha256:abc", "digest"),
+    ("collector.export.since=6 months", "since"),
+    ("collector.export.output=/data/leads.parquet", "output"),
 ])
 def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment: str, message: str) -> None:
     with pytest.raises(HelmError, match=message):
@@ -130,6 +132,7 @@ def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment:
     (["postgresql.enabled=false"], "the collector has no database"),
     (["operator.image.repository=leadscore/operator:1.0"], "operator.image.repository .* contains a tag"),
     (["operator.serviceAccount.create=false"], "operator.serviceAccount.name is required"),
+    (["collector.export.enabled=true"], "collector.export.enabled=true needs collector.export.output"),
 ])
 def test_contradictory_values_fail_with_a_message_naming_them(
         helm: Helm, chart: Path, assignments: list[str], message: str) -> None:

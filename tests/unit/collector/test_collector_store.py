@@ -152,7 +152,21 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
 def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
     assert code == 2
-    assert "--since: expected a date like 2026-01-31 or an ISO timestamp, got 'last week'" in capsys.readouterr().err
+    assert "--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got 'last week'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_path: Path) -> None:
+    from leadscore.cli.collector import _since
+
+    now = datetime(2030, 6, 1, tzinfo=UTC)
+    assert _since("180d", now) == now - timedelta(days=180)
+    assert _since("1d12h", now) == now - timedelta(hours=36)
+    _seed(store_url)  # scored in 2030, well inside "the last 180 days" of today's clock
+    output = tmp_path / "x.parquet"
+    assert main(["collector", "--db", store_url, "export", "--since", "180d", "--output", str(output)]) == 0
+    assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
