@@ -55,9 +55,12 @@ def test_install_creates_every_object_when_dependencies_bundled(
         other_namespace: str) -> None:
     from kubernetes import client
 
-    with installed(kube_helm, installable_chart, kube_namespace,
-                   f"modelNamespaces.names={{{other_namespace}}}") as release, kube.api_client() as api:
+    with installed(kube_helm, installable_chart, kube_namespace, f"modelNamespaces.names={{{other_namespace}}}",
+                   "collector.export.enabled=true", "collector.export.output=s3://leadscore-data/pc/scored.parquet",
+                   ) as release, kube.api_client() as api:
         prefix = f"{release}-leadscore"
+        export = client.BatchV1Api(api).read_namespaced_cron_job(f"{prefix}-collector-export", kube_namespace)
+        assert (export.spec.schedule, export.spec.time_zone) == ("0 3 1 * *", "Etc/UTC")
         deployments = {d.metadata.name for d in client.AppsV1Api(api).list_namespaced_deployment(
             kube_namespace, label_selector=f"app.kubernetes.io/instance={release}").items}
         components = ("operator", "collector", "minio", "mlflow", "postgresql")
