@@ -12,6 +12,7 @@ variables below. predictor/CONTRACT.md lists them for the image.
 | ``LEADSCORE_THREADS`` | onnxruntime intra-op threads (default: usable cores, at most 4) |
 | ``LEADSCORE_TOP_FACTORS`` | factors per lead in ``:explain`` (default 5) |
 | ``LEADSCORE_SCORING`` | JSON ``ScoringSpec`` (tier thresholds and actions) overriding the model card |
+| ``LEADSCORE_FALLBACK`` | ``rules`` (default): the rules score the leads a model fails on; ``none``: 500 |
 | ``LEADSCORE_AB_EXPERIMENT`` | experiment name; setting it turns sticky A/B on |
 | ``LEADSCORE_AB_CONTROL_URI`` | control artifact (path, ``s3://`` or ``rules``); default: the served model |
 | ``LEADSCORE_AB_TREATMENT_URI`` | treatment artifact (path, ``s3://`` or ``rules``) |
@@ -64,6 +65,9 @@ class PredictorSettings(BaseModel):
     threads: int | None = Field(None, ge=1, le=256)
     top_factors: int = Field(5, ge=1, le=100)
     scoring: ScoringSpec | None = None
+    fallback: Literal["rules", "none"] = Field(
+        RULES, description="Who scores the leads of a model that fails at scoring time: the rules, or nobody (500)."
+    )
     ab: ABSettings | None = None
 
     @model_validator(mode="after")
@@ -90,6 +94,7 @@ _PLAIN_ENV = {
     "top_factors": "LEADSCORE_TOP_FACTORS",
     "strict": "LEADSCORE_STRICT",
     "scoring": "LEADSCORE_SCORING",
+    "fallback": "LEADSCORE_FALLBACK",
 }
 _AB_ENV = {
     "experiment": "LEADSCORE_AB_EXPERIMENT",

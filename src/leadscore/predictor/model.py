@@ -41,6 +41,7 @@ from leadscore.predictor.config import RULES, PredictorSettings
 from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
+from leadscore.predictor.rules import RULES_VERSION
 from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
@@ -68,6 +69,7 @@ class Scored:
     prepared: Prepared
     probability: np.ndarray
     factors: list[list[dict[str, Any]]] | None = field(default=None)
+    fell_back: np.ndarray | None = field(default=None)  # per lead: scored by the rules after a model failure
 
 
 class LeadScoreModel(Model):
@@ -101,8 +103,10 @@ class LeadScoreModel(Model):
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
         self._errors = {
             reason: metrics.ERRORS.labels(self.name, reason)
-            for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal")
+            for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal",
+                           "scoring_fallback")
         }
+        self._fallback = RulesArm(None) if self.settings.fallback == RULES else None
         self._prediction_counters: dict[tuple[str, str, str], Any] = {}
         self._output_types = {o["name"]: o["datatype"] for o in self.get_output_types()}
         self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
@@ -228,11 +232,12 @@ class LeadScoreModel(Model):
         return ids
 
     def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
-        return Scored(payload, self._probabilities(payload))
+        probability, fell_back = self._probabilities(payload, self._fallback)
+        return Scored(payload, probability, fell_back=fell_back)
 
     def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         top = self.settings.top_factors
-        probability = self._probabilities(payload)
+        probability, _ = self._probabilities(payload, None)  # factors come from the model: no fallback
         factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
         for arm, rows in self._groups(payload):
             records = payload.batch.records if rows is None else [payload.batch.records[i] for i in rows]
@@ -248,23 +253,41 @@ class LeadScoreModel(Model):
             return [(self.arms[0], None)]
         return [(arm, rows) for k, arm in enumerate(self.arms) if len(rows := np.flatnonzero(payload.arm_index == k))]
 
-    def _probabilities(self, payload: Prepared) -> np.ndarray:
-        """Each arm scores its own leads: from typed columns when the batch had them for its
-        contract, else from records (which a batch that arrived as columns builds only then)."""
+    def _probabilities(self, payload: Prepared, fallback: RulesArm | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each arm's probabilities for its own leads, and which leads ``fallback`` scored instead
+        because their model failed (None when none did)."""
         batch = payload.batch
         out = np.empty(batch.size, dtype=np.float64)
+        fell_back = None
         for arm, rows in self._groups(payload):
-            columns = payload.columns.get(id(arm.feature_spec))
-            if columns is not None and isinstance(arm, ModelArm):
-                if rows is not None:
-                    columns = {name: column[rows] for name, column in columns.items()}
-                probability = arm.score_columns(columns, batch.size if rows is None else len(rows))
-            else:
-                probability = arm.probabilities(batch.records if rows is None else [batch.records[i] for i in rows])
-            if rows is None:
-                return probability
-            out[rows] = probability
-        return out
+            leads = slice(None) if rows is None else rows
+            try:
+                out[leads] = self._arm_probabilities(arm, payload, rows)
+            except Exception:
+                if fallback is None or not isinstance(arm, ModelArm):
+                    raise
+                logger.exception("model %s: version %s failed to score %d leads; the rules scored them instead "
+                                 "(LEADSCORE_FALLBACK=rules)", self.name, arm.version, len(out[leads]))
+                self._errors["scoring_fallback"].inc()
+                out[leads] = fallback.probabilities(self._records(batch, rows))
+                fell_back = np.zeros(batch.size, dtype=bool) if fell_back is None else fell_back
+                fell_back[leads] = True
+        return out, fell_back
+
+    @staticmethod
+    def _arm_probabilities(arm: Arm, payload: Prepared, rows: np.ndarray | None) -> np.ndarray:
+        """From typed columns when the batch had them for the arm's contract, else from records
+        (which a batch that arrived as columns builds only then)."""
+        columns = payload.columns.get(id(arm.feature_spec))
+        if columns is not None and isinstance(arm, ModelArm):
+            if rows is not None:
+                columns = {name: column[rows] for name, column in columns.items()}
+            return arm.score_columns(columns, payload.batch.size if rows is None else len(rows))
+        return arm.probabilities(LeadScoreModel._records(payload.batch, rows))
+
+    @staticmethod
+    def _records(batch: DecodedBatch, rows: np.ndarray | None) -> list[dict[str, Any]]:
+        return batch.records if rows is None else [batch.records[i] for i in rows]
 
     def postprocess(
         self, result: Any, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
@@ -279,6 +302,9 @@ class LeadScoreModel(Model):
         else:
             versions = [self.arms[k].version for k in prepared.arm_index.tolist()]
             arms = [self.arms[k].label for k in prepared.arm_index.tolist()]
+        if result.fell_back is not None:
+            by_rules = result.fell_back.tolist()
+            versions = [RULES_VERSION if rules else v for v, rules in zip(versions, by_rules, strict=True)]
         tier_names = self._tier_names[tiers].tolist()
         self._count(versions, arms, tier_names, scores, prepared)
         columns = {
