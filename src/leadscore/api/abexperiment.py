@@ -52,6 +52,9 @@ class ABExperimentSpec(ApiModel):
     minimum_detectable_effect: float = Field(
         0.05, gt=0.0, le=10.0,
         description="Smallest relative lift worth detecting (0.05 = +5%); sizes the experiment.")
+    minimum_lift: float = Field(0.0, ge=0.0, le=10.0,
+                                description="Smallest measured relative lift that promotes (0.02 = +2%); a "
+                                            "significant but smaller improvement keeps the control.")
     min_samples_per_arm: int = Field(1000, ge=10, le=100_000_000,
                                      description="No decision before each arm has this many exposures.")
     sequential: bool = Field(True, description="Always-valid (sequential) inference: looking at results "

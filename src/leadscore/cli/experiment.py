@@ -25,6 +25,9 @@ ALPHA = typer.Option(0.05, "--alpha", min=0.0001, max=0.4999, help="Significance
 SPLIT = typer.Option(50.0, "--split", min=0.01, max=99.99, help="Percent of leads sent to treatment.")
 MDE = typer.Option(0.05, "--mde", min=0.0001, help="Minimum detectable effect, relative (0.05 = +5 %).")
 MIN_SAMPLES = typer.Option(100, "--min-samples", min=1, help="No decision below this many exposures per arm.")
+MINIMUM_LIFT = typer.Option(
+    0.0, "--minimum-lift", min=0.0, help="Promote only a measured lift of at least this (0.02 = +2 %)."
+)
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 SUMMARY_FIELDS = ("p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value", "decision", "reason")
 
@@ -44,6 +47,7 @@ def analyze_command(
     sequential: bool = typer.Option(False, "--sequential", help="Always-valid mSPRT instead of the z-test."),
     split: float = SPLIT,
     mde: float = MDE,
+    minimum_lift: float = MINIMUM_LIFT,
     min_samples: int = MIN_SAMPLES,
     as_json: bool = AS_JSON,
 ) -> None:
@@ -62,6 +66,7 @@ def analyze_command(
         sequential=sequential,
         traffic_percent=split,
         minimum_detectable_effect=mde,
+        minimum_lift=minimum_lift,
         min_samples_per_arm=min_samples,
     )
     analysis = decide(summary, settings, elapsed=timedelta(0), final=True)
@@ -141,6 +146,7 @@ def report_command(
     sequential: bool = typer.Option(True, "--sequential/--fixed", help="Always-valid mSPRT or fixed z-test."),
     split: float = SPLIT,
     mde: float = MDE,
+    minimum_lift: float = MINIMUM_LIFT,
     min_samples: int = MIN_SAMPLES,
     min_duration: str | None = typer.Option(
         None, "--min-duration", help="e.g. 14d: no promote or rollback before this age."
@@ -161,6 +167,7 @@ def report_command(
         sequential=sequential,
         traffic_percent=split,
         minimum_detectable_effect=mde,
+        minimum_lift=minimum_lift,
         min_samples_per_arm=min_samples,
         min_duration=_duration("--min-duration", min_duration),
         max_duration=_duration("--max-duration", max_duration),

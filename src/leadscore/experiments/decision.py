@@ -219,9 +219,16 @@ def _conclusion(effect: Effect, settings: ExperimentSettings, final: bool, elaps
     )
     better, worse = VERBS[effect.metric]
     if effect.p_value <= settings.alpha:
-        if effect.difference > 0:
+        if effect.difference <= 0:
+            return "rollback", f"treatment {worse}: {figures} <= alpha {settings.alpha:g}"
+        required = settings.minimum_lift
+        # a control at zero gives no finite lift (nan): any improvement on nothing clears the bar
+        if required == 0 or not math.isfinite(effect.lift) or effect.lift >= required:
             return "promote", f"treatment {better}: {figures} <= alpha {settings.alpha:g}"
-        return "rollback", f"treatment {worse}: {figures} <= alpha {settings.alpha:g}"
+        short = f"treatment {better}, but by less than the {_signed(required)} required to switch ({figures})"
+        if effect.lift_ci.high < required or final or not settings.sequential:
+            return "inconclusive", short
+        return "continue", short
     mde = settings.minimum_detectable_effect
     if settings.sequential and -mde < effect.lift_ci.low and effect.lift_ci.high < mde:
         return "inconclusive", (

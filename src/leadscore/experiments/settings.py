@@ -47,6 +47,13 @@ class ExperimentSettings(BaseModel):
         description="Smallest relative lift worth detecting (0.05 = +5 %). Sizes a fixed-horizon test, "
         "centres the sequential test's mixing distribution, and defines 'too small to matter'.",
     )
+    minimum_lift: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="Smallest measured relative lift that promotes (0.02 = +2 %): a significant but smaller "
+        "improvement keeps the control, as switching models has a cost of its own.",
+    )
     power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
     min_samples_per_arm: int = Field(100, ge=1, description="No decision before each arm has this many exposures.")
     sequential: bool = Field(True, description="Always-valid inference (mSPRT): safe to evaluate at every look.")

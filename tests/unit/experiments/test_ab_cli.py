@@ -31,6 +31,14 @@ def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixt
     assert result["srm_p_value"] == pytest.approx(1.0)
 
 
+def test_analyze_keeps_the_control_when_the_lift_is_below_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:
+    arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
+    _, out, _ = run(capsys, "experiment", "analyze", *arms, "--minimum-lift", "0.5")
+    result = json.loads(out)
+    assert result["decision"] == "inconclusive"
+    assert "by less than the +50.0% required to switch" in result["reason"]
+
+
 def test_analyze_sequential_is_more_conservative_than_fixed(capsys: pytest.CaptureFixture[str]) -> None:
     arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
     _, fixed, _ = run(capsys, "experiment", "analyze", *arms)

@@ -201,11 +201,13 @@ def test_settings_read_an_abexperiment_spec() -> None:
         "sequential": False,
         "maxDuration": "1d12h",
         "minDuration": "1d",
+        "minimumLift": 0.02,
         "trafficPercent": 20,
     }
     ABExperimentSpec.model_validate({**spec, "control": {"version": "v1"}, "treatment": {"version": "v2"}})
     settings = ExperimentSettings.model_validate(spec)
     assert (settings.max_duration, settings.min_duration) == (timedelta(hours=36), timedelta(days=1))
+    assert settings.minimum_lift == 0.02
     assert (settings.alpha, settings.min_samples_per_arm, settings.treatment_share) == (0.01, 500, 0.2)
 
 
@@ -263,3 +265,23 @@ def test_decide_reports_zero_value_for_an_arm_without_revenue() -> None:
     assert analysis.control.value_per_lead == 0.0
     assert analysis.decision == "promote"
     assert status_fields(analysis)["lift"] is None
+
+
+@pytest.mark.parametrize(
+    ("treatment", "minimum_lift", "final", "decision"),
+    [
+        ((100_000, 10_800), 0.0, False, "promote"),       # +8 %, significant, no bar
+        ((100_000, 10_800), 0.05, False, "promote"),      # +8 % clears +5 %
+        ((100_000, 10_800), 0.30, False, "inconclusive"),  # the whole interval is below +30 %
+        ((100_000, 10_800), 0.09, False, "continue"),     # below +9 % now, the interval still reaches it
+        ((100_000, 10_800), 0.09, True, "inconclusive"),  # ... and at the last look it keeps the control
+    ],
+)
+def test_decide_promotes_only_a_lift_that_clears_the_minimum(
+    treatment: tuple[int, int], minimum_lift: float, final: bool, decision: str
+) -> None:
+    settings = ExperimentSettings(minimum_lift=minimum_lift)
+    analysis = decide(summary((100_000, 10_000), treatment), settings, elapsed=30 * DAY, final=final)
+    assert analysis.decision == decision
+    if decision != "promote":
+        assert f"by less than the +{minimum_lift:.1%} required to switch" in analysis.reason
