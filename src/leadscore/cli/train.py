@@ -37,6 +37,9 @@ def _train(
     mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
     mlflow_experiment: str | None = typer.Option(None, "--mlflow-experiment",
                                                  help="Experiment name (default: the model name)."),
+    champion: str | None = typer.Option(None, "--champion",
+                                        help="Artifact (dir or s3://) of the version serving now: scored on the "
+                                             "same held-out rows, recorded for the promotion gate."),
     termination_path: str | None = typer.Option(None, "--termination-path", "--termination-log",
                                                 help="Where the result JSON goes too (default "
                                                      "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
@@ -62,7 +65,7 @@ def _train(
             data=data, format=data_format, algorithms=algorithms, trials=trials, time_budget=time_budget,
             seed=seed, device=device, threads=threads, ensemble=ensemble, model_name=model_name,
             version=version, vertical=vertical, output=output, mlflow_uri=mlflow_uri,
-            mlflow_experiment=mlflow_experiment, termination_path=termination_path,
+            mlflow_experiment=mlflow_experiment, termination_path=termination_path, champion=champion,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
                                 exclude=columns(exclude), post_outcome=columns(post_outcome),
                                 allow_leaky=allow_leaky, leak_threshold=leak_threshold),

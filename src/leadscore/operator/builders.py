@@ -92,8 +92,9 @@ def _env_from(settings: OperatorSettings, *, mlflow: bool) -> list[dict[str, Any
 
 
 def trainer_args(namespace: str, model: str, version: str, output: str,
-                 spec: LeadScoringModelSpec) -> list[str]:
-    """The trainer CLI's arguments (trainer/CONTRACT.md): one option per spec field."""
+                 spec: LeadScoringModelSpec, champion: str | None = None) -> list[str]:
+    """The trainer CLI's arguments (trainer/CONTRACT.md): one option per spec field, and the
+    serving version's artifact (``champion``) to be scored on the same test rows."""
     dataset, training = spec.dataset, spec.training
     args = [
         "train",
@@ -124,12 +125,16 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
     if dataset.allow_leaky:
         args.append("--allow-leaky")
     args.append("--ensemble" if training.ensemble else "--no-ensemble")
+    if champion:
+        args += ["--champion", champion]
     return args
 
 
 def training_job_manifest(namespace: str, model: str, version: str, output: str,
-                          spec: LeadScoringModelSpec, settings: OperatorSettings) -> dict[str, Any]:
-    """The batch/v1 Job that trains ``version`` of ``model`` and writes it to ``output``."""
+                          spec: LeadScoringModelSpec, settings: OperatorSettings,
+                          champion: str | None = None) -> dict[str, Any]:
+    """The batch/v1 Job that trains ``version`` of ``model`` and writes it to ``output``
+    (scoring ``champion``, the serving version's artifact, on the same test rows)."""
     training = spec.training
     labels = _labels(model, version, "trainer")
     container: dict[str, Any] = {
@@ -137,7 +142,7 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
         "image": training.image or (settings.trainer_gpu_image if training.gpu > 0
                                     else settings.trainer_image),
         "command": ["leadscore"],
-        "args": trainer_args(namespace, model, version, output, spec),
+        "args": trainer_args(namespace, model, version, output, spec, champion),
         "env": [
             {"name": "LEADSCORE_NAMESPACE", "value": namespace},
             {"name": "LEADSCORE_MODEL", "value": model},

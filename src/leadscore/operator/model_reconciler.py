@@ -148,7 +148,10 @@ def start_training(ctx: ModelContext) -> None:
     version = next_version(ctx.status)
     spec_hash = training_spec_hash(ctx.spec)
     output = artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version)
-    job = training_job_manifest(ctx.namespace, ctx.name, version, output, ctx.spec, ctx.settings)
+    serving = next((v for v in ctx.status.versions
+                    if v.version == ctx.status.active_version and not v.artifacts_deleted), None)
+    job = training_job_manifest(ctx.namespace, ctx.name, version, output, ctx.spec, ctx.settings,
+                                champion=serving.artifact_uri if serving else None)
     job["metadata"]["annotations"] = {SPEC_HASH_ANNOTATION: spec_hash, TRIGGER_ANNOTATION: trigger}
     kopf.adopt(job, owner=ctx.body)
     created = ctx.kube.create_job(job)

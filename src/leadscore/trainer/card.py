@@ -92,6 +92,15 @@ class TrainingCard(BaseModel):
     libraries: dict[str, str]
 
 
+class ChampionCard(BaseModel):
+    """The version serving when this one was trained, scored on this version's held-out rows."""
+
+    uri: str
+    version: str = ""
+    metrics: dict[str, float] | None = Field(None, description="roc_auc, pr_auc, log_loss, brier on the same rows.")
+    error: str | None = Field(None, description="Why it could not be scored (the gate then uses its stored AUC).")
+
+
 class FeatureImportance(BaseModel):
     feature: str = Field(description="Encoded feature the model reads.")
     field: str = Field(description="Raw lead field it is computed from.")
@@ -119,6 +128,8 @@ class ModelCard(BaseModel):
     data: DataCard
     training: TrainingCard
     scoring: dict[str, Any] = Field(description="Tier thresholds and actions (leadscore.api ScoringSpec).")
+    champion: ChampionCard | None = Field(
+        None, description="The serving version on the same held-out rows (`--champion`), for a fair gate.")
     feature_importance: list[FeatureImportance] = Field(
         default_factory=list,
         description="What drives the shipped model's scores overall: features by mean absolute contribution "

@@ -38,6 +38,7 @@ class TrainConfig(BaseModel):
     mlflow_uri: str | None = None
     mlflow_experiment: str | None = None
     termination_path: str | None = None
+    champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")
 
     @field_validator("version")
     @classmethod

@@ -31,6 +31,7 @@ from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
 from leadscore.trainer.card import (
     AlgorithmCard,
     CalibrationCard,
+    ChampionCard,
     DataCard,
     FeatureImportance,
     MemberCard,
@@ -239,8 +240,23 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
 
 def headline(card: ModelCard) -> dict[str, float]:
     """The metrics that travel in result.json, MLflow and the termination message."""
+    champion = card.champion.metrics if card.champion and card.champion.metrics else {}
     return {**card.metrics.headline(), "baseline_roc_auc": card.baseline.metrics["roc_auc"],
-            "roc_auc_gain": card.baseline.roc_auc_gain, "parity_max_abs_diff": card.training.parity_max_abs_diff}
+            "roc_auc_gain": card.baseline.roc_auc_gain, "parity_max_abs_diff": card.training.parity_max_abs_diff,
+            **({"champion_roc_auc": champion["roc_auc"]} if champion else {})}
+
+
+def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progress: Progress) -> ChampionCard:
+    # imported here: the champion is read with trainer.batch, which itself reads this module's file names
+    from leadscore.trainer.champion import score_champion
+
+    progress.stage(f"scoring the serving version {config.champion} on the same {len(prepared.split.test):,} test rows")
+    test_rows = prepared.raw.iloc[prepared.split.test].drop(columns=[config.dataset.target])
+    champion = score_champion(config.champion or "", test_rows, prepared.y["test"], shipped.threshold)
+    if champion.error:
+        progress.stage(f"warning: the serving version could not be scored on this data ({champion.error}); "
+                       "the gate will compare stored AUCs")
+    return champion
 
 
 def train(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainingResult, ModelCard]:
@@ -263,6 +279,8 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
         tuned = search(config, data, progress, tracker)
         shipped = choose_and_export(config, tuned, prepared, progress)
         card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, shipped)
+        if config.champion:
+            card = card.model_copy(update={"champion": _champion(config, prepared, shipped, progress)})
         metrics = headline(card)
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:

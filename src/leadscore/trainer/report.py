@@ -30,6 +30,12 @@ def print_summary(result: TrainingResult, card: ModelCard) -> None:
     console.print(f"vs baseline lr: ROC-AUC {card.baseline.roc_auc_gain:+.4f}, log loss "
                   f"{card.baseline.log_loss_reduction:+.1%} lower; lift@10% {m.lift_at_10:.2f}, "
                   f"capture@20% {m.capture_at_20:.1%}; ONNX parity {card.training.parity_max_abs_diff:.1e}")
+    if card.champion and card.champion.metrics:
+        theirs = card.champion.metrics["roc_auc"]
+        console.print(f"vs serving version {card.champion.version or card.champion.uri} on the same test rows: "
+                      f"ROC-AUC {theirs:.4f} -> {m.roc_auc:.4f} ({m.roc_auc - theirs:+.4f})")
+    elif card.champion:
+        console.print(f"serving version not compared: {card.champion.error}")
     if card.feature_importance:
         drivers = _drivers(card)
         console.print("what drives the score: " + ", ".join(f"{field} ({value:.2f})" for field, value in drivers)

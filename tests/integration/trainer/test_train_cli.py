@@ -121,3 +121,31 @@ def test_card_ranks_what_drives_the_score_and_the_summary_says_it(trained: dict)
     # a raw lead field, or the derived feature itself (contact completeness, inbound share)
     assert {f["field"] for f in ranked} <= {i.name for i in spec.inputs} | set(card["feature_names"])
     assert f"what drives the score: {ranked[0]['field']}" in trained["stdout"]
+
+
+def test_retraining_scores_the_serving_version_on_its_own_test_rows(trained: dict, leads_csv: Path, run_cli) -> None:
+    output = trained["work"] / "models" / "v2"
+    process = run_cli(
+        "train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
+        "--time-col", "created_at", *FAST, "--model-name", "unit-leads", "--version", "v2",
+        "--mlflow-uri", str(trained["work"] / "mlruns"), "--champion", str(trained["output"]),
+        "--output", str(output))
+    assert process.returncode == 0, process.stderr[-3000:]
+    card = json.loads((output / "model_card.json").read_text())
+    champion = card["champion"]
+    assert (champion["version"], champion["error"]) == ("v1", None)
+    assert 0.5 < champion["metrics"]["roc_auc"] <= 1.0
+    result = TrainingResult.model_validate_json((output / "result.json").read_text())
+    assert result.metrics["champion_roc_auc"] == champion["metrics"]["roc_auc"]
+    # same data, same seed, same split: the retrained model is the champion, so the AUCs agree
+    assert abs(result.metrics["roc_auc"] - champion["metrics"]["roc_auc"]) < 0.02
+    assert "vs serving version v1 on the same test rows" in process.stdout
+
+
+def test_a_champion_that_cannot_be_read_is_reported_not_fatal(tmp_path: Path) -> None:
+    from leadscore.trainer.champion import score_champion
+
+    rows = pd.DataFrame({"lead_id": ["a", "b"], "source": ["web", "partner"]})
+    champion = score_champion(str(tmp_path / "missing"), rows, np.array([0, 1]), 0.5)
+    assert champion.metrics is None
+    assert champion.error and "missing" in champion.error

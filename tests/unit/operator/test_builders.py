@@ -174,9 +174,11 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
     command = typer.main.get_command(app).commands["train"]
     leaky = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={
         "format": "parquet", "post_outcome_columns": ["policy_issued"], "allow_leaky": True})})
-    args = trainer_args("ns", "m", "v3", "s3://models/ns/m/v3/", leaky)
+    args = trainer_args("ns", "m", "v3", "s3://models/ns/m/v3/", leaky, champion="s3://models/ns/m/v2/")
     context = command.make_context("train", args[1:])
     params = context.params
+    assert params["champion"] == "s3://models/ns/m/v2/"
+    assert "--champion" not in trainer_args("ns", "m", "v1", "s3://models/ns/m/v1/", spec)
     assert (params["data"], params["output"], params["version"]) == ("s3://leads/health.parquet",
                                                                      "s3://models/ns/m/v3/", "v3")
     assert params["post_outcome"] == ["policy_issued"] and params["allow_leaky"] is True

@@ -28,6 +28,17 @@ def test_gate_fails_when_gain_over_active_is_too_small(version):
     assert "gain over active v2 is +0.0050 < promotion.minGain +0.0100" in result.message
 
 
+def test_gate_measures_the_gain_on_the_same_rows_when_the_trainer_scored_the_champion(version):
+    # stored: 0.80 on v2's own test period; on v3's test rows v2 scores 0.78, so v3 gains +0.025 there
+    metrics = {"roc_auc": 0.805, "champion_roc_auc": 0.78}
+    result = evaluate_gate("v3", metrics, version("v2", 0.80), PromotionSpec(min_gain=0.01))
+    assert result.passed
+    assert "gain +0.0250 over v2 >= promotion.minGain +0.0100 (on the same test rows)" in result.message
+    worse = evaluate_gate("v3", {"roc_auc": 0.805, "champion_roc_auc": 0.80}, version("v2", 0.70),
+                          PromotionSpec(min_gain=0.01))
+    assert not worse.passed and "(on the same test rows)" in worse.message
+
+
 def test_gate_passes_at_exactly_the_floor_when_no_active_version():
     assert evaluate_gate("v1", {"roc_auc": 0.6}, None, PromotionSpec(min_roc_auc=0.6)).passed
 

@@ -137,6 +137,18 @@ def test_schedule_starts_a_training_when_a_cron_tick_passed(kube, settings):
     assert model["status"]["lastScheduleTime"] == "2026-03-02T03:00:00Z"
 
 
+def test_retraining_asks_the_trainer_to_score_the_serving_version_on_the_same_rows(kube, settings):
+    model = body({"schedule": {"cron": "0 3 * * *"}})
+    run(kube, settings, model, now=datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    first = kube.jobs["m-train-v1"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--champion" not in first  # nothing serves yet
+    kube.finish("m-train-v1", message=result("v1"))
+    run(kube, settings, model, now=datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    run(kube, settings, model, now=datetime(2026, 3, 2, 3, 5, tzinfo=UTC))
+    args = kube.jobs["m-train-v2"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--champion") + 1] == "s3://models/ns/m/v1/"
+
+
 def test_suspended_schedule_starts_nothing_when_a_tick_passed(kube, settings):
     model = body({"schedule": {"cron": "@hourly", "suspend": True}})
     run(kube, settings, model, now=datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
