@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pydantic
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -23,6 +23,7 @@ from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import ValidationError
@@ -167,5 +168,14 @@ def create_app(store: EventStore) -> FastAPI:
             except pydantic.ValidationError as exc:
                 raise invalid(exc, prefix="query") from exc
         return experiment_summary(store, namespace, name, split=split)
+
+    @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
+    def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:
+        """One lead's predictions (newest first, at most ``limit``) and outcomes; 404 when unknown."""
+        history = lead_history(store, lead_id, limit)
+        if history is None:
+            return JSONResponse(status_code=404, content={
+                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded", "reason": "NotFound"})
+        return history
 
     return app

@@ -365,3 +365,39 @@ def scored_since(session: Session, since: datetime) -> list[ScoredRow]:
 def outcomes_since(session: Session, since: datetime) -> list[OutcomeRow]:
     """Outcomes of the leads scored at or after ``since``, whenever they occurred."""
     return _outcomes_of(session, Prediction.predicted_at >= since)
+
+
+class LeadScoreRow(NamedTuple):
+    predicted_at: datetime
+    namespace: str
+    inference_service: str
+    model_version: str
+    probability: float
+    score: float | None
+    tier: str | None
+    action: str | None
+    arm: str | None
+    experiment: str | None
+
+
+def lead_scores(session: Session, lead_id: str, limit: int) -> list[LeadScoreRow]:
+    """One lead's most recent ``limit`` predictions, newest first."""
+    rows = session.execute(
+        select(Prediction.predicted_at, Prediction.namespace, Prediction.inference_service, Prediction.model_version,
+               Prediction.probability, Prediction.score, Prediction.tier, Prediction.action, Prediction.arm,
+               Prediction.experiment)
+        .where(Prediction.lead_id == lead_id)
+        .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
+        .limit(limit)
+    )
+    return [LeadScoreRow(*row) for row in rows]
+
+
+def lead_outcomes(session: Session, lead_id: str) -> list[OutcomeRow]:
+    """Every outcome reported for one lead, oldest first."""
+    rows = session.execute(
+        select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
+        .where(Outcome.lead_id == lead_id)
+        .order_by(Outcome.occurred_at, Outcome.id)
+    )
+    return [OutcomeRow(*row) for row in rows]

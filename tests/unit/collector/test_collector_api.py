@@ -565,3 +565,31 @@ def test_summary_refuses_a_partial_split_naming_the_missing_parameter(client: Te
     response = client.get("/v1/experiments/sales/ab/summary", params=params)
     assert response.status_code == 400
     assert response.json()["error"] == "query.control_version: Field required"
+
+
+# --- one lead's history ----------------------------------------------------------------------
+
+
+def test_lead_history_lists_predictions_newest_first_and_outcomes(client: TestClient) -> None:
+    _post_event(client, "h1", "response", response_body(scored("L7", 0.41, version="v1")), time="2030-01-01T09:00:00Z")
+    later = response_body(scored("L7", 0.83, version="v2", arm="treatment"))
+    _post_event(client, "h2", "response", later, experiment="ab", time="2030-01-05T09:00:00Z")
+    _post_event(client, "h3", "response", response_body(scored("L8", version="v2")), time="2030-01-06T09:00:00Z")
+    client.post("/v1/outcomes", json=[_outcome("L7", value=1200.0)])
+    response = client.get("/v1/leads/L7")
+    assert response.status_code == 200, response.text
+    history = response.json()
+    assert history["lead_id"] == "L7"
+    assert [(p["model_version"], p["probability"], p["arm"], p["experiment"]) for p in history["predictions"]] == [
+        ("v2", 0.83, "treatment", "ab"),
+        ("v1", 0.41, None, None),
+    ]
+    assert [(o["converted"], o["value"]) for o in history["outcomes"]] == [(True, 1200.0)]
+    assert len(client.get("/v1/leads/L7", params={"limit": 1}).json()["predictions"]) == 1
+
+
+def test_lead_history_answers_404_naming_an_unknown_lead(client: TestClient) -> None:
+    response = client.get("/v1/leads/nobody")
+    assert response.status_code == 404
+    assert response.json()["error"] == "lead_id 'nobody': no prediction or outcome recorded"
+    assert client.get("/v1/leads/L1", params={"limit": 0}).status_code == 400

@@ -1,0 +1,50 @@
+"""One lead's story, for the sales rep who asks "why this score, and what happened since":
+its predictions (newest first: version, arm, score, tier, action) and its reported outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from leadscore.store import events
+from leadscore.store.events import EventStore
+
+
+class LeadScore(BaseModel):
+    predicted_at: datetime
+    namespace: str
+    inference_service: str
+    model_version: str
+    probability: float
+    score: float | None = None
+    tier: str | None = None
+    action: str | None = None
+    arm: str | None = None
+    experiment: str | None = None
+
+
+class LeadOutcome(BaseModel):
+    converted: bool
+    value: float | None = None
+    occurred_at: datetime
+
+
+class LeadHistory(BaseModel):
+    lead_id: str
+    predictions: list[LeadScore] = Field(description="Newest first, at most `limit`.")
+    outcomes: list[LeadOutcome] = Field(description="Oldest first, all of them.")
+
+
+def lead_history(store: EventStore, lead_id: str, limit: int) -> LeadHistory | None:
+    """The lead's predictions and outcomes; None when the collector has neither."""
+    with store.transaction() as session:
+        scores = events.lead_scores(session, lead_id, limit)
+        outcomes = events.lead_outcomes(session, lead_id)
+    if not scores and not outcomes:
+        return None
+    return LeadHistory(
+        lead_id=lead_id,
+        predictions=[LeadScore(**row._asdict()) for row in scores],
+        outcomes=[LeadOutcome(converted=o.converted, value=o.value, occurred_at=o.occurred_at) for o in outcomes],
+    )
