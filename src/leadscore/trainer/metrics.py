@@ -35,6 +35,7 @@ class Metrics(BaseModel):
     log_loss: float
     brier: float
     threshold: float
+    accuracy: float
     precision: float
     recall: float
     f1: float
@@ -120,6 +121,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, threshold: float) -> Metrics:
         log_loss=logloss(y, p),
         brier=brier(y, p),
         threshold=float(threshold),
+        accuracy=float((predicted == (y == 1)).mean()),
         precision=float(precision),
         recall=float(recall),
         f1=float(f1),

@@ -59,7 +59,7 @@ def print_metrics(report: Mapping[str, Any]) -> None:
     table = Table(title=f"model {report.get('model_version', '')} on {report['rows']:,} rows")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("roc_auc", "pr_auc", "log_loss", "brier", "precision", "recall", "f1", "lift_at_10",
+    for key in ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "precision", "recall", "f1", "lift_at_10",
                 "capture_at_10", "lift_at_20", "capture_at_20", "positive_rate"):
         table.add_row(key, f"{report[key]:.4f}")
     Console().print(table)

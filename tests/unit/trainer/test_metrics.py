@@ -47,4 +47,11 @@ def test_evaluate_reports_perfect_scores_when_predictions_are_perfect():
     assert metrics.roc_auc == pytest.approx(1.0)
     assert metrics.f1 == pytest.approx(1.0)
     assert metrics.brier == pytest.approx(0.01 ** 2)
+    assert metrics.accuracy == pytest.approx(1.0)
     assert "reliability" not in metrics.headline()
+
+
+def test_evaluate_counts_accuracy_at_the_threshold():
+    y = np.array([1, 1, 0, 0, 0])
+    metrics = evaluate(y, np.array([0.9, 0.2, 0.8, 0.1, 0.3]), threshold=0.5)
+    assert metrics.accuracy == pytest.approx(3 / 5)  # hits: 0.9->1, 0.1->0, 0.3->0
