@@ -240,7 +240,7 @@ class LeadScoreModel(Model):
         probability, _ = self._probabilities(payload, None)  # factors come from the model: no fallback
         factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
         for arm, rows in self._groups(payload):
-            records = payload.batch.records if rows is None else [payload.batch.records[i] for i in rows]
+            records = self._records(payload.batch, rows)
             for row, lead_factors in zip(
                 range(len(records)) if rows is None else rows, arm.factors(records, top), strict=True
             ):

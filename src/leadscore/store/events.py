@@ -326,15 +326,19 @@ def in_service(namespace: str, service: str, versions: list[str], since: datetim
     ]
 
 
-def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> list[OutcomeRow]:
-    """Outcomes of the leads the filtered predictions scored, oldest first (joined in the database)."""
-    leads = select(Prediction.lead_id).where(*prediction_filter)
+def _outcome_rows(session: Session, which: ColumnElement[bool]) -> list[OutcomeRow]:
+    """The outcomes ``which`` selects, oldest first."""
     rows = session.execute(
         select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
-        .where(Outcome.lead_id.in_(leads))
+        .where(which)
         .order_by(Outcome.occurred_at, Outcome.id)
     )
     return [OutcomeRow(*row) for row in rows]
+
+
+def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> list[OutcomeRow]:
+    """Outcomes of the leads the filtered predictions scored, oldest first (joined in the database)."""
+    return _outcome_rows(session, Outcome.lead_id.in_(select(Prediction.lead_id).where(*prediction_filter)))
 
 
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
@@ -395,9 +399,4 @@ def lead_scores(session: Session, lead_id: str, limit: int) -> list[LeadScoreRow
 
 def lead_outcomes(session: Session, lead_id: str) -> list[OutcomeRow]:
     """Every outcome reported for one lead, oldest first."""
-    rows = session.execute(
-        select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
-        .where(Outcome.lead_id == lead_id)
-        .order_by(Outcome.occurred_at, Outcome.id)
-    )
-    return [OutcomeRow(*row) for row in rows]
+    return _outcome_rows(session, Outcome.lead_id == lead_id)
