@@ -43,7 +43,7 @@ class ReportFiles:
 
 
 @dataclass(frozen=True)
-class _Point:
+class TimelinePoint:
     """One look as drawn: each arm's rate with its Wilson band, and the lift with its interval."""
 
     label: str
@@ -60,7 +60,7 @@ def render_report(summary: ExperimentSummary, analysis: ExperimentAnalysis, outp
     html_path = Path(output_path)
     png_path = html_path.with_suffix(".png")
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    points = _points(summary, analysis)
+    points = timeline_points(summary, analysis)
     _draw(points, summary, analysis, png_path)
     template = resources.files("leadscore.experiments").joinpath("templates/report.html.j2").read_text("utf-8")
     page = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(template)
@@ -80,7 +80,7 @@ def render_report(summary: ExperimentSummary, analysis: ExperimentAnalysis, outp
     return ReportFiles(html=html_path, png=png_path)
 
 
-def _points(summary: ExperimentSummary, analysis: ExperimentAnalysis) -> list[_Point]:
+def timeline_points(summary: ExperimentSummary, analysis: ExperimentAnalysis) -> list[TimelinePoint]:
     """One point per day with both arms exposed; the current snapshot when there is no history."""
     looks = [look for look in daily_looks(summary.daily) if look.both_exposed]
     if not looks:
@@ -114,12 +114,12 @@ def _point(
     low: float | None,
     high: float | None,
     alpha: float,
-) -> _Point:
+) -> TimelinePoint:
     rates = {}
     for name, arm in counts.items():
         interval = wilson_interval(arm, alpha)
         rates[name] = (arm.rate, interval.low, interval.high)
-    return _Point(label, rates, lift, low, high)
+    return TimelinePoint(label, rates, lift, low, high)
 
 
 def _as_of(summary: ExperimentSummary, look: Look) -> ExperimentSummary:
@@ -144,7 +144,7 @@ def _elapsed(start: date, day: date) -> timedelta:
     return day - start + timedelta(days=1)
 
 
-def _draw(points: list[_Point], summary: ExperimentSummary, analysis: ExperimentAnalysis, png_path: Path) -> None:
+def _draw(points: list[TimelinePoint], summary: ExperimentSummary, analysis: ExperimentAnalysis, png_path: Path) -> None:
     """Rates with Wilson bands per arm (top) and the lift with its interval (bottom)."""
     from matplotlib.figure import Figure
 

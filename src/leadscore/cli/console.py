@@ -1,0 +1,43 @@
+"""``leadscore console``: the insights console (web pages for sales operations)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from leadscore.errors import ConfigError
+
+SECRET_ENV = "LEADSCORE_CONSOLE_SECRET"
+
+
+def console(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 inside a pod)."),
+    port: int = typer.Option(8095, "--port", min=1, max=65535, help="HTTP port."),
+    collector: str | None = typer.Option(
+        None, "--collector", envvar="LEADSCORE_COLLECTOR_URL",
+        help="Collector base URL for experiment summaries and lead history, e.g. http://leadscore-collector:8090."),
+    insecure_cookie: bool = typer.Option(
+        False, "--insecure-cookie", help="Send the login cookie over plain HTTP too (local use only; "
+                                         "behind TLS leave it off)."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the console. Kubernetes credentials: in-cluster, else $KUBECONFIG; the cookie-signing
+    secret comes from $LEADSCORE_CONSOLE_SECRET (at least 32 characters)."""
+    secret = os.environ.get(SECRET_ENV, "")
+    if len(secret) < 32:
+        raise ConfigError(f"{SECRET_ENV} must hold a random secret of at least 32 characters "
+                          "(e.g. `openssl rand -hex 32`); it signs the login cookie")
+    import uvicorn
+
+    from leadscore.console.app import create_app
+    from leadscore.console.sources import Sources
+    from leadscore.operator.kube import load_api_client
+
+    api = load_api_client()
+    app = create_app(api, Sources(api, collector), secret, secure_cookie=not insecure_cookie)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("console")(console)

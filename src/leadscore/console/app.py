@@ -1,0 +1,259 @@
+"""The console's pages and actions (FastAPI, server-rendered Jinja, plotly.js from the package).
+
+Every request re-checks the session's token with a TokenReview; a page lists only what the
+user may ``get``/``list`` (SubjectAccessReview per namespace), and every action runs its own
+SubjectAccessReview first (``leadscore.console.actions``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from kubernetes import client
+
+from leadscore.auth import User, review_access, review_token
+from leadscore.console import actions, charts, session
+from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, Sources
+from leadscore.experiments.decision import decide
+from leadscore.experiments.formatting import percent
+from leadscore.experiments.report import timeline_points
+from leadscore.experiments.settings import ExperimentSettings
+
+SESSION_SECONDS = 8 * 3600
+PLOTLY_PATH = "/static/plotly.min.js"
+
+
+@cache
+def plotly_js() -> bytes:
+    """plotly.js as the installed plotly package ships it (MIT; no CDN)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode()
+
+
+def _json(value: Any) -> str:
+    """JSON for a <script type="application/json"> block: non-finite numbers become null."""
+    def clean(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if isinstance(item, dict):
+            return {k: clean(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(v) for v in item]
+        return item
+    return json.dumps(clean(value)).replace("</", "<\\/")
+
+
+class Console:
+    def __init__(self, api: client.ApiClient, sources: Sources, secret: str, secure_cookie: bool) -> None:
+        self.api, self.sources, self.secret, self.secure_cookie = api, sources, secret, secure_cookie
+
+    def user(self, request: Request) -> tuple[User, str] | None:
+        token = session.unseal(self.secret, request.cookies.get(session.COOKIE), SESSION_SECONDS)
+        if token is None:
+            return None
+        user = review_token(self.api, token)
+        return (user, token) if user else None
+
+    def may(self, user: User, verb: str, resource: str, namespace: str, name: str | None = None) -> bool:
+        return review_access(self.api, user, verb, GROUP, resource, namespace, name).allowed
+
+
+def _version_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
+    status, spec = model.get("status", {}), model.get("spec", {})
+    pinned = spec.get("serving", {}).get("pinnedVersion")
+    training = status.get("training") or {}
+    rows = []
+    for item in reversed(status.get("versions", [])):
+        marks = [label for label, value in (("active", status.get("activeVersion")),
+                                            ("served", status.get("servedVersion")), ("pinned", pinned))
+                 if value == item["version"]]
+        rows.append({**item, "marks": marks,
+                     "trigger": training.get("trigger") if training.get("version") == item["version"] else None})
+    return rows
+
+
+def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_cookie: bool = True) -> FastAPI:
+    console = Console(api, sources, secret, secure_cookie)
+    app = FastAPI(title="leadscore console", docs_url=None, redoc_url=None, openapi_url=None)
+    directory = resources.files("leadscore.console").joinpath("templates")
+    templates = Jinja2Templates(directory=str(directory))
+    templates.env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
+    templates.env.filters["tojson_safe"] = _json
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def login_redirect() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(PLOTLY_PATH)
+    def plotly() -> Response:
+        return Response(plotly_js(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        return page(request, "login.html", error=None)
+
+    @app.post("/login", response_class=HTMLResponse)
+    def login(request: Request, token: str = Form("")) -> Response:
+        user = review_token(api, token) if token.strip() else None
+        if user is None:
+            return page(request, "login.html", status_code=401,
+                        error="The Kubernetes API server did not accept this token (expired, revoked or "
+                              "mistyped). Create one with `kubectl create token <serviceaccount>` or copy "
+                              "your own from your kubeconfig.")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(session.COOKIE, session.seal(secret, token.strip()), max_age=SESSION_SECONDS,
+                            httponly=True, samesite="strict", secure=secure_cookie)
+        return response
+
+    @app.post("/logout")
+    def logout() -> Response:
+        response = login_redirect()
+        response.delete_cookie(session.COOKIE)
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def models(request: Request) -> Response:
+        signed = console.user(request)
+        if signed is None:
+            return login_redirect()
+        user, token = signed
+        allowed: dict[str, bool] = {}
+        rows = []
+        for model in sources.models():
+            namespace = model["metadata"]["namespace"]
+            if namespace not in allowed:
+                allowed[namespace] = console.may(user, "list", MODELS, namespace)
+            if allowed[namespace]:
+                rows.append(model)
+        rows.sort(key=lambda m: (m["metadata"]["namespace"], m["metadata"]["name"]))
+        return page(request, "models.html", user=user, csrf=session.csrf_token(secret, token), models=rows)
+
+    @app.get("/models/{namespace}/{name}", response_class=HTMLResponse)
+    def model_page(request: Request, namespace: str, name: str, message: str | None = None,
+                   refused: bool = False) -> Response:
+        signed = console.user(request)
+        if signed is None:
+            return login_redirect()
+        user, token = signed
+        if not console.may(user, "get", MODELS, namespace, name):
+            return page(request, "refused.html", status_code=403, user=user, csrf="",
+                        message=f"{user.username} may not get {MODELS}.{GROUP} {name} in namespace {namespace}.")
+        model = sources.model(namespace, name)
+        if model is None:
+            return page(request, "refused.html", status_code=404, user=user, csrf="",
+                        message=f"No LeadScoringModel {name} in namespace {namespace}.")
+        versions = _version_rows(model)
+        served = model.get("status", {}).get("servedVersion") or (versions[0]["version"] if versions else None)
+        shown = next((v for v in versions if v["version"] == served), versions[0] if versions else None)
+        card = sources.card(shown["artifactUri"]) if shown else None
+        older = versions[versions.index(shown) + 1:] if shown else []  # versions are newest first
+        previous = older[0] if older else None
+        figures = {}
+        if card:
+            figures["drivers"] = charts.drivers(card)
+            figures["reliability"] = charts.reliability(card)
+        if shown:
+            figures["metrics"] = charts.metrics(shown.get("metrics", {}), previous.get("metrics") if previous else None,
+                                                (shown["version"], previous["version"] if previous else ""))
+        can_patch = console.may(user, "patch", MODELS, namespace, name)
+        experiments = [e for e in sources.experiments(namespace) if e["spec"].get("modelRef") == name] \
+            if console.may(user, "list", EXPERIMENTS, namespace) else []
+        return page(request, "model.html", status_code=403 if refused else 200, user=user,
+                    csrf=session.csrf_token(secret, token), model=model, versions=versions, shown=shown,
+                    card=card, figures=figures, can_patch=can_patch, experiments=experiments, message=message,
+                    refused=refused, patch_needed=actions.PATCH_MODELS.describe(namespace))
+
+    def act(request: Request, namespace: str, name: str, csrf: str, run: Any) -> Response:
+        signed = console.user(request)
+        if signed is None:
+            return login_redirect()
+        user, token = signed
+        if not session.csrf_ok(secret, token, csrf):
+            return page(request, "refused.html", status_code=403, user=user, csrf="",
+                        message="The form's security token did not match this session (CSRF check). "
+                                "Reload the page and try again.")
+        model = sources.model(namespace, name)
+        if model is None:
+            return page(request, "refused.html", status_code=404, user=user, csrf="",
+                        message=f"No LeadScoringModel {name} in namespace {namespace}.")
+        try:
+            outcome = run(user, model)
+        except ValueError as error:
+            outcome = actions.Outcome(done=False, message=f"Refused: {error}.")
+        return model_page(request, namespace, name, message=outcome.message, refused=not outcome.done)
+
+    @app.post("/models/{namespace}/{name}/rollback", response_class=HTMLResponse)
+    def rollback(request: Request, namespace: str, name: str, version: str = Form(""),
+                 csrf: str = Form("")) -> Response:
+        pin = version or None
+        def run(user: User, model: dict[str, Any]) -> actions.Outcome:
+            patch = actions.rollback_patch(model, pin)
+            text = f"Pinned {pin}: it serves until un-pinned" if pin else "Un-pinned: the active version serves"
+            return actions.apply(api, user, model, patch, "Rollback" if pin else "Unpin", text)
+        return act(request, namespace, name, csrf, run)
+
+    @app.post("/models/{namespace}/{name}/retrain", response_class=HTMLResponse)
+    def retrain(request: Request, namespace: str, name: str, csrf: str = Form("")) -> Response:
+        def run(user: User, model: dict[str, Any]) -> actions.Outcome:
+            return actions.apply(api, user, model, actions.retrain_patch(datetime.now(UTC)), "RetrainRequested",
+                                 "Retraining requested: the operator starts a training Job")
+        return act(request, namespace, name, csrf, run)
+
+    @app.get("/experiments/{namespace}/{name}", response_class=HTMLResponse)
+    def experiment_page(request: Request, namespace: str, name: str) -> Response:
+        signed = console.user(request)
+        if signed is None:
+            return login_redirect()
+        user, token = signed
+        if not console.may(user, "get", EXPERIMENTS, namespace, name):
+            return page(request, "refused.html", status_code=403, user=user, csrf="",
+                        message=f"{user.username} may not get {EXPERIMENTS}.{GROUP} {name} in namespace {namespace}.")
+        experiment = sources.experiment(namespace, name)
+        if experiment is None:
+            return page(request, "refused.html", status_code=404, user=user, csrf="",
+                        message=f"No ABExperiment {name} in namespace {namespace}.")
+        summary = sources.summary(namespace, name)
+        analysis, figures, needed = None, {}, {}
+        if summary is not None and all(arm in summary.arms for arm in ("control", "treatment")):
+            settings = ExperimentSettings.model_validate(experiment["spec"])
+            started = experiment.get("status", {}).get("started")
+            elapsed = datetime.now(UTC) - datetime.fromisoformat(started) if started else timedelta(0)
+            analysis = decide(summary, settings, elapsed=elapsed)
+            points = timeline_points(summary, analysis)
+            figures = {"timeline": charts.timeline(points), "lift": charts.lift(points)}
+            target = max(settings.min_samples_per_arm, analysis.planned_per_arm or 0)
+            needed = {arm: max(0, target - summary.arms[arm].exposures) for arm in ("control", "treatment")}
+        return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token),
+                    experiment=experiment, summary=summary, analysis=analysis, figures=figures, needed=needed)
+
+    @app.get("/leads", response_class=HTMLResponse)
+    def lead_page(request: Request, lead_id: str = "") -> Response:
+        signed = console.user(request)
+        if signed is None:
+            return login_redirect()
+        user, token = signed
+        history = sources.lead(lead_id.strip()) if lead_id.strip() else None
+        if history is not None:  # only the scores of namespaces whose models the user may read
+            namespaces = {p["namespace"] for p in history["predictions"]}
+            allowed = {ns: console.may(user, "get", MODELS, ns) for ns in namespaces}
+            history["predictions"] = [p for p in history["predictions"] if allowed[p["namespace"]]]
+        return page(request, "lead.html", user=user, csrf=session.csrf_token(secret, token),
+                    lead_id=lead_id, history=history)
+
+    return app

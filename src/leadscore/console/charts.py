@@ -1,0 +1,78 @@
+"""Plotly figure specs (plain JSON) for the console's charts; plotly.js draws them in the page.
+
+Pure functions of the model card, the CR status and the experiment timeline, so the numbers a
+chart shows can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from leadscore.experiments.report import TimelinePoint
+
+METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy")
+TOP_DRIVERS = 10
+_LAYOUT = {"margin": {"l": 160, "r": 20, "t": 30, "b": 40}, "height": 320}
+
+
+def drivers(card: dict[str, Any]) -> dict[str, Any]:
+    """Top raw fields by mean |log-odds contribution| (the card's features summed per field)."""
+    per_field: dict[str, float] = {}
+    for item in card.get("feature_importance", []):
+        per_field[item["field"]] = per_field.get(item["field"], 0.0) + float(item["mean_abs_contribution"])
+    top = sorted(per_field.items(), key=lambda kv: kv[1], reverse=True)[:TOP_DRIVERS][::-1]
+    trace = {"type": "bar", "orientation": "h", "x": [round(v, 4) for _, v in top], "y": [f for f, _ in top],
+             "name": "mean |contribution|"}
+    return {"data": [trace], "layout": {**_LAYOUT, "xaxis": {"title": {"text": "mean |log-odds contribution|"}}}}
+
+
+def metrics(current: dict[str, float], previous: dict[str, float] | None, labels: tuple[str, str]) -> dict[str, Any]:
+    """The five classification metrics of a version, beside the previous version's when known."""
+    names = [m for m in METRICS if m in current]
+    data = [{"type": "bar", "name": labels[0], "x": names, "y": [current[m] for m in names]}]
+    if previous:
+        data.append({"type": "bar", "name": labels[1], "x": names, "y": [previous.get(m) for m in names]})
+    return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+                                     "barmode": "group", "yaxis": {"range": [0, 1]}}}
+
+
+def reliability(card: dict[str, Any]) -> dict[str, Any]:
+    """Mean predicted probability against the observed rate per bin; the diagonal is perfect."""
+    bins = [b for b in card.get("metrics", {}).get("reliability", []) if b.get("mean_predicted") is not None]
+    top = max([b["mean_predicted"] for b in bins] + [b["observed_rate"] or 0 for b in bins] + [0.05])
+    data = [{"type": "scatter", "mode": "lines+markers", "name": "model",
+             "x": [b["mean_predicted"] for b in bins], "y": [b["observed_rate"] for b in bins],
+             "text": [f"{b['count']} leads" for b in bins]},
+            {"type": "scatter", "mode": "lines", "name": "perfect", "x": [0, top], "y": [0, top],
+             "line": {"dash": "dot"}}]
+    return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+                                     "xaxis": {"title": {"text": "predicted"}},
+                                     "yaxis": {"title": {"text": "observed"}}}}
+
+
+def timeline(points: Sequence[TimelinePoint]) -> dict[str, Any]:
+    """Each arm's cumulative conversion rate per day with its interval band."""
+    data: list[dict[str, Any]] = []
+    labels = [p.label for p in points]
+    for arm in ("control", "treatment"):
+        rates = [p.rates[arm] for p in points]
+        data.append({"type": "scatter", "mode": "lines", "x": labels + labels[::-1],
+                     "y": [r[2] for r in rates] + [r[1] for r in rates][::-1], "fill": "toself",
+                     "opacity": 0.2, "name": f"{arm} interval", "hoverinfo": "skip", "showlegend": False})
+        data.append({"type": "scatter", "mode": "lines+markers", "x": labels, "y": [r[0] for r in rates],
+                     "name": arm})
+    return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+                                     "yaxis": {"title": {"text": "conversion rate"}, "tickformat": ".1%"}}}
+
+
+def lift(points: Sequence[TimelinePoint]) -> dict[str, Any]:
+    """The lift per day with its always-valid interval (the sequential test's, as the operator decides)."""
+    shown = [p for p in points if p.lift is not None]
+    labels = [p.label for p in shown]
+    data = [{"type": "scatter", "mode": "lines", "x": labels + labels[::-1],
+             "y": [p.lift_high for p in shown] + [p.lift_low for p in shown][::-1], "fill": "toself",
+             "opacity": 0.2, "name": "always-valid interval", "hoverinfo": "skip"},
+            {"type": "scatter", "mode": "lines+markers", "x": labels, "y": [p.lift for p in shown], "name": "lift"}]
+    return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+                                     "yaxis": {"title": {"text": "relative lift"}, "tickformat": "+.0%"}}}

@@ -1,0 +1,72 @@
+"""Where the console reads from: CR status (apiserver), the model card (artifact store) and the
+collector's summaries and lead history. Nothing is stored here; every page reads fresh."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from kubernetes import client
+
+from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.summary import ExperimentSummary
+from leadscore.errors import StorageError
+from leadscore.store import artifacts
+
+MODELS, EXPERIMENTS = LEAD_SCORING_MODEL.plural, AB_EXPERIMENT.plural
+CARD_FILE = "model_card.json"  # written by the trainer next to model.onnx
+
+
+class Sources:
+    """Reads with the console's own identity; the app decides what the user may see."""
+
+    def __init__(self, api: client.ApiClient, collector_url: str | None, timeout: float = 5.0) -> None:
+        self._objects = client.CustomObjectsApi(api)
+        self._collector = collector_url.rstrip("/") if collector_url else None
+        self._timeout = timeout
+
+    def models(self) -> list[dict[str, Any]]:
+        return self._objects.list_cluster_custom_object(GROUP, VERSION, MODELS)["items"]
+
+    def model(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._get(namespace, MODELS, name)
+
+    def experiments(self, namespace: str) -> list[dict[str, Any]]:
+        return self._objects.list_namespaced_custom_object(GROUP, VERSION, namespace, EXPERIMENTS)["items"]
+
+    def experiment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._get(namespace, EXPERIMENTS, name)
+
+    def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._objects.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    @staticmethod
+    def card(artifact_uri: str) -> dict[str, Any] | None:
+        """The version's model card, or None when its artifacts are gone (retention) or unreadable."""
+        try:
+            return json.loads(artifacts.read_bytes(artifacts.join(artifact_uri, CARD_FILE)))
+        except (StorageError, ValueError):
+            return None
+
+    def summary(self, namespace: str, name: str) -> ExperimentSummary | None:
+        data = self._get_json(f"/v1/experiments/{namespace}/{name}/summary")
+        return ExperimentSummary.model_validate(data) if data is not None else None
+
+    def lead(self, lead_id: str) -> dict[str, Any] | None:
+        return self._get_json(f"/v1/leads/{quote(lead_id, safe='')}")
+
+    def _get_json(self, path: str) -> dict[str, Any] | None:
+        if self._collector is None:
+            return None
+        response = httpx.get(self._collector + path, timeout=self._timeout)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()

@@ -1,0 +1,186 @@
+"""The insights console in headless chromium, against the real apiserver (with the operator
+running), the real artifact store (MinIO) and the real collector (on an SQLite event store).
+
+Users are ServiceAccounts with tokens from the apiserver: ``ops`` may read and patch models,
+``viewer`` may only read. Screenshots go to docs/img/.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from operator_harness import LSM, consistently, finish_training, model, retrain, version_recorded
+
+from leadscore.api.results import TrainingResult
+from leadscore.console.app import create_app
+from leadscore.console.sources import Sources
+from leadscore.store import artifacts
+from support.collector import running_collector
+from support.console import browser, seed_events, serving, train_card
+from support.kubeusers import grant, service_account_token
+from support.polling import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "img"
+GROUP = "leadscoring.io"
+EXPERIMENT = "pc-v2-vs-v1"
+
+
+@pytest.fixture(scope="session")
+def card_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_card(tmp_path_factory.mktemp("console-card"))
+
+
+@dataclass
+class World:
+    url: str
+    namespace: str
+    cluster: Any
+    ops: str
+    viewer: str
+
+
+def _train(cluster: Any, bucket: str, card_dir: Path, version: str) -> None:
+    uri = artifacts.publish_directory(card_dir, f"s3://{bucket}/{cluster.namespace}/pc/{version}/")
+    result = TrainingResult.model_validate_json((card_dir / "result.json").read_text())
+    message = result.model_copy(update={"model_name": "pc", "version": version, "artifact_uri": uri,
+                                        "metrics": {k: v for k, v in result.metrics.items() if k != "rows"}})
+    eventually(lambda: cluster.status(LSM, "pc").get("training", {}).get("version") == version,
+               what=f"training {version} started", timeout=60)
+    finish_training(cluster, "pc", version, message=message.to_termination_message())
+    eventually(lambda: version_recorded(cluster, "pc", version), what=f"{version} recorded", timeout=60)
+
+
+@pytest.fixture
+def world(kube, cluster, operator, s3_bucket, card_dir, tmp_path, monkeypatch) -> Iterator[World]:
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    seed_events(db, cluster.namespace, "pc", EXPERIMENT, ("v1", "v2"), predictions=4000)
+    with running_collector(db, tmp_path / "collector.log") as collector_url:
+        monkeypatch.setenv("LEADSCORE_COLLECTOR_URL", collector_url)
+        cluster.create(LSM, model("pc"))
+        _train(cluster, s3_bucket, card_dir, "v1")
+        retrain(cluster, "pc", "second")
+        _train(cluster, s3_bucket, card_dir, "v2")
+        eventually(lambda: cluster.status(LSM, "pc").get("servedVersion"), what="a served version")
+        cluster.create("abexperiments", {
+            "apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment", "metadata": {"name": EXPERIMENT},
+            "spec": {"modelRef": "pc", "control": {"version": "v1"}, "treatment": {"version": "v2"},
+                     "minSamplesPerArm": 1000000}})
+        namespace = cluster.namespace
+        ops, viewer = (service_account_token(cluster.api, namespace, n) for n in ("ops", "viewer"))
+        read = client.V1PolicyRule(api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"],
+                                   verbs=["get", "list"])
+        grant(cluster.api, namespace, "viewer", "console-viewer", [read])
+        grant(cluster.api, namespace, "ops", "console-ops", [read, client.V1PolicyRule(
+            api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["patch"])])
+        with kube.api_client() as console_api:
+            app = create_app(console_api, Sources(console_api, collector_url), secrets.token_hex(32),
+                             secure_cookie=False)
+            with serving(app) as url:
+                yield World(url, namespace, cluster, ops, viewer)
+
+
+def _login(page: Any, url: str, token: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("#token", token)
+    page.keyboard.press("Enter")  # keyboard only: the form submits from the token field
+    page.wait_for_load_state()
+
+
+def _points(page: Any, chart: str) -> int:
+    page.wait_for_function(f"document.getElementById('{chart}') && document.getElementById('{chart}').data")
+    return page.evaluate(f"document.getElementById('{chart}').data.reduce((n, t) => n + (t.x || []).length, 0)")
+
+
+def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(world: World) -> None:
+    cluster, namespace = world.cluster, world.namespace
+    served = cluster.status(LSM, "pc")["servedVersion"]  # the page shows the served version's card
+    other = "v1" if served == "v2" else "v2"
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1366, "height": 900})
+        _login(page, world.url, world.ops)
+        assert page.inner_text("#who") == f"system:serviceaccount:{namespace}:ops"
+        assert "pc" in page.inner_text("#models")
+
+        page.goto(f"{world.url}/models/{namespace}/pc")
+        rows = page.locator("#versions tbody tr")
+        assert [rows.nth(i).get_attribute("data-version") for i in range(rows.count())] == ["v2", "v1"]
+        assert _points(page, "chart-drivers") == 10
+        # five metrics of the served version, and of the one before it when there is one
+        assert _points(page, "chart-metrics") == (10 if served == "v2" else 5)
+        assert _points(page, "chart-reliability") >= 4
+        page.screenshot(path=str(SCREENSHOTS / "console-model.png"), full_page=True)
+
+        page.goto(f"{world.url}/experiments/{namespace}/{EXPERIMENT}")
+        assert _points(page, "chart-timeline") > 20 and _points(page, "chart-lift") > 10
+        assert "2000 leads" in page.inner_text("#stats")
+        page.screenshot(path=str(SCREENSHOTS / "console-experiment.png"), full_page=True)
+
+        page.goto(f"{world.url}/leads")
+        page.fill("#lead_id", "L-7")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#scores")
+        assert "v2" in page.inner_text("#scores")
+
+        page.goto(f"{world.url}/models/{namespace}/pc")
+        page.click(f"button[aria-label='Pin {other}']")
+        assert f"Pinned {other}" in page.inner_text("#message")
+        assert cluster.get(LSM, "pc")["spec"]["serving"]["pinnedVersion"] == other
+        eventually(lambda: cluster.isvc("pc")["spec"]["predictor"]["model"]["storageUri"].endswith(f"/pc/{other}/"),
+                   what=f"the operator serves the pinned {other}", timeout=60)
+        events = [e for e in cluster.events("pc") if e.reason == "Rollback"]
+        assert events and f"system:serviceaccount:{namespace}:ops" in events[0].message
+
+        jobs_before = len(cluster.jobs("pc"))
+        page.click("#retrain")
+        assert "Retraining requested" in page.inner_text("#message")
+        eventually(lambda: len(cluster.jobs("pc")) > jobs_before, what="a training Job", timeout=60)
+
+
+def test_console_refuses_a_user_without_rights_and_changes_nothing(world: World) -> None:
+    cluster, namespace = world.cluster, world.namespace
+    before = cluster.get(LSM, "pc")
+    with browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1366, "height": 900})
+        _login(page, world.url, world.viewer)
+        page.goto(f"{world.url}/models/{namespace}/pc")
+        assert page.locator("#retrain").is_disabled()
+        assert "may not patch leadscoringmodels.leadscoring.io" in page.inner_text("#why-disabled")
+        page.screenshot(path=str(SCREENSHOTS / "console-refused.png"), full_page=True)
+
+        # a user who enables the button anyway is refused by the server, with the reason
+        page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
+        page.click("#retrain")
+        assert "Refused" in page.inner_text("#message")
+        assert "may not patch leadscoringmodels.leadscoring.io" in page.inner_text("#message")
+        page.click("button[aria-label='Pin v1'], button[aria-label='Pin v2']")
+        assert "Refused" in page.inner_text("#message")
+
+        # a cross-site form without the session's CSRF token is refused before any check
+        page.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
+        page.click("#retrain")
+        assert "CSRF" in page.inner_text("#message")
+
+    consistently(lambda: cluster.get(LSM, "pc")["spec"] == before["spec"]
+                 and cluster.get(LSM, "pc")["metadata"].get("annotations") == before["metadata"].get("annotations"),
+                 what="the model is unchanged", duration=2)
+    assert not [e for e in cluster.events("pc") if e.reason in ("Rollback", "RetrainRequested")]
+
+
+def test_console_login_explains_a_bad_token(kube) -> None:
+    with kube.api_client() as api:
+        app = create_app(api, Sources(api, None), secrets.token_hex(32), secure_cookie=False)
+        with serving(app) as url, browser() as chromium:
+            page = chromium.new_page()
+            _login(page, url, "not-a-kubernetes-token")
+            assert "did not accept this token" in page.inner_text("#error")
+            page.screenshot(path=str(SCREENSHOTS / "console-login-error.png"))
+            page.goto(f"{url}/")
+            assert page.url.endswith("/login")
