@@ -13,6 +13,7 @@ from leadscore.experiments.report import TimelinePoint
 
 METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy")
 TOP_DRIVERS = 10
+ARM_COLOURS = {"control": (31, 119, 180), "treatment": (214, 39, 40)}
 _LAYOUT = {"margin": {"l": 160, "r": 20, "t": 30, "b": 40}, "height": 320}
 
 
@@ -55,24 +56,31 @@ def timeline(points: Sequence[TimelinePoint]) -> dict[str, Any]:
     """Each arm's cumulative conversion rate per day with its interval band."""
     data: list[dict[str, Any]] = []
     labels = [p.label for p in points]
-    for arm in ("control", "treatment"):
+    for arm, (r, g, b) in ARM_COLOURS.items():
         rates = [p.rates[arm] for p in points]
         data.append({"type": "scatter", "mode": "lines", "x": labels + labels[::-1],
                      "y": [r[2] for r in rates] + [r[1] for r in rates][::-1], "fill": "toself",
-                     "opacity": 0.2, "name": f"{arm} interval", "hoverinfo": "skip", "showlegend": False})
+                     "fillcolor": f"rgba({r},{g},{b},0.15)", "line": {"width": 0},
+                     "name": f"{arm} interval", "hoverinfo": "skip", "showlegend": False})
         data.append({"type": "scatter", "mode": "lines+markers", "x": labels, "y": [r[0] for r in rates],
-                     "name": arm})
+                     "name": arm, "line": {"color": f"rgb({r},{g},{b})"}})
     return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
                                      "yaxis": {"title": {"text": "conversion rate"}, "tickformat": ".1%"}}}
 
 
 def lift(points: Sequence[TimelinePoint]) -> dict[str, Any]:
-    """The lift per day with its always-valid interval (the sequential test's, as the operator decides)."""
+    """The lift per day with its always-valid interval (the sequential test's, as the operator decides).
+
+    The axis spans the lifts, not the first days' very wide intervals, which run off the chart.
+    """
     shown = [p for p in points if p.lift is not None]
     labels = [p.label for p in shown]
+    lifts = [p.lift for p in shown if p.lift is not None]
+    span = max([0.25, *(2 * abs(value) for value in lifts)])
     data = [{"type": "scatter", "mode": "lines", "x": labels + labels[::-1],
              "y": [p.lift_high for p in shown] + [p.lift_low for p in shown][::-1], "fill": "toself",
              "opacity": 0.2, "name": "always-valid interval", "hoverinfo": "skip"},
             {"type": "scatter", "mode": "lines+markers", "x": labels, "y": [p.lift for p in shown], "name": "lift"}]
     return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
-                                     "yaxis": {"title": {"text": "relative lift"}, "tickformat": "+.0%"}}}
+                                     "yaxis": {"title": {"text": "relative lift"}, "tickformat": "+.0%",
+                                               "range": [-span, span]}}}

@@ -90,8 +90,13 @@ def world(kube, cluster, operator, s3_bucket, card_dir, tmp_path, monkeypatch) -
 def _login(page: Any, url: str, token: str) -> None:
     page.goto(f"{url}/login")
     page.fill("#token", token)
-    page.keyboard.press("Enter")  # keyboard only: the form submits from the token field
-    page.wait_for_load_state()
+    _submit(page, lambda: page.keyboard.press("Enter"))  # keyboard only: Enter in the token field
+
+
+def _submit(page: Any, action: Any) -> None:
+    """Run ``action`` (a click or key press that submits a form) and wait for the next page."""
+    with page.expect_navigation():
+        action()
 
 
 def _points(page: Any, chart: str) -> int:
@@ -125,12 +130,11 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
 
         page.goto(f"{world.url}/leads")
         page.fill("#lead_id", "L-7")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("#scores")
+        _submit(page, lambda: page.keyboard.press("Enter"))
         assert "v2" in page.inner_text("#scores")
 
         page.goto(f"{world.url}/models/{namespace}/pc")
-        page.click(f"button[aria-label='Pin {other}']")
+        _submit(page, lambda: page.click(f"button[aria-label='Pin {other}']"))
         assert f"Pinned {other}" in page.inner_text("#message")
         assert cluster.get(LSM, "pc")["spec"]["serving"]["pinnedVersion"] == other
         eventually(lambda: cluster.isvc("pc")["spec"]["predictor"]["model"]["storageUri"].endswith(f"/pc/{other}/"),
@@ -139,7 +143,7 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
         assert events and f"system:serviceaccount:{namespace}:ops" in events[0].message
 
         jobs_before = len(cluster.jobs("pc"))
-        page.click("#retrain")
+        _submit(page, lambda: page.click("#retrain"))
         assert "Retraining requested" in page.inner_text("#message")
         eventually(lambda: len(cluster.jobs("pc")) > jobs_before, what="a training Job", timeout=60)
 
@@ -157,15 +161,17 @@ def test_console_refuses_a_user_without_rights_and_changes_nothing(world: World)
 
         # a user who enables the button anyway is refused by the server, with the reason
         page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
-        page.click("#retrain")
+        _submit(page, lambda: page.click("#retrain"))
         assert "Refused" in page.inner_text("#message")
         assert "may not patch leadscoringmodels.leadscoring.io" in page.inner_text("#message")
-        page.click("button[aria-label='Pin v1'], button[aria-label='Pin v2']")
+        page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
+        _submit(page, lambda: page.click("button[aria-label='Pin v1'], button[aria-label='Pin v2']"))
         assert "Refused" in page.inner_text("#message")
 
         # a cross-site form without the session's CSRF token is refused before any check
+        page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
         page.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
-        page.click("#retrain")
+        _submit(page, lambda: page.click("#retrain"))
         assert "CSRF" in page.inner_text("#message")
 
     consistently(lambda: cluster.get(LSM, "pc")["spec"] == before["spec"]
