@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests need (PostgreSQL's server binaries, whose
-# initdb/postgres the postgres_server fixture runs as the unprivileged `postgres` user).
+# Installs the Debian packages the integration tests need: PostgreSQL's server binaries (whose
+# initdb/postgres the postgres_server fixture runs as the unprivileged `postgres` user) and
+# chromium (the console's browser tests drive it headless through Playwright).
 # Idempotent and quiet when everything is installed; runs `apt-get update` once, only when
 # something is missing. Needs root (CI runs as root) or sudo.
 set -euo pipefail
 
-PACKAGES=(postgresql)
+PACKAGES=(postgresql chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

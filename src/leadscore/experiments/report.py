@@ -144,7 +144,8 @@ def _elapsed(start: date, day: date) -> timedelta:
     return day - start + timedelta(days=1)
 
 
-def _draw(points: list[TimelinePoint], summary: ExperimentSummary, analysis: ExperimentAnalysis, png_path: Path) -> None:
+def _draw(points: list[TimelinePoint], summary: ExperimentSummary, analysis: ExperimentAnalysis,
+          png_path: Path) -> None:
     """Rates with Wilson bands per arm (top) and the lift with its interval (bottom)."""
     from matplotlib.figure import Figure
 

@@ -20,6 +20,7 @@ from support.helm import CHART, Helm, HelmError, find, only
 PROFILES = {p.name.removesuffix("-values.yaml"): p for p in sorted((CHART / "ci").glob("*-values.yaml"))}
 RELEASE, NAMESPACE = "demo", "leadscore"
 OPERATOR = f"{RELEASE}-leadscore-operator"
+CONSOLE = f"{RELEASE}-leadscore-console"
 
 
 @pytest.fixture
@@ -62,9 +63,32 @@ def test_every_pod_runs_non_root_read_only_without_capabilities(render, profile:
             assert "limits" in container["resources"] and "memory" in container["resources"]["limits"], name
 
 
-def test_only_the_operator_mounts_an_api_token_when_rendered(render) -> None:
+def test_only_the_operator_and_console_mount_an_api_token_when_rendered(render) -> None:
     tokens = {name: spec.get("automountServiceAccountToken", True) for name, spec in pods(render("dev"))}
-    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR}
+    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR, CONSOLE}
+
+
+def test_console_may_read_review_and_patch_models_only_when_enabled(render) -> None:
+    role = only(render("dev"), "ClusterRole", CONSOLE)
+    granted = {(group, resource, verb) for rule in role["rules"] for group in rule["apiGroups"]
+               for resource in rule["resources"] for verb in rule["verbs"]}
+    assert granted == {("leadscoring.io", "leadscoringmodels", "get"), ("leadscoring.io", "leadscoringmodels", "list"),
+                       ("leadscoring.io", "abexperiments", "get"), ("leadscoring.io", "abexperiments", "list"),
+                       ("leadscoring.io", "leadscoringmodels", "patch"), ("", "events", "create"),
+                       ("authentication.k8s.io", "tokenreviews", "create"),
+                       ("authorization.k8s.io", "subjectaccessreviews", "create")}
+    assert not [o for o in render("external") if o["metadata"]["name"] == CONSOLE]
+
+
+def test_console_args_are_accepted_by_the_cli_and_ingress_names_the_host(render) -> None:
+    objects = render("dev", "console.ingress.enabled=true", "console.ingress.host=leads.example.com")
+    container = only(objects, "Deployment", CONSOLE)["spec"]["template"]["spec"]["containers"][0]
+    params = _parse_cli([*container["command"][1:], *container["args"]])
+    assert params["host"] == "0.0.0.0" and params["port"] == 8095
+    assert {e["name"] for e in container["env"]} >= {"LEADSCORE_CONSOLE_SECRET", "LEADSCORE_COLLECTOR_URL"}
+    rule = only(objects, "Ingress", CONSOLE)["spec"]["rules"][0]
+    assert rule["host"] == "leads.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == CONSOLE
 
 
 # --- operator -----------------------------------------------------------------------------------
@@ -198,7 +222,7 @@ def test_rbac_uses_a_role_in_the_watched_namespace_when_watch_namespace_set(rend
 
 
 def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
-    objects = render("dev", "operator.rbac.create=false")
+    objects = render("dev", "operator.rbac.create=false", "console.enabled=false")
     assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
 
 
@@ -348,7 +372,8 @@ def test_generated_credentials_differ_between_installs(render) -> None:
         return {s["metadata"]["name"]: s["data"] for s in find(render("dev"), "Secret")}
 
     first, second = secrets(), secrets()
-    assert set(first) == {f"{RELEASE}-leadscore-minio", f"{RELEASE}-leadscore-database"}
+    assert set(first) == {f"{RELEASE}-leadscore-minio", f"{RELEASE}-leadscore-database",
+                          f"{RELEASE}-leadscore-console-session"}
     for name in first:
         assert first[name] != second[name], f"{name} is not generated: its value comes from the chart"
 
@@ -411,7 +436,7 @@ def test_names_fit_63_characters_and_keep_the_component_when_release_long(render
 def test_fullname_override_replaces_the_prefix(render) -> None:
     objects = render("dev", "fullnameOverride=ls")
     assert {d["metadata"]["name"] for d in find(objects, "Deployment")} == {
-        "ls-operator", "ls-collector", "ls-minio", "ls-mlflow", "ls-postgresql"}
+        "ls-operator", "ls-collector", "ls-console", "ls-minio", "ls-mlflow", "ls-postgresql"}
 
 
 # --- storage and labels -------------------------------------------------------------------------
