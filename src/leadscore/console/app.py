@@ -29,6 +29,7 @@ from leadscore.experiments.settings import ExperimentSettings
 
 SESSION_SECONDS = 8 * 3600
 PLOTLY_PATH = "/static/plotly.min.js"
+PLOTLY_LICENSE_PATH = "/static/plotly-LICENSE.txt"
 
 
 @cache
@@ -37,6 +38,14 @@ def plotly_js() -> bytes:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs().encode()
+
+
+@cache
+def plotly_license() -> str:
+    """The license file the plotly distribution ships (its own header in plotly.min.js says MIT too)."""
+    from importlib import metadata
+
+    return metadata.distribution("plotly").read_text("licenses/LICENSE.txt") or "MIT (see plotly.min.js)"
 
 
 def _json(value: Any) -> str:
@@ -103,6 +112,10 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
     def plotly() -> Response:
         return Response(plotly_js(), media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get(PLOTLY_LICENSE_PATH)
+    def plotly_license_text() -> Response:
+        return Response(plotly_license(), media_type="text/plain")
 
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
