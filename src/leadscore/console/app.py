@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -103,6 +104,14 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
 
     def login_redirect() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next: Any) -> Response:
+        """Server-Timing: how long the page took here (reads and rendering), for browsers and the benchmark."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
