@@ -104,16 +104,21 @@ def main() -> None:
             token = service_account_token(api, NAMESPACE, "ops")
             grant(api, NAMESPACE, "ops", "ops", [client.V1PolicyRule(
                 api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"], verbs=["get", "list", "patch"])])
-            app = create_app(api, Sources(api, collector_url), secrets.token_hex(32), secure_cookie=False)
-            with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
-                signed_in = http.post("/login", data={"token": token})
-                if signed_in.status_code != 303:
-                    raise SystemExit(f"sign-in failed: HTTP {signed_in.status_code}")
-                pages = {"models": "/", "model": f"/models/{NAMESPACE}/{MODEL}",
-                         "experiment": f"/experiments/{NAMESPACE}/{EXPERIMENT}", "lead": "/leads?lead_id=L-7"}
-                for path in pages.values():  # warm caches (plotly.js is not part of any page)
-                    http.get(path).raise_for_status()
-                results = {name: _time(http, path, rounds) for name, path in pages.items()}
+            pages = {"models": "/", "model": f"/models/{NAMESPACE}/{MODEL}",
+                     "experiment": f"/experiments/{NAMESPACE}/{EXPERIMENT}", "lead": "/leads?lead_id=L-7"}
+            results = {}
+            # as shipped (collector summaries reused for 30 s), then with every request reaching the collector
+            for label, seconds in (("", 30.0), ("_uncached", 0.0)):
+                sources = Sources(api, collector_url, summary_seconds=seconds)
+                app = create_app(api, sources, secrets.token_hex(32), secure_cookie=False)
+                with serving(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+                    signed_in = http.post("/login", data={"token": token})
+                    if signed_in.status_code != 303:
+                        raise SystemExit(f"sign-in failed: HTTP {signed_in.status_code}")
+                    for path in pages.values():  # warm up (plotly.js is not part of any page)
+                        http.get(path).raise_for_status()
+                    measured = pages if not label else {"experiment": pages["experiment"]}
+                    results.update({name + label: _time(http, path, rounds) for name, path in measured.items()})
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
               "cpus": os.cpu_count(), "load_average": os.getloadavg(), "versions": args.versions,
               "predictions": predictions, "rounds": rounds, "pages": results}

@@ -286,6 +286,35 @@ def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:
     return fields
 
 
+def console_snapshot(options: DemoOptions, model: Path, summary: Any) -> list[Path]:
+    """The console's model and experiment pages on the demo's data, as static files: the demo runs
+    no Kubernetes API, so the CRs' status is written here the way the operator would write it."""
+    from leadscore.console.snapshot import write_snapshot
+
+    console.rule("[bold]8. Insights console (static snapshot)")
+    result = json.loads((model / "result.json").read_text())
+    name = f"demo-{options.vertical}"
+    version = {"version": "v1", "created": result["created"], "artifactUri": str(model.resolve()),
+               "metrics": {k: v for k, v in result["metrics"].items() if k != "rows"},
+               "mlflowRunId": result["mlflow_run_id"], "jobName": "(make demo: leadscore train)",
+               "shipped": result["shipped"], "gate": "Passed", "gateMessage": result["message"]}
+    lsm = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel",
+           "metadata": {"name": name, "namespace": NAMESPACE}, "spec": {"serving": {}},
+           "status": {"phase": "Ready", "versions": [version], "activeVersion": "v1", "servedVersion": "v1"}}
+    abx = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment",
+           "metadata": {"name": EXPERIMENT, "namespace": NAMESPACE},
+           "spec": {"modelRef": name, "control": {"version": "rules"}, "treatment": {"version": "v1"},
+                    "trafficPercent": 50, "minSamplesPerArm": 1000, "minimumDetectableEffect": 0.05},
+           "status": {"phase": "Running"}}
+    card = json.loads((model / "model_card.json").read_text())
+    pages = write_snapshot(options.workdir / "console", lsm, card, abx, summary, timedelta(days=options.days))
+    for page in pages:
+        console.print(f"console snapshot: {page}")
+    console.print("live console (needs a cluster): LEADSCORE_CONSOLE_SECRET=$(openssl rand -hex 32) "
+                  "leadscore console --collector http://<collector>:8090   (docs/console.md)")
+    return pages
+
+
 def run_demo(options: DemoOptions) -> None:
     started = time.monotonic()
     if options.workdir.exists():
@@ -297,6 +326,7 @@ def run_demo(options: DemoOptions) -> None:
     served = serve_and_experiment(options, model, incoming, truth)
     print_sales_report(served["scored"], served["explanations"])
     fields = experiment_report(served["summary"], options.workdir, options.days)
+    console_snapshot(options, model, served["summary"])
     (options.workdir / "demo-summary.json").write_text(json.dumps(
         {"holdout": metrics, "experiment": fields}, indent=2, default=str))
     console.rule(f"[bold green]Done in {time.monotonic() - started:.0f}s; everything is in {options.workdir}/")

@@ -20,6 +20,9 @@ def console(
     insecure_cookie: bool = typer.Option(
         False, "--insecure-cookie", help="Send the login cookie over plain HTTP too (local use only; "
                                          "behind TLS leave it off)."),
+    summary_seconds: float = typer.Option(
+        30.0, "--summary-cache-seconds", min=0,
+        help="Reuse a collector experiment summary this long (the collector aggregates it per request)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the console. Kubernetes credentials: in-cluster, else $KUBECONFIG; the cookie-signing
@@ -35,7 +38,7 @@ def console(
     from leadscore.operator.kube import load_api_client
 
     api = load_api_client()
-    app = create_app(api, Sources(api, collector), secret, secure_cookie=not insecure_cookie)
+    app = create_app(api, Sources(api, collector, summary_seconds=summary_seconds), secret, secure_cookie=not insecure_cookie)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

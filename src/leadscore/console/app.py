@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,16 +21,13 @@ from fastapi.templating import Jinja2Templates
 from kubernetes import client
 
 from leadscore.auth import User, review_access, review_token
-from leadscore.console import actions, charts, session
+from leadscore.console import actions, session, views
 from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, Sources
-from leadscore.experiments.decision import decide
 from leadscore.experiments.formatting import percent
-from leadscore.experiments.report import timeline_points
-from leadscore.experiments.settings import ExperimentSettings
 
 SESSION_SECONDS = 8 * 3600
-PLOTLY_PATH = "/static/plotly.min.js"
-PLOTLY_LICENSE_PATH = "/static/plotly-LICENSE.txt"
+PLOTLY_FILE, PLOTLY_LICENSE_FILE = "plotly.min.js", "plotly-LICENSE.txt"
+PLOTLY_PATH, PLOTLY_LICENSE_PATH = f"/static/{PLOTLY_FILE}", f"/static/{PLOTLY_LICENSE_FILE}"
 
 
 @cache
@@ -49,7 +46,7 @@ def plotly_license() -> str:
     return metadata.distribution("plotly").read_text("licenses/LICENSE.txt") or "MIT (see plotly.min.js)"
 
 
-def _json(value: Any) -> str:
+def json_for_script(value: Any) -> str:
     """JSON for a <script type="application/json"> block: non-finite numbers become null."""
     def clean(item: Any) -> Any:
         if isinstance(item, float) and not math.isfinite(item):
@@ -77,30 +74,16 @@ class Console:
         return review_access(self.api, user, verb, GROUP, resource, namespace, name).allowed
 
 
-def _version_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
-    status, spec = model.get("status", {}), model.get("spec", {})
-    pinned = spec.get("serving", {}).get("pinnedVersion")
-    training = status.get("training") or {}
-    rows = []
-    for item in reversed(status.get("versions", [])):
-        marks = [label for label, value in (("active", status.get("activeVersion")),
-                                            ("served", status.get("servedVersion")), ("pinned", pinned))
-                 if value == item["version"]]
-        rows.append({**item, "marks": marks,
-                     "trigger": training.get("trigger") if training.get("version") == item["version"] else None})
-    return rows
-
-
 def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_cookie: bool = True) -> FastAPI:
     console = Console(api, sources, secret, secure_cookie)
     app = FastAPI(title="leadscore console", docs_url=None, redoc_url=None, openapi_url=None)
     directory = resources.files("leadscore.console").joinpath("templates")
     templates = Jinja2Templates(directory=str(directory))
     templates.env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
-    templates.env.filters["tojson_safe"] = _json
+    templates.env.filters["tojson_safe"] = json_for_script
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=status_code)
+        return templates.TemplateResponse(request, name, {"static": "/static", **context}, status_code=status_code)
 
     def login_redirect() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
@@ -167,12 +150,14 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         return page(request, "models.html", user=user, csrf=session.csrf_token(secret, token), models=rows)
 
     @app.get("/models/{namespace}/{name}", response_class=HTMLResponse)
-    def model_page(request: Request, namespace: str, name: str, message: str | None = None,
-                   refused: bool = False) -> Response:
+    def model_page(request: Request, namespace: str, name: str) -> Response:
         signed = console.user(request)
         if signed is None:
             return login_redirect()
-        user, token = signed
+        return render_model(request, *signed, namespace, name)
+
+    def render_model(request: Request, user: User, token: str, namespace: str, name: str,
+                     message: str | None = None, refused: bool = False) -> Response:
         if not console.may(user, "get", MODELS, namespace, name):
             return page(request, "refused.html", status_code=403, user=user, csrf="",
                         message=f"{user.username} may not get {MODELS}.{GROUP} {name} in namespace {namespace}.")
@@ -180,26 +165,14 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         if model is None:
             return page(request, "refused.html", status_code=404, user=user, csrf="",
                         message=f"No LeadScoringModel {name} in namespace {namespace}.")
-        versions = _version_rows(model)
-        served = model.get("status", {}).get("servedVersion") or (versions[0]["version"] if versions else None)
-        shown = next((v for v in versions if v["version"] == served), versions[0] if versions else None)
-        card = sources.card(shown["artifactUri"]) if shown else None
-        older = versions[versions.index(shown) + 1:] if shown else []  # versions are newest first
-        previous = older[0] if older else None
-        figures = {}
-        if card:
-            figures["drivers"] = charts.drivers(card)
-            figures["reliability"] = charts.reliability(card)
-        if shown:
-            figures["metrics"] = charts.metrics(shown.get("metrics", {}), previous.get("metrics") if previous else None,
-                                                (shown["version"], previous["version"] if previous else ""))
+        view = views.model_view(model, sources.card)
         can_patch = console.may(user, "patch", MODELS, namespace, name)
         experiments = [e for e in sources.experiments(namespace) if e["spec"].get("modelRef") == name] \
             if console.may(user, "list", EXPERIMENTS, namespace) else []
         return page(request, "model.html", status_code=403 if refused else 200, user=user,
-                    csrf=session.csrf_token(secret, token), model=model, versions=versions, shown=shown,
-                    card=card, figures=figures, can_patch=can_patch, experiments=experiments, message=message,
-                    refused=refused, patch_needed=actions.PATCH_MODELS.describe(namespace))
+                    csrf=session.csrf_token(secret, token), **view, can_patch=can_patch, experiments=experiments,
+                    message=message, refused=refused,
+                    why_disabled=f"{user.username} may not {actions.PATCH_MODELS.describe(namespace)}")
 
     def act(request: Request, namespace: str, name: str, csrf: str, run: Any) -> Response:
         signed = console.user(request)
@@ -218,7 +191,7 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
             outcome = run(user, model)
         except ValueError as error:
             outcome = actions.Outcome(done=False, message=f"Refused: {error}.")
-        return model_page(request, namespace, name, message=outcome.message, refused=not outcome.done)
+        return render_model(request, user, token, namespace, name, message=outcome.message, refused=not outcome.done)
 
     @app.post("/models/{namespace}/{name}/rollback", response_class=HTMLResponse)
     def rollback(request: Request, namespace: str, name: str, version: str = Form(""),
@@ -250,19 +223,9 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         if experiment is None:
             return page(request, "refused.html", status_code=404, user=user, csrf="",
                         message=f"No ABExperiment {name} in namespace {namespace}.")
-        summary = sources.summary(namespace, name)
-        analysis, figures, needed = None, {}, {}
-        if summary is not None and all(arm in summary.arms for arm in ("control", "treatment")):
-            settings = ExperimentSettings.model_validate(experiment["spec"])
-            started = experiment.get("status", {}).get("started")
-            elapsed = datetime.now(UTC) - datetime.fromisoformat(started) if started else timedelta(0)
-            analysis = decide(summary, settings, elapsed=elapsed)
-            points = timeline_points(summary, analysis)
-            figures = {"timeline": charts.timeline(points), "lift": charts.lift(points)}
-            target = max(settings.min_samples_per_arm, analysis.planned_per_arm or 0)
-            needed = {arm: max(0, target - summary.arms[arm].exposures) for arm in ("control", "treatment")}
-        return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token),
-                    experiment=experiment, summary=summary, analysis=analysis, figures=figures, needed=needed)
+        view = views.experiment_view(experiment, sources.summary(namespace, name),
+                                     views.elapsed_since_start(experiment))
+        return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token), **view)
 
     @app.get("/leads", response_class=HTMLResponse)
     def lead_page(request: Request, lead_id: str = "") -> Response:
