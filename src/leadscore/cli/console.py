@@ -38,7 +38,8 @@ def console(
     from leadscore.operator.kube import load_api_client
 
     api = load_api_client()
-    app = create_app(api, Sources(api, collector, summary_seconds=summary_seconds), secret, secure_cookie=not insecure_cookie)
+    sources = Sources(api, collector, summary_seconds=summary_seconds)
+    app = create_app(api, sources, secret, secure_cookie=not insecure_cookie)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
