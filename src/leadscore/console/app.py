@@ -156,15 +156,22 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
             return login_redirect()
         return render_model(request, *signed, namespace, name)
 
+    def fetch(request: Request, user: User, plural: str, namespace: str, name: str) -> dict[str, Any] | Response:
+        """The object, when the user may get it and it exists; else the page that says which."""
+        if not console.may(user, "get", plural, namespace, name):
+            return page(request, "refused.html", status_code=403, user=user, csrf="",
+                        message=f"{user.username} may not get {plural}.{GROUP} {name} in namespace {namespace}.")
+        found = (sources.model if plural == MODELS else sources.experiment)(namespace, name)
+        if found is None:
+            return page(request, "refused.html", status_code=404, user=user, csrf="",
+                        message=f"No {plural}.{GROUP} {name} in namespace {namespace}.")
+        return found
+
     def render_model(request: Request, user: User, token: str, namespace: str, name: str,
                      message: str | None = None, refused: bool = False) -> Response:
-        if not console.may(user, "get", MODELS, namespace, name):
-            return page(request, "refused.html", status_code=403, user=user, csrf="",
-                        message=f"{user.username} may not get {MODELS}.{GROUP} {name} in namespace {namespace}.")
-        model = sources.model(namespace, name)
-        if model is None:
-            return page(request, "refused.html", status_code=404, user=user, csrf="",
-                        message=f"No LeadScoringModel {name} in namespace {namespace}.")
+        model = fetch(request, user, MODELS, namespace, name)
+        if isinstance(model, Response):
+            return model
         view = views.model_view(model, sources.card)
         can_patch = console.may(user, "patch", MODELS, namespace, name)
         experiments = [e for e in sources.experiments(namespace) if e["spec"].get("modelRef") == name] \
@@ -183,10 +190,9 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
             return page(request, "refused.html", status_code=403, user=user, csrf="",
                         message="The form's security token did not match this session (CSRF check). "
                                 "Reload the page and try again.")
-        model = sources.model(namespace, name)
-        if model is None:
-            return page(request, "refused.html", status_code=404, user=user, csrf="",
-                        message=f"No LeadScoringModel {name} in namespace {namespace}.")
+        model = fetch(request, user, MODELS, namespace, name)
+        if isinstance(model, Response):
+            return model
         try:
             outcome = run(user, model)
         except ValueError as error:
@@ -216,13 +222,9 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         if signed is None:
             return login_redirect()
         user, token = signed
-        if not console.may(user, "get", EXPERIMENTS, namespace, name):
-            return page(request, "refused.html", status_code=403, user=user, csrf="",
-                        message=f"{user.username} may not get {EXPERIMENTS}.{GROUP} {name} in namespace {namespace}.")
-        experiment = sources.experiment(namespace, name)
-        if experiment is None:
-            return page(request, "refused.html", status_code=404, user=user, csrf="",
-                        message=f"No ABExperiment {name} in namespace {namespace}.")
+        experiment = fetch(request, user, EXPERIMENTS, namespace, name)
+        if isinstance(experiment, Response):
+            return experiment
         view = views.experiment_view(experiment, sources.summary(namespace, name),
                                      views.elapsed_since_start(experiment))
         return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token), **view)

@@ -91,3 +91,17 @@ def test_retrain_patch_sets_the_operators_annotation_to_a_new_value() -> None:
     patch = actions.retrain_patch(datetime(2026, 12, 4, 10, 0, tzinfo=UTC))
 
     assert patch == {"metadata": {"annotations": {"leadscoring.io/retrain": "2026-12-04T10:00:00+00:00"}}}
+
+
+def test_version_rows_are_newest_first_with_active_served_pinned_and_trigger() -> None:
+    from leadscore.console.views import version_rows
+
+    model = {"spec": {"serving": {"pinnedVersion": "v1"}},
+             "status": {"activeVersion": "v2", "servedVersion": "v1",
+                        "training": {"version": "v2", "trigger": "annotation"},
+                        "versions": [{"version": "v1"}, {"version": "v2"}]}}
+
+    rows = version_rows(model)
+
+    assert [(r["version"], r["marks"], r["trigger"]) for r in rows] == [
+        ("v2", ["active"], "annotation"), ("v1", ["served", "pinned"], None)]
