@@ -2,7 +2,7 @@
 # Builds the leadscore images, loads them into the kind cluster and installs the chart
 # (`make deploy`, after `make kind-up`):
 #   docker build  operator/Dockerfile, trainer/Dockerfile, predictor/Dockerfile -> leadscore/<name>:dev,
-#                 and the collector from predictor/Dockerfile with EXTRAS=collector
+#                 the collector and the console from predictor/Dockerfile with EXTRAS=collector / console
 #   kind load     the images into cluster "leadscore" (no registry needed)
 #   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
 # BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda; large, and kind has
@@ -44,6 +44,7 @@ builds=(
   "trainer/Dockerfile leadscore/trainer:$TAG -"
   "predictor/Dockerfile leadscore/predictor:$TAG -"
   "predictor/Dockerfile leadscore/collector:$TAG collector"
+  "predictor/Dockerfile leadscore/console:$TAG console"
 )
 if [ "$BUILD_CUDA" = "1" ]; then
   builds+=("trainer/Dockerfile.cuda leadscore/trainer:$TAG-cuda -")
@@ -68,11 +69,12 @@ step "helm upgrade --install $RELEASE (namespace $NAMESPACE)"
   --namespace "$NAMESPACE" --create-namespace \
   --values manifests/kind/values.yaml \
   --set "operator.image.tag=$TAG,collector.image.tag=$TAG,servingRuntime.image.tag=$TAG,operator.trainer.image.tag=$TAG" \
+  --set "console.enabled=true,console.image.tag=$TAG" \
   --wait --timeout "$WAIT"
 # Same tag, new image: restart the leadscore pods so they run what was just loaded (not the bundled
 # MinIO/MLflow/PostgreSQL, whose emptyDir data a restart would lose).
 kubectl --context "$CONTEXT" -n "$NAMESPACE" rollout restart deployment \
-  -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component in (operator,collector)"
+  -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component in (operator,collector,console)"
 
 cat >&2 <<EOF
 deploy: leadscore is installed in namespace $NAMESPACE (context $CONTEXT).
