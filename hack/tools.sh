@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs or builds the real servers the tests talk to, each cached under $LEADSCORE_CACHE
 # (default ~/.cache/leadscore) by version, so only a cold machine pays for a build:
-#   PostgreSQL                                      hack/install-debs.sh (Debian packages)
+#   PostgreSQL, chromium (console browser tests)    hack/install-debs.sh (Debian packages)
 #   MinIO (S3)                                      hack/build-minio.sh (Go module proxy)
 #   helm                                            hack/build-helm.sh (Go module proxy)
 #   kube-apiserver, kube-controller-manager, etcd   hack/build-control-plane.sh (Go module proxy)
