@@ -72,3 +72,20 @@ class ServingSplit(BaseModel):
         since = self.since if self.since.tzinfo else self.since.replace(tzinfo=UTC)
         return {"service": self.service, "control_version": self.control_version,
                 "treatment_version": self.treatment_version, "since": since.isoformat()}
+
+
+class TierCount(BaseModel):
+    """Leads one inference service put in one tier, and how many of them converted since."""
+
+    tier: str = Field(description="Tier the predictor assigned ('' when the response named none).")
+    leads: int = Field(0, ge=0, description="Distinct leads scored into this tier.")
+    conversions: int = Field(0, ge=0, description="Of those, leads with a converted outcome at or after the score.")
+
+
+class TierSummary(BaseModel):
+    """``GET /v1/models/{namespace}/{service}/tiers``: how a model's tiers fill and convert."""
+
+    namespace: str
+    service: str
+    since: datetime
+    tiers: list[TierCount] = Field(description="One entry per tier seen, most leads first.")

@@ -9,6 +9,7 @@ default is a 422 with a nested list).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -19,13 +20,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
-from leadscore.api.summary import ExperimentSummary, ServingSplit
+from leadscore.api.summary import ExperimentSummary, ServingSplit, TierSummary
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
+from leadscore.collector.tiers import tier_summary
 from leadscore.errors import ValidationError
 from leadscore.store.events import EventStore
 
@@ -168,6 +170,11 @@ def create_app(store: EventStore) -> FastAPI:
             except pydantic.ValidationError as exc:
                 raise invalid(exc, prefix="query") from exc
         return experiment_summary(store, namespace, name, split=split)
+
+    @app.get("/v1/models/{namespace}/{service}/tiers", response_model=TierSummary)
+    def get_tiers(namespace: str, service: str, days: int = Query(30, ge=1, le=3650)) -> TierSummary:
+        """Leads per tier that ``service`` scored in the last ``days`` days, and their conversions."""
+        return tier_summary(store, namespace, service, datetime.now(UTC) - timedelta(days=days))
 
     @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
     def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:

@@ -172,7 +172,7 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         model = fetch(request, user, MODELS, namespace, name)
         if isinstance(model, Response):
             return model
-        view = views.model_view(model, sources.card)
+        view = views.model_view(model, sources.card, sources.tiers(namespace, name))
         can_patch = console.may(user, "patch", MODELS, namespace, name)
         experiments = [e for e in sources.experiments(namespace) if e["spec"].get("modelRef") == name] \
             if console.may(user, "list", EXPERIMENTS, namespace) else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from leadscore.api.summary import TierSummary
 from leadscore.experiments.report import TimelinePoint
 
 METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy")
@@ -84,3 +85,16 @@ def lift(points: Sequence[TimelinePoint]) -> dict[str, Any]:
     return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
                                      "yaxis": {"title": {"text": "relative lift"}, "tickformat": "+.0%",
                                                "range": [-span, span]}}}
+
+
+def tiers(summary: TierSummary) -> dict[str, Any]:
+    """Share of scored leads per tier (bars) and each tier's conversion rate (markers, right axis)."""
+    total = sum(t.leads for t in summary.tiers) or 1
+    names = [t.tier or "(none)" for t in summary.tiers]
+    data = [{"type": "bar", "name": "share of leads", "x": names, "y": [t.leads / total for t in summary.tiers]},
+            {"type": "scatter", "mode": "markers", "name": "conversion rate", "x": names, "yaxis": "y2",
+             "y": [t.conversions / t.leads if t.leads else None for t in summary.tiers], "marker": {"size": 12}}]
+    return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 50, "t": 30, "b": 40},
+                                     "yaxis": {"tickformat": ".0%", "title": {"text": "share of leads"}},
+                                     "yaxis2": {"tickformat": ".0%", "overlaying": "y", "side": "right",
+                                                "title": {"text": "converted"}}}}

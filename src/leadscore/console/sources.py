@@ -12,7 +12,7 @@ import httpx
 from kubernetes import client
 
 from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
-from leadscore.api.summary import ExperimentSummary
+from leadscore.api.summary import ExperimentSummary, TierSummary
 from leadscore.errors import StorageError
 from leadscore.store import artifacts
 
@@ -71,6 +71,11 @@ class Sources:
         summary = ExperimentSummary.model_validate(data) if data is not None else None
         self._summaries[key] = (time.monotonic(), summary)
         return summary
+
+    def tiers(self, namespace: str, service: str, days: int = 30) -> TierSummary | None:
+        """Leads per tier the model's InferenceService (named after the model) scored lately."""
+        data = self._get_json(f"/v1/models/{quote(namespace, safe='')}/{quote(service, safe='')}/tiers?days={days}")
+        return TierSummary.model_validate(data) if data is not None else None
 
     def lead(self, lead_id: str) -> dict[str, Any] | None:
         return self._get_json(f"/v1/leads/{quote(lead_id, safe='')}")

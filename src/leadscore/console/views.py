@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadscore.api.summary import ExperimentSummary
+from leadscore.api.summary import ExperimentSummary, TierSummary
 from leadscore.console import charts
 from leadscore.experiments.decision import decide
 from leadscore.experiments.report import timeline_points
@@ -31,8 +31,10 @@ def version_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def model_view(model: dict[str, Any], read_card: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
-    """Versions, the served version's card and its charts (the newest version when none serves)."""
+def model_view(model: dict[str, Any], read_card: Callable[[str], dict[str, Any] | None],
+               tier_summary: TierSummary | None = None) -> dict[str, Any]:
+    """Versions, the served version's card and its charts (the newest version when none serves),
+    and how its tiers fill and convert when the collector knows."""
     versions = version_rows(model)
     served = model.get("status", {}).get("servedVersion")
     shown = next((v for v in versions if v["version"] == served), versions[0] if versions else None)
@@ -43,10 +45,13 @@ def model_view(model: dict[str, Any], read_card: Callable[[str], dict[str, Any] 
     if card:
         figures["drivers"] = charts.drivers(card)
         figures["reliability"] = charts.reliability(card)
+    if tier_summary is not None and tier_summary.tiers:
+        figures["tiers"] = charts.tiers(tier_summary)
     if shown:
         figures["metrics"] = charts.metrics(shown.get("metrics", {}), previous.get("metrics") if previous else None,
                                             (shown["version"], previous["version"] if previous else ""))
-    return {"model": model, "versions": versions, "shown": shown, "card": card, "figures": figures}
+    return {"model": model, "versions": versions, "shown": shown, "card": card, "figures": figures,
+            "tier_summary": tier_summary}
 
 
 def elapsed_since_start(experiment: dict[str, Any], now: datetime | None = None) -> timedelta:

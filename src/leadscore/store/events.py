@@ -34,8 +34,10 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    case,
     create_engine,
     delete,
+    distinct,
     event,
     func,
     select,
@@ -369,6 +371,26 @@ def scored_since(session: Session, since: datetime) -> list[ScoredRow]:
 def outcomes_since(session: Session, since: datetime) -> list[OutcomeRow]:
     """Outcomes of the leads scored at or after ``since``, whenever they occurred."""
     return _outcomes_of(session, Prediction.predicted_at >= since)
+
+
+def tier_counts(session: Session, namespace: str, service: str, since: datetime) -> list[tuple[str, int, int]]:
+    """(tier, distinct leads, distinct leads with a converted outcome at or after their score) of
+    the predictions one inference service made at or after ``since``; aggregated in the database."""
+    converted = (
+        select(Outcome.id)
+        .where(Outcome.lead_id == Prediction.lead_id, Outcome.converted.is_(True),
+               Outcome.occurred_at >= Prediction.predicted_at)
+        .exists()
+    )
+    tier = func.coalesce(Prediction.tier, "")
+    rows = session.execute(
+        select(tier, func.count(distinct(Prediction.lead_id)),
+               func.count(distinct(case((converted, Prediction.lead_id)))))
+        .where(Prediction.namespace == namespace, Prediction.inference_service == service,
+               Prediction.predicted_at >= since)
+        .group_by(tier)
+    )
+    return [(str(name), int(leads), int(conversions)) for name, leads, conversions in rows]
 
 
 class LeadScoreRow(NamedTuple):

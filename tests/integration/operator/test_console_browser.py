@@ -121,6 +121,8 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
         # five metrics of the served version, and of the one before it when there is one
         assert _points(page, "chart-metrics") == (10 if served == "v2" else 5)
         assert _points(page, "chart-reliability") >= 4
+        assert _points(page, "chart-tiers") == 4  # two tiers seeded: share and conversion of each
+        assert "high" in page.inner_text("#tiers") and "low" in page.inner_text("#tiers")
         page.screenshot(path=str(SCREENSHOTS / "console-model.png"), full_page=True)
 
         page.goto(f"{world.url}/experiments/{namespace}/{EXPERIMENT}")
