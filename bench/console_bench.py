@@ -107,7 +107,7 @@ def main() -> None:
             pages = {"models": "/", "model": f"/models/{NAMESPACE}/{MODEL}",
                      "experiment": f"/experiments/{NAMESPACE}/{EXPERIMENT}", "lead": "/leads?lead_id=L-7"}
             results = {}
-            # as shipped (collector summaries reused for 30 s), then with every request reaching the collector
+            # as shipped (collector aggregates reused for 30 s), then with every request reaching the collector
             for label, seconds in (("", 30.0), ("_uncached", 0.0)):
                 sources = Sources(api, collector_url, summary_seconds=seconds)
                 app = create_app(api, sources, secrets.token_hex(32), secure_cookie=False)
@@ -117,7 +117,7 @@ def main() -> None:
                         raise SystemExit(f"sign-in failed: HTTP {signed_in.status_code}")
                     for path in pages.values():  # warm up (plotly.js is not part of any page)
                         http.get(path).raise_for_status()
-                    measured = pages if not label else {"experiment": pages["experiment"]}
+                    measured = pages if not label else {n: pages[n] for n in ("model", "experiment")}
                     results.update({name + label: _time(http, path, rounds) for name, path in measured.items()})
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
               "cpus": os.cpu_count(), "load_average": os.getloadavg(), "versions": args.versions,

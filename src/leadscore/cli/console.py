@@ -22,7 +22,7 @@ def console(
                                          "behind TLS leave it off)."),
     summary_seconds: float = typer.Option(
         30.0, "--summary-cache-seconds", min=0,
-        help="Reuse a collector experiment summary this long (the collector aggregates it per request)."),
+        help="Reuse a collector summary (experiment, tiers) this long; the collector aggregates per request."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the console. Kubernetes credentials: in-cluster, else $KUBECONFIG; the cookie-signing

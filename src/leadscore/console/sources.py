@@ -29,7 +29,7 @@ class Sources:
         self._collector = collector_url.rstrip("/") if collector_url else None
         self._timeout = timeout
         self._summary_seconds = summary_seconds
-        self._summaries: dict[tuple[str, str], tuple[float, ExperimentSummary | None]] = {}
+        self._aggregates: dict[str, tuple[float, Any]] = {}
 
     def models(self) -> list[dict[str, Any]]:
         return self._objects.list_cluster_custom_object(GROUP, VERSION, MODELS)["items"]
@@ -60,22 +60,25 @@ class Sources:
             return None
 
     def summary(self, namespace: str, name: str) -> ExperimentSummary | None:
-        """The collector's summary, reused for ``summary_seconds``: the collector aggregates every
-        prediction of the experiment per request (about 1.3 s per 100,000), and the operator itself
-        evaluates experiments minutes apart, so a few seconds' staleness changes nothing."""
-        key = (namespace, name)
-        cached = self._summaries.get(key)
-        if cached and time.monotonic() - cached[0] < self._summary_seconds:
-            return cached[1]
-        data = self._get_json(f"/v1/experiments/{namespace}/{name}/summary")
-        summary = ExperimentSummary.model_validate(data) if data is not None else None
-        self._summaries[key] = (time.monotonic(), summary)
-        return summary
+        """The collector's experiment summary (reused for ``summary_seconds``, see ``_aggregate``)."""
+        data = self._aggregate(f"/v1/experiments/{quote(namespace, safe='')}/{quote(name, safe='')}/summary")
+        return ExperimentSummary.model_validate(data) if data is not None else None
 
     def tiers(self, namespace: str, service: str, days: int = 30) -> TierSummary | None:
         """Leads per tier the model's InferenceService (named after the model) scored lately."""
-        data = self._get_json(f"/v1/models/{quote(namespace, safe='')}/{quote(service, safe='')}/tiers?days={days}")
+        data = self._aggregate(f"/v1/models/{quote(namespace, safe='')}/{quote(service, safe='')}/tiers?days={days}")
         return TierSummary.model_validate(data) if data is not None else None
+
+    def _aggregate(self, path: str) -> dict[str, Any] | None:
+        """A collector aggregate, reused for ``summary_seconds``: the collector computes it over every
+        matching prediction per request (an experiment summary takes about 1.3 s per 100,000), and
+        the operator itself evaluates experiments minutes apart, so seconds of staleness change nothing."""
+        cached = self._aggregates.get(path)
+        if cached and time.monotonic() - cached[0] < self._summary_seconds:
+            return cached[1]
+        data = self._get_json(path)
+        self._aggregates[path] = (time.monotonic(), data)
+        return data
 
     def lead(self, lead_id: str) -> dict[str, Any] | None:
         return self._get_json(f"/v1/leads/{quote(lead_id, safe='')}")
