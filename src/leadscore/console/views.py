@@ -68,6 +68,7 @@ def experiment_view(experiment: dict[str, Any], summary: ExperimentSummary | Non
         analysis = decide(summary, settings, elapsed=elapsed)
         points = timeline_points(summary, analysis)
         figures = {"timeline": charts.timeline(points), "lift": charts.lift(points)}
-        target = max(settings.min_samples_per_arm, analysis.planned_per_arm or 0)
-        needed = {arm: max(0, target - summary.arms[arm].exposures) for arm in ARMS}
+        if analysis.decision == "continue":  # once decided, no more leads are needed
+            target = max(settings.min_samples_per_arm, analysis.planned_per_arm or 0)
+            needed = {arm: max(0, target - summary.arms[arm].exposures) for arm in ARMS}
     return {"experiment": experiment, "summary": summary, "analysis": analysis, "figures": figures, "needed": needed}

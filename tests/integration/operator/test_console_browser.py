@@ -127,7 +127,7 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
 
         page.goto(f"{world.url}/experiments/{namespace}/{EXPERIMENT}")
         assert _points(page, "chart-timeline") > 20 and _points(page, "chart-lift") > 10
-        assert "2000 leads" in page.inner_text("#stats")
+        assert "2000 leads" in page.inner_text("#stats") and "998000 more leads needed" in page.inner_text("#stats")
         page.screenshot(path=str(SCREENSHOTS / "console-experiment.png"), full_page=True)
 
         page.goto(f"{world.url}/leads")
