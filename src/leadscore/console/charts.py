@@ -95,6 +95,8 @@ def tiers(summary: TierSummary) -> dict[str, Any]:
             {"type": "scatter", "mode": "markers", "name": "conversion rate", "x": names, "yaxis": "y2",
              "y": [t.conversions / t.leads if t.leads else None for t in summary.tiers], "marker": {"size": 12}}]
     return {"data": data, "layout": {**_LAYOUT, "margin": {"l": 50, "r": 50, "t": 30, "b": 40},
-                                     "yaxis": {"tickformat": ".0%", "title": {"text": "share of leads"}},
+                                     "legend": {"orientation": "h", "y": 1.15},
+                                     "yaxis": {"tickformat": ".0%", "title": {"text": "share of leads"},
+                                               "rangemode": "tozero"},
                                      "yaxis2": {"tickformat": ".0%", "overlaying": "y", "side": "right",
-                                                "title": {"text": "converted"}}}}
+                                                "rangemode": "tozero", "title": {"text": "converted"}}}}
