@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from leadscore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from leadscore.trainer.config import TrainConfig
 
 
 def _train(
@@ -22,7 +26,7 @@ def _train(
                                            help="Columns filled after the outcome (refused unless --allow-leaky)."),
     algorithms: str = typer.Option("lr,xgboost,lightgbm,catboost", "--algorithms",
                                    help="Comma-separated: lr, xgboost, lightgbm, catboost."),
-    trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm."),
+    trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
     time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
     seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
@@ -48,32 +52,18 @@ def _train(
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
     # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from pydantic import ValidationError as PydanticError
-
-    from leadscore.data import DatasetSpec
     from leadscore.trainer.batch import write_termination_message
-    from leadscore.trainer.config import TrainConfig
     from leadscore.trainer.pipeline import failure, train
     from leadscore.trainer.progress import RichProgress
     from leadscore.trainer.report import print_summary
 
-    def columns(values: list[str]) -> list[str]:
-        return [c.strip() for value in values for c in value.split(",") if c.strip()]
-
-    try:
-        config = TrainConfig(
-            data=data, format=data_format, algorithms=algorithms, trials=trials, time_budget=time_budget,
-            seed=seed, device=device, threads=threads, ensemble=ensemble, model_name=model_name,
-            version=version, vertical=vertical, output=output, mlflow_uri=mlflow_uri,
-            mlflow_experiment=mlflow_experiment, termination_path=termination_path, champion=champion,
-            dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=columns(exclude), post_outcome=columns(post_outcome),
-                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
-        )
-    except PydanticError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
-        raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
+    config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
+                          exclude=exclude, post_outcome=post_outcome, algorithms=algorithms, trials=trials,
+                          time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
+                          model_name=model_name, version=version, vertical=vertical, data_format=data_format,
+                          allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
+                          mlflow_experiment=mlflow_experiment, champion=champion,
+                          termination_path=termination_path)
     progress = RichProgress()
     try:
         result, card = train(config, progress)
@@ -89,6 +79,32 @@ def _train(
     if problem:
         progress.console.print(f"warning: {problem}")
     print_summary(result, card)
+
+
+def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
+                 exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
+                 leak_threshold: float, **options: Any) -> TrainConfig:
+    """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
+    the trainer's command line (what the operator's Job passes) to the trainer's input."""
+    from pydantic import ValidationError as PydanticError
+
+    from leadscore.data import DatasetSpec
+    from leadscore.trainer.config import TrainConfig
+
+    def columns(values: list[str]) -> list[str]:
+        return [c.strip() for value in values for c in value.split(",") if c.strip()]
+
+    try:
+        return TrainConfig(
+            data=data, format=data_format, output=output, **options,
+            dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
+                                exclude=columns(exclude), post_outcome=columns(post_outcome),
+                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
+        )
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
+        raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
 
 
 def _evaluate(

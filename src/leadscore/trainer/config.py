@@ -25,7 +25,8 @@ class TrainConfig(BaseModel):
     dataset: DatasetSpec
     format: Literal["csv", "parquet"] | None = None
     algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
-    trials: int = Field(20, ge=1, le=10_000, description="Optuna trials per algorithm.")
+    trials: int = Field(20, ge=0, le=10_000,
+                        description="Optuna trials per algorithm; 0 or 1 trains the default hyper-parameters only.")
     time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
     seed: int = Field(42, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -183,3 +183,34 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
                                                                      "s3://models/ns/m/v3/", "v3")
     assert params["post_outcome"] == ["policy_issued"] and params["allow_leaky"] is True
     assert params["data_format"] == "parquet" and params["device"] == "cpu"
+
+
+def _bounds(field: str) -> tuple[int, int]:
+    """The lowest and highest value the CRD accepts for ``spec.training.<field>``."""
+    import annotated_types
+
+    from leadscore.api.leadscoringmodel import TrainingSpec
+
+    metadata = TrainingSpec.model_fields[field].metadata
+    low = next(m.ge for m in metadata if isinstance(m, annotated_types.Ge))
+    high = next(m.le for m in metadata if isinstance(m, annotated_types.Le))
+    return low, high
+
+
+@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu"])
+def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
+    """Every value the CRD admits must start a trainer that accepts it, not a Job that fails."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.operator.builders import trainer_args
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    for value in _bounds(field):
+        bounded = spec.model_copy(update={"training": spec.training.model_copy(update={field: value})})
+        params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", bounded)[1:]).params
+        config = train_cli.train_config(**params)
+        assert config.output == "s3://m/ns/m/v3/"
+
