@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pydantic
 
 from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.errors import ConfigError
 
 TIERS = ("high", "medium", "low", "very_low")
 
@@ -38,3 +40,13 @@ def spec_from_card(card: Mapping[str, Any]) -> ScoringSpec:
     """The thresholds a model card records, the defaults when it records none."""
     recorded = card.get("scoring")
     return ScoringSpec.model_validate(recorded) if recorded else ScoringSpec()
+
+
+def spec_from_json(text: str, where: str) -> ScoringSpec:
+    """A ``ScoringSpec`` given as JSON (``ScoringSpec.to_json``) on a command line; errors name ``where``."""
+    try:
+        return ScoringSpec.model_validate_json(text)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {field + ': ' if field else ''}{first['msg']} (got {text[:80]!r})") from None

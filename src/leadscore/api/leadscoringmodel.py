@@ -7,6 +7,7 @@ schema and the operator parses CR bodies with them, so a field documented here i
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -143,6 +144,12 @@ class ScoringSpec(ApiModel):
                       description="Tier low; default score 40-59, nurture. Below it: very_low.")
     very_low_action: str = Field("archive", min_length=1, max_length=128,
                                  description="Action for leads below the low tier.")
+
+
+    def to_json(self) -> str:
+        """The compact JSON the trainer's ``--scoring`` and the predictor's ``LEADSCORE_SCORING``
+        carry: the same spelling on both sides, so a model card and an endpoint tier alike."""
+        return json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
 
 
 SCORING_RULES = [

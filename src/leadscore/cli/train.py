@@ -41,6 +41,9 @@ def _train(
     mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
     mlflow_experiment: str | None = typer.Option(None, "--mlflow-experiment",
                                                  help="Experiment name (default: the model name)."),
+    scoring: str | None = typer.Option(None, "--scoring",
+                                       help="Tier thresholds and actions as JSON (the CR's spec.scoring), "
+                                            "recorded in the model card; default: the built-in tiers."),
     champion: str | None = typer.Option(None, "--champion",
                                         help="Artifact (dir or s3://) of the version serving now: scored on the "
                                              "same held-out rows, recorded for the promotion gate."),
@@ -62,7 +65,7 @@ def _train(
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
-                          mlflow_experiment=mlflow_experiment, champion=champion,
+                          mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
                           termination_path=termination_path)
     progress = RichProgress()
     try:
@@ -83,17 +86,20 @@ def _train(
 
 def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
                  exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
-                 leak_threshold: float, **options: Any) -> TrainConfig:
+                 leak_threshold: float, scoring: str | None = None, **options: Any) -> TrainConfig:
     """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
     the trainer's command line (what the operator's Job passes) to the trainer's input."""
     from pydantic import ValidationError as PydanticError
 
     from leadscore.data import DatasetSpec
+    from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
     def columns(values: list[str]) -> list[str]:
         return [c.strip() for value in values for c in value.split(",") if c.strip()]
 
+    if scoring is not None:
+        options["scoring"] = spec_from_json(scoring, "--scoring")
     try:
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
@@ -130,13 +136,18 @@ def _score(
     data: str = typer.Option(..., "--data", help="CSV/Parquet path or s3:// URI of leads."),
     output: str = typer.Option(..., "--output", help="Where to write scores (.csv or .parquet, path or s3://)."),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="Rows per ONNX call."),
+    scoring: str | None = typer.Option(None, "--scoring",
+                                       help="Tier thresholds and actions as JSON, overriding the model card's "
+                                            "(what LEADSCORE_SCORING does for the endpoint)."),
 ) -> None:
     """Write lead id, probability, score 0-100, tier and action per lead; print rows/s."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    from leadscore.scoring import spec_from_json
     from leadscore.trainer.batch import score_file
 
-    rows, seconds = score_file(model, data, output, batch_size)
+    tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
+    rows, seconds = score_file(model, data, output, batch_size, tiers)
     rate = rows / seconds if seconds > 0 else float("inf")
     typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
 

@@ -109,6 +109,7 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--time-budget", str(training.time_budget_seconds),
         "--seed", str(training.seed),
         "--device", "cuda" if training.gpu > 0 else "cpu",
+        "--scoring", spec.scoring.to_json(),
         "--mlflow-experiment", f"{namespace}/{model}",
         "--termination-log", TERMINATION_LOG,
     ]
@@ -249,8 +250,7 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
                                settings: OperatorSettings) -> dict[str, Any]:
     """The KServe InferenceService for ``plan``: our runtime, its storageUri, logger to the collector."""
     serving = spec.serving
-    env = {"LEADSCORE_SCORING": json.dumps(spec.scoring.to_wire(), sort_keys=True, separators=(",", ":")),
-           **plan.env}
+    env = {"LEADSCORE_SCORING": spec.scoring.to_json(), **plan.env}
     if serving.gpu > 0:
         env["LEADSCORE_DEVICE"] = "cuda"
     model_spec: dict[str, Any] = {

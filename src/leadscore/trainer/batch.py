@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
 from leadscore.data.validation import binary_target
 from leadscore.errors import DatasetError, StorageError
@@ -69,8 +70,10 @@ def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]
     return {"model_version": model.card.get("version", ""), **metrics.model_dump()}
 
 
-def score_file(model_uri: str, data_uri: str, output: str, batch_size: int) -> tuple[int, float]:
-    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring)."""
+def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
+               scoring: ScoringSpec | None = None) -> tuple[int, float]:
+    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring).
+    The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
     from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
@@ -79,7 +82,7 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int) -> t
     started = time.perf_counter()
     probabilities = model.probabilities(frame, batch_size)
     seconds = time.perf_counter() - started
-    spec = spec_from_card(model.card)
+    spec = scoring or spec_from_card(model.card)
     scores = to_scores(probabilities)
     tiers = tier_index(scores, spec)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))

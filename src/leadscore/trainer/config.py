@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data.schema import DatasetSpec
 
 DEFAULT_ALGORITHMS = ["lr", "xgboost", "lightgbm", "catboost"]
@@ -40,6 +41,8 @@ class TrainConfig(BaseModel):
     mlflow_experiment: str | None = None
     termination_path: str | None = None
     champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec,
+                                 description="Tiers and actions (the CR's spec.scoring), recorded in the card.")
 
     @field_validator("version")
     @classmethod

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
@@ -234,7 +233,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions()),
-        scoring=ScoringSpec().model_dump(mode="json", by_alias=True),
+        scoring=config.scoring.model_dump(mode="json", by_alias=True),
     )
 
 

@@ -149,3 +149,21 @@ def test_a_champion_that_cannot_be_read_is_reported_not_fatal(tmp_path: Path) ->
     champion = score_champion(str(tmp_path / "missing"), rows, np.array([0, 1]), 0.5)
     assert champion.metrics is None
     assert champion.error and "missing" in champion.error
+
+
+def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,
+                                                              tmp_path: Path) -> None:
+    from leadscore.api.leadscoringmodel import ScoringSpec
+
+    tiers = ScoringSpec.model_validate({"high": {"minScore": 30, "action": "call_now"},
+                                        "medium": {"minScore": 20, "action": "email"},
+                                        "low": {"minScore": 10, "action": "drip"}})
+    process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "scores.csv"), "--scoring", tiers.to_json())
+    assert process.returncode == 0, process.stderr
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert (scores.loc[scores["score"] >= 30, "action"] == "call_now").all()
+    assert (scores.loc[scores["score"].between(20, 29), "tier"] == "medium").all()
+    refused = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "x.csv"), "--scoring", '{"high": {"minScore": 101}}')
+    assert refused.returncode == 2 and "--scoring" in refused.stderr

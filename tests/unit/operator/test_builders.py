@@ -214,3 +214,26 @@ def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
         config = train_cli.train_config(**params)
         assert config.output == "s3://m/ns/m/v3/"
 
+
+
+def test_the_trainer_records_the_tiers_the_endpoint_applies(spec, settings, status):
+    """spec.scoring reaches the model card (read by `leadscore score`) exactly as it reaches the endpoint."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.api.leadscoringmodel import ScoringSpec
+    from leadscore.operator.builders import trainer_args
+
+    tiers = ScoringSpec.model_validate({"high": {"minScore": 90, "action": "call_now"},
+                                        "medium": {"minScore": 50, "action": "email"},
+                                        "low": {"minScore": 20, "action": "drip"}, "veryLowAction": "drop"})
+    custom = spec.model_copy(update={"scoring": tiers})
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", custom)[1:]).params
+    recorded = train_cli.train_config(**params).scoring
+    plan = plan_serving("ns", custom, status("v1", active_version="v1"))
+    isvc = inference_service_manifest("ns", "m", custom, plan, settings)
+    env = _env(isvc["spec"]["predictor"]["model"])
+    assert recorded == tiers == ScoringSpec.model_validate_json(env["LEADSCORE_SCORING"])
