@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from leadscore.api.abexperiment import ABExperimentSpec
 from leadscore.errors import ConfigError, StorageError, ValidationError
 
 if TYPE_CHECKING:
@@ -21,13 +22,22 @@ if TYPE_CHECKING:
 
 experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report.", no_args_is_help=True)
 
-ALPHA = typer.Option(0.05, "--alpha", min=0.0001, max=0.4999, help="Significance level.")
-SPLIT = typer.Option(50.0, "--split", min=0.01, max=99.99, help="Percent of leads sent to treatment.")
-MDE = typer.Option(0.05, "--mde", min=0.0001, help="Minimum detectable effect, relative (0.05 = +5 %).")
-MIN_SAMPLES = typer.Option(100, "--min-samples", min=1, help="No decision below this many exposures per arm.")
+# Defaults are the ABExperiment CR's (as ExperimentSettings' are): a CLI analysis with default flags
+# decides what the operator decides for a CR that sets nothing.
+_CR = ABExperimentSpec.model_fields
+ALPHA = typer.Option(_CR["alpha"].default, "--alpha", min=0.0001, max=0.4999, help="Significance level.")
+SPLIT = typer.Option(float(_CR["traffic_percent"].default), "--split", min=0.01, max=99.99,
+                     help="Percent of leads sent to treatment.")
+MDE = typer.Option(_CR["minimum_detectable_effect"].default, "--mde", min=0.0001,
+                   help="Minimum detectable effect, relative (0.05 = +5 %).")
+MIN_SAMPLES = typer.Option(_CR["min_samples_per_arm"].default, "--min-samples", min=1,
+                           help="No decision below this many exposures per arm.")
 MINIMUM_LIFT = typer.Option(
-    0.0, "--minimum-lift", min=0.0, help="Promote only a measured lift of at least this (0.02 = +2 %)."
+    _CR["minimum_lift"].default, "--minimum-lift", min=0.0,
+    help="Promote only a measured lift of at least this (0.02 = +2 %)."
 )
+SEQUENTIAL = typer.Option(_CR["sequential"].default, "--sequential/--fixed",
+                          help="Always-valid mSPRT, or a fixed-horizon z-test.")
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 SUMMARY_FIELDS = ("p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value", "decision", "reason")
 
@@ -44,7 +54,7 @@ def analyze_command(
     ),
     treatment: str = typer.Option(..., "--treatment", help="Treatment arm as EXPOSURES,CONVERSIONS."),
     alpha: float = ALPHA,
-    sequential: bool = typer.Option(False, "--sequential", help="Always-valid mSPRT instead of the z-test."),
+    sequential: bool = SEQUENTIAL,
     split: float = SPLIT,
     mde: float = MDE,
     minimum_lift: float = MINIMUM_LIFT,
@@ -143,7 +153,7 @@ def report_command(
     ),
     output: str = typer.Option("report.html", "--output", help="HTML file; the PNG is written beside it."),
     alpha: float = ALPHA,
-    sequential: bool = typer.Option(True, "--sequential/--fixed", help="Always-valid mSPRT or fixed z-test."),
+    sequential: bool = SEQUENTIAL,
     split: float = SPLIT,
     mde: float = MDE,
     minimum_lift: float = MINIMUM_LIFT,
@@ -151,7 +161,8 @@ def report_command(
     min_duration: str | None = typer.Option(
         None, "--min-duration", help="e.g. 14d: no promote or rollback before this age."
     ),
-    max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d: decide at this age."),
+    max_duration: str = typer.Option(_CR["max_duration"].default, "--max-duration",
+                                     help="e.g. 14d: decide at this age."),
     elapsed: str | None = typer.Option(
         None, "--elapsed", help="Age of the experiment, e.g. 9d [days covered by the daily counts]."
     ),

@@ -1,7 +1,8 @@
 """What the decision rule needs to know about an experiment besides its counts.
 
-Field names (camelCase aliases) match ``ABExperiment.spec``, and unknown keys are ignored, so the
-operator can build settings straight from the CR: ``ExperimentSettings.model_validate(spec)``.
+``ExperimentSettings.from_spec`` is the one mapping from ``ABExperiment.spec``; the defaults the
+CR and this model share are read from ``ABExperimentSpec``, and the CLI takes its defaults from
+the same place, so ``leadscore experiment`` with default flags decides what the operator decides.
 ``maxDuration`` / ``minDuration`` accept the CR's compact form (``14d``, ``36h``, ``1d12h``) as
 well as anything pydantic reads as a timedelta.
 """
@@ -15,12 +16,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from leadscore.api.abexperiment import ABExperimentSpec
 from leadscore.experiments.proportions import Alternative
 from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
 
 Metric = Literal["conversion", "value"]
 
-DEFAULT_MINIMUM_DETECTABLE_EFFECT = 0.05
+_CR = ABExperimentSpec.model_fields
+DEFAULT_MINIMUM_DETECTABLE_EFFECT: float = _CR["minimum_detectable_effect"].default
 """+5 % relative lift: the ABExperiment CRD's default, so a CLI analysis matches the operator's."""
 
 _DURATION = re.compile(r"^(?:[0-9]+[dhms])+$")
@@ -39,7 +42,7 @@ class ExperimentSettings(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
-    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Significance level (false-positive rate).")
+    alpha: float = Field(_CR["alpha"].default, gt=0.0, lt=0.5, description="Significance level (false-positive rate).")
     minimum_detectable_effect: float = Field(
         DEFAULT_MINIMUM_DETECTABLE_EFFECT,
         gt=0.0,
@@ -48,18 +51,22 @@ class ExperimentSettings(BaseModel):
         "centres the sequential test's mixing distribution, and defines 'too small to matter'.",
     )
     minimum_lift: float = Field(
-        0.0,
+        _CR["minimum_lift"].default,
         ge=0.0,
         le=10.0,
         description="Smallest measured relative lift that promotes (0.02 = +2 %): a significant but smaller "
         "improvement keeps the control, as switching models has a cost of its own.",
     )
     power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
-    min_samples_per_arm: int = Field(100, ge=1, description="No decision before each arm has this many exposures.")
-    sequential: bool = Field(True, description="Always-valid inference (mSPRT): safe to evaluate at every look.")
+    min_samples_per_arm: int = Field(_CR["min_samples_per_arm"].default, ge=1,
+                                     description="No decision before each arm has this many exposures.")
+    sequential: bool = Field(_CR["sequential"].default,
+                             description="Always-valid inference (mSPRT): safe to evaluate at every look.")
     metric: Metric = Field("conversion", description="What decides: conversion rate, or mean outcome value per lead.")
-    traffic_percent: float = Field(50.0, gt=0.0, lt=100.0, description="Percent of leads sent to treatment.")
-    max_duration: timedelta | None = Field(None, description="After this long, decide with the evidence at hand.")
+    traffic_percent: float = Field(float(_CR["traffic_percent"].default), gt=0.0, lt=100.0,
+                                   description="Percent of leads sent to treatment.")
+    max_duration: timedelta | None = Field(parse_duration(_CR["max_duration"].default),
+                                           description="After this long, decide with the evidence at hand.")
     min_duration: timedelta | None = Field(
         None, description="No promote/rollback before this long (e.g. 14d so that whole weeks are compared)."
     )
@@ -83,6 +90,14 @@ class ExperimentSettings(BaseModel):
         if isinstance(value, str) and _DURATION.match(value):
             return parse_duration(value)
         return value
+
+    @classmethod
+    def from_spec(cls, spec: ABExperimentSpec) -> ExperimentSettings:
+        """The settings an ABExperiment's spec asks for: what the operator decides with."""
+        return cls(alpha=spec.alpha, minimum_detectable_effect=spec.minimum_detectable_effect,
+                   minimum_lift=spec.minimum_lift, min_samples_per_arm=spec.min_samples_per_arm,
+                   sequential=spec.sequential, metric=spec.metric, traffic_percent=spec.traffic_percent,
+                   min_duration=spec.min_duration, max_duration=spec.max_duration)
 
     @property
     def treatment_share(self) -> float:

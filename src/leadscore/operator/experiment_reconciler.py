@@ -163,7 +163,7 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
     except (httpx.HTTPError, ValueError) as exc:  # unreachable or malformed: the split keeps running
         ctx.condition(c.RUNNING, c.TRUE, c.SUMMARY_UNAVAILABLE, f"collector summary unavailable: {exc}")
         return
-    settings = ExperimentSettings.model_validate(ctx.spec.to_wire())
+    settings = ExperimentSettings.from_spec(ctx.spec)
     analysis = decide(summary, settings, elapsed=max(ctx.now - started, timedelta(0)))
     fields = status_fields(analysis)
     fields["control"]["version"] = ctx.spec.control.version

@@ -21,7 +21,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--json")
+    arms = ("--control", "1000,150", "--treatment", "1000,195")
+    code, out, _ = run(capsys, "experiment", "analyze", *arms, "--fixed", "--json")
     result = json.loads(out)
     assert code == 0
     assert result.keys() >= ANALYZE_KEYS
@@ -33,7 +34,7 @@ def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixt
 
 def test_analyze_keeps_the_control_when_the_lift_is_below_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:
     arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
-    _, out, _ = run(capsys, "experiment", "analyze", *arms, "--minimum-lift", "0.5")
+    _, out, _ = run(capsys, "experiment", "analyze", *arms, "--fixed", "--minimum-lift", "0.5")
     result = json.loads(out)
     assert result["decision"] == "inconclusive"
     assert "by less than the +50.0% required to switch" in result["reason"]
@@ -41,8 +42,8 @@ def test_analyze_keeps_the_control_when_the_lift_is_below_the_minimum(capsys: py
 
 def test_analyze_sequential_is_more_conservative_than_fixed(capsys: pytest.CaptureFixture[str]) -> None:
     arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
-    _, fixed, _ = run(capsys, "experiment", "analyze", *arms)
-    _, sequential, _ = run(capsys, "experiment", "analyze", *arms, "--sequential")
+    _, fixed, _ = run(capsys, "experiment", "analyze", *arms, "--fixed")
+    _, sequential, _ = run(capsys, "experiment", "analyze", *arms)
     assert json.loads(sequential)["p_value"] > json.loads(fixed)["p_value"]
     assert json.loads(sequential)["sequential"] is True
 
@@ -66,7 +67,7 @@ def test_analyze_halts_on_a_split_mismatch(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_analyze_prints_a_table_without_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195")
+    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--fixed")
     assert code == 0
     assert "Fixed-horizon analysis" in out
     assert "promote" in out
@@ -161,3 +162,25 @@ def test_report_refuses_a_file_that_is_not_a_summary(capsys: pytest.CaptureFixtu
     code, _, err = run(capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html"))
     assert code == 2
     assert err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"
+
+
+@pytest.mark.parametrize("command", ["analyze", "report"])
+def test_cli_defaults_are_what_the_operator_decides_with_for_a_bare_cr(command: str) -> None:
+    """`leadscore experiment` with default flags applies the settings of a CR that sets nothing."""
+    import typer
+
+    from leadscore.api.abexperiment import ABExperimentSpec
+    from leadscore.cli.experiment import experiment_app
+    from leadscore.experiments.settings import ExperimentSettings
+
+    bare = ABExperimentSpec.model_validate({"modelRef": "m", "control": {"version": "v1"},
+                                            "treatment": {"version": "v2"}})
+    operator = ExperimentSettings.from_spec(bare)
+    assert ExperimentSettings() == operator
+    defaults = {p.name: p.default for p in typer.main.get_command(experiment_app).commands[command].params}
+    cli = {"alpha": defaults["alpha"], "sequential": defaults["sequential"], "traffic_percent": defaults["split"],
+           "minimum_detectable_effect": defaults["mde"], "minimum_lift": defaults["minimum_lift"],
+           "min_samples_per_arm": defaults["min_samples"]}
+    if command == "report":
+        cli["max_duration"] = defaults["max_duration"]
+    assert ExperimentSettings(**cli) == operator

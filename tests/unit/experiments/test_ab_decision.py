@@ -240,7 +240,8 @@ def test_decide_promotes_on_value_per_lead_with_welch_when_fixed() -> None:
 
 def test_decide_keeps_running_a_sequential_value_test_without_evidence() -> None:
     data = valued((4000, 40000.0, 4_000_000.0), (4000, 40400.0, 4_040_000.0))
-    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(data, ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "continue"
     assert analysis.metric == "value"
     assert analysis.p_value is not None and analysis.p_value > 0.05
@@ -248,13 +249,15 @@ def test_decide_keeps_running_a_sequential_value_test_without_evidence() -> None
 
 def test_decide_rolls_back_on_value_when_sequential_and_clearly_worse() -> None:
     data = valued((40000, 400000.0, 40_000_000.0), (40000, 300000.0, 30_000_000.0))
-    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(data, ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "rollback"
     assert analysis.lift_ci_high is not None and analysis.lift_ci_high < 0
 
 
 def test_decide_waits_for_outcome_values_when_metric_is_value() -> None:
-    analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "continue"
     assert analysis.reason == "waiting for outcome values: none vary in either arm yet"
 
@@ -280,7 +283,7 @@ def test_decide_reports_zero_value_for_an_arm_without_revenue() -> None:
 def test_decide_promotes_only_a_lift_that_clears_the_minimum(
     treatment: tuple[int, int], minimum_lift: float, final: bool, decision: str
 ) -> None:
-    settings = ExperimentSettings(minimum_lift=minimum_lift)
+    settings = ExperimentSettings(minimum_lift=minimum_lift, max_duration=None)
     analysis = decide(summary((100_000, 10_000), treatment), settings, elapsed=30 * DAY, final=final)
     assert analysis.decision == decision
     if decision != "promote":
