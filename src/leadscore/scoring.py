@@ -8,9 +8,6 @@ Vectorised, because the predictor maps whole batches per request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import pydantic
 
@@ -34,12 +31,6 @@ def tier_index(scores: np.ndarray, spec: ScoringSpec) -> np.ndarray:
 def actions(spec: ScoringSpec) -> tuple[str, str, str, str]:
     """The action of each tier, in ``TIERS`` order."""
     return spec.high.action, spec.medium.action, spec.low.action, spec.very_low_action
-
-
-def spec_from_card(card: Mapping[str, Any]) -> ScoringSpec:
-    """The thresholds a model card records, the defaults when it records none."""
-    recorded = card.get("scoring")
-    return ScoringSpec.model_validate(recorded) if recorded else ScoringSpec()
 
 
 def spec_from_json(text: str, where: str) -> ScoringSpec:

@@ -17,6 +17,7 @@ from typing import Any
 import kopf
 
 from leadscore.api import conditions as c
+from leadscore.api.artifact import COMMIT_MARKER
 from leadscore.api.leadscoringmodel import (
     LeadScoringModelSpec,
     LeadScoringModelStatus,
@@ -190,7 +191,7 @@ def check_training(ctx: ModelContext) -> None:
 
 def _result_from_bucket(ctx: ModelContext, version: str) -> TrainingResult | None:
     uri = artifacts.join(artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version),
-                         artifacts.COMMIT_MARKER)
+                         COMMIT_MARKER)
     try:
         return parse_result(artifacts.read_bytes(uri))
     except StorageError as exc:

@@ -35,14 +35,14 @@ from leadscore.errors import ConfigError
 from leadscore.features.contract import RecordError
 from leadscore.predictor import metrics
 from leadscore.predictor.arms import Arm, ModelArm, RulesArm
-from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.artifact import open_artifact
 from leadscore.predictor.columnar import MIN_BATCH, Columns, plain_columns
 from leadscore.predictor.config import RULES, PredictorSettings
 from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
 
@@ -96,8 +96,8 @@ class LeadScoreModel(Model):
         self._specs = specs
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
-        self._scoring = self.settings.scoring or spec_from_card(
-            next(arm.artifact.card for arm in self.arms if isinstance(arm, ModelArm))
+        self._scoring = self.settings.scoring or next(
+            arm.artifact.card.scoring for arm in self.arms if isinstance(arm, ModelArm)
         )
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
@@ -119,7 +119,7 @@ class LeadScoreModel(Model):
     def _open_arm(self, uri: str, label: str | None) -> Arm:
         if uri == RULES:
             return RulesArm(label)
-        return ModelArm(ModelArtifact.open(uri), label, self.settings.device, self.settings.threads)
+        return ModelArm(open_artifact(uri), label, self.settings.device, self.settings.threads)
 
     def __getstate__(self) -> dict[str, Any]:
         """Only the settings cross a process boundary (``--workers`` > 1); each worker reloads."""

@@ -17,11 +17,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from leadscore.api.artifact import COMMIT_MARKER
 from leadscore.errors import StorageError
 from leadscore.store import s3
 from leadscore.store.s3 import S3Location, is_s3_uri
-
-COMMIT_MARKER = "result.json"
 
 
 def join(base: str, *parts: str) -> str:

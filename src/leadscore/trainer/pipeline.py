@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadscore.api.artifact import BOOSTERS_DIR, CARD_FILE, MODEL_FILE, RESULT_FILE, SPEC_FILE, ServingCard
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
@@ -41,6 +42,7 @@ from leadscore.trainer.card import (
     data_fingerprint,
     library_versions,
 )
+from leadscore.trainer.champion import score_champion
 from leadscore.trainer.config import TrainConfig
 from leadscore.trainer.device import resolve_device
 from leadscore.trainer.ensemble import Blend, Selection, fit_blend, select
@@ -50,11 +52,6 @@ from leadscore.trainer.split import Split, split_rows
 from leadscore.trainer.tracking import Tracker
 from leadscore.trainer.tuning import Tuned, tune
 
-MODEL_FILE = "model.onnx"
-SPEC_FILE = "feature_spec.json"
-CARD_FILE = "model_card.json"
-RESULT_FILE = "result.json"
-BOOSTERS_DIR = "boosters"
 IMPORTANCE_ROWS = 5000
 """Held-out rows, evenly spaced, behind the card's global feature importance."""
 CALIBRATION_CHOICE = ("cross-fitted on validation: 5-fold out-of-fold log loss of sigmoid vs isotonic "
@@ -162,7 +159,7 @@ def _write_artifact(directory: Path, onnx_bytes: bytes, prepared: Prepared, blen
     for name in blend.members:
         algorithm = tuned[name].algorithm
         algorithm.save_native(tuned[name].model, directory / BOOSTERS_DIR / algorithm.native_file)
-    explainer = Explainer(members_from_card(card.model_dump(mode="json"), directory))
+    explainer = Explainer(members_from_card(ServingCard.model_validate(card.model_dump()), directory))
     x_test = prepared.x["test"]
     rows = np.unique(np.linspace(0, len(x_test) - 1, num=min(len(x_test), IMPORTANCE_ROWS)).astype(int))
     importance = global_importance(explainer, x_test[rows], card.feature_names,
@@ -233,7 +230,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions()),
-        scoring=config.scoring.model_dump(mode="json", by_alias=True),
+        scoring=config.scoring,
     )
 
 
@@ -246,9 +243,6 @@ def headline(card: ModelCard) -> dict[str, float]:
 
 
 def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progress: Progress) -> ChampionCard:
-    # imported here: the champion is read with trainer.batch, which itself reads this module's file names
-    from leadscore.trainer.champion import score_champion
-
     progress.stage(f"scoring the serving version {config.champion} on the same {len(prepared.split.test):,} test rows")
     test_rows = prepared.raw.iloc[prepared.split.test].drop(columns=[config.dataset.target])
     champion = score_champion(config.champion or "", test_rows, prepared.y["test"], shipped.threshold)

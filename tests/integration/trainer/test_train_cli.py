@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from trainer_helpers import FAST, run_leadscore
 
+from leadscore.api.artifact import ServingCard
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.trainer import onnx_graph
 
@@ -46,6 +48,9 @@ def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) 
     assert card["training"]["parity_max_abs_diff"] <= onnx_graph.PARITY_TOLERANCE
     assert card["calibration"]["method"] in ("sigmoid", "isotonic")
     assert {a["algorithm"] for a in card["algorithms"]} == {"lr", "lightgbm"}
+    served = ServingCard.model_validate(card)  # the slice the predictor and `leadscore score` read
+    assert (served.version, served.threshold, served.scoring) == ("v1", card["threshold"], ScoringSpec())
+    assert [m.native_file for m in served.members] == [m["native_file"] for m in card["members"]]
 
 
 def test_train_writes_result_and_termination_message_when_it_succeeds(trained: dict) -> None:
