@@ -12,7 +12,7 @@ import numpy as np
 import pydantic
 
 from leadscore.api.leadscoringmodel import ScoringSpec
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, dotted, one_line
 
 TIERS = ("high", "medium", "low", "very_low")
 
@@ -38,6 +38,4 @@ def spec_from_json(text: str, where: str) -> ScoringSpec:
     try:
         return ScoringSpec.model_validate_json(text)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{where}: {field + ': ' if field else ''}{first['msg']} (got {text[:80]!r})") from None
+        raise ConfigError(one_line(exc, lambda loc: f"{where}: {dotted(loc)}" if loc else where)) from None

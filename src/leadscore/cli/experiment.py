@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from leadscore.api.abexperiment import ABExperimentSpec
-from leadscore.errors import ConfigError, StorageError, ValidationError
+from leadscore.errors import ConfigError, InvalidInputError, StorageError, one_line
 
 if TYPE_CHECKING:
     from leadscore.api.summary import ExperimentSummary
@@ -249,11 +249,7 @@ def _load_summary(uri: str) -> ExperimentSummary:
     try:
         return ExperimentSummary.model_validate_json(payload)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(document)"
-        raise ValidationError(
-            f"--summary: {uri} is not an ExperimentSummary: {where}: {first['msg']}"
-        ) from None
+        raise InvalidInputError(f"--summary: {uri} is not an ExperimentSummary: {one_line(exc)}") from None
 
 
 def _summary_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, Location, one_line
 
 if TYPE_CHECKING:
     from leadscore.trainer.config import TrainConfig
@@ -108,9 +108,12 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
                                 allow_leaky=allow_leaky, leak_threshold=leak_threshold),
         )
     except PydanticError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
-        raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
+        raise ConfigError(one_line(exc, _flag)) from None
+
+
+def _flag(loc: Location) -> str:
+    """A ``TrainConfig`` field as the option that sets it: ``("dataset", "id_column")`` -> ``--id-column``."""
+    return "--" + ".".join(str(part) for part in loc).removeprefix("dataset.").replace("_", "-")
 
 
 def _evaluate(

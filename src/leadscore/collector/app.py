@@ -26,7 +26,7 @@ from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError, one_line
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -76,9 +76,9 @@ _OUTCOMES_OPENAPI = _outcomes_openapi()
 async def _body(request: Request) -> bytes:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise ValidationError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
+        raise InvalidInputError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
     if not body:
-        raise ValidationError("body: empty")
+        raise InvalidInputError("body: empty")
     return body
 
 
@@ -87,16 +87,14 @@ def create_app(store: EventStore) -> FastAPI:
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
 
-    @app.exception_handler(ValidationError)
-    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
         metrics.rejected.labels(getattr(request.scope.get("route"), "path", "unknown")).inc()
         return JSONResponse(status_code=400, content={"error": str(exc), "reason": exc.reason})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
+        return JSONResponse(status_code=400, content={"error": one_line(exc), "reason": InvalidInputError.reason})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -110,7 +108,7 @@ def create_app(store: EventStore) -> FastAPI:
     async def post_event(request: Request) -> dict[str, Any]:
         """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
         if request.headers.get("content-type", "").startswith(_STRUCTURED):
-            raise ValidationError(
+            raise InvalidInputError(
                 f"content-type: {_STRUCTURED} (structured mode) is not accepted; "
                 "send binary mode, with the attributes in ce-* headers, as KServe's logger does"
             )
@@ -137,7 +135,7 @@ def create_app(store: EventStore) -> FastAPI:
         try:
             document = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"body: not valid JSON ({exc})") from exc
+            raise InvalidInputError(f"body: not valid JSON ({exc})") from exc
         outcomes = parse_outcomes(document)
         result = await run_in_threadpool(record_outcomes, store, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)

@@ -32,7 +32,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.collector.errors import invalid
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
@@ -133,9 +133,9 @@ def _json_object(text: str | None, header: str) -> dict[str, object]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{header}: not valid JSON ({exc.msg}) (got {text[:80]!r})") from exc
+        raise InvalidInputError(f"{header}: not valid JSON ({exc.msg}) (got {text[:80]!r})") from exc
     if not isinstance(value, dict):
-        raise ValidationError(f"{header}: expected a JSON object (got {text[:80]!r})")
+        raise InvalidInputError(f"{header}: expected a JSON object (got {text[:80]!r})")
     return value
 
 

@@ -17,7 +17,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadscore.collector.errors import invalid
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 MAX_BATCH = 10_000
 
@@ -58,23 +58,23 @@ def parse_outcomes(document: Any) -> list[OutcomeIn]:
     if isinstance(document, dict) and "outcomes" in document:
         extra = sorted(set(document) - {"outcomes"})
         if extra:
-            raise ValidationError(f"body: unexpected field(s) {extra} beside 'outcomes'")
+            raise InvalidInputError(f"body: unexpected field(s) {extra} beside 'outcomes'")
         document = document["outcomes"]
         if not isinstance(document, list):
-            raise ValidationError(f"outcomes: expected a list, got {type(document).__name__}")
+            raise InvalidInputError(f"outcomes: expected a list, got {type(document).__name__}")
     if isinstance(document, dict):
         try:
             return [OutcomeIn.model_validate(document)]
         except pydantic.ValidationError as exc:
             raise invalid(exc) from exc
     if not isinstance(document, list):
-        raise ValidationError(
+        raise InvalidInputError(
             f"body: expected an outcome, a list or {{'outcomes': [...]}}, got {type(document).__name__}"
         )
     if not document:
-        raise ValidationError("outcomes: empty batch")
+        raise InvalidInputError("outcomes: empty batch")
     if len(document) > MAX_BATCH:
-        raise ValidationError(f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request")
+        raise InvalidInputError(f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request")
     try:
         return _BATCH.validate_python(document)
     except pydantic.ValidationError as exc:

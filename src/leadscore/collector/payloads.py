@@ -23,7 +23,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.collector.errors import invalid
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 MAX_INSTANCES = 10_000
 RECORDS_TENSOR = "records"
@@ -78,9 +78,9 @@ def _json_body(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"body: not valid JSON ({exc})") from exc
+        raise InvalidInputError(f"body: not valid JSON ({exc})") from exc
     if not isinstance(document, dict):
-        raise ValidationError(f"body: expected a JSON object, got {type(document).__name__}")
+        raise InvalidInputError(f"body: expected a JSON object, got {type(document).__name__}")
     return document
 
 
@@ -105,9 +105,9 @@ def _decoded_records(tensor: _Tensor, where: str) -> list[dict[str, Any]]:
         try:
             record = json.loads(item) if isinstance(item, str) else item
         except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}.data[{i}]: not a JSON record ({exc.msg})") from exc
+            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({exc.msg})") from exc
         if not isinstance(record, dict):
-            raise ValidationError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
+            raise InvalidInputError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
         records.append(record)
     return records
 
@@ -123,13 +123,13 @@ def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, An
     for i, tensor in enumerate(tensors):
         values = _flatten(tensor.data)
         if tensor.shape[0] != rows or len(values) != rows:
-            raise ValidationError(
+            raise InvalidInputError(
                 f"{where}[{i}] ({tensor.name}): expected {rows} values, one per row, "
                 f"got shape {tensor.shape} with {len(values)} values"
             )
         columns[tensor.name] = values
     if rows > MAX_INSTANCES:
-        raise ValidationError(f"{where}: {rows} rows is more than the {MAX_INSTANCES} accepted")
+        raise InvalidInputError(f"{where}: {rows} rows is more than the {MAX_INSTANCES} accepted")
     return [{name: values[row] for name, values in columns.items()} for row in range(rows)]
 
 
@@ -140,7 +140,7 @@ def request_instances(body: bytes) -> list[dict[str, Any]]:
         return _validate(_V1Request, document).instances
     if "inputs" in document:
         return _columns_to_records(_validate(_V2Request, document).inputs, "inputs")
-    raise ValidationError("body: expected 'instances' (V1) or 'inputs' (V2 infer request)")
+    raise InvalidInputError("body: expected 'instances' (V1) or 'inputs' (V2 infer request)")
 
 
 def scored_leads(body: bytes) -> list[ScoredLead]:
@@ -156,7 +156,7 @@ def scored_leads(body: bytes) -> list[ScoredLead]:
         if response.model_version:
             records = [{"model_version": response.model_version, **r} for r in records]
     else:
-        raise ValidationError("body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)")
+        raise InvalidInputError("body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)")
     leads = []
     for i, record in enumerate(records):
         try:

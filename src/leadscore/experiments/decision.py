@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from leadscore.api.summary import ArmSummary, ExperimentSummary
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.effects import Effect, conversion_effect, planned_per_arm, value_effect
 from leadscore.experiments.formatting import percent
 from leadscore.experiments.proportions import Alternative, ArmCounts, wilson_interval
@@ -116,7 +116,7 @@ def decide(
     read even before its planned sample size, and no "continue" is returned.
     """
     if elapsed < timedelta(0):
-        raise ValidationError(f"elapsed: must not be negative, got {elapsed}")
+        raise InvalidInputError(f"elapsed: must not be negative, got {elapsed}")
     control = _arm_counts(summary, "control")
     treatment = _arm_counts(summary, "treatment")
     values = _value_aggregates(summary)
@@ -244,7 +244,7 @@ def _conclusion(effect: Effect, settings: ExperimentSettings, final: bool, elaps
 def _arm_counts(summary: ExperimentSummary, name: str) -> ArmCounts:
     arm = summary.arms.get(name)
     if arm is None:
-        raise ValidationError(
+        raise InvalidInputError(
             f"arms: expected arms {' and '.join(ARMS)}, got {', '.join(sorted(summary.arms)) or 'none'}"
         )
     return ArmCounts(name, arm.exposures, arm.conversions)

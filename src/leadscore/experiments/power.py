@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 from scipy import optimize, stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import Alternative, check_alpha, check_alternative
 
 
@@ -66,11 +66,11 @@ def plan_experiment(
     gets ``ratio = share / (1 - share)`` times the control arm's size, as in NormalIndPower.
     """
     if not 0.0 < baseline < 1.0:
-        raise ValidationError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
+        raise InvalidInputError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
     _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
     treated = baseline * (1 + _direction(alternative) * minimum_detectable_effect)
     if not 0.0 < treated < 1.0:
-        raise ValidationError(
+        raise InvalidInputError(
             f"minimum_detectable_effect: {minimum_detectable_effect} moves baseline {baseline} "
             f"to {treated:.4g}, outside (0, 1)"
         )
@@ -97,9 +97,9 @@ def plan_mean_experiment(
     power equation as for rates (statsmodels ``NormalIndPower`` with that d).
     """
     if baseline_mean <= 0:
-        raise ValidationError(f"baseline_mean: a positive mean value per lead, got {baseline_mean}")
+        raise InvalidInputError(f"baseline_mean: a positive mean value per lead, got {baseline_mean}")
     if baseline_sd <= 0:
-        raise ValidationError(f"baseline_sd: a positive standard deviation, got {baseline_sd}")
+        raise InvalidInputError(f"baseline_sd: a positive standard deviation, got {baseline_sd}")
     _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
     d = _direction(alternative) * minimum_detectable_effect * baseline_mean / baseline_sd
     return _plan(
@@ -122,15 +122,15 @@ def _check_plan_inputs(
     check_alpha(alpha)
     check_alternative(alternative)
     if minimum_detectable_effect <= 0:
-        raise ValidationError(
+        raise InvalidInputError(
             f"minimum_detectable_effect: a positive relative lift (0.1 = +10 %), got {minimum_detectable_effect}"
         )
     if not alpha < power < 1.0:
-        raise ValidationError(f"power: must lie between alpha ({alpha}) and 1, got {power}")
+        raise InvalidInputError(f"power: must lie between alpha ({alpha}) and 1, got {power}")
     if not 0.0 < treatment_share < 1.0:
-        raise ValidationError(f"treatment_share: strictly between 0 and 1, got {treatment_share}")
+        raise InvalidInputError(f"treatment_share: strictly between 0 and 1, got {treatment_share}")
     if daily_exposures is not None and daily_exposures <= 0:
-        raise ValidationError(f"daily_exposures: must be positive, got {daily_exposures}")
+        raise InvalidInputError(f"daily_exposures: must be positive, got {daily_exposures}")
 
 
 def _plan(

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from pydantic import BaseModel, Field
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import check_alpha, pooled_z, z_to_p
 from leadscore.experiments.sequential import always_valid_p, difference_log_lr, running_min_p
 from leadscore.experiments.settings import DEFAULT_MINIMUM_DETECTABLE_EFFECT
@@ -74,19 +74,19 @@ def simulate_peeking(
     """
     check_alpha(alpha)
     if not 0.0 < baseline < 1.0:
-        raise ValidationError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
+        raise InvalidInputError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
     treated = baseline * (1 + lift)
     if not 0.0 <= treated <= 1.0:
-        raise ValidationError(f"lift: {lift} moves baseline {baseline} to {treated:.4g}, outside [0, 1]")
+        raise InvalidInputError(f"lift: {lift} moves baseline {baseline} to {treated:.4g}, outside [0, 1]")
     for name, value in (("per_arm", per_arm), ("runs", runs), ("peek_every", peek_every)):
         if value < 1:
-            raise ValidationError(f"{name}: must be at least 1, got {value}")
+            raise InvalidInputError(f"{name}: must be at least 1, got {value}")
     if mixing_effect <= 0:
-        raise ValidationError(f"mixing_effect: must be positive, got {mixing_effect}")
+        raise InvalidInputError(f"mixing_effect: must be positive, got {mixing_effect}")
 
     sizes = look_sizes(per_arm, peek_every)
     if runs * sizes.size > MAX_CELLS:
-        raise ValidationError(
+        raise InvalidInputError(
             f"runs × looks: {runs} × {sizes.size} = {runs * sizes.size} exceeds {MAX_CELLS}; "
             "use fewer runs or a larger peek_every"
         )

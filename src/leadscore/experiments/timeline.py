@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 
 from leadscore.api.summary import DailyArmCount
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import ArmCounts
 
 ARMS = ("control", "treatment")
@@ -38,7 +38,7 @@ def daily_looks(daily: Sequence[DailyArmCount]) -> list[Look]:
     """Cumulative counts per arm at the end of each day present in ``daily``, oldest first."""
     unknown = sorted({row.arm for row in daily} - set(ARMS))
     if unknown:
-        raise ValidationError(f"daily.arm: expected 'control' or 'treatment', got {', '.join(map(repr, unknown))}")
+        raise InvalidInputError(f"daily.arm: expected 'control' or 'treatment', got {', '.join(map(repr, unknown))}")
     by_day: dict[date, list[DailyArmCount]] = defaultdict(list)
     for row in daily:
         by_day[row.day].append(row)

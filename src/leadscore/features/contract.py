@@ -15,12 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from leadscore.data.schema import boolean_value
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 FieldKind = Literal["id", "numeric", "boolean", "categorical", "datetime", "text"]
 
 
-class RecordError(ValidationError):
+class RecordError(InvalidInputError):
     """One bad field in one request record; the message names both (HTTP 400 material)."""
 
     def __init__(self, index: int, field: str | None, message: str) -> None:

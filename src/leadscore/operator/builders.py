@@ -20,6 +20,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
+from leadscore.errors import PERMANENT_EXIT_CODES
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -33,8 +34,6 @@ from leadscore.operator.versions import (
 TRAINER_CONTAINER = "trainer"
 TERMINATION_LOG = "/dev/termination-log"
 GPU_RESOURCE = "nvidia.com/gpu"
-NEVER_RETRY_EXIT_CODES = [2, 3, 4, 6]
-"""Trainer exit codes (leadscore.errors) retrying cannot fix: bad config, bad data, leakage, parity."""
 MOUNTED_MODEL_DIR = "/mnt/models"
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
 
@@ -174,7 +173,7 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             "podFailurePolicy": {"rules": [{
                 "action": "FailJob",
                 "onExitCodes": {"containerName": TRAINER_CONTAINER, "operator": "In",
-                                "values": NEVER_RETRY_EXIT_CODES},
+                                "values": list(PERMANENT_EXIT_CODES)},
             }]},
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },

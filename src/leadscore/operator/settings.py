@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.api.common import Toleration
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, one_line
 
 ENV_PREFIX = "LEADSCORE_"
 
@@ -77,6 +77,4 @@ class OperatorSettings(BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            variable = ENV_PREFIX + str(first["loc"][0]).upper()
-            raise ConfigError(f"{variable}: {first['msg']} (given {first.get('input')!r})") from None
+            raise ConfigError(one_line(exc, lambda loc: ENV_PREFIX + str(loc[0]).upper())) from None

@@ -11,7 +11,7 @@ from leadscore.collector.export import ScoredRecord, training_frame
 from leadscore.collector.outcomes import OutcomeIn
 from leadscore.collector.payloads import request_instances, scored_leads
 from leadscore.collector.summary import Exposure, Result, summarize
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from unit.collector.kserve_logger import headers
 
 T0 = datetime(2030, 1, 1, 12, tzinfo=UTC)
@@ -63,13 +63,13 @@ def test_request_instances_refuse_v2_tensor_with_wrong_row_count() -> None:
         b'{"inputs": [{"name": "a", "shape": [2], "datatype": "INT64", "data": [1, 2]},'
         b' {"name": "b", "shape": [3], "datatype": "INT64", "data": [1, 2, 3]}]}'
     )
-    with pytest.raises(ValidationError, match=r"inputs\[1\] \(b\): expected 2 values"):
+    with pytest.raises(InvalidInputError, match=r"inputs\[1\] \(b\): expected 2 values"):
         request_instances(body)
 
 
 def test_request_instances_refuse_v2_record_that_is_not_an_object() -> None:
     body = b'{"inputs": [{"name": "records", "shape": [1], "datatype": "BYTES", "data": ["{broken"]}]}'
-    with pytest.raises(ValidationError, match=r"inputs\[0\]\.data\[0\]: not a JSON record"):
+    with pytest.raises(InvalidInputError, match=r"inputs\[0\]\.data\[0\]: not a JSON record"):
         request_instances(body)
 
 

@@ -161,7 +161,8 @@ def test_report_refuses_a_file_that_is_not_a_summary(capsys: pytest.CaptureFixtu
     source.write_text('{"namespace": "sales"}')
     code, _, err = run(capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html"))
     assert code == 2
-    assert err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"
+    assert err.strip() == (f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required; "
+                           "arms: Field required")
 
 
 @pytest.mark.parametrize("command", ["analyze", "report"])

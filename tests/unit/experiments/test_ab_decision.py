@@ -8,7 +8,7 @@ import pytest
 
 from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings, parse_duration
 
@@ -145,23 +145,23 @@ def test_decide_p_value_is_the_running_minimum_over_daily_looks() -> None:
 
 def test_decide_refuses_a_missing_arm() -> None:
     only_one = ExperimentSummary(namespace="n", experiment="e", arms={"control": ArmSummary(exposures=5)})
-    with pytest.raises(ValidationError, match=r"^arms: expected arms control and treatment, got control$"):
+    with pytest.raises(InvalidInputError, match=r"^arms: expected arms control and treatment, got control$"):
         decide(only_one, ExperimentSettings(), elapsed=DAY)
 
 
 def test_decide_refuses_more_conversions_than_exposures() -> None:
-    with pytest.raises(ValidationError, match=r"^treatment.conversions: 120 exceeds exposures \(100\)$"):
+    with pytest.raises(InvalidInputError, match=r"^treatment.conversions: 120 exceeds exposures \(100\)$"):
         decide(summary((100, 10), (100, 120)), ExperimentSettings(), elapsed=DAY)
 
 
 def test_decide_refuses_negative_elapsed_time() -> None:
-    with pytest.raises(ValidationError, match=r"^elapsed: must not be negative"):
+    with pytest.raises(InvalidInputError, match=r"^elapsed: must not be negative"):
         decide(summary((100, 10), (100, 12)), ExperimentSettings(), elapsed=-DAY)
 
 
 def test_decide_refuses_daily_counts_of_an_unknown_arm() -> None:
     daily = [DailyArmCount(day=date(2026, 11, 1), arm="v3", exposures=10, conversions=1)]
-    with pytest.raises(ValidationError, match=r"^daily.arm: expected 'control' or 'treatment', got 'v3'$"):
+    with pytest.raises(InvalidInputError, match=r"^daily.arm: expected 'control' or 'treatment', got 'v3'$"):
         decide(summary((100, 10), (100, 12), daily), ExperimentSettings(), elapsed=DAY)
 
 

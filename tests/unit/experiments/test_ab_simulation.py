@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.sequential import lift_confidence_bounds, running_intersection
 from leadscore.experiments.simulation import look_sizes, simulate_peeking
 
@@ -88,7 +88,7 @@ def test_look_sizes_end_at_the_horizon_when_it_is_not_a_multiple() -> None:
 )
 def test_simulation_refuses_bad_input(overrides: dict, message: str) -> None:
     arguments = {**PEEKING, "lift": 0.0, **overrides}
-    with pytest.raises(ValidationError, match=f"^{message}"):
+    with pytest.raises(InvalidInputError, match=f"^{message}"):
         simulate_peeking(sequential=True, **arguments)
 
 

@@ -88,7 +88,7 @@ def test_settings_read_json_and_plain_values_when_set_in_env():
 @pytest.mark.parametrize(("env", "message"), [
     ({"LEADSCORE_POLL_SECONDS": "soon"}, "LEADSCORE_POLL_SECONDS: Input should be a valid number"),
     ({"LEADSCORE_GPU_TOLERATIONS": "[{"}, "LEADSCORE_GPU_TOLERATIONS: not valid JSON"),
-    ({"LEADSCORE_POLL_SECONDS": "0"}, "LEADSCORE_POLL_SECONDS: Input should be greater than 0 (given '0')"),
+    ({"LEADSCORE_POLL_SECONDS": "0"}, "LEADSCORE_POLL_SECONDS: Input should be greater than 0 (got '0')"),
 ])
 def test_settings_name_the_variable_when_a_value_is_bad(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
