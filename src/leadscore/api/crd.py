@@ -20,8 +20,8 @@ from pydantic_core import core_schema
 
 from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
+from leadscore.api.wire import GROUP
 
-GROUP = "leadscoring.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 NAME_RULE = {

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.wire import CONTROL, TREATMENT
+
 
 class ArmSummary(BaseModel):
     """One arm's exposures and outcomes so far."""
@@ -65,7 +67,7 @@ class ServingSplit(BaseModel):
 
     def arms(self) -> dict[str, str]:
         """model version -> arm."""
-        return {self.control_version: "control", self.treatment_version: "treatment"}
+        return {self.control_version: CONTROL, self.treatment_version: TREATMENT}
 
     def to_params(self) -> dict[str, str]:
         """The summary request's query parameters."""

@@ -31,14 +31,12 @@ from urllib.parse import unquote
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.wire import CONTROL, EXPERIMENT_ANNOTATION, TREATMENT
 from leadscore.collector.errors import invalid
 from leadscore.errors import InvalidInputError
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
-EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
-CONTROL = "control"
-TREATMENT = "treatment"
 CANARY_ENDPOINT = "canary"
 
 _HEADER_PREFIX = "ce-"

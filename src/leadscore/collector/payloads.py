@@ -22,12 +22,9 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.wire import MAX_BATCH, RECORDS_TENSOR
 from leadscore.collector.errors import invalid
 from leadscore.errors import InvalidInputError
-
-MAX_INSTANCES = 10_000
-RECORDS_TENSOR = "records"
-"""The predictor's V2 input (BYTES) that carries whole lead records as JSON strings."""
 
 
 class ScoredLead(BaseModel):
@@ -54,15 +51,15 @@ class _Tensor(BaseModel):
 
 
 class _V1Request(BaseModel):
-    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V1Response(BaseModel):
-    predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V1Explanations(BaseModel):
-    explanations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    explanations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V2Request(BaseModel):
@@ -128,8 +125,8 @@ def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, An
                 f"got shape {tensor.shape} with {len(values)} values"
             )
         columns[tensor.name] = values
-    if rows > MAX_INSTANCES:
-        raise InvalidInputError(f"{where}: {rows} rows is more than the {MAX_INSTANCES} accepted")
+    if rows > MAX_BATCH:
+        raise InvalidInputError(f"{where}: {rows} rows is more than the {MAX_BATCH} accepted")
     return [{name: values[row] for name, values in columns.items()} for row in range(rows)]
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary, ServingSplit
-from leadscore.collector.cloudevents import CONTROL, TREATMENT
+from leadscore.api.wire import CONTROL, TREATMENT
 from leadscore.store import events
 from leadscore.store.events import EventStore
 

@@ -13,7 +13,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from leadscore.api.crd import GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.crd import LEAD_SCORING_MODEL, VERSION
+from leadscore.api.wire import GROUP
 from leadscore.operator.builders import ISVC_API_VERSION
 from leadscore.operator.observe import job_outcome
 from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL

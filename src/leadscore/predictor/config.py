@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadscore.api import abexperiment
 from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.api.wire import MAX_BATCH
 from leadscore.errors import ConfigError, Location, one_line
 
 RULES = abexperiment.RULES
@@ -60,7 +61,7 @@ class PredictorSettings(BaseModel):
     name: str = Field("leadscore", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     model_uri: str = Field(DEFAULT_MODEL_DIR, min_length=1)
     strict: bool = False
-    max_batch: int = Field(10_000, ge=1, le=1_000_000)
+    max_batch: int = Field(MAX_BATCH, ge=1, le=1_000_000)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, le=256)
     top_factors: int = Field(5, ge=1, le=100)

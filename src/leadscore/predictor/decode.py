@@ -20,10 +20,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from leadscore.api.wire import RECORDS_TENSOR
 from leadscore.predictor.errors import BatchTooLarge, MalformedRequest
-
-RECORDS_INPUT = "records"
-"""Name of the V2 input that carries whole lead records as JSON strings (datatype BYTES)."""
 
 Locator = Callable[[int, str], str]
 
@@ -115,10 +113,10 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
     names = [i.name for i in inputs]
     if not inputs:
         raise MalformedRequest("inputs: empty; send one tensor per lead field or a 'records' BYTES input")
-    if RECORDS_INPUT in names:
+    if RECORDS_TENSOR in names:
         if len(inputs) > 1:
             raise MalformedRequest(
-                f"inputs: '{RECORDS_INPUT}' carries whole leads and cannot be mixed with field tensors, got {names}"
+                f"inputs: '{RECORDS_TENSOR}' carries whole leads and cannot be mixed with field tensors, got {names}"
             )
         return _json_records(inputs[0], max_batch)
     if len(set(names)) != len(names):
@@ -141,9 +139,10 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
 
 def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
     if tensor.datatype != "BYTES":
-        raise MalformedRequest(f"inputs.{RECORDS_INPUT}: expected datatype BYTES (JSON strings), got {tensor.datatype}")
+        raise MalformedRequest(
+            f"inputs.{RECORDS_TENSOR}: expected datatype BYTES (JSON strings), got {tensor.datatype}")
     raw = tensor.as_numpy().reshape(-1)
-    check_batch_size(len(raw), max_batch, f"inputs.{RECORDS_INPUT}")
+    check_batch_size(len(raw), max_batch, f"inputs.{RECORDS_TENSOR}")
     records = []
     for index, item in enumerate(raw.tolist()):
         try:

@@ -31,6 +31,7 @@ from kserve.errors import InvalidInput
 from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput
 
+from leadscore.api.wire import RECORDS_TENSOR
 from leadscore.errors import ConfigError
 from leadscore.features.contract import RecordError
 from leadscore.predictor import metrics
@@ -38,7 +39,7 @@ from leadscore.predictor.arms import Arm, ModelArm, RulesArm
 from leadscore.predictor.artifact import open_artifact
 from leadscore.predictor.columnar import MIN_BATCH, Columns, plain_columns
 from leadscore.predictor.config import RULES, PredictorSettings
-from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
+from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
@@ -140,7 +141,7 @@ class LeadScoreModel(Model):
         for spec in self._specs:
             for f in spec.inputs:
                 seen.setdefault(f.name, {"name": f.name, "datatype": _V2_TYPES.get(f.kind, "BYTES"), "shape": [-1]})
-        return [*seen.values(), {"name": RECORDS_INPUT, "datatype": "BYTES", "shape": [-1]}]
+        return [*seen.values(), {"name": RECORDS_TENSOR, "datatype": "BYTES", "shape": [-1]}]
 
     def get_output_types(self) -> list[dict[str, Any]]:
         outputs = [
