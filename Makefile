@@ -29,9 +29,10 @@ test: venv tools ## Every test: unit, integration (real servers), end-to-end
 unit: venv ## Unit tests only (no servers)
 	@$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
-lint: venv ## ruff and the import layering contracts
+lint: venv ## ruff, the import layering contracts and mypy
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/lint-imports
+	@$(BIN)/mypy
 
 crds: venv ## Regenerate crds/ (and the chart's copy) from leadscore.api
 	@$(BIN)/leadscore operator crds --output crds --chart charts/leadscore/templates

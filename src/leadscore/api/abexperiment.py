@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, JsonValue
 
 from leadscore.api.base import ApiModel
 from leadscore.api.conditions import Condition
@@ -24,7 +24,7 @@ class ArmRef(ApiModel):
                                      "the rule-based baseline scoring.")
 
 
-EXPERIMENT_RULES = [
+EXPERIMENT_RULES: list[JsonValue] = [
     {"rule": "self.control.version != self.treatment.version",
      "message": "control and treatment must be different versions", "fieldPath": ".treatment.version"},
     {"rule": "self.modelRef == oldSelf.modelRef",

@@ -108,7 +108,7 @@ def set_condition(
     moved = previous is None or previous.status != status
     updated = Condition(
         type=type_, status=status, reason=reason, message=message,
-        last_transition_time=(now or _now()) if moved else previous.last_transition_time,
+        last_transition_time=(now or _now()) if moved or previous is None else previous.last_transition_time,
         observed_generation=generation,
     )
     result = [updated if c.type == type_ else c for c in conditions]

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from leadscore.api.base import ApiModel
 from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
@@ -152,7 +152,7 @@ class ScoringSpec(ApiModel):
         return json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
 
 
-SCORING_RULES = [
+SCORING_RULES: list[JsonValue] = [
     {"rule": "self.high.minScore > self.medium.minScore && self.medium.minScore > self.low.minScore",
      "message": "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"},
 ]
