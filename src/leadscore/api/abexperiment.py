@@ -12,6 +12,14 @@ from leadscore.api.conditions import Condition
 
 RULES = "rules"
 """The arm name of the rule-based baseline scoring (no model artifact)."""
+
+
+def splits_in_kserve(assignment: str, control: str, treatment: str) -> bool:
+    """Whether KServe performs the split: a random split of two model versions is its canary;
+    a sticky split, or one with the rules arm, is hashed by the predictor."""
+    return assignment == "random" and RULES not in (control, treatment)
+
+
 ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
 DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
 

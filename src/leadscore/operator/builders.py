@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadscore.api.abexperiment import RULES
+from leadscore.api.abexperiment import RULES, splits_in_kserve
 from leadscore.api.common import Resources, Toleration
 from leadscore.api.conditions import PINNED_VERSION_MISSING
 from leadscore.api.leadscoringmodel import (
@@ -216,7 +216,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
     if experiment is not None:
         percent = experiment.traffic_percent
         traffic = _split(experiment.control, experiment.treatment, percent)
-        if experiment.assignment == "random" and RULES not in (experiment.control, experiment.treatment):
+        if splits_in_kserve(experiment.assignment, experiment.control, experiment.treatment):
             return ServingPlan(version=experiment.treatment,
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)

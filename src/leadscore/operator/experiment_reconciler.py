@@ -18,6 +18,7 @@ import httpx
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from leadscore.api import abexperiment
 from leadscore.api import conditions as c
 from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus
 from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSpec, LeadScoringModelStatus
@@ -81,8 +82,8 @@ def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
 
 
 def splits_in_kserve(spec: ABExperimentSpec) -> bool:
-    """A random split of two model versions is KServe's canary; otherwise the predictor hashes."""
-    return spec.assignment == "random" and RULES not in (spec.control.version, spec.treatment.version)
+    """leadscore.api.abexperiment's rule, for this experiment's spec."""
+    return abexperiment.splits_in_kserve(spec.assignment, spec.control.version, spec.treatment.version)
 
 
 def binding_for(ctx: ExperimentContext) -> ExperimentBinding:
