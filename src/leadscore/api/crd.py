@@ -144,7 +144,8 @@ def structural(schema: dict[str, Any]) -> dict[str, Any]:
                 out[key] = resolve(value)
         return out
 
-    return resolve({k: v for k, v in schema.items() if k != "$defs"})
+    resolved: dict[str, Any] = resolve({k: v for k, v in schema.items() if k != "$defs"})
+    return resolved
 
 
 def _without_nulls(value: Any) -> Any:
@@ -254,7 +255,8 @@ def crd_yaml(document: dict[str, Any]) -> str:
     """A CRD as the YAML file ``crds/`` holds (stable key order, so diffs stay small)."""
     import yaml
 
-    return GENERATED_HEADER + yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
+    text: str = yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
+    return GENERATED_HEADER + text
 
 
 def chart_template(document: dict[str, Any]) -> str:

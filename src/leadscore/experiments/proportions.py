@@ -95,18 +95,22 @@ def critical_value(alpha: float, alternative: Alternative) -> float:
 def z_to_p(z: ArrayLike, alternative: Alternative) -> np.ndarray:
     """p-value of a standard-normal statistic; 'greater' rejects for large z."""
     z = np.asarray(z, dtype=float)
+    p: np.ndarray
     if alternative == "greater":
-        return stats.norm.sf(z)
-    if alternative == "less":
-        return stats.norm.cdf(z)
-    return 2 * stats.norm.sf(np.abs(z))
+        p = stats.norm.sf(z)
+    elif alternative == "less":
+        p = stats.norm.cdf(z)
+    else:
+        p = 2 * stats.norm.sf(np.abs(z))
+    return p
 
 
 def pooled_variance(kc: np.ndarray, nc: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:
     """Variance of the rate difference with one conversion rate pooled under "no difference";
     shared by the fixed-horizon z-test and the sequential test so both use the same null."""
     pooled = (kc + kt) / (nc + nt)
-    return pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    variance: np.ndarray = pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    return variance
 
 
 def pooled_z(

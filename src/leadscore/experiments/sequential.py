@@ -46,7 +46,8 @@ def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, nu
 
 def always_valid_p(log_lr: ArrayLike) -> np.ndarray:
     """min(1, 1/Λ) at one look; take the running minimum over looks (``running_min_p``)."""
-    return np.minimum(1.0, np.exp(-np.asarray(log_lr, float)))
+    p: np.ndarray = np.minimum(1.0, np.exp(-np.asarray(log_lr, float)))
+    return p
 
 
 def running_min_p(p_values: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -90,7 +91,8 @@ def difference_tau2(
     pooled = (np.asarray(conversions_c, float) + np.asarray(conversions_t, float)) / (
         np.asarray(exposures_c, float) + np.asarray(exposures_t, float)
     )
-    return (mixing_effect * pooled) ** 2
+    tau_squared: np.ndarray = (mixing_effect * pooled) ** 2
+    return tau_squared
 
 
 def difference_log_lr(

@@ -277,7 +277,8 @@ def covers(actual: Any, desired: Any) -> bool:
     if isinstance(desired, list):
         return isinstance(actual, list) and len(actual) == len(desired) and \
             all(covers(a, d) for a, d in zip(actual, desired, strict=True))
-    return actual == desired
+    same: bool = actual == desired
+    return same
 
 
 def merged_isvc(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ class JobOutcome:
 def _true_condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     for condition in (obj.get("status") or {}).get("conditions") or ():
         if condition.get("type") == type_ and condition.get("status") == "True":
-            return condition
+            found: Mapping[str, Any] = condition
+            return found
     return None
 
 
