@@ -183,7 +183,8 @@ def report_command(
         min_duration=_duration("--min-duration", min_duration),
         max_duration=_duration("--max-duration", max_duration),
     )
-    age = _duration("--elapsed", elapsed) if elapsed else _days_covered(summary)
+    given = _duration("--elapsed", elapsed) if elapsed else None
+    age = given if given is not None else _days_covered(summary)
     analysis = decide(summary, settings, elapsed=age)
     files = render_report(summary, analysis, output)
     if as_json:
