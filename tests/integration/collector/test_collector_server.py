@@ -200,7 +200,7 @@ def test_operator_reads_a_canary_split_counted_by_version_from_the_real_server(c
     post("c0", "A0", "v1", "2024-01-01T08:00:00+00:00")  # before the split started
     settings = OperatorSettings(collector_url=collector.url)
     split = ServingSplit(service="lead-model", control_version="v1", treatment_version="v2",
-                         since=datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
+                         since=datetime(2024, 1, 1, 9, 0, tzinfo=UTC))
     arms = fetch_summary(settings, "sales", "canary-ab", split).arms
     assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 1)
     assert fetch_summary(settings, "sales", "canary-ab").arms["control"].exposures == 0
