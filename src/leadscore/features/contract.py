@@ -58,7 +58,10 @@ class InputField(BaseModel):
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    try:
+        text = repr(value) if isinstance(value, str) else str(value)
+    except (RecursionError, ValueError):  # nested thousands deep, or an integer of 10**6 digits
+        return f"a {type(value).__name__} too deep or too long to show"
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -13,12 +13,15 @@ KServe's ModelServer ships a few things a lead-scoring endpoint must not expose 
   and tracebacks are kept for real server errors;
 * request bodies have no size limit; here a body over ``LEADSCORE_MAX_BODY_BYTES`` is refused
   with 413 as soon as its declared or streamed size passes the limit, before it is read whole
-  (gRPC messages get the same limit as their maximum receive length).
+  (gRPC messages get the same limit as their maximum receive length);
+* a compressed body (``Content-Encoding: gzip``) gets a confusing JSON error; here it is 415;
+* ``GET .../<name>:predict`` answers 404 for a model called ``<name>:predict``; here it is 405.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -114,8 +117,12 @@ class BodyTooLargeError(Exception):
     """Raised inside ``receive`` when a streamed body passes the limit."""
 
 
-class BodyLimit:
-    """ASGI middleware: 413 for a body whose Content-Length or streamed size exceeds the limit."""
+_VERBS = (":predict", ":explain")
+
+
+class RequestLimits:
+    """ASGI middleware: 413 for a body whose Content-Length or streamed size exceeds the limit,
+    415 for an encoded (compressed) body, 405 for a verb URL used with another method than POST."""
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -125,9 +132,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        if path.endswith(_VERBS) and scope.get("method") != "POST":
+            await _answer(send, 405, f"{path.rsplit(':', 1)[1]} takes POST", [(b"allow", b"POST")])
+            return
         for key, value in scope.get("headers", ()):
             if key == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
                 await self._refuse(send, scope)
+                return
+            if key == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                shown = value.decode("latin-1")[:20]
+                await _answer(send, 415, f"Content-Encoding {shown} is not accepted; send the JSON body uncompressed")
                 return
         seen = 0
         refused = False
@@ -153,7 +168,12 @@ class BodyLimit:
 
     async def _refuse(self, send: Any, scope: dict[str, Any]) -> None:
         logger.warning("refused http request: body over %d bytes at %s", self.max_bytes, scope.get("path", "")[:80])
-        body = f'{{"error": "request body is larger than {self.max_bytes} bytes ({MAX_BODY_ENV})"}}'.encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, f"request body is larger than {self.max_bytes} bytes ({MAX_BODY_ENV})")
+
+
+async def _answer(send: Any, status: int, error: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A JSON ``{"error": ...}`` response straight onto the ASGI channel."""
+    body = json.dumps({"error": error}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})

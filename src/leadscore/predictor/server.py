@@ -24,8 +24,8 @@ from typing import Any
 
 from leadscore.errors import ConfigError
 from leadscore.predictor.guards import (
-    BodyLimit,
     RepositoryApiDisabledError,
+    RequestLimits,
     ServerGuards,
     all_models_ready,
     guarded_repository,
@@ -100,7 +100,7 @@ def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
 
 def _guarded_middlewares(add_middlewares: Callable[[Any], None], max_body_bytes: int, app: Any) -> None:
     add_middlewares(app)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
 
 
 def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
