@@ -116,3 +116,11 @@ def test_get_on_predict_is_405_not_a_missing_model(server: Predictor) -> None:
     response = httpx.get(f"{server.http}/v1/models/{server.name}:predict", timeout=30)
     assert response.status_code == 405
     assert ":predict" not in response.json()["error"].split("model")[0]
+
+
+@pytest.mark.parametrize("depth", [3, 900, 5000])
+def test_v2_tensor_data_nested_deeper_than_its_shape_is_400(server: Predictor, depth: int) -> None:
+    data = b"[" * depth + b'"x"' + b"]" * depth
+    body = b'{"inputs": [{"name": "lead_id", "datatype": "BYTES", "shape": [1], "data": ' + data + b"}]}"
+    response = _v2(server, body)
+    assert response.status_code == 400, response.text[:300]
