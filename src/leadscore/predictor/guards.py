@@ -24,9 +24,10 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 from pydantic import BaseModel, Field
 
 from leadscore.errors import ConfigError
@@ -69,36 +70,39 @@ class RepositoryApiDisabledError(Exception):
         super().__init__(self.reason)
 
 
-def guarded_repository(base: type, enabled: bool) -> type:
-    """KServe's ``ModelRepositoryExtension`` whose load/unload are refused unless ``enabled``."""
+class GuardedRepository(ModelRepositoryExtension):
+    """KServe's model-repository extension whose load/unload are refused unless ``enabled``
+    (module-level classes throughout: ``--workers`` > 1 pickles them into each worker)."""
 
-    class GuardedRepository(base):  # type: ignore[misc, valid-type]
-        async def load(self, model_name: str) -> None:
-            if not enabled:
-                raise RepositoryApiDisabledError(model_name)
-            await super().load(model_name)
+    def __init__(self, model_registry: Any, enabled: bool) -> None:
+        super().__init__(model_registry=model_registry)
+        self.enabled = enabled
 
-        async def unload(self, model_name: str) -> None:
-            if not enabled:
-                raise RepositoryApiDisabledError(model_name)
-            await super().unload(model_name)
+    async def load(self, model_name: str) -> None:
+        if not self.enabled:
+            raise RepositoryApiDisabledError(model_name)
+        await super().load(model_name)
 
-    return GuardedRepository
+    async def unload(self, model_name: str) -> None:
+        if not self.enabled:
+            raise RepositoryApiDisabledError(model_name)
+        await super().unload(model_name)
 
 
-def all_models_ready(registry: Any) -> Callable[[], Awaitable[bool]]:
+class AllModelsReady:
     """Server readiness: at least one model registered and every registered model healthy."""
 
-    async def ready() -> bool:
-        models = list(registry.get_models())
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    async def __call__(self) -> bool:
+        models = list(self.registry.get_models())
         if not models:
             return False
         for name in models:
-            if not await registry.is_model_ready(name):
+            if not await self.registry.is_model_ready(name):
                 return False
         return True
-
-    return ready
 
 
 def where_refused(exc: BaseException) -> str:

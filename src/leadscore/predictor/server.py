@@ -24,11 +24,11 @@ from typing import Any
 
 from leadscore.errors import ConfigError
 from leadscore.predictor.guards import (
+    AllModelsReady,
+    GuardedRepository,
     RepositoryApiDisabledError,
     RequestLimits,
     ServerGuards,
-    all_models_ready,
-    guarded_repository,
     log_refusal,
 )
 
@@ -180,9 +180,8 @@ def serve(
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            repository = guarded_repository(type(self.model_repository_extension), guards.repository_api)
-            self.model_repository_extension = repository(model_registry=self.registered_models)
-            self.dataplane.ready = all_models_ready(self.registered_models)
+            self.model_repository_extension = GuardedRepository(self.registered_models, guards.repository_api)
+            self.dataplane.ready = AllModelsReady(self.registered_models)
 
         async def _serve(self) -> None:
             rest = self._rest_server or getattr(self._rest_multiprocess_server, "_rest_server", None)
