@@ -8,7 +8,6 @@ default is a 422 with a nested list).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pydantic
@@ -24,7 +23,8 @@ from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
-from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
+from leadscore.collector.outcomes import MAX_BATCH, OutcomeConflictError, OutcomeIn, parse_outcomes
+from leadscore.collector.payloads import load_json
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import InvalidInputError, one_line
 from leadscore.store.events import EventStore
@@ -46,6 +46,11 @@ class _Metrics:
         )
         self.predictions = Counter(
             "leadscore_collector_predictions_stored", "Prediction records created.", registry=self.registry
+        )
+        self.mismatched = Counter(
+            "leadscore_collector_features_mismatched",
+            "Scored leads whose request half held no instance with their lead id (stored without features).",
+            registry=self.registry,
         )
         self.outcomes = Counter(
             "leadscore_collector_outcomes",
@@ -73,10 +78,25 @@ def _outcomes_openapi() -> dict[str, Any]:
 _OUTCOMES_OPENAPI = _outcomes_openapi()
 
 
+class BodyTooLargeError(InvalidInputError):
+    """A body over ``MAX_BODY_BYTES`` (HTTP 413), refused before it is read whole."""
+
+    reason = "BodyTooLarge"
+
+
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise InvalidInputError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
+    """The body, refused as soon as its declared or streamed size passes ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLargeError(f"body: {declared[:20]} bytes is more than the {MAX_BODY_BYTES} accepted")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLargeError(f"body: more than the {MAX_BODY_BYTES} bytes accepted")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body:
         raise InvalidInputError("body: empty")
     return body
@@ -90,7 +110,8 @@ def create_app(store: EventStore) -> FastAPI:
     @app.exception_handler(InvalidInputError)
     async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
         metrics.rejected.labels(getattr(request.scope.get("route"), "path", "unknown")).inc()
-        return JSONResponse(status_code=400, content={"error": str(exc), "reason": exc.reason})
+        status = 409 if isinstance(exc, OutcomeConflictError) else 413 if isinstance(exc, BodyTooLargeError) else 400
+        return JSONResponse(status_code=status, content={"error": str(exc), "reason": exc.reason})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,12 +138,14 @@ def create_app(store: EventStore) -> FastAPI:
         result = await run_in_threadpool(record_event, store, context, body)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
+        metrics.mismatched.inc(result.features_mismatched)
         return {
             "id": result.event_id,
             "kind": result.kind,
             "predictions_stored": result.predictions_stored,
             "features_attached": result.features_attached,
             "duplicate": result.duplicate,
+            "features_mismatched": result.features_mismatched,
         }
 
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
@@ -131,12 +154,7 @@ def create_app(store: EventStore) -> FastAPI:
     @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
     async def post_outcomes(request: Request) -> dict[str, int]:
         """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
-        body = await _body(request)
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"body: not valid JSON ({exc})") from exc
-        outcomes = parse_outcomes(document)
+        outcomes = parse_outcomes(load_json(await _body(request)))
         result = await run_in_threadpool(record_outcomes, store, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)

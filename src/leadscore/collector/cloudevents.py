@@ -29,10 +29,11 @@ from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadscore.api.wire import CONTROL, EXPERIMENT_ANNOTATION, TREATMENT
 from leadscore.collector.errors import invalid
+from leadscore.collector.times import plausible_utc
 from leadscore.errors import InvalidInputError
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
@@ -100,6 +101,12 @@ class EventContext(BaseModel):
     experiment: str | None = Field(None, min_length=1, max_length=253)
     metadata: str | None = None
     annotations: str | None = None
+
+    @field_validator("time")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        """``ce-time`` becomes the prediction's time: 2999 would keep it in every window forever."""
+        return None if value is None else plausible_utc(value)
 
     @property
     def is_request(self) -> bool:

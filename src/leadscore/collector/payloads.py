@@ -71,11 +71,22 @@ class _V2Response(BaseModel):
     outputs: list[_Tensor] = Field(min_length=1)
 
 
-def _json_body(body: bytes) -> dict[str, Any]:
+def load_json(body: bytes) -> Any:
+    """The JSON document of a body; anything unreadable is the caller's 400, never our 500:
+    invalid JSON, nesting deeper than the parser's recursion limit, or an integer longer than
+    Python's 4300-digit conversion limit."""
     try:
-        document = json.loads(body)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"body: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise InvalidInputError("body: JSON nested too deeply") from None
+    except ValueError as exc:  # int digits over sys.get_int_max_str_digits
+        raise InvalidInputError(f"body: a number is out of range ({str(exc)[:60]})") from None
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    document = load_json(body)
     if not isinstance(document, dict):
         raise InvalidInputError(f"body: expected a JSON object, got {type(document).__name__}")
     return document
@@ -88,21 +99,30 @@ def _validate(model: type[BaseModel], document: dict[str, Any]) -> Any:
         raise invalid(exc) from exc
 
 
-def _flatten(data: list[Any]) -> list[Any]:
+MAX_TENSOR_DEPTH = 8
+"""Tensor data nested deeper than this is refused (a [N, 1] tensor needs 2)."""
+
+
+def _flatten(data: list[Any], depth: int = 1) -> list[Any]:
     """Row-major flattening, so ``[[a], [b]]`` (shape ``[2, 1]``) reads like ``[a, b]``."""
+    if depth > MAX_TENSOR_DEPTH:
+        raise InvalidInputError(f"tensor data: nested more than {MAX_TENSOR_DEPTH} deep")
     flat: list[Any] = []
     for item in data:
-        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+        flat.extend(_flatten(item, depth + 1) if isinstance(item, list) else [item])
     return flat
 
 
 def _decoded_records(tensor: _Tensor, where: str) -> list[dict[str, Any]]:
+    items = _flatten(tensor.data)
+    if len(items) > MAX_BATCH:
+        raise InvalidInputError(f"{where}: {len(items)} records is more than the {MAX_BATCH} accepted")
     records = []
-    for i, item in enumerate(_flatten(tensor.data)):
+    for i, item in enumerate(items):
         try:
-            record = json.loads(item) if isinstance(item, str) else item
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({exc.msg})") from exc
+            record = load_json(item.encode()) if isinstance(item, str) else item
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({str(exc).removeprefix('body: ')})") from exc
         if not isinstance(record, dict):
             raise InvalidInputError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
         records.append(record)

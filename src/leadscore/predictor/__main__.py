@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, load the model (failing loudly on a bad artifact) and serve until stopped."""
     from leadscore.predictor.config import settings_from
+    from leadscore.predictor.guards import guards_from
     from leadscore.predictor.model import LeadScoreModel
     from leadscore.predictor.server import serve
 
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             enable_grpc=args.enable_grpc,
             access_log=args.access_log,
+            guards=guards_from(),
         )
     except LeadscoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -49,6 +49,10 @@ DEFAULT_ID_FIELD = "lead_id"
 
 logger = logging.getLogger("kserve")
 
+OUT_OF_RANGE = "out_of_range"
+"""Response field (V1) / output tensor (V2, comma-separated) naming a lead's clipped fields;
+present only when some lead of the request had one."""
+
 _V2_TYPES = {"numeric": "FP64", "boolean": "BOOL"}  # every other field kind travels as BYTES
 
 
@@ -61,6 +65,7 @@ class Prepared:
     arm_index: np.ndarray | None  # per lead, index into LeadScoreModel.arms; None: one arm
     request: InferRequest | None = None
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
+    out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
 
 
 @dataclass
@@ -192,7 +197,29 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns)
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns))
+
+    def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
+        """Per lead, the fields whose value lies outside any serving arm's training range (the
+        arms clip such values); counted in ``leadscore_out_of_range``. None when no lead has one."""
+        flagged: dict[str, np.ndarray] = {}
+        for spec in self._specs:
+            plain = typed.get(id(spec))
+            columns = {
+                name: plain[name] if plain is not None and name in plain else np.array(batch.values(name), dtype=object)
+                for name in spec.range_fields
+            }
+            for name, where in spec.out_of_range(columns, batch.size).items():
+                flagged[name] = where | flagged[name] if name in flagged else where
+        if not flagged:
+            return None
+        per_lead: list[list[str]] = [[] for _ in range(batch.size)]
+        for name in sorted(flagged):
+            rows = np.flatnonzero(flagged[name])
+            metrics.OUT_OF_RANGE.labels(self.name, name).inc(len(rows))
+            for row in rows.tolist():
+                per_lead[row].append(name)
+        return per_lead
 
     def _validate(self, batch: DecodedBatch) -> dict[int, Columns]:
         """Check every lead against every arm's contract; typed columns per spec when plain."""
@@ -318,12 +345,17 @@ class LeadScoreModel(Model):
         }
         if arms is not None:
             columns["arm"] = arms
+        flags = prepared.out_of_range
         if result.factors is not None:
-            return _v1_explanations(columns, result.factors, self._units(prepared))
+            return _v1_explanations(columns, result.factors, self._units(prepared), flags)
         if prepared.request is not None:
+            if flags is not None:
+                columns[OUT_OF_RANGE] = [",".join(names) for names in flags]
             return self._v2_response(prepared.request, columns)
         keys = list(columns)
-        return {"predictions": [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]}
+        predictions = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        _flag(predictions, flags)
+        return {"predictions": predictions}
 
     def _units(self, prepared: Prepared) -> list[str]:
         if prepared.arm_index is None:
@@ -352,8 +384,9 @@ class LeadScoreModel(Model):
         outputs = []
         types = self._output_types
         for name, values in columns.items():
-            data = [str(v) for v in values] if types[name] == "BYTES" else values
-            outputs.append(InferOutput(name=name, shape=[len(values)], datatype=types[name], data=data))
+            datatype = types.get(name, "BYTES")
+            data = [str(v) for v in values] if datatype == "BYTES" else values
+            outputs.append(InferOutput(name=name, shape=[len(values)], datatype=datatype, data=data))
         version = self.arms[0].version if self.settings.ab is None else None
         return InferResponse(
             response_id=request.id or str(uuid.uuid4()),
@@ -364,13 +397,24 @@ class LeadScoreModel(Model):
         )
 
 
+def _flag(leads: list[dict[str, Any]], flags: list[list[str]] | None) -> None:
+    """Add ``out_of_range`` (the fields that were clipped) to the leads that had any."""
+    if flags is not None:
+        for lead, names in zip(leads, flags, strict=True):
+            if names:
+                lead[OUT_OF_RANGE] = names
+
+
 def _v1_explanations(
-    columns: dict[str, list[Any]], factors: list[list[dict[str, Any]]], units: list[str]
+    columns: dict[str, list[Any]],
+    factors: list[list[dict[str, Any]]],
+    units: list[str],
+    flags: list[list[str]] | None,
 ) -> dict[str, Any]:
     keys = list(columns)
     rows = zip(*columns.values(), factors, units, strict=True)
-    return {
-        "explanations": [
-            {**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]} for row in rows
-        ]
-    }
+    explanations = [
+        {**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]} for row in rows
+    ]
+    _flag(explanations, flags)
+    return {"explanations": explanations}

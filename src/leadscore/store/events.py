@@ -13,7 +13,7 @@ logger or a CRM retry is then a no-op without a read-before-write race.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +37,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    func,
     select,
     update,
 )
@@ -231,6 +230,19 @@ def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: 
     return len(session.execute(statement, list(rows)).all())
 
 
+def outcome_keys(session: Session, lead_ids: Sequence[str], key_prefix: str) -> dict[tuple[str, datetime], str]:
+    """(lead, occurred_at) -> key of the stored outcomes of ``lead_ids`` whose key starts with
+    ``key_prefix`` (the derived keys of outcomes sent without one)."""
+    if not lead_ids:
+        return {}
+    rows = session.execute(
+        select(Outcome.lead_id, Outcome.occurred_at, Outcome.idempotency_key).where(
+            Outcome.lead_id.in_(sorted(set(lead_ids))), Outcome.idempotency_key.startswith(key_prefix)
+        )
+    ).all()
+    return {(lead, when): key for lead, when, key in rows}
+
+
 class EventKey(NamedTuple):
     """What identifies one logged inference: its service and its ``ce-id``."""
 
@@ -271,17 +283,22 @@ def prune_unanswered(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def prediction_count(session: Session, key: EventKey) -> int:
-    """How many leads the event's response scored (0 before the response is in)."""
-    return session.execute(select(func.count()).select_from(Prediction).where(*_of_event(Prediction, key))).scalar_one()
+def predictions_without_features(session: Session, key: EventKey) -> list[tuple[int, str]]:
+    """(idx, lead_id) of an event's predictions that still wait for their request's features."""
+    rows = session.execute(
+        select(Prediction.idx, Prediction.lead_id)
+        .where(*_of_event(Prediction, key), Prediction.features.is_(None))
+        .order_by(Prediction.idx)
+    ).all()
+    return [(idx, lead_id) for idx, lead_id in rows]
 
 
-def fill_features(session: Session, key: EventKey, instances: Sequence[dict[str, Any]]) -> int:
-    """Attach request instances to the predictions of an event logged response-first."""
+def fill_features(session: Session, key: EventKey, features: Mapping[int, dict[str, Any]]) -> int:
+    """Attach request instances (by prediction ``idx``) to an event logged response-first."""
     ids = session.execute(
         select(Prediction.id, Prediction.idx).where(*_of_event(Prediction, key), Prediction.features.is_(None))
     ).all()
-    changes = [{"id": pid, "features": instances[idx]} for pid, idx in ids if idx < len(instances)]
+    changes = [{"id": pid, "features": features[idx]} for pid, idx in ids if idx in features]
     if changes:
         session.execute(update(Prediction), changes)
     return len(changes)

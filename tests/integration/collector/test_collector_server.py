@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -105,7 +106,7 @@ def test_collector_server_round_trip_from_events_to_parquet(collector: Collector
                 "lead_id": f"L{e}-{k}",
                 "converted": k == 1,
                 "value": 500.0 if k == 1 else None,
-                "occurred_at": "2099-01-01T00:00:00Z",
+                "occurred_at": datetime.now(UTC).isoformat(),  # after the exposures just logged
             }
             for e in range(3)
             for k in range(2)
@@ -168,8 +169,8 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
             store,
             parse_outcomes(
                 [
-                    {"lead_id": "S1", "converted": True, "occurred_at": "2099-01-01"},
-                    {"lead_id": "S2", "converted": False, "occurred_at": "2099-01-01"},
+                    {"lead_id": "S1", "converted": True, "occurred_at": "2026-01-01"},
+                    {"lead_id": "S2", "converted": False, "occurred_at": "2026-01-01"},
                 ]
             ),
         )
@@ -194,12 +195,12 @@ def test_operator_reads_a_canary_split_counted_by_version_from_the_real_server(c
         answer = httpx.post(f"{collector.url}/v1/events", content=body, headers=sent)
         assert answer.status_code == 200, answer.text
 
-    post("c1", "A1", "v1", "2030-01-01T10:00:00+00:00")  # the control revision tags nothing
-    post("t1", "B1", "v2", "2030-01-01T10:01:00+00:00", experiment="canary-ab", endpoint="canary")
-    post("c0", "A0", "v1", "2030-01-01T08:00:00+00:00")  # before the split started
+    post("c1", "A1", "v1", "2024-01-01T10:00:00+00:00")  # the control revision tags nothing
+    post("t1", "B1", "v2", "2024-01-01T10:01:00+00:00", experiment="canary-ab", endpoint="canary")
+    post("c0", "A0", "v1", "2024-01-01T08:00:00+00:00")  # before the split started
     settings = OperatorSettings(collector_url=collector.url)
     split = ServingSplit(service="lead-model", control_version="v1", treatment_version="v2",
-                         since=datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
+                         since=datetime(2024, 1, 1, 9, 0, tzinfo=UTC))
     arms = fetch_summary(settings, "sales", "canary-ab", split).arms
     assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 1)
     assert fetch_summary(settings, "sales", "canary-ab").arms["control"].exposures == 0

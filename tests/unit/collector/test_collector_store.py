@@ -69,7 +69,7 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
 
 
 def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
-    eastern = datetime(2030, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    eastern = datetime(2024, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
     with store.transaction() as session:
         session.add(
             Outcome(
@@ -78,7 +78,7 @@ def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventS
         )
     with store.transaction() as session:
         stored = session.scalars(select(Outcome)).one()
-    assert stored.occurred_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    assert stored.occurred_at == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
     assert stored.occurred_at.tzinfo is not None
 
 
@@ -97,15 +97,15 @@ def _seed(store_url: str) -> None:
             ("response", response_body(scored("L1"), scored("L2"), scored("L3"))),
         ):
             context = parse_context(
-                {k.lower(): v for k, v in headers("cli-1", kind, time="2030-02-01T10:00:00Z").items()}
+                {k.lower(): v for k, v in headers("cli-1", kind, time="2024-02-01T10:00:00Z").items()}
             )
             record_event(store, context, body)
         record_outcomes(
             store,
             parse_outcomes(
                 [
-                    {"lead_id": "L1", "converted": True, "occurred_at": "2030-02-03T00:00:00Z"},
-                    {"lead_id": "L2", "converted": False, "occurred_at": "2030-02-03T00:00:00Z"},
+                    {"lead_id": "L1", "converted": True, "occurred_at": "2024-02-03T00:00:00Z"},
+                    {"lead_id": "L2", "converted": False, "occurred_at": "2024-02-03T00:00:00Z"},
                 ]
             ),
         )
@@ -118,13 +118,13 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
 ) -> None:
     _seed(store_url)
     output = tmp_path / "out" / "training.parquet"
-    assert main(["collector", "export", "--since", "2030-02-01", "--output", str(output), "--db", store_url]) == 0
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url]) == 0
     assert capsys.readouterr().out.strip() == (
         f"wrote 2 leads (1 converted) to {output}; left out 1 without outcome, 0 without features"
     )
     frame = pd.read_parquet(output)
     assert list(frame.columns) == ["lead_id", "predicted_at", "source", "annual_income", "pages_viewed", "converted"]
-    assert frame["predicted_at"].iloc[0] == pd.Timestamp("2030-02-01T10:00:00Z")
+    assert frame["predicted_at"].iloc[0] == pd.Timestamp("2024-02-01T10:00:00Z")
     assert frame.sort_values("lead_id")["converted"].tolist() == [1, 0]
 
 
@@ -137,7 +137,7 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
             "collector",
             "export",
             "--since",
-            "2030-02-01T10:00:01+00:00",
+            "2024-02-01T10:00:01+00:00",
             "--output",
             str(tmp_path / "x.parquet"),
             "--db",
@@ -145,7 +145,7 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
         ]
     )
     assert code == 3
-    assert capsys.readouterr().err.startswith("error: --since 2030-02-01T10:00:01+00:00: no scored lead")
+    assert capsys.readouterr().err.startswith("error: --since 2024-02-01T10:00:01+00:00: no scored lead")
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -160,19 +160,20 @@ def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: p
 def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_path: Path) -> None:
     from leadscore.cli.collector import _since
 
-    now = datetime(2030, 6, 1, tzinfo=UTC)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
     assert _since("180d", now) == now - timedelta(days=180)
     assert _since("1d12h", now) == now - timedelta(hours=36)
-    _seed(store_url)  # scored in 2030, well inside "the last 180 days" of today's clock
+    _seed(store_url)  # scored on 2024-02-01: an age reaching back past it finds them
+    age = (datetime.now(UTC) - datetime(2024, 1, 1, tzinfo=UTC)).days
     output = tmp_path / "x.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "180d", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output)]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
     _seed(store_url)
     output = tmp_path / "training.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output)]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
