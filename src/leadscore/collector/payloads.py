@@ -122,7 +122,8 @@ def _decoded_records(tensor: _Tensor, where: str) -> list[dict[str, Any]]:
         try:
             record = load_json(item.encode()) if isinstance(item, str) else item
         except InvalidInputError as exc:
-            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({str(exc).removeprefix('body: ')})") from exc
+            reason = str(exc).removeprefix("body: ")
+            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({reason})") from exc
         if not isinstance(record, dict):
             raise InvalidInputError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
         records.append(record)
