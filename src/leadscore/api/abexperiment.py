@@ -59,6 +59,13 @@ class ABExperimentSpec(ApiModel):
                                      description="No decision before each arm has this many exposures.")
     sequential: bool = Field(True, description="Always-valid (sequential) inference: looking at results "
                                                "every evaluation does not inflate false positives.")
+    variance_reduction: Literal["auto", "off"] = Field(
+        "auto", description="auto: decide on conversion adjusted for the control model's pre-treatment score "
+                            "(CUPED/CUPAC) whenever every exposure carries one; off: never adjust.")
+    expected_samples_per_arm: int | None = Field(
+        None, ge=10, le=100_000_000,
+        description="Exposures per arm the experiment is expected to reach (traffic × duration): tunes the "
+                    "sequential test to decide by then. Default: tuned to the MDE alone.")
     min_duration: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
                                      description="No promote or rollback before this long, e.g. 14d so that "
                                                  "whole weeks are compared (a broken split still halts at "
@@ -101,3 +108,11 @@ class ABExperimentStatus(ApiModel):
     decision: Literal["promote", "rollback", "inconclusive"] | None = Field(
         None, description="promote, rollback or inconclusive, once reached.")
     decision_reason: str | None = Field(None, description="Why the decision was taken.")
+    variance_reduction: Literal["applied", "off", "unavailable"] | None = Field(
+        None, description="applied: the decision used conversion adjusted for the control model's score; "
+                          "unavailable: wanted, but some exposures carry no score; off: not asked for.")
+    variance_reduction_share: float | None = Field(
+        None, description="Share of the lift estimate's variance the adjustment removed (0.2 = 20%).")
+    adjusted_lift: float | None = Field(None, description="Relative lift adjusted for the pre-treatment score.")
+    adjusted_lift_lower: float | None = Field(None, description="Lower bound of the adjusted lift's interval.")
+    adjusted_lift_upper: float | None = Field(None, description="Upper bound of the adjusted lift's interval.")

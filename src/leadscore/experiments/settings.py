@@ -12,13 +12,17 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from leadscore.experiments.group_sequential import Spending
 from leadscore.experiments.proportions import Alternative
+from leadscore.experiments.sequential import Mixing
 from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
 
 Metric = Literal["conversion", "value"]
+Design = Literal["fixed", "msprt", "planned"]
+VarianceReduction = Literal["auto", "off"]
 
 DEFAULT_MINIMUM_DETECTABLE_EFFECT = 0.05
 """+5 % relative lift: the ABExperiment CRD's default, so a CLI analysis matches the operator's."""
@@ -56,7 +60,25 @@ class ExperimentSettings(BaseModel):
     )
     power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
     min_samples_per_arm: int = Field(100, ge=1, description="No decision before each arm has this many exposures.")
-    sequential: bool = Field(True, description="Always-valid inference (mSPRT): safe to evaluate at every look.")
+    sequential: bool | Literal["planned"] = Field(
+        True,
+        description="true: always-valid inference (mSPRT), safe at every look; false: one fixed-horizon read at "
+        "the planned size; planned: group-sequential, alpha spent over the looks up to the planned maximum.",
+    )
+    spending: Spending = Field(
+        "obrien-fleming", description="Alpha-spending function of sequential: planned (obrien-fleming | pocock)."
+    )
+    variance_reduction: VarianceReduction = Field(
+        "auto",
+        description="auto: adjust conversion for the control model's pre-treatment score (CUPED/CUPAC) whenever "
+        "every exposure carries one; off: never.",
+    )
+    expected_samples_per_arm: int | None = Field(
+        None,
+        ge=1,
+        description="Exposures per arm the experiment is expected to reach: tunes the mSPRT, and is the maximum "
+        "of sequential: planned (default: the fixed-horizon plan for the MDE).",
+    )
     metric: Metric = Field("conversion", description="What decides: conversion rate, or mean outcome value per lead.")
     traffic_percent: float = Field(50.0, gt=0.0, lt=100.0, description="Percent of leads sent to treatment.")
     max_duration: timedelta | None = Field(None, description="After this long, decide with the evidence at hand.")
@@ -68,7 +90,8 @@ class ExperimentSettings(BaseModel):
     mixing_effect: float | None = Field(
         None,
         gt=0.0,
-        description="Relative lift the mSPRT mixing distribution is scaled to; default: the MDE.",
+        description="Fix the mSPRT mixture's τ to this relative lift; default: tuned from the MDE and the "
+        "expected sample size.",
     )
     baseline_rate: float | None = Field(
         None,
@@ -84,10 +107,33 @@ class ExperimentSettings(BaseModel):
             return parse_duration(value)
         return value
 
+    @model_validator(mode="after")
+    def _planned_is_two_sided_conversion(self) -> ExperimentSettings:
+        if self.sequential == "planned" and (self.metric != "conversion" or self.alternative != "two-sided"):
+            raise ValueError(
+                "sequential: planned (group-sequential) supports metric conversion with a two-sided alternative, "
+                f"got metric {self.metric}, alternative {self.alternative}"
+            )
+        return self
+
     @property
     def treatment_share(self) -> float:
         return self.traffic_percent / 100.0
 
     @property
-    def effective_mixing_effect(self) -> float:
-        return self.mixing_effect if self.mixing_effect is not None else self.minimum_detectable_effect
+    def design(self) -> Design:
+        if self.sequential == "planned":
+            return "planned"
+        return "msprt" if self.sequential else "fixed"
+
+    @property
+    def mixing(self) -> Mixing:
+        """How the mSPRT's τ is chosen (``sequential.Mixing``)."""
+        return Mixing(
+            self.minimum_detectable_effect,
+            self.alpha,
+            self.power,
+            expected_per_arm=self.expected_samples_per_arm,
+            treatment_ratio=self.treatment_share / (1 - self.treatment_share),
+            fixed_effect=self.mixing_effect,
+        )

@@ -9,6 +9,7 @@ import pytest
 from scipy import integrate, stats
 
 from leadscore.experiments.sequential import (
+    Mixing,
     always_valid_p,
     difference_log_lr,
     lift_confidence_bounds,
@@ -50,19 +51,23 @@ def test_running_min_p_never_increases() -> None:
     assert running_min_p([0.9, 0.4, 0.6, 0.2, 0.3]).tolist() == [0.9, 0.4, 0.4, 0.2, 0.2]
 
 
+TODAY = Mixing(0.1, 0.05, fixed_effect=0.1)
+"""τ fixed to a +10 % lift, as before tuning."""
+
+
 def test_difference_log_lr_is_zero_when_nobody_converted() -> None:
-    assert float(difference_log_lr(0, 100, 0, 100, 0.1)) == 0.0
+    assert float(difference_log_lr(0, 100, 0, 100, TODAY)) == 0.0
 
 
 def test_difference_log_lr_grows_with_evidence_for_a_real_lift() -> None:
-    small = float(difference_log_lr(100, 1000, 130, 1000, 0.1))
-    large = float(difference_log_lr(1000, 10000, 1300, 10000, 0.1))
+    small = float(difference_log_lr(100, 1000, 130, 1000, TODAY))
+    large = float(difference_log_lr(1000, 10000, 1300, 10000, TODAY))
     assert large > small > 0
 
 
 def test_lift_confidence_bounds_contain_the_estimate_and_narrow_with_data() -> None:
-    low_small, high_small = lift_confidence_bounds(100, 1000, 120, 1000, 0.1, 0.05)
-    low_large, high_large = lift_confidence_bounds(1000, 10000, 1200, 10000, 0.1, 0.05)
+    low_small, high_small = lift_confidence_bounds(100, 1000, 120, 1000, TODAY)
+    low_large, high_large = lift_confidence_bounds(1000, 10000, 1200, 10000, TODAY)
     assert float(low_small) < 0.2 < float(high_small)
     assert float(high_large - low_large) < float(high_small - low_small)
     assert np.isfinite([low_large, high_large]).all()
