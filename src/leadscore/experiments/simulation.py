@@ -17,6 +17,7 @@ Runs are simulated in chunks as (runs × looks) arrays, so 2,000 runs × 50 look
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -86,6 +87,18 @@ def look_sizes(per_arm: int, peek_every: int) -> np.ndarray:
     return sizes
 
 
+@dataclass(frozen=True)
+class Procedure:
+    """One test to read the simulated experiments with (see ``simulate_peeking``)."""
+
+    test: TestKind
+    adjusted: bool = False
+    mixing_effect: float | None = None
+    spending: Spending = "obrien-fleming"
+    once: bool = False
+    """Read only at the horizon, whatever ``peek_every`` (the fixed test as designed)."""
+
+
 def simulate_peeking(
     baseline: float,
     lift: float,
@@ -109,9 +122,35 @@ def simulate_peeking(
     looks with ``per_arm`` as the maximum. ``adjusted`` needs a ``pool`` (its ``baseline`` is
     then the pool's mean probability, and ``baseline`` is ignored).
     """
+    design = Procedure(test, adjusted, mixing_effect, spending)
+    return simulate_designs(
+        baseline, lift, per_arm, runs, peek_every, [design],
+        alpha=alpha, minimum_detectable_effect=minimum_detectable_effect, pool=pool, seed=seed,
+    )[0]  # fmt: skip
+
+
+def simulate_designs(
+    baseline: float,
+    lift: float,
+    per_arm: int,
+    runs: int,
+    peek_every: int,
+    designs: Sequence[Procedure],
+    *,
+    alpha: float = 0.05,
+    minimum_detectable_effect: float = DEFAULT_MINIMUM_DETECTABLE_EFFECT,
+    pool: LeadPool | None = None,
+    seed: int = 0,
+) -> list[SimulationResult]:
+    """``simulate_peeking`` for several tests read on the *same* simulated experiments."""
     check_alpha(alpha)
-    if test not in TESTS:
-        raise ValidationError(f"test: expected one of {', '.join(TESTS)}, got {test!r}")
+    for design in designs:
+        if design.test not in TESTS:
+            raise ValidationError(f"test: expected one of {', '.join(TESTS)}, got {design.test!r}")
+        if design.mixing_effect is not None and design.mixing_effect <= 0:
+            raise ValidationError(f"mixing_effect: must be positive, got {design.mixing_effect}")
+        if design.adjusted and pool is None:
+            raise ValidationError("adjusted: needs a pool of leads with a covariate to adjust for")
     if pool is not None:
         baseline = float(pool.probability.mean())
     if not 0.0 < baseline < 1.0:
@@ -122,10 +161,6 @@ def simulate_peeking(
     for name, value in (("per_arm", per_arm), ("runs", runs), ("peek_every", peek_every)):
         if value < 1:
             raise ValidationError(f"{name}: must be at least 1, got {value}")
-    if mixing_effect is not None and mixing_effect <= 0:
-        raise ValidationError(f"mixing_effect: must be positive, got {mixing_effect}")
-    if adjusted and pool is None:
-        raise ValidationError("adjusted: needs a pool of leads with a covariate to adjust for")
 
     sizes = look_sizes(per_arm, peek_every)
     if runs * sizes.size > MAX_CELLS:
@@ -138,33 +173,47 @@ def simulate_peeking(
         control, treatment = (_binomial_moments(rng, sizes, runs, rate) for rate in (baseline, treated))
     else:
         control, treatment = (_pool_moments(rng, pool, sizes, runs, factor) for factor in (1.0, 1 + lift))
-    comparison = adjusted_difference(control, treatment, adjust=adjusted)
-    mixing = Mixing(minimum_detectable_effect, alpha, expected_per_arm=per_arm, fixed_effect=mixing_effect)
-    significant = _significant(comparison, sizes / per_arm, test, alpha, mixing, spending)
-    stopped = significant.any(axis=1)
-    first = significant.argmax(axis=1)
-    samples = np.where(stopped, sizes[first], per_arm)
-    rate = float(stopped.mean())
-    return SimulationResult(
-        baseline=baseline,
-        lift=lift,
-        per_arm=per_arm,
-        peek_every=peek_every,
-        looks=int(sizes.size),
-        runs=runs,
-        test=test,
-        adjusted=adjusted,
-        mixing=(("tuned" if mixing_effect is None else f"{mixing_effect:g}") if test == "msprt" else None),
-        spending=spending if test == "planned" else None,
-        alpha=alpha,
-        seed=seed,
-        rejection_rate=rate,
-        monte_carlo_error=math.sqrt(rate * (1 - rate) / runs),
-        false_positive_rate=rate if lift == 0 else None,
-        power=rate if lift != 0 else None,
-        mean_samples_to_decision=float(samples.mean()),
-        variance_reduction=float(comparison.variance_reduction[:, -1].mean()) if adjusted else None,
-    )
+    comparisons = {adjust: adjusted_difference(control, treatment, adjust=adjust) for adjust in (False, True)
+                   if any(design.adjusted == adjust for design in designs)}  # fmt: skip
+    results = []
+    for design in designs:
+        comparison = comparisons[design.adjusted]
+        mixing = Mixing(minimum_detectable_effect, alpha, expected_per_arm=per_arm, fixed_effect=design.mixing_effect)
+        significant = _significant(comparison, sizes / per_arm, design.test, alpha, mixing, design.spending)
+        if design.once:
+            significant[:, :-1] = False
+        stopped = significant.any(axis=1)
+        samples = np.where(stopped, sizes[significant.argmax(axis=1)], per_arm)
+        rate = float(stopped.mean())
+        results.append(
+            SimulationResult(
+                baseline=baseline,
+                lift=lift,
+                per_arm=per_arm,
+                peek_every=per_arm if design.once else peek_every,
+                looks=1 if design.once else int(sizes.size),
+                runs=runs,
+                test=design.test,
+                adjusted=design.adjusted,
+                mixing=_mixing_label(design),
+                spending=design.spending if design.test == "planned" else None,
+                alpha=alpha,
+                seed=seed,
+                rejection_rate=rate,
+                monte_carlo_error=math.sqrt(rate * (1 - rate) / runs),
+                false_positive_rate=rate if lift == 0 else None,
+                power=rate if lift != 0 else None,
+                mean_samples_to_decision=float(samples.mean()),
+                variance_reduction=float(comparison.variance_reduction[:, -1].mean()) if design.adjusted else None,
+            )
+        )
+    return results
+
+
+def _mixing_label(design: Procedure) -> str | None:
+    if design.test != "msprt":
+        return None
+    return "tuned" if design.mixing_effect is None else f"{design.mixing_effect:g}"
 
 
 def _significant(
@@ -201,7 +250,8 @@ def _pool_moments(rng: np.random.Generator, pool: LeadPool, sizes: np.ndarray, r
         leads = rng.integers(0, pool.probability.size, size=(count, per_arm))
         x = pool.covariate[leads]
         y = (rng.random((count, per_arm)) < np.minimum(pool.probability[leads] * factor, 1.0)).astype(float)
-        sums = np.stack([y, x, x * x, x * y]).cumsum(axis=2)[:, :, sizes - 1]
+        starts = np.diff(sizes, prepend=0).cumsum() - np.diff(sizes, prepend=0)
+        sums = np.add.reduceat(np.stack([y, x, x * x, x * y]), starts, axis=2).cumsum(axis=2)
         parts.append(sums)
     y, x, xx, xy = np.concatenate(parts, axis=1)
     return ArmMoments.of(np.broadcast_to(sizes, y.shape).astype(float), y, x, xx, xy)

@@ -15,6 +15,7 @@ from leadscore.experiments.sequential import (
     lift_confidence_bounds,
     mixture_log_lr,
     mixture_radius,
+    optimal_mixing_ratio,
     running_intersection,
     running_min_p,
 )
@@ -77,3 +78,42 @@ def test_running_intersection_accumulates_along_the_looks_of_each_run() -> None:
     low, high = running_intersection([[1, 3, 2], [0, 1, 0]], [[9, 8, 9], [5, 6, 4]])
     assert low.tolist() == [[1, 3, 3], [0, 1, 1]]
     assert high.tolist() == [[9, 8, 8], [5, 5, 4]]
+
+
+def test_optimal_mixing_ratio_minimises_the_radius() -> None:
+    from scipy import optimize
+
+    for alpha in (0.01, 0.05, 0.1):
+        best = optimize.minimize_scalar(
+            lambda log_ratio, a=alpha: float(mixture_radius(1.0, math.exp(log_ratio), a)),
+            bounds=(-5, 8),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        assert optimal_mixing_ratio(alpha) == pytest.approx(math.exp(best.x), rel=1e-4)
+        # Howard et al.'s closed form approximates the exact optimum within a few percent
+        howard = -2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))
+        assert optimal_mixing_ratio(alpha) == pytest.approx(howard, rel=0.05)
+    # at the optimum the radius is √(1 + x*)·√V
+    ratio = optimal_mixing_ratio(0.05)
+    assert float(mixture_radius(2.0, 2.0 * ratio, 0.05)) == pytest.approx(math.sqrt(2.0 * (1 + ratio)), rel=1e-9)
+
+
+def test_tuned_mixture_has_the_wanted_power_at_its_planned_size() -> None:
+    # At N*, the estimate of an MDE-sized effect clears the radius with probability `power`.
+    mixing = Mixing(0.1, 0.05, power=0.8)
+    delta = 0.1 * 0.12
+    variance = float(mixing.planned_variance(delta))
+    tau2 = float(mixing.tau2(delta, 1.0))
+    radius = float(mixture_radius(variance, tau2, 0.05))
+    assert stats.norm.sf((radius - delta) / math.sqrt(variance)) == pytest.approx(0.8, abs=1e-9)
+
+
+def test_tuning_to_an_expected_size_below_n_star_widens_tau() -> None:
+    unit = 0.12 * 0.88
+    free = float(Mixing(0.1, 0.05).difference_tau2(0.12, unit))
+    short = float(Mixing(0.1, 0.05, expected_per_arm=5000).difference_tau2(0.12, unit))
+    long = float(Mixing(0.1, 0.05, expected_per_arm=10**7).difference_tau2(0.12, unit))
+    assert short > free == pytest.approx(long)
+    assert short == pytest.approx(optimal_mixing_ratio(0.05) * unit * 2 / 5000)
+    assert float(TODAY.difference_tau2(0.12, unit)) == pytest.approx((0.1 * 0.12) ** 2)
