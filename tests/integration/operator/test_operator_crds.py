@@ -65,6 +65,8 @@ BAD = [
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
     (EXPERIMENT, "spec.assignment", "roundrobin", "spec.assignment"),
     (EXPERIMENT, "spec.control", {"version": "latest"}, "spec.control.version"),
+    (EXPERIMENT, "spec.varianceReduction", "always", "spec.varianceReduction"),
+    (EXPERIMENT, "spec.expectedSamplesPerArm", 5, "spec.expectedSamplesPerArm"),
 ]
 
 
@@ -75,6 +77,12 @@ def test_bad_resource_is_refused_naming_the_field_when_applied(cluster, base, pa
         cluster.create(PLURALS[base["kind"]], _with(base, path, value))
     assert info.value.status == 422
     assert named in info.value.body, info.value.body
+
+
+def test_variance_reduction_defaults_to_auto(cluster):
+    created = cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
+    assert created["spec"]["varianceReduction"] == "auto"
+    assert "expectedSamplesPerArm" not in created["spec"]
 
 
 def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applied(cluster):
