@@ -192,6 +192,12 @@ def report_command(
         None, "--min-duration", help="e.g. 14d: no promote or rollback before this age."
     ),
     max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d: decide at this age."),
+    alpha_spending: str | None = typer.Option(
+        None, "--alpha-spending", help="obrien-fleming | pocock: group-sequential design instead of the mSPRT."
+    ),
+    expected_per_arm: int | None = typer.Option(
+        None, "--expected-per-arm", min=1, help="Expected exposures per arm: tunes the mSPRT; the planned maximum."
+    ),
     elapsed: str | None = typer.Option(
         None, "--elapsed", help="Age of the experiment, e.g. 9d [days covered by the daily counts]."
     ),
@@ -211,6 +217,8 @@ def report_command(
         min_samples_per_arm=min_samples,
         min_duration=_duration("--min-duration", min_duration),
         max_duration=_duration("--max-duration", max_duration),
+        alpha_spending=None if alpha_spending is None else _spending(alpha_spending, "--alpha-spending"),
+        expected_samples_per_arm=expected_per_arm,
     )
     age = _duration("--elapsed", elapsed) if elapsed else _days_covered(summary)
     analysis = decide(summary, settings, elapsed=age)
@@ -222,11 +230,11 @@ def report_command(
     typer.echo(f"wrote {files.html} and {files.png}")
 
 
-def _spending(text: str) -> Spending:
+def _spending(text: str, option: str = "--spending") -> Spending:
     from leadscore.experiments.group_sequential import SPENDING
 
     if text not in SPENDING:
-        raise ConfigError(f"--spending: expected one of {', '.join(SPENDING)}, got {text!r}")
+        raise ConfigError(f"{option}: expected one of {', '.join(SPENDING)}, got {text!r}")
     return text  # type: ignore[return-value]
 
 

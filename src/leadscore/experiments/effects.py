@@ -182,12 +182,13 @@ def _planned_effect(
     add no information are skipped; so are looks after the one that reached the maximum.
     """
     levels, lift, reduction = described
+    planned_spending = settings.alpha_spending or "obrien-fleming"
     fractions = np.minimum(smaller_arm / maximum_per_arm, 1.0) if maximum_per_arm else np.zeros_like(smaller_arm)
     if final:
         fractions[-1] = 1.0
     kept = (fractions > 0) & (fractions > np.maximum.accumulate(np.concatenate([[0.0], fractions[:-1]])))
     fractions, z = fractions[kept], comparison.null_z[kept]
-    bounds = boundaries(fractions, settings.alpha, settings.spending)
+    bounds = boundaries(fractions, settings.alpha, planned_spending)
     with np.errstate(invalid="ignore"):
         radius = bounds * np.sqrt(comparison.variance[kept])
         log_radius = bounds * np.sqrt(comparison.log_variance[kept])
@@ -197,7 +198,7 @@ def _planned_effect(
         _latest_intersection(difference - radius, difference + radius),
         lift,
         _latest_intersection(np.expm1(log_ratio - log_radius), np.expm1(log_ratio + log_radius)),
-        float(comparison.null_z[-1]), repeated_p_value(z, fractions, settings.spending), int(kept.sum()),
+        float(comparison.null_z[-1]), repeated_p_value(z, fractions, planned_spending), int(kept.sum()),
         variance_reduction=reduction, information=float(fractions[-1]),
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Group-sequential tests with alpha spending (``sequential: planned``).
+"""Group-sequential tests with alpha spending (``alphaSpending``).
 
 For teams that look at planned times and know their maximum sample size: the z statistic at
 information fraction t (exposures so far / planned maximum per arm) is compared with a boundary

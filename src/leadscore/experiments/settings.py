@@ -60,13 +60,11 @@ class ExperimentSettings(BaseModel):
     )
     power: float = Field(0.8, ge=0.5, lt=1.0, description="Wanted chance of detecting an effect of the MDE.")
     min_samples_per_arm: int = Field(100, ge=1, description="No decision before each arm has this many exposures.")
-    sequential: bool | Literal["planned"] = Field(
-        True,
-        description="true: always-valid inference (mSPRT), safe at every look; false: one fixed-horizon read at "
-        "the planned size; planned: group-sequential, alpha spent over the looks up to the planned maximum.",
-    )
-    spending: Spending = Field(
-        "obrien-fleming", description="Alpha-spending function of sequential: planned (obrien-fleming | pocock)."
+    sequential: bool = Field(True, description="Always-valid inference (mSPRT): safe to evaluate at every look.")
+    alpha_spending: Spending | None = Field(
+        None,
+        description="Set (obrien-fleming | pocock) for a group-sequential design instead of the mSPRT: alpha is "
+        "spent over the looks up to expectedSamplesPerArm (default: the fixed-horizon plan). Needs sequential.",
     )
     variance_reduction: VarianceReduction = Field(
         "auto",
@@ -77,7 +75,7 @@ class ExperimentSettings(BaseModel):
         None,
         ge=1,
         description="Exposures per arm the experiment is expected to reach: tunes the mSPRT, and is the maximum "
-        "of sequential: planned (default: the fixed-horizon plan for the MDE).",
+        "of an alphaSpending design (default: the fixed-horizon plan for the MDE).",
     )
     metric: Metric = Field("conversion", description="What decides: conversion rate, or mean outcome value per lead.")
     traffic_percent: float = Field(50.0, gt=0.0, lt=100.0, description="Percent of leads sent to treatment.")
@@ -108,11 +106,15 @@ class ExperimentSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _planned_is_two_sided_conversion(self) -> ExperimentSettings:
-        if self.sequential == "planned" and (self.metric != "conversion" or self.alternative != "two-sided"):
+    def _planned_is_sequential_two_sided_conversion(self) -> ExperimentSettings:
+        if self.alpha_spending is None:
+            return self
+        if not self.sequential:
+            raise ValueError("alphaSpending: a group-sequential design is sequential; it needs sequential: true")
+        if self.metric != "conversion" or self.alternative != "two-sided":
             raise ValueError(
-                "sequential: planned (group-sequential) supports metric conversion with a two-sided alternative, "
-                f"got metric {self.metric}, alternative {self.alternative}"
+                "alphaSpending: the group-sequential design supports metric conversion with a two-sided "
+                f"alternative, got metric {self.metric}, alternative {self.alternative}"
             )
         return self
 
@@ -122,7 +124,7 @@ class ExperimentSettings(BaseModel):
 
     @property
     def design(self) -> Design:
-        if self.sequential == "planned":
+        if self.alpha_spending is not None:
             return "planned"
         return "msprt" if self.sequential else "fixed"
 

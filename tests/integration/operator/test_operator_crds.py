@@ -67,6 +67,7 @@ BAD = [
     (EXPERIMENT, "spec.control", {"version": "latest"}, "spec.control.version"),
     (EXPERIMENT, "spec.varianceReduction", "always", "spec.varianceReduction"),
     (EXPERIMENT, "spec.expectedSamplesPerArm", 5, "spec.expectedSamplesPerArm"),
+    (EXPERIMENT, "spec.alphaSpending", "haybittle", "spec.alphaSpending"),
 ]
 
 
@@ -83,6 +84,14 @@ def test_variance_reduction_defaults_to_auto(cluster):
     created = cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
     assert created["spec"]["varianceReduction"] == "auto"
     assert "expectedSamplesPerArm" not in created["spec"]
+
+
+def test_alpha_spending_is_admitted_only_for_a_sequential_conversion_experiment(cluster):
+    planned = _with(EXPERIMENT, "spec.alphaSpending", "pocock")
+    with pytest.raises(ApiException) as info:
+        cluster.create("abexperiments", _with(planned, "spec.sequential", False))
+    assert "alphaSpending needs sequential: true and metric: conversion" in info.value.body
+    assert cluster.create("abexperiments", planned)["spec"]["alphaSpending"] == "pocock"
 
 
 def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applied(cluster):

@@ -162,3 +162,21 @@ def test_operator_decides_with_the_adjusted_statistics_when_scores_are_logged(cl
     assert status["adjustedLift"] == pytest.approx(0.10, abs=1e-6)
     assert 0 < status["adjustedLiftLower"] < 0.10 < status["adjustedLiftUpper"]
     assert "adjusted for the control model's score" in status["decisionReason"]
+
+
+def test_operator_decides_a_planned_experiment_at_its_alpha_spending_boundary(cluster, collector, operator):
+    two_versions(cluster)
+    body = experiment("g", "v1", "v2")
+    body["spec"] |= {"alphaSpending": "obrien-fleming", "expectedSamplesPerArm": 40000, "varianceReduction": "off"}
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (4000, 400), (4000, 440))
+    cluster.create(ABX, body)
+    reason = eventually(lambda: "group-sequential test at 10% of its planned maximum"
+                        in ((s := cluster.status(ABX, "g")).get("decisionReason") or "") and s["decisionReason"],
+                        what="planned test waiting below its boundary", timeout=60)
+    assert "repeated p" in reason
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (20000, 2000), (20000, 2300))
+    status = eventually(lambda: (s := cluster.status(ABX, "g")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=90)
+    assert status["decision"] == "promote"
+    assert status["pValue"] <= 0.05
+    assert status["varianceReduction"] == "off"

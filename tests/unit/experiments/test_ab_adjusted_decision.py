@@ -102,15 +102,19 @@ def test_the_cr_spec_reaches_the_settings() -> None:
             "treatment": {"version": "v2"},
             "varianceReduction": "off",
             "expectedSamplesPerArm": 20000,
+            "alphaSpending": "pocock",
         }
     )
     settings = ExperimentSettings.model_validate(spec.to_wire())
     assert settings.variance_reduction == "off"
     assert settings.mixing.expected_per_arm == 20000
+    assert settings.design == "planned" and settings.alpha_spending == "pocock"
 
 
 def test_planned_design_continues_until_a_boundary_is_crossed_then_promotes() -> None:
-    settings = ExperimentSettings(sequential="planned", expected_samples_per_arm=8000, minimum_detectable_effect=0.1)
+    settings = ExperimentSettings(
+        alpha_spending="obrien-fleming", expected_samples_per_arm=8000, minimum_detectable_effect=0.1
+    )
     early = decide(_summary(_leads(800, 0.3, seed=10)), settings, elapsed=DAY)
     assert early.design == "planned"
     assert early.decision == "continue"
@@ -123,7 +127,9 @@ def test_planned_design_continues_until_a_boundary_is_crossed_then_promotes() ->
 
 
 def test_planned_design_is_inconclusive_at_its_maximum_without_a_crossing() -> None:
-    settings = ExperimentSettings(sequential="planned", expected_samples_per_arm=3000, variance_reduction="off")
+    settings = ExperimentSettings(
+        alpha_spending="obrien-fleming", expected_samples_per_arm=3000, variance_reduction="off"
+    )
     analysis = decide(_summary(_leads(3000, 0.0, seed=11), days=3), settings, elapsed=3 * DAY)
     assert analysis.information == pytest.approx(1.0)
     assert analysis.decision in ("inconclusive", "promote", "rollback")
@@ -131,5 +137,5 @@ def test_planned_design_is_inconclusive_at_its_maximum_without_a_crossing() -> N
 
 
 def test_planned_design_refuses_the_value_metric() -> None:
-    with pytest.raises(ValueError, match="sequential: planned"):
-        ExperimentSettings(sequential="planned", metric="value")
+    with pytest.raises(ValueError, match="alphaSpending: the group-sequential design supports metric conversion"):
+        ExperimentSettings(alpha_spending="pocock", metric="value")

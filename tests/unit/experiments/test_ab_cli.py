@@ -238,3 +238,25 @@ def test_simulate_adjusted_draws_scored_synthetic_leads(capsys: pytest.CaptureFi
     assert code == 0
     assert result["adjusted"] is True and result["mixing"] == "tuned"
     assert 0.1 < result["variance_reduction"] < 0.3
+
+
+def test_report_reads_a_planned_design(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    summary = ExperimentSummary(
+        namespace="sales",
+        experiment="g",
+        arms={
+            "control": ArmSummary(exposures=4000, conversions=400),
+            "treatment": ArmSummary(exposures=4000, conversions=520),
+        },
+    )
+    path = tmp_path / "summary.json"
+    path.write_text(summary.model_dump_json())
+    code, out, _ = run(
+        capsys, "experiment", "report", "--summary", str(path), "--output", str(tmp_path / "r.html"),
+        "--alpha-spending", "pocock", "--expected-per-arm", "8000", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert "repeated p" in json.loads(out)["reason"]
+    code, _, err = run(capsys, "experiment", "report", "--summary", str(path), "--alpha-spending", "haybittle")
+    assert code == 2
+    assert "--alpha-spending: expected one of obrien-fleming, pocock" in err

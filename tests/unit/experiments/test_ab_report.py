@@ -116,7 +116,7 @@ def test_render_report_shows_the_variance_removed_when_adjusted(tmp_path: Path) 
 
 def test_render_report_explains_the_planned_design(tmp_path: Path) -> None:
     summary = daily_summary(days=3)
-    settings = ExperimentSettings(sequential="planned", expected_samples_per_arm=50000)
+    settings = ExperimentSettings(alpha_spending="obrien-fleming", expected_samples_per_arm=50000)
     analysis = decide(summary, settings, elapsed=timedelta(days=3))
     page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
     assert "repeated p-value (alpha spending)" in page
