@@ -105,3 +105,17 @@ def test_lift_confidence_sequence_covers_the_true_lift_at_every_look() -> None:
     low, high = running_intersection(low, high)  # per run, along looks (last axis)
     ever_missed = ((low > true_lift) | (high < true_lift)).any(axis=1).mean()
     assert ever_missed <= 0.05
+
+
+def test_tuning_the_mixture_to_the_horizon_gains_power_and_stays_valid(record_property: pytest.RecordProperty) -> None:
+    tuned = {key: value for key, value in PEEKING.items() if key != "mixing_effect"}
+    null = simulate_peeking(lift=0.0, test="msprt", minimum_detectable_effect=0.1, **tuned)
+    real = simulate_peeking(lift=0.2, test="msprt", minimum_detectable_effect=0.1, **tuned)
+    today = simulate_peeking(lift=0.2, test="msprt", **PEEKING)
+    record_property("tuned_false_positive_rate", null.false_positive_rate)
+    record_property("tuned_power_lift_20pct", real.power)
+    print(f"tuned mSPRT: false positives {null.false_positive_rate:.4f}, power {real.power:.3f} "
+          f"(fixed tau {today.power:.3f}), mean samples {real.mean_samples_to_decision:.0f}")
+    assert null.false_positive_rate is not None and null.false_positive_rate <= 0.05
+    assert real.power is not None and today.power is not None and real.power > today.power
+    assert real.mean_samples_to_decision < today.mean_samples_to_decision
