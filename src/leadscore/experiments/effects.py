@@ -187,6 +187,12 @@ def _planned_effect(
     if final:
         fractions[-1] = 1.0
     kept = (fractions > 0) & (fractions > np.maximum.accumulate(np.concatenate([[0.0], fractions[:-1]])))
+    if not kept.any():  # no maximum to measure information against yet: no evidence, nothing spent
+        return Effect(
+            "conversion", levels, float(comparison.difference[-1]), Interval(-1.0, 1.0), lift,
+            Interval(-1.0, math.inf), float(comparison.null_z[-1]), 1.0, 0,
+            variance_reduction=reduction, information=0.0,
+        )  # fmt: skip
     fractions, z = fractions[kept], comparison.null_z[kept]
     bounds = boundaries(fractions, settings.alpha, planned_spending)
     with np.errstate(invalid="ignore"):

@@ -139,3 +139,18 @@ def test_planned_design_is_inconclusive_at_its_maximum_without_a_crossing() -> N
 def test_planned_design_refuses_the_value_metric() -> None:
     with pytest.raises(ValueError, match="alphaSpending: the group-sequential design supports metric conversion"):
         ExperimentSettings(alpha_spending="pocock", metric="value")
+
+
+def test_planned_design_waits_while_no_maximum_can_be_planned() -> None:
+    summary = ExperimentSummary(
+        namespace="sales",
+        experiment="g",
+        arms={
+            "control": ArmSummary(exposures=200, conversions=0),
+            "treatment": ArmSummary(exposures=200, conversions=3),
+        },
+    )
+    analysis = decide(summary, ExperimentSettings(alpha_spending="pocock"), elapsed=DAY)
+    assert analysis.decision == "continue"
+    assert "waiting for a control rate to plan the maximum size" in analysis.reason
+    assert analysis.p_value == 1.0 and analysis.information == 0.0
