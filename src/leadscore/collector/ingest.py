@@ -106,6 +106,7 @@ def prediction_rows(
                 "namespace": context.namespace,
                 "inference_service": context.inferenceservicename,
                 "predicted_at": predicted_at,
+                "covariate": lead.control_probability,
             }
         )
     return rows

@@ -4,7 +4,7 @@ Accepted shapes (the logger copies bodies byte for byte):
 
 * V1 request ``{"instances": [{...lead fields...}, ...]}``;
   V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action",
-  "model_version", "arm"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
+  "model_version", "arm"?, "control_probability"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
   entries carry the same fields (a lead shown with its factors was scored all the same).
 * V2 (Open Inference Protocol) request ``{"inputs": [...]}`` with one tensor per feature
   column, or the ``records`` BYTES tensor of JSON-encoded leads; V2 response ``{"outputs": [...]}``
@@ -39,6 +39,9 @@ class ScoredLead(BaseModel):
     action: str | None = Field(None, max_length=64)
     model_version: str = Field(min_length=1, max_length=128)
     arm: str | None = Field(None, max_length=63)
+    control_probability: float | None = Field(
+        None, ge=0.0, le=1.0, description="The control arm's probability (sticky experiments): the A/B covariate."
+    )
 
 
 class _Tensor(BaseModel):

@@ -16,6 +16,7 @@ from scipy import optimize, stats
 
 from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import Alternative, check_alpha, check_alternative
+from leadscore.experiments.sequential import Mixing
 
 
 class ExperimentPlan(BaseModel):
@@ -32,6 +33,27 @@ class ExperimentPlan(BaseModel):
     treatment_per_arm: int = Field(description="Treatment-arm size (differs from per_arm for uneven splits).")
     total: int = Field(description="Exposures over both arms.")
     expected_days: float | None = Field(None, description="total / daily exposures, when traffic is known.")
+
+
+class AdjustedPlan(BaseModel):
+    """Per-arm sizes with and without regression adjustment, for the fixed and the always-valid test.
+
+    Adjusting for a covariate whose correlation with conversion is ρ multiplies the variance of
+    the difference by 1 − ρ², and with it every sample size. ``sequential_per_arm`` is N*, the
+    size by which the tuned mSPRT has the requested power at the MDE (``sequential.Mixing``);
+    it stops earlier on average when the effect is real (``leadscore experiment simulate``).
+    """
+
+    correlation: float = Field(description="Expected correlation of the covariate with conversion.")
+    variance_reduction: float = Field(description="ρ²: share of the variance the adjustment removes.")
+    fixed_per_arm: int
+    fixed_adjusted_per_arm: int
+    sequential_per_arm: int
+    sequential_adjusted_per_arm: int
+    fixed_days: float | None = None
+    fixed_adjusted_days: float | None = None
+    sequential_days: float | None = None
+    sequential_adjusted_days: float | None = None
 
 
 def cohens_h(treated: float, baseline: float) -> float:
@@ -182,4 +204,33 @@ def _solve_effective_n(h: float, alpha: float, power: float, alternative: Altern
             xtol=1e-12,
             rtol=4 * np.finfo(float).eps,
         )
+    )
+
+
+def plan_adjusted(plan: ExperimentPlan, correlation: float, treatment_share: float = 0.5) -> AdjustedPlan:
+    """Sizes of ``plan`` (a conversion plan) with and without adjustment, fixed and sequential."""
+    if not 0.0 <= correlation < 1.0:
+        raise InvalidInputError(f"correlation: between 0 and 1 (exclusive), got {correlation}")
+    shrink = 1 - correlation**2
+    ratio = treatment_share / (1 - treatment_share)
+    treated = plan.baseline * (1 + _direction(plan.alternative) * plan.minimum_detectable_effect)
+    delta = abs(treated - plan.baseline)
+    planned_variance = float(Mixing(plan.minimum_detectable_effect, plan.alpha, plan.power).planned_variance(delta))
+    sequential_exact = (plan.baseline * (1 - plan.baseline) + treated * (1 - treated) / ratio) / planned_variance
+    sizes = {
+        "fixed_per_arm": plan.per_arm_exact,
+        "fixed_adjusted_per_arm": plan.per_arm_exact * shrink,
+        "sequential_per_arm": sequential_exact,
+        "sequential_adjusted_per_arm": sequential_exact * shrink,
+    }
+    days: dict[str, float | None] = {}
+    per_day = None if plan.expected_days is None else plan.total / plan.expected_days
+    for name, exact in sizes.items():
+        total = math.ceil(exact) + math.ceil(exact * ratio)
+        days[name.replace("_per_arm", "_days")] = None if per_day is None else total / per_day
+    return AdjustedPlan(
+        correlation=correlation,
+        variance_reduction=correlation**2,
+        **{name: math.ceil(exact) for name, exact in sizes.items()},
+        **days,
     )

@@ -76,6 +76,7 @@ class Scored:
     probability: np.ndarray
     factors: list[list[dict[str, Any]]] | None = field(default=None)
     fell_back: np.ndarray | None = field(default=None)  # per lead: scored by the rules after a model failure
+    covariate: np.ndarray | None = field(default=None)  # per lead: the control arm's probability (experiments)
 
 
 class LeadScoreModel(Model):
@@ -158,7 +159,7 @@ class LeadScoreModel(Model):
             ("model_version", "BYTES"),
         ]
         if self.settings.ab:
-            outputs.append(("arm", "BYTES"))
+            outputs += [("arm", "BYTES"), ("control_probability", "FP64")]
         return [{"name": name, "datatype": dtype, "shape": [-1]} for name, dtype in outputs]
 
     # ---- the stages ----------------------------------------------------------------------
@@ -261,7 +262,8 @@ class LeadScoreModel(Model):
 
     def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         probability, fell_back = self._probabilities(payload, self._fallback)
-        return Scored(payload, probability, fell_back=fell_back)
+        covariate = self._control_probabilities(payload, probability, fell_back)
+        return Scored(payload, probability, fell_back=fell_back, covariate=covariate)
 
     def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         top = self.settings.top_factors
@@ -273,7 +275,31 @@ class LeadScoreModel(Model):
                 range(len(records)) if rows is None else rows, arm.factors(records, top), strict=True
             ):
                 factors[row] = lead_factors
-        return Scored(payload, probability, factors)
+        return Scored(payload, probability, factors, covariate=self._control_probabilities(payload, probability, None))
+
+    def _control_probabilities(
+        self, payload: Prepared, probability: np.ndarray, fell_back: np.ndarray | None
+    ) -> np.ndarray | None:
+        """In a sticky experiment, the control arm's probability for every lead, whichever arm served it.
+
+        It is computed from the lead's features at scoring time by the same fixed model in both
+        arms, so the treatment cannot move it: the pre-treatment covariate the A/B analysis adjusts
+        for (CUPED/CUPAC; the rules score when the control is the rules). None outside experiments,
+        and for the whole batch when the control could not score it (the analysis then does not
+        adjust, rather than adjust for a mix of scores).
+        """
+        if payload.arm_index is None or (fell_back is not None and fell_back[payload.arm_index == 0].any()):
+            return None
+        covariate = probability.copy()
+        treated = np.flatnonzero(payload.arm_index == 1)
+        if treated.size:
+            try:
+                covariate[treated] = self._arm_probabilities(self.arms[0], payload, treated)
+            except Exception:
+                logger.exception("model %s: the control arm failed to score %d treatment leads; their "
+                                 "covariate is left out", self.name, treated.size)
+                return None
+        return covariate
 
     def _groups(self, payload: Prepared) -> list[tuple[Arm, np.ndarray | None]]:
         """(arm, row indices) pairs; ``None`` rows means every lead (no experiment)."""
@@ -346,6 +372,8 @@ class LeadScoreModel(Model):
         if arms is not None:
             columns["arm"] = arms
         flags = prepared.out_of_range
+        if result.covariate is not None:
+            columns["control_probability"] = np.round(result.covariate, 6).tolist()
         if result.factors is not None:
             return _v1_explanations(columns, result.factors, self._units(prepared), flags)
         if prepared.request is not None:

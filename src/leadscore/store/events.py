@@ -129,6 +129,8 @@ class Prediction(Base):
     namespace: Mapped[str] = mapped_column(String(253))
     inference_service: Mapped[str] = mapped_column(String(253))
     predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    covariate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The control arm's probability for this lead (sticky experiments): the pre-treatment covariate."""
 
 
 class Outcome(Base):
@@ -313,6 +315,7 @@ class ExposureRow(NamedTuple):
     arm: str | None
     model_version: str
     predicted_at: datetime
+    covariate: float | None
 
 
 class ScoredRow(NamedTuple):
@@ -361,7 +364,8 @@ def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> l
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
     """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
     rows = session.execute(
-        select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
+        select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at,
+               Prediction.covariate)
         .where(*where)
         .order_by(Prediction.predicted_at, Prediction.id)
     )

@@ -129,3 +129,54 @@ def test_sample_ratio_mismatch_stops_the_experiment_and_restores_the_control(clu
     assert status["srmPValue"] < 0.001 and status.get("decision") is None
     eventually(lambda: "LEADSCORE_AB_EXPERIMENT" not in model_env(cluster), what="control restored")
     assert cluster.status(LSM, "m")["activeVersion"] == "v1"
+
+
+def covariate_arm(exposures, conversions, mean=0.104, variance=0.01, covariance=0.0245):
+    """An arm whose exposures all carry the control model's score, correlated with conversion (R² ≈ 0.64)."""
+    rate = conversions / exposures
+    return {"exposures": exposures, "conversions": conversions, "covariate_count": exposures,
+            "covariate_sum": exposures * mean, "covariate_sum_sq": exposures * (variance + mean * mean),
+            "covariate_conversion_sum": exposures * (covariance + mean * rate)}
+
+
+def test_operator_decides_with_the_adjusted_statistics_when_scores_are_logged(cluster, collector, operator):
+    from datetime import timedelta
+
+    from leadscore.api.summary import ExperimentSummary
+    from leadscore.experiments import ExperimentSettings, decide
+
+    two_versions(cluster)
+    adjusted = {"namespace": cluster.namespace, "experiment": "c",
+                "arms": {"control": covariate_arm(20000, 2000), "treatment": covariate_arm(20000, 2200)}}
+    # the same counts without the adjustment are not yet significant: the raw test would keep waiting
+    raw = decide(ExperimentSummary.model_validate(adjusted),
+                 ExperimentSettings(variance_reduction="off", min_samples_per_arm=500), elapsed=timedelta(days=1))
+    assert raw.decision == "continue"
+    collector.summaries[(cluster.namespace, "c")] = adjusted
+    cluster.create(ABX, experiment("c", "v1", "v2"))
+    status = eventually(lambda: (s := cluster.status(ABX, "c")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=90)
+    assert status["decision"] == "promote"
+    assert status["varianceReduction"] == "applied"
+    assert status["varianceReductionShare"] == pytest.approx(0.64, abs=0.01)
+    assert status["adjustedLift"] == pytest.approx(0.10, abs=1e-6)
+    assert 0 < status["adjustedLiftLower"] < 0.10 < status["adjustedLiftUpper"]
+    assert "adjusted for the control model's score" in status["decisionReason"]
+
+
+def test_operator_decides_a_planned_experiment_at_its_alpha_spending_boundary(cluster, collector, operator):
+    two_versions(cluster)
+    body = experiment("g", "v1", "v2")
+    body["spec"] |= {"alphaSpending": "obrien-fleming", "expectedSamplesPerArm": 40000, "varianceReduction": "off"}
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (4000, 400), (4000, 440))
+    cluster.create(ABX, body)
+    reason = eventually(lambda: "group-sequential test at 10% of its planned maximum"
+                        in ((s := cluster.status(ABX, "g")).get("decisionReason") or "") and s["decisionReason"],
+                        what="planned test waiting below its boundary", timeout=60)
+    assert "repeated p" in reason
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (20000, 2000), (20000, 2300))
+    status = eventually(lambda: (s := cluster.status(ABX, "g")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=90)
+    assert status["decision"] == "promote"
+    assert status["pValue"] <= 0.05
+    assert status["varianceReduction"] == "off"

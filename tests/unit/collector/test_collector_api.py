@@ -466,6 +466,42 @@ def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestCli
     ]
 
 
+def test_summary_adds_up_the_control_models_score_per_arm_and_day(client: TestClient) -> None:
+    def covariate(entry: dict[str, object], control_probability: float) -> dict[str, object]:
+        return {**entry, "control_probability": control_probability}
+
+    _post_event(
+        client,
+        "c1",
+        "response",
+        response_body(
+            covariate(scored("A1", 0.2, arm="control", version="v1"), 0.2),
+            covariate(scored("A2", 0.4, arm="control", version="v1"), 0.4),
+            covariate(scored("B1", 0.9, arm="treatment", version="v2"), 0.5),
+        ),
+        experiment="ab",
+        time="2024-01-01T09:00:00Z",
+    )
+    client.post("/v1/outcomes", json=[_outcome("A2"), _outcome("B1")])
+    summary = _summary(client)
+    control, treatment = summary.arms["control"], summary.arms["treatment"]
+    assert control.covariate_count == 2
+    assert control.covariate_sum == pytest.approx(0.6)
+    assert control.covariate_sum_sq == pytest.approx(0.2)
+    assert control.covariate_conversion_sum == pytest.approx(0.4)
+    assert (treatment.covariate_count, treatment.covariate_sum, treatment.covariate_conversion_sum) == (1, 0.5, 0.5)
+    assert [(d.arm, d.covariate_count, d.covariate_sum) for d in summary.daily] == [
+        ("control", 2, pytest.approx(0.6)),
+        ("treatment", 1, 0.5),
+    ]
+
+
+def test_summary_counts_no_covariate_for_predictions_without_one(client: TestClient) -> None:
+    _post_event(client, "c2", "response", response_body(scored("A1", arm="control")), experiment="ab")
+    control = _summary(client).arms["control"]
+    assert (control.exposures, control.covariate_count, control.covariate_sum) == (1, 0, 0.0)
+
+
 def test_summary_joins_outcome_posted_before_its_prediction(client: TestClient) -> None:
     client.post("/v1/outcomes", json=_outcome("L9"))
     assert _summary(client).arms["treatment"].conversions == 0

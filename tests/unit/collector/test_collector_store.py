@@ -38,7 +38,7 @@ def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, 
     try:
         with again.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0002"]
+        assert versions == ["0003_i20"]
         assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
     finally:
         again.dispose()
@@ -64,6 +64,36 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
             assert keys.all() == [("ns", "m", "e1")]
             command.downgrade(config, "0001")
             assert connection.execute(text("SELECT event_id FROM inference_events")).scalars().all() == ["e1"]
+    finally:
+        engine.dispose()
+
+
+def test_migration_0003_adds_the_covariate_and_keeps_existing_predictions(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    row = (
+        "INSERT INTO predictions (event_id, idx, lead_id, probability, model_version, arm, experiment, namespace, "
+        "inference_service, predicted_at) VALUES ('e1', 0, 'L1', 0.3, 'v1', 'control', 'ab', 'ns', 'm', "
+        "'2030-01-01 09:00:00')"
+    )
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+            connection.execute(text(row))
+            command.upgrade(config, "head")
+            kept = connection.execute(text("SELECT lead_id, probability, arm, covariate FROM predictions"))
+            assert kept.all() == [("L1", 0.3, "control", None)]
+            connection.execute(text("UPDATE predictions SET covariate = 0.25"))
+            assert connection.execute(text("SELECT covariate FROM predictions")).scalar_one() == 0.25
+            command.downgrade(config, "0002")
+            assert connection.execute(text("SELECT lead_id FROM predictions")).scalars().all() == ["L1"]
+            assert "covariate" not in {c["name"] for c in inspect(connection).get_columns("predictions")}
     finally:
         engine.dispose()
 
