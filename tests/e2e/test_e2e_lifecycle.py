@@ -206,7 +206,8 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
 
     truth = dict(zip(incoming["lead_id"], incoming["true_probability"], strict=True))
     outcomes = sales_floor(predictions, truth)
-    posted = httpx.post(f"{collector_url}/v1/outcomes", json={"outcomes": outcomes}, timeout=120)
+    posted = httpx.post(f"{collector_url}/v1/namespaces/{cluster.namespace}/outcomes", json={"outcomes": outcomes},
+                        timeout=120)
     assert posted.status_code == 200 and posted.json()["stored"] == len(outcomes), posted.text
 
     # 4. The operator's timer reads the collector's summary, concludes, and promotes v2.

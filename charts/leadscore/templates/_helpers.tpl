@@ -242,6 +242,9 @@ naming the values involved.
 {{- if and .Values.collector.export.enabled (not .Values.collector.export.output) }}
 {{- fail "collector.export.enabled=true needs collector.export.output (an s3:// URI for the Parquet training set)" }}
 {{- end }}
+{{- if and .Values.collector.export.enabled (not .Values.collector.export.namespace) }}
+{{- fail "collector.export.enabled=true needs collector.export.namespace (the model namespace whose leads are exported)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 

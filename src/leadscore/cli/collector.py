@@ -79,16 +79,18 @@ def export(
         ..., "--since", help="Include predictions made at or after this date/time (UTC), or this long ago (180d)."
     ),
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
+    namespace: str = typer.Option(..., "--namespace", help="Only leads scored in this namespace (one team's)."),
+    model: str | None = typer.Option(None, "--model", help="Only leads this model (LeadScoringModel) scored."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    """Join predictions with outcomes into a Parquet training set for `leadscore train`."""
+    """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
     from leadscore.collector.export import export_training_set
     from leadscore.store.events import open_store
 
     start = _since(since)
     store = open_store(_db(db or ctx.obj))
     try:
-        report = export_training_set(store, start, output)
+        report = export_training_set(store, start, output, namespace, model)
     finally:
         store.dispose()
     typer.echo(

@@ -9,10 +9,10 @@ default is a 422 with a nested list).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -24,12 +24,14 @@ from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
-from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
+from leadscore.collector.outcomes import LEAD_PATH, MAX_BATCH, OUTCOMES_PATH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import ValidationError
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                                    description="A Kubernetes namespace name (a DNS label).")]
 _STRUCTURED = "application/cloudevents"
 
 
@@ -130,19 +132,26 @@ def create_app(store: EventStore) -> FastAPI:
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
     app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
-    @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
-    async def post_outcomes(request: Request) -> dict[str, int]:
-        """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
+    @app.post(OUTCOMES_PATH, openapi_extra=_OUTCOMES_OPENAPI)
+    async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
+        ``namespace``; all stored or none."""
         body = await _body(request)
         try:
             document = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(f"body: not valid JSON ({exc})") from exc
         outcomes = parse_outcomes(document)
-        result = await run_in_threadpool(record_outcomes, store, outcomes)
+        result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post("/v1/outcomes", include_in_schema=False)
+    async def outcomes_without_namespace() -> None:
+        raise ValidationError(
+            f"namespace: required; post outcomes to {OUTCOMES_PATH}, naming the "
+            "namespace of the models that scored the leads (lead ids of two namespaces never mix)")
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
@@ -169,13 +178,23 @@ def create_app(store: EventStore) -> FastAPI:
                 raise invalid(exc, prefix="query") from exc
         return experiment_summary(store, namespace, name, split=split)
 
-    @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
-    def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:
-        """One lead's predictions (newest first, at most ``limit``) and outcomes; 404 when unknown."""
-        history = lead_history(store, lead_id, limit)
+    @app.get(LEAD_PATH, response_model=LeadHistory)
+    def get_lead(namespace: NamespaceName, lead_id: str, limit: int = Query(50, ge=1, le=1000),
+                 model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
+        """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
+        only when given) and outcomes; 404 when unknown there."""
+        history = lead_history(store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={
-                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded", "reason": "NotFound"})
+                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded in namespace {namespace!r}"
+                         + (f" for model {model!r}" if model else ""),
+                "reason": "NotFound"})
         return history
+
+    @app.get("/v1/leads/{lead_id}", include_in_schema=False)
+    def lead_without_namespace(lead_id: str) -> None:
+        raise ValidationError(
+            f"namespace: required; ask for {LEAD_PATH.replace('{lead_id}', lead_id)} "
+            "(a lead id means a lead of one namespace)")
 
     return app

@@ -1,6 +1,7 @@
 """Scored leads joined with their outcomes, as a Parquet training set: the retraining loop.
 
-One row per lead that has features (the logged request) and at least one outcome:
+One namespace (and optionally one model) per file: a model never retrains on another team's
+or another model's leads. One row per lead that has features (the logged request) and at least one outcome:
 
 * features: the lead record exactly as the predictor received it, nested objects flattened
   to ``parent.child`` columns, so ``leadscore train`` sees the same columns it trained on;
@@ -99,17 +100,22 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
     return frame, report
 
 
-def export_training_set(store: EventStore, since: datetime, output: str) -> ExportReport:
-    """Write the training set for predictions made since ``since`` to a path or ``s3://`` URI."""
+def export_training_set(store: EventStore, since: datetime, output: str, namespace: str,
+                        model: str | None = None) -> ExportReport:
+    """Write the training set of ``namespace`` (``model``) for predictions made since ``since``
+    to a path or ``s3://`` URI."""
+    scope = events.in_scope(namespace, model)
     with store.transaction() as session:
-        scored = [ScoredRecord(*row) for row in events.scored_since(session, since)]
+        scored = [ScoredRecord(*row) for row in events.scored_since(session, since, scope)]
         labels: dict[str, bool] = {}
-        for outcome in events.outcomes_since(session, since):
+        for outcome in events.outcomes_since(session, since, scope):
             labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted
     frame, report = training_frame(scored, labels)
     if report.rows == 0:
         raise DatasetError(
-            f"--since {since.isoformat()}: no scored lead with features and an outcome to export "
+            f"--since {since.isoformat()}, --namespace {namespace}"
+            + (f", --model {model}" if model else "")
+            + ": no scored lead with features and an outcome to export "
             f"({len(scored)} predictions, {report.without_outcome} leads without outcome, "
             f"{report.without_features} without logged features)"
         )

@@ -127,9 +127,10 @@ def _record_response(
     return EventResult(context.id, "response", stored, 0, duplicate=duplicate and stored == 0)
 
 
-def record_outcomes(store: EventStore, outcomes: list[OutcomeIn], received_at: datetime | None = None) -> OutcomeResult:
-    """Store a validated batch in one transaction; keys already present are skipped."""
-    rows = outcome_rows(outcomes, received_at or datetime.now(UTC))
+def record_outcomes(store: EventStore, namespace: str, outcomes: list[OutcomeIn],
+                    received_at: datetime | None = None) -> OutcomeResult:
+    """Store a validated batch of ``namespace`` in one transaction; keys already present there are skipped."""
+    rows = outcome_rows(namespace, outcomes, received_at or datetime.now(UTC))
     with store.transaction() as session:
         stored = events.insert_new(session, events.Outcome, rows)
     return OutcomeResult(received=len(outcomes), stored=stored)

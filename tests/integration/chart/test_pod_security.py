@@ -86,6 +86,7 @@ def test_every_chart_pod_is_admitted_by_a_restricted_namespace(
     objects = Helm(helm_bin).template(
         installable_chart, namespace=restricted_namespace,
         set_values=["collector.export.enabled=true", "collector.export.output=s3://leadscore-data/export.parquet",
+                    "collector.export.namespace=pc",
                     "minio.persistence.enabled=true", "postgresql.persistence.enabled=true"],
         api_versions=["serving.kserve.io/v1alpha1"])
     templates = pod_templates(objects)

@@ -476,13 +476,14 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
 
     output = "s3://leadscore-data/pc/leads.parquet"
     objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
-                     "collector.export.since=30d")
+                     "collector.export.since=30d", "collector.export.namespace=pc", "collector.export.model=pc-leads")
     cron = only(objects, "CronJob")
     assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("0 3 1 * *", "Forbid")
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     params = _parse_cli(container["args"])
     assert (params["since"], params["output"]) == ("30d", output)
+    assert (params["namespace"], params["model"]) == ("pc", "pc-leads")
     now = datetime(2026, 6, 1, tzinfo=UTC)
     assert _since(params["since"], now) == now - timedelta(days=30)
     env = env_of(container)

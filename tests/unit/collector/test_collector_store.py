@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -33,12 +34,27 @@ def test_migrations_create_exactly_the_orm_schema(store: EventStore) -> None:
     assert differences == []
 
 
+def _migrations() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    return config
+
+
+def _head() -> str:
+    """The one head revision the package ships (two heads would make this raise)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_migrations()).get_current_head()
+
+
 def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, store: EventStore) -> None:
     again = open_store(store_url)
     try:
         with again.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0002"]
+        assert versions == [_head()]
         assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
     finally:
         again.dispose()
@@ -68,12 +84,42 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
         engine.dispose()
 
 
+def test_migration_0003_gives_old_outcomes_the_one_namespace_that_scored_their_lead(store_url: str) -> None:
+    """A database at the previous schema (0002) with outcomes that name no namespace: each takes
+    the namespace of its lead's predictions when exactly one namespace scored it, else ''."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    config = _migrations()
+    engine = create_engine(store_url)
+    prediction = ("INSERT INTO predictions (event_id, idx, lead_id, probability, model_version, namespace, "
+                  "inference_service, predicted_at) VALUES (:e, 0, :lead, 0.5, 'v1', :ns, 'm', '2030-01-01 00:00:00')")
+    outcome = ("INSERT INTO outcomes (idempotency_key, lead_id, converted, occurred_at, received_at) "
+               "VALUES (:lead, :lead, true, '2030-01-02 00:00:00', '2030-01-02 00:00:00')")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+            for event, lead, namespace in (("e1", "only-a", "a"), ("e2", "both", "a"), ("e3", "both", "b")):
+                connection.execute(text(prediction), {"e": event, "lead": lead, "ns": namespace})
+            for lead in ("only-a", "both", "never-scored"):
+                connection.execute(text(outcome), {"lead": lead})
+            command.upgrade(config, "0003_i18")
+            moved = connection.execute(text("SELECT lead_id, namespace, model FROM outcomes ORDER BY lead_id"))
+            assert moved.all() == [("both", "", None), ("never-scored", "", None), ("only-a", "a", None)]
+            command.downgrade(config, "0002")
+            assert connection.execute(text("SELECT COUNT(*) FROM outcomes")).scalar_one() == 3
+    finally:
+        engine.dispose()
+
+
 def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
     eastern = datetime(2030, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
     with store.transaction() as session:
         session.add(
             Outcome(
-                idempotency_key="k", lead_id="L1", converted=True, value=None, occurred_at=eastern, received_at=eastern
+                idempotency_key="k", namespace="sales", lead_id="L1", converted=True, value=None,
+                occurred_at=eastern, received_at=eastern,
             )
         )
     with store.transaction() as session:
@@ -102,6 +148,7 @@ def _seed(store_url: str) -> None:
             record_event(store, context, body)
         record_outcomes(
             store,
+            "sales",
             parse_outcomes(
                 [
                     {"lead_id": "L1", "converted": True, "occurred_at": "2030-02-03T00:00:00Z"},
@@ -118,7 +165,8 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
 ) -> None:
     _seed(store_url)
     output = tmp_path / "out" / "training.parquet"
-    assert main(["collector", "export", "--since", "2030-02-01", "--output", str(output), "--db", store_url]) == 0
+    assert main(["collector", "export", "--since", "2030-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"wrote 2 leads (1 converted) to {output}; left out 1 without outcome, 0 without features"
     )
@@ -142,15 +190,19 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
             str(tmp_path / "x.parquet"),
             "--db",
             store_url,
+            "--namespace",
+            "sales",
         ]
     )
     assert code == 3
-    assert capsys.readouterr().err.startswith("error: --since 2030-02-01T10:00:01+00:00: no scored lead")
+    assert capsys.readouterr().err.startswith(
+        "error: --since 2030-02-01T10:00:01+00:00, --namespace sales: no scored lead")
     assert not (tmp_path / "x.parquet").exists()
 
 
 def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
+    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet"),
+                 "--namespace", "sales"])
     assert code == 2
     assert "--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got 'last week'" in (
         capsys.readouterr().err
@@ -165,14 +217,16 @@ def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_pat
     assert _since("1d12h", now) == now - timedelta(hours=36)
     _seed(store_url)  # scored in 2030, well inside "the last 180 days" of today's clock
     output = tmp_path / "x.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "180d", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "180d", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
     _seed(store_url)
     output = tmp_path / "training.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
