@@ -389,6 +389,27 @@ def test_no_credentials_secret_is_referenced_when_the_store_uses_workload_identi
     assert "AWS_ACCESS_KEY_ID" not in env and env["AWS_ENDPOINT_URL"]["value"].startswith("https://")
 
 
+def test_irsa_role_annotations_reach_the_trainer_predictor_and_collector_service_accounts(render) -> None:
+    from leadscore.operator.settings import OperatorSettings
+
+    role = "eks.amazonaws.com/role-arn"
+    key = role.replace(".", "\\.")  # --set escapes dots in a key
+    objects = render("external", "externalObjectStore.existingSecret=", "modelNamespaces.names={team-a}",
+                     f"modelNamespaces.trainerServiceAccountAnnotations.{key}=arn:trainer",
+                     f"modelNamespaces.predictorServiceAccountAnnotations.{key}=arn:predictor",
+                     f"collector.serviceAccount.annotations.{key}=arn:collector")
+    settings = OperatorSettings.from_env(only(objects, "ConfigMap", OPERATOR)["data"])
+    trainer = only(objects, "ServiceAccount", settings.trainer_service_account)
+    assert (trainer["metadata"]["namespace"], trainer["metadata"]["annotations"]) == ("team-a", {role: "arn:trainer"})
+    assert trainer["automountServiceAccountToken"] is False
+    predictor = only(objects, "ServiceAccount", settings.predictor_service_account)
+    assert predictor["metadata"]["annotations"] == {role: "arn:predictor"}
+    collector = only(objects, "ServiceAccount", f"{RELEASE}-leadscore-collector")
+    assert collector["metadata"]["annotations"] == {role: "arn:collector"}
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == collector["metadata"]["name"]
+
+
 def test_external_model_namespaces_get_no_secret_copy(render) -> None:
     objects = render("external", "modelNamespaces.names={team-a}")
     here = [o for o in objects if o["metadata"].get("namespace") == "team-a"]
