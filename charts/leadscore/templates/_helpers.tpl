@@ -338,3 +338,76 @@ credentials (external store without existingSecret, e.g. IRSA): Jobs then refere
 {{- .Values.modelNamespaces.s3Secret }}
 {{- end }}
 {{- end }}
+
+{{/*
+A CronJob running one `leadscore collector ...` command against the collector's database (the
+export and the retention prune): same image, account, security and placement as the collector.
+Usage: include "leadscore.collector.cronJob" (dict "root" . "component" "collector-export"
+  "schedule" "0 3 1 * *" "args" (list "collector" "export" ...) "resources" {...} "s3" true)
+*/}}
+{{- define "leadscore.collector.cronJob" -}}
+{{- $root := .root }}
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ include "leadscore.componentName" (list $root .component) }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "leadscore.labels" (list $root .component) | nindent 4 }}
+spec:
+  schedule: {{ .schedule | quote }}
+  timeZone: Etc/UTC
+  # a slow run must not overlap the next one
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        metadata:
+          labels:
+            {{- include "leadscore.labels" (list $root .component) | nindent 12 }}
+        spec:
+          restartPolicy: Never
+          # It reads and writes the database (and the object store); no Kubernetes API.
+          automountServiceAccountToken: false
+          serviceAccountName: {{ include "leadscore.componentName" (list $root "collector") }}
+          {{- with include "leadscore.imagePullSecrets" $root }}{{ . | nindent 10 }}{{ end }}
+          securityContext:
+            {{- include "leadscore.podSecurityContext" dict | nindent 12 }}
+          containers:
+            - name: {{ .component | trimPrefix "collector-" }}
+              image: {{ include "leadscore.image" (list $root $root.Values.collector.image "collector.image") }}
+              imagePullPolicy: {{ $root.Values.collector.image.pullPolicy }}
+              command: [leadscore]
+              args: {{ toJson .args }}
+              env:
+                - name: LEADSCORE_DB_URL
+                  valueFrom:
+                    secretKeyRef:
+                      name: {{ include "leadscore.database.secretName" $root }}
+                      key: {{ include "leadscore.database.urlKey" $root }}
+                {{- if .s3 }}
+                {{- include "leadscore.s3.env" $root | nindent 16 }}
+                {{- end }}
+              securityContext:
+                {{- include "leadscore.containerSecurityContext" $root | nindent 16 }}
+              resources:
+                {{- toYaml .resources | nindent 16 }}
+              volumeMounts:
+                - name: tmp
+                  mountPath: /tmp
+          volumes:
+            - name: tmp
+              emptyDir:
+                sizeLimit: 2Gi
+          {{- with $root.Values.collector.nodeSelector }}
+          nodeSelector:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $root.Values.collector.tolerations }}
+          tolerations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+{{- end }}

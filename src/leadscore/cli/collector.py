@@ -105,19 +105,30 @@ def prune(
     older_than_days: float = typer.Option(
         7.0, "--older-than-days", min=0.0, help="Forget unanswered requests logged longer ago than this."
     ),
+    retention_days: float | None = typer.Option(
+        None, "--retention-days", min=1.0,
+        help="Also forget predictions made, outcomes that occurred and events logged longer ago than this "
+             "(personal data is kept no longer than needed: docs/security.md).",
+    ),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    """Delete logged requests whose response never came (refused by the predictor); run it daily."""
-    from leadscore.store.events import open_store, prune_unanswered
+    """Delete logged requests whose response never came (refused by the predictor), and with
+    --retention-days everything older than the retention period; run it daily."""
+    from leadscore.store.events import open_store, prune_older_than, prune_unanswered
 
-    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=older_than_days)
     store = open_store(_db(db or ctx.obj))
     try:
         with store.transaction() as session:
             removed = prune_unanswered(session, cutoff)
+            expired = prune_older_than(session, now - timedelta(days=retention_days)) if retention_days else None
     finally:
         store.dispose()
     typer.echo(f"removed {removed} unanswered requests logged before {cutoff.isoformat(timespec='seconds')}")
+    if expired is not None and retention_days is not None:
+        typer.echo(f"removed {expired.predictions} predictions, {expired.outcomes} outcomes and {expired.events} "
+                   f"logged events older than {retention_days:g} days")
 
 
 def register(app: typer.Typer) -> None:

@@ -283,6 +283,22 @@ def prune_unanswered(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+class Pruned(NamedTuple):
+    predictions: int
+    outcomes: int
+    events: int
+
+
+def prune_older_than(session: Session, before: datetime) -> Pruned:
+    """Retention: forget predictions made, outcomes that occurred, and logged halves received
+    before ``before`` (each lead record lives on its prediction or its pending event row)."""
+    predictions = session.execute(delete(Prediction).where(Prediction.predicted_at < before))
+    outcomes = session.execute(delete(Outcome).where(Outcome.occurred_at < before))
+    events = session.execute(delete(InferenceEvent).where(
+        func.coalesce(InferenceEvent.response_received_at, InferenceEvent.request_received_at) < before))
+    return Pruned(int(predictions.rowcount or 0), int(outcomes.rowcount or 0), int(events.rowcount or 0))
+
+
 def prediction_count(session: Session, key: EventKey) -> int:
     """How many leads the event's response scored (0 before the response is in)."""
     return session.execute(select(func.count()).select_from(Prediction).where(*_of_event(Prediction, key))).scalar_one()

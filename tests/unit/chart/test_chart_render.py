@@ -498,7 +498,7 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
     output = "s3://leadscore-data/pc/leads.parquet"
     objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
                      "collector.export.since=30d", "collector.export.namespace=pc", "collector.export.model=pc-leads")
-    cron = only(objects, "CronJob")
+    cron = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
     assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("0 3 1 * *", "Forbid")
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -516,4 +516,16 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
 
 
 def test_collector_export_is_absent_by_default(render) -> None:
-    assert not find(render("dev"), "CronJob")
+    assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
+
+
+def test_retention_prunes_daily_everything_older_than_the_configured_days(render) -> None:
+    cron = only(render("external", "collector.retention.days=90"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    params = _parse_cli(container["args"])
+    assert (container["args"][:2], params["retention_days"]) == (["collector", "prune"], 90.0)
+    assert "AWS_ACCESS_KEY_ID" not in env_of(container)  # the database only
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    forever = only(render("external", "collector.retention.days=0"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
+    assert forever["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["collector", "prune"]

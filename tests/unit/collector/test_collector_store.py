@@ -255,6 +255,37 @@ def test_cli_prune_forgets_only_old_requests_without_response(
     assert left == ["fresh", "paired"]
 
 
+def test_cli_prune_with_retention_forgets_predictions_outcomes_and_events_older_than_it(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leadscore.store.events import Prediction
+
+    store = open_store(store_url)
+    now = datetime.now(UTC)
+    try:
+        for event_id, lead_id, age in (("old", "L-old", 200), ("new", "L-new", 10)):
+            for kind in ("request", "response"):
+                body = request_body(lead_id) if kind == "request" else response_body(scored(lead_id))
+                context = parse_context({k.lower(): v for k, v in headers(event_id, kind).items()})
+                record_event(store, context, body, now - timedelta(days=age))
+        record_outcomes(store, "sales", parse_outcomes([
+            {"lead_id": "L-old", "converted": True, "occurred_at": (now - timedelta(days=190)).isoformat()},
+            {"lead_id": "L-new", "converted": True, "occurred_at": (now - timedelta(days=5)).isoformat()},
+        ]))
+    finally:
+        store.dispose()
+    assert main(["collector", "prune", "--retention-days", "180", "--db", store_url]) == 0
+    assert "removed 1 predictions, 1 outcomes and 1 logged events older than 180 days" in capsys.readouterr().out
+    store = open_store(store_url)
+    try:
+        with store.transaction() as session:
+            kept = (session.scalars(select(Prediction.lead_id)).all(), session.scalars(select(Outcome.lead_id)).all(),
+                    session.scalars(select(InferenceEvent.event_id)).all())
+    finally:
+        store.dispose()
+    assert kept == (["L-new"], ["L-new"], ["new"])
+
+
 def test_open_store_reads_plain_postgresql_urls_with_psycopg_3() -> None:
     from leadscore.errors import StorageError
 
