@@ -28,7 +28,14 @@ def _train(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
-    model_name: str = typer.Option("leadscore", "--model-name", help="Registered model name in MLflow."),
+    model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
+    registered_model: str | None = typer.Option(None, "--registered-model",
+                                                help="MLflow registered model (default: the model name; the "
+                                                     "operator passes <namespace>.<model>)."),
+    namespace: str | None = typer.Option(None, "--namespace", envvar="LEADSCORE_NAMESPACE",
+                                         help="Namespace of the LeadScoringModel (tagged in MLflow)."),
+    job: str | None = typer.Option(None, "--job", envvar="LEADSCORE_JOB",
+                                   help="Name of the training Job (tagged in MLflow)."),
     version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
     vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
     data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
@@ -64,6 +71,7 @@ def _train(
         config = TrainConfig(
             data=data, format=data_format, algorithms=algorithms, trials=trials, time_budget=time_budget,
             seed=seed, device=device, threads=threads, ensemble=ensemble, model_name=model_name,
+            registered_model=registered_model, namespace=namespace, job=job,
             version=version, vertical=vertical, output=output, mlflow_uri=mlflow_uri,
             mlflow_experiment=mlflow_experiment, termination_path=termination_path, champion=champion,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,

@@ -20,6 +20,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
+from leadscore.api.results import registered_model_name
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -120,6 +121,7 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--vertical", spec.vertical,
         "--output", output,
         "--model-name", model,
+        "--registered-model", registered_model_name(namespace, model),
         "--version", version,
         "--algorithms", ",".join(training.algorithms),
         "--trials", str(training.trials),
@@ -164,6 +166,7 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             {"name": "LEADSCORE_NAMESPACE", "value": namespace},
             {"name": "LEADSCORE_MODEL", "value": model},
             {"name": "LEADSCORE_VERSION", "value": version},
+            {"name": "LEADSCORE_JOB", "value": job_name(model, version)},
             # Libraries that cache under $HOME (MLflow, matplotlib) write to the scratch volume.
             {"name": "HOME", "value": SCRATCH_DIR},
             {"name": "TMPDIR", "value": SCRATCH_DIR},
