@@ -242,6 +242,9 @@ naming the values involved.
 {{- if and .Values.collector.export.enabled (not .Values.collector.export.output) }}
 {{- fail "collector.export.enabled=true needs collector.export.output (an s3:// URI for the Parquet training set)" }}
 {{- end }}
+{{- if and (include "leadscore.collector.hashes" .) (not .Values.collector.privacy.existingSecret) }}
+{{- fail "collector.privacy.rules hash fields: set collector.privacy.existingSecret (a Secret holding the hashing key)" }}
+{{- end }}
 {{- if and .Values.collector.export.enabled (not .Values.collector.export.namespace) }}
 {{- fail "collector.export.enabled=true needs collector.export.namespace (the model namespace whose leads are exported)" }}
 {{- end }}
@@ -339,6 +342,26 @@ credentials (external store without existingSecret, e.g. IRSA): Jobs then refere
 {{- end }}
 {{- end }}
 
+{{- define "leadscore.collector.hashes" -}}
+{{- range $model, $rule := .Values.collector.privacy.rules }}{{ if $rule.hash }}yes{{ end }}{{ end }}
+{{- end }}
+
+{{/*
+The collector's personal-data rules (leadscore.collector.privacy): fields dropped or hashed per
+model before storage, and again in the export.
+*/}}
+{{- define "leadscore.collector.privacyEnv" -}}
+- name: LEADSCORE_PRIVACY
+  value: {{ .Values.collector.privacy.rules | toJson | quote }}
+{{- with .Values.collector.privacy.existingSecret }}
+- name: LEADSCORE_PRIVACY_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.collector.privacy.secretKeys.key }}
+{{- end }}
+{{- end }}
+
 {{/*
 A CronJob running one `leadscore collector ...` command against the collector's database (the
 export and the retention prune): same image, account, security and placement as the collector.
@@ -390,6 +413,7 @@ spec:
                       key: {{ include "leadscore.database.urlKey" $root }}
                 {{- if .s3 }}
                 {{- include "leadscore.s3.env" $root | nindent 16 }}
+                {{- include "leadscore.collector.privacyEnv" $root | nindent 16 }}
                 {{- end }}
               securityContext:
                 {{- include "leadscore.containerSecurityContext" $root | nindent 16 }}

@@ -42,11 +42,13 @@ def serve(
     import uvicorn
 
     from leadscore.collector.app import create_app
+    from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
+    privacy = Privacy.from_env()  # refuse a bad rule before listening
     store = open_store(_db(db))
     try:
-        uvicorn.run(create_app(store), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(store, privacy), host=host, port=port, log_level=log_level)
     finally:
         store.dispose()
 
@@ -85,12 +87,14 @@ def export(
 ) -> None:
     """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
     from leadscore.collector.export import export_training_set
+    from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
     start = _since(since)
+    privacy = Privacy.from_env()
     store = open_store(_db(db or ctx.obj))
     try:
-        report = export_training_set(store, start, output, namespace, model)
+        report = export_training_set(store, start, output, namespace, model, privacy)
     finally:
         store.dispose()
     typer.echo(

@@ -25,6 +25,7 @@ from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import LEAD_PATH, MAX_BATCH, OUTCOMES_PATH, OutcomeIn, parse_outcomes
+from leadscore.collector.privacy import Privacy
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import ValidationError
 from leadscore.store.events import EventStore
@@ -84,8 +85,9 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def create_app(store: EventStore) -> FastAPI:
-    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
+def create_app(store: EventStore, privacy: Privacy | None = None) -> FastAPI:
+    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
+    dropping or hashing personal fields by ``privacy``'s rules."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
 
@@ -118,7 +120,7 @@ def create_app(store: EventStore) -> FastAPI:
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body)
+        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
         return {

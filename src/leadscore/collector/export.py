@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadscore.collector.privacy import Privacy
 from leadscore.errors import DatasetError
 from leadscore.store import artifacts, events
 from leadscore.store.events import EventStore
@@ -100,13 +101,21 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
     return frame, report
 
 
+def _private(privacy: Privacy | None, namespace: str, model: str,
+             features: dict[str, Any] | None) -> dict[str, Any] | None:
+    return features if privacy is None or features is None else privacy.apply(namespace, model, features)
+
+
 def export_training_set(store: EventStore, since: datetime, output: str, namespace: str,
-                        model: str | None = None) -> ExportReport:
+                        model: str | None = None, privacy: Privacy | None = None) -> ExportReport:
     """Write the training set of ``namespace`` (``model``) for predictions made since ``since``
-    to a path or ``s3://`` URI."""
+    to a path or ``s3://`` URI, with ``privacy``'s rules applied again (rows stored before a rule
+    existed lose the field here too)."""
     scope = events.in_scope(namespace, model)
     with store.transaction() as session:
-        scored = [ScoredRecord(*row) for row in events.scored_since(session, since, scope)]
+        scored = [ScoredRecord(row.lead_id, _private(privacy, namespace, row.inference_service, row.features),
+                               row.predicted_at)
+                  for row in events.scored_since(session, since, scope)]
         labels: dict[str, bool] = {}
         for outcome in events.outcomes_since(session, since, scope):
             labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted

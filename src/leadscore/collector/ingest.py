@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from leadscore.collector.cloudevents import EventContext, assign_experiment
 from leadscore.collector.outcomes import OutcomeIn, outcome_rows
 from leadscore.collector.payloads import ScoredLead, request_instances, scored_leads
+from leadscore.collector.privacy import Privacy
 from leadscore.store import events
 from leadscore.store.events import EventKey, EventStore
 
@@ -81,12 +82,16 @@ def prediction_rows(
 
 
 def record_event(
-    store: EventStore, context: EventContext, body: bytes, received_at: datetime | None = None
+    store: EventStore, context: EventContext, body: bytes, received_at: datetime | None = None,
+    privacy: Privacy | None = None,
 ) -> EventResult:
-    """Store one logged half; the body is validated before anything is written."""
+    """Store one logged half; the body is validated before anything is written, and the lead
+    records lose the fields ``privacy`` drops or hashes for this model before they are stored."""
     received_at = received_at or datetime.now(UTC)
     if context.is_request:
         instances = request_instances(body)
+        if privacy is not None:
+            instances = [privacy.apply(context.namespace, context.inferenceservicename, i) for i in instances]
         with store.transaction() as session:
             return _record_request(session, context, instances, received_at)
     leads = scored_leads(body)

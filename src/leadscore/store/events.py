@@ -330,6 +330,7 @@ class ScoredRow(NamedTuple):
     lead_id: str
     features: dict[str, Any] | None
     predicted_at: datetime
+    inference_service: str
 
 
 class OutcomeRow(NamedTuple):
@@ -407,7 +408,7 @@ def in_scope(namespace: str, model: str | None = None) -> list[ColumnElement[boo
 def scored_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[ScoredRow]:
     """Predictions ``scope`` selects made at or after ``since``, oldest first (the export's input)."""
     rows = session.execute(
-        select(Prediction.lead_id, Prediction.features, Prediction.predicted_at)
+        select(Prediction.lead_id, Prediction.features, Prediction.predicted_at, Prediction.inference_service)
         .where(Prediction.predicted_at >= since, *scope)
         .order_by(Prediction.predicted_at, Prediction.id)
     )

@@ -519,6 +519,31 @@ def test_collector_export_is_absent_by_default(render) -> None:
     assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
 
 
+def test_privacy_rules_and_key_reach_the_collector_and_its_export(render) -> None:
+    from leadscore.collector.privacy import Privacy
+
+    objects = render("external", "collector.privacy.rules.sales/pc-leads.drop={email}",
+                     "collector.privacy.rules.sales/pc-leads.hash={contact.name}",
+                     "collector.privacy.existingSecret=pii-key", "collector.export.enabled=true",
+                     "collector.export.output=s3://leadscore-data/x.parquet", "collector.export.namespace=sales")
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    export = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
+    for pod in (deployment["spec"]["template"]["spec"], export["spec"]["jobTemplate"]["spec"]["template"]["spec"]):
+        env = env_of(pod["containers"][0])
+        assert env["LEADSCORE_PRIVACY_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "pii-key", "key": "key"}
+        parsed = Privacy.from_env({"LEADSCORE_PRIVACY": env["LEADSCORE_PRIVACY"]["value"],
+                                   "LEADSCORE_PRIVACY_KEY": "k" * 16})
+        assert (parsed.for_model("sales", "pc-leads").drop, parsed.for_model("sales", "pc-leads").hash) == (
+            ["email"], ["contact.name"])
+
+
+def test_privacy_rules_that_hash_need_a_key_secret(helm, chart) -> None:
+    from support.helm import HelmError
+
+    with pytest.raises(HelmError, match=r"collector\.privacy\.existingSecret"):
+        helm.template(chart, set_values=['collector.privacy.rules.sales/m.hash={email}'])
+
+
 def test_retention_prunes_daily_everything_older_than_the_configured_days(render) -> None:
     cron = only(render("external", "collector.retention.days=90"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]

@@ -668,3 +668,62 @@ def test_requests_that_name_no_namespace_are_refused_saying_how_to_name_it(clien
     assert read.json()["error"].startswith("namespace: required; ask for /v1/namespaces/{namespace}/leads/L1")
     assert client.post("/v1/namespaces/Not_A_Namespace/outcomes", json=_outcome("L1")).status_code == 400
     assert _count(store, Outcome) == 0
+
+
+# --- personal data: dropped or hashed per model before storage, and in the export --------------
+
+PRIVACY_ENV = {"LEADSCORE_PRIVACY": json.dumps({"sales/lead-model": {"drop": ["email", "phone"],
+                                                                      "hash": ["contact.name"]}}),
+               "LEADSCORE_PRIVACY_KEY": "a-secret-of-32-characters-------"}
+
+
+def _contact_request(lead_id: str) -> bytes:
+    record = {"lead_id": lead_id, "source": "web", "email": "ann@example.com", "phone": "+1 555 0100",
+              "contact": {"name": "Ann Lee", "title": "CFO"}}
+    return json.dumps({"instances": [record]}).encode()
+
+
+def test_listed_fields_are_dropped_or_hashed_before_storage_for_that_model_only(store: EventStore) -> None:
+    from leadscore.collector.privacy import Privacy
+
+    privacy = Privacy.from_env(PRIVACY_ENV)
+    with TestClient(create_app(store, privacy)) as private:
+        for isvc in ("lead-model", "other-model"):
+            for kind, body in (("request", _contact_request("P1")), ("response", response_body(scored("P1")))):
+                assert _post_event(private, f"p-{isvc}", kind, body, isvc=isvc).status_code == 200
+    features = {p.inference_service: p.features for p in _predictions(store)}
+    kept = features["lead-model"]
+    assert "email" not in kept and "phone" not in kept and kept["source"] == "web"
+    assert kept["contact"]["name"] == privacy.hash_value("Ann Lee") != "Ann Lee"
+    assert kept["contact"]["name"].startswith("hmac-sha256:") and kept["contact"]["title"] == "CFO"
+    assert features["other-model"]["email"] == "ann@example.com"  # another model, no rule
+
+
+def test_export_applies_the_rules_to_rows_stored_before_them(client: TestClient, store: EventStore,
+                                                            tmp_path: Any) -> None:
+    import pandas as pd
+
+    from leadscore.collector.export import export_training_set
+    from leadscore.collector.privacy import Privacy
+
+    for kind, body in (("request", _contact_request("P2")), ("response", response_body(scored("P2")))):
+        _post_event(client, "p2", kind, body, time="2030-01-01T09:00:00Z")
+    client.post(OUTCOMES, json=_outcome("P2", occurred_at="2030-01-02T00:00:00Z"))
+    privacy = Privacy.from_env(PRIVACY_ENV)
+    export_training_set(store, datetime(2029, 1, 1, tzinfo=UTC), str(tmp_path / "x.parquet"), "sales",
+                        privacy=privacy)
+    frame = pd.read_parquet(tmp_path / "x.parquet")
+    assert not {"email", "phone"} & set(frame.columns)
+    assert frame["contact.name"].tolist() == [privacy.hash_value("Ann Lee")]
+
+
+def test_privacy_rules_are_refused_when_malformed_or_without_a_key() -> None:
+    from leadscore.collector.privacy import Privacy
+    from leadscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LEADSCORE_PRIVACY_KEY: hashing fields needs a secret key"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales/m": {"hash": ["email"]}}'})
+    with pytest.raises(ConfigError, match="key 'sales' must be <namespace>/<model>"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales": {"drop": ["email"]}}'})
+    with pytest.raises(ConfigError, match="LEADSCORE_PRIVACY: expected"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales/m": {"remove": ["email"]}}'})
