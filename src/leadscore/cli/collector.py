@@ -42,13 +42,15 @@ def serve(
     import uvicorn
 
     from leadscore.collector.app import create_app
+    from leadscore.collector.auth import Gate
     from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
-    privacy = Privacy.from_env()  # refuse a bad rule before listening
+    privacy = Privacy.from_env()  # refuse a bad rule or token before listening
+    gate = Gate.from_env()
     store = open_store(_db(db))
     try:
-        uvicorn.run(create_app(store, privacy), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level)
     finally:
         store.dispose()
 

@@ -9,6 +9,7 @@ default is a 422 with a nested list).
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 import pydantic
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
 from leadscore.api.summary import ExperimentSummary, ServingSplit
+from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
@@ -85,11 +87,29 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def create_app(store: EventStore, privacy: Privacy | None = None) -> FastAPI:
+def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
-    dropping or hashing personal fields by ``privacy``'s rules."""
+    dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
+    ``gate`` (bearer tokens, per-namespace rights, a rate limit) when given."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+    gate = gate or Gate()
+
+    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+        address = request.client.host if request.client else "unknown"
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
+        unauthorized = exc.status == 401
+        return JSONResponse(status_code=exc.status,
+                            content={"error": str(exc), "reason": "Unauthorized" if unauthorized else "Forbidden"},
+                            headers={"WWW-Authenticate": "Bearer"} if unauthorized else None)
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"error": str(exc), "reason": "TooManyRequests"},
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
@@ -138,6 +158,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None) -> FastAPI:
     async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
         """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
         ``namespace``; all stored or none."""
+        await admit(request, "create", namespace)
         body = await _body(request)
         try:
             document = json.loads(body)
@@ -181,11 +202,13 @@ def create_app(store: EventStore, privacy: Privacy | None = None) -> FastAPI:
         return experiment_summary(store, namespace, name, split=split)
 
     @app.get(LEAD_PATH, response_model=LeadHistory)
-    def get_lead(namespace: NamespaceName, lead_id: str, limit: int = Query(50, ge=1, le=1000),
-                 model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
+    async def get_lead(request: Request, namespace: NamespaceName, lead_id: str,
+                       limit: int = Query(50, ge=1, le=1000),
+                       model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
         """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
         only when given) and outcomes; 404 when unknown there."""
-        history = lead_history(store, namespace, lead_id, limit, model)
+        await admit(request, "get", namespace)
+        history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={
                 "error": f"lead_id {lead_id!r}: no prediction or outcome recorded in namespace {namespace!r}"

@@ -62,9 +62,30 @@ def test_every_pod_runs_non_root_read_only_without_capabilities(render, profile:
             assert "limits" in container["resources"] and "memory" in container["resources"]["limits"], name
 
 
-def test_only_the_operator_mounts_an_api_token_when_rendered(render) -> None:
+def test_only_the_operator_and_the_collector_mount_an_api_token_when_rendered(render) -> None:
     tokens = {name: spec.get("automountServiceAccountToken", True) for name, spec in pods(render("dev"))}
-    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR}
+    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR, f"{RELEASE}-leadscore-collector"}
+    # the collector's only to review callers' tokens; without Kubernetes auth it mounts none
+    off = {name: spec.get("automountServiceAccountToken", True)
+           for name, spec in pods(render("dev", "collector.auth.kubernetes=false"))}
+    assert {name for name, mounted in off.items() if mounted} == {OPERATOR}
+
+
+def test_collector_auth_rbac_network_policy_and_rate_limit_are_rendered(render) -> None:
+    objects = render("dev", "modelNamespaces.names={team-a}", "collector.auth.existingSecret=crm-token")
+    writer = only(objects, "ClusterRole", f"{RELEASE}-leadscore-crm-writer")
+    assert writer["rules"] == [{"apiGroups": ["leadscoring.io"], "resources": ["outcomes"], "verbs": ["create"]}]
+    delegator = only(objects, "ClusterRoleBinding", f"{RELEASE}-leadscore-collector-auth")
+    assert delegator["roleRef"]["name"] == "system:auth-delegator"
+    assert delegator["subjects"][0]["name"] == f"{RELEASE}-leadscore-collector"
+    policy = only(objects, "NetworkPolicy")
+    peers = policy["spec"]["ingress"][0]["from"]
+    assert peers[1]["namespaceSelector"]["matchExpressions"][0]["values"] == ["team-a"]
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert env["LEADSCORE_COLLECTOR_KUBE_AUTH"]["value"] == "true"
+    assert env["LEADSCORE_COLLECTOR_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "crm-token", "key": "token"}
+    assert (env["LEADSCORE_COLLECTOR_RATE"]["value"], env["LEADSCORE_COLLECTOR_BURST"]["value"]) == ("50", "200")
 
 
 # --- operator -----------------------------------------------------------------------------------
@@ -198,7 +219,8 @@ def test_rbac_uses_a_role_in_the_watched_namespace_when_watch_namespace_set(rend
 
 
 def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
-    objects = render("dev", "operator.rbac.create=false")
+    objects = [o for o in render("dev", "operator.rbac.create=false")
+               if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "operator"]
     assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
 
 
