@@ -9,8 +9,8 @@ so a namespace that silently admits everything cannot make these tests pass.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
 from leadscore.operator.builders import inference_service_manifest, plan_serving, training_job_manifest
 from leadscore.operator.settings import OperatorSettings
-from support.controlplane import ControlPlane
+from support.controlplane import ControlPlane, fresh_namespace
 from support.helm import Helm, only
 from support.polling import eventually
 
@@ -35,17 +35,8 @@ _numbers = itertools.count()
 @pytest.fixture
 def restricted_namespace(kube: ControlPlane) -> Iterator[str]:
     """A fresh namespace labelled to enforce Pod Security ``restricted``."""
-    from kubernetes import client
-
-    name = f"restricted-{next(_numbers)}"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=RESTRICTED)))
-        try:
-            yield name
-        finally:
-            with contextlib.suppress(client.exceptions.ApiException):
-                core.delete_namespace(name)
+    with fresh_namespace(kube, f"restricted-{os.getpid()}-{next(_numbers)}", RESTRICTED) as name:
+        yield name
 
 
 def admit(api: Any, namespace: str, name: str, pod_spec: dict[str, Any]) -> str | None:

@@ -5,7 +5,6 @@ SubjectAccessReview on ``outcomes.leadscoring.io``; a static token works everywh
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.integration
 
 STATIC = "a-static-token-for-an-external-crm"
 OUTCOME = {"lead_id": "L1", "converted": True, "occurred_at": "2030-01-02T00:00:00Z"}
-
-
-@pytest.fixture
-def other_namespace(kube: ControlPlane, kube_namespace: str) -> Iterator[str]:
-    name = f"{kube_namespace}-b"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        yield name
-        with contextlib.suppress(client.exceptions.ApiException):
-            core.delete_namespace(name)
 
 
 @pytest.fixture
