@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support.controlplane import ControlPlane, running_control_plane
+from support.controlplane import ControlPlane, fresh_namespace, running_control_plane
 from support.mlflow_server import MLflowServer, running_mlflow
 from support.postgres import PostgresServer, running_postgres
 from support.s3 import S3Server, running_minio
@@ -125,11 +125,12 @@ _namespace_numbers = itertools.count()
 @pytest.fixture
 def kube_namespace(kube: ControlPlane) -> Iterator[str]:
     """A fresh namespace (``test-<pid>-<n>``) on ``kube``, deleted after the test; its name."""
-    from kubernetes import client
-
-    name = f"test-{os.getpid()}-{next(_namespace_numbers)}"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    with fresh_namespace(kube, f"test-{os.getpid()}-{next(_namespace_numbers)}") as name:
         yield name
-        core.delete_namespace(name)
+
+
+@pytest.fixture
+def other_namespace(kube: ControlPlane, kube_namespace: str) -> Iterator[str]:
+    """A second fresh namespace (models living apart from the release, another team)."""
+    with fresh_namespace(kube, f"{kube_namespace}-models") as name:
+        yield name

@@ -107,7 +107,8 @@ def train_version(cluster: Any, s3_server: Any, mlflow_uri: str, version: str, w
     assert {"model.onnx", "feature_spec.json", "model_card.json", "result.json"} <= stored
     mlflow = MlflowClient(mlflow_uri)
     assert mlflow.get_run(result.mlflow_run_id).info.status == "FINISHED"
-    assert mlflow.get_model_version(MODEL, result.mlflow_model_version).run_id == result.mlflow_run_id
+    registered = mlflow.get_model_version(result.mlflow_registered_model, result.mlflow_model_version)
+    assert registered.run_id == result.mlflow_run_id and registered.tags["leadscore.version"] == version
     eventually(lambda: cluster.batch.read_namespaced_job(job_name, cluster.namespace).status.succeeded,
                what=f"Job {job_name} Complete", timeout=60)
     eventually(lambda: version_record(cluster, version), what=f"{version} in the model's status", timeout=60)
@@ -206,7 +207,8 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
 
     truth = dict(zip(incoming["lead_id"], incoming["true_probability"], strict=True))
     outcomes = sales_floor(predictions, truth)
-    posted = httpx.post(f"{collector_url}/v1/outcomes", json={"outcomes": outcomes}, timeout=120)
+    posted = httpx.post(f"{collector_url}/v1/namespaces/{cluster.namespace}/outcomes", json={"outcomes": outcomes},
+                        timeout=120)
     assert posted.status_code == 200 and posted.json()["stored"] == len(outcomes), posted.text
 
     # 4. The operator's timer reads the collector's summary, concludes, and promotes v2.

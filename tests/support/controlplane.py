@@ -9,6 +9,7 @@ scheduler: pods stay Pending until a test plays the kubelet (``support.kubelet``
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import ssl
 from collections.abc import Iterator
@@ -164,3 +165,18 @@ def running_control_plane(bin_dir: Path, workdir: Path, *, timeout: float = 300.
         kubeconfig = _write(workdir / "kubeconfig", yaml.safe_dump(document).encode())
         _start_controller_manager(stack, bin_dir, workdir, kubeconfig, timeout)
         yield ControlPlane(server=server, kubeconfig=kubeconfig, workdir=workdir)
+
+
+@contextmanager
+def fresh_namespace(kube: ControlPlane, name: str, labels: dict[str, str] | None = None) -> Iterator[str]:
+    """Namespace ``name`` (with ``labels``) on ``kube`` for the block, deleted after it."""
+    from kubernetes import client
+
+    with kube.api_client() as api:
+        core = client.CoreV1Api(api)
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
+        try:
+            yield name
+        finally:
+            with contextlib.suppress(client.exceptions.ApiException):
+                core.delete_namespace(name)

@@ -32,7 +32,14 @@ def _train(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
-    model_name: str = typer.Option("leadscore", "--model-name", help="Registered model name in MLflow."),
+    model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
+    registered_model: str | None = typer.Option(None, "--registered-model",
+                                                help="MLflow registered model (default: the model name; the "
+                                                     "operator passes <namespace>.<model>)."),
+    namespace: str | None = typer.Option(None, "--namespace", envvar="LEADSCORE_NAMESPACE",
+                                         help="Namespace of the LeadScoringModel (tagged in MLflow)."),
+    job: str | None = typer.Option(None, "--job", envvar="LEADSCORE_JOB",
+                                   help="Name of the training Job (tagged in MLflow)."),
     version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
     vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
     data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
@@ -66,6 +73,7 @@ def _train(
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
+                          registered_model=registered_model, namespace=namespace, job=job,
                           termination_path=termination_path)
     progress = RichProgress()
     try:

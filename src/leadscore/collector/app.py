@@ -8,10 +8,11 @@ default is a 422 with a nested list).
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Annotated, Any
 
 import pydantic
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -19,17 +20,28 @@ from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
 from leadscore.api.summary import ExperimentSummary, ServingSplit
+from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
-from leadscore.collector.outcomes import MAX_BATCH, OutcomeConflictError, OutcomeIn, parse_outcomes
+from leadscore.collector.outcomes import (
+    LEAD_PATH,
+    MAX_BATCH,
+    OUTCOMES_PATH,
+    OutcomeConflictError,
+    OutcomeIn,
+    parse_outcomes,
+)
 from leadscore.collector.payloads import load_json
+from leadscore.collector.privacy import Privacy
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import InvalidInputError, one_line
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                                    description="A Kubernetes namespace name (a DNS label).")]
 _STRUCTURED = "application/cloudevents"
 
 
@@ -102,10 +114,29 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def create_app(store: EventStore) -> FastAPI:
-    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
+def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
+    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
+    dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
+    ``gate`` (bearer tokens, per-namespace rights, a rate limit) when given."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+    gate = gate or Gate()
+
+    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+        address = request.client.host if request.client else "unknown"
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
+        unauthorized = exc.status == 401
+        return JSONResponse(status_code=exc.status,
+                            content={"error": str(exc), "reason": "Unauthorized" if unauthorized else "Forbidden"},
+                            headers={"WWW-Authenticate": "Bearer"} if unauthorized else None)
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"error": str(exc), "reason": "TooManyRequests"},
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
@@ -135,7 +166,7 @@ def create_app(store: EventStore) -> FastAPI:
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body)
+        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
         metrics.mismatched.inc(result.features_mismatched)
@@ -151,14 +182,22 @@ def create_app(store: EventStore) -> FastAPI:
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
     app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
-    @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
-    async def post_outcomes(request: Request) -> dict[str, int]:
-        """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
+    @app.post(OUTCOMES_PATH, openapi_extra=_OUTCOMES_OPENAPI)
+    async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
+        ``namespace``; all stored or none."""
+        await admit(request, "create", namespace)
         outcomes = parse_outcomes(load_json(await _body(request)))
-        result = await run_in_threadpool(record_outcomes, store, outcomes)
+        result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post("/v1/outcomes", include_in_schema=False)
+    async def outcomes_without_namespace() -> None:
+        raise InvalidInputError(
+            f"namespace: required; post outcomes to {OUTCOMES_PATH}, naming the "
+            "namespace of the models that scored the leads (lead ids of two namespaces never mix)")
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
@@ -185,13 +224,25 @@ def create_app(store: EventStore) -> FastAPI:
                 raise invalid(exc, prefix="query") from exc
         return experiment_summary(store, namespace, name, split=split)
 
-    @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
-    def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:
-        """One lead's predictions (newest first, at most ``limit``) and outcomes; 404 when unknown."""
-        history = lead_history(store, lead_id, limit)
+    @app.get(LEAD_PATH, response_model=LeadHistory)
+    async def get_lead(request: Request, namespace: NamespaceName, lead_id: str,
+                       limit: int = Query(50, ge=1, le=1000),
+                       model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
+        """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
+        only when given) and outcomes; 404 when unknown there."""
+        await admit(request, "get", namespace)
+        history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={
-                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded", "reason": "NotFound"})
+                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded in namespace {namespace!r}"
+                         + (f" for model {model!r}" if model else ""),
+                "reason": "NotFound"})
         return history
+
+    @app.get("/v1/leads/{lead_id}", include_in_schema=False)
+    def lead_without_namespace(lead_id: str) -> None:
+        raise InvalidInputError(
+            f"namespace: required; ask for {LEAD_PATH.replace('{lead_id}', lead_id)} "
+            "(a lead id means a lead of one namespace)")
 
     return app

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from leadscore.collector.cloudevents import EventContext, assign_experiment
 from leadscore.collector.outcomes import DERIVED_KEY_PREFIX, OutcomeIn, check_agreement, outcome_rows
 from leadscore.collector.payloads import ScoredLead, request_instances, scored_leads
+from leadscore.collector.privacy import Privacy
 from leadscore.store import events
 from leadscore.store.events import EventKey, EventStore
 
@@ -113,12 +114,16 @@ def prediction_rows(
 
 
 def record_event(
-    store: EventStore, context: EventContext, body: bytes, received_at: datetime | None = None
+    store: EventStore, context: EventContext, body: bytes, received_at: datetime | None = None,
+    privacy: Privacy | None = None,
 ) -> EventResult:
-    """Store one logged half; the body is validated before anything is written."""
+    """Store one logged half; the body is validated before anything is written, and the lead
+    records lose the fields ``privacy`` drops or hashes for this model before they are stored."""
     received_at = received_at or datetime.now(UTC)
     if context.is_request:
         instances = request_instances(body)
+        if privacy is not None:
+            instances = [privacy.apply(context.namespace, context.inferenceservicename, i) for i in instances]
         with store.transaction() as session:
             return _record_request(session, context, instances, received_at)
     leads = scored_leads(body)
@@ -164,12 +169,12 @@ def _record_response(
                        features_mismatched=mismatched)
 
 
-def record_outcomes(store: EventStore, outcomes: list[OutcomeIn], received_at: datetime | None = None) -> OutcomeResult:
-    """Store a validated batch in one transaction; keys already present are skipped."""
-    check_agreement(outcomes)
-    rows = outcome_rows(outcomes, received_at or datetime.now(UTC))
+def record_outcomes(store: EventStore, namespace: str, outcomes: list[OutcomeIn],
+                    received_at: datetime | None = None) -> OutcomeResult:
+    """Store a validated batch of ``namespace`` in one transaction; keys already present there are skipped."""
+    rows = outcome_rows(namespace, outcomes, received_at or datetime.now(UTC))
     keyless = [o.lead_id for o in outcomes if not o.idempotency_key]
     with store.transaction() as session:
-        check_agreement(outcomes, events.outcome_keys(session, keyless, DERIVED_KEY_PREFIX))
+        check_agreement(outcomes, events.outcome_keys(session, namespace, keyless, DERIVED_KEY_PREFIX))
         stored = events.insert_new(session, events.Outcome, rows)
     return OutcomeResult(received=len(outcomes), stored=stored)

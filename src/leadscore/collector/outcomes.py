@@ -1,5 +1,10 @@
 """CRM outcome reports: the request model, batch shapes and idempotency keys.
 
+A CRM posts to ``/v1/namespaces/{namespace}/outcomes``: the namespace (where its models live)
+is part of the path, so an outcome never meets another team's leads. An outcome may also
+name its ``model`` (the LeadScoringModel) when one namespace serves several models whose
+lead ids could collide.
+
 A CRM may send one outcome, a list, or ``{"outcomes": [...]}``. Each outcome without an
 ``idempotency_key`` gets one derived from its content, so a retried POST of the same
 report is recognised even when the CRM has no notion of keys. Unknown fields are refused:
@@ -41,6 +46,10 @@ class OutcomeConflictError(InvalidInputError):
     """Two keyless outcomes for the same lead and time that disagree (HTTP 409)."""
 
     reason = "ConflictingOutcomes"
+OUTCOMES_PATH = "/v1/namespaces/{namespace}/outcomes"
+"""Where a CRM posts outcomes (the collector's route; CRMs and the demo format it)."""
+LEAD_PATH = "/v1/namespaces/{namespace}/leads/{lead_id}"
+"""Where one lead's history is read."""
 
 
 class OutcomeIn(BaseModel):
@@ -49,6 +58,10 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True)
 
     lead_id: str = Field(min_length=1, max_length=255, description="The lead id the predictor returned.")
+    model: str | None = Field(
+        None, min_length=1, max_length=253,
+        description="The LeadScoringModel the lead was scored by; omitted, the outcome counts for every "
+                    "model of the namespace.")
     converted: Annotated[bool, Strict()] = Field(description="Whether the lead converted (won, bound, signed).")
     value: float | None = Field(None, ge=0, allow_inf_nan=False, description="Revenue or premium, if known.")
     occurred_at: datetime = Field(description="When it happened; a time without a zone is read as UTC.")
@@ -66,8 +79,8 @@ class OutcomeIn(BaseModel):
         if self.idempotency_key:
             return self.idempotency_key
         content = json.dumps(
-            [self.lead_id, self.converted, self.value, self.occurred_at.isoformat()], separators=(",", ":")
-        )
+            [self.lead_id, self.converted, self.value, self.occurred_at.isoformat()]
+            + ([self.model] if self.model else []), separators=(",", ":"))
         return DERIVED_KEY_PREFIX + hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -121,14 +134,16 @@ def check_agreement(outcomes: list[OutcomeIn], stored: dict[tuple[str, datetime]
             )
 
 
-def outcome_rows(outcomes: list[OutcomeIn], received_at: datetime) -> list[dict[str, Any]]:
-    """Rows for the store, one per distinct key (a batch repeating a key stores it once)."""
+def outcome_rows(namespace: str, outcomes: list[OutcomeIn], received_at: datetime) -> list[dict[str, Any]]:
+    """Rows of ``namespace`` for the store, one per distinct key (a batch repeating a key stores it once)."""
     rows: dict[str, dict[str, Any]] = {}
     for outcome in outcomes:
         rows.setdefault(
             outcome.key(),
             {
                 "idempotency_key": outcome.key(),
+                "namespace": namespace,
+                "model": outcome.model,
                 "lead_id": outcome.lead_id,
                 "converted": outcome.converted,
                 "value": outcome.value,

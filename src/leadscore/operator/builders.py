@@ -20,6 +20,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
+from leadscore.api.results import registered_model_name
 from leadscore.errors import PERMANENT_EXIT_CODES
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
@@ -36,6 +37,23 @@ TERMINATION_LOG = "/dev/termination-log"
 GPU_RESOURCE = "nvidia.com/gpu"
 MOUNTED_MODEL_DIR = "/mnt/models"
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
+IMAGE_USER = 10001
+"""The numeric USER of the leadscore images (trainer/ and predictor/ Dockerfiles): set explicitly so
+``runAsNonRoot`` holds even for a ``spec.training.image`` built without a numeric USER."""
+SCRATCH_DIR = "/tmp"
+"""The one writable path of a trainer pod (an emptyDir): the root filesystem is read-only."""
+SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}}
+
+POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True, "runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod-level settings Pod Security ``restricted`` requires (non-root, the runtime's seccomp profile)."""
+CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Container-level settings of ``restricted``, plus a read-only root filesystem."""
 
 
 class ServingError(Exception):
@@ -102,6 +120,7 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--vertical", spec.vertical,
         "--output", output,
         "--model-name", model,
+        "--registered-model", registered_model_name(namespace, model),
         "--version", version,
         "--algorithms", ",".join(training.algorithms),
         "--trials", str(training.trials),
@@ -147,17 +166,24 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             {"name": "LEADSCORE_NAMESPACE", "value": namespace},
             {"name": "LEADSCORE_MODEL", "value": model},
             {"name": "LEADSCORE_VERSION", "value": version},
+            {"name": "LEADSCORE_JOB", "value": job_name(model, version)},
+            # Libraries that cache under $HOME (MLflow, matplotlib) write to the scratch volume.
+            {"name": "HOME", "value": SCRATCH_DIR},
+            {"name": "TMPDIR", "value": SCRATCH_DIR},
         ],
         "envFrom": _env_from(settings, mlflow=True),
         "resources": _resources(training.resources, training.gpu),
         "terminationMessagePath": TERMINATION_LOG,
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                            "runAsNonRoot": True},
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
+        "volumeMounts": [{"name": SCRATCH_VOLUME["name"], "mountPath": SCRATCH_DIR}],
+        "workingDir": SCRATCH_DIR,
     }
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        "securityContext": POD_SECURITY_CONTEXT,
         "containers": [container],
+        "volumes": [SCRATCH_VOLUME],
         **_placement(training.node_selector, training.tolerations, training.gpu, settings),
     }
     if settings.trainer_service_account:
@@ -269,6 +295,8 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         "logger": {"mode": "all", "url": f"{settings.collector_url.rstrip('/')}/v1/events",
                    "metadataAnnotations": [EXPERIMENT_ANNOTATION]},
         "model": model_spec,
+        # Pod-level half of Pod Security ``restricted``; the runtime's container carries the rest.
+        "securityContext": POD_SECURITY_CONTEXT,
         **_placement({}, [], serving.gpu, settings),
     }
     if plan.canary_traffic_percent is not None:

@@ -34,6 +34,7 @@ from leadscore.operator.builders import (
 )
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
 from leadscore.operator.kube import Kube
+from leadscore.operator.mlflow_aliases import sync_quietly
 from leadscore.operator.observe import (
     job_outcome,
     observe_isvc,
@@ -118,6 +119,8 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
     start_training(ctx)
     ensure_serving(ctx)
     apply_retention(ctx)
+    sync_quietly(ctx.settings.mlflow_tracking_uri, ctx.settings.http_timeout_seconds, ctx.namespace, ctx.name,
+                 ctx.spec, ctx.status)
     ctx.status.phase = c.model_phase(ctx.status.conditions)
     ctx.status.observed_generation = ctx.generation
     return status_patch(before, ctx.status)

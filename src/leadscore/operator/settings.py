@@ -43,6 +43,8 @@ class OperatorSettings(BaseModel):
     mlflow_config_map: str | None = Field("leadscore-mlflow", description="ConfigMap with "
                                                                           "MLFLOW_TRACKING_URI.")
     mlflow_secret: str | None = Field(None, description="Secret with MLflow credentials, if any.")
+    mlflow_tracking_uri: str | None = Field(None, description="MLflow server whose aliases (champion, "
+                                                              "challenger) the operator keeps in step.")
     trainer_service_account: str | None = Field(None, description="ServiceAccount of trainer Pods.")
     predictor_service_account: str | None = Field(
         None, description="ServiceAccount of predictor Pods (KServe's S3 credentials are bound to it).")

@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="/mnt/models",
         help="Artifact directory or s3:// prefix (KServe mounts storageUri at /mnt/models).",
     )
-    parser.add_argument("--host", default="0.0.0.0", help="Address to listen on (HTTP and gRPC).")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="Address to listen on (HTTP and gRPC); the image and the ServingRuntime pass 0.0.0.0.")
     parser.add_argument(
         "--strict",
         action="store_true",

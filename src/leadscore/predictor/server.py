@@ -120,7 +120,7 @@ def quiet_hot_path_logging() -> None:
 def serve(
     models: list[Any],
     *,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     http_port: int = 8080,
     grpc_port: int = 8081,
     workers: int = 1,

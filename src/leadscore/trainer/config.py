@@ -34,6 +34,10 @@ class TrainConfig(BaseModel):
     threads: int = Field(0, ge=0, description="Threads per library; 0 = all available cores.")
     ensemble: bool = True
     model_name: str = Field("leadscore", min_length=1, max_length=63)
+    registered_model: str | None = Field(None, min_length=1, max_length=300,
+                                         description="MLflow registered model (default: model_name).")
+    namespace: str | None = Field(None, description="The LeadScoringModel's namespace (a tag in MLflow).")
+    job: str | None = Field(None, description="The training Job's name (a tag in MLflow).")
     version: str | None = None
     vertical: str | None = None
     output: str

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from leadscore.api.artifact import BOOSTERS_DIR, CARD_FILE, MODEL_FILE, RESULT_FILE, SPEC_FILE, ServingCard
-from leadscore.api.results import TrainingResult
+from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
@@ -46,6 +46,7 @@ from leadscore.trainer.champion import score_champion
 from leadscore.trainer.config import TrainConfig
 from leadscore.trainer.device import resolve_device
 from leadscore.trainer.ensemble import Blend, Selection, fit_blend, select
+from leadscore.trainer.figures import evaluation_figures
 from leadscore.trainer.metrics import Metrics, best_f1_threshold, evaluate
 from leadscore.trainer.progress import Progress, Silent
 from leadscore.trainer.split import Split, split_rows
@@ -179,6 +180,7 @@ class Shipped:
     parity: float
     threshold: float
     metrics: Metrics
+    test_probabilities: np.ndarray
 
 
 def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Prepared,
@@ -201,7 +203,7 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
     valid_p = blend.predict({n: tuned[n].valid_margin for n in blend.members})
     threshold = best_f1_threshold(prepared.y["valid"], valid_p)
     return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
-                   metrics=evaluate(prepared.y["test"], test_p, threshold))
+                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p)
 
 
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
@@ -264,7 +266,11 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
     data = TrainData(prepared.x["train"], prepared.y["train"], prepared.x["valid"], prepared.y["valid"],
                      seed=config.seed, device=device, threads=config.threads)
     tracker = Tracker(config.mlflow_uri, config.mlflow_experiment or config.model_name)
-    with tracker.start(version, {"leadscore.model": config.model_name, "leadscore.version": version}) as run:
+    tags = {MODEL_TAG: config.model_name, VERSION_TAG: version,
+            **({NAMESPACE_TAG: config.namespace} if config.namespace else {}),
+            **({JOB_TAG: config.job} if config.job else {})}
+    registered_name = config.registered_model or config.model_name
+    with tracker.start(version, tags) as run:
         tracker.log_params({"data": config.data, "target": config.dataset.target,
                             "algorithms": ",".join(config.algorithms), "trials": config.trials,
                             "time_budget": config.time_budget, "seed": config.seed, "device": device,
@@ -276,15 +282,19 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
             card = card.model_copy(update={"champion": _champion(config, prepared, shipped, progress)})
         metrics = headline(card)
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
+        tracker.log_figures(evaluation_figures(prepared.y["test"], shipped.test_probabilities))
+        onnx_model = tracker.log_onnx(shipped.onnx_bytes, data.n_features, onnx_graph.INPUT, onnx_graph.OUTPUT)
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
             directory = Path(tmp)
             card = _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
             tracker.log_directory(directory)
-            registered = tracker.register(config.model_name, run.info.run_id,
-                                          f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}")
+            registered = tracker.register(registered_name, run.info.run_id,
+                                          f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}",
+                                          source=onnx_model, tags=tags)
             result = TrainingResult(
                 status="Succeeded", model_name=config.model_name, version=version, artifact_uri=config.output,
-                mlflow_run_id=run.info.run_id, mlflow_model_version=registered, shipped=card.shipped,
+                mlflow_run_id=run.info.run_id, mlflow_model_version=registered,
+                mlflow_registered_model=registered_name if registered else "", shipped=card.shipped,
                 metrics=metrics, created=created, device=device,
                 message=f"{card.shipped} ({card.calibration.method} calibration): test ROC-AUC "
                         f"{card.metrics.roc_auc:.4f}, baseline {card.baseline.metrics['roc_auc']:.4f}",
@@ -294,7 +304,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                 publish_directory(directory, config.output)
             except LeadscoreError:
                 if registered:
-                    tracker.unregister(config.model_name, registered)
+                    tracker.unregister(registered_name, registered)
                 raise
     return result, card
 

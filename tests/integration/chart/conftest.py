@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,17 +52,3 @@ def kube_helm(helm_bin: Path, kube: ControlPlane, kserve_crds: None,
 @pytest.fixture(scope="session")
 def installable_chart() -> Path:
     return CHART
-
-
-@pytest.fixture
-def other_namespace(kube: ControlPlane, kube_namespace: str) -> Iterator[str]:
-    """A second fresh namespace (models live apart from the release)."""
-    from kubernetes import client
-
-    name = f"{kube_namespace}-models"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        yield name
-        with contextlib.suppress(client.exceptions.ApiException):
-            core.delete_namespace(name)

@@ -57,6 +57,7 @@ def test_install_creates_every_object_when_dependencies_bundled(
 
     with installed(kube_helm, installable_chart, kube_namespace, f"modelNamespaces.names={{{other_namespace}}}",
                    "collector.export.enabled=true", "collector.export.output=s3://leadscore-data/pc/scored.parquet",
+                   f"collector.export.namespace={other_namespace}",
                    ) as release, kube.api_client() as api:
         prefix = f"{release}-leadscore"
         export = client.BatchV1Api(api).read_namespaced_cron_job(f"{prefix}-collector-export", kube_namespace)

@@ -112,7 +112,7 @@ def test_collector_server_round_trip_from_events_to_parquet(collector: Collector
             for k in range(2)
             if e < 2
         ]
-        assert client.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == 4
+        assert client.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == 4
         summary = ExperimentSummary.model_validate(client.get("/v1/experiments/sales/ab-q3/summary").json())
     assert {arm: (s.exposures, s.conversions, s.value_sum) for arm, s in summary.arms.items()} == {
         "treatment": (3, 0, 0.0),
@@ -133,6 +133,8 @@ def test_collector_server_round_trip_from_events_to_parquet(collector: Collector
             str(output),
             "--db",
             collector.db,
+            "--namespace",
+            "sales",
         ],
         capture_output=True,
         text=True,
@@ -167,6 +169,7 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
             record_event(store, parse_context({k.lower(): v for k, v in sent_headers.items()}), body)
         record_outcomes(
             store,
+            "sales",
             parse_outcomes(
                 [
                     {"lead_id": "S1", "converted": True, "occurred_at": "2026-01-01"},
@@ -177,7 +180,8 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
     finally:
         store.dispose()
     uri = f"s3://{s3_bucket}/exports/training.parquet"
-    assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db]) == 0
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db,
+                 "--namespace", "sales"]) == 0
     frame = pd.read_parquet(io.BytesIO(artifacts.read_bytes(uri)))
     assert dict(zip(frame["lead_id"], frame["converted"], strict=True)) == {"S1": 1, "S2": 0}
 

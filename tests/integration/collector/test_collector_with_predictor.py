@@ -94,7 +94,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
             for lead, won in truth.items()
         ]
-        assert sink.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
+        assert sink.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
         summary = ExperimentSummary.model_validate(
             sink.get(f"/v1/experiments/sales/{EXPERIMENT}/summary").json()
         )
@@ -120,7 +120,8 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
     assert analysis.variance_reduction_share is not None and analysis.variance_reduction_share > 0
 
     output = tmp_path / "retrain.parquet"
-    assert main(["collector", "export", "--since", "2000-01-01", "--output", str(output), "--db", db]) == 0
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", str(output), "--db", db,
+                 "--namespace", "sales"]) == 0
     frame = load_dataset(str(output))
     assert len(frame) == LEADS
     assert set(records[0]) <= set(frame.columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -33,12 +34,27 @@ def test_migrations_create_exactly_the_orm_schema(store: EventStore) -> None:
     assert differences == []
 
 
+def _migrations() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    return config
+
+
+def _head() -> str:
+    """The one head revision the package ships (two heads would make this raise)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_migrations()).get_current_head()
+
+
 def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, store: EventStore) -> None:
     again = open_store(store_url)
     try:
         with again.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0003_i20"]
+        assert versions == [_head()]
         assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
     finally:
         again.dispose()
@@ -103,7 +119,8 @@ def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventS
     with store.transaction() as session:
         session.add(
             Outcome(
-                idempotency_key="k", lead_id="L1", converted=True, value=None, occurred_at=eastern, received_at=eastern
+                idempotency_key="k", namespace="sales", lead_id="L1", converted=True, value=None,
+                occurred_at=eastern, received_at=eastern,
             )
         )
     with store.transaction() as session:
@@ -132,6 +149,7 @@ def _seed(store_url: str) -> None:
             record_event(store, context, body)
         record_outcomes(
             store,
+            "sales",
             parse_outcomes(
                 [
                     {"lead_id": "L1", "converted": True, "occurred_at": "2024-02-03T00:00:00Z"},
@@ -148,7 +166,8 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
 ) -> None:
     _seed(store_url)
     output = tmp_path / "out" / "training.parquet"
-    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url]) == 0
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"wrote 2 leads (1 converted) to {output}; left out 1 without outcome, 0 without features"
     )
@@ -172,15 +191,18 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
             str(tmp_path / "x.parquet"),
             "--db",
             store_url,
+            "--namespace",
+            "sales",
         ]
     )
     assert code == 3
-    assert capsys.readouterr().err.startswith("error: --since 2024-02-01T10:00:01+00:00: no scored lead")
+    assert capsys.readouterr().err.startswith("error: --since 2024-02-01T10:00:01+00:00, --namespace sales: no scored lead")
     assert not (tmp_path / "x.parquet").exists()
 
 
 def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
+    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet"),
+                 "--namespace", "sales"])
     assert code == 2
     assert "--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got 'last week'" in (
         capsys.readouterr().err
@@ -196,14 +218,14 @@ def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_pat
     _seed(store_url)  # scored on 2024-02-01: an age reaching back past it finds them
     age = (datetime.now(UTC) - datetime(2024, 1, 1, tzinfo=UTC)).days
     output = tmp_path / "x.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output), "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
     _seed(store_url)
     output = tmp_path / "training.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output), "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
@@ -230,6 +252,37 @@ def test_cli_prune_forgets_only_old_requests_without_response(
     finally:
         store.dispose()
     assert left == ["fresh", "paired"]
+
+
+def test_cli_prune_with_retention_forgets_predictions_outcomes_and_events_older_than_it(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leadscore.store.events import Prediction
+
+    store = open_store(store_url)
+    now = datetime.now(UTC)
+    try:
+        for event_id, lead_id, age in (("old", "L-old", 200), ("new", "L-new", 10)):
+            for kind in ("request", "response"):
+                body = request_body(lead_id) if kind == "request" else response_body(scored(lead_id))
+                context = parse_context({k.lower(): v for k, v in headers(event_id, kind).items()})
+                record_event(store, context, body, now - timedelta(days=age))
+        record_outcomes(store, "sales", parse_outcomes([
+            {"lead_id": "L-old", "converted": True, "occurred_at": (now - timedelta(days=190)).isoformat()},
+            {"lead_id": "L-new", "converted": True, "occurred_at": (now - timedelta(days=5)).isoformat()},
+        ]))
+    finally:
+        store.dispose()
+    assert main(["collector", "prune", "--retention-days", "180", "--db", store_url]) == 0
+    assert "removed 1 predictions, 1 outcomes and 1 logged events older than 180 days" in capsys.readouterr().out
+    store = open_store(store_url)
+    try:
+        with store.transaction() as session:
+            kept = (session.scalars(select(Prediction.lead_id)).all(), session.scalars(select(Outcome.lead_id)).all(),
+                    session.scalars(select(InferenceEvent.event_id)).all())
+    finally:
+        store.dispose()
+    assert kept == (["L-new"], ["L-new"], ["new"])
 
 
 def test_open_store_reads_plain_postgresql_urls_with_psycopg_3() -> None:

@@ -34,6 +34,17 @@ def test_job_is_named_and_labelled_by_model_and_version_when_built(spec, setting
     assert job["spec"]["template"]["metadata"]["labels"] == job["metadata"]["labels"]
 
 
+def test_trainer_pod_has_a_read_only_root_and_writes_only_to_a_tmp_emptydir(spec, settings):
+    pod = _job(spec, settings)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (mount,) = container["volumeMounts"]
+    (volume,) = pod["volumes"]
+    assert (mount["mountPath"], mount["name"], "emptyDir" in volume) == ("/tmp", volume["name"], True)
+    assert _env(container)["HOME"] == "/tmp"
+
+
 def test_job_passes_spec_to_the_trainer_cli_when_built(spec, settings):
     container = _job(spec, settings)["spec"]["template"]["spec"]["containers"][0]
     args = container["args"]
