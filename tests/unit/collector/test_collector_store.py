@@ -196,7 +196,8 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
         ]
     )
     assert code == 3
-    assert capsys.readouterr().err.startswith("error: --since 2024-02-01T10:00:01+00:00, --namespace sales: no scored lead")
+    assert capsys.readouterr().err.startswith(
+        "error: --since 2024-02-01T10:00:01+00:00, --namespace sales: no scored lead")
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -218,14 +219,16 @@ def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_pat
     _seed(store_url)  # scored on 2024-02-01: an age reaching back past it finds them
     age = (datetime.now(UTC) - datetime(2024, 1, 1, tzinfo=UTC)).days
     output = tmp_path / "x.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output), "--namespace", "sales"]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
     _seed(store_url)
     output = tmp_path / "training.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output), "--namespace", "sales"]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
