@@ -20,6 +20,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
+from leadscore.operator.deployment_mode import can_split, kserve_splits
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -190,6 +191,8 @@ class ServingPlan:
     experiment: ExperimentBinding | None = None
     traffic: list[TrafficTarget] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    """Why the plan differs from what the spec asks (said in the Serving condition)."""
 
 
 def _artifact(status: LeadScoringModelStatus, version: str, what: str) -> str:
@@ -206,17 +209,19 @@ def _split(control: str, treatment: str, percent: int) -> list[TrafficTarget]:
             TrafficTarget(version=treatment, percent=percent)]
 
 
-def plan_serving(namespace: str, spec: LeadScoringModelSpec,
-                 status: LeadScoringModelStatus) -> ServingPlan | None:
+def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoringModelStatus,
+                 *, mode: str) -> ServingPlan | None:
     """None until a version exists. A pinned version wins over everything (it is the rollback
     lever); then a running experiment's split; then the active version, with the configured
-    canary share when there is a previous version to split with."""
+    canary share when there is a previous version to split with and KServe's deployment
+    ``mode`` can split (Knative); in Standard mode the new version takes all traffic, and the
+    plan's note says so."""
     pinned = spec.serving.pinned_version
     experiment = status.experiment if pinned is None else None
     if experiment is not None:
         percent = experiment.traffic_percent
         traffic = _split(experiment.control, experiment.treatment, percent)
-        if experiment.assignment == "random" and RULES not in (experiment.control, experiment.treatment):
+        if kserve_splits(experiment.assignment, experiment.control, experiment.treatment):
             return ServingPlan(version=experiment.treatment,
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
@@ -240,8 +245,14 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
     canary = spec.serving.canary_traffic_percent
     previous = status.previous_version
     if pinned is None and canary is not None and canary < 100 and previous and previous != served:
-        return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
-                           traffic=_split(previous, served, canary))
+        if can_split(mode):
+            return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
+                               traffic=_split(previous, served, canary))
+        note = (f"spec.serving.canaryTrafficPercent {canary} is not applied: KServe splits traffic "
+                f"between versions only in Knative mode and this InferenceService runs in {mode} mode, "
+                f"so {served} serves all of it")
+        return ServingPlan(version=served, storage_uri=uri, note=note,
+                           traffic=[TrafficTarget(version=served, percent=100)])
     return ServingPlan(version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
 
 

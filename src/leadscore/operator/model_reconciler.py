@@ -31,6 +31,7 @@ from leadscore.operator.builders import (
     plan_serving,
     training_job_manifest,
 )
+from leadscore.operator.deployment_mode import CONFIG_MAP_NAME, annotated_mode, cluster_default_mode
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
 from leadscore.operator.kube import Kube
 from leadscore.operator.observe import (
@@ -241,8 +242,10 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
 
 def ensure_serving(ctx: ModelContext) -> None:
     """Create or update the InferenceService from the serving plan; mirror what KServe reports."""
+    current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
+    mode = serving_mode(ctx.kube, ctx.settings, current)
     try:
-        plan = plan_serving(ctx.namespace, ctx.spec, ctx.status)
+        plan = plan_serving(ctx.namespace, ctx.spec, ctx.status, mode=mode)
     except ServingError as exc:
         ctx.condition(c.SERVING, c.FALSE, exc.reason, str(exc))
         return
@@ -251,7 +254,6 @@ def ensure_serving(ctx: ModelContext) -> None:
         return
     desired = inference_service_manifest(ctx.namespace, ctx.name, ctx.spec, plan, ctx.settings)
     kopf.adopt(desired, owner=ctx.body)
-    current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
     if current is None:
         current = ctx.kube.create_isvc(desired)
     elif not covers(current, desired):
@@ -263,10 +265,18 @@ def ensure_serving(ctx: ModelContext) -> None:
     served = next((v for v in ctx.status.versions if v.version == plan.version), None)
     ctx.status.active_roc_auc = served.metrics.get(GATE_METRIC) if served else None
     ctx.status.served_version = plan.version
+    note = f"; {plan.note}" if plan.note else ""
     if seen.ready:
-        ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}")
+        ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}{note}")
     else:
-        ctx.condition(c.SERVING, c.UNKNOWN, c.ISVC_NOT_READY, f"{plan.version}: {seen.message}")
+        ctx.condition(c.SERVING, c.UNKNOWN, c.ISVC_NOT_READY, f"{plan.version}: {seen.message}{note}")
+
+
+def serving_mode(kube: Kube, settings: OperatorSettings, isvc: dict[str, Any] | None) -> str:
+    """The InferenceService's KServe deployment mode: its annotation, else the cluster's default
+    (KServe's inferenceservice-config), read only when the annotation is missing."""
+    return annotated_mode(isvc) or cluster_default_mode(
+        kube.config_map_data(settings.kserve_namespace, CONFIG_MAP_NAME))
 
 
 def covers(actual: Any, desired: Any) -> bool:
