@@ -182,8 +182,9 @@ def running_kserve(kubeconfig: Path, install: KServeInstall, workdir: Path, *,
         custom = client.CustomObjectsApi(api)
         for runtime in runtimes:
             name = runtime["metadata"]["name"]
-            _admitted(lambda runtime=runtime: _create(api, runtime), what=f"ClusterServingRuntime {name}",
-                      timeout=timeout)
+            _admitted(lambda runtime=runtime: custom.create_cluster_custom_object(
+                "serving.kserve.io", "v1alpha1", "clusterservingruntimes", runtime),
+                what=f"ClusterServingRuntime {name}", timeout=timeout)
             stack.callback(custom.delete_cluster_custom_object, "serving.kserve.io", "v1alpha1",
                            "clusterservingruntimes", name)
         yield KServe(install=install, process=process, webhook_url=webhook_url,

@@ -20,7 +20,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
-from leadscore.operator.deployment_mode import can_split, kserve_splits
+from leadscore.operator.deployment_mode import KNATIVE, can_split, kserve_splits, normalize
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -187,6 +187,8 @@ class ServingPlan:
 
     version: str
     storage_uri: str
+    mode: str
+    """KServe deployment mode of the InferenceService (deployment_mode.STANDARD or KNATIVE)."""
     canary_traffic_percent: int | None = None
     experiment: ExperimentBinding | None = None
     traffic: list[TrafficTarget] = field(default_factory=list)
@@ -222,7 +224,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoring
         percent = experiment.traffic_percent
         traffic = _split(experiment.control, experiment.treatment, percent)
         if kserve_splits(experiment.assignment, experiment.control, experiment.treatment):
-            return ServingPlan(version=experiment.treatment,
+            return ServingPlan(mode=mode, version=experiment.treatment,
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
         mounted = experiment.control if experiment.control != RULES else experiment.treatment
@@ -236,7 +238,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoring
             "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
             "LEADSCORE_AB_SALT": f"{namespace}/{experiment.name}",
         }
-        return ServingPlan(version=mounted, storage_uri=_artifact(status, mounted, "arm"),
+        return ServingPlan(mode=mode, version=mounted, storage_uri=_artifact(status, mounted, "arm"),
                            experiment=experiment, traffic=traffic, env=env)
     served = pinned or status.active_version
     if served is None:
@@ -246,14 +248,31 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoring
     previous = status.previous_version
     if pinned is None and canary is not None and canary < 100 and previous and previous != served:
         if can_split(mode):
-            return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
+            return ServingPlan(mode=mode, version=served, storage_uri=uri, canary_traffic_percent=canary,
                                traffic=_split(previous, served, canary))
         note = (f"spec.serving.canaryTrafficPercent {canary} is not applied: KServe splits traffic "
                 f"between versions only in Knative mode and this InferenceService runs in {mode} mode, "
                 f"so {served} serves all of it")
-        return ServingPlan(version=served, storage_uri=uri, note=note,
+        return ServingPlan(mode=mode, version=served, storage_uri=uri, note=note,
                            traffic=[TrafficTarget(version=served, percent=100)])
-    return ServingPlan(version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+    return ServingPlan(mode=mode, version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+
+
+PROMETHEUS_SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
+METRIC_AGGREGATION = "serving.kserve.io/enable-metric-aggregation"
+
+
+def metrics_annotations(mode: str, http_port: int) -> dict[str, str]:
+    """How Prometheus finds the predictor's /metrics, per KServe deployment mode.
+
+    KServe's scraping annotation points ``prometheus.io/port`` at Knative's queue-proxy (9091,
+    or 9088 with metric aggregation, which also scrapes our container): right in Knative mode.
+    In Standard mode there is no queue-proxy, so that port would be dead (the real controller
+    shows it); there the annotation is turned off and the predictor's own port is named."""
+    if normalize(mode) == KNATIVE:
+        return {PROMETHEUS_SCRAPING: "true", METRIC_AGGREGATION: "true", "prometheus.io/scrape": "true"}
+    return {PROMETHEUS_SCRAPING: "false", "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(http_port), "prometheus.io/path": "/metrics"}
 
 
 def inference_service_manifest(namespace: str, model: str, spec: LeadScoringModelSpec, plan: ServingPlan,
@@ -287,9 +306,10 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         predictor["canaryTrafficPercent"] = plan.canary_traffic_percent
     if settings.predictor_service_account:
         predictor["serviceAccountName"] = settings.predictor_service_account
-    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
-                                "labels": _labels(model, plan.version, "predictor")}
+    annotations = metrics_annotations(plan.mode, settings.runtime_http_port)
     if plan.experiment is not None:
-        metadata["annotations"] = {EXPERIMENT_ANNOTATION: plan.experiment.name}
+        annotations[EXPERIMENT_ANNOTATION] = plan.experiment.name
+    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
+                                "labels": _labels(model, plan.version, "predictor"), "annotations": annotations}
     return {"apiVersion": ISVC_API_VERSION, "kind": "InferenceService", "metadata": metadata,
             "spec": {"predictor": predictor}}

@@ -99,6 +99,18 @@ def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec,
     assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["minScore"] == 80
 
 
+@pytest.mark.parametrize(("mode", "expected"), [
+    (KNATIVE, {"serving.kserve.io/enable-prometheus-scraping": "true",
+               "serving.kserve.io/enable-metric-aggregation": "true", "prometheus.io/scrape": "true"}),
+    (STANDARD, {"serving.kserve.io/enable-prometheus-scraping": "false", "prometheus.io/scrape": "true",
+                "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}),
+])
+def test_isvc_is_scraped_by_prometheus_where_the_mode_serves_metrics(spec, settings, status, mode, expected):
+    plan = plan_serving("ns", spec, status("v1", active_version="v1"), mode=mode)
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert isvc["metadata"]["annotations"] == expected
+
+
 def test_plan_rolls_out_fully_and_says_why_when_standard_mode_cannot_canary(spec, settings, status):
     serving = spec.serving.model_copy(update={"canary_traffic_percent": 10})
     spec = spec.model_copy(update={"serving": serving})
@@ -146,7 +158,7 @@ def test_plan_splits_through_kserve_canary_when_experiment_is_random(spec, setti
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 30
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v2/"
-    assert isvc["metadata"]["annotations"] == {"leadscoring.io/experiment": "exp"}
+    assert isvc["metadata"]["annotations"]["leadscoring.io/experiment"] == "exp"
     assert [(t.version, t.percent) for t in plan.traffic] == [("v1", 70), ("v2", 30)]
 
 
