@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support.helm import CHART, Helm, HelmError, find, only
 
