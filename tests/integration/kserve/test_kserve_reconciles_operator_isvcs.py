@@ -21,7 +21,7 @@ from leadscore.api.leadscoringmodel import (
 )
 from leadscore.operator.builders import inference_service_manifest, plan_serving
 from leadscore.operator.deployment_mode import DEPLOYMENT_MODE_ANNOTATION, KNATIVE, STANDARD
-from leadscore.operator.model_reconciler import merged_isvc
+from leadscore.operator.model_reconciler import covers, merged_isvc
 from leadscore.operator.observe import observe_isvc
 from leadscore.operator.settings import OperatorSettings
 from support.kserve import INGRESS_DOMAIN
@@ -98,9 +98,12 @@ def by_name(containers) -> dict[str, Any]:
 
 def test_first_version_is_admitted_and_reconciled_into_a_deployment_service_and_pod(model_namespace):
     cluster, ns = model_namespace, model_namespace.namespace
-    admitted = apply(cluster, render(ns, spec(), status(ns, "v1", active_version="v1")))
-    # KServe's defaulting webhook ran on create: it wrote the cluster's mode onto the object
+    desired = render(ns, spec(), status(ns, "v1", active_version="v1"))
+    admitted = apply(cluster, desired)
+    # KServe's defaulting webhook ran on create: it wrote the cluster's mode onto the object,
+    # and changed nothing the operator set (else the operator would replace it on every pass)
     assert admitted["metadata"]["annotations"][DEPLOYMENT_MODE_ANNOTATION] == STANDARD
+    assert covers(admitted, desired)
     pod = predictor_pod(cluster, uri(ns, "v1"))
     isvc = cluster.get(PLURAL, "m", group=GROUP, version=VERSION)
     assert isvc["status"]["clusterServingRuntimeName"] == "leadscore"  # chosen for format `leadscore`
