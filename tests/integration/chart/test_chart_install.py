@@ -45,9 +45,9 @@ def can(api: Any, account: tuple[str, str], verb: str, group: str, resource: str
     """Whether the apiserver's RBAC lets ServiceAccount ``account`` (namespace, name) do ``verb``."""
     from kubernetes import client
 
-    sa_namespace, name = account
+    sa_namespace, account_name = account
     review = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
-        user=f"system:serviceaccount:{sa_namespace}:{name}",
+        user=f"system:serviceaccount:{sa_namespace}:{account_name}",
         groups=["system:serviceaccounts", f"system:serviceaccounts:{sa_namespace}", "system:authenticated"],
         resource_attributes=client.V1ResourceAttributes(
             verb=verb, group=group, resource=resource, namespace=namespace, name=name)))
