@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import conditions as c
 from leadscore.api.leadscoringmodel import (
@@ -254,10 +255,7 @@ def ensure_serving(ctx: ModelContext) -> None:
         return
     desired = inference_service_manifest(ctx.namespace, ctx.name, ctx.spec, plan, ctx.settings)
     kopf.adopt(desired, owner=ctx.body)
-    if current is None:
-        current = ctx.kube.create_isvc(desired)
-    elif not covers(current, desired):
-        current = ctx.kube.replace_isvc(merged_isvc(current, desired))
+    current = write_isvc(ctx.kube, current, desired)
     seen = observe_isvc(current, plan.version, plan.traffic)
     ctx.status.endpoint = seen.url
     ctx.status.serving_ready = seen.ready
@@ -277,6 +275,29 @@ def serving_mode(kube: Kube, settings: OperatorSettings, isvc: dict[str, Any] | 
     (KServe's inferenceservice-config), read only when the annotation is missing."""
     return annotated_mode(isvc) or cluster_default_mode(
         kube.config_map_data(settings.kserve_namespace, CONFIG_MAP_NAME))
+
+
+ISVC_WRITE_ATTEMPTS = 3
+
+
+def write_isvc(kube: Kube, current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
+    """Create the InferenceService, or replace it when it lacks something we set. KServe's
+    controller writes the object too (its finalizer, right after creation), so a replace can
+    meet 409 Conflict: read it again and retry, a bounded number of times."""
+    conflicts = 0
+    while True:
+        if current is None:
+            return kube.create_isvc(desired)
+        if covers(current, desired):
+            return current
+        try:
+            return kube.replace_isvc(merged_isvc(current, desired))
+        except ApiException as exc:
+            conflicts += 1
+            if exc.status != 409 or conflicts >= ISVC_WRITE_ATTEMPTS:
+                raise
+        meta = desired["metadata"]
+        current = kube.read_isvc(meta["namespace"], meta["name"])
 
 
 def covers(actual: Any, desired: Any) -> bool:

@@ -21,7 +21,8 @@ from leadscore.api.leadscoringmodel import (
 )
 from leadscore.operator.builders import inference_service_manifest, plan_serving
 from leadscore.operator.deployment_mode import DEPLOYMENT_MODE_ANNOTATION, KNATIVE, STANDARD
-from leadscore.operator.model_reconciler import covers, merged_isvc
+from leadscore.operator.kube import Kube
+from leadscore.operator.model_reconciler import covers, write_isvc
 from leadscore.operator.observe import observe_isvc
 from leadscore.operator.settings import OperatorSettings
 from support.kserve import INGRESS_DOMAIN
@@ -65,12 +66,9 @@ def render(namespace: str, model_spec: LeadScoringModelSpec, model_status: LeadS
 
 
 def apply(cluster, manifest: dict) -> dict:
-    """Create, or replace as the operator does (merged_isvc): through KServe's webhooks."""
-    current = cluster.get(PLURAL, "m", group=GROUP, version=VERSION)
-    if current is None:
-        return cluster.create(PLURAL, manifest, group=GROUP, version=VERSION)
-    return cluster.custom.replace_namespaced_custom_object(GROUP, VERSION, cluster.namespace, PLURAL, "m",
-                                                           merged_isvc(current, manifest))
+    """Create or replace it the way the operator does (write_isvc): through KServe's webhooks."""
+    kube = Kube(cluster.api)
+    return write_isvc(kube, kube.read_isvc(cluster.namespace, "m"), manifest)
 
 
 def apps(cluster):
