@@ -100,7 +100,8 @@ class KServeInstall:
 
 @dataclass
 class KServe:
-    """A running KServe controller: its process (log at ``manager.log``) and install."""
+    """A running KServe controller: its process (log ``<workdir>/manager.log``, removed with the
+    workdir at teardown, as the control plane's logs are) and install."""
 
     install: KServeInstall
     process: ServerProcess
@@ -168,8 +169,7 @@ def running_kserve(kubeconfig: Path, install: KServeInstall, workdir: Path, *,
                "TMPDIR": str(tmp)}
         args = [install.manager, "--metrics-addr", f"127.0.0.1:{metrics}",
                 "--health-probe-addr", f"127.0.0.1:{probe}", "--webhook-port", str(webhook)]
-        process = start_process("kserve-manager", args, workdir.parent / f"{workdir.name}-manager.log",
-                                env=env)
+        process = start_process("kserve-manager", args, workdir / "manager.log", env=env)
         stack.callback(process.stop)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{probe}/readyz"), what="KServe manager /readyz",
                    timeout=timeout, process=process)
