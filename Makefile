@@ -17,7 +17,7 @@ help: ## List the targets
 venv: ## Create .venv with leadscore[dev] (re-installs only when pyproject.toml changed)
 	@hack/venv.sh
 
-tools: ## Build/install the real servers the tests use (kube-apiserver, etcd, MinIO, helm, PostgreSQL), cached
+tools: ## Build/install the real servers the tests use (kube-apiserver, etcd, KServe, MinIO, helm, PostgreSQL), cached
 	@hack/tools.sh
 
 demo: venv ## The main job on an embedded default: synthetic leads -> train -> serve -> score -> A/B -> report

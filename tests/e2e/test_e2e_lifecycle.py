@@ -2,9 +2,9 @@
 
 ``kubectl apply`` of a LeadScoringModel whose dataset sits in the S3 server; the operator's
 training Job run for real (the test plays the kubelet); the artifact in the bucket and the
-MLflow run; the InferenceService the operator renders served by the real predictor started
-from its ``storageUri`` (the test plays KServe, logger included); a retrained version; a
-sticky ABExperiment scored over HTTP, outcomes posted to the collector, concluded by the
+MLflow run; the InferenceService the operator renders, reconciled by the real KServe
+controller into a Pod whose containers the test runs (storage initializer, predictor, logger);
+a retrained version; a sticky ABExperiment scored over HTTP, outcomes posted to the collector, concluded by the
 operator's timer and acted on; the model deleted and its children garbage-collected.
 
 Why the treatment wins, deterministically: v1 is trained on an early CRM export that lacks
@@ -31,9 +31,10 @@ from e2e_kubelet import local_executable, run_job_pod
 
 from leadscore.api.results import TrainingResult
 from leadscore.data import synth
+from support.kserve import INGRESS_DOMAIN
 from support.polling import eventually
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.kserve]
 
 LSM, ABX = "leadscoringmodels", "abexperiments"
 MODEL_PODS = "leadscoring.io/model=pc-leads"
@@ -168,7 +169,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     assert isvc["spec"]["predictor"]["logger"]["url"] == f"{collector_url}/v1/events"
     status = eventually(lambda: (s := model_status(cluster)).get("phase") == "Ready" and s,
                         what="model phase Ready", timeout=60)
-    assert status["endpoint"] == f"http://{MODEL}.{cluster.namespace}.example.com"
+    assert status["endpoint"] == f"http://{MODEL}-{cluster.namespace}.{INGRESS_DOMAIN}"  # from KServe
 
     leads = records(incoming)
     request, response = predictor.predict(leads[:25])
@@ -177,7 +178,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     assert {p["model_version"] for p in scored} == {"v1"}
     assert all(0.0 <= p["probability"] <= 1.0 for p in scored)
     assert {p["tier"] for p in scored} - {"very_low"}, "spec.scoring tiers did not reach the predictor"
-    answers = log_inference(isvc, request, response)
+    answers = log_inference(predictor, request, response)
     assert answers[-1]["predictions_stored"] == 25
 
     # 2. New data (the full export) lands at the same URI; retrain by annotation; v2 is only recorded.
@@ -198,7 +199,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     predictions = []
     for start in range(0, len(leads), 500):
         request, response = predictor.predict(leads[start:start + 500])
-        log_inference(isvc, request, response)
+        log_inference(predictor, request, response)
         predictions += response["predictions"]
     assert {(p["arm"], p["model_version"]) for p in predictions} == {("control", "v1"), ("treatment", "v2")}
     arms = {"control": "v1", "treatment": "v2"}

@@ -2,8 +2,8 @@
 
 etcd, kube-apiserver (client-certificate authentication, RBAC, service-account keys, no
 ServiceAccount admission since nothing creates the default accounts) and kube-controller-manager
-running only the job, garbage-collector and namespace controllers. There is no kubelet and no
-scheduler: pods stay Pending until a test plays the kubelet (``support.kubelet``).
+running only the controllers in CONTROLLERS. There is no kubelet and no scheduler: pods stay
+Pending until a test plays the kubelet (``support.kubelet``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
-CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-controller")
+CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-controller",
+               "deployment-controller", "replicaset-controller")
+"""Deployments and ReplicaSets make Pods (KServe's Standard mode reconciles to a Deployment);
+with no scheduler and no kubelet those Pods stay Pending unless a test plays the kubelet."""
 ADMIN_USER, ADMIN_GROUP = "leadscore-admin", "system:masters"
 
 

@@ -52,6 +52,8 @@ SUMMARY_UNAVAILABLE = "SummaryUnavailable"
 DECISION_REACHED = "DecisionReached"
 EXPERIMENT_HALTED = "ExperimentHalted"
 CONTROL_NOT_SERVING = "ControlNotServing"
+RANDOM_SPLIT_UNAVAILABLE = "RandomSplitUnavailable"
+"""assignment random of two versions needs KServe's Knative mode; the model runs in Standard."""
 MODEL_PINNED = "ModelPinned"
 
 WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND, MODEL_PINNED})

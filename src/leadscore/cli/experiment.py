@@ -247,7 +247,7 @@ def _spending(text: str, option: str = "--spending") -> Spending:
 
     if text not in SPENDING:
         raise ConfigError(f"{option}: expected one of {', '.join(SPENDING)}, got {text!r}")
-    return text  # type: ignore[return-value]
+    return text
 
 
 def _leads_summary(path: str, covariate: str | None) -> dict[str, ArmSummary]:

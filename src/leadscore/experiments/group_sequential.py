@@ -107,7 +107,7 @@ def boundaries(fractions: Sequence[float] | np.ndarray, alpha: float, spending: 
 
 def crossed(z: ArrayLike, bounds: ArrayLike) -> np.ndarray:
     """Looks at which |z| reached its boundary (either side)."""
-    return np.abs(np.asarray(z, float)) >= np.asarray(bounds, float)
+    return np.asarray(np.abs(np.asarray(z, float)) >= np.asarray(bounds, float))
 
 
 def repeated_p_value(

@@ -75,7 +75,7 @@ class Mixing:
     def planned_variance(self, delta: ArrayLike) -> np.ndarray:
         """V at N*: where the tuned test reaches ``power`` for an absolute effect ``delta``."""
         ratio = optimal_mixing_ratio(self.alpha)
-        return (np.asarray(delta, float) / (math.sqrt(1 + ratio) + stats.norm.ppf(self.power))) ** 2
+        return np.asarray((np.asarray(delta, float) / (math.sqrt(1 + ratio) + stats.norm.ppf(self.power))) ** 2)
 
     def tau2(self, delta: ArrayLike, unit_variance: ArrayLike, fixed_delta: ArrayLike | None = None) -> np.ndarray:
         """τ² for an MDE of absolute size ``delta`` and a per-lead (null) variance ``unit_variance``.
@@ -105,7 +105,7 @@ class Mixing:
 
     def relative_effect(self, tau2: ArrayLike, pooled_rate: ArrayLike) -> np.ndarray:
         """The relative lift τ stands for on the difference scale (reported as ``mixing_effect``)."""
-        return np.sqrt(np.asarray(tau2, float)) / np.asarray(pooled_rate, float)
+        return np.asarray(np.sqrt(np.asarray(tau2, float)) / np.asarray(pooled_rate, float))
 
 
 def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, null: float = 0.0) -> np.ndarray:

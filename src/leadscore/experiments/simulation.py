@@ -230,7 +230,7 @@ def _significant(
     z = comparison.null_z
     if test == "fixed":
         return z_to_p(z, "two-sided") <= alpha
-    return np.abs(z) >= boundaries(fractions, alpha, spending)
+    return np.asarray(np.abs(z) >= boundaries(fractions, alpha, spending))
 
 
 def _binomial_moments(rng: np.random.Generator, sizes: np.ndarray, runs: int, rate: float) -> ArmMoments:

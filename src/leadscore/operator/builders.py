@@ -22,6 +22,7 @@ from leadscore.api.leadscoringmodel import (
 )
 from leadscore.api.results import registered_model_name
 from leadscore.errors import PERMANENT_EXIT_CODES
+from leadscore.operator.deployment_mode import KNATIVE, can_split, normalize
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -212,10 +213,14 @@ class ServingPlan:
 
     version: str
     storage_uri: str
+    mode: str
+    """KServe deployment mode of the InferenceService (deployment_mode.STANDARD or KNATIVE)."""
     canary_traffic_percent: int | None = None
     experiment: ExperimentBinding | None = None
     traffic: list[TrafficTarget] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    """Why the plan differs from what the spec asks (said in the Serving condition)."""
 
 
 def _artifact(status: LeadScoringModelStatus, version: str, what: str) -> str:
@@ -232,18 +237,20 @@ def _split(control: str, treatment: str, percent: int) -> list[TrafficTarget]:
             TrafficTarget(version=treatment, percent=percent)]
 
 
-def plan_serving(namespace: str, spec: LeadScoringModelSpec,
-                 status: LeadScoringModelStatus) -> ServingPlan | None:
+def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoringModelStatus,
+                 *, mode: str) -> ServingPlan | None:
     """None until a version exists. A pinned version wins over everything (it is the rollback
     lever); then a running experiment's split; then the active version, with the configured
-    canary share when there is a previous version to split with."""
+    canary share when there is a previous version to split with and KServe's deployment
+    ``mode`` can split (Knative); in Standard mode the new version takes all traffic, and the
+    plan's note says so."""
     pinned = spec.serving.pinned_version
     experiment = status.experiment if pinned is None else None
     if experiment is not None:
         percent = experiment.traffic_percent
         traffic = _split(experiment.control, experiment.treatment, percent)
         if splits_in_kserve(experiment.assignment, experiment.control, experiment.treatment):
-            return ServingPlan(version=experiment.treatment,
+            return ServingPlan(mode=mode, version=experiment.treatment,
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
         mounted = experiment.control if experiment.control != RULES else experiment.treatment
@@ -257,7 +264,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
             "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
             "LEADSCORE_AB_SALT": f"{namespace}/{experiment.name}",
         }
-        return ServingPlan(version=mounted, storage_uri=_artifact(status, mounted, "arm"),
+        return ServingPlan(mode=mode, version=mounted, storage_uri=_artifact(status, mounted, "arm"),
                            experiment=experiment, traffic=traffic, env=env)
     served = pinned or status.active_version
     if served is None:
@@ -266,9 +273,32 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
     canary = spec.serving.canary_traffic_percent
     previous = status.previous_version
     if pinned is None and canary is not None and canary < 100 and previous and previous != served:
-        return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
-                           traffic=_split(previous, served, canary))
-    return ServingPlan(version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+        if can_split(mode):
+            return ServingPlan(mode=mode, version=served, storage_uri=uri, canary_traffic_percent=canary,
+                               traffic=_split(previous, served, canary))
+        note = (f"spec.serving.canaryTrafficPercent {canary} is not applied: KServe splits traffic "
+                f"between versions only in Knative mode and this InferenceService runs in {mode} mode, "
+                f"so {served} serves all of it")
+        return ServingPlan(mode=mode, version=served, storage_uri=uri, note=note,
+                           traffic=[TrafficTarget(version=served, percent=100)])
+    return ServingPlan(mode=mode, version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+
+
+PROMETHEUS_SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
+METRIC_AGGREGATION = "serving.kserve.io/enable-metric-aggregation"
+
+
+def metrics_annotations(mode: str, http_port: int) -> dict[str, str]:
+    """How Prometheus finds the predictor's /metrics, per KServe deployment mode.
+
+    KServe's scraping annotation points ``prometheus.io/port`` at Knative's queue-proxy (9091,
+    or 9088 with metric aggregation, which also scrapes our container): right in Knative mode.
+    In Standard mode there is no queue-proxy, so that port would be dead (the real controller
+    shows it); there the annotation is turned off and the predictor's own port is named."""
+    if normalize(mode) == KNATIVE:
+        return {PROMETHEUS_SCRAPING: "true", METRIC_AGGREGATION: "true", "prometheus.io/scrape": "true"}
+    return {PROMETHEUS_SCRAPING: "false", "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(http_port), "prometheus.io/path": "/metrics"}
 
 
 def inference_service_manifest(namespace: str, model: str, spec: LeadScoringModelSpec, plan: ServingPlan,
@@ -303,9 +333,10 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         predictor["canaryTrafficPercent"] = plan.canary_traffic_percent
     if settings.predictor_service_account:
         predictor["serviceAccountName"] = settings.predictor_service_account
-    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
-                                "labels": _labels(model, plan.version, "predictor")}
+    annotations = metrics_annotations(plan.mode, settings.runtime_http_port)
     if plan.experiment is not None:
-        metadata["annotations"] = {EXPERIMENT_ANNOTATION: plan.experiment.name}
+        annotations[EXPERIMENT_ANNOTATION] = plan.experiment.name
+    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
+                                "labels": _labels(model, plan.version, "predictor"), "annotations": annotations}
     return {"apiVersion": ISVC_API_VERSION, "kind": "InferenceService", "metadata": metadata,
             "spec": {"predictor": predictor}}

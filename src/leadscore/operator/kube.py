@@ -82,6 +82,16 @@ class Kube:
 
     # InferenceServices -------------------------------------------------------------------
 
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's data; None when it is absent or the operator may not read it (a
+        cluster without KServe's ConfigMap, or RBAC that does not grant it)."""
+        try:
+            return dict(self._core.read_namespaced_config_map(name, namespace).data or {})
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+
     def read_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             return self._custom.get_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,

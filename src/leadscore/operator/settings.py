@@ -36,6 +36,11 @@ class OperatorSettings(BaseModel):
                                description="Collector base URL: KServe logger target, experiment summaries.")
     runtime: str = Field("leadscore", min_length=1, description="ClusterServingRuntime of the predictor.")
     model_format: str = Field("leadscore", min_length=1, description="modelFormat name the runtime supports.")
+    runtime_http_port: int = Field(8080, ge=1, le=65535,
+                                   description="HTTP port of the predictor runtime, where it serves /metrics.")
+    kserve_namespace: str = Field("kserve", min_length=1,
+                                  description="Namespace of KServe's inferenceservice-config ConfigMap, "
+                                              "read for the default deployment mode.")
     s3_config_map: str | None = Field("leadscore-s3", description="ConfigMap with S3 endpoint env "
                                                                   "(AWS_ENDPOINT_URL, S3_USE_HTTPS, ...).")
     s3_secret: str | None = Field("leadscore-s3", description="Secret with AWS_ACCESS_KEY_ID and "

@@ -12,6 +12,10 @@ servicer, health, metadata and ``/metrics``. Two things are adjusted, and only t
   thousand requests a second that is a large share of a request, so all of it is off unless
   ``--access-log`` is given. Errors are still logged, and the Prometheus stage histograms
   are untouched.
+
+KServe 0.21 has no public hook for either (``ModelServer`` takes no host; its REST server
+adds the middleware itself), so both go through ``ModelServer._serve`` and the REST server's
+members. That is why pyproject.toml pins ``kserve`` to the tested minor release (0.21).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support.helm import CHART, Helm, HelmError, find, only
 
@@ -200,9 +199,12 @@ def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+KSERVE_CONFIG_ROLE = f"{OPERATOR}-kserve-config"
+
+
 def test_rbac_grants_exactly_the_minimal_verbs_cluster_wide_when_watching_all(render) -> None:
     objects = render("dev")
-    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [KSERVE_CONFIG_ROLE]
     expected = NAMESPACED_GRANTS | DISCOVERY | {("kopf.dev", "clusterkopfpeerings"): PEERING_VERBS}
     assert grants(only(objects, "ClusterRole", OPERATOR)) == expected
     binding = only(objects, "ClusterRoleBinding", OPERATOR)
@@ -222,6 +224,21 @@ def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
     objects = [o for o in render("dev", "operator.rbac.create=false")
                if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "operator"]
     assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
+    assert not find(objects, "Role")
+
+
+def test_operator_may_read_only_kserves_config_map_in_kserves_namespace(render) -> None:
+    """The default deployment mode (Standard or Knative) comes from KServe's inferenceservice-config."""
+    objects = render("dev", "kserve.namespace=kserve-system")
+    role = only(objects, "Role", KSERVE_CONFIG_ROLE)
+    assert role["metadata"]["namespace"] == "kserve-system"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["inferenceservice-config"], "verbs": ["get"]}]
+    binding = only(objects, "RoleBinding", KSERVE_CONFIG_ROLE)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+    settings = only(objects, "ConfigMap", OPERATOR)["data"]
+    assert (settings["LEADSCORE_KSERVE_NAMESPACE"], settings["LEADSCORE_RUNTIME_HTTP_PORT"]) == \
+        ("kserve-system", "8080")
 
 
 # --- peering ------------------------------------------------------------------------------------
@@ -318,13 +335,15 @@ def test_serving_runtime_declares_both_ports_and_protocols_when_rendered(render)
     assert container["image"] == "leadscore/predictor:0.1.0"
 
 
-def test_serving_runtime_matches_the_predictor_manifest(render) -> None:
-    """manifests/serving/clusterservingruntime.yaml (the predictor's own example) and the chart agree."""
-    manifest = yaml.safe_load((CHART.parents[1] / "manifests" / "serving" / "clusterservingruntime.yaml").read_text())
-    chart = only(render("dev"), "ClusterServingRuntime", "leadscore")
-    for key in ("supportedModelFormats", "protocolVersions"):
-        assert chart["spec"][key] == manifest["spec"][key], key
-    assert chart["spec"]["containers"][0]["args"] == manifest["spec"]["containers"][0]["args"]
+def test_serving_runtime_port_names_follow_kserves_convention(render) -> None:
+    """KServe reads a port whose name contains "grpc" or "h2c" as gRPC (HTTP/2: the Service gets
+    appProtocol kubernetes.io/h2c, the HTTPRoute a gRPC rule); the REST port must not look like one.
+    The chart is the runtime's only home (tests/integration/kserve checks what KServe makes of it)."""
+    ports = only(render("dev"), "ClusterServingRuntime", "leadscore")["spec"]["containers"][0]["ports"]
+    rest, grpc = ports
+    assert not any(mark in rest["name"] for mark in ("grpc", "h2c")), rest
+    assert "grpc" in grpc["name"], grpc
+    assert not (CHART.parents[1] / "manifests" / "serving").exists(), "the runtime is defined in the chart only"
 
 
 def test_serving_runtime_keeps_one_port_when_grpc_not_declared(render) -> None:

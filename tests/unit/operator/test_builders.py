@@ -14,6 +14,7 @@ from leadscore.operator.builders import (
     plan_serving,
     training_job_manifest,
 )
+from leadscore.operator.deployment_mode import KNATIVE, STANDARD
 
 
 def _job(spec, settings, **changes):
@@ -98,7 +99,7 @@ def test_job_validates_against_the_kubernetes_client_model_when_built(spec, sett
 
 
 def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec, settings, status):
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2"))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2"), mode=STANDARD)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     model = isvc["spec"]["predictor"]["model"]
     assert model["storageUri"] == "s3://models/ns/m/v2/"
@@ -109,10 +110,34 @@ def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec,
     assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["minScore"] == 80
 
 
+@pytest.mark.parametrize(("mode", "expected"), [
+    (KNATIVE, {"serving.kserve.io/enable-prometheus-scraping": "true",
+               "serving.kserve.io/enable-metric-aggregation": "true", "prometheus.io/scrape": "true"}),
+    (STANDARD, {"serving.kserve.io/enable-prometheus-scraping": "false", "prometheus.io/scrape": "true",
+                "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}),
+])
+def test_isvc_is_scraped_by_prometheus_where_the_mode_serves_metrics(spec, settings, status, mode, expected):
+    plan = plan_serving("ns", spec, status("v1", active_version="v1"), mode=mode)
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert isvc["metadata"]["annotations"] == expected
+
+
+def test_plan_rolls_out_fully_and_says_why_when_standard_mode_cannot_canary(spec, settings, status):
+    serving = spec.serving.model_copy(update={"canary_traffic_percent": 10})
+    spec = spec.model_copy(update={"serving": serving})
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"),
+                        mode=STANDARD)
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert [(t.version, t.percent) for t in plan.traffic] == [("v2", 100)]
+    assert "canaryTrafficPercent 10 is not applied" in plan.note and "Standard mode" in plan.note
+
+
 def test_isvc_validates_against_the_kserve_sdk_model_when_built(spec, settings, status, kserve_roundtrip):
     serving = spec.serving.model_copy(update={"gpu": 1, "canary_traffic_percent": 10})
     spec = spec.model_copy(update={"serving": serving})
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"),
+                        mode=KNATIVE)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     assert kserve_roundtrip(isvc) == isvc
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
@@ -121,29 +146,30 @@ def test_isvc_validates_against_the_kserve_sdk_model_when_built(spec, settings, 
 
 
 def test_plan_is_none_when_no_version_exists_yet(spec, status):
-    assert plan_serving("ns", spec, status()) is None
+    assert plan_serving("ns", spec, status(), mode=STANDARD) is None
 
 
 def test_plan_serves_the_pinned_version_when_pinned(spec, status):
     pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v1"})})
-    plan = plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+    plan = plan_serving("ns", pinned, status("v1", "v2", active_version="v2"), mode=STANDARD)
     assert (plan.version, plan.storage_uri) == ("v1", "s3://models/ns/m/v1/")
 
 
 def test_plan_refuses_naming_versions_when_pinned_version_is_gone(spec, status):
     pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v7"})})
     with pytest.raises(ServingError, match=r"v7 has no artifacts \(versions available: v1, v2\)"):
-        plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+        plan_serving("ns", pinned, status("v1", "v2", active_version="v2"), mode=STANDARD)
 
 
 def test_plan_splits_through_kserve_canary_when_experiment_is_random(spec, settings, status):
     binding = ExperimentBinding(name="exp", assignment="random", control="v1", treatment="v2",
                                 traffic_percent=30)
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding),
+                        mode=KNATIVE)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 30
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v2/"
-    assert isvc["metadata"]["annotations"] == {"leadscoring.io/experiment": "exp"}
+    assert isvc["metadata"]["annotations"]["leadscoring.io/experiment"] == "exp"
     assert [(t.version, t.percent) for t in plan.traffic] == [("v1", 70), ("v2", 30)]
 
 
@@ -151,7 +177,7 @@ def test_plan_hands_both_arms_to_the_predictor_when_experiment_is_sticky(spec, s
                                                                          kserve_roundtrip):
     binding = ExperimentBinding(name="exp", assignment="sticky", control="v1", treatment="v2",
                                 traffic_percent=20)
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding), mode=STANDARD)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     model = isvc["spec"]["predictor"]["model"]
     env = _env(model)
@@ -167,7 +193,7 @@ def test_plan_hands_both_arms_to_the_predictor_when_experiment_is_sticky(spec, s
 def test_plan_mounts_the_treatment_when_control_is_the_rules_baseline(spec, status):
     binding = ExperimentBinding(name="exp", assignment="random", control="rules", treatment="v2",
                                 traffic_percent=50)
-    plan = plan_serving("ns", spec, status("v2", active_version="v2", experiment=binding))
+    plan = plan_serving("ns", spec, status("v2", active_version="v2", experiment=binding), mode=STANDARD)
     assert plan.storage_uri == "s3://models/ns/m/v2/" and plan.canary_traffic_percent is None
     assert (plan.env["LEADSCORE_AB_CONTROL_URI"], plan.env["LEADSCORE_AB_TREATMENT_URI"]) == \
         ("rules", "/mnt/models")
