@@ -270,7 +270,7 @@ def test_the_trainer_records_the_tiers_the_endpoint_applies(spec, settings, stat
     command = typer.main.get_command(app).commands["train"]
     params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", custom)[1:]).params
     recorded = train_cli.train_config(**params).scoring
-    plan = plan_serving("ns", custom, status("v1", active_version="v1"))
+    plan = plan_serving("ns", custom, status("v1", active_version="v1"), mode=STANDARD)
     isvc = inference_service_manifest("ns", "m", custom, plan, settings)
     env = _env(isvc["spec"]["predictor"]["model"])
     assert recorded == tiers == ScoringSpec.model_validate_json(env["LEADSCORE_SCORING"])
