@@ -8,8 +8,8 @@ docs/testing.md ("The node") explains the layout; in short:
   (POD_GATEWAY) and the pods behind it; nothing there routes anywhere else. The host reaches a
   pod or Service through ``Node.forward``: 127.0.0.1 on the host, a Unix socket, and a socat
   inside the namespace. The apiserver is reached the other way round, on the same port number.
-- The node's private mount namespace has its own ``/run/netns`` and ``/run/containerd`` (tmpfs)
-  and holds every mount containerd and the kubelet make, so they vanish with it. The kernel
+- The node's private mount namespace has its own ``/run`` (tmpfs: netns bind mounts, shim
+  sockets, runc state) and holds every mount containerd and the kubelet make, so they vanish with it. The kernel
   settings the kubelet would change machine-wide (overcommit, panic) are shadowed inside it by
   files holding the values it wants: it finds them set and changes nothing.
 - Everything runs in cgroups under ``/leadscore-node-<pid>``; the clean-up ends every process
@@ -122,9 +122,10 @@ def _holder_script(workdir: Path) -> str:
     """The namespaces' first process: private mounts, the bridge, then sleep until stopped."""
     shadows = workdir / "sysctl"
     lines = ["set -eu",
-             "mkdir -p /run/netns /run/containerd",
-             "mount -t tmpfs -o mode=755 tmpfs /run/netns",
-             "mount -t tmpfs -o mode=711 tmpfs /run/containerd"]
+             # A /run of its own: containerd's netns bind mounts, shim sockets and runc state
+             # live there, seen by nothing outside and gone with the namespace.
+             "mount -t tmpfs -o mode=755 tmpfs /run",
+             "mkdir -p /run/netns /run/containerd"]
     for key, value in KUBELET_SYSCTLS.items():
         shadow = shadows / key.replace("/", ".")
         lines += [f"mkdir -p {shadows}", f"echo {value} > {shadow}", f"mount --bind {shadow} /proc/sys/{key}"]
