@@ -6,7 +6,8 @@
 #   hack/images.sh [--path] [--load ADDRESS] [NAME...]
 #     NAME       operator trainer predictor collector storage-initializer (KServe's, from PyPI),
 #                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
-#                from hack/build-node.sh); default: all of them
+#                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
+#                tests and the chart's bundled MinIO); default: all of them
 #     --path     print "NAME ARCHIVE" for each image without building (ARCHIVE may not exist yet)
 #     --load A   import the archives into the containerd at socket A, namespace k8s.io (kubelet's)
 # Prints "NAME ARCHIVE" lines (docker-archive tarballs tagged docker.io/leadscore/NAME:dev).
@@ -38,9 +39,10 @@ IMAGES=(
   "collector|collector/Dockerfile|.|"
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
+  "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
 )
 # What the repo context's Dockerfiles COPY (.dockerignore lets only these through).
-REPO_CONTEXT=(pyproject.toml README.md constraints.txt src storage-initializer/initializer-entrypoint)
+REPO_CONTEXT=(pyproject.toml constraints.txt src storage-initializer/initializer-entrypoint)
 
 path_only=0 load=""
 names=()
@@ -65,8 +67,11 @@ ensure_base() {
   hack/images/base.sh "$BASE_IMAGE"
 }
 
-context_dir() {  # CONTEXT: the directory buildah is given
-  if [ "$1" = "." ]; then echo .; else "$1" --path; fi
+context_dir() {  # CONTEXT: the directory buildah is given (a build script's output, or its binary's folder)
+  local path
+  if [ "$1" = "." ]; then echo .; return; fi
+  path="$("$1" --path)"
+  if [ -d "$path" ]; then echo "$path"; else dirname "$path"; fi
 }
 
 binary_of() { sed -n 's/.*BINARY=\([^ ]*\).*/\1/p' <<<"$1"; }

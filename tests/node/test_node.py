@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from support.polling import eventually
+
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
 RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -24,13 +26,8 @@ def run_pod(api: Any, namespace: str, name: str, image: str, command: list[str],
         "spec": {"restartPolicy": "Never", "securityContext": RESTRICTED_POD,
                  "containers": [{"name": "main", "image": image, "imagePullPolicy": "Never",
                                  "command": command, "securityContext": RESTRICTED_CONTAINER}]}})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pod = core.read_namespaced_pod(name, namespace)
-        if pod.status.phase in ("Succeeded", "Failed"):
-            return pod
-        time.sleep(1)
-    raise AssertionError(f"pod {name} still {pod.status.phase} after {timeout}s: {pod.status}")
+    return eventually(lambda: (pod := core.read_namespaced_pod(name, namespace)).status.phase
+                      in ("Succeeded", "Failed") and pod, what=f"pod {name} to finish", timeout=timeout, interval=1)
 
 
 def termination_message(pod: Any) -> str:
@@ -48,9 +45,7 @@ def namespace(node_cluster: Any) -> Any:
         core.create_namespace({"metadata": {"name": name,
                                             "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
         # The default ServiceAccount comes from the serviceaccount controller: wait for it.
-        deadline = time.monotonic() + 60
-        while not core.list_namespaced_service_account(name).items and time.monotonic() < deadline:
-            time.sleep(0.5)
+        eventually(lambda: core.list_namespaced_service_account(name).items, what="the default ServiceAccount")
         yield name
         core.delete_namespace(name, grace_period_seconds=0)
 
@@ -108,14 +103,9 @@ def test_collector_pod_turns_ready_through_its_probe_and_serves_the_host(node_cl
     with node_cluster.plane.api_client() as api:
         core = client.CoreV1Api(api)
         core.create_namespaced_pod(namespace, pod)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            status = core.read_namespaced_pod("collector", namespace).status
-            if any(c.type == "Ready" and c.status == "True" for c in status.conditions or ()):
-                break
-            time.sleep(1)
-        else:
-            raise AssertionError(f"collector never Ready: {status}")
+        status = eventually(lambda: (s := core.read_namespaced_pod("collector", namespace).status)
+                            and any(c.type == "Ready" and c.status == "True" for c in s.conditions or ()) and s,
+                            what="the collector pod Ready", timeout=180, interval=1)
         port = node_cluster.node.forward(status.pod_ip, 8090)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             assert response.status == 200
