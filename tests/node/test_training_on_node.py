@@ -99,7 +99,7 @@ def test_training_job_pod_trains_from_minio_through_its_service_dns_name(
             "vertical": "pc",
             "dataset": {"uri": "s3://data/pc/leads.csv", "targetColumn": "converted",
                         "idColumn": "lead_id", "timeColumn": "created_at"},
-            "training": {"algorithms": ["lr", "lightgbm"], "trials": 0, "timeBudgetSeconds": 60,
+            "training": {"algorithms": ["lr", "lightgbm"], "trials": 1, "timeBudgetSeconds": 60,
                          "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                        "limits": {"memory": "3Gi"}}}})
         settings = OperatorSettings(trainer_image="docker.io/leadscore/trainer:dev", mlflow_config_map=None)
