@@ -195,6 +195,7 @@ def _kill_all(pids_of: Any, what: str, timeout: float = 30) -> None:
 
 
 def _remove_cgroups(root: str) -> None:
+    """Remove ``root`` in every hierarchy, deepest first; fail naming what could not be removed."""
     for controller in _cgroup_controllers():
         top = controller / root
         if top.exists():
@@ -203,6 +204,9 @@ def _remove_cgroups(root: str) -> None:
                     path.rmdir()
             with contextlib.suppress(OSError):
                 top.rmdir()
+    left = [str(c / root) for c in _cgroup_controllers() if (c / root).exists()]
+    if left:
+        raise RuntimeError(f"the node's cgroups could not be removed: {left}")
 
 
 # --- configuration files ----------------------------------------------------------------------
