@@ -22,8 +22,6 @@ from support.node import Node, running_node
 from support.skipping import require_or_skip
 from support.tools import REPO, built_tool
 
-pytestmark = pytest.mark.node
-
 HOST_TOOLS = ("containerd", "ctr", "runc", "socat", "unshare", "nsenter", "iptables", "ip")
 
 
