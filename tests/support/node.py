@@ -82,6 +82,12 @@ class Node:
                 _ctr(self.containerd, "images", "import", str(self.images[name]), timeout=600)
                 self._loaded.add(name)
 
+    def pod_log(self, namespace: str, pod: str, chars: int = 4000) -> str:
+        """The tail of every container log the kubelet wrote for ``pod`` (no apiserver-to-kubelet path here)."""
+        logs = sorted((self.workdir / "pods").glob(f"{namespace}_{pod}_*/*/*.log"))
+        return "\n".join(f"== {log.relative_to(self.workdir)}\n{log.read_text(errors='replace')[-chars:]}"
+                         for log in logs) or f"(no logs for {namespace}/{pod})"
+
     def forward(self, host: str, port: int) -> int:
         """A port on the host's 127.0.0.1 that reaches ``host:port`` (a pod or Service address) in the node."""
         local = free_port()
