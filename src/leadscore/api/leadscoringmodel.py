@@ -64,8 +64,9 @@ class TrainingSpec(ApiModel):
         description="Algorithms to train: lr (logistic regression baseline), xgboost, lightgbm, catboost.")
     ensemble: bool = Field(True, description="Blend the calibrated algorithms into one ensemble "
                                              "when it beats the best single model on validation.")
-    trials: int = Field(20, ge=0, le=1000,
-                        description="Optuna trials per algorithm (0 keeps default hyper-parameters).")
+    trials: int = Field(20, ge=1, le=1000,
+                        description="Optuna trials per algorithm; the first is the algorithm's default "
+                                    "hyper-parameters, so 1 trains the defaults only.")
     time_budget_seconds: int = Field(
         900, ge=10, le=86400, description="Wall-clock budget for the whole hyper-parameter search.")
     seed: int = Field(42, ge=0, le=2**31 - 1, description="Random seed: same data + seed = same model.")
