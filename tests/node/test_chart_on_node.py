@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from support.cluster import ISVC_CRD, install_crds
+from support.cluster import install_crds
 from support.helm import CHART
 from support.node import deployment_available
 from support.polling import eventually
@@ -21,12 +21,13 @@ MODEL = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel", "m
                   "training": {"algorithms": ["lr"], "trials": 1}}}
 
 
-def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any, helm_bin: Any) -> None:
+def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any, helm_bin: Any,
+                                                              kserve_install: Any) -> None:
     from kubernetes import client
 
     node_cluster.node.load("operator")
     with node_cluster.plane.api_client() as api:
-        install_crds(api, [ISVC_CRD])  # KServe's controller is not on the node yet: its CRD only
+        install_crds(api, kserve_install.crd_files)  # KServe's real CRDs; its controller is not on the node yet
         values = ["minio.enabled=false", "mlflow.enabled=false", "postgresql.enabled=false",
                   "collector.enabled=false", "servingRuntime.enabled=false",
                   "externalObjectStore.endpoint=http://minio.leadscore.svc.cluster.local:9000",
