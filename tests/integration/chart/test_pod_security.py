@@ -19,6 +19,7 @@ import pytest
 
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
 from leadscore.operator.builders import inference_service_manifest, plan_serving, training_job_manifest
+from leadscore.operator.deployment_mode import STANDARD
 from leadscore.operator.settings import OperatorSettings
 from support.controlplane import ControlPlane, fresh_namespace
 from support.helm import Helm, only
@@ -129,7 +130,7 @@ def test_predictor_pod_is_admitted_by_a_restricted_namespace(
         "activeVersion": "v1", "versions": [{"version": "v1", "artifactUri": "s3://models/ns/m/v1/", "jobName": "m-v1",
                       "gate": "Passed"}]})
     spec = _spec()
-    plan = plan_serving(restricted_namespace, spec, status)
+    plan = plan_serving(restricted_namespace, spec, status, mode=STANDARD)
     assert plan is not None
     predictor = inference_service_manifest(restricted_namespace, "m", spec, plan,
                                            OperatorSettings())["spec"]["predictor"]

@@ -64,7 +64,7 @@ def _client_run(url: str, client_id: int, round_id: int, stop: threading.Event) 
                       "idempotency_key": key} for i, key in enumerate(keys)]
             attempts += 1
             try:
-                response = client.post("/v1/outcomes", json={"outcomes": batch})
+                response = client.post("/v1/namespaces/sales/outcomes", json={"outcomes": batch})
             except httpx.HTTPError:
                 break  # the server is gone: this batch was never acknowledged
             if response.status_code == 200 and response.json()["stored"] == BATCH:

@@ -69,7 +69,7 @@ def _outcome(lead_id: str, **fields: object) -> dict[str, object]:
 
 
 def _post_outcomes(collector: Collector, body: object) -> httpx.Response:
-    return httpx.post(f"{collector.url}/v1/outcomes", json=body, timeout=60)
+    return httpx.post(f"{collector.url}/v1/namespaces/sales/outcomes", json=body, timeout=60)
 
 
 def _post_raw(collector: Collector, path: str, content: bytes, extra: dict[str, str] | None = None) -> httpx.Response:
@@ -127,7 +127,7 @@ def test_contradictory_keyless_outcomes_are_409_and_the_first_stands(collector: 
 )
 def test_unparseable_outcome_body_is_400(collector: Collector, content: bytes, message: str) -> None:
     before = collector.counts()
-    response = _post_raw(collector, "/v1/outcomes", content)
+    response = _post_raw(collector, "/v1/namespaces/sales/outcomes", content)
     assert response.status_code == 400, response.text[:300]
     assert response.json()["error"].startswith(message)
     assert collector.counts() == before
@@ -135,7 +135,7 @@ def test_unparseable_outcome_body_is_400(collector: Collector, content: bytes, m
 
 def test_body_over_the_limit_is_413_before_it_is_read_whole(collector: Collector) -> None:
     size = 17 * 1024 * 1024
-    declared = _post_raw(collector, "/v1/outcomes", b" " * size)
+    declared = _post_raw(collector, "/v1/namespaces/sales/outcomes", b" " * size)
     assert declared.status_code == 413
     assert "more than the 16777216" in declared.json()["error"]
 
