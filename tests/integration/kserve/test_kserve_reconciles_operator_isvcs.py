@@ -109,7 +109,8 @@ def test_first_version_is_admitted_and_reconciled_into_a_deployment_service_and_
     template = deployment(cluster).spec.template
     server = by_name(template.spec.containers)["kserve-container"]
     assert server.image.startswith("leadscore/predictor:")
-    assert server.args == ["--model_name=m", "--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"]
+    assert server.args == ["--model_name=m", "--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081",
+                           "--host=0.0.0.0"]
     assert server.resources.requests == RESOURCES["requests"] and server.resources.limits == RESOURCES["limits"]
     assert env_of(server)["INFERENCE_SERVICE_NAME"] == "m" and "LEADSCORE_SCORING" in env_of(server)
     assert template.spec.service_account_name == PREDICTOR_SA
