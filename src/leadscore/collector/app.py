@@ -8,12 +8,12 @@ default is a 422 with a nested list).
 
 from __future__ import annotations
 
-import json
+import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -21,17 +21,29 @@ from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
 from leadscore.api.summary import ExperimentSummary, ServingSplit, TierSummary
+from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
-from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
+from leadscore.collector.outcomes import (
+    LEAD_PATH,
+    MAX_BATCH,
+    OUTCOMES_PATH,
+    OutcomeConflictError,
+    OutcomeIn,
+    parse_outcomes,
+)
+from leadscore.collector.payloads import load_json
+from leadscore.collector.privacy import Privacy
 from leadscore.collector.summary import experiment_summary
 from leadscore.collector.tiers import tier_summary
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError, one_line
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                                    description="A Kubernetes namespace name (a DNS label).")]
 _STRUCTURED = "application/cloudevents"
 
 
@@ -48,6 +60,11 @@ class _Metrics:
         )
         self.predictions = Counter(
             "leadscore_collector_predictions_stored", "Prediction records created.", registry=self.registry
+        )
+        self.mismatched = Counter(
+            "leadscore_collector_features_mismatched",
+            "Scored leads whose request half held no instance with their lead id (stored without features).",
+            registry=self.registry,
         )
         self.outcomes = Counter(
             "leadscore_collector_outcomes",
@@ -75,30 +92,63 @@ def _outcomes_openapi() -> dict[str, Any]:
 _OUTCOMES_OPENAPI = _outcomes_openapi()
 
 
+class BodyTooLargeError(InvalidInputError):
+    """A body over ``MAX_BODY_BYTES`` (HTTP 413), refused before it is read whole."""
+
+    reason = "BodyTooLarge"
+
+
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ValidationError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
+    """The body, refused as soon as its declared or streamed size passes ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLargeError(f"body: {declared[:20]} bytes is more than the {MAX_BODY_BYTES} accepted")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLargeError(f"body: more than the {MAX_BODY_BYTES} bytes accepted")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body:
-        raise ValidationError("body: empty")
+        raise InvalidInputError("body: empty")
     return body
 
 
-def create_app(store: EventStore) -> FastAPI:
-    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
+def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
+    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
+    dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
+    ``gate`` (bearer tokens, per-namespace rights, a rate limit) when given."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+    gate = gate or Gate()
 
-    @app.exception_handler(ValidationError)
-    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
+    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+        address = request.client.host if request.client else "unknown"
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
+        unauthorized = exc.status == 401
+        return JSONResponse(status_code=exc.status,
+                            content={"error": str(exc), "reason": "Unauthorized" if unauthorized else "Forbidden"},
+                            headers={"WWW-Authenticate": "Bearer"} if unauthorized else None)
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"error": str(exc), "reason": "TooManyRequests"},
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
         metrics.rejected.labels(getattr(request.scope.get("route"), "path", "unknown")).inc()
-        return JSONResponse(status_code=400, content={"error": str(exc), "reason": exc.reason})
+        status = 409 if isinstance(exc, OutcomeConflictError) else 413 if isinstance(exc, BodyTooLargeError) else 400
+        return JSONResponse(status_code=status, content={"error": str(exc), "reason": exc.reason})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
+        return JSONResponse(status_code=400, content={"error": one_line(exc), "reason": InvalidInputError.reason})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -112,39 +162,44 @@ def create_app(store: EventStore) -> FastAPI:
     async def post_event(request: Request) -> dict[str, Any]:
         """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
         if request.headers.get("content-type", "").startswith(_STRUCTURED):
-            raise ValidationError(
+            raise InvalidInputError(
                 f"content-type: {_STRUCTURED} (structured mode) is not accepted; "
                 "send binary mode, with the attributes in ce-* headers, as KServe's logger does"
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body)
+        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
+        metrics.mismatched.inc(result.features_mismatched)
         return {
             "id": result.event_id,
             "kind": result.kind,
             "predictions_stored": result.predictions_stored,
             "features_attached": result.features_attached,
             "duplicate": result.duplicate,
+            "features_mismatched": result.features_mismatched,
         }
 
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
     app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
-    @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
-    async def post_outcomes(request: Request) -> dict[str, int]:
-        """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
-        body = await _body(request)
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"body: not valid JSON ({exc})") from exc
-        outcomes = parse_outcomes(document)
-        result = await run_in_threadpool(record_outcomes, store, outcomes)
+    @app.post(OUTCOMES_PATH, openapi_extra=_OUTCOMES_OPENAPI)
+    async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
+        ``namespace``; all stored or none."""
+        await admit(request, "create", namespace)
+        outcomes = parse_outcomes(load_json(await _body(request)))
+        result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post("/v1/outcomes", include_in_schema=False)
+    async def outcomes_without_namespace() -> None:
+        raise InvalidInputError(
+            f"namespace: required; post outcomes to {OUTCOMES_PATH}, naming the "
+            "namespace of the models that scored the leads (lead ids of two namespaces never mix)")
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
@@ -176,13 +231,25 @@ def create_app(store: EventStore) -> FastAPI:
         """Leads per tier that ``service`` scored in the last ``days`` days, and their conversions."""
         return tier_summary(store, namespace, service, datetime.now(UTC) - timedelta(days=days))
 
-    @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
-    def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:
-        """One lead's predictions (newest first, at most ``limit``) and outcomes; 404 when unknown."""
-        history = lead_history(store, lead_id, limit)
+    @app.get(LEAD_PATH, response_model=LeadHistory)
+    async def get_lead(request: Request, namespace: NamespaceName, lead_id: str,
+                       limit: int = Query(50, ge=1, le=1000),
+                       model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
+        """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
+        only when given) and outcomes; 404 when unknown there."""
+        await admit(request, "get", namespace)
+        history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={
-                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded", "reason": "NotFound"})
+                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded in namespace {namespace!r}"
+                         + (f" for model {model!r}" if model else ""),
+                "reason": "NotFound"})
         return history
+
+    @app.get("/v1/leads/{lead_id}", include_in_schema=False)
+    def lead_without_namespace(lead_id: str) -> None:
+        raise InvalidInputError(
+            f"namespace: required; ask for {LEAD_PATH.replace('{lead_id}', lead_id)} "
+            "(a lead id means a lead of one namespace)")
 
     return app

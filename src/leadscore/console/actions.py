@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from leadscore.auth import User, review_access
 from leadscore.console.sources import GROUP, MODELS, VERSION
-from leadscore.operator.versions import RETRAIN_ANNOTATION
+from leadscore.api.wire import RETRAIN_ANNOTATION
 
 COMPONENT = "leadscore-console"
 
