@@ -14,9 +14,9 @@ from typing import Any
 from kubernetes import client
 from pydantic import BaseModel
 
+from leadscore.api.wire import RETRAIN_ANNOTATION
 from leadscore.auth import User, review_access
 from leadscore.console.sources import GROUP, MODELS, VERSION
-from leadscore.api.wire import RETRAIN_ANNOTATION
 
 COMPONENT = "leadscore-console"
 

@@ -230,17 +230,16 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token), **view)
 
     @app.get("/leads", response_class=HTMLResponse)
-    def lead_page(request: Request, lead_id: str = "") -> Response:
+    def lead_page(request: Request, lead_id: str = "", namespace: str = "") -> Response:
         signed = console.user(request)
         if signed is None:
             return login_redirect()
         user, token = signed
-        history = sources.lead(lead_id.strip()) if lead_id.strip() else None
-        if history is not None:  # only the scores of namespaces whose models the user may read
-            namespaces = {p["namespace"] for p in history["predictions"]}
-            allowed = {ns: console.may(user, "get", MODELS, ns) for ns in namespaces}
-            history["predictions"] = [p for p in history["predictions"] if allowed[p["namespace"]]]
+        namespace = namespace.strip()
+        history = None
+        if lead_id.strip() and namespace and console.may(user, "get", MODELS, namespace):
+            history = sources.lead(namespace, lead_id.strip())
         return page(request, "lead.html", user=user, csrf=session.csrf_token(secret, token),
-                    lead_id=lead_id, history=history)
+                    lead_id=lead_id, namespace=namespace, history=history)
 
     return app

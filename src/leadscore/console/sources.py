@@ -80,8 +80,9 @@ class Sources:
         self._aggregates[path] = (time.monotonic(), data)
         return data
 
-    def lead(self, lead_id: str) -> dict[str, Any] | None:
-        return self._get_json(f"/v1/leads/{quote(lead_id, safe='')}")
+    def lead(self, namespace: str, lead_id: str) -> dict[str, Any] | None:
+        """One lead of ``namespace`` (lead ids of two namespaces never mix)."""
+        return self._get_json(f"/v1/namespaces/{quote(namespace, safe='')}/leads/{quote(lead_id, safe='')}")
 
     def _get_json(self, path: str) -> dict[str, Any] | None:
         if self._collector is None:

@@ -64,7 +64,8 @@ def test_every_pod_runs_non_root_read_only_without_capabilities(render, profile:
 
 def test_only_the_operator_the_console_and_the_collector_mount_an_api_token_when_rendered(render) -> None:
     tokens = {name: spec.get("automountServiceAccountToken", True) for name, spec in pods(render("dev"))}
-    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR, CONSOLE, f"{RELEASE}-leadscore-collector"}
+    assert {name for name, mounted in tokens.items() if mounted} == {
+        OPERATOR, CONSOLE, f"{RELEASE}-leadscore-collector"}
     # the collector's only to review callers' tokens; without Kubernetes auth it mounts none
     off = {name: spec.get("automountServiceAccountToken", True)
            for name, spec in pods(render("dev", "collector.auth.kubernetes=false"))}
