@@ -11,8 +11,9 @@ from urllib.parse import quote
 import httpx
 from kubernetes import client
 
-from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.crd import AB_EXPERIMENT, LEAD_SCORING_MODEL, VERSION
 from leadscore.api.summary import ExperimentSummary, TierSummary
+from leadscore.api.wire import GROUP
 from leadscore.errors import StorageError
 from leadscore.store import artifacts
 
@@ -32,20 +33,25 @@ class Sources:
         self._aggregates: dict[str, tuple[float, Any]] = {}
 
     def models(self) -> list[dict[str, Any]]:
-        return self._objects.list_cluster_custom_object(GROUP, VERSION, MODELS)["items"]
+        items: list[dict[str, Any]] = self._objects.list_cluster_custom_object(GROUP, VERSION, MODELS)["items"]  # type: ignore[index]
+        return items
 
     def model(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get(namespace, MODELS, name)
 
     def experiments(self, namespace: str) -> list[dict[str, Any]]:
-        return self._objects.list_namespaced_custom_object(GROUP, VERSION, namespace, EXPERIMENTS)["items"]
+        items: list[dict[str, Any]] = self._objects.list_namespaced_custom_object(  # type: ignore[index]
+            GROUP, VERSION, namespace, EXPERIMENTS)["items"]
+        return items
 
     def experiment(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get(namespace, EXPERIMENTS, name)
 
     def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
         try:
-            return self._objects.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            found: dict[str, Any] = self._objects.get_namespaced_custom_object(  # type: ignore[assignment]
+                GROUP, VERSION, namespace, plural, name)
+            return found
         except client.ApiException as error:
             if error.status == 404:
                 return None
