@@ -452,7 +452,8 @@ def tier_counts(session: Session, namespace: str, service: str, since: datetime)
     the predictions one inference service made at or after ``since``; aggregated in the database."""
     converted = (
         select(Outcome.id)
-        .where(Outcome.lead_id == Prediction.lead_id, Outcome.converted.is_(True),
+        .where(Outcome.namespace == Prediction.namespace, Outcome.lead_id == Prediction.lead_id,
+               Outcome.converted.is_(True),
                Outcome.occurred_at >= Prediction.predicted_at)
         .exists()
     )

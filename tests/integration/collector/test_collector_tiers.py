@@ -24,7 +24,8 @@ def _prediction(n: int, lead: str, tier: str | None, days_ago: float, service: s
 
 def _outcome(key: str, lead: str, converted: bool, days_ago: float) -> dict:
     at = NOW - timedelta(days=days_ago)
-    return {"idempotency_key": key, "lead_id": lead, "converted": converted, "occurred_at": at, "received_at": at}
+    return {"namespace": "sales", "idempotency_key": key,
+            "lead_id": lead, "converted": converted, "occurred_at": at, "received_at": at}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
