@@ -62,3 +62,10 @@ class ValidationError(LeadscoreError):
 
     exit_code = 2
     reason = "InvalidInput"
+
+
+class InsufficientDataError(LeadscoreError):
+    """Too few observations for a verdict (a drift window below its minimum sample, ...)."""
+
+    exit_code = 8
+    reason = "InsufficientData"

@@ -9,6 +9,7 @@ default is a 422 with a nested list).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -19,14 +20,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
+from leadscore.api.health import DriftWindow
 from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
 from leadscore.collector.summary import experiment_summary
-from leadscore.errors import ValidationError
+from leadscore.errors import InsufficientDataError, StorageError, ValidationError
+from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -80,6 +84,11 @@ async def _body(request: Request) -> bytes:
     if not body:
         raise ValidationError("body: empty")
     return body
+
+
+def _utc(moment: datetime) -> datetime:
+    """A query timestamp without a zone is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_app(store: EventStore) -> FastAPI:
@@ -168,6 +177,30 @@ def create_app(store: EventStore) -> FastAPI:
             except pydantic.ValidationError as exc:
                 raise invalid(exc, prefix="query") from exc
         return experiment_summary(store, namespace, name, split=split)
+
+    @app.get("/v1/models/{namespace}/{service}/drift", response_model=DriftWindow)
+    def get_drift(
+        namespace: str,
+        service: str,
+        version: str = Query(..., min_length=1, description="Model version whose predictions are compared."),
+        model: str = Query(..., min_length=1, description="That version's artifact (directory or s3:// prefix)."),
+        since: datetime | None = Query(None, description="Window start (default: `until` minus 7 days)."),
+        until: datetime | None = Query(None, description="Window end, exclusive (default: now)."),
+        min_rows: int = Query(DriftThresholds().min_rows, ge=1, description="Fewest predictions judged."),
+    ) -> DriftWindow | JSONResponse:
+        """PSI and p-value per input field and the score's PSI for one version's served leads in a
+        window (``leadscore.monitoring.drift``); 422 below ``min_rows``, 404 without a reference profile."""
+        end = _utc(until) if until else datetime.now(UTC)
+        start = _utc(since) if since else end - timedelta(days=7)
+        if start >= end:
+            raise ValidationError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+        try:
+            return drift_window(store, namespace, service, version, model, start, end,
+                                DriftThresholds(min_rows=min_rows))
+        except InsufficientDataError as exc:
+            return JSONResponse(status_code=422, content={"error": str(exc), "reason": exc.reason})
+        except StorageError as exc:
+            return JSONResponse(status_code=404, content={"error": f"model: {exc}", "reason": exc.reason})
 
     @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
     def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:

@@ -400,3 +400,21 @@ def lead_scores(session: Session, lead_id: str, limit: int) -> list[LeadScoreRow
 def lead_outcomes(session: Session, lead_id: str) -> list[OutcomeRow]:
     """Every outcome reported for one lead, oldest first."""
     return _outcome_rows(session, Outcome.lead_id == lead_id)
+
+
+class ServedRow(NamedTuple):
+    features: dict[str, Any] | None
+    probability: float
+
+
+def served_window(session: Session, namespace: str, service: str, version: str, since: datetime,
+                  until: datetime) -> list[ServedRow]:
+    """What one service's version was asked and answered in [since, until): the drift window."""
+    rows = session.execute(
+        select(Prediction.features, Prediction.probability)
+        .where(Prediction.namespace == namespace, Prediction.inference_service == service,
+               Prediction.model_version == version, Prediction.predicted_at >= since,
+               Prediction.predicted_at < until)
+        .order_by(Prediction.predicted_at, Prediction.id)
+    )
+    return [ServedRow(*row) for row in rows]

@@ -16,9 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadscore.api.health import DriftReport
 from leadscore.data import load_dataset
 from leadscore.data.validation import binary_target
 from leadscore.errors import DatasetError, StorageError
+from leadscore.features.spec import frame_columns
+from leadscore.monitoring.drift import DriftThresholds, compare
+from leadscore.monitoring.profile import PROFILE_FILE, ReferenceProfile
 from leadscore.store import artifacts
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.metrics import evaluate
@@ -32,6 +36,7 @@ class PublishedModel:
     spec: Any  # leadscore.features.FeatureSpec
     card: dict[str, Any]
     session: Any  # onnxruntime.InferenceSession
+    path: Path
 
     @classmethod
     def open(cls, uri: str) -> PublishedModel:
@@ -43,7 +48,7 @@ class PublishedModel:
                 raise StorageError(f"model {uri}: {name} is missing; not a leadscore model directory")
         return cls(spec=FeatureSpec.model_validate_json((path / SPEC_FILE).read_text()),
                    card=json.loads((path / CARD_FILE).read_text()),
-                   session=onnx_graph.session(str(path / MODEL_FILE)))
+                   session=onnx_graph.session(str(path / MODEL_FILE)), path=path)
 
     def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
         from leadscore.features.pipeline import frame_columns
@@ -67,6 +72,18 @@ def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]
     probabilities = model.probabilities(frame.drop(columns=[target]))
     metrics = evaluate(labels, probabilities, float(model.card.get("threshold", 0.5)))
     return {"model_version": model.card.get("version", ""), **metrics.model_dump()}
+
+
+def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) -> DriftReport:
+    """A data file's drift against the model's reference profile, the model's scores included."""
+    model = PublishedModel.open(model_uri)
+    profile_path = model.path / PROFILE_FILE
+    if not profile_path.is_file():
+        raise StorageError(f"model {model_uri}: {PROFILE_FILE} is missing (trained before leadscore stored "
+                           "reference profiles); retrain it to monitor drift")
+    profile = ReferenceProfile.model_validate_json(profile_path.read_text())
+    frame = load_dataset(data_uri)
+    return compare(profile, frame_columns(frame), len(frame), model.probabilities(frame), thresholds)
 
 
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int) -> tuple[int, float]:

@@ -25,6 +25,8 @@ from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_datas
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
 from leadscore.features import FeatureSpec
+from leadscore.features.spec import frame_columns
+from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.store.artifacts import publish_directory
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
@@ -152,13 +154,19 @@ def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
     return cards, metrics
 
 
-def _write_artifact(directory: Path, onnx_bytes: bytes, prepared: Prepared, blend: Blend,
-                    tuned: dict[str, Tuned], card: ModelCard) -> ModelCard:
+def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned: dict[str, Tuned],
+                    card: ModelCard) -> ModelCard:
     """Writes the artifact; returns the card completed with the global feature importance, which
     is computed from the boosters as written (the same files ``:explain`` will read)."""
+    blend = shipped.blend
     spec = prepared.features.to_spec()
-    (directory / MODEL_FILE).write_bytes(onnx_bytes)
+    (directory / MODEL_FILE).write_bytes(shipped.onnx_bytes)
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
+    # Drift is judged against the held-out rows as a request would carry them (raw, unparsed).
+    test_raw = prepared.raw.iloc[prepared.split.test]
+    profile = build_profile(FeatureSpec.model_validate(spec), frame_columns(test_raw), len(test_raw),
+                            shipped.test_probabilities)
+    (directory / PROFILE_FILE).write_text(profile.model_dump_json(indent=1))
     (directory / BOOSTERS_DIR).mkdir()
     for name in blend.members:
         algorithm = tuned[name].algorithm
@@ -183,6 +191,7 @@ class Shipped:
     parity: float
     threshold: float
     metrics: Metrics
+    test_probabilities: np.ndarray
 
 
 def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Prepared,
@@ -205,7 +214,7 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
     valid_p = blend.predict({n: tuned[n].valid_margin for n in blend.members})
     threshold = best_f1_threshold(prepared.y["valid"], valid_p)
     return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
-                   metrics=evaluate(prepared.y["test"], test_p, threshold))
+                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p)
 
 
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
@@ -285,7 +294,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
             directory = Path(tmp)
-            card = _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
+            card = _write_artifact(directory, shipped, prepared, tuned, card)
             tracker.log_directory(directory)
             registered = tracker.register(config.model_name, run.info.run_id,
                                           f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}")
