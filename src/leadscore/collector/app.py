@@ -16,11 +16,11 @@ import pydantic
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
-from leadscore.api.health import DriftWindow
+from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.drift import drift_window
@@ -28,8 +28,10 @@ from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
+from leadscore.collector.performance import live_performance
 from leadscore.collector.summary import experiment_summary
 from leadscore.errors import InsufficientDataError, StorageError, ValidationError
+from leadscore.experiments.settings import parse_duration
 from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
 
@@ -63,6 +65,47 @@ class _Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+        # Health gauges: set each time a report is computed (the operator asks on its timer).
+        model = ["namespace", "service", "version"]
+        self.field_psi = Gauge("leadscore_drift_psi", "PSI of an input field against the training reference.",
+                               [*model, "field"], registry=self.registry)
+        self.score_psi = Gauge("leadscore_drift_score_psi", "PSI of the score against the training reference.",
+                               model, registry=self.registry)
+        self.drifted = Gauge("leadscore_drift_fields_drifted", "Input fields flagged as drifted.", model,
+                             registry=self.registry)
+        self.auc = Gauge("leadscore_live_roc_auc", "Live ROC-AUC of matured leads, with its 95 % bounds.",
+                         [*model, "bound"], registry=self.registry)
+        self.brier = Gauge("leadscore_live_brier", "Live Brier score of matured leads.", model, registry=self.registry)
+        self.tier_rate = Gauge("leadscore_live_tier_conversion_rate", "Conversion rate of matured leads per tier.",
+                               [*model, "tier"], registry=self.registry)
+        self.lift = Gauge("leadscore_live_top_tier_lift", "Top tier's conversion rate / every lead's rate.", model,
+                          registry=self.registry)
+        self.revenue = Gauge("leadscore_live_revenue_per_lead", "Outcome value per matured lead.", model,
+                             registry=self.registry)
+        self.matured = Gauge("leadscore_live_matured_leads", "Matured leads behind the live figures.", model,
+                             registry=self.registry)
+
+    def observe_drift(self, window: DriftWindow) -> None:
+        labels = (window.namespace, window.service, window.model_version)
+        for field in window.fields:
+            self.field_psi.labels(*labels, field.name).set(field.psi)
+        self.score_psi.labels(*labels).set(window.score_psi)
+        self.drifted.labels(*labels).set(len(window.drifted))
+
+    def observe_performance(self, live: LivePerformance) -> None:
+        labels = (live.namespace, live.service, live.model_version)
+        self.matured.labels(*labels).set(live.leads)
+        if live.roc_auc:
+            for bound in ("value", "lower", "upper"):
+                self.auc.labels(*labels, bound).set(getattr(live.roc_auc, bound))
+        if live.brier:
+            self.brier.labels(*labels).set(live.brier.value)
+        for tier in live.tiers:
+            self.tier_rate.labels(*labels, tier.tier).set(tier.rate)
+        if live.top_tier_lift:
+            self.lift.labels(*labels).set(live.top_tier_lift.value)
+        if live.revenue_per_lead:
+            self.revenue.labels(*labels).set(live.revenue_per_lead.value)
 
 
 def _outcomes_openapi() -> dict[str, Any]:
@@ -195,12 +238,40 @@ def create_app(store: EventStore) -> FastAPI:
         if start >= end:
             raise ValidationError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
         try:
-            return drift_window(store, namespace, service, version, model, start, end,
-                                DriftThresholds(min_rows=min_rows))
+            window = drift_window(store, namespace, service, version, model, start, end,
+                                  DriftThresholds(min_rows=min_rows))
         except InsufficientDataError as exc:
             return JSONResponse(status_code=422, content={"error": str(exc), "reason": exc.reason})
         except StorageError as exc:
             return JSONResponse(status_code=404, content={"error": f"model: {exc}", "reason": exc.reason})
+        metrics.observe_drift(window)
+        return window
+
+    @app.get("/v1/models/{namespace}/{service}/performance", response_model=LivePerformance)
+    def get_performance(
+        namespace: str,
+        service: str,
+        version: str = Query(..., min_length=1, description="Model version whose leads are judged."),
+        since: datetime | None = Query(None, description="First scores from (default: `until` minus 30 days)."),
+        until: datetime | None = Query(None, description="First scores before (default and at most: now minus "
+                                                         "`maturity`)."),
+        maturity: str = Query(DEFAULT_MATURITY, description="Time a lead is given to convert, e.g. 14d."),
+    ) -> LivePerformance:
+        """Live ROC-AUC, Brier, calibration by decile, conversion by tier, top-tier lift, revenue per lead and
+        time to conversion of one version's matured leads (``leadscore.collector.performance``)."""
+        try:
+            delay = parse_duration(maturity)
+        except ValueError as exc:
+            raise ValidationError(f"maturity: {exc}") from exc
+        now = datetime.now(UTC)
+        end = min(_utc(until), now - delay) if until else now - delay
+        start = _utc(since) if since else end - timedelta(days=30)
+        if start >= end:
+            raise ValidationError(f"since: {start.isoformat()} is not before the matured window's end "
+                                  f"({end.isoformat()}: until, at most now minus maturity {maturity})")
+        live = live_performance(store, namespace, service, version, start, end, delay, now)
+        metrics.observe_performance(live)
+        return live
 
     @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
     def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:

@@ -33,7 +33,7 @@ def drift_window(store: EventStore, namespace: str, service: str, version: str, 
     """The drift report of one window (``InsufficientDataError`` below ``thresholds.min_rows``)."""
     profile = reference_profile(model)
     with store.transaction() as session:
-        rows = events.served_window(session, namespace, service, version, since, until)
+        rows = events.served_window(session, events.in_window(namespace, service, version, since, until))
     columns = record_columns([r.features for r in rows], [f.name for f in profile.fields])
     report = compare(profile, columns, len(rows), np.fromiter((r.probability for r in rows), np.float64, len(rows)),
                      thresholds)

@@ -407,14 +407,34 @@ class ServedRow(NamedTuple):
     probability: float
 
 
-def served_window(session: Session, namespace: str, service: str, version: str, since: datetime,
-                  until: datetime) -> list[ServedRow]:
-    """What one service's version was asked and answered in [since, until): the drift window."""
+def served_window(session: Session, where: list[ColumnElement[bool]]) -> list[ServedRow]:
+    """What the predictions ``where`` selects were asked (request fields) and answered: the drift sample."""
     rows = session.execute(
         select(Prediction.features, Prediction.probability)
-        .where(Prediction.namespace == namespace, Prediction.inference_service == service,
-               Prediction.model_version == version, Prediction.predicted_at >= since,
-               Prediction.predicted_at < until)
+        .where(*where)
         .order_by(Prediction.predicted_at, Prediction.id)
     )
     return [ServedRow(*row) for row in rows]
+
+
+class TieredRow(NamedTuple):
+    lead_id: str
+    probability: float
+    tier: str | None
+    predicted_at: datetime
+
+
+def in_window(namespace: str, service: str, version: str, since: datetime,
+              until: datetime) -> list[ColumnElement[bool]]:
+    """Predictions one service's version made in [since, until)."""
+    return [*in_service(namespace, service, [version], since), Prediction.predicted_at < until]
+
+
+def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow]:
+    """The predictions ``where`` selects with their probability and tier, oldest first."""
+    rows = session.execute(
+        select(Prediction.lead_id, Prediction.probability, Prediction.tier, Prediction.predicted_at)
+        .where(*where)
+        .order_by(Prediction.predicted_at, Prediction.id)
+    )
+    return [TieredRow(*row) for row in rows]
