@@ -30,6 +30,8 @@ RUNNING = "Running"
 """ABExperiment: traffic is split and outcomes are being collected."""
 CONCLUDED = "Concluded"
 """ABExperiment: a decision was reached and applied."""
+HEALTHY = "Healthy"
+"""LeadScoringModel: the served version shows no drift or accuracy drop (the phase ignores it)."""
 
 # Reasons (CamelCase past-tense facts).
 JOB_STARTED = "JobStarted"
@@ -53,6 +55,9 @@ DECISION_REACHED = "DecisionReached"
 EXPERIMENT_HALTED = "ExperimentHalted"
 CONTROL_NOT_SERVING = "ControlNotServing"
 MODEL_PINNED = "ModelPinned"
+HEALTH_CHECKED = "HealthChecked"
+HEALTH_UNKNOWN = "HealthUnknown"
+RETRAIN_TRIGGERED = "RetrainTriggered"
 
 WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND, MODEL_PINNED})
 """``Running=False`` reasons that may clear by themselves: the experiment stays Pending."""

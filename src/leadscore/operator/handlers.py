@@ -16,7 +16,7 @@ import kopf
 
 from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
 from leadscore.operator import experiment_reconciler, model_reconciler
-from leadscore.operator.collector_client import fetch_summary
+from leadscore.operator.collector_client import fetch_summary, read_figures
 from leadscore.operator.kube import Kube, load_api_client
 from leadscore.operator.settings import OperatorSettings
 
@@ -52,6 +52,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     memo.settings = OperatorSettings.from_env()
     memo.kube = Kube(load_api_client())
     memo.fetch_summary = functools.partial(fetch_summary, memo.settings)
+    memo.read_figures = functools.partial(read_figures, memo.settings)
 
 
 @kopf.on.resume(*LSM, id="reconcile")
@@ -65,8 +66,11 @@ def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: An
 
 @kopf.timer(*LSM, id="poll", interval=INTERVALS.poll_seconds, initial_delay=INTERVALS.poll_seconds)
 def poll_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    """Job progress, schedules, ISVC readiness: things that change without touching the CR."""
-    reconcile_model(body=body, patch=patch, memo=memo)
+    """Job progress, schedules, ISVC readiness: things that change without touching the CR; and,
+    every ``health_seconds``, the served version's health and the automatic retrain triggers."""
+    ctx = model_reconciler.context_from(memo.kube, memo.settings, body, health_source=memo.read_figures)
+    patch.status.update(model_reconciler.reconcile_model(ctx))
+    post(body, ctx.events)
 
 
 @kopf.on.resume(*ABX, id="reconcile")

@@ -55,6 +55,9 @@ class OperatorSettings(BaseModel):
     poll_seconds: float = Field(15.0, gt=0, le=3600, description="How often models are reconciled.")
     experiment_seconds: float = Field(300.0, gt=0, le=86400,
                                       description="How often running experiments are evaluated.")
+    health_seconds: float = Field(300.0, gt=0, le=86400,
+                                  description="How often the served version's health is read from the collector "
+                                              "(drift, live accuracy) and the retrain triggers evaluated.")
     http_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout of collector requests.")
 
     @classmethod
