@@ -253,8 +253,8 @@ def create_app(store: EventStore) -> FastAPI:
         service: str,
         version: str = Query(..., min_length=1, description="Model version whose leads are judged."),
         since: datetime | None = Query(None, description="First scores from (default: `until` minus 30 days)."),
-        until: datetime | None = Query(None, description="First scores before (default and at most: now minus "
-                                                         "`maturity`)."),
+        until: datetime | None = Query(None, description="First scores before (default now; never later than "
+                                                         "now minus `maturity`)."),
         maturity: str = Query(DEFAULT_MATURITY, description="Time a lead is given to convert, e.g. 14d."),
     ) -> LivePerformance:
         """Live ROC-AUC, Brier, calibration by decile, conversion by tier, top-tier lift, revenue per lead and
@@ -264,11 +264,11 @@ def create_app(store: EventStore) -> FastAPI:
         except ValueError as exc:
             raise ValidationError(f"maturity: {exc}") from exc
         now = datetime.now(UTC)
-        end = min(_utc(until), now - delay) if until else now - delay
-        start = _utc(since) if since else end - timedelta(days=30)
+        end = _utc(until) if until else now
+        start = _utc(since) if since else min(end, now - delay) - timedelta(days=30)
         if start >= end:
-            raise ValidationError(f"since: {start.isoformat()} is not before the matured window's end "
-                                  f"({end.isoformat()}: until, at most now minus maturity {maturity})")
+            raise ValidationError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+        # no lead of a window younger than the delay has matured yet: an empty report, not an error
         live = live_performance(store, namespace, service, version, start, end, delay, now)
         metrics.observe_performance(live)
         return live
