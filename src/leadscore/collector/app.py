@@ -17,6 +17,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
@@ -138,6 +139,11 @@ def create_app(store: EventStore) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+    # Request counts and latency per route template and status class, on the app's own registry
+    # (http_requests_total, http_request_duration_seconds, ...): the PrometheusRule's error rate
+    # and p99 alerts read them.
+    Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics", "/healthz"]).instrument(
+        app, metric_namespace="leadscore", metric_subsystem="collector")
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:

@@ -593,3 +593,13 @@ def test_lead_history_answers_404_naming_an_unknown_lead(client: TestClient) -> 
     assert response.status_code == 404
     assert response.json()["error"] == "lead_id 'nobody': no prediction or outcome recorded"
     assert client.get("/v1/leads/L1", params={"limit": 0}).status_code == 400
+
+
+def test_http_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
+    client.post("/v1/outcomes", json={"lead_id": "L1"})
+    client.get("/v1/leads/nobody")
+    text = client.get("/metrics").text
+    assert 'leadscore_collector_http_requests_total{handler="/v1/outcomes",method="POST",status="4xx"} 1.0' in text
+    assert 'leadscore_collector_http_requests_total{handler="/v1/leads/{lead_id}",method="GET",status="4xx"} 1.0' \
+        in text
+    assert 'leadscore_collector_http_request_duration_seconds_bucket{handler="/v1/outcomes"' in text
