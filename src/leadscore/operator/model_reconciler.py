@@ -27,6 +27,7 @@ from leadscore.api.leadscoringmodel import (
 from leadscore.api.results import TrainingResult
 from leadscore.errors import StorageError
 from leadscore.experiments.settings import parse_duration
+from leadscore.operator import metrics
 from leadscore.operator.builders import (
     ServingError,
     inference_service_manifest,
@@ -172,6 +173,7 @@ def check_health(ctx: ModelContext) -> None:
     figures = ctx.health_source(ctx.namespace, ctx.name, served.version, served.artifact_uri,
                                 ctx.now - drift_window, live_since, retrain.maturity if retrain else "14d")
     status.health = assess(served, figures, retrain, ctx.now)
+    metrics.observe_health(ctx.namespace, ctx.name, status.health)
     due = retrain_due(retrain, served, figures, last_started, ctx.now)
     message = status.health.message
     if due is not None and due.held is not None:
@@ -261,6 +263,7 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         text = f"job {run.job_name} succeeded but left no readable result (termination message, result.json)"
     else:
         reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
+    metrics.TRAININGS.labels(ctx.namespace, ctx.name, "failed").inc()
     current = ctx.status.served_version or ctx.status.active_version
     serving = f"; {current} keeps serving" if current else ""
     ctx.condition(c.TRAINED, c.FALSE, reason, text + serving)
@@ -280,6 +283,7 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
         job_name=run.job_name, shipped=result.shipped or None,
         gate="Passed" if gate.passed else "Failed", gate_message=gate.message, trigger=run.trigger))
     ctx.status.latest_version = run.version
+    metrics.TRAININGS.labels(ctx.namespace, ctx.name, "succeeded" if gate.passed else "gate_failed").inc()
     if gate.passed and ctx.spec.promotion.auto_rollout:
         ctx.status.previous_version = ctx.status.active_version
         ctx.status.active_version = run.version

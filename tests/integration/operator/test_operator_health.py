@@ -19,6 +19,7 @@ from leadscore.api.results import TrainingResult
 from leadscore.features import FeatureSpec, InputField
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile, record_columns
 from support.collector import running_collector
+from support.processes import free_port
 from support.polling import eventually
 from unit.collector.kserve_logger import headers, response_body, scored
 
@@ -37,11 +38,19 @@ def leads(n: int, seed: int, referral: float) -> list[dict]:
 
 @pytest.fixture
 def collector_url(cluster, monkeypatch, tmp_path) -> str:
-    """The real collector on SQLite; the operator (started after this fixture) reads it every second."""
+    """The real collector on SQLite; the operator (started after this fixture) reads it every second
+    and serves its own /metrics on a free port (``LEADSCORE_METRICS_PORT``, read back by the tests)."""
     with running_collector(f"sqlite:///{tmp_path / 'events.db'}", tmp_path / "collector.log") as url:
         monkeypatch.setenv("LEADSCORE_COLLECTOR_URL", url)
         monkeypatch.setenv("LEADSCORE_HEALTH_SECONDS", "1")
+        monkeypatch.setenv("LEADSCORE_METRICS_PORT", str(free_port()))
         yield url
+
+
+def operator_metrics() -> str:
+    import os
+
+    return httpx.get(f"http://127.0.0.1:{os.environ['LEADSCORE_METRICS_PORT']}/metrics", timeout=10).text
 
 
 def artifact_with_profile(tmp_path: Path, version: str) -> Path:
@@ -107,6 +116,11 @@ def test_drift_starts_a_training_with_its_reason_and_the_cooldown_holds_the_next
     assert held["status"] == "False"
     consistently(lambda: cluster.status(LSM, "m")["training"]["version"] == "v2", what="no v3 in the cooldown",
                  duration=5)
+    text = operator_metrics()
+    ns = cluster.namespace
+    assert f'leadscore_trainings_total{{model="m",namespace="{ns}",result="succeeded"}} 2.0' in text
+    assert f'leadscore_model_drifted_fields{{model="m",namespace="{ns}"}} 1.0' in text
+    assert 'leadscore_operator_reconcile_seconds_count{kind="LeadScoringModel"}' in text
 
 
 def test_degradation_waits_for_the_minimum_outcomes_then_retrains(cluster, collector_url, operator, tmp_path):
