@@ -5,6 +5,7 @@
 #   MinIO (S3)                                      hack/build-minio.sh (Go module proxy)
 #   helm                                            hack/build-helm.sh (Go module proxy)
 #   kube-apiserver, kube-controller-manager, etcd   hack/build-control-plane.sh (Go module proxy)
+#   promtool (alert rule checks and rule tests)     hack/build-promtool.sh (Go module proxy)
 # Builds run one after another (2 cores) and nice'd. With --env, prints the `export` lines the
 # fixtures read (hack/test.sh evals them); a variable already set is kept.
 set -euo pipefail
@@ -15,12 +16,13 @@ if [ "${1:-}" = "--env" ]; then
   printf 'export LEADSCORE_KUBE_BIN_DIR=%q\n' "${LEADSCORE_KUBE_BIN_DIR:-$(hack/build-control-plane.sh --path)}"
   printf 'export LEADSCORE_MINIO_BIN=%q\n' "${LEADSCORE_MINIO_BIN:-$(hack/build-minio.sh --path)}"
   printf 'export LEADSCORE_HELM_BIN=%q\n' "${LEADSCORE_HELM_BIN:-$(hack/build-helm.sh --path)}"
+  printf 'export LEADSCORE_PROMTOOL_BIN=%q\n' "${LEADSCORE_PROMTOOL_BIN:-$(hack/build-promtool.sh --path)}"
   printf 'export LEADSCORE_PG_BIN_DIR=%q\n' "${LEADSCORE_PG_BIN_DIR:-$pg_bin}"
   exit 0
 fi
 
 hack/install-debs.sh
-for build in build-minio.sh build-helm.sh build-control-plane.sh; do
+for build in build-minio.sh build-helm.sh build-control-plane.sh build-promtool.sh; do
   start=$SECONDS
   hack/$build >/dev/null   # returns at once when its version is cached
   echo ">> hack/$build: $((SECONDS - start)) s" >&2

@@ -19,8 +19,8 @@ from leadscore.api.results import TrainingResult
 from leadscore.features import FeatureSpec, InputField
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile, record_columns
 from support.collector import running_collector
-from support.processes import free_port
 from support.polling import eventually
+from support.processes import free_port
 from unit.collector.kserve_logger import headers, response_body, scored
 
 pytestmark = pytest.mark.integration
