@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import typer
 
@@ -54,7 +55,7 @@ def _train(
     from leadscore.trainer.batch import write_termination_message
     from leadscore.trainer.config import TrainConfig
     from leadscore.trainer.pipeline import failure, train
-    from leadscore.trainer.progress import RichProgress
+    from leadscore.trainer.progress import for_stream
     from leadscore.trainer.report import print_summary
 
     def columns(values: list[str]) -> list[str]:
@@ -74,7 +75,7 @@ def _train(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
         raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
-    progress = RichProgress()
+    progress = for_stream(sys.stderr)  # bars at a terminal, one line per stage and trial in a Job's log
     try:
         result, card = train(config, progress)
     except BaseException as exc:

@@ -41,6 +41,46 @@ class Silent:
         return None
 
 
+class PlainProgress:
+    """One flushed line per stage and per trial, for logs (a Job's stdout is not a terminal):
+    ``[  12.3s] tuning lightgbm 12/25 best 0.4012``, so ``kubectl logs -f`` follows the search."""
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        import sys
+
+        self._write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._started = time.monotonic()
+
+    def _line(self, text: str) -> None:
+        self._write(f"[{time.monotonic() - self._started:7.1f}s] {text}")
+
+    def stage(self, message: str) -> None:
+        self._line(message)
+
+    def search(self, algorithm: str, trials: int) -> Callable[[str], None]:
+        done = 0
+
+        def step(status: str) -> None:
+            nonlocal done
+            done += 1
+            self._line(f"tuning {algorithm} {done}/{trials}" + (f" {status}" if status else ""))
+
+        self._line(f"tuning {algorithm}: {trials} trials")
+        return step
+
+    def done(self, algorithm: str) -> None:
+        self._line(f"tuned {algorithm}")
+
+    def close(self) -> None:
+        return None
+
+
+def for_stream(stream: object) -> Progress:
+    """Bars for a person at a terminal, plain lines for a log."""
+    isatty = getattr(stream, "isatty", None)
+    return RichProgress() if callable(isatty) and isatty() else PlainProgress()
+
+
 class RichProgress:
     """Stage lines and one progress bar per algorithm's search."""
 

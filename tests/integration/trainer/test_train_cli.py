@@ -28,7 +28,7 @@ def trained(leads_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         "--mlflow-uri", str(work / "mlruns"), "--termination-path", str(work / "termination.json"),
         "--output", str(output), cwd=work)
     assert process.returncode == 0, process.stderr[-3000:]
-    return {"work": work, "output": output, "stdout": process.stdout}
+    return {"work": work, "output": output, "stdout": process.stdout, "stderr": process.stderr}
 
 
 def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) -> None:
@@ -194,3 +194,10 @@ def test_monitor_drift_refuses_a_sample_below_the_minimum(trained: dict, leads_c
     process = run_cli("monitor", "drift", "--model", str(trained["output"]), "--data", str(tmp_path / "few.csv"))
     assert process.returncode == 8
     assert "at least 500 leads" in process.stderr and "got 200" in process.stderr
+
+
+def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
+    log = trained["stderr"]  # a pipe, not a terminal: no progress bars
+    for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
+        assert line in log, log[-2000:]
+    assert "\x1b[" not in log  # no terminal escape codes in a Job's log
