@@ -304,15 +304,21 @@ def health_report(model: Path, incoming: Path, drift: dict[str, Any], live: dict
     table = _run(_leadscore("monitor", "drift", "--model", str(model), "--data", str(incoming)),
                  "8. Model health: drift of the incoming leads against the training reference")
     console.print(table.rstrip())
-    console.print(
-        "[dim]The synthetic generator shifts the source mix (more paid search and social, fewer referrals) "
-        "and the mobile share over the year on purpose, and the incoming leads are the later months: fields "
-        "flagged or on watch above are that built-in drift, measured against the held-out (latest) part of "
-        "the training history.[/]")
     thresholds = DriftThresholds()
+    fields = {f["name"]: f for f in drift["fields"]}
     console.print(f"served by the model arm ({drift['rows']:,} leads, collector window): score PSI "
                   f"{drift['score_psi']:.3f} ({level(drift['score_psi'], thresholds)}), drifted: "
                   f"{', '.join(drift['drifted']) or 'none'}")
+    built_in = ", ".join(f"{name} PSI {fields[name]['psi']:.3f} ({level(fields[name]['psi'], thresholds)}, "
+                         f"p = {fields[name]['p_value']:.2g})"
+                         for name in ("source", "mobile_device") if name in fields)
+    console.print(
+        f"[dim]Reading it honestly: the generator shifts the source mix and the mobile share over the year on "
+        f"purpose and the incoming leads are the later months; against the held-out rows (the latest part of the "
+        f"history) that shows as {built_in}."
+        + (" days_since_creation is each lead's age on the day the data was exported, so newer leads are younger "
+           "by construction: it drifts whatever happens, and a field like it is better left out of training."
+           if "days_since_creation" in drift["drifted"] else "") + "[/]")
     table = Table(title=f"Live accuracy of v1 from the simulated outcomes ({live['leads']:,} matured leads, "
                         f"maturity {live['maturity_days']:g} days)")
     for column in ("tier", "leads", "converted", "rate", "95 % interval"):
