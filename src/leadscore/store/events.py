@@ -13,12 +13,12 @@ logger or a CRM retry is then a no-op without a read-before-write race.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -51,7 +51,8 @@ from leadscore.errors import ConfigError, StorageError
 DB_URL_ENV = "LEADSCORE_DB_URL"
 DEFAULT_DB_URL = "sqlite:///leadscore-events.db"
 
-_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
+_ID = BigInteger().with_variant(Integer, "sqlite")
+R = TypeVar("R")  # SQLite only auto-increments INTEGER keys
 
 
 def default_url() -> str:
@@ -341,14 +342,17 @@ def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> l
     return _outcome_rows(session, Outcome.lead_id.in_(select(Prediction.lead_id).where(*prediction_filter)))
 
 
+def _predictions(session: Session, row: Callable[..., R], columns: Sequence[Any],
+                 where: list[ColumnElement[bool]]) -> list[R]:
+    """``columns`` of the predictions ``where`` selects, oldest first, each made into a ``row``."""
+    rows = session.execute(select(*columns).where(*where).order_by(Prediction.predicted_at, Prediction.id))
+    return [row(*values) for values in rows]
+
+
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
     """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
-    rows = session.execute(
-        select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
-        .where(*where)
-        .order_by(Prediction.predicted_at, Prediction.id)
-    )
-    return [ExposureRow(*row) for row in rows]
+    columns = (Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
+    return _predictions(session, ExposureRow, columns, where)
 
 
 def exposure_outcomes(session: Session, where: list[ColumnElement[bool]]) -> list[OutcomeRow]:
@@ -358,12 +362,8 @@ def exposure_outcomes(session: Session, where: list[ColumnElement[bool]]) -> lis
 
 def scored_since(session: Session, since: datetime) -> list[ScoredRow]:
     """Predictions made at or after ``since``, oldest first (the export's input)."""
-    rows = session.execute(
-        select(Prediction.lead_id, Prediction.features, Prediction.predicted_at)
-        .where(Prediction.predicted_at >= since)
-        .order_by(Prediction.predicted_at, Prediction.id)
-    )
-    return [ScoredRow(*row) for row in rows]
+    columns = (Prediction.lead_id, Prediction.features, Prediction.predicted_at)
+    return _predictions(session, ScoredRow, columns, [Prediction.predicted_at >= since])
 
 
 def outcomes_since(session: Session, since: datetime) -> list[OutcomeRow]:
@@ -409,12 +409,7 @@ class ServedRow(NamedTuple):
 
 def served_window(session: Session, where: list[ColumnElement[bool]]) -> list[ServedRow]:
     """What the predictions ``where`` selects were asked (request fields) and answered: the drift sample."""
-    rows = session.execute(
-        select(Prediction.features, Prediction.probability)
-        .where(*where)
-        .order_by(Prediction.predicted_at, Prediction.id)
-    )
-    return [ServedRow(*row) for row in rows]
+    return _predictions(session, ServedRow, (Prediction.features, Prediction.probability), where)
 
 
 class TieredRow(NamedTuple):
@@ -432,9 +427,5 @@ def in_window(namespace: str, service: str, version: str, since: datetime,
 
 def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow]:
     """The predictions ``where`` selects with their probability and tier, oldest first."""
-    rows = session.execute(
-        select(Prediction.lead_id, Prediction.probability, Prediction.tier, Prediction.predicted_at)
-        .where(*where)
-        .order_by(Prediction.predicted_at, Prediction.id)
-    )
-    return [TieredRow(*row) for row in rows]
+    columns = (Prediction.lead_id, Prediction.probability, Prediction.tier, Prediction.predicted_at)
+    return _predictions(session, TieredRow, columns, where)
