@@ -274,9 +274,9 @@ class DriftHealth(ApiModel):
 class TierHealth(ApiModel):
     """Matured leads of one tier and how many converted."""
 
-    tier: str
-    leads: int = Field(ge=0)
-    rate: float = Field(ge=0, le=1, description="Conversion rate.")
+    tier: str = Field(description="high, medium, low or very_low.")
+    leads: int = Field(ge=0, description="Matured leads the version put in this tier.")
+    rate: float = Field(ge=0, le=1, description="Share of them that converted.")
 
 
 class ModelHealth(ApiModel):
@@ -292,7 +292,8 @@ class ModelHealth(ApiModel):
     live_roc_auc_upper: float | None = Field(None, description="Upper end of its 95 % interval.")
     training_roc_auc: float | None = Field(None, description="Held-out ROC-AUC at training.")
     matured_leads: int = Field(0, ge=0, description="Leads scored since the last training that had time to convert.")
-    conversion_by_tier: list[TierHealth] = Field(default_factory=list)
+    conversion_by_tier: list[TierHealth] = Field(default_factory=list,
+                                                 description="Matured leads and conversion rate per tier.")
 
 
 class LeadScoringModelStatus(ApiModel):
