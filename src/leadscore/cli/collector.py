@@ -42,11 +42,13 @@ def serve(
     import uvicorn
 
     from leadscore.collector.app import create_app
+    from leadscore.logs import json_wanted, uvicorn_log_config
     from leadscore.store.events import open_store
 
     store = open_store(_db(db))
+    extra = {"log_config": uvicorn_log_config()} if json_wanted() else {}  # LEADSCORE_LOG_FORMAT=json
     try:
-        uvicorn.run(create_app(store), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(store), host=host, port=port, log_level=log_level, **extra)
     finally:
         store.dispose()
 
