@@ -105,12 +105,14 @@ def test_drift_starts_a_training_with_its_reason_and_the_cooldown_holds_the_next
     run = eventually(lambda: (t := cluster.status(LSM, "m").get("training", {})).get("version") == "v2" and t,
                      what="drift retraining started (after the 20 s cooldown from v1's training)", timeout=90)
     assert run["trigger"] == "drift"
+    # a long cooldown from here on: a slow machine cannot outlast it before the checks below
+    cluster.patch(LSM, "m", {"spec": {"retrain": {"cooldown": "10m"}}})
     trained = condition(cluster, "m", "Trained")
     assert "(drift: 1 fields drifted (source) >= 1)" in trained["message"]
     assert any(e.reason == "RetrainTriggered" and "drift" in e.message for e in cluster.events("m"))
     finish_with_artifact(cluster, "v2", artifact_with_profile(tmp_path, "v2"), auc=0.8)
     assert version_recorded(cluster, "m", "v2")["trigger"] == "drift"
-    # v1 is pinned and still drifting: the cooldown (20 s from v2's start) holds a third training
+    # v1 is pinned and still drifting: the cooldown (10 min from v2's start) holds a third training
     held = eventually(lambda: (c := condition(cluster, "m", "Healthy")) and "held by the cooldown" in c["message"]
                       and c, what="retraining held by the cooldown", timeout=30)
     assert held["status"] == "False"
