@@ -250,6 +250,8 @@ class TrainingRun(ApiModel):
     started: datetime | None = Field(None, description="When the operator created the Job.")
     spec_hash: str = Field(description="Hash of the training-relevant spec it was started for.")
     finished: bool = Field(False, description="True once the operator handled the Job's outcome.")
+    stage: str | None = Field(None, description="What the running training is doing, as the trainer last "
+                                                "reported it (loading, tuning lightgbm 12/25, exporting).")
 
 
 class ExperimentBinding(ApiModel):

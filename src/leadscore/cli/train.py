@@ -51,11 +51,12 @@ def _train(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from pydantic import ValidationError as PydanticError
 
+    from leadscore.api.results import progress_uri
     from leadscore.data import DatasetSpec
     from leadscore.trainer.batch import write_termination_message
     from leadscore.trainer.config import TrainConfig
     from leadscore.trainer.pipeline import failure, train
-    from leadscore.trainer.progress import for_stream
+    from leadscore.trainer.progress import Reported, for_stream
     from leadscore.trainer.report import print_summary
 
     def columns(values: list[str]) -> list[str]:
@@ -75,7 +76,9 @@ def _train(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
         raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
-    progress = for_stream(sys.stderr)  # bars at a terminal, one line per stage and trial in a Job's log
+    # bars at a terminal, one line per stage and trial in a Job's log; the stage also beside the
+    # version's directory, where the operator reads it into status.training.stage
+    progress = Reported(for_stream(sys.stderr), progress_uri(config.output))
     try:
         result, card = train(config, progress)
     except BaseException as exc:
@@ -83,12 +86,14 @@ def _train(
             problem = write_termination_message(config.resolved_termination_path(),
                                                 failure(config, exc).to_termination_message())
             if problem:
-                progress.console.print(f"warning: {problem}")
+                progress.stage(f"warning: {problem}")
         raise
+    finally:
+        progress.finish()
     progress.close()
     problem = write_termination_message(config.resolved_termination_path(), result.to_termination_message())
     if problem:
-        progress.console.print(f"warning: {problem}")
+        progress.stage(f"warning: {problem}")
     print_summary(result, card)
 
 

@@ -24,7 +24,7 @@ from leadscore.api.leadscoringmodel import (
     ModelVersion,
     TrainingRun,
 )
-from leadscore.api.results import TrainingResult
+from leadscore.api.results import TrainingProgress, TrainingResult, progress_uri
 from leadscore.errors import StorageError
 from leadscore.experiments.settings import parse_duration
 from leadscore.operator import metrics
@@ -224,6 +224,7 @@ def check_training(ctx: ModelContext) -> None:
     job = ctx.kube.read_job(ctx.namespace, run.job_name)
     outcome = job_outcome(job) if job is not None else None
     if outcome is not None and outcome.state == "Running":
+        run.stage = _training_stage(ctx, run.version) or run.stage
         return
     pods = ctx.kube.job_pods(ctx.namespace, run.job_name) if job is not None else []
     message = termination_message(pods)
@@ -236,6 +237,15 @@ def check_training(ctx: ModelContext) -> None:
     else:
         _record_failure(ctx, run, outcome, result, message)
     run.finished = True
+
+
+def _training_stage(ctx: ModelContext, version: str) -> str | None:
+    """The stage the trainer last wrote beside the version's directory; None when there is none yet."""
+    uri = progress_uri(artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version))
+    try:
+        return TrainingProgress.model_validate_json(artifacts.read_bytes(uri)).stage
+    except (StorageError, ValueError):
+        return None
 
 
 def _result_from_bucket(ctx: ModelContext, version: str) -> TrainingResult | None:

@@ -155,3 +155,16 @@ def test_degradation_waits_for_the_minimum_outcomes_then_retrains(cluster, colle
                      what="degradation retraining started", timeout=60)
     assert run["trigger"] == "degradation"
     assert "below the training AUC 0.900" in condition(cluster, "m", "Trained")["message"]
+
+
+def test_status_names_the_stage_the_running_training_reported(cluster, operator, tmp_path):
+    from leadscore.api.results import TrainingProgress, progress_uri
+
+    cluster.create(LSM, model())
+    eventually(lambda: cluster.status(LSM, "m").get("training", {}).get("version") == "v1", what="v1 started")
+    uri = progress_uri(str(tmp_path / "artifacts" / cluster.namespace / "m" / "v1"))
+    for stage in ("loading s3://leads/health.parquet", "tuning lightgbm 12/25 best 0.3987"):
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        # the trainer's part
+        Path(uri).write_text(TrainingProgress(stage=stage, at=datetime.now(UTC)).model_dump_json())
+        eventually(lambda s=stage: cluster.status(LSM, "m")["training"].get("stage") == s, what=f"stage {stage!r}")
