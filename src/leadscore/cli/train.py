@@ -53,6 +53,7 @@ def _train(
 
     from leadscore.api.results import progress_uri
     from leadscore.data import DatasetSpec
+    from leadscore.store.s3 import is_s3_uri
     from leadscore.trainer.batch import write_termination_message
     from leadscore.trainer.config import TrainConfig
     from leadscore.trainer.pipeline import failure, train
@@ -76,9 +77,12 @@ def _train(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
         raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
-    # bars at a terminal, one line per stage and trial in a Job's log; the stage also beside the
-    # version's directory, where the operator reads it into status.training.stage
-    progress = Reported(for_stream(sys.stderr), progress_uri(config.output))
+    # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
+    # (a cluster's Job), the stage also beside the version, where the operator reads it into
+    # status.training.stage (never locally: a failed training must leave no directory behind)
+    progress = for_stream(sys.stderr)
+    if is_s3_uri(config.output):
+        progress = Reported(progress, progress_uri(config.output))
     try:
         result, card = train(config, progress)
     except BaseException as exc:
@@ -89,7 +93,8 @@ def _train(
                 progress.stage(f"warning: {problem}")
         raise
     finally:
-        progress.finish()
+        if isinstance(progress, Reported):
+            progress.finish()
     progress.close()
     problem = write_termination_message(config.resolved_termination_path(), result.to_termination_message())
     if problem:

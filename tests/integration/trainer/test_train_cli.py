@@ -201,5 +201,3 @@ def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
     for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
         assert line in log, log[-2000:]
     assert "\x1b[" not in log  # no terminal escape codes in a Job's log
-    # the stage file the operator reads while the Job runs is gone once it ended
-    assert not (trained["output"].parent / "v1.progress.json").exists()
