@@ -16,25 +16,14 @@ import pytest
 from operator_harness import LSM, condition, consistently, finish_training, model, version_recorded
 
 from leadscore.api.results import TrainingResult
-from leadscore.features import FeatureSpec, InputField
-from leadscore.monitoring.profile import PROFILE_FILE, build_profile, record_columns
 from support.collector import running_collector
 from support.polling import eventually
 from support.processes import free_port
 from unit.collector.kserve_logger import headers, response_body, scored
+from unit.collector.test_collector_drift import records as leads
+from unit.collector.test_collector_drift import write_reference
 
 pytestmark = pytest.mark.integration
-
-SPEC = FeatureSpec(inputs=[InputField(name="lead_id", kind="id", required=True),
-                           InputField(name="pages", kind="numeric"), InputField(name="source", kind="categorical")],
-                   encoders=[])
-
-
-def leads(n: int, seed: int, referral: float) -> list[dict]:
-    rng = np.random.default_rng(seed)
-    return [{"lead_id": f"S{seed}-{i}", "pages": int(rng.poisson(4)),
-             "source": "referral" if rng.random() < referral else "web"} for i in range(n)]
-
 
 @pytest.fixture
 def collector_url(cluster, monkeypatch, tmp_path) -> str:
@@ -54,13 +43,7 @@ def operator_metrics() -> str:
 
 
 def artifact_with_profile(tmp_path: Path, version: str) -> Path:
-    reference = leads(3000, 1, referral=0.3)
-    profile = build_profile(SPEC, record_columns(reference, ["pages", "source"]), len(reference),
-                            np.random.default_rng(0).beta(2, 8, len(reference)))
-    directory = tmp_path / "artifacts" / version
-    directory.mkdir(parents=True)
-    (directory / PROFILE_FILE).write_text(profile.model_dump_json())
-    return directory
+    return write_reference(tmp_path / "artifacts" / version)
 
 
 def finish_with_artifact(cluster, version: str, directory: Path, auc: float) -> None:

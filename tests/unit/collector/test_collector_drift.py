@@ -27,15 +27,19 @@ def records(n: int, seed: int, referral: float) -> list[dict]:
              "source": "referral" if rng.random() < referral else "web"} for i in range(n)]
 
 
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Path:
+def write_reference(directory: Path) -> Path:
+    """A version directory holding the reference profile of 3,000 leads, 30 % referrals."""
     reference = records(3000, 1, referral=0.3)
     profile = build_profile(SPEC, record_columns(reference, ["pages", "source"]), len(reference),
                             np.random.default_rng(0).beta(2, 8, len(reference)))
-    directory = tmp_path / "v1"
-    directory.mkdir()
+    directory.mkdir(parents=True)
     (directory / PROFILE_FILE).write_text(profile.model_dump_json())
     return directory
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    return write_reference(tmp_path / "v1")
 
 
 @pytest.fixture
