@@ -17,7 +17,7 @@ help: ## List the targets
 venv: ## Create .venv with leadscore[dev] (re-installs only when pyproject.toml changed)
 	@hack/venv.sh
 
-tools: ## Build/install the real servers the tests use (kube-apiserver, etcd, MinIO, helm, PostgreSQL), cached
+tools: ## Build/install the real servers the tests use (kube-apiserver, etcd, KServe, MinIO, helm, PostgreSQL, the node), cached
 	@hack/tools.sh
 
 demo: venv ## The main job on an embedded default: synthetic leads -> train -> serve -> score -> A/B -> report
@@ -29,9 +29,10 @@ test: venv tools ## Every test: unit, integration (real servers), end-to-end
 unit: venv ## Unit tests only (no servers)
 	@$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
-lint: venv ## ruff and the import layering contracts
+lint: venv ## ruff, the import layering contracts and mypy
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/lint-imports
+	@$(BIN)/mypy
 
 crds: venv ## Regenerate crds/ (and the chart's copy) from leadscore.api
 	@$(BIN)/leadscore operator crds --output crds --chart charts/leadscore/templates
@@ -47,8 +48,9 @@ kind-up: ## (needs Docker) a kind cluster with cert-manager, KServe and the lead
 deploy: ## (needs Docker + kind-up) build images, load them into kind, helm install
 	@hack/deploy.sh
 
-images: ## (needs Docker) build the operator, trainer and predictor images
-	@for c in operator trainer predictor; do docker build -f $$c/Dockerfile -t leadscore/$$c:dev . ; done
+images: ## Build every image with buildah (no Docker): operator, trainer, predictor, collector, KServe's storage initializer and agent, the test node's pause and CoreDNS; cached by content
+	@hack/install-debs.sh --node
+	@hack/images.sh $(if $(CONTAINERD_ADDRESS),--load $(CONTAINERD_ADDRESS))
 
 clean: ## Remove the demo output and caches of this checkout (not ~/.cache/leadscore)
 	rm -rf .demo .pytest_cache .ruff_cache bench/results/*.tmp

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the leadscore images, loads them into the kind cluster and installs the chart
 # (`make deploy`, after `make kind-up`):
-#   docker build  operator/Dockerfile, trainer/Dockerfile, predictor/Dockerfile -> leadscore/<name>:dev,
-#                 and the collector from predictor/Dockerfile with EXTRAS=collector
+#   docker build  operator/, trainer/, predictor/, collector/Dockerfile -> leadscore/<name>:dev
 #   kind load     the images into cluster "leadscore" (no registry needed)
 #   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
 # BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda; large, and kind has
@@ -37,13 +36,12 @@ CONTEXT="kind-$CLUSTER_NAME"
 kubectl --context "$CONTEXT" get crd inferenceservices.serving.kserve.io >/dev/null 2>&1 \
   || die "KServe is not installed in '$CONTEXT': run 'make kind-up' first"
 
-# Each build: Dockerfile, image, pip extras (the collector is the predictor image's recipe with the
-# collector's dependencies instead of KServe's).
+# Each build: Dockerfile, image, pip extras ("-": the Dockerfile's own).
 builds=(
   "operator/Dockerfile leadscore/operator:$TAG -"
   "trainer/Dockerfile leadscore/trainer:$TAG -"
   "predictor/Dockerfile leadscore/predictor:$TAG -"
-  "predictor/Dockerfile leadscore/collector:$TAG collector"
+  "collector/Dockerfile leadscore/collector:$TAG -"
 )
 if [ "$BUILD_CUDA" = "1" ]; then
   builds+=("trainer/Dockerfile.cuda leadscore/trainer:$TAG-cuda -")

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests need (PostgreSQL's server binaries, whose
-# initdb/postgres the postgres_server fixture runs as the unprivileged `postgres` user).
+# Installs the Debian packages the tests need: PostgreSQL's server binaries (whose initdb/postgres
+# the postgres_server fixture runs as the unprivileged `postgres` user); with --node also the
+# container runtime, networking and image tools of the `node` tests (tests/support/node.py) and
+# `make images` (hack/images.sh).
 # Idempotent and quiet when everything is installed; runs `apt-get update` once, only when
 # something is missing. Needs root (CI runs as root) or sudo.
 set -euo pipefail
 
 PACKAGES=(postgresql)
+if [ "${1:-}" = "--node" ]; then
+  # containerd + runc run the pods; the CNI plugins (bridge, host-local, portmap, loopback) wire
+  # them; kube-proxy programs iptables; socat carries loopback into the node's network namespace;
+  # buildah builds the images from the Dockerfiles, debootstrap their local Debian base.
+  PACKAGES+=(containerd runc containernetworking-plugins iptables socat buildah debootstrap)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 CLUSTER_NAME="${CLUSTER_NAME:-leadscore}"
 KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.34.0}"   # kind v0.30.0's default node
 CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.17.0}"
-KSERVE_VERSION="${KSERVE_VERSION:-v0.16.0}"
+KSERVE_VERSION="${KSERVE_VERSION:-v0.20.0}"  # the version the tests run (hack/build-kserve.sh)
 KSERVE_NAMESPACE="${KSERVE_NAMESPACE:-kserve}"
 DEMO_NAMESPACE="${DEMO_NAMESPACE:-leadscore-demo}"
 WAIT="${WAIT:-300s}"

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from support.controlplane import ControlPlane, running_control_plane
+from support.controlplane import ControlPlane, fresh_namespace, running_control_plane
+from support.helm import CHART, Helm
+from support.kserve import KServe, KServeInstall, running_kserve
 from support.mlflow_server import MLflowServer, running_mlflow
 from support.postgres import PostgresServer, running_postgres
 from support.s3 import S3Server, running_minio
@@ -125,11 +127,41 @@ _namespace_numbers = itertools.count()
 @pytest.fixture
 def kube_namespace(kube: ControlPlane) -> Iterator[str]:
     """A fresh namespace (``test-<pid>-<n>``) on ``kube``, deleted after the test; its name."""
-    from kubernetes import client
-
-    name = f"test-{os.getpid()}-{next(_namespace_numbers)}"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    with fresh_namespace(kube, f"test-{os.getpid()}-{next(_namespace_numbers)}") as name:
         yield name
-        core.delete_namespace(name)
+
+
+@pytest.fixture
+def other_namespace(kube: ControlPlane, kube_namespace: str) -> Iterator[str]:
+    """A second fresh namespace (models living apart from the release, another team)."""
+    with fresh_namespace(kube, f"{kube_namespace}-models") as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def kserve_install() -> KServeInstall:
+    """The pinned KServe build (hack/build-kserve.sh): manager, agent and upstream's config/."""
+    install = KServeInstall(built_tool("LEADSCORE_KSERVE_DIR", "build-kserve.sh"))
+    if install.missing:
+        require_or_skip(f"KServe build incomplete, missing {install.missing}: run `make tools` "
+                        "(hack/build-kserve.sh) or set LEADSCORE_KSERVE_DIR")
+    return install
+
+
+def chart_serving_runtime(helm_bin: Path) -> dict:
+    """The chart's ClusterServingRuntime as a default install renders it."""
+    import yaml
+
+    text = Helm(helm_bin).run("template", "demo", str(CHART), "--show-only", "templates/servingruntime.yaml")
+    return next(doc for doc in yaml.safe_load_all(text) if doc)
+
+
+@pytest.fixture(scope="session")
+def kserve(kube: ControlPlane, kserve_install: KServeInstall, helm_bin: Path) -> Iterator[KServe]:
+    """The real KServe controller (Standard mode by default) on ``kube``, with its CRDs, its
+    ``inferenceservice-config``, its webhooks and the chart's ``leadscore`` ClusterServingRuntime.
+    Tests that use it carry the ``kserve`` marker."""
+    workdir = Path(tempfile.mkdtemp(prefix="leadscore-kserve-"))
+    with running_kserve(kube.kubeconfig, kserve_install, workdir,
+                        runtimes=[chart_serving_runtime(helm_bin)]) as running:
+        yield running

@@ -192,6 +192,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
 
     from leadscore.api.summary import ExperimentSummary
     from leadscore.collector.cloudevents import logger_headers
+    from leadscore.collector.outcomes import OUTCOMES_PATH
     from leadscore.data import synth
 
     workdir = options.workdir
@@ -237,7 +238,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
                                  "occurred_at": (at + timedelta(days=2)).isoformat()})
                 scored.append({**prediction, "converted": converted})
         for i in range(0, len(outcomes), 5000):
-            client.post(f"http://127.0.0.1:{collector}/v1/outcomes",
+            client.post(f"http://127.0.0.1:{collector}{OUTCOMES_PATH.format(namespace=NAMESPACE)}",
                         json={"outcomes": outcomes[i:i + 5000]}).raise_for_status()
         console.print(f"scored {len(scored):,} leads over {options.days} simulated days; posted their outcomes")
         if {"control", "treatment"} <= expected.keys():

@@ -7,6 +7,17 @@ field, the problem and what was given, on one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+Location = tuple[int | str, ...]
+
+
+class HasErrors(Protocol):
+    """pydantic's ``ValidationError`` or FastAPI's ``RequestValidationError``."""
+
+    def errors(self) -> Sequence[Mapping[str, Any]]: ...
+
 
 class LeadscoreError(Exception):
     """Anything leadscore refuses on purpose; ``exit_code`` is what the CLI exits with."""
@@ -57,8 +68,9 @@ class StorageError(LeadscoreError):
     reason = "StorageFailed"
 
 
-class ValidationError(LeadscoreError):
-    """Invalid input to a pure function (statistics, scoring thresholds, ...)."""
+class InvalidInputError(LeadscoreError):
+    """Invalid input to a pure function or an endpoint (statistics, payloads, ...); HTTP 400.
+    (Not pydantic's ``ValidationError``, which ``one_line`` turns into one of these messages.)"""
 
     exit_code = 2
     reason = "InvalidInput"
@@ -69,3 +81,41 @@ class InsufficientDataError(LeadscoreError):
 
     exit_code = 8
     reason = "InsufficientData"
+PERMANENT: tuple[type[LeadscoreError], ...] = (ConfigError, DatasetError, LeakageError, ParityError)
+"""Failures that running again on the same inputs cannot fix: the operator does not retry them."""
+PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error in PERMANENT}))
+
+_MAX_SHOWN = 3
+
+
+def dotted(loc: Location, prefix: str = "") -> str:
+    """``("outcomes", 2, "occurred_at")`` -> ``outcomes[2].occurred_at`` (after ``prefix``)."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path and not path.endswith("-") else str(part)
+    return path or "body"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def one_line(exc: HasErrors, where: Callable[[Location], str] = dotted) -> str:
+    """A pydantic error as one line naming the field, the problem and the value given:
+    ``outcomes[2].occurred_at: Input should be a valid datetime (got 'yesterday')``; at most
+    three errors. ``where`` names a field the way the user set it (a flag, a variable)."""
+    errors = exc.errors()
+    parts = []
+    for error in errors[:_MAX_SHOWN]:
+        message = f"{where(tuple(error['loc']))}: {error['msg']}"
+        if error["type"] != "missing" and "input" in error:
+            message += f" (got {_shown(error['input'])})"
+        parts.append(message)
+    more = len(errors) - _MAX_SHOWN
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from leadscore.api.artifact import CARD_FILE, ServingCard
 from leadscore.errors import StorageError
 
 UNIT = "log-odds (uncalibrated model score)"
@@ -90,12 +91,11 @@ class Member:
     path: Path
 
 
-def members_from_card(card: Mapping[str, Any], directory: Path) -> list[Member]:
+def members_from_card(card: ServingCard, directory: Path) -> list[Member]:
     """``members`` of ``model_card.json`` (``native_file`` is relative to the artifact directory)."""
-    listed = card.get("members") or []
-    if not listed:
-        raise StorageError(f"{directory / 'model_card.json'}: no members listed, nothing to explain")
-    return [Member(str(m["algorithm"]), float(m["weight"]), directory / str(m["native_file"])) for m in listed]
+    if not card.members:
+        raise StorageError(f"{directory / CARD_FILE}: no members listed, nothing to explain")
+    return [Member(m.algorithm, m.weight, directory / m.native_file) for m in card.members]
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ Vectorised, because the predictor maps whole batches per request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
+import pydantic
 
 from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.errors import ConfigError, dotted, one_line
 
 TIERS = ("high", "medium", "low", "very_low")
 
@@ -34,7 +33,9 @@ def actions(spec: ScoringSpec) -> tuple[str, str, str, str]:
     return spec.high.action, spec.medium.action, spec.low.action, spec.very_low_action
 
 
-def spec_from_card(card: Mapping[str, Any]) -> ScoringSpec:
-    """The thresholds a model card records, the defaults when it records none."""
-    recorded = card.get("scoring")
-    return ScoringSpec.model_validate(recorded) if recorded else ScoringSpec()
+def spec_from_json(text: str, where: str) -> ScoringSpec:
+    """A ``ScoringSpec`` given as JSON (``ScoringSpec.to_json``) on a command line; errors name ``where``."""
+    try:
+        return ScoringSpec.model_validate_json(text)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(one_line(exc, lambda loc: f"{where}: {dotted(loc)}" if loc else where)) from None

@@ -3,7 +3,8 @@ CRDs and configuration, the collector and the operator as the processes a user w
 
 The operator and the collector are subprocesses (``leadscore operator run``, ``leadscore
 collector``) configured only through their documented environment and flags; the test
-plays the kubelet (e2e_kubelet) and KServe (e2e_kserve).
+plays the kubelet (e2e_kubelet for training Jobs, e2e_kserve for the predictor Pod the real
+KServe controller makes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from support.processes import ServerProcess, start_process
 from support.s3 import S3Server
 
 LEADSCORE = local_executable("leadscore")
+PREDICTOR_SERVICE_ACCOUNT = "leadscore-predictor"
 POLL_SECONDS = "1"
 EXPERIMENT_SECONDS = "2"
 
@@ -34,8 +36,8 @@ def _stopped_with_log(process: ServerProcess) -> str:
 
 
 @pytest.fixture(scope="session")
-def e2e_crds(kube) -> None:
-    """Our CRDs and the minimal ISVC CRD, installed (or already there) and Established."""
+def e2e_crds(kube, kserve) -> None:
+    """Our CRDs, installed (or already there) and Established, on a cluster running KServe."""
     with kube.api_client() as api:
         install_crds(api, LEADSCORING_CRDS)
 
@@ -50,7 +52,9 @@ def bucket(s3_server: S3Server) -> str:
 def cluster(kube, e2e_crds, kube_namespace: str, s3_server: S3Server,
             mlflow_server: MLflowServer) -> Iterator[Cluster]:
     """A namespace configured as the Helm chart configures one: the S3 ConfigMap and Secret and
-    the MLflow ConfigMap that training Jobs (and A/B predictors) reference by name."""
+    the MLflow ConfigMap that training Jobs (and A/B predictors) reference by name, and the
+    predictor's ServiceAccount through which KServe finds the S3 Secret (its annotations say
+    where S3 is)."""
     from kubernetes import client
 
     names = OperatorSettings()  # the operator runs with the default names
@@ -61,8 +65,14 @@ def cluster(kube, e2e_crds, kube_namespace: str, s3_server: S3Server,
         core = client.CoreV1Api(api)
         core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": names.s3_config_map},
                                                            "data": s3_config})
-        core.create_namespaced_secret(kube_namespace, {"metadata": {"name": names.s3_secret},
+        kserve_s3 = {"serving.kserve.io/s3-endpoint": s3_server.endpoint.removeprefix("http://"),
+                     "serving.kserve.io/s3-usehttps": "0", "serving.kserve.io/s3-verifyssl": "0"}
+        core.create_namespaced_secret(kube_namespace, {"metadata": {"name": names.s3_secret,
+                                                                    "annotations": kserve_s3},
                                                        "stringData": s3_secret})
+        core.create_namespaced_service_account(kube_namespace, {
+            "metadata": {"name": PREDICTOR_SERVICE_ACCOUNT}, "secrets": [{"name": names.s3_secret}],
+            "automountServiceAccountToken": False})
         core.create_namespaced_config_map(kube_namespace, {"metadata": {"name": names.mlflow_config_map},
                                                            "data": mlflow_server.env})
         yield Cluster(api, kube_namespace)
@@ -84,6 +94,7 @@ def operator_process(kube, cluster: Cluster, s3_server: S3Server, bucket: str, c
            "LEADSCORE_ARTIFACT_ROOT": f"s3://{bucket}",
            "LEADSCORE_COLLECTOR_URL": collector_url,
            "LEADSCORE_TRAINER_IMAGE": "leadscore/trainer:e2e",
+           "LEADSCORE_PREDICTOR_SERVICE_ACCOUNT": PREDICTOR_SERVICE_ACCOUNT,
            "LEADSCORE_POLL_SECONDS": POLL_SECONDS,
            "LEADSCORE_EXPERIMENT_SECONDS": EXPERIMENT_SECONDS}
     process = start_process("operator", [LEADSCORE, "operator", "run", "--namespace", cluster.namespace],

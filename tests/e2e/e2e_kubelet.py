@@ -40,14 +40,21 @@ def _source_data(core: Any, namespace: str, ref: dict[str, Any], kind: str) -> d
 
 
 def container_env(core: Any, namespace: str, container: dict[str, Any]) -> dict[str, str]:
-    """``envFrom`` first, then ``env`` on top, as the kubelet orders them."""
+    """``envFrom`` first, then ``env`` on top (values, or keys of a Secret or ConfigMap), as the
+    kubelet orders them."""
     env: dict[str, str] = {}
     for source in container.get("envFrom") or ():
         for kind in ("configMapRef", "secretRef"):
             if kind in source:
                 env.update(_source_data(core, namespace, source[kind], kind))
     for item in container.get("env") or ():
-        env[item["name"]] = item.get("value", "")
+        reference = item.get("valueFrom") or {}
+        for key, kind in (("secretKeyRef", "secretRef"), ("configMapKeyRef", "configMapRef")):
+            if key in reference:
+                env[item["name"]] = _source_data(core, namespace, reference[key], kind)[reference[key]["key"]]
+                break
+        else:
+            env[item["name"]] = item.get("value", "")
     return env
 
 

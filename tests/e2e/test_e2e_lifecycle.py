@@ -2,9 +2,9 @@
 
 ``kubectl apply`` of a LeadScoringModel whose dataset sits in the S3 server; the operator's
 training Job run for real (the test plays the kubelet); the artifact in the bucket and the
-MLflow run; the InferenceService the operator renders served by the real predictor started
-from its ``storageUri`` (the test plays KServe, logger included); a retrained version; a
-sticky ABExperiment scored over HTTP, outcomes posted to the collector, concluded by the
+MLflow run; the InferenceService the operator renders, reconciled by the real KServe
+controller into a Pod whose containers the test runs (storage initializer, predictor, logger);
+a retrained version; a sticky ABExperiment scored over HTTP, outcomes posted to the collector, concluded by the
 operator's timer and acted on; the model deleted and its children garbage-collected.
 
 Why the treatment wins, deterministically: v1 is trained on an early CRM export that lacks
@@ -31,9 +31,10 @@ from e2e_kubelet import local_executable, run_job_pod
 
 from leadscore.api.results import TrainingResult
 from leadscore.data import synth
+from support.kserve import INGRESS_DOMAIN
 from support.polling import eventually
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.kserve]
 
 LSM, ABX = "leadscoringmodels", "abexperiments"
 MODEL_PODS = "leadscoring.io/model=pc-leads"
@@ -107,7 +108,8 @@ def train_version(cluster: Any, s3_server: Any, mlflow_uri: str, version: str, w
     assert {"model.onnx", "feature_spec.json", "model_card.json", "result.json"} <= stored
     mlflow = MlflowClient(mlflow_uri)
     assert mlflow.get_run(result.mlflow_run_id).info.status == "FINISHED"
-    assert mlflow.get_model_version(MODEL, result.mlflow_model_version).run_id == result.mlflow_run_id
+    registered = mlflow.get_model_version(result.mlflow_registered_model, result.mlflow_model_version)
+    assert registered.run_id == result.mlflow_run_id and registered.tags["leadscore.version"] == version
     eventually(lambda: cluster.batch.read_namespaced_job(job_name, cluster.namespace).status.succeeded,
                what=f"Job {job_name} Complete", timeout=60)
     eventually(lambda: version_record(cluster, version), what=f"{version} in the model's status", timeout=60)
@@ -167,7 +169,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     assert isvc["spec"]["predictor"]["logger"]["url"] == f"{collector_url}/v1/events"
     status = eventually(lambda: (s := model_status(cluster)).get("phase") == "Ready" and s,
                         what="model phase Ready", timeout=60)
-    assert status["endpoint"] == f"http://{MODEL}.{cluster.namespace}.example.com"
+    assert status["endpoint"] == f"http://{MODEL}-{cluster.namespace}.{INGRESS_DOMAIN}"  # from KServe
 
     leads = records(incoming)
     request, response = predictor.predict(leads[:25])
@@ -176,7 +178,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     assert {p["model_version"] for p in scored} == {"v1"}
     assert all(0.0 <= p["probability"] <= 1.0 for p in scored)
     assert {p["tier"] for p in scored} - {"very_low"}, "spec.scoring tiers did not reach the predictor"
-    answers = log_inference(isvc, request, response)
+    answers = log_inference(predictor, request, response)
     assert answers[-1]["predictions_stored"] == 25
 
     # 2. New data (the full export) lands at the same URI; retrain by annotation; v2 is only recorded.
@@ -197,7 +199,7 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
     predictions = []
     for start in range(0, len(leads), 500):
         request, response = predictor.predict(leads[start:start + 500])
-        log_inference(isvc, request, response)
+        log_inference(predictor, request, response)
         predictions += response["predictions"]
     assert {(p["arm"], p["model_version"]) for p in predictions} == {("control", "v1"), ("treatment", "v2")}
     arms = {"control": "v1", "treatment": "v2"}
@@ -206,7 +208,8 @@ def test_lead_scoring_runs_train_serve_experiment_and_cleanup_when_driven_like_a
 
     truth = dict(zip(incoming["lead_id"], incoming["true_probability"], strict=True))
     outcomes = sales_floor(predictions, truth)
-    posted = httpx.post(f"{collector_url}/v1/outcomes", json={"outcomes": outcomes}, timeout=120)
+    posted = httpx.post(f"{collector_url}/v1/namespaces/{cluster.namespace}/outcomes", json={"outcomes": outcomes},
+                        timeout=120)
     assert posted.status_code == 200 and posted.json()["stored"] == len(outcomes), posted.text
 
     # 4. The operator's timer reads the collector's summary, concludes, and promotes v2.

@@ -1,8 +1,9 @@
 """The test cluster, shared by the operator integration tests and the end-to-end test: our CRDs
 installed on the real kube-apiserver (``kube`` fixture) and small helpers over its admin client.
 
-Both suites install the same generated CRDs and the minimal ISVC CRD; keeping the install and
-the "Established" wait in one place means a CRD change is tested the same way in both.
+Both suites install the same generated CRDs (KServe's own come with the ``kserve`` fixture,
+support.kserve); keeping the install and the "Established" wait in one place means a CRD change
+is tested the same way in both.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import yaml
 from support.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-ISVC_CRD = ROOT / "manifests" / "kserve-crd" / "serving.kserve.io_inferenceservices.yaml"
-LEADSCORING_CRDS = [*sorted((ROOT / "crds").glob("leadscoring.io_*.yaml")), ISVC_CRD]
-"""Our two CRDs and the ISVC CRD: what the operator needs to reconcile models and experiments."""
-ALL_CRDS = [*sorted((ROOT / "crds").glob("*.yaml")), ISVC_CRD]
+LEADSCORING_CRDS = sorted((ROOT / "crds").glob("leadscoring.io_*.yaml"))
+"""Our two CRDs: with KServe's (``kserve`` fixture), what the operator needs to reconcile models
+and experiments."""
+ALL_CRDS = sorted((ROOT / "crds").glob("*.yaml"))
 """Also kopf's peering CRDs, for the tests that run replicas with leader election."""
 
 GROUP, VERSION = "leadscoring.io", "v1alpha1"
@@ -87,9 +88,6 @@ class Cluster:
     def isvc(self, name: str) -> dict | None:
         return self.get("inferenceservices", name, group="serving.kserve.io", version="v1beta1")
 
-    def patch_isvc_status(self, name: str, status: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object_status("serving.kserve.io", "v1beta1", self.namespace,
-                                                          "inferenceservices", name, {"status": status})
 
     def jobs(self, model: str) -> list[Any]:
         return list(self.batch.list_namespaced_job(self.namespace,

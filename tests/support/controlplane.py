@@ -2,13 +2,17 @@
 
 etcd, kube-apiserver (client-certificate authentication, RBAC, service-account keys, no
 ServiceAccount admission since nothing creates the default accounts) and kube-controller-manager
-running only the job, garbage-collector and namespace controllers. There is no kubelet and no
+running only the controllers in CONTROLLERS. There is no kubelet and no
 scheduler: pods stay Pending until a test plays the kubelet (``support.kubelet``).
+
+``for_node=True`` makes it a control plane a real node can join (``support.node``): ServiceAccount
+admission and the controllers that pods, Deployments and Services need.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import ssl
 from collections.abc import Iterator
@@ -26,7 +30,18 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
-CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-controller")
+CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-controller",
+               "deployment-controller", "replicaset-controller")
+"""Deployments and ReplicaSets make Pods (KServe's Standard mode reconciles to a Deployment);
+with no scheduler and no kubelet those Pods stay Pending unless a test plays the kubelet."""
+NODE_CONTROLLERS = ("serviceaccount-controller", "root-ca-certificate-publisher-controller",
+                    "statefulset-controller", "endpointslice-controller", "ttl-after-finished-controller",
+                    "pod-garbage-collector-controller", "node-lifecycle-controller")
+"""What pods on a real node need besides CONTROLLERS: the `default` ServiceAccount and the
+``kube-root-ca.crt`` ConfigMap in every namespace (projected tokens), StatefulSets, the
+EndpointSlices kube-proxy and CoreDNS read, the clean-up of finished Jobs and orphaned pods, and
+the node's not-ready taint lifted once its kubelet reports Ready."""
+KUBERNETES_SERVICE_IP = "10.0.0.1"
 ADMIN_USER, ADMIN_GROUP = "leadscore-admin", "system:masters"
 
 
@@ -37,6 +52,11 @@ class ControlPlane:
     server: str
     kubeconfig: Path
     workdir: Path  # logs: etcd.log, kube-apiserver.log, kube-controller-manager.log
+
+    @property
+    def ca_file(self) -> Path:
+        """The cluster CA's certificate (it signed the apiserver's serving and the admin's client cert)."""
+        return self.workdir / "pki" / "ca.crt"
 
     @property
     def env(self) -> dict[str, str]:
@@ -95,7 +115,7 @@ def _start_etcd(stack: ExitStack, bin_dir: Path, workdir: Path, timeout: float) 
 
 
 def _start_apiserver(stack: ExitStack, bin_dir: Path, workdir: Path, etcd_url: str, pki: dict[str, Path],
-                     timeout: float) -> str:
+                     timeout: float, for_node: bool) -> str:
     port = free_port()
     server = f"https://127.0.0.1:{port}"
     args = [bin_dir / "kube-apiserver",
@@ -108,7 +128,7 @@ def _start_apiserver(stack: ExitStack, bin_dir: Path, workdir: Path, etcd_url: s
             "--service-account-key-file", pki["sa.pub"],
             "--service-account-signing-key-file", pki["sa.key"],
             "--service-cluster-ip-range", SERVICE_CLUSTER_IP_RANGE,
-            "--disable-admission-plugins", "ServiceAccount",
+            *(() if for_node else ("--disable-admission-plugins", "ServiceAccount")),
             "--allow-privileged=true", "--endpoint-reconciler-type", "none", "--profiling=false"]
     process = start_process("kube-apiserver", args, workdir / "kube-apiserver.log")
     stack.callback(process.stop)
@@ -119,14 +139,16 @@ def _start_apiserver(stack: ExitStack, bin_dir: Path, workdir: Path, etcd_url: s
 
 
 def _start_controller_manager(stack: ExitStack, bin_dir: Path, workdir: Path, kubeconfig: Path,
-                              timeout: float) -> None:
+                              timeout: float, root_ca: Path | None) -> None:
     port = free_port()
+    controllers = CONTROLLERS if root_ca is None else CONTROLLERS + NODE_CONTROLLERS
     args = [bin_dir / "kube-controller-manager",
             "--kubeconfig", kubeconfig,
             "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
             "--bind-address", "127.0.0.1", "--secure-port", str(port), "--cert-dir", workdir / "kcm-certs",
-            "--controllers", ",".join(CONTROLLERS), "--leader-elect=false",
-            "--use-service-account-credentials=false", "--profiling=false"]
+            "--controllers", ",".join(controllers), "--leader-elect=false",
+            "--use-service-account-credentials=false", "--profiling=false",
+            *(() if root_ca is None else ("--root-ca-file", root_ca))]
     process = start_process("kube-controller-manager", args, workdir / "kube-controller-manager.log")
     stack.callback(process.stop)
     insecure = ssl.create_default_context()
@@ -139,7 +161,10 @@ def _start_controller_manager(stack: ExitStack, bin_dir: Path, workdir: Path, ku
 def _write_pki(directory: Path) -> dict[str, Path]:
     directory.mkdir(mode=0o700)
     ca = CertificateAuthority("leadscore-test-ca")
-    serving = ca.serving_pair("kube-apiserver", ["127.0.0.1", "localhost", "kubernetes.default.svc"])
+    # Pods reach the apiserver through the `kubernetes` Service: its ClusterIP and DNS names.
+    serving = ca.serving_pair("kube-apiserver", ["127.0.0.1", "localhost", KUBERNETES_SERVICE_IP, "kubernetes",
+                                                 "kubernetes.default", "kubernetes.default.svc",
+                                                 "kubernetes.default.svc.cluster.local"])
     admin = ca.client_pair(ADMIN_USER, ADMIN_GROUP)
     sa = signing_key_pair()
     files = {"ca.crt": ca.cert_pem, "serving.crt": serving.cert_pem, "serving.key": serving.key_pem,
@@ -149,7 +174,8 @@ def _write_pki(directory: Path) -> dict[str, Path]:
 
 
 @contextmanager
-def running_control_plane(bin_dir: Path, workdir: Path, *, timeout: float = 300.0) -> Iterator[ControlPlane]:
+def running_control_plane(bin_dir: Path, workdir: Path, *, timeout: float = 300.0,
+                          for_node: bool = False) -> Iterator[ControlPlane]:
     """Start etcd, kube-apiserver and kube-controller-manager; stop them and delete ``workdir`` after.
 
     Deadlines are generous: on two busy cores the apiserver alone may need a minute.
@@ -158,9 +184,25 @@ def running_control_plane(bin_dir: Path, workdir: Path, *, timeout: float = 300.
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         pki = _write_pki(workdir / "pki")
         etcd_url = _start_etcd(stack, bin_dir, workdir, timeout)
-        server = _start_apiserver(stack, bin_dir, workdir, etcd_url, pki, timeout)
+        server = _start_apiserver(stack, bin_dir, workdir, etcd_url, pki, timeout, for_node)
         admin = KeyPair(pki["admin.crt"].read_bytes(), pki["admin.key"].read_bytes())
         document = kubeconfig_document(server, pki["ca.crt"].read_bytes(), admin)
         kubeconfig = _write(workdir / "kubeconfig", yaml.safe_dump(document).encode())
-        _start_controller_manager(stack, bin_dir, workdir, kubeconfig, timeout)
+        _start_controller_manager(stack, bin_dir, workdir, kubeconfig, timeout,
+                                  pki["ca.crt"] if for_node else None)
         yield ControlPlane(server=server, kubeconfig=kubeconfig, workdir=workdir)
+
+
+@contextmanager
+def fresh_namespace(kube: ControlPlane, name: str, labels: dict[str, str] | None = None) -> Iterator[str]:
+    """Namespace ``name`` (with ``labels``) on ``kube`` for the block, deleted after it."""
+    from kubernetes import client
+
+    with kube.api_client() as api:
+        core = client.CoreV1Api(api)
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
+        try:
+            yield name
+        finally:
+            with contextlib.suppress(client.exceptions.ApiException):
+                core.delete_namespace(name)

@@ -47,3 +47,19 @@ def finish_pod(core: CoreV1Api, pod: V1Pod, *, succeeded: bool = True, message: 
     """Report ``pod`` as exited (exit 0 / 1 unless ``exit_code``) with ``message`` as termination message."""
     body = terminated_status(pod, succeeded=succeeded, message=message, exit_code=exit_code)
     core.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, body)
+
+
+def ready_status(pod: V1Pod, pod_ip: str = "10.1.0.10") -> dict[str, Any]:
+    """The status a kubelet would write once every container of ``pod`` runs and is ready."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    containers = [{"name": c.name, "image": c.image, "imageID": "", "ready": True, "started": True,
+                   "restartCount": 0, "state": {"running": {"startedAt": now}}} for c in pod.spec.containers]
+    conditions = [{"type": kind, "status": "True", "lastTransitionTime": now}
+                  for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]
+    return {"status": {"phase": "Running", "startTime": now, "podIP": pod_ip, "hostIP": "127.0.0.1",
+                       "conditions": conditions, "containerStatuses": containers}}
+
+
+def make_ready(core: CoreV1Api, pod: V1Pod) -> None:
+    """Report ``pod`` as running and ready (what lets a Deployment become available)."""
+    core.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, ready_status(pod))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import ssl
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,11 +65,25 @@ class S3Server:
 
 
 @contextmanager
-def running_minio(binary: Path, workdir: Path, *, timeout: float = 90.0) -> Iterator[S3Server]:
-    """Start ``minio server`` on a free loopback port with a data dir under ``workdir``."""
+def running_minio(binary: Path, workdir: Path, *, timeout: float = 90.0, extra_env: Mapping[str, str] | None = None,
+                  tls: tuple[bytes, bytes, bytes] | None = None, quiet: bool = True) -> Iterator[S3Server]:
+    """Start ``minio server`` on a free loopback port with a data dir under ``workdir``.
+
+    ``extra_env`` adds MINIO_* settings (an OpenID provider, say); ``tls`` is (CA, certificate,
+    key) PEMs: MinIO then serves HTTPS and ``endpoint`` is an https:// URL; ``quiet=False`` keeps
+    the startup banner (where MinIO prints the role ARNs of its OpenID providers).
+    """
     data_dir = workdir / "data"
     data_dir.mkdir(parents=True)
     port, console_port = free_port(), free_port()
+    certs_dir = workdir / "certs"
+    context = None
+    if tls is not None:
+        ca_pem, cert_pem, key_pem = tls
+        certs_dir.mkdir()
+        (certs_dir / "public.crt").write_bytes(cert_pem)
+        (certs_dir / "private.key").write_bytes(key_pem)
+        context = ssl.create_default_context(cadata=ca_pem.decode())
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(workdir),
@@ -78,13 +93,14 @@ def running_minio(binary: Path, workdir: Path, *, timeout: float = 90.0) -> Iter
         "MINIO_BROWSER": "off",
         "MINIO_UPDATE": "off",
         "MINIO_CI_CD": "1",  # no interactive terminal niceties
+        **(extra_env or {}),
     }
-    args = [binary, "server", "--quiet", "--address", f"127.0.0.1:{port}",
-            "--console-address", f"127.0.0.1:{console_port}", data_dir]
+    args = [binary, "server", *(["--quiet"] if quiet else []), "--address", f"127.0.0.1:{port}",
+            "--console-address", f"127.0.0.1:{console_port}", "--certs-dir", certs_dir, data_dir]
     process = start_process("minio", args, workdir / "minio.log", env=env)
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        wait_until(lambda: http_ok(f"{endpoint}/minio/health/ready"),
+        wait_until(lambda: http_ok(f"{endpoint}/minio/health/ready", context=context),
                    what=f"MinIO ready at {endpoint}", timeout=timeout, process=process)
         yield S3Server(endpoint=endpoint, data_dir=data_dir, process=process)
     finally:

@@ -242,6 +242,12 @@ naming the values involved.
 {{- if and .Values.collector.export.enabled (not .Values.collector.export.output) }}
 {{- fail "collector.export.enabled=true needs collector.export.output (an s3:// URI for the Parquet training set)" }}
 {{- end }}
+{{- if and (include "leadscore.collector.hashes" .) (not .Values.collector.privacy.existingSecret) }}
+{{- fail "collector.privacy.rules hash fields: set collector.privacy.existingSecret (a Secret holding the hashing key)" }}
+{{- end }}
+{{- if and .Values.collector.export.enabled (not .Values.collector.export.namespace) }}
+{{- fail "collector.export.enabled=true needs collector.export.namespace (the model namespace whose leads are exported)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -334,4 +340,98 @@ credentials (external store without existingSecret, e.g. IRSA): Jobs then refere
 {{- if or .Values.minio.enabled .Values.externalObjectStore.existingSecret }}
 {{- .Values.modelNamespaces.s3Secret }}
 {{- end }}
+{{- end }}
+
+{{- define "leadscore.collector.hashes" -}}
+{{- range $model, $rule := .Values.collector.privacy.rules }}{{ if $rule.hash }}yes{{ end }}{{ end }}
+{{- end }}
+
+{{/*
+The collector's personal-data rules (leadscore.collector.privacy): fields dropped or hashed per
+model before storage, and again in the export.
+*/}}
+{{- define "leadscore.collector.privacyEnv" -}}
+- name: LEADSCORE_PRIVACY
+  value: {{ .Values.collector.privacy.rules | toJson | quote }}
+{{- with .Values.collector.privacy.existingSecret }}
+- name: LEADSCORE_PRIVACY_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.collector.privacy.secretKeys.key }}
+{{- end }}
+{{- end }}
+
+{{/*
+A CronJob running one `leadscore collector ...` command against the collector's database (the
+export and the retention prune): same image, account, security and placement as the collector.
+Usage: include "leadscore.collector.cronJob" (dict "root" . "component" "collector-export"
+  "schedule" "0 3 1 * *" "args" (list "collector" "export" ...) "resources" {...} "s3" true)
+*/}}
+{{- define "leadscore.collector.cronJob" -}}
+{{- $root := .root }}
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ include "leadscore.componentName" (list $root .component) }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "leadscore.labels" (list $root .component) | nindent 4 }}
+spec:
+  schedule: {{ .schedule | quote }}
+  timeZone: Etc/UTC
+  # a slow run must not overlap the next one
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        metadata:
+          labels:
+            {{- include "leadscore.labels" (list $root .component) | nindent 12 }}
+        spec:
+          restartPolicy: Never
+          # It reads and writes the database (and the object store); no Kubernetes API.
+          automountServiceAccountToken: false
+          serviceAccountName: {{ include "leadscore.componentName" (list $root "collector") }}
+          {{- with include "leadscore.imagePullSecrets" $root }}{{ . | nindent 10 }}{{ end }}
+          securityContext:
+            {{- include "leadscore.podSecurityContext" dict | nindent 12 }}
+          containers:
+            - name: {{ .component | trimPrefix "collector-" }}
+              image: {{ include "leadscore.image" (list $root $root.Values.collector.image "collector.image") }}
+              imagePullPolicy: {{ $root.Values.collector.image.pullPolicy }}
+              command: [leadscore]
+              args: {{ toJson .args }}
+              env:
+                - name: LEADSCORE_DB_URL
+                  valueFrom:
+                    secretKeyRef:
+                      name: {{ include "leadscore.database.secretName" $root }}
+                      key: {{ include "leadscore.database.urlKey" $root }}
+                {{- if .s3 }}
+                {{- include "leadscore.s3.env" $root | nindent 16 }}
+                {{- include "leadscore.collector.privacyEnv" $root | nindent 16 }}
+                {{- end }}
+              securityContext:
+                {{- include "leadscore.containerSecurityContext" $root | nindent 16 }}
+              resources:
+                {{- toYaml .resources | nindent 16 }}
+              volumeMounts:
+                - name: tmp
+                  mountPath: /tmp
+          volumes:
+            - name: tmp
+              emptyDir:
+                sizeLimit: 2Gi
+          {{- with $root.Values.collector.nodeSelector }}
+          nodeSelector:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $root.Values.collector.tolerations }}
+          tolerations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
 {{- end }}

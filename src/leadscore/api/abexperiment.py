@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, JsonValue
 
 from leadscore.api.base import ApiModel
 from leadscore.api.conditions import Condition
 
 RULES = "rules"
 """The arm name of the rule-based baseline scoring (no model artifact)."""
+
+
+def splits_in_kserve(assignment: str, control: str, treatment: str) -> bool:
+    """Whether KServe performs the split: a random split of two model versions is its canary;
+    a sticky split, or one with the rules arm, is hashed by the predictor."""
+    return assignment == "random" and RULES not in (control, treatment)
+
+
 ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
 DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
 
@@ -24,11 +32,13 @@ class ArmRef(ApiModel):
                                      "the rule-based baseline scoring.")
 
 
-EXPERIMENT_RULES = [
+EXPERIMENT_RULES: list[JsonValue] = [
     {"rule": "self.control.version != self.treatment.version",
      "message": "control and treatment must be different versions", "fieldPath": ".treatment.version"},
     {"rule": "self.modelRef == oldSelf.modelRef",
      "message": "modelRef is immutable; create a new ABExperiment", "fieldPath": ".modelRef"},
+    {"rule": "!has(self.alphaSpending) || (self.sequential && self.metric == 'conversion')",
+     "message": "alphaSpending needs sequential: true and metric: conversion", "fieldPath": ".alphaSpending"},
 ]
 
 
@@ -59,6 +69,19 @@ class ABExperimentSpec(ApiModel):
                                      description="No decision before each arm has this many exposures.")
     sequential: bool = Field(True, description="Always-valid (sequential) inference: looking at results "
                                                "every evaluation does not inflate false positives.")
+    alpha_spending: Literal["obrien-fleming", "pocock"] | None = Field(
+        None, description="Set for a group-sequential design instead of the always-valid test, for teams that "
+                          "look at planned times: alpha is spent over the looks (O'Brien-Fleming: strict early, "
+                          "Pocock: even) up to expectedSamplesPerArm (default: the fixed-horizon plan for the "
+                          "MDE). Needs sequential: true and metric: conversion.")
+    variance_reduction: Literal["auto", "off"] = Field(
+        "auto", description="auto: decide on conversion adjusted for the control model's pre-treatment score "
+                            "(CUPED/CUPAC) whenever every exposure carries one; off: never adjust.")
+    expected_samples_per_arm: int | None = Field(
+        None, ge=10, le=100_000_000,
+        description="Exposures per arm the experiment is expected to reach (traffic × duration): tunes the "
+                    "sequential test to decide by then, and is the maximum of an alphaSpending design. "
+                    "Default: tuned to the MDE alone.")
     min_duration: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
                                      description="No promote or rollback before this long, e.g. 14d so that "
                                                  "whole weeks are compared (a broken split still halts at "
@@ -101,3 +124,11 @@ class ABExperimentStatus(ApiModel):
     decision: Literal["promote", "rollback", "inconclusive"] | None = Field(
         None, description="promote, rollback or inconclusive, once reached.")
     decision_reason: str | None = Field(None, description="Why the decision was taken.")
+    variance_reduction: Literal["applied", "off", "unavailable"] | None = Field(
+        None, description="applied: the decision used conversion adjusted for the control model's score; "
+                          "unavailable: wanted, but some exposures carry no score; off: not asked for.")
+    variance_reduction_share: float | None = Field(
+        None, description="Share of the lift estimate's variance the adjustment removed (0.2 = 20%).")
+    adjusted_lift: float | None = Field(None, description="Relative lift adjusted for the pre-treatment score.")
+    adjusted_lift_lower: float | None = Field(None, description="Lower bound of the adjusted lift's interval.")
+    adjusted_lift_upper: float | None = Field(None, description="Upper bound of the adjusted lift's interval.")

@@ -8,6 +8,8 @@ schemas leave pruning to the apiserver.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -21,6 +23,6 @@ class ApiModel(BaseModel):
         extra="forbid",
     )
 
-    def to_wire(self) -> dict:
+    def to_wire(self) -> dict[str, Any]:
         """The camelCase dict a Kubernetes body carries (None fields left out)."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -54,6 +54,8 @@ SUMMARY_UNAVAILABLE = "SummaryUnavailable"
 DECISION_REACHED = "DecisionReached"
 EXPERIMENT_HALTED = "ExperimentHalted"
 CONTROL_NOT_SERVING = "ControlNotServing"
+RANDOM_SPLIT_UNAVAILABLE = "RandomSplitUnavailable"
+"""assignment random of two versions needs KServe's Knative mode; the model runs in Standard."""
 MODEL_PINNED = "ModelPinned"
 HEALTH_CHECKED = "HealthChecked"
 HEALTH_UNKNOWN = "HealthUnknown"
@@ -113,7 +115,7 @@ def set_condition(
     moved = previous is None or previous.status != status
     updated = Condition(
         type=type_, status=status, reason=reason, message=message,
-        last_transition_time=(now or _now()) if moved else previous.last_transition_time,
+        last_transition_time=(now or _now()) if moved or previous is None else previous.last_transition_time,
         observed_generation=generation,
     )
     result = [updated if c.type == type_ else c for c in conditions]

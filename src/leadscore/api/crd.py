@@ -20,8 +20,8 @@ from pydantic_core import core_schema
 
 from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
+from leadscore.api.wire import GROUP
 
-GROUP = "leadscoring.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 NAME_RULE = {
@@ -42,7 +42,7 @@ class PrinterColumn:
     priority: int = 0
 
     def to_crd(self) -> dict[str, Any]:
-        column = {"name": self.name, "type": self.type, "jsonPath": self.json_path,
+        column: dict[str, Any] = {"name": self.name, "type": self.type, "jsonPath": self.json_path,
                   "description": self.description}
         if self.priority:
             column["priority"] = self.priority
@@ -145,7 +145,8 @@ def structural(schema: dict[str, Any]) -> dict[str, Any]:
                 out[key] = resolve(value)
         return out
 
-    return resolve({k: v for k, v in schema.items() if k != "$defs"})
+    resolved: dict[str, Any] = resolve({k: v for k, v in schema.items() if k != "$defs"})
+    return resolved
 
 
 def _without_nulls(value: Any) -> Any:
@@ -165,7 +166,7 @@ class _FactoryDefaults(GenerateJsonSchema):
     def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
         factory = schema.get("default_factory")
         if factory is not None and not schema.get("default_factory_takes_data"):
-            return factory()
+            return factory()  # type: ignore[call-arg]  # a factory that takes no data: checked above
         return super().get_default_value(schema)
 
     def encode_default(self, dft: Any) -> Any:
@@ -255,7 +256,8 @@ def crd_yaml(document: dict[str, Any]) -> str:
     """A CRD as the YAML file ``crds/`` holds (stable key order, so diffs stay small)."""
     import yaml
 
-    return GENERATED_HEADER + yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
+    text: str = yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
+    return GENERATED_HEADER + text
 
 
 def chart_template(document: dict[str, Any]) -> str:

@@ -7,10 +7,11 @@ schema and the operator parses CR bodies with them, so a field documented here i
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.base import ApiModel
@@ -64,8 +65,9 @@ class TrainingSpec(ApiModel):
         description="Algorithms to train: lr (logistic regression baseline), xgboost, lightgbm, catboost.")
     ensemble: bool = Field(True, description="Blend the calibrated algorithms into one ensemble "
                                              "when it beats the best single model on validation.")
-    trials: int = Field(20, ge=0, le=1000,
-                        description="Optuna trials per algorithm (0 keeps default hyper-parameters).")
+    trials: int = Field(20, ge=1, le=1000,
+                        description="Optuna trials per algorithm; the first is the algorithm's default "
+                                    "hyper-parameters, so 1 trains the defaults only.")
     time_budget_seconds: int = Field(
         900, ge=10, le=86400, description="Wall-clock budget for the whole hyper-parameter search.")
     seed: int = Field(42, ge=0, le=2**31 - 1, description="Random seed: same data + seed = same model.")
@@ -183,7 +185,13 @@ class ScoringSpec(ApiModel):
                                  description="Action for leads below the low tier.")
 
 
-SCORING_RULES = [
+    def to_json(self) -> str:
+        """The compact JSON the trainer's ``--scoring`` and the predictor's ``LEADSCORE_SCORING``
+        carry: the same spelling on both sides, so a model card and an endpoint tier alike."""
+        return json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
+
+
+SCORING_RULES: list[JsonValue] = [
     {"rule": "self.high.minScore > self.medium.minScore && self.medium.minScore > self.low.minScore",
      "message": "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"},
 ]

@@ -15,6 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 RESULT_SCHEMA_VERSION = 1
 
+NAMESPACE_TAG, MODEL_TAG, VERSION_TAG, JOB_TAG = ("leadscore.namespace", "leadscore.model",
+                                                   "leadscore.version", "leadscore.job")
+"""Tags on every MLflow registered model version the trainer creates (and on its run)."""
+CHAMPION_ALIAS, CHALLENGER_ALIAS = "champion", "challenger"
+"""MLflow aliases the operator keeps in step with the LeadScoringModel: the active version and an
+experiment's treatment."""
+
+
+def registered_model_name(namespace: str, model: str) -> str:
+    """The MLflow registered model of one LeadScoringModel: ``<namespace>.<model>``, so ``pc-leads``
+    in two namespaces are two registered models (a namespace has no dots, so the name is unambiguous)."""
+    return f"{namespace}.{model}"
+
 
 class TrainingResult(BaseModel):
     """One training run's outcome, successful or not."""
@@ -30,6 +43,7 @@ class TrainingResult(BaseModel):
     artifact_uri: str = Field("", description="Directory or s3:// prefix of the artifact.")
     mlflow_run_id: str = ""
     mlflow_model_version: str = ""
+    mlflow_registered_model: str = Field("", description="Registered model the version belongs to.")
     shipped: str = Field("", description="What shipped: an algorithm name or 'ensemble'.")
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Held-out headline metrics (roc_auc, pr_auc, brier, ...).")

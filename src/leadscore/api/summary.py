@@ -13,8 +13,25 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.wire import CONTROL, TREATMENT
 
-class ArmSummary(BaseModel):
+
+class CovariateSums(BaseModel):
+    """Sums of the pre-treatment covariate x (the control model's score) over exposures that carry one.
+
+    Regression adjustment (CUPED/CUPAC) needs only these aggregates: n, Σx, Σx² and Σx·y with y the
+    lead's conversion (0/1). ``covariate_count`` below the exposures means some leads lack a score.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    covariate_count: int = Field(0, ge=0, description="Exposures with a covariate.")
+    covariate_sum: float = Field(0.0, description="Σx over those exposures.")
+    covariate_sum_sq: float = Field(0.0, ge=0, description="Σx².")
+    covariate_conversion_sum: float = Field(0.0, description="Σx over those of them that converted (Σx·y).")
+
+
+class ArmSummary(CovariateSums):
     """One arm's exposures and outcomes so far."""
 
     model_config = ConfigDict(extra="ignore")
@@ -26,8 +43,8 @@ class ArmSummary(BaseModel):
     value_sum_sq: float = Field(0.0, ge=0, description="Sum of squared outcome values.")
 
 
-class DailyArmCount(BaseModel):
-    """Exposures and conversions of one arm on one day (for the report's time series)."""
+class DailyArmCount(CovariateSums):
+    """Exposures and conversions of one arm on one day (for the report's time series and the looks)."""
 
     day: date
     arm: str
@@ -65,7 +82,7 @@ class ServingSplit(BaseModel):
 
     def arms(self) -> dict[str, str]:
         """model version -> arm."""
-        return {self.control_version: "control", self.treatment_version: "treatment"}
+        return {self.control_version: CONTROL, self.treatment_version: TREATMENT}
 
     def to_params(self) -> dict[str, str]:
         """The summary request's query parameters."""

@@ -42,13 +42,20 @@ def serve(
     import uvicorn
 
     from leadscore.collector.app import create_app
+    from leadscore.collector.auth import Gate
+    from leadscore.collector.privacy import Privacy
     from leadscore.logs import json_wanted, uvicorn_log_config
     from leadscore.store.events import open_store
 
+    privacy = Privacy.from_env()  # refuse a bad rule or token before listening
+    gate = Gate.from_env()
     store = open_store(_db(db))
-    extra = {"log_config": uvicorn_log_config()} if json_wanted() else {}  # LEADSCORE_LOG_FORMAT=json
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = uvicorn_log_config() if json_wanted() else LOGGING_CONFIG  # LEADSCORE_LOG_FORMAT=json
     try:
-        uvicorn.run(create_app(store), host=host, port=port, log_level=log_level, **extra)
+        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level,
+                    log_config=log_config)
     finally:
         store.dispose()
 
@@ -81,16 +88,20 @@ def export(
         ..., "--since", help="Include predictions made at or after this date/time (UTC), or this long ago (180d)."
     ),
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
+    namespace: str = typer.Option(..., "--namespace", help="Only leads scored in this namespace (one team's)."),
+    model: str | None = typer.Option(None, "--model", help="Only leads this model (LeadScoringModel) scored."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    """Join predictions with outcomes into a Parquet training set for `leadscore train`."""
+    """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
     from leadscore.collector.export import export_training_set
+    from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
     start = _since(since)
+    privacy = Privacy.from_env()
     store = open_store(_db(db or ctx.obj))
     try:
-        report = export_training_set(store, start, output)
+        report = export_training_set(store, start, output, namespace, model, privacy)
     finally:
         store.dispose()
     typer.echo(
@@ -105,19 +116,30 @@ def prune(
     older_than_days: float = typer.Option(
         7.0, "--older-than-days", min=0.0, help="Forget unanswered requests logged longer ago than this."
     ),
+    retention_days: float | None = typer.Option(
+        None, "--retention-days", min=1.0,
+        help="Also forget predictions made, outcomes that occurred and events logged longer ago than this "
+             "(personal data is kept no longer than needed: docs/security.md).",
+    ),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    """Delete logged requests whose response never came (refused by the predictor); run it daily."""
-    from leadscore.store.events import open_store, prune_unanswered
+    """Delete logged requests whose response never came (refused by the predictor), and with
+    --retention-days everything older than the retention period; run it daily."""
+    from leadscore.store.events import open_store, prune_older_than, prune_unanswered
 
-    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=older_than_days)
     store = open_store(_db(db or ctx.obj))
     try:
         with store.transaction() as session:
             removed = prune_unanswered(session, cutoff)
+            expired = prune_older_than(session, now - timedelta(days=retention_days)) if retention_days else None
     finally:
         store.dispose()
     typer.echo(f"removed {removed} unanswered requests logged before {cutoff.isoformat(timespec='seconds')}")
+    if expired is not None and retention_days is not None:
+        typer.echo(f"removed {expired.predictions} predictions, {expired.outcomes} outcomes and {expired.events} "
+                   f"logged events older than {retention_days:g} days")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, one_line
 
 if TYPE_CHECKING:
     from leadscore.data import DatasetSchema, LeakFinding
@@ -67,9 +67,7 @@ def profile_command(
         spec = DatasetSpec(target=target, id_column=id_col, time_column=time_col, exclude=exclude,
                            post_outcome=post_outcome, leak_threshold=leak_threshold, allow_leaky=True)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]).replace("_", "-")
-        raise ConfigError(f"--{field}: {first['msg']}, got {first.get('input')!r}") from exc
+        raise ConfigError(one_line(exc, lambda loc: "--" + ".".join(map(str, loc)).replace("_", "-"))) from exc
     clean, schema = validate(load_dataset(data, delimiter=delimiter), spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

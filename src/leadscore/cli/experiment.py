@@ -13,21 +13,32 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.errors import ConfigError, StorageError, ValidationError
+from leadscore.api.abexperiment import ABExperimentSpec
+from leadscore.errors import ConfigError, InvalidInputError, StorageError, one_line
 
 if TYPE_CHECKING:
-    from leadscore.api.summary import ExperimentSummary
+    from leadscore.api.summary import ArmSummary, ExperimentSummary
     from leadscore.experiments import ExperimentAnalysis
+    from leadscore.experiments.group_sequential import Spending
 
 experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report.", no_args_is_help=True)
 
-ALPHA = typer.Option(0.05, "--alpha", min=0.0001, max=0.4999, help="Significance level.")
-SPLIT = typer.Option(50.0, "--split", min=0.01, max=99.99, help="Percent of leads sent to treatment.")
-MDE = typer.Option(0.05, "--mde", min=0.0001, help="Minimum detectable effect, relative (0.05 = +5 %).")
-MIN_SAMPLES = typer.Option(100, "--min-samples", min=1, help="No decision below this many exposures per arm.")
+# Defaults are the ABExperiment CR's (as ExperimentSettings' are): a CLI analysis with default flags
+# decides what the operator decides for a CR that sets nothing.
+_CR = ABExperimentSpec.model_fields
+ALPHA = typer.Option(_CR["alpha"].default, "--alpha", min=0.0001, max=0.4999, help="Significance level.")
+SPLIT = typer.Option(float(_CR["traffic_percent"].default), "--split", min=0.01, max=99.99,
+                     help="Percent of leads sent to treatment.")
+MDE = typer.Option(_CR["minimum_detectable_effect"].default, "--mde", min=0.0001,
+                   help="Minimum detectable effect, relative (0.05 = +5 %).")
+MIN_SAMPLES = typer.Option(_CR["min_samples_per_arm"].default, "--min-samples", min=1,
+                           help="No decision below this many exposures per arm.")
 MINIMUM_LIFT = typer.Option(
-    0.0, "--minimum-lift", min=0.0, help="Promote only a measured lift of at least this (0.02 = +2 %)."
+    _CR["minimum_lift"].default, "--minimum-lift", min=0.0,
+    help="Promote only a measured lift of at least this (0.02 = +2 %)."
 )
+SEQUENTIAL = typer.Option(_CR["sequential"].default, "--sequential/--fixed",
+                          help="Always-valid mSPRT, or a fixed-horizon z-test.")
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 SUMMARY_FIELDS = ("p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value", "decision", "reason")
 
@@ -39,31 +50,42 @@ def register(app: typer.Typer) -> None:
 
 @experiment_app.command("analyze")
 def analyze_command(
-    control: str = typer.Option(
-        ..., "--control", help="Control arm as EXPOSURES,CONVERSIONS, e.g. 1000,150."
+    control: str | None = typer.Option(
+        None, "--control", help="Control arm as EXPOSURES,CONVERSIONS, e.g. 1000,150 (or use --leads)."
     ),
-    treatment: str = typer.Option(..., "--treatment", help="Treatment arm as EXPOSURES,CONVERSIONS."),
+    treatment: str | None = typer.Option(None, "--treatment", help="Treatment arm as EXPOSURES,CONVERSIONS."),
+    leads: str | None = typer.Option(
+        None, "--leads", help="CSV of exposed leads: columns arm (control|treatment), converted (0/1) [, covariate]."
+    ),
+    covariate: str | None = typer.Option(
+        None, "--covariate", help="--leads column with the control model's pre-treatment score: adjust for it."
+    ),
     alpha: float = ALPHA,
-    sequential: bool = typer.Option(False, "--sequential", help="Always-valid mSPRT instead of the z-test."),
+    sequential: bool = SEQUENTIAL,
     split: float = SPLIT,
     mde: float = MDE,
     minimum_lift: float = MINIMUM_LIFT,
     min_samples: int = MIN_SAMPLES,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Analyse finished counts once: decision, lift with interval, p-value, sample-ratio check."""
+    """Analyse finished data once: decision, lift with interval, p-value, sample-ratio check."""
     from leadscore.api.summary import ArmSummary, ExperimentSummary
     from leadscore.experiments import ExperimentSettings, decide
 
-    arms = {name: _parse_arm(name, text) for name, text in (("control", control), ("treatment", treatment))}
-    summary = ExperimentSummary(
-        namespace="cli",
-        experiment="analyze",
-        arms={name: ArmSummary(exposures=n, conversions=k) for name, (n, k) in arms.items()},
-    )
+    if leads is not None:
+        arm_summaries = _leads_summary(leads, covariate)
+    elif covariate is not None:
+        raise ConfigError("--covariate: needs --leads, the per-lead file that carries the covariate")
+    elif control is None or treatment is None:
+        raise ConfigError("--control/--treatment: both arms' EXPOSURES,CONVERSIONS are needed (or --leads FILE)")
+    else:
+        arms = {name: _parse_arm(name, text) for name, text in (("control", control), ("treatment", treatment))}
+        arm_summaries = {name: ArmSummary(exposures=n, conversions=k) for name, (n, k) in arms.items()}
+    summary = ExperimentSummary(namespace="cli", experiment="analyze", arms=arm_summaries)
     settings = ExperimentSettings(
         alpha=alpha,
         sequential=sequential,
+        variance_reduction="auto" if covariate else "off",
         traffic_percent=split,
         minimum_detectable_effect=mde,
         minimum_lift=minimum_lift,
@@ -84,10 +106,15 @@ def plan_command(
     daily_exposures: float | None = typer.Option(
         None, "--daily-exposures", help="Leads entering the experiment per day (for the expected duration)."
     ),
+    correlation: float | None = typer.Option(
+        None, "--correlation", help="Expected correlation of the control model's score with conversion: adds "
+        "the sizes and durations with regression adjustment, fixed and sequential."
+    ),
     as_json: bool = AS_JSON,
 ) -> None:
     """Exposures each arm needs for a fixed-horizon test (statsmodels NormalIndPower, Cohen's h)."""
     from leadscore.experiments import plan_experiment
+    from leadscore.experiments.power import plan_adjusted
     from leadscore.experiments.proportions import check_alternative
 
     check_alternative(alternative)
@@ -100,7 +127,10 @@ def plan_command(
         treatment_share=split / 100,
         daily_exposures=daily_exposures,
     )
-    _print_fields(plan.model_dump(mode="json"), as_json, "Experiment plan")
+    fields = plan.model_dump(mode="json")
+    if correlation is not None:
+        fields.update(plan_adjusted(plan, correlation, split / 100).model_dump(mode="json"))
+    _print_fields(fields, as_json, "Experiment plan")
 
 
 @experiment_app.command("simulate")
@@ -110,26 +140,46 @@ def simulate_command(
     per_arm: int = typer.Option(..., "--per-arm", min=1, help="Exposures per arm at the horizon."),
     runs: int = typer.Option(..., "--runs", min=1, help="Simulated experiments."),
     peek_every: int = typer.Option(..., "--peek-every", min=1, help="Look after every K exposures per arm."),
-    sequential: bool = typer.Option(
-        ..., "--sequential/--fixed", help="mSPRT, or a naive z-test at every look."
+    sequential: bool | None = typer.Option(
+        None, "--sequential/--fixed", help="Tuned mSPRT, or a naive z-test at every look."
+    ),
+    planned: bool = typer.Option(False, "--planned", help="Group-sequential: alpha spent over the looks."),
+    spending: str = typer.Option("obrien-fleming", "--spending", help="--planned: obrien-fleming | pocock."),
+    adjusted: bool = typer.Option(
+        False, "--adjusted", help="Draw synthetic leads scored by a trained model and adjust for that score "
+        "(CUPAC); --baseline is then the leads' own rate."
     ),
     alpha: float = ALPHA,
-    mde: float = typer.Option(0.05, "--mde", min=0.0001, help="MDE the sequential test is scaled to."),
+    mde: float = typer.Option(0.05, "--mde", min=0.0001, help="MDE the sequential test is tuned to."),
+    mixing_effect: float | None = typer.Option(
+        None, "--mixing-effect", min=0.0001, help="Fix the mSPRT's τ to this relative lift instead of tuning."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same numbers."),
     as_json: bool = AS_JSON,
 ) -> None:
     """Simulate peeking: false-positive rate (lift 0) or power, and exposures until a decision."""
     from leadscore.experiments import simulate_peeking
 
+    if planned == (sequential is not None):
+        raise ConfigError("--sequential/--fixed/--planned: give exactly one")
+    pool = None
+    if adjusted:
+        from leadscore.experiment_leads import scored_lead_pool
+
+        pool = scored_lead_pool(seed=seed)
     result = simulate_peeking(
         baseline,
         lift,
         per_arm,
         runs,
         peek_every,
-        sequential=sequential,
+        test="planned" if planned else "msprt" if sequential else "fixed",
         alpha=alpha,
-        mixing_effect=mde,
+        minimum_detectable_effect=mde,
+        mixing_effect=mixing_effect,
+        adjusted=adjusted,
+        spending=_spending(spending),
+        pool=pool,
         seed=seed,
     )
     fields = result.model_dump(mode="json", exclude={"power" if lift == 0 else "false_positive_rate"})
@@ -143,7 +193,7 @@ def report_command(
     ),
     output: str = typer.Option("report.html", "--output", help="HTML file; the PNG is written beside it."),
     alpha: float = ALPHA,
-    sequential: bool = typer.Option(True, "--sequential/--fixed", help="Always-valid mSPRT or fixed z-test."),
+    sequential: bool = SEQUENTIAL,
     split: float = SPLIT,
     mde: float = MDE,
     minimum_lift: float = MINIMUM_LIFT,
@@ -151,7 +201,14 @@ def report_command(
     min_duration: str | None = typer.Option(
         None, "--min-duration", help="e.g. 14d: no promote or rollback before this age."
     ),
-    max_duration: str | None = typer.Option(None, "--max-duration", help="e.g. 14d: decide at this age."),
+    max_duration: str = typer.Option(_CR["max_duration"].default, "--max-duration",
+                                     help="e.g. 14d: decide at this age."),
+    alpha_spending: str | None = typer.Option(
+        None, "--alpha-spending", help="obrien-fleming | pocock: group-sequential design instead of the mSPRT."
+    ),
+    expected_per_arm: int | None = typer.Option(
+        None, "--expected-per-arm", min=1, help="Expected exposures per arm: tunes the mSPRT; the planned maximum."
+    ),
     elapsed: str | None = typer.Option(
         None, "--elapsed", help="Age of the experiment, e.g. 9d [days covered by the daily counts]."
     ),
@@ -171,8 +228,11 @@ def report_command(
         min_samples_per_arm=min_samples,
         min_duration=_duration("--min-duration", min_duration),
         max_duration=_duration("--max-duration", max_duration),
+        alpha_spending=None if alpha_spending is None else _spending(alpha_spending, "--alpha-spending"),
+        expected_samples_per_arm=expected_per_arm,
     )
-    age = _duration("--elapsed", elapsed) if elapsed else _days_covered(summary)
+    given = _duration("--elapsed", elapsed) if elapsed else None
+    age = given if given is not None else _days_covered(summary)
     analysis = decide(summary, settings, elapsed=age)
     files = render_report(summary, analysis, output)
     if as_json:
@@ -180,6 +240,58 @@ def report_command(
         return
     _print_analysis(analysis, False)
     typer.echo(f"wrote {files.html} and {files.png}")
+
+
+def _spending(text: str, option: str = "--spending") -> Spending:
+    from leadscore.experiments.group_sequential import SPENDING
+
+    if text not in SPENDING:
+        raise ConfigError(f"{option}: expected one of {', '.join(SPENDING)}, got {text!r}")
+    return text
+
+
+def _leads_summary(path: str, covariate: str | None) -> dict[str, ArmSummary]:
+    """Per-arm sums from a CSV of exposed leads (arm, converted, and the covariate column)."""
+    import csv
+
+    from leadscore.api.summary import ArmSummary
+
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ConfigError(f"--leads: cannot read {path}: {exc.strerror}") from None
+    sums = {arm: ArmSummary() for arm in ("control", "treatment")}
+    for number, row in enumerate(rows, start=2):
+        arm = sums.get(row.get("arm", ""))
+        if arm is None:
+            raise InvalidInputError(f"--leads: line {number}: arm must be control or treatment, got {row.get('arm')!r}")
+        converted = _number(row, "converted", number)
+        if converted not in (0.0, 1.0):
+            raise InvalidInputError(f"--leads: line {number}: converted must be 0 or 1, got {row['converted']!r}")
+        arm.exposures += 1
+        arm.conversions += int(converted)
+        if covariate is not None:
+            x = _number(row, covariate, number)
+            arm.covariate_count += 1
+            arm.covariate_sum += x
+            arm.covariate_sum_sq += x * x
+            arm.covariate_conversion_sum += x * converted
+    return sums
+
+
+def _number(row: dict[str, str], column: str, line: int) -> float:
+    import math
+
+    try:
+        value = float(row[column])
+    except KeyError:
+        raise InvalidInputError(f"--leads: no column {column!r}") from None
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"--leads: line {line}: {column} must be a number, got {row[column]!r}") from None
+    if not math.isfinite(value):
+        raise InvalidInputError(f"--leads: line {line}: {column} must be finite, got {row[column]!r}")
+    return value
 
 
 def _parse_arm(name: str, text: str) -> tuple[int, int]:
@@ -238,11 +350,7 @@ def _load_summary(uri: str) -> ExperimentSummary:
     try:
         return ExperimentSummary.model_validate_json(payload)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(document)"
-        raise ValidationError(
-            f"--summary: {uri} is not an ExperimentSummary: {where}: {first['msg']}"
-        ) from None
+        raise InvalidInputError(f"--summary: {uri} is not an ExperimentSummary: {one_line(exc)}") from None
 
 
 def _summary_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:
@@ -259,7 +367,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
 
     from leadscore.experiments.formatting import number, percent
 
-    arms = Table(title=f"{'Sequential (mSPRT)' if analysis.sequential else 'Fixed-horizon'} analysis")
+    titles = {"msprt": "Sequential (mSPRT)", "planned": "Group-sequential", "fixed": "Fixed-horizon"}
+    arms = Table(title=f"{titles[analysis.design]} analysis")
     for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval"):
         arms.add_column(column, justify="left" if column == "arm" else "right")
     for arm in (analysis.control, analysis.treatment):
@@ -278,6 +387,14 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
         "lift interval",
         f"{percent(analysis.lift_ci_low, signed=True)} to {percent(analysis.lift_ci_high, signed=True)}",
     )
+    if analysis.variance_reduction == "applied":
+        figures.add_row("adjusted lift", percent(analysis.adjusted_lift, signed=True))
+        figures.add_row(
+            "adjusted interval",
+            f"{percent(analysis.adjusted_lift_ci_low, signed=True)} to "
+            f"{percent(analysis.adjusted_lift_ci_high, signed=True)}",
+        )
+        figures.add_row("variance removed", percent(analysis.variance_reduction_share))
     figures.add_row("p-value", number(analysis.p_value))
     figures.add_row("SRM p-value", number(analysis.srm_p_value))
     figures.add_row("decision", analysis.decision)

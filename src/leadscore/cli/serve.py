@@ -28,10 +28,12 @@ def register(app: typer.Typer) -> None:
         A/B arms, tier overrides and the rest come from LEADSCORE_* variables (docs/predictor.md).
         """
         from leadscore.predictor.config import settings_from
+        from leadscore.predictor.guards import guards_from
         from leadscore.predictor.model import LeadScoreModel
         from leadscore.predictor.server import serve as run_server
 
         settings = settings_from(name=name, model_uri=model, strict=strict, max_batch=max_batch, device=device)
+        guards = guards_from()
         predictor = LeadScoreModel(settings.name, settings)
         predictor.load()
         typer.echo(
@@ -40,5 +42,11 @@ def register(app: typer.Typer) -> None:
             err=True,
         )
         run_server(
-            [predictor], host=host, http_port=http_port, grpc_port=grpc_port, workers=workers, access_log=access_log
+            [predictor],
+            host=host,
+            http_port=http_port,
+            grpc_port=grpc_port,
+            workers=workers,
+            access_log=access_log,
+            guards=guards,
         )

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, Location, one_line
+
+if TYPE_CHECKING:
+    from leadscore.trainer.config import TrainConfig
 
 
 def _train(
@@ -23,13 +27,20 @@ def _train(
                                            help="Columns filled after the outcome (refused unless --allow-leaky)."),
     algorithms: str = typer.Option("lr,xgboost,lightgbm,catboost", "--algorithms",
                                    help="Comma-separated: lr, xgboost, lightgbm, catboost."),
-    trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm."),
+    trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
     time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
     seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
-    model_name: str = typer.Option("leadscore", "--model-name", help="Registered model name in MLflow."),
+    model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
+    registered_model: str | None = typer.Option(None, "--registered-model",
+                                                help="MLflow registered model (default: the model name; the "
+                                                     "operator passes <namespace>.<model>)."),
+    namespace: str | None = typer.Option(None, "--namespace", envvar="LEADSCORE_NAMESPACE",
+                                         help="Namespace of the LeadScoringModel (tagged in MLflow)."),
+    job: str | None = typer.Option(None, "--job", envvar="LEADSCORE_JOB",
+                                   help="Name of the training Job (tagged in MLflow)."),
     version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
     vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
     data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
@@ -38,6 +49,9 @@ def _train(
     mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
     mlflow_experiment: str | None = typer.Option(None, "--mlflow-experiment",
                                                  help="Experiment name (default: the model name)."),
+    scoring: str | None = typer.Option(None, "--scoring",
+                                       help="Tier thresholds and actions as JSON (the CR's spec.scoring), "
+                                            "recorded in the model card; default: the built-in tiers."),
     champion: str | None = typer.Option(None, "--champion",
                                         help="Artifact (dir or s3://) of the version serving now: scored on the "
                                              "same held-out rows, recorded for the promotion gate."),
@@ -49,34 +63,21 @@ def _train(
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
     # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from pydantic import ValidationError as PydanticError
-
     from leadscore.api.results import progress_uri
-    from leadscore.data import DatasetSpec
     from leadscore.store.s3 import is_s3_uri
     from leadscore.trainer.batch import write_termination_message
-    from leadscore.trainer.config import TrainConfig
     from leadscore.trainer.pipeline import failure, train
     from leadscore.trainer.progress import Reported, for_stream
     from leadscore.trainer.report import print_summary
 
-    def columns(values: list[str]) -> list[str]:
-        return [c.strip() for value in values for c in value.split(",") if c.strip()]
-
-    try:
-        config = TrainConfig(
-            data=data, format=data_format, algorithms=algorithms, trials=trials, time_budget=time_budget,
-            seed=seed, device=device, threads=threads, ensemble=ensemble, model_name=model_name,
-            version=version, vertical=vertical, output=output, mlflow_uri=mlflow_uri,
-            mlflow_experiment=mlflow_experiment, termination_path=termination_path, champion=champion,
-            dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=columns(exclude), post_outcome=columns(post_outcome),
-                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
-        )
-    except PydanticError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
-        raise ConfigError(f"--{where.removeprefix('dataset.')}: {first['msg']} (got {first.get('input')!r})") from None
+    config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
+                          exclude=exclude, post_outcome=post_outcome, algorithms=algorithms, trials=trials,
+                          time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
+                          model_name=model_name, version=version, vertical=vertical, data_format=data_format,
+                          allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
+                          mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
+                          registered_model=registered_model, namespace=namespace, job=job,
+                          termination_path=termination_path)
     # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
     # (a cluster's Job), the stage also beside the version, where the operator reads it into
     # status.training.stage (never locally: a failed training must leave no directory behind)
@@ -102,6 +103,38 @@ def _train(
     print_summary(result, card)
 
 
+def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
+                 exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
+                 leak_threshold: float, scoring: str | None = None, **options: Any) -> TrainConfig:
+    """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
+    the trainer's command line (what the operator's Job passes) to the trainer's input."""
+    from pydantic import ValidationError as PydanticError
+
+    from leadscore.data import DatasetSpec
+    from leadscore.scoring import spec_from_json
+    from leadscore.trainer.config import TrainConfig
+
+    def columns(values: list[str]) -> list[str]:
+        return [c.strip() for value in values for c in value.split(",") if c.strip()]
+
+    if scoring is not None:
+        options["scoring"] = spec_from_json(scoring, "--scoring")
+    try:
+        return TrainConfig(
+            data=data, format=data_format, output=output, **options,
+            dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
+                                exclude=columns(exclude), post_outcome=columns(post_outcome),
+                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
+        )
+    except PydanticError as exc:
+        raise ConfigError(one_line(exc, _flag)) from None
+
+
+def _flag(loc: Location) -> str:
+    """A ``TrainConfig`` field as the option that sets it: ``("dataset", "id_column")`` -> ``--id-column``."""
+    return "--" + ".".join(str(part) for part in loc).removeprefix("dataset.").replace("_", "-")
+
+
 def _evaluate(
     model: str = typer.Option(..., "--model", help="Model version directory or s3:// prefix."),
     data: str = typer.Option(..., "--data", help="Labelled CSV/Parquet path or s3:// URI."),
@@ -125,13 +158,18 @@ def _score(
     data: str = typer.Option(..., "--data", help="CSV/Parquet path or s3:// URI of leads."),
     output: str = typer.Option(..., "--output", help="Where to write scores (.csv or .parquet, path or s3://)."),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="Rows per ONNX call."),
+    scoring: str | None = typer.Option(None, "--scoring",
+                                       help="Tier thresholds and actions as JSON, overriding the model card's "
+                                            "(what LEADSCORE_SCORING does for the endpoint)."),
 ) -> None:
     """Write lead id, probability, score 0-100, tier and action per lead; print rows/s."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    from leadscore.scoring import spec_from_json
     from leadscore.trainer.batch import score_file
 
-    rows, seconds = score_file(model, data, output, batch_size)
+    tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
+    rows, seconds = score_file(model, data, output, batch_size, tiers)
     rate = rows / seconds if seconds > 0 else float("inf")
     typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
 

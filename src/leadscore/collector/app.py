@@ -8,12 +8,12 @@ default is a 422 with a nested list).
 
 from __future__ import annotations
 
-import json
+import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
@@ -23,20 +23,32 @@ from starlette.concurrency import run_in_threadpool
 from leadscore import __version__
 from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
+from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
-from leadscore.collector.outcomes import MAX_BATCH, OutcomeIn, parse_outcomes
+from leadscore.collector.outcomes import (
+    LEAD_PATH,
+    MAX_BATCH,
+    OUTCOMES_PATH,
+    OutcomeConflictError,
+    OutcomeIn,
+    parse_outcomes,
+)
+from leadscore.collector.payloads import load_json
 from leadscore.collector.performance import live_performance
+from leadscore.collector.privacy import Privacy
 from leadscore.collector.summary import experiment_summary
-from leadscore.errors import InsufficientDataError, StorageError, ValidationError
+from leadscore.errors import InsufficientDataError, InvalidInputError, StorageError, one_line
 from leadscore.experiments.settings import parse_duration
 from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                                    description="A Kubernetes namespace name (a DNS label).")]
 _STRUCTURED = "application/cloudevents"
 
 
@@ -53,6 +65,11 @@ class _Metrics:
         )
         self.predictions = Counter(
             "leadscore_collector_predictions_stored", "Prediction records created.", registry=self.registry
+        )
+        self.mismatched = Counter(
+            "leadscore_collector_features_mismatched",
+            "Scored leads whose request half held no instance with their lead id (stored without features).",
+            registry=self.registry,
         )
         self.outcomes = Counter(
             "leadscore_collector_outcomes",
@@ -121,12 +138,27 @@ def _outcomes_openapi() -> dict[str, Any]:
 _OUTCOMES_OPENAPI = _outcomes_openapi()
 
 
+class BodyTooLargeError(InvalidInputError):
+    """A body over ``MAX_BODY_BYTES`` (HTTP 413), refused before it is read whole."""
+
+    reason = "BodyTooLarge"
+
+
 async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ValidationError(f"body: {len(body)} bytes is more than the {MAX_BODY_BYTES} accepted")
+    """The body, refused as soon as its declared or streamed size passes ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLargeError(f"body: {declared[:20]} bytes is more than the {MAX_BODY_BYTES} accepted")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLargeError(f"body: more than the {MAX_BODY_BYTES} bytes accepted")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if not body:
-        raise ValidationError("body: empty")
+        raise InvalidInputError("body: empty")
     return body
 
 
@@ -135,26 +167,44 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def create_app(store: EventStore) -> FastAPI:
-    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``)."""
+def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
+    """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
+    dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
+    ``gate`` (bearer tokens, per-namespace rights, a rate limit) when given."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+    gate = gate or Gate()
     # Request counts and latency per route template and status class, on the app's own registry
     # (http_requests_total, http_request_duration_seconds, ...): the PrometheusRule's error rate
     # and p99 alerts read them.
     Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics", "/healthz"]).instrument(
         app, metric_namespace="leadscore", metric_subsystem="collector")
 
-    @app.exception_handler(ValidationError)
-    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
+    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+        address = request.client.host if request.client else "unknown"
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
+        unauthorized = exc.status == 401
+        return JSONResponse(status_code=exc.status,
+                            content={"error": str(exc), "reason": "Unauthorized" if unauthorized else "Forbidden"},
+                            headers={"WWW-Authenticate": "Bearer"} if unauthorized else None)
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"error": str(exc), "reason": "TooManyRequests"},
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid(request: Request, exc: InvalidInputError) -> JSONResponse:
         metrics.rejected.labels(getattr(request.scope.get("route"), "path", "unknown")).inc()
-        return JSONResponse(status_code=400, content={"error": str(exc), "reason": exc.reason})
+        status = 409 if isinstance(exc, OutcomeConflictError) else 413 if isinstance(exc, BodyTooLargeError) else 400
+        return JSONResponse(status_code=status, content={"error": str(exc), "reason": exc.reason})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_params(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(status_code=400, content={"error": f"{where}: {first['msg']}", "reason": "InvalidInput"})
+        return JSONResponse(status_code=400, content={"error": one_line(exc), "reason": InvalidInputError.reason})
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -168,39 +218,44 @@ def create_app(store: EventStore) -> FastAPI:
     async def post_event(request: Request) -> dict[str, Any]:
         """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
         if request.headers.get("content-type", "").startswith(_STRUCTURED):
-            raise ValidationError(
+            raise InvalidInputError(
                 f"content-type: {_STRUCTURED} (structured mode) is not accepted; "
                 "send binary mode, with the attributes in ce-* headers, as KServe's logger does"
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body)
+        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
+        metrics.mismatched.inc(result.features_mismatched)
         return {
             "id": result.event_id,
             "kind": result.kind,
             "predictions_stored": result.predictions_stored,
             "features_attached": result.features_attached,
             "duplicate": result.duplicate,
+            "features_mismatched": result.features_mismatched,
         }
 
     # KServe's examples point ``logger.url`` at a service's root; accept that spelling too.
     app.add_api_route("/", post_event, methods=["POST"], include_in_schema=False)
 
-    @app.post("/v1/outcomes", openapi_extra=_OUTCOMES_OPENAPI)
-    async def post_outcomes(request: Request) -> dict[str, int]:
-        """One outcome, a list of outcomes, or ``{"outcomes": [...]}``; all stored or none."""
-        body = await _body(request)
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"body: not valid JSON ({exc})") from exc
-        outcomes = parse_outcomes(document)
-        result = await run_in_threadpool(record_outcomes, store, outcomes)
+    @app.post(OUTCOMES_PATH, openapi_extra=_OUTCOMES_OPENAPI)
+    async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
+        ``namespace``; all stored or none."""
+        await admit(request, "create", namespace)
+        outcomes = parse_outcomes(load_json(await _body(request)))
+        result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post("/v1/outcomes", include_in_schema=False)
+    async def outcomes_without_namespace() -> None:
+        raise InvalidInputError(
+            f"namespace: required; post outcomes to {OUTCOMES_PATH}, naming the "
+            "namespace of the models that scored the leads (lead ids of two namespaces never mix)")
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
@@ -242,7 +297,7 @@ def create_app(store: EventStore) -> FastAPI:
         end = _utc(until) if until else datetime.now(UTC)
         start = _utc(since) if since else end - timedelta(days=7)
         if start >= end:
-            raise ValidationError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+            raise InvalidInputError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
         try:
             window = drift_window(store, namespace, service, version, model, start, end,
                                   DriftThresholds(min_rows=min_rows))
@@ -268,24 +323,36 @@ def create_app(store: EventStore) -> FastAPI:
         try:
             delay = parse_duration(maturity)
         except ValueError as exc:
-            raise ValidationError(f"maturity: {exc}") from exc
+            raise InvalidInputError(f"maturity: {exc}") from exc
         now = datetime.now(UTC)
         end = _utc(until) if until else now
         start = _utc(since) if since else min(end, now - delay) - timedelta(days=30)
         if start >= end:
-            raise ValidationError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+            raise InvalidInputError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
         # no lead of a window younger than the delay has matured yet: an empty report, not an error
         live = live_performance(store, namespace, service, version, start, end, delay, now)
         metrics.observe_performance(live)
         return live
 
-    @app.get("/v1/leads/{lead_id}", response_model=LeadHistory)
-    def get_lead(lead_id: str, limit: int = Query(50, ge=1, le=1000)) -> LeadHistory | JSONResponse:
-        """One lead's predictions (newest first, at most ``limit``) and outcomes; 404 when unknown."""
-        history = lead_history(store, lead_id, limit)
+    @app.get(LEAD_PATH, response_model=LeadHistory)
+    async def get_lead(request: Request, namespace: NamespaceName, lead_id: str,
+                       limit: int = Query(50, ge=1, le=1000),
+                       model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
+        """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
+        only when given) and outcomes; 404 when unknown there."""
+        await admit(request, "get", namespace)
+        history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={
-                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded", "reason": "NotFound"})
+                "error": f"lead_id {lead_id!r}: no prediction or outcome recorded in namespace {namespace!r}"
+                         + (f" for model {model!r}" if model else ""),
+                "reason": "NotFound"})
         return history
+
+    @app.get("/v1/leads/{lead_id}", include_in_schema=False)
+    def lead_without_namespace(lead_id: str) -> None:
+        raise InvalidInputError(
+            f"namespace: required; ask for {LEAD_PATH.replace('{lead_id}', lead_id)} "
+            "(a lead id means a lead of one namespace)")
 
     return app

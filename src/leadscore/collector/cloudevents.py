@@ -29,16 +29,15 @@ from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadscore.api.wire import CONTROL, EXPERIMENT_ANNOTATION, TREATMENT
 from leadscore.collector.errors import invalid
-from leadscore.errors import ValidationError
+from leadscore.collector.times import plausible_utc
+from leadscore.errors import InvalidInputError
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
-EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
-CONTROL = "control"
-TREATMENT = "treatment"
 CANARY_ENDPOINT = "canary"
 
 _HEADER_PREFIX = "ce-"
@@ -103,6 +102,12 @@ class EventContext(BaseModel):
     metadata: str | None = None
     annotations: str | None = None
 
+    @field_validator("time")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        """``ce-time`` becomes the prediction's time: 2999 would keep it in every window forever."""
+        return None if value is None else plausible_utc(value)
+
     @property
     def is_request(self) -> bool:
         return self.type == REQUEST_TYPE
@@ -133,9 +138,9 @@ def _json_object(text: str | None, header: str) -> dict[str, object]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{header}: not valid JSON ({exc.msg}) (got {text[:80]!r})") from exc
+        raise InvalidInputError(f"{header}: not valid JSON ({exc.msg}) (got {text[:80]!r})") from exc
     if not isinstance(value, dict):
-        raise ValidationError(f"{header}: expected a JSON object (got {text[:80]!r})")
+        raise InvalidInputError(f"{header}: expected a JSON object (got {text[:80]!r})")
     return value
 
 

@@ -1,6 +1,7 @@
 """Scored leads joined with their outcomes, as a Parquet training set: the retraining loop.
 
-One row per lead that has features (the logged request) and at least one outcome:
+One namespace (and optionally one model) per file: a model never retrains on another team's
+or another model's leads. One row per lead that has features (the logged request) and at least one outcome:
 
 * features: the lead record exactly as the predictor received it, nested objects flattened
   to ``parent.child`` columns, so ``leadscore train`` sees the same columns it trained on;
@@ -24,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadscore.collector.privacy import Privacy
 from leadscore.errors import DatasetError
 from leadscore.store import artifacts, events
 from leadscore.store.events import EventStore
@@ -99,17 +101,30 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
     return frame, report
 
 
-def export_training_set(store: EventStore, since: datetime, output: str) -> ExportReport:
-    """Write the training set for predictions made since ``since`` to a path or ``s3://`` URI."""
+def _private(privacy: Privacy | None, namespace: str, model: str,
+             features: dict[str, Any] | None) -> dict[str, Any] | None:
+    return features if privacy is None or features is None else privacy.apply(namespace, model, features)
+
+
+def export_training_set(store: EventStore, since: datetime, output: str, namespace: str,
+                        model: str | None = None, privacy: Privacy | None = None) -> ExportReport:
+    """Write the training set of ``namespace`` (``model``) for predictions made since ``since``
+    to a path or ``s3://`` URI, with ``privacy``'s rules applied again (rows stored before a rule
+    existed lose the field here too)."""
+    scope = events.in_scope(namespace, model)
     with store.transaction() as session:
-        scored = [ScoredRecord(*row) for row in events.scored_since(session, since)]
+        scored = [ScoredRecord(row.lead_id, _private(privacy, namespace, row.inference_service, row.features),
+                               row.predicted_at)
+                  for row in events.scored_since(session, since, scope)]
         labels: dict[str, bool] = {}
-        for outcome in events.outcomes_since(session, since):
+        for outcome in events.outcomes_since(session, since, scope):
             labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted
     frame, report = training_frame(scored, labels)
     if report.rows == 0:
         raise DatasetError(
-            f"--since {since.isoformat()}: no scored lead with features and an outcome to export "
+            f"--since {since.isoformat()}, --namespace {namespace}"
+            + (f", --model {model}" if model else "")
+            + ": no scored lead with features and an outcome to export "
             f"({len(scored)} predictions, {report.without_outcome} leads without outcome, "
             f"{report.without_features} without logged features)"
         )

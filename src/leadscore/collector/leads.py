@@ -31,19 +31,25 @@ class LeadOutcome(BaseModel):
 
 
 class LeadHistory(BaseModel):
+    namespace: str
+    model: str | None = Field(None, description="The model asked about; absent: every model of the namespace.")
     lead_id: str
     predictions: list[LeadScore] = Field(description="Newest first, at most `limit`.")
     outcomes: list[LeadOutcome] = Field(description="Oldest first, all of them.")
 
 
-def lead_history(store: EventStore, lead_id: str, limit: int) -> LeadHistory | None:
-    """The lead's predictions and outcomes; None when the collector has neither."""
+def lead_history(store: EventStore, namespace: str, lead_id: str, limit: int,
+                 model: str | None = None) -> LeadHistory | None:
+    """The lead's predictions and outcomes in ``namespace`` (by ``model``, when given); None
+    when the collector has neither there. Other namespaces' leads of the same id never show."""
     with store.transaction() as session:
-        scores = events.lead_scores(session, lead_id, limit)
-        outcomes = events.lead_outcomes(session, lead_id)
+        scores = events.lead_scores(session, events.in_scope(namespace, model), lead_id, limit)
+        outcomes = events.lead_outcomes(session, namespace, lead_id, model)
     if not scores and not outcomes:
         return None
     return LeadHistory(
+        namespace=namespace,
+        model=model,
         lead_id=lead_id,
         predictions=[LeadScore(**row._asdict()) for row in scores],
         outcomes=[LeadOutcome(converted=o.converted, value=o.value, occurred_at=o.occurred_at) for o in outcomes],

@@ -4,7 +4,7 @@ Accepted shapes (the logger copies bodies byte for byte):
 
 * V1 request ``{"instances": [{...lead fields...}, ...]}``;
   V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action",
-  "model_version", "arm"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
+  "model_version", "arm"?, "control_probability"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
   entries carry the same fields (a lead shown with its factors was scored all the same).
 * V2 (Open Inference Protocol) request ``{"inputs": [...]}`` with one tensor per feature
   column, or the ``records`` BYTES tensor of JSON-encoded leads; V2 response ``{"outputs": [...]}``
@@ -22,12 +22,9 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.wire import MAX_BATCH, RECORDS_TENSOR
 from leadscore.collector.errors import invalid
-from leadscore.errors import ValidationError
-
-MAX_INSTANCES = 10_000
-RECORDS_TENSOR = "records"
-"""The predictor's V2 input (BYTES) that carries whole lead records as JSON strings."""
+from leadscore.errors import InvalidInputError
 
 
 class ScoredLead(BaseModel):
@@ -42,6 +39,9 @@ class ScoredLead(BaseModel):
     action: str | None = Field(None, max_length=64)
     model_version: str = Field(min_length=1, max_length=128)
     arm: str | None = Field(None, max_length=63)
+    control_probability: float | None = Field(
+        None, ge=0.0, le=1.0, description="The control arm's probability (sticky experiments): the A/B covariate."
+    )
 
 
 class _Tensor(BaseModel):
@@ -54,15 +54,15 @@ class _Tensor(BaseModel):
 
 
 class _V1Request(BaseModel):
-    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    instances: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V1Response(BaseModel):
-    predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    predictions: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V1Explanations(BaseModel):
-    explanations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_INSTANCES)
+    explanations: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class _V2Request(BaseModel):
@@ -74,13 +74,24 @@ class _V2Response(BaseModel):
     outputs: list[_Tensor] = Field(min_length=1)
 
 
-def _json_body(body: bytes) -> dict[str, Any]:
+def load_json(body: bytes) -> Any:
+    """The JSON document of a body; anything unreadable is the caller's 400, never our 500:
+    invalid JSON, nesting deeper than the parser's recursion limit, or an integer longer than
+    Python's 4300-digit conversion limit."""
     try:
-        document = json.loads(body)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"body: not valid JSON ({exc})") from exc
+        raise InvalidInputError(f"body: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise InvalidInputError("body: JSON nested too deeply") from None
+    except ValueError as exc:  # int digits over sys.get_int_max_str_digits
+        raise InvalidInputError(f"body: a number is out of range ({str(exc)[:60]})") from None
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    document = load_json(body)
     if not isinstance(document, dict):
-        raise ValidationError(f"body: expected a JSON object, got {type(document).__name__}")
+        raise InvalidInputError(f"body: expected a JSON object, got {type(document).__name__}")
     return document
 
 
@@ -91,23 +102,33 @@ def _validate(model: type[BaseModel], document: dict[str, Any]) -> Any:
         raise invalid(exc) from exc
 
 
-def _flatten(data: list[Any]) -> list[Any]:
+MAX_TENSOR_DEPTH = 8
+"""Tensor data nested deeper than this is refused (a [N, 1] tensor needs 2)."""
+
+
+def _flatten(data: list[Any], depth: int = 1) -> list[Any]:
     """Row-major flattening, so ``[[a], [b]]`` (shape ``[2, 1]``) reads like ``[a, b]``."""
+    if depth > MAX_TENSOR_DEPTH:
+        raise InvalidInputError(f"tensor data: nested more than {MAX_TENSOR_DEPTH} deep")
     flat: list[Any] = []
     for item in data:
-        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+        flat.extend(_flatten(item, depth + 1) if isinstance(item, list) else [item])
     return flat
 
 
 def _decoded_records(tensor: _Tensor, where: str) -> list[dict[str, Any]]:
+    items = _flatten(tensor.data)
+    if len(items) > MAX_BATCH:
+        raise InvalidInputError(f"{where}: {len(items)} records is more than the {MAX_BATCH} accepted")
     records = []
-    for i, item in enumerate(_flatten(tensor.data)):
+    for i, item in enumerate(items):
         try:
-            record = json.loads(item) if isinstance(item, str) else item
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}.data[{i}]: not a JSON record ({exc.msg})") from exc
+            record = load_json(item.encode()) if isinstance(item, str) else item
+        except InvalidInputError as exc:
+            reason = str(exc).removeprefix("body: ")
+            raise InvalidInputError(f"{where}.data[{i}]: not a JSON record ({reason})") from exc
         if not isinstance(record, dict):
-            raise ValidationError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
+            raise InvalidInputError(f"{where}.data[{i}]: expected a JSON object, got {type(record).__name__}")
         records.append(record)
     return records
 
@@ -123,13 +144,13 @@ def _columns_to_records(tensors: list[_Tensor], where: str) -> list[dict[str, An
     for i, tensor in enumerate(tensors):
         values = _flatten(tensor.data)
         if tensor.shape[0] != rows or len(values) != rows:
-            raise ValidationError(
+            raise InvalidInputError(
                 f"{where}[{i}] ({tensor.name}): expected {rows} values, one per row, "
                 f"got shape {tensor.shape} with {len(values)} values"
             )
         columns[tensor.name] = values
-    if rows > MAX_INSTANCES:
-        raise ValidationError(f"{where}: {rows} rows is more than the {MAX_INSTANCES} accepted")
+    if rows > MAX_BATCH:
+        raise InvalidInputError(f"{where}: {rows} rows is more than the {MAX_BATCH} accepted")
     return [{name: values[row] for name, values in columns.items()} for row in range(rows)]
 
 
@@ -140,7 +161,7 @@ def request_instances(body: bytes) -> list[dict[str, Any]]:
         return _validate(_V1Request, document).instances
     if "inputs" in document:
         return _columns_to_records(_validate(_V2Request, document).inputs, "inputs")
-    raise ValidationError("body: expected 'instances' (V1) or 'inputs' (V2 infer request)")
+    raise InvalidInputError("body: expected 'instances' (V1) or 'inputs' (V2 infer request)")
 
 
 def scored_leads(body: bytes) -> list[ScoredLead]:
@@ -156,7 +177,7 @@ def scored_leads(body: bytes) -> list[ScoredLead]:
         if response.model_version:
             records = [{"model_version": response.model_version, **r} for r in records]
     else:
-        raise ValidationError("body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)")
+        raise InvalidInputError("body: expected 'predictions' or 'explanations' (V1) or 'outputs' (V2 infer response)")
     leads = []
     for i, record in enumerate(records):
         try:

@@ -12,7 +12,10 @@ Rules (pure, in ``summarize``; docs/collector.md repeats them):
   Welch's test runs on per-lead values with ``n = exposures``;
 * ``daily`` counts leads by the UTC day of their first exposure (cohorts), with the
   conversions of that cohort so far;
-* an arm's ``model_version`` is the version its most recent prediction came from.
+* an arm's ``model_version`` is the version its most recent prediction came from;
+* a lead's covariate (the control model's probability, which the predictor logs in sticky
+  experiments) is the one of its first exposure; the arm and its daily cohort add up n, Σx,
+  Σx² and Σx over converted leads for the regression-adjusted (CUPED/CUPAC) statistics.
 
 Both ``control`` and ``treatment`` are always present, zero until traffic arrives, so the
 operator can poll before the first lead without special cases.
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary, ServingSplit
-from leadscore.collector.cloudevents import CONTROL, TREATMENT
+from leadscore.api.wire import CONTROL, TREATMENT
 from leadscore.store import events
 from leadscore.store.events import EventStore
 
@@ -37,6 +40,7 @@ class Exposure:
     arm: str
     model_version: str
     at: datetime
+    covariate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,18 @@ class _Tally:
     conversions: int = 0
     value_sum: float = 0.0
     value_sum_sq: float = 0.0
+    covariate_count: int = 0
+    covariate_sum: float = 0.0
+    covariate_sum_sq: float = 0.0
+    covariate_conversion_sum: float = 0.0
+
+    def add_covariate(self, x: float | None, converted: bool) -> None:
+        if x is None:
+            return
+        self.covariate_count += 1
+        self.covariate_sum += x
+        self.covariate_sum_sq += x * x
+        self.covariate_conversion_sum += x * converted
 
 
 def summarize(
@@ -84,7 +100,7 @@ def summarize(
             wins[result.lead_id].append(result)
 
     tallies: dict[str, _Tally] = {CONTROL: _Tally(), TREATMENT: _Tally()}
-    daily: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
+    daily: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
     for lead_id, exposure in first.items():
         won = [r for r in wins.get(lead_id, ()) if r.occurred_at >= exposure.at]
         value = sum(r.value or 0.0 for r in won)
@@ -93,19 +109,25 @@ def summarize(
         tally.conversions += bool(won)
         tally.value_sum += value
         tally.value_sum_sq += value * value
-        counts = daily[(exposure.at.astimezone(UTC).date(), exposure.arm)]
-        counts[0] += 1
-        counts[1] += bool(won)
+        tally.add_covariate(exposure.covariate, bool(won))
+        cohort = daily[(exposure.at.astimezone(UTC).date(), exposure.arm)]
+        cohort.exposures += 1
+        cohort.conversions += bool(won)
+        cohort.add_covariate(exposure.covariate, bool(won))
     versions = _latest_versions(exposures)
     return ExperimentSummary(
         namespace=namespace,
         experiment=experiment,
         arms={arm: ArmSummary(model_version=versions.get(arm, ""), **vars(tally)) for arm, tally in tallies.items()},
         daily=[
-            DailyArmCount(day=day, arm=arm, exposures=n, conversions=c) for (day, arm), (n, c) in sorted(daily.items())
+            DailyArmCount(day=day, arm=arm, **_daily_fields(cohort)) for (day, arm), cohort in sorted(daily.items())
         ],
         generated_at=generated_at,
     )
+
+
+def _daily_fields(cohort: _Tally) -> dict[str, float]:
+    return {name: value for name, value in vars(cohort).items() if not name.startswith("value_")}
 
 
 def experiment_summary(
@@ -128,7 +150,13 @@ def experiment_summary(
         where = events.in_service(namespace, split.service, list(arms), split.since)
     with store.transaction() as session:
         exposures = [
-            Exposure(e.lead_id, arms[e.model_version] if split else e.arm or CONTROL, e.model_version, e.predicted_at)
+            Exposure(
+                e.lead_id,
+                arms[e.model_version] if split else e.arm or CONTROL,
+                e.model_version,
+                e.predicted_at,
+                e.covariate,
+            )
             for e in events.exposures(session, where)
         ]
         results = [Result(*o) for o in events.exposure_outcomes(session, where)]

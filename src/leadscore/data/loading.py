@@ -56,17 +56,45 @@ def load_dataset(uri: str, *, format: Format | None = None, delimiter: str | Non
 
 
 def _read_parquet(uri: str, data: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
         raise DatasetError(f"dataset {uri}: not a readable Parquet file ({exc})") from exc
+    nested = [f"{field.name} ({field.type})" for field in table.schema if field.type.num_fields > 0]
+    if nested:
+        raise DatasetError(
+            f"dataset {uri}: nested columns are not supported: {', '.join(nested[:5])}"
+            f"{', ...' if len(nested) > 5 else ''}; flatten them into one scalar column per value"
+        )
+    frame = table.to_pandas()
     if frame.empty:
         raise DatasetError(f"dataset {uri}: the file has no rows")
     return frame
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_text(uri: str, data: bytes) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 (with a BOM, or detected by its NUL bytes);
+    anything else is refused saying so, instead of a header of replacement characters."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    head = data[:4096]
+    if encoding is None and head.count(b"\x00") > len(head) // 4:
+        encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    try:
+        return data.decode(encoding or "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"dataset {uri}: not {encoding or 'UTF-8'} text (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def _read_csv(uri: str, data: bytes, delimiter: str | None) -> pd.DataFrame:
-    text = data.decode("utf-8-sig", errors="replace")
+    text = decode_text(uri, data)
     sep = delimiter or sniff_delimiter(text[:65536])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, low_memory=False)

@@ -23,8 +23,14 @@ from leadscore.errors import DatasetError
 MIN_ROWS = 100  # the seeds' minimum number of training samples
 
 
+MIXED_SHARE = 0.2
+"""An undeclared column with at least this share of numbers, but less than ``PARSE_SHARE``, is
+ambiguous and refused: neither "numbers with a few typos" nor "words with a few numbers"."""
+
+
 def _examples(values: pd.Series, limit: int = 3) -> str:
-    shown = [repr(v) for v in pd.unique(values)[:limit]]
+    """Distinct values as the user wrote them: ``2``, ``'maybe'``, never ``np.int64(2)``."""
+    shown = [repr(v.item() if hasattr(v, "item") else v) for v in pd.unique(values)[:limit]]
     return ", ".join(shown)
 
 
@@ -57,7 +63,7 @@ def binary_target(series: pd.Series) -> pd.Series:
         )
     labels = mapped.astype(int)
     if labels.nunique() < 2:
-        raise DatasetError(f"target {name!r} has a single class ({labels.iloc[0]}) in {len(labels)} rows")
+        raise DatasetError(f"target {name!r} has a single class ({int(labels.iloc[0])}) in {len(labels)} rows")
     return labels
 
 
@@ -140,15 +146,29 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
             clean[column.name] = parse_times(series)
         elif column.role == "numeric":
             clean[column.name] = parse_numbers(series, declared=column.declared)
-        elif column.role == "categorical" and not column.declared and numeric_share(series) >= 0.5:
-            parse_numbers(series, declared=False)  # mostly numbers with garbage: refused there
+        elif column.role == "categorical" and not column.declared and numeric_share(series) >= MIXED_SHARE:
+            parse_numbers(series, declared=False)  # numbers mixed with words: refused there
         elif column.role == "boolean":
             clean[column.name] = parse_flags(series)
         elif column.role == "datetime":
             clean[column.name] = _parse_datetime(series, declared=column.declared)
+    check_informative(clean, schema)
     labels = clean[spec.target]
     schema = schema.model_copy(update={"positive_rate": float(labels.mean())})
     return clean, schema
+
+
+def check_informative(clean: pd.DataFrame, schema: DatasetSchema) -> None:
+    """Refuse a table whose every feature is constant or entirely missing: no algorithm can
+    learn from it (CatBoost crashes on it, the others would ship a constant score)."""
+    features = schema.feature_columns
+    if not features:
+        raise DatasetError("dataset has no feature columns besides the target, id and time columns")
+    if all(clean[name].nunique(dropna=False) <= 1 for name in features):  # missing vs given is a signal
+        shown = ", ".join(features[:8]) + (", ..." if len(features) > 8 else "")
+        raise DatasetError(
+            f"every feature column is constant or entirely missing ({shown}); nothing to learn from"
+        )
 
 
 def _parse_datetime(series: pd.Series, declared: bool) -> pd.Series:

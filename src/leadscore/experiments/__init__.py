@@ -13,7 +13,13 @@ from leadscore.experiments.decision import (
     decide,
     status_fields,
 )
-from leadscore.experiments.power import ExperimentPlan, plan_experiment, plan_mean_experiment
+from leadscore.experiments.power import (
+    AdjustedPlan,
+    ExperimentPlan,
+    plan_adjusted,
+    plan_experiment,
+    plan_mean_experiment,
+)
 from leadscore.experiments.proportions import (
     Alternative,
     ArmCounts,
@@ -26,11 +32,12 @@ from leadscore.experiments.proportions import (
     wilson_interval,
 )
 from leadscore.experiments.settings import ExperimentSettings, Metric, parse_duration
-from leadscore.experiments.simulation import SimulationResult, simulate_peeking
+from leadscore.experiments.simulation import LeadPool, Procedure, SimulationResult, simulate_designs, simulate_peeking
 from leadscore.experiments.srm import srm_p_value
 from leadscore.experiments.value import ValueAggregate, WelchTest, bootstrap_difference_interval, welch_test
 
 __all__ = [
+    "AdjustedPlan",
     "Alternative",
     "ArmCounts",
     "ArmResult",
@@ -39,7 +46,9 @@ __all__ = [
     "ExperimentPlan",
     "ExperimentSettings",
     "Interval",
+    "LeadPool",
     "Metric",
+    "Procedure",
     "SimulationResult",
     "ValueAggregate",
     "ValueResult",
@@ -50,9 +59,11 @@ __all__ = [
     "difference_interval",
     "lift_interval",
     "parse_duration",
+    "plan_adjusted",
     "plan_experiment",
     "plan_mean_experiment",
     "relative_lift",
+    "simulate_designs",
     "simulate_peeking",
     "srm_p_value",
     "status_fields",

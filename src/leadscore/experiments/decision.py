@@ -26,16 +26,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from leadscore.api.summary import ArmSummary, ExperimentSummary
-from leadscore.errors import ValidationError
-from leadscore.experiments.effects import Effect, conversion_effect, planned_per_arm, value_effect
+from leadscore.errors import InvalidInputError
+from leadscore.experiments.effects import Effect, conversion_effect, moments_effect, planned_per_arm, value_effect
 from leadscore.experiments.formatting import percent
 from leadscore.experiments.proportions import Alternative, ArmCounts, wilson_interval
-from leadscore.experiments.settings import ExperimentSettings, Metric
+from leadscore.experiments.settings import Design, ExperimentSettings, Metric
 from leadscore.experiments.srm import srm_p_value
-from leadscore.experiments.timeline import ARMS, daily_looks
+from leadscore.experiments.timeline import ARMS, Look, daily_looks
 from leadscore.experiments.value import ValueAggregate, welch_test
 
 Decision = Literal["promote", "rollback", "inconclusive", "continue", "halted"]
+VarianceReductionState = Literal["applied", "off", "unavailable"]
 CONCLUSIVE: frozenset[str] = frozenset({"promote", "rollback", "inconclusive", "halted"})
 
 
@@ -70,7 +71,8 @@ class ExperimentAnalysis(BaseModel):
     decision: Decision
     reason: str = Field(description="One sentence a sales-operations reader can act on.")
     metric: Metric = Field(description="The metric that decided: conversion rate or value per lead.")
-    sequential: bool
+    sequential: bool = Field(description="Any sequential design (mSPRT or planned).")
+    design: Design = Field("msprt", description="fixed, msprt (always-valid) or planned (alpha spending).")
     alpha: float
     alternative: Alternative
     final: bool = Field(description="True when this was the last look (maximum duration or the caller said so).")
@@ -92,7 +94,19 @@ class ExperimentAnalysis(BaseModel):
     srm_p_value: float
     looks: int = Field(0, description="Looks the sequential p-value and interval were accumulated over.")
     planned_per_arm: int | None = Field(None, description="Fixed-horizon sample size per arm for the MDE.")
-    mixing_effect: float | None = Field(None, description="Relative lift the mSPRT mixture is scaled to.")
+    mixing_effect: float | None = Field(None, description="Relative lift the mSPRT mixture's τ stands for.")
+    information: float | None = Field(None, description="Planned design: share of the planned maximum reached.")
+    variance_reduction: VarianceReductionState = Field(
+        "off",
+        description="applied: conversion was adjusted for the control model's pre-treatment score and decided; "
+        "unavailable: wanted, but some exposures carry no score; off: not asked for (or metric value).",
+    )
+    variance_reduction_share: float | None = Field(
+        None, description="Share of the lift estimate's variance the adjustment removed (0.2 = 20 %)."
+    )
+    adjusted_lift: float | None = Field(None, description="Regression-adjusted relative lift, when applied.")
+    adjusted_lift_ci_low: float | None = None
+    adjusted_lift_ci_high: float | None = None
     value: ValueResult | None = None
     settings: ExperimentSettings = Field(description="The settings this analysis applied.")
 
@@ -116,40 +130,48 @@ def decide(
     read even before its planned sample size, and no "continue" is returned.
     """
     if elapsed < timedelta(0):
-        raise ValidationError(f"elapsed: must not be negative, got {elapsed}")
+        raise InvalidInputError(f"elapsed: must not be negative, got {elapsed}")
     control = _arm_counts(summary, "control")
     treatment = _arm_counts(summary, "treatment")
     values = _value_aggregates(summary)
     shares = (1 - settings.treatment_share, settings.treatment_share)
     srm = srm_p_value((control.exposures, treatment.exposures), shares)
     final = final or (settings.max_duration is not None and elapsed >= settings.max_duration)
-    effect = _effect(summary, control, treatment, values, settings)
     planned = planned_per_arm(settings.metric, control, values[0] if values else None, settings)
+    raw, adjusted, reduction = _effects(summary, control, treatment, values, settings, final, planned)
+    effect = adjusted or raw
 
     def verdict(decision: Decision, reason: str) -> ExperimentAnalysis:
         return ExperimentAnalysis(
             decision=decision,
             reason=reason,
             metric=settings.metric,
-            sequential=settings.sequential,
+            sequential=settings.design != "fixed",
+            design=settings.design,
             alpha=settings.alpha,
             alternative=settings.alternative,
             final=final,
             elapsed_seconds=elapsed.total_seconds(),
             control=_arm_result(summary.arms["control"], control, settings.alpha, _values_reported(summary)),
             treatment=_arm_result(summary.arms["treatment"], treatment, settings.alpha, _values_reported(summary)),
-            difference=effect.difference if effect else None,
-            difference_ci_low=effect.difference_ci.low if effect else None,
-            difference_ci_high=effect.difference_ci.high if effect else None,
-            lift=effect.lift if effect else None,
-            lift_ci_low=effect.lift_ci.low if effect else None,
-            lift_ci_high=effect.lift_ci.high if effect else None,
+            difference=raw.difference if raw else None,
+            difference_ci_low=raw.difference_ci.low if raw else None,
+            difference_ci_high=raw.difference_ci.high if raw else None,
+            lift=raw.lift if raw else None,
+            lift_ci_low=raw.lift_ci.low if raw else None,
+            lift_ci_high=raw.lift_ci.high if raw else None,
             statistic=effect.statistic if effect else None,
             p_value=effect.p_value if effect else None,
             srm_p_value=srm,
             looks=effect.looks if effect else 0,
             planned_per_arm=planned,
-            mixing_effect=settings.effective_mixing_effect if settings.sequential else None,
+            mixing_effect=effect.mixing_effect if effect else None,
+            information=effect.information if effect else None,
+            variance_reduction=reduction,
+            variance_reduction_share=adjusted.variance_reduction if adjusted else None,
+            adjusted_lift=adjusted.lift if adjusted else None,
+            adjusted_lift_ci_low=adjusted.lift_ci.low if adjusted else None,
+            adjusted_lift_ci_high=adjusted.lift_ci.high if adjusted else None,
             value=_value_result(values, settings),
             settings=settings,
         )
@@ -180,38 +202,64 @@ def decide(
             f"waiting for the minimum duration: {_days(elapsed)} of {_days(settings.min_duration)} so far, "
             f"so that every weekday and weekend is compared (lift so far {_signed(effect.lift)})",
         )
-    if not settings.sequential and not final and (planned is None or smallest.exposures < planned):
+    if settings.design == "fixed" and not final and (planned is None or smallest.exposures < planned):
         target = f"the planned {planned}" if planned else "a plannable number of"
         return verdict(
             "continue",
             f"fixed-horizon test: {smallest.exposures} of {target} exposures per arm; reading it earlier "
             f"would inflate false positives (lift so far {_signed(effect.lift)})",
         )
+    if settings.design == "planned" and planned is None and not final:
+        return verdict("continue", "group-sequential test: waiting for a control rate to plan the maximum size")
     return verdict(*_conclusion(effect, settings, final, elapsed))
 
 
-def _effect(
+def _effects(
     summary: ExperimentSummary,
     control: ArmCounts,
     treatment: ArmCounts,
     values: tuple[ValueAggregate, ValueAggregate] | None,
     settings: ExperimentSettings,
-) -> Effect | None:
-    """The deciding metric's effect; None while it cannot be computed (an empty arm, no values)."""
+    final: bool,
+    planned: int | None,
+) -> tuple[Effect | None, Effect | None, VarianceReductionState]:
+    """(raw effect, adjusted effect or None, variance-reduction state); the adjusted one decides.
+
+    None while the effect cannot be computed (an empty arm, no values). Adjustment applies to
+    conversion when asked for and every exposure of both arms carries the covariate; the
+    sequential looks are the daily looks that are complete as well (any subset of looks keeps
+    the always-valid guarantee).
+    """
+    wanted = settings.variance_reduction == "auto" and settings.metric == "conversion"
     if settings.metric == "value":
         if values is None or (values[0].variance == 0 and values[1].variance == 0):
-            return None
-        return value_effect(*values, settings)
+            return None, None, "off"
+        return value_effect(*values, settings), None, "off"
     if control.exposures == 0 or treatment.exposures == 0:
-        return None
-    return conversion_effect(control, treatment, settings, daily_looks(summary.daily))
+        return None, None, "off" if not wanted else "unavailable"
+    history = daily_looks(summary.daily)
+    arms = summary.arms
+    current = Look(None, control, treatment, arms["control"], arms["treatment"])
+    maximum = settings.expected_samples_per_arm or planned
+    if settings.design == "planned":
+        looks = [look for look in history if look.both_exposed] + [current]
+        raw = moments_effect(looks, settings, adjust=False, final=final, maximum_per_arm=maximum)
+    else:
+        raw = conversion_effect(control, treatment, settings, history)
+    if not wanted:
+        return raw, None, "off"
+    if not current.covariate_complete or current.control_covariate.covariate_count == 0:
+        return raw, None, "unavailable"
+    looks = [look for look in history if look.both_exposed and look.covariate_complete] + [current]
+    adjusted = moments_effect(looks, settings, adjust=True, final=final, maximum_per_arm=maximum)
+    return raw, adjusted, "applied"
 
 
 VERBS = {"conversion": ("converts better", "converts worse"), "value": ("earns more per lead", "earns less per lead")}
 
 
 def _conclusion(effect: Effect, settings: ExperimentSettings, final: bool, elapsed: timedelta) -> tuple[Decision, str]:
-    kind = "always-valid p" if settings.sequential else "p"
+    kind = {"msprt": "always-valid p", "planned": "repeated p", "fixed": "p"}[settings.design]
     figures = (
         f"{effect.levels}, lift {_signed(effect.lift)} "
         f"(interval {_signed(effect.lift_ci.low)} to {_signed(effect.lift_ci.high)}), "
@@ -226,17 +274,22 @@ def _conclusion(effect: Effect, settings: ExperimentSettings, final: bool, elaps
         if required == 0 or not math.isfinite(effect.lift) or effect.lift >= required:
             return "promote", f"treatment {better}: {figures} <= alpha {settings.alpha:g}"
         short = f"treatment {better}, but by less than the {_signed(required)} required to switch ({figures})"
-        if effect.lift_ci.high < required or final or not settings.sequential:
+        if effect.lift_ci.high < required or final or settings.design != "msprt":
             return "inconclusive", short
         return "continue", short
     mde = settings.minimum_detectable_effect
-    if settings.sequential and -mde < effect.lift_ci.low and effect.lift_ci.high < mde:
+    if settings.design == "msprt" and -mde < effect.lift_ci.low and effect.lift_ci.high < mde:
         return "inconclusive", (
             f"no difference worth having: the lift interval {_signed(effect.lift_ci.low)} to "
             f"{_signed(effect.lift_ci.high)} rules out any effect of ±{mde:.1%} or more ({figures})"
         )
-    if settings.sequential and not final:
+    if settings.design == "msprt" and not final:
         return "continue", f"no significant difference yet: {figures} > alpha {settings.alpha:g}"
+    if settings.design == "planned" and not final and (effect.information or 0) < 1:
+        return "continue", (
+            f"group-sequential test at {effect.information or 0:.0%} of its planned maximum, boundary not "
+            f"crossed: {figures} > alpha {settings.alpha:g}"
+        )
     when = _at_max_duration(settings, elapsed) or (" in the final analysis" if final else " at the planned sample size")
     return "inconclusive", f"no significant difference{when}: {figures} > alpha {settings.alpha:g}"
 
@@ -244,7 +297,7 @@ def _conclusion(effect: Effect, settings: ExperimentSettings, final: bool, elaps
 def _arm_counts(summary: ExperimentSummary, name: str) -> ArmCounts:
     arm = summary.arms.get(name)
     if arm is None:
-        raise ValidationError(
+        raise InvalidInputError(
             f"arms: expected arms {' and '.join(ARMS)}, got {', '.join(sorted(summary.arms)) or 'none'}"
         )
     return ArmCounts(name, arm.exposures, arm.conversions)
@@ -351,6 +404,11 @@ def status_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:
         "srmPValue": analysis.srm_p_value,
         "decision": analysis.decision if analysis.decision in ("promote", "rollback", "inconclusive") else None,
         "decisionReason": analysis.reason,
+        "varianceReduction": analysis.variance_reduction,
+        "varianceReductionShare": analysis.variance_reduction_share,
+        "adjustedLift": _finite(analysis.adjusted_lift),
+        "adjustedLiftLower": _finite(analysis.adjusted_lift_ci_low),
+        "adjustedLiftUpper": _finite(analysis.adjusted_lift_ci_high),
     }
 
 

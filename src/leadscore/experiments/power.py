@@ -14,8 +14,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 from scipy import optimize, stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import Alternative, check_alpha, check_alternative
+from leadscore.experiments.sequential import Mixing
 
 
 class ExperimentPlan(BaseModel):
@@ -32,6 +33,27 @@ class ExperimentPlan(BaseModel):
     treatment_per_arm: int = Field(description="Treatment-arm size (differs from per_arm for uneven splits).")
     total: int = Field(description="Exposures over both arms.")
     expected_days: float | None = Field(None, description="total / daily exposures, when traffic is known.")
+
+
+class AdjustedPlan(BaseModel):
+    """Per-arm sizes with and without regression adjustment, for the fixed and the always-valid test.
+
+    Adjusting for a covariate whose correlation with conversion is ρ multiplies the variance of
+    the difference by 1 − ρ², and with it every sample size. ``sequential_per_arm`` is N*, the
+    size by which the tuned mSPRT has the requested power at the MDE (``sequential.Mixing``);
+    it stops earlier on average when the effect is real (``leadscore experiment simulate``).
+    """
+
+    correlation: float = Field(description="Expected correlation of the covariate with conversion.")
+    variance_reduction: float = Field(description="ρ²: share of the variance the adjustment removes.")
+    fixed_per_arm: int
+    fixed_adjusted_per_arm: int
+    sequential_per_arm: int
+    sequential_adjusted_per_arm: int
+    fixed_days: float | None = None
+    fixed_adjusted_days: float | None = None
+    sequential_days: float | None = None
+    sequential_adjusted_days: float | None = None
 
 
 def cohens_h(treated: float, baseline: float) -> float:
@@ -66,11 +88,11 @@ def plan_experiment(
     gets ``ratio = share / (1 - share)`` times the control arm's size, as in NormalIndPower.
     """
     if not 0.0 < baseline < 1.0:
-        raise ValidationError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
+        raise InvalidInputError(f"baseline: a conversion rate strictly between 0 and 1, got {baseline}")
     _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
     treated = baseline * (1 + _direction(alternative) * minimum_detectable_effect)
     if not 0.0 < treated < 1.0:
-        raise ValidationError(
+        raise InvalidInputError(
             f"minimum_detectable_effect: {minimum_detectable_effect} moves baseline {baseline} "
             f"to {treated:.4g}, outside (0, 1)"
         )
@@ -97,9 +119,9 @@ def plan_mean_experiment(
     power equation as for rates (statsmodels ``NormalIndPower`` with that d).
     """
     if baseline_mean <= 0:
-        raise ValidationError(f"baseline_mean: a positive mean value per lead, got {baseline_mean}")
+        raise InvalidInputError(f"baseline_mean: a positive mean value per lead, got {baseline_mean}")
     if baseline_sd <= 0:
-        raise ValidationError(f"baseline_sd: a positive standard deviation, got {baseline_sd}")
+        raise InvalidInputError(f"baseline_sd: a positive standard deviation, got {baseline_sd}")
     _check_plan_inputs(minimum_detectable_effect, alpha, power, alternative, treatment_share, daily_exposures)
     d = _direction(alternative) * minimum_detectable_effect * baseline_mean / baseline_sd
     return _plan(
@@ -122,15 +144,15 @@ def _check_plan_inputs(
     check_alpha(alpha)
     check_alternative(alternative)
     if minimum_detectable_effect <= 0:
-        raise ValidationError(
+        raise InvalidInputError(
             f"minimum_detectable_effect: a positive relative lift (0.1 = +10 %), got {minimum_detectable_effect}"
         )
     if not alpha < power < 1.0:
-        raise ValidationError(f"power: must lie between alpha ({alpha}) and 1, got {power}")
+        raise InvalidInputError(f"power: must lie between alpha ({alpha}) and 1, got {power}")
     if not 0.0 < treatment_share < 1.0:
-        raise ValidationError(f"treatment_share: strictly between 0 and 1, got {treatment_share}")
+        raise InvalidInputError(f"treatment_share: strictly between 0 and 1, got {treatment_share}")
     if daily_exposures is not None and daily_exposures <= 0:
-        raise ValidationError(f"daily_exposures: must be positive, got {daily_exposures}")
+        raise InvalidInputError(f"daily_exposures: must be positive, got {daily_exposures}")
 
 
 def _plan(
@@ -182,4 +204,33 @@ def _solve_effective_n(h: float, alpha: float, power: float, alternative: Altern
             xtol=1e-12,
             rtol=4 * np.finfo(float).eps,
         )
+    )
+
+
+def plan_adjusted(plan: ExperimentPlan, correlation: float, treatment_share: float = 0.5) -> AdjustedPlan:
+    """Sizes of ``plan`` (a conversion plan) with and without adjustment, fixed and sequential."""
+    if not 0.0 <= correlation < 1.0:
+        raise InvalidInputError(f"correlation: between 0 and 1 (exclusive), got {correlation}")
+    shrink = 1 - correlation**2
+    ratio = treatment_share / (1 - treatment_share)
+    treated = plan.baseline * (1 + _direction(plan.alternative) * plan.minimum_detectable_effect)
+    delta = abs(treated - plan.baseline)
+    planned_variance = float(Mixing(plan.minimum_detectable_effect, plan.alpha, plan.power).planned_variance(delta))
+    sequential_exact = (plan.baseline * (1 - plan.baseline) + treated * (1 - treated) / ratio) / planned_variance
+    sizes = {
+        "fixed_per_arm": plan.per_arm_exact,
+        "fixed_adjusted_per_arm": plan.per_arm_exact * shrink,
+        "sequential_per_arm": sequential_exact,
+        "sequential_adjusted_per_arm": sequential_exact * shrink,
+    }
+    days: dict[str, float | None] = {}
+    per_day = None if plan.expected_days is None else plan.total / plan.expected_days
+    for name, exact in sizes.items():
+        total = math.ceil(exact) + math.ceil(exact * ratio)
+        days[name.replace("_per_arm", "_days")] = None if per_day is None else total / per_day
+    return AdjustedPlan(
+        correlation=correlation,
+        variance_reduction=correlation**2,
+        **{name: math.ceil(exact) for name, exact in sizes.items()},
+        **days,
     )

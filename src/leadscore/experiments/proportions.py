@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 Alternative = Literal["two-sided", "greater", "less"]
 """'greater': treatment converts better than control; 'less': worse; 'two-sided': either."""
@@ -38,11 +38,11 @@ class ArmCounts:
         for field in ("exposures", "conversions"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValidationError(f"{self.name}.{field}: expected a whole number, got {value!r}")
+                raise InvalidInputError(f"{self.name}.{field}: expected a whole number, got {value!r}")
             if value < 0:
-                raise ValidationError(f"{self.name}.{field}: must not be negative, got {value}")
+                raise InvalidInputError(f"{self.name}.{field}: must not be negative, got {value}")
         if self.conversions > self.exposures:
-            raise ValidationError(f"{self.name}.conversions: {self.conversions} exceeds exposures ({self.exposures})")
+            raise InvalidInputError(f"{self.name}.conversions: {self.conversions} exceeds exposures ({self.exposures})")
 
     @property
     def rate(self) -> float:
@@ -53,7 +53,7 @@ class ArmCounts:
     def require_exposures(self) -> None:
         """Rates, tests and intervals are undefined for an arm nobody has seen yet."""
         if self.exposures == 0:
-            raise ValidationError(f"{self.name}.exposures: the arm is empty (0 exposures)")
+            raise InvalidInputError(f"{self.name}.exposures: the arm is empty (0 exposures)")
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ class ZTest:
 def check_alpha(alpha: float) -> None:
     """An error rate outside (0, 1) is always a caller's mistake, never a statistic."""
     if not 0.0 < alpha < 1.0:
-        raise ValidationError(f"alpha: must lie strictly between 0 and 1, got {alpha}")
+        raise InvalidInputError(f"alpha: must lie strictly between 0 and 1, got {alpha}")
 
 
 def check_alternative(alternative: str) -> None:
     if alternative not in ALTERNATIVES:
-        raise ValidationError(f"alternative: expected one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
+        raise InvalidInputError(f"alternative: expected one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
 
 
 def critical_value(alpha: float, alternative: Alternative) -> float:
@@ -95,18 +95,22 @@ def critical_value(alpha: float, alternative: Alternative) -> float:
 def z_to_p(z: ArrayLike, alternative: Alternative) -> np.ndarray:
     """p-value of a standard-normal statistic; 'greater' rejects for large z."""
     z = np.asarray(z, dtype=float)
+    p: np.ndarray
     if alternative == "greater":
-        return stats.norm.sf(z)
-    if alternative == "less":
-        return stats.norm.cdf(z)
-    return 2 * stats.norm.sf(np.abs(z))
+        p = stats.norm.sf(z)
+    elif alternative == "less":
+        p = stats.norm.cdf(z)
+    else:
+        p = 2 * stats.norm.sf(np.abs(z))
+    return p
 
 
 def pooled_variance(kc: np.ndarray, nc: np.ndarray, kt: np.ndarray, nt: np.ndarray) -> np.ndarray:
     """Variance of the rate difference with one conversion rate pooled under "no difference";
     shared by the fixed-horizon z-test and the sequential test so both use the same null."""
     pooled = (kc + kt) / (nc + nt)
-    return pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    variance: np.ndarray = pooled * (1 - pooled) * (1 / nc + 1 / nt)
+    return variance
 
 
 def pooled_z(

@@ -175,8 +175,9 @@ def _draw(points: list[_Point], summary: ExperimentSummary, analysis: Experiment
     )
     lift_axes.axhline(0, color="black", linewidth=0.8)
     mde = analysis.settings.minimum_detectable_effect
-    for bound, label in ((mde, f"±MDE ({mde:.0%})"), (-mde, None)):
-        lift_axes.axhline(bound, color="#888888", linewidth=0.8, linestyle="--", label=label)
+    bounds: tuple[tuple[float, str | None], ...] = ((mde, f"±MDE ({mde:.0%})"), (-mde, None))
+    for bound, mde_label in bounds:
+        lift_axes.axhline(bound, color="#888888", linewidth=0.8, linestyle="--", label=mde_label)
     lift_axes.set_ylabel("relative lift (treatment / control − 1)")
     lift_axes.yaxis.set_major_formatter(lambda value, _: f"{value:+.0%}")
     lift_axes.legend(loc="best")

@@ -15,19 +15,97 @@ at a fixed sample size these intervals are wider than the fixed-horizon ones.
 Written in terms of V (the variance of the estimate) rather than per-observation variance and
 n, the same formula covers uneven splits. V is a plug-in estimate, as in the paper.
 
-Choosing τ: τ is the spread of effects the test is tuned to find. We centre it on the effect the
-experiment was designed for: τ = MDE × pooled rate on the difference scale and τ = log(1 + MDE)
-on the log-ratio (lift) scale. Too small a τ makes large effects slow to confirm, too large a τ
-makes small effects slow; the MDE is the one effect size the owner of the experiment has told
-us matters. ``mixing_effect`` overrides it.
+Choosing τ (``Mixing``): τ is the spread of effects the test is tuned to find. By default it is
+*tuned*: the radius of the confidence sequence at a variance V is smallest when τ² = x*·V, where
+x* solves x = 2·log(1/α) + log(1 + x) (≈ 8.2 at α = 0.05; Howard, Ramdas, McAuliffe and Sekhon,
+"Time-uniform, nonparametric, nonasymptotic confidence sequences", Annals of Statistics 2021,
+give the closed-form approximation x ≈ −2·log α + log(1 − 2·log α)). At that τ the radius is
+√(1 + x*)·√V, so the test has the wanted power at the MDE δ once
+√V ≤ δ / (√(1 + x*) + z_power): the sample size N* the tuned test plans for. The mixture is
+tuned to the smaller of N* and the expected sample size (when known), i.e. to the larger of
+their variances: a test that must finish by then gains nothing from being tuned for later.
+``mixingEffect`` fixes τ = mixingEffect × scale instead (the behaviour before tuning).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from functools import cache
+
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 
 from leadscore.experiments.proportions import log_ratio_estimate, pooled_variance
+
+
+@cache
+def optimal_mixing_ratio(alpha: float) -> float:
+    """x* = τ²/V that minimises the confidence sequence's radius at variance V.
+
+    d/dx of (1 + 1/x)·(log(1/α) + ½·log(1 + x)) vanishes where x = 2·log(1/α) + log(1 + x);
+    the fixed-point iteration contracts (slope 1/(1 + x) < 1) and is exact to 1e-12 in a few steps.
+    """
+    target = 2 * math.log(1 / alpha)
+    ratio = target
+    for _ in range(100):
+        following = target + math.log1p(ratio)
+        if abs(following - ratio) < 1e-13:
+            break
+        ratio = following
+    return ratio
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """How the mixture's τ is chosen: tuned from the MDE and expected sample size, or fixed.
+
+    ``expected_per_arm`` is the control arm's expected size (the treatment arm's is
+    ``treatment_ratio`` times it); ``fixed_effect`` (a relative lift) overrides the tuning.
+    """
+
+    minimum_detectable_effect: float
+    alpha: float
+    power: float = 0.8
+    expected_per_arm: float | None = None
+    treatment_ratio: float = 1.0
+    fixed_effect: float | None = None
+
+    def planned_variance(self, delta: ArrayLike) -> np.ndarray:
+        """V at N*: where the tuned test reaches ``power`` for an absolute effect ``delta``."""
+        ratio = optimal_mixing_ratio(self.alpha)
+        return np.asarray((np.asarray(delta, float) / (math.sqrt(1 + ratio) + stats.norm.ppf(self.power))) ** 2)
+
+    def tau2(self, delta: ArrayLike, unit_variance: ArrayLike, fixed_delta: ArrayLike | None = None) -> np.ndarray:
+        """τ² for an MDE of absolute size ``delta`` and a per-lead (null) variance ``unit_variance``.
+
+        ``fixed_delta`` is the absolute size of ``fixed_effect`` on the same scale.
+        """
+        if self.fixed_effect is not None:
+            return np.asarray(fixed_delta, float) ** 2
+        tuned_for = self.planned_variance(delta)
+        if self.expected_per_arm is not None:
+            horizon = np.asarray(unit_variance, float) * (
+                1 / self.expected_per_arm + 1 / (self.treatment_ratio * self.expected_per_arm)
+            )
+            tuned_for = np.maximum(tuned_for, horizon)
+        return optimal_mixing_ratio(self.alpha) * tuned_for
+
+    def difference_tau2(self, pooled_rate: ArrayLike, unit_variance: ArrayLike) -> np.ndarray:
+        """τ² on the rate-difference scale: the MDE is ``minimum_detectable_effect × pooled rate``."""
+        rate = np.asarray(pooled_rate, float)
+        fixed = None if self.fixed_effect is None else self.fixed_effect * rate
+        return self.tau2(self.minimum_detectable_effect * rate, unit_variance, fixed)
+
+    def log_ratio_tau2(self, unit_log_variance: ArrayLike) -> np.ndarray:
+        """τ² on the log rate-ratio scale: the MDE is ``log(1 + minimum_detectable_effect)``."""
+        fixed = None if self.fixed_effect is None else math.log1p(self.fixed_effect)
+        return self.tau2(math.log1p(self.minimum_detectable_effect), unit_log_variance, fixed)
+
+    def relative_effect(self, tau2: ArrayLike, pooled_rate: ArrayLike) -> np.ndarray:
+        """The relative lift τ stands for on the difference scale (reported as ``mixing_effect``)."""
+        return np.asarray(np.sqrt(np.asarray(tau2, float)) / np.asarray(pooled_rate, float))
 
 
 def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, null: float = 0.0) -> np.ndarray:
@@ -46,7 +124,8 @@ def mixture_log_lr(estimate: ArrayLike, variance: ArrayLike, tau2: ArrayLike, nu
 
 def always_valid_p(log_lr: ArrayLike) -> np.ndarray:
     """min(1, 1/Λ) at one look; take the running minimum over looks (``running_min_p``)."""
-    return np.minimum(1.0, np.exp(-np.asarray(log_lr, float)))
+    p: np.ndarray = np.minimum(1.0, np.exp(-np.asarray(log_lr, float)))
+    return p
 
 
 def running_min_p(p_values: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -84,13 +163,13 @@ def difference_tau2(
     exposures_c: ArrayLike,
     conversions_t: ArrayLike,
     exposures_t: ArrayLike,
-    mixing_effect: float,
+    mixing: Mixing,
 ) -> np.ndarray:
-    """τ² on the difference scale: (mixing_effect × pooled rate)², the absolute size of the MDE."""
+    """τ² on the difference scale from the pooled rate p̄ (per-lead null variance p̄(1 − p̄))."""
     pooled = (np.asarray(conversions_c, float) + np.asarray(conversions_t, float)) / (
         np.asarray(exposures_c, float) + np.asarray(exposures_t, float)
     )
-    return (mixing_effect * pooled) ** 2
+    return mixing.difference_tau2(pooled, pooled * (1 - pooled))
 
 
 def difference_log_lr(
@@ -98,7 +177,7 @@ def difference_log_lr(
     exposures_c: ArrayLike,
     conversions_t: ArrayLike,
     exposures_t: ArrayLike,
-    mixing_effect: float,
+    mixing: Mixing,
 ) -> np.ndarray:
     """log Λ for "no difference in conversion rate", with V pooled under that null.
 
@@ -108,7 +187,7 @@ def difference_log_lr(
     kc, nc = np.asarray(conversions_c, float), np.asarray(exposures_c, float)
     kt, nt = np.asarray(conversions_t, float), np.asarray(exposures_t, float)
     variance = pooled_variance(kc, nc, kt, nt)
-    tau2 = difference_tau2(kc, nc, kt, nt, mixing_effect)
+    tau2 = difference_tau2(kc, nc, kt, nt, mixing)
     return mixture_log_lr(kt / nt - kc / nc, variance, tau2)
 
 
@@ -117,15 +196,14 @@ def difference_confidence_radius(
     exposures_c: ArrayLike,
     conversions_t: ArrayLike,
     exposures_t: ArrayLike,
-    mixing_effect: float,
-    alpha: float,
+    mixing: Mixing,
 ) -> np.ndarray:
     """Half-width of the confidence sequence for the rate difference (unpooled V: any θ)."""
     kc, nc = np.asarray(conversions_c, float), np.asarray(exposures_c, float)
     kt, nt = np.asarray(conversions_t, float), np.asarray(exposures_t, float)
     pc, pt = kc / nc, kt / nt
     variance = pc * (1 - pc) / nc + pt * (1 - pt) / nt
-    return mixture_radius(variance, difference_tau2(kc, nc, kt, nt, mixing_effect), alpha)
+    return mixture_radius(variance, difference_tau2(kc, nc, kt, nt, mixing), mixing.alpha)
 
 
 def lift_confidence_bounds(
@@ -133,10 +211,14 @@ def lift_confidence_bounds(
     exposures_c: ArrayLike,
     conversions_t: ArrayLike,
     exposures_t: ArrayLike,
-    mixing_effect: float,
-    alpha: float,
+    mixing: Mixing,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence sequence for relative lift, from the log rate ratio with τ = log(1 + MDE)."""
-    estimate, variance = log_ratio_estimate(conversions_c, exposures_c, conversions_t, exposures_t)
-    radius = mixture_radius(variance, np.log1p(mixing_effect) ** 2, alpha)
+    """Confidence sequence for relative lift, from the log rate ratio (per-lead variance (1 − p̄)/p̄)."""
+    kc, nc = np.asarray(conversions_c, float), np.asarray(exposures_c, float)
+    kt, nt = np.asarray(conversions_t, float), np.asarray(exposures_t, float)
+    estimate, variance = log_ratio_estimate(kc, nc, kt, nt)
+    pooled = (kc + kt) / (nc + nt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(pooled > 0, (1 - pooled) / pooled, np.inf)
+    radius = mixture_radius(variance, mixing.log_ratio_tau2(unit), mixing.alpha)
     return np.expm1(estimate - radius), np.expm1(estimate + radius)

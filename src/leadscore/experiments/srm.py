@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 DEFAULT_SRM_ALPHA = 0.001
 
@@ -28,14 +28,14 @@ def srm_p_value(exposures: Sequence[int], expected_shares: Sequence[float]) -> f
     observed = np.asarray(exposures, dtype=float)
     shares = np.asarray(expected_shares, dtype=float)
     if observed.shape != shares.shape or observed.ndim != 1 or observed.size < 2:
-        raise ValidationError(
+        raise InvalidInputError(
             f"exposures/expected_shares: need one share per arm and at least two arms, "
             f"got {len(exposures)} exposures and {len(expected_shares)} shares"
         )
     if (observed < 0).any():
-        raise ValidationError(f"exposures: must not be negative, got {list(exposures)}")
+        raise InvalidInputError(f"exposures: must not be negative, got {list(exposures)}")
     if (shares <= 0).any():
-        raise ValidationError(f"expected_shares: every arm needs a positive share, got {list(expected_shares)}")
+        raise InvalidInputError(f"expected_shares: every arm needs a positive share, got {list(expected_shares)}")
     total = observed.sum()
     if total == 0:
         return 1.0

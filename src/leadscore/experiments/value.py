@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import Alternative, Interval, check_alpha, check_alternative
 
 
@@ -30,11 +30,11 @@ class ValueAggregate:
 
     def __post_init__(self) -> None:
         if self.n < 2:
-            raise ValidationError(f"{self.name}.n: Welch's test needs at least 2 values per arm, got {self.n}")
+            raise InvalidInputError(f"{self.name}.n: Welch's test needs at least 2 values per arm, got {self.n}")
         if self.total_sq < 0:
-            raise ValidationError(f"{self.name}.value_sum_sq: must not be negative, got {self.total_sq}")
+            raise InvalidInputError(f"{self.name}.value_sum_sq: must not be negative, got {self.total_sq}")
         if self.total**2 > self.n * self.total_sq * (1 + 1e-9):
-            raise ValidationError(
+            raise InvalidInputError(
                 f"{self.name}: value_sum_sq ({self.total_sq}) is too small for value_sum ({self.total}) "
                 f"over {self.n} values (sum of squares must be at least sum²/n)"
             )
@@ -75,7 +75,7 @@ def welch_test(
     se2 = var_c + var_t
     difference = treatment.mean - control.mean
     if se2 == 0:
-        raise ValidationError("value: both arms have constant values; Welch's test is undefined")
+        raise InvalidInputError("value: both arms have constant values; Welch's test is undefined")
     se = math.sqrt(se2)
     df = se2**2 / (var_c**2 / (control.n - 1) + var_t**2 / (treatment.n - 1))
     t = difference / se
@@ -112,11 +112,11 @@ def bootstrap_difference_interval(
     treatment = np.asarray(treatment_values, float)
     for name, values in (("control", control), ("treatment", treatment)):
         if values.ndim != 1 or values.size == 0:
-            raise ValidationError(f"{name}_values: need a non-empty list of numbers, got shape {values.shape}")
+            raise InvalidInputError(f"{name}_values: need a non-empty list of numbers, got shape {values.shape}")
         if not np.isfinite(values).all():
-            raise ValidationError(f"{name}_values: contains NaN or infinite values")
+            raise InvalidInputError(f"{name}_values: contains NaN or infinite values")
     if resamples < 100:
-        raise ValidationError(f"resamples: at least 100 for a usable percentile interval, got {resamples}")
+        raise InvalidInputError(f"resamples: at least 100 for a usable percentile interval, got {resamples}")
     rng = np.random.default_rng(seed)
     differences = np.empty(resamples)
     for start in range(0, resamples, chunk):

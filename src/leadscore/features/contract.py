@@ -15,12 +15,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from leadscore.data.schema import boolean_value
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 
 FieldKind = Literal["id", "numeric", "boolean", "categorical", "datetime", "text"]
 
+MAX_TEXT_CHARS = 10_000
+"""Longest free-text value a request may carry (notes, comments); longer is refused."""
+MAX_STRING_CHARS = 1_000
+"""Longest id or categorical level a request may carry; longer is refused."""
 
-class RecordError(ValidationError):
+
+class RecordError(InvalidInputError):
     """One bad field in one request record; the message names both (HTTP 400 material)."""
 
     def __init__(self, index: int, field: str | None, message: str) -> None:
@@ -39,6 +44,11 @@ class InputField(BaseModel):
     required: bool = Field(False, description="Only the lead id is required; features may be missing.")
     minimum: float | None = Field(None, description="Smallest acceptable value (physical bound).")
     categories: list[str] = Field(default_factory=list, description="Levels seen in training.")
+    clip: tuple[float, float] | None = Field(
+        None,
+        description="Numeric fields: the training range [min, max]. Values outside are clipped to it before "
+        "encoding (no member extrapolates beyond what it saw) and the lead is flagged out of range.",
+    )
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is unacceptable for this field, or None when it is fine."""
@@ -48,13 +58,24 @@ class InputField(BaseModel):
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    try:
+        text = repr(value) if isinstance(value, str) else str(value)
+    except (RecursionError, ValueError):  # nested thousands deep, or an integer of 10**6 digits
+        return f"a {type(value).__name__} too deep or too long to show"
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _too_long(value: Any, limit: int) -> str | None:
+    if isinstance(value, str) and len(value) > limit:
+        return f"expected at most {limit} characters, got {len(value)}"
+    return None
 
 
 def _check_id(_: InputField, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return f"expected a string or integer id, got {_shown(value)}"
+    if too_long := _too_long(value, MAX_STRING_CHARS):
+        return too_long
     return None if str(value).strip() else "expected a non-empty id, got ''"
 
 
@@ -62,7 +83,10 @@ def _check_numeric(field: InputField, value: Any) -> str | None:
     bound = "" if field.minimum is None else f" >= {field.minimum:g}"
     number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range (JSON allows any number of digits)
+            return f"expected a finite number{bound}, got an integer beyond the float range"
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -85,7 +109,7 @@ def _check_boolean(_: InputField, value: Any) -> str | None:
 
 def _check_categorical(_: InputField, value: Any) -> str | None:
     if isinstance(value, str | int | float) and not (isinstance(value, float) and not math.isfinite(value)):
-        return None
+        return _too_long(value, MAX_STRING_CHARS)
     return f"expected a string, got {_shown(value)}"
 
 
@@ -102,7 +126,7 @@ def _check_datetime(_: InputField, value: Any) -> str | None:
 
 
 def _check_text(_: InputField, value: Any) -> str | None:
-    return None if isinstance(value, str) else f"expected a string, got {_shown(value)}"
+    return _too_long(value, MAX_TEXT_CHARS) if isinstance(value, str) else f"expected a string, got {_shown(value)}"
 
 
 _CHECKS = {

@@ -181,7 +181,8 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             values = parsing.numbers(raw)
             observed = values[~np.isnan(values)]
             minimum = 0.0 if observed.size and observed.min() >= 0 else None
-            field = InputField(name=name, kind="numeric", minimum=minimum)
+            clip = (float(observed.min()), float(observed.max())) if observed.size else None
+            field = InputField(name=name, kind="numeric", minimum=minimum, clip=clip)
             return field, [NumericEncoder(field=name, missing_indicator=bool(np.isnan(values).any()))]
         if role == "boolean":
             return InputField(name=name, kind="boolean"), [BooleanEncoder(field=name)]
@@ -190,7 +191,10 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             encoder = DatetimeEncoder(field=name, parts=_CALENDAR, relative_to=relative)
             return InputField(name=name, kind="datetime"), [encoder]
         if role == "text":
-            return InputField(name=name, kind="text"), [TextEncoder(field=name)]
+            chars, words = TextEncoder(field=name).lengths(parsing.texts(raw))
+            longest = (float(chars.max()), float(words.max())) if len(chars) else (None, None)
+            return InputField(name=name, kind="text"), [TextEncoder(field=name, max_chars=longest[0],
+                                                                    max_words=longest[1])]
         return self._categorical(name, parsing.categories(raw), target)
 
     def _categorical(

@@ -52,21 +52,42 @@ def is_present(kind: str, value: Any) -> bool:
     return value != ""
 
 
-class Parsed:
-    """Canonical columns per field for one DataFrame transform, parsed once and shared."""
+def clipped(value: float, bounds: tuple[float, float]) -> float:
+    """``value`` inside ``bounds`` (NaN stays NaN: both comparisons are false for it)."""
+    low, high = bounds
+    return high if value > high else low if value < low else value
 
-    def __init__(self, kinds: Mapping[str, str], columns: Columns, n: int) -> None:
+
+class Parsed:
+    """Canonical columns per field for one DataFrame transform, parsed once and shared.
+
+    Numeric fields with a training range come out clipped to it (the row path does the same).
+    """
+
+    def __init__(
+        self, kinds: Mapping[str, str], columns: Columns, n: int, clips: Mapping[str, tuple[float, float]]
+    ) -> None:
         self.kinds = kinds
         self.n = n
         self._columns = columns
+        self._clips = clips
         self._cache: dict[str, Any] = {}
+        self._unclipped: dict[str, Any] = {}
 
-    def __getitem__(self, name: str) -> Any:
-        if name not in self._cache:
+    def raw(self, name: str) -> Any:
+        """The canonical column before clipping."""
+        if name not in self._unclipped:
             raw = self._columns.get(name)
             if raw is None:
                 raw = np.full(self.n, None, dtype=object)
-            self._cache[name] = PARSERS[self.kinds[name]][1](raw)
+            self._unclipped[name] = PARSERS[self.kinds[name]][1](raw)
+        return self._unclipped[name]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._cache:
+            values = self.raw(name)
+            bounds = self._clips.get(name)
+            self._cache[name] = values if bounds is None else np.clip(values, *bounds)
         return self._cache[name]
 
     def present(self, name: str) -> np.ndarray:
@@ -246,23 +267,48 @@ class DatetimeEncoder(BaseModel):
 
 
 class TextEncoder(BaseModel):
-    """Free text as its length in characters and words (missing = empty)."""
+    """Free text as its length in characters and words (missing = empty), each at most the
+    longest seen in training, so a 10 MB note scores like the longest training note."""
 
     type: Literal["text"] = "text"
     field: str
+    max_chars: float | None = None
+    max_words: float | None = None
 
     def names(self) -> list[str]:
         return [f"{self.field}__chars", f"{self.field}__words"]
 
+    def lengths(self, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unclipped character and word counts."""
+        chars = np.fromiter((len(v) for v in values), np.float64, len(values))
+        words = np.fromiter((len(v.split()) for v in values), np.float64, len(values))
+        return chars, words
+
+    def beyond(self, chars: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Where a text is longer than any training text (in characters or words)."""
+        over = np.zeros(len(chars), dtype=bool)
+        if self.max_chars is not None:
+            over |= chars > self.max_chars
+        if self.max_words is not None:
+            over |= words > self.max_words
+        return over
+
     def encode(self, parsed: Parsed) -> list[np.ndarray]:
-        values = parsed[self.field]
-        chars = np.fromiter((len(v) for v in values), np.float64, parsed.n)
-        words = np.fromiter((len(v.split()) for v in values), np.float64, parsed.n)
+        chars, words = self.lengths(parsed[self.field])
+        if self.max_chars is not None:
+            chars = np.minimum(chars, self.max_chars)
+        if self.max_words is not None:
+            words = np.minimum(words, self.max_words)
         return [chars, words]
 
     def encode_row(self, row: Row, out: list[float]) -> None:
         text = row[self.field]
-        out.extend((float(len(text)), float(len(text.split()))))
+        chars, words = float(len(text)), float(len(text.split()))
+        if self.max_chars is not None:
+            chars = min(chars, self.max_chars)
+        if self.max_words is not None:
+            words = min(words, self.max_words)
+        out.extend((chars, words))
 
 
 class ContactEncoder(BaseModel):
@@ -382,13 +428,41 @@ class FeatureSpec(BaseModel):
         return [(name, PARSERS[kind][0]) for name, kind in self._kinds.items()]
 
     @cached_property
+    def _clips(self) -> dict[str, tuple[float, float]]:
+        return {f.name: f.clip for f in self.inputs if f.kind == "numeric" and f.clip is not None}
+
+    @cached_property
+    def range_fields(self) -> list[str]:
+        """Fields with a training range (clipped numbers, capped text lengths)."""
+        texts = [e.field for e in self.encoders if isinstance(e, TextEncoder) and e.max_chars is not None]
+        return [*self._clips, *texts]
+
+    def out_of_range(self, columns: Columns, n: int) -> dict[str, np.ndarray]:
+        """Field -> where a lead's value lies outside the training range (only fields that have
+        such leads). Those values are clipped when encoded; this says which leads it happened to."""
+        parsed = Parsed(self._kinds, columns, n, self._clips)
+        flags: dict[str, np.ndarray] = {}
+        for name, (low, high) in self._clips.items():
+            if name in columns:
+                values = parsed.raw(name)
+                outside = (values < low) | (values > high)
+                if outside.any():
+                    flags[name] = outside
+        for encoder in self.encoders:
+            if isinstance(encoder, TextEncoder) and encoder.field in columns:
+                outside = encoder.beyond(*encoder.lengths(parsed.raw(encoder.field)))
+                if outside.any():
+                    flags[encoder.field] = outside
+        return flags
+
+    @cached_property
     def width(self) -> int:
         """Number of output columns."""
         return len(self.feature_names())
 
     def transform_columns(self, columns: Columns, n: int) -> np.ndarray:
         """The float32 matrix for ``n`` rows of raw columns (the DataFrame path)."""
-        parsed = Parsed(self._kinds, columns, n)
+        parsed = Parsed(self._kinds, columns, n, self._clips)
         blocks = [column for encoder in self.encoders for column in encoder.encode(parsed)]
         if not blocks:
             return np.empty((n, 0), dtype=np.float32)
@@ -409,6 +483,8 @@ class FeatureSpec(BaseModel):
             if not isinstance(record, Mapping):
                 raise RecordError(index, None, f"expected an object, got {type(record).__name__}")
             row = {name: parse(record.get(name)) for name, parse in self._row_parsers}
+            for name, bounds in self._clips.items():
+                row[name] = clipped(row[name], bounds)
             out: list[float] = []
             for encoder in self.encoders:
                 encoder.encode_row(row, out)

@@ -121,7 +121,7 @@ class ReferenceProfile(BaseModel):
 
     def parse(self, columns: Columns, n: int) -> Parsed:
         """Raw columns (a DataFrame's, or served records') parsed as the feature pipeline does."""
-        return Parsed(self.kinds(), columns, n)
+        return Parsed(self.kinds(), columns, n, {})  # unclipped: drift sees the raw values
 
 
 def _profile_field(name: str, kind: ProfiledKind, parsed: Parsed) -> FieldProfile:
@@ -159,13 +159,13 @@ def _numeric_labels(edges: Sequence[float]) -> list[str]:
 
 def profiled_fields(spec: FeatureSpec) -> dict[str, ProfiledKind]:
     """The spec's raw input fields that get a profile, with their kind (ids and timestamps do not)."""
-    return {f.name: f.kind for f in spec.inputs if f.kind in ("numeric", "boolean", "categorical", "text")}  # type: ignore[misc]
+    return {f.name: f.kind for f in spec.inputs if f.kind in ("numeric", "boolean", "categorical", "text")}
 
 
 def build_profile(spec: FeatureSpec, columns: Columns, n: int, scores: np.ndarray) -> ReferenceProfile:
     """The reference profile of ``n`` held-out rows (raw columns) and the model's probabilities on them."""
     kinds = profiled_fields(spec)
-    parsed = Parsed(kinds, columns, n)
+    parsed = Parsed(kinds, columns, n, {})  # unclipped, as served leads are compared
     scores = np.asarray(scores, dtype=np.float64)
     edges = _edges(scores, SCORE_BINS)
     score = ScoreProfile(edges=edges, shares=[])

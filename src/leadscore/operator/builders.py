@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadscore.api.abexperiment import RULES
+from leadscore.api.abexperiment import RULES, splits_in_kserve
 from leadscore.api.common import Resources, Toleration
 from leadscore.api.conditions import PINNED_VERSION_MISSING
 from leadscore.api.leadscoringmodel import (
@@ -20,6 +20,9 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelStatus,
     TrafficTarget,
 )
+from leadscore.api.results import registered_model_name
+from leadscore.errors import PERMANENT_EXIT_CODES
+from leadscore.operator.deployment_mode import KNATIVE, can_split, normalize
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.versions import (
     COMPONENT_LABEL,
@@ -33,10 +36,25 @@ from leadscore.operator.versions import (
 TRAINER_CONTAINER = "trainer"
 TERMINATION_LOG = "/dev/termination-log"
 GPU_RESOURCE = "nvidia.com/gpu"
-NEVER_RETRY_EXIT_CODES = [2, 3, 4, 6]
-"""Trainer exit codes (leadscore.errors) retrying cannot fix: bad config, bad data, leakage, parity."""
 MOUNTED_MODEL_DIR = "/mnt/models"
 ISVC_API_VERSION = "serving.kserve.io/v1beta1"
+IMAGE_USER = 10001
+"""The numeric USER of the leadscore images (trainer/ and predictor/ Dockerfiles): set explicitly so
+``runAsNonRoot`` holds even for a ``spec.training.image`` built without a numeric USER."""
+SCRATCH_DIR = "/tmp"
+"""The one writable path of a trainer pod (an emptyDir): the root filesystem is read-only."""
+SCRATCH_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}}
+
+POD_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True, "runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod-level settings Pod Security ``restricted`` requires (non-root, the runtime's seccomp profile)."""
+CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Container-level settings of ``restricted``, plus a read-only root filesystem."""
 
 
 class ServingError(Exception):
@@ -103,12 +121,14 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--vertical", spec.vertical,
         "--output", output,
         "--model-name", model,
+        "--registered-model", registered_model_name(namespace, model),
         "--version", version,
         "--algorithms", ",".join(training.algorithms),
         "--trials", str(training.trials),
         "--time-budget", str(training.time_budget_seconds),
         "--seed", str(training.seed),
         "--device", "cuda" if training.gpu > 0 else "cpu",
+        "--scoring", spec.scoring.to_json(),
         "--mlflow-experiment", f"{namespace}/{model}",
         "--termination-log", TERMINATION_LOG,
     ]
@@ -147,17 +167,24 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             {"name": "LEADSCORE_NAMESPACE", "value": namespace},
             {"name": "LEADSCORE_MODEL", "value": model},
             {"name": "LEADSCORE_VERSION", "value": version},
+            {"name": "LEADSCORE_JOB", "value": job_name(model, version)},
+            # Libraries that cache under $HOME (MLflow, matplotlib) write to the scratch volume.
+            {"name": "HOME", "value": SCRATCH_DIR},
+            {"name": "TMPDIR", "value": SCRATCH_DIR},
         ],
         "envFrom": _env_from(settings, mlflow=True),
         "resources": _resources(training.resources, training.gpu),
         "terminationMessagePath": TERMINATION_LOG,
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                            "runAsNonRoot": True},
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
+        "volumeMounts": [{"name": SCRATCH_VOLUME["name"], "mountPath": SCRATCH_DIR}],
+        "workingDir": SCRATCH_DIR,
     }
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        "securityContext": POD_SECURITY_CONTEXT,
         "containers": [container],
+        "volumes": [SCRATCH_VOLUME],
         **_placement(training.node_selector, training.tolerations, training.gpu, settings),
     }
     if settings.trainer_service_account:
@@ -173,7 +200,7 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             "podFailurePolicy": {"rules": [{
                 "action": "FailJob",
                 "onExitCodes": {"containerName": TRAINER_CONTAINER, "operator": "In",
-                                "values": NEVER_RETRY_EXIT_CODES},
+                                "values": list(PERMANENT_EXIT_CODES)},
             }]},
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },
@@ -186,10 +213,14 @@ class ServingPlan:
 
     version: str
     storage_uri: str
+    mode: str
+    """KServe deployment mode of the InferenceService (deployment_mode.STANDARD or KNATIVE)."""
     canary_traffic_percent: int | None = None
     experiment: ExperimentBinding | None = None
     traffic: list[TrafficTarget] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    """Why the plan differs from what the spec asks (said in the Serving condition)."""
 
 
 def _artifact(status: LeadScoringModelStatus, version: str, what: str) -> str:
@@ -206,18 +237,20 @@ def _split(control: str, treatment: str, percent: int) -> list[TrafficTarget]:
             TrafficTarget(version=treatment, percent=percent)]
 
 
-def plan_serving(namespace: str, spec: LeadScoringModelSpec,
-                 status: LeadScoringModelStatus) -> ServingPlan | None:
+def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoringModelStatus,
+                 *, mode: str) -> ServingPlan | None:
     """None until a version exists. A pinned version wins over everything (it is the rollback
     lever); then a running experiment's split; then the active version, with the configured
-    canary share when there is a previous version to split with."""
+    canary share when there is a previous version to split with and KServe's deployment
+    ``mode`` can split (Knative); in Standard mode the new version takes all traffic, and the
+    plan's note says so."""
     pinned = spec.serving.pinned_version
     experiment = status.experiment if pinned is None else None
     if experiment is not None:
         percent = experiment.traffic_percent
         traffic = _split(experiment.control, experiment.treatment, percent)
-        if experiment.assignment == "random" and RULES not in (experiment.control, experiment.treatment):
-            return ServingPlan(version=experiment.treatment,
+        if splits_in_kserve(experiment.assignment, experiment.control, experiment.treatment):
+            return ServingPlan(mode=mode, version=experiment.treatment,
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
         mounted = experiment.control if experiment.control != RULES else experiment.treatment
@@ -231,7 +264,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
             "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
             "LEADSCORE_AB_SALT": f"{namespace}/{experiment.name}",
         }
-        return ServingPlan(version=mounted, storage_uri=_artifact(status, mounted, "arm"),
+        return ServingPlan(mode=mode, version=mounted, storage_uri=_artifact(status, mounted, "arm"),
                            experiment=experiment, traffic=traffic, env=env)
     served = pinned or status.active_version
     if served is None:
@@ -240,17 +273,39 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec,
     canary = spec.serving.canary_traffic_percent
     previous = status.previous_version
     if pinned is None and canary is not None and canary < 100 and previous and previous != served:
-        return ServingPlan(version=served, storage_uri=uri, canary_traffic_percent=canary,
-                           traffic=_split(previous, served, canary))
-    return ServingPlan(version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+        if can_split(mode):
+            return ServingPlan(mode=mode, version=served, storage_uri=uri, canary_traffic_percent=canary,
+                               traffic=_split(previous, served, canary))
+        note = (f"spec.serving.canaryTrafficPercent {canary} is not applied: KServe splits traffic "
+                f"between versions only in Knative mode and this InferenceService runs in {mode} mode, "
+                f"so {served} serves all of it")
+        return ServingPlan(mode=mode, version=served, storage_uri=uri, note=note,
+                           traffic=[TrafficTarget(version=served, percent=100)])
+    return ServingPlan(mode=mode, version=served, storage_uri=uri, traffic=[TrafficTarget(version=served, percent=100)])
+
+
+PROMETHEUS_SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
+METRIC_AGGREGATION = "serving.kserve.io/enable-metric-aggregation"
+
+
+def metrics_annotations(mode: str, http_port: int) -> dict[str, str]:
+    """How Prometheus finds the predictor's /metrics, per KServe deployment mode.
+
+    KServe's scraping annotation points ``prometheus.io/port`` at Knative's queue-proxy (9091,
+    or 9088 with metric aggregation, which also scrapes our container): right in Knative mode.
+    In Standard mode there is no queue-proxy, so that port would be dead (the real controller
+    shows it); there the annotation is turned off and the predictor's own port is named."""
+    if normalize(mode) == KNATIVE:
+        return {PROMETHEUS_SCRAPING: "true", METRIC_AGGREGATION: "true", "prometheus.io/scrape": "true"}
+    return {PROMETHEUS_SCRAPING: "false", "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(http_port), "prometheus.io/path": "/metrics"}
 
 
 def inference_service_manifest(namespace: str, model: str, spec: LeadScoringModelSpec, plan: ServingPlan,
                                settings: OperatorSettings) -> dict[str, Any]:
     """The KServe InferenceService for ``plan``: our runtime, its storageUri, logger to the collector."""
     serving = spec.serving
-    env = {"LEADSCORE_SCORING": json.dumps(spec.scoring.to_wire(), sort_keys=True, separators=(",", ":")),
-           **plan.env}
+    env = {"LEADSCORE_SCORING": spec.scoring.to_json(), **plan.env}
     if serving.gpu > 0:
         env["LEADSCORE_DEVICE"] = "cuda"
     model_spec: dict[str, Any] = {
@@ -270,15 +325,18 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         "logger": {"mode": "all", "url": f"{settings.collector_url.rstrip('/')}/v1/events",
                    "metadataAnnotations": [EXPERIMENT_ANNOTATION]},
         "model": model_spec,
+        # Pod-level half of Pod Security ``restricted``; the runtime's container carries the rest.
+        "securityContext": POD_SECURITY_CONTEXT,
         **_placement({}, [], serving.gpu, settings),
     }
     if plan.canary_traffic_percent is not None:
         predictor["canaryTrafficPercent"] = plan.canary_traffic_percent
     if settings.predictor_service_account:
         predictor["serviceAccountName"] = settings.predictor_service_account
-    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
-                                "labels": _labels(model, plan.version, "predictor")}
+    annotations = metrics_annotations(plan.mode, settings.runtime_http_port)
     if plan.experiment is not None:
-        metadata["annotations"] = {EXPERIMENT_ANNOTATION: plan.experiment.name}
+        annotations[EXPERIMENT_ANNOTATION] = plan.experiment.name
+    metadata: dict[str, Any] = {"name": model, "namespace": namespace,
+                                "labels": _labels(model, plan.version, "predictor"), "annotations": annotations}
     return {"apiVersion": ISVC_API_VERSION, "kind": "InferenceService", "metadata": metadata,
             "spec": {"predictor": predictor}}

@@ -18,6 +18,7 @@ import httpx
 import kopf
 from kubernetes.client.exceptions import ApiException
 
+from leadscore.api import abexperiment
 from leadscore.api import conditions as c
 from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus
 from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSpec, LeadScoringModelStatus
@@ -25,8 +26,9 @@ from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
 from leadscore.operator import metrics
+from leadscore.operator.deployment_mode import can_split
 from leadscore.operator.kube import Kube
-from leadscore.operator.model_reconciler import Event, serve_model
+from leadscore.operator.model_reconciler import Event, serve_model, serving_mode
 from leadscore.operator.settings import OperatorSettings
 
 SummaryFetcher = Callable[[str, str, ServingSplit | None], ExperimentSummary]
@@ -64,8 +66,9 @@ def context_from(kube: Kube, settings: OperatorSettings, body: Any) -> Experimen
 
 
 def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
-                 status: LeadScoringModelStatus) -> tuple[str, str] | None:
-    """(reason, message) when the experiment cannot split this model's traffic now, else None."""
+                 status: LeadScoringModelStatus, mode: str) -> tuple[str, str] | None:
+    """(reason, message) when the experiment cannot split this model's traffic now, else None;
+    ``mode`` is the KServe deployment mode of the model's InferenceService."""
     if model.serving.pinned_version:
         return c.MODEL_PINNED, (f"model {spec.model_ref} is pinned to {model.serving.pinned_version} "
                                 "(spec.serving.pinnedVersion); unpin it to run an experiment")
@@ -74,7 +77,14 @@ def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
         if ref.version != RULES and ref.version not in available:
             return c.ARM_VERSION_MISSING, (f"{arm}.version {ref.version} is not a version of model "
                                            f"{spec.model_ref} (available: {', '.join(available) or 'none'})")
-    if splits_in_kserve(spec) and spec.control.version != status.active_version:
+    if not splits_in_kserve(spec):
+        return None
+    if not can_split(mode):
+        return c.RANDOM_SPLIT_UNAVAILABLE, (
+            f"assignment random of two model versions is KServe's canary split, which KServe does only in "
+            f"Knative mode; model {spec.model_ref}'s InferenceService runs in {mode} mode, where the split "
+            f"would not happen; use assignment: sticky (the predictor splits the leads in any mode)")
+    if spec.control.version != status.active_version:
         return c.CONTROL_NOT_SERVING, (
             f"assignment random splits KServe traffic away from the served version, so control.version "
             f"must be {status.active_version}, got {spec.control.version}; use assignment sticky instead")
@@ -82,8 +92,8 @@ def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
 
 
 def splits_in_kserve(spec: ABExperimentSpec) -> bool:
-    """A random split of two model versions is KServe's canary; otherwise the predictor hashes."""
-    return spec.assignment == "random" and RULES not in (spec.control.version, spec.treatment.version)
+    """leadscore.api.abexperiment's rule, for this experiment's spec."""
+    return abexperiment.splits_in_kserve(spec.assignment, spec.control.version, spec.treatment.version)
 
 
 def binding_for(ctx: ExperimentContext) -> ExperimentBinding:
@@ -128,7 +138,8 @@ def _step(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
 
 def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScoringModelStatus) -> None:
     model_spec = LeadScoringModelSpec.model_validate(model.get("spec") or {})
-    problem = arms_problem(ctx.spec, model_spec, model_status)
+    mode = serving_mode(ctx.kube, ctx.settings, ctx.kube.read_isvc(ctx.namespace, ctx.spec.model_ref))
+    problem = arms_problem(ctx.spec, model_spec, model_status, mode)
     if problem is not None:
         ctx.condition(c.RUNNING, c.FALSE, *problem)
         return
@@ -164,7 +175,7 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
     except (httpx.HTTPError, ValueError) as exc:  # unreachable or malformed: the split keeps running
         ctx.condition(c.RUNNING, c.TRUE, c.SUMMARY_UNAVAILABLE, f"collector summary unavailable: {exc}")
         return
-    settings = ExperimentSettings.model_validate(ctx.spec.to_wire())
+    settings = ExperimentSettings.from_spec(ctx.spec)
     analysis = decide(summary, settings, elapsed=max(ctx.now - started, timedelta(0)))
     fields = status_fields(analysis)
     fields["control"]["version"] = ctx.spec.control.version

@@ -14,13 +14,14 @@ from typing import Any
 
 import kopf
 
-from leadscore.api.crd import AB_EXPERIMENT, GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.crd import AB_EXPERIMENT, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.wire import GROUP
 from leadscore.operator import experiment_reconciler, metrics, model_reconciler
 from leadscore.operator.collector_client import fetch_summary, read_figures
 from leadscore.operator.kube import Kube, load_api_client
 from leadscore.operator.settings import OperatorSettings
 
-ANNOTATION_PREFIX = "leadscoring.io"
+ANNOTATION_PREFIX = GROUP
 INTERVALS = OperatorSettings.from_env()
 """Read at import: kopf fixes timer intervals when the decorators run."""
 

@@ -13,7 +13,8 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from leadscore.api.crd import GROUP, LEAD_SCORING_MODEL, VERSION
+from leadscore.api.crd import LEAD_SCORING_MODEL, VERSION
+from leadscore.api.wire import GROUP
 from leadscore.operator.builders import ISVC_API_VERSION
 from leadscore.operator.observe import job_outcome
 from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL
@@ -80,6 +81,16 @@ class Kube:
         return [self._plain(pod) for pod in pods.items]
 
     # InferenceServices -------------------------------------------------------------------
+
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's data; None when it is absent or the operator may not read it (a
+        cluster without KServe's ConfigMap, or RBAC that does not grant it)."""
+        try:
+            return dict(self._core.read_namespaced_config_map(name, namespace).data or {})
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
 
     def read_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import conditions as c
+from leadscore.api.artifact import COMMIT_MARKER
 from leadscore.api.leadscoringmodel import (
     LeadScoringModelSpec,
     LeadScoringModelStatus,
@@ -34,9 +36,11 @@ from leadscore.operator.builders import (
     plan_serving,
     training_job_manifest,
 )
+from leadscore.operator.deployment_mode import CONFIG_MAP_NAME, annotated_mode, cluster_default_mode
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
 from leadscore.operator.health import Due, Figures, assess, retrain_due
 from leadscore.operator.kube import Kube
+from leadscore.operator.mlflow_aliases import sync_quietly
 from leadscore.operator.observe import (
     job_outcome,
     observe_isvc,
@@ -132,6 +136,8 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
     start_training(ctx)
     ensure_serving(ctx)
     apply_retention(ctx)
+    sync_quietly(ctx.settings.mlflow_tracking_uri, ctx.settings.http_timeout_seconds, ctx.namespace, ctx.name,
+                 ctx.spec, ctx.status)
     ctx.status.phase = c.model_phase(ctx.status.conditions)
     ctx.status.observed_generation = ctx.generation
     return status_patch(before, ctx.status)
@@ -250,7 +256,7 @@ def _training_stage(ctx: ModelContext, version: str) -> str | None:
 
 def _result_from_bucket(ctx: ModelContext, version: str) -> TrainingResult | None:
     uri = artifacts.join(artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version),
-                         artifacts.COMMIT_MARKER)
+                         COMMIT_MARKER)
     try:
         return parse_result(artifacts.read_bytes(uri))
     except StorageError as exc:
@@ -303,8 +309,10 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
 
 def ensure_serving(ctx: ModelContext) -> None:
     """Create or update the InferenceService from the serving plan; mirror what KServe reports."""
+    current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
+    mode = serving_mode(ctx.kube, ctx.settings, current)
     try:
-        plan = plan_serving(ctx.namespace, ctx.spec, ctx.status)
+        plan = plan_serving(ctx.namespace, ctx.spec, ctx.status, mode=mode)
     except ServingError as exc:
         ctx.condition(c.SERVING, c.FALSE, exc.reason, str(exc))
         return
@@ -313,11 +321,7 @@ def ensure_serving(ctx: ModelContext) -> None:
         return
     desired = inference_service_manifest(ctx.namespace, ctx.name, ctx.spec, plan, ctx.settings)
     kopf.adopt(desired, owner=ctx.body)
-    current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
-    if current is None:
-        current = ctx.kube.create_isvc(desired)
-    elif not covers(current, desired):
-        current = ctx.kube.replace_isvc(merged_isvc(current, desired))
+    current = write_isvc(ctx.kube, current, desired)
     seen = observe_isvc(current, plan.version, plan.traffic)
     ctx.status.endpoint = seen.url
     ctx.status.serving_ready = seen.ready
@@ -325,10 +329,41 @@ def ensure_serving(ctx: ModelContext) -> None:
     served = next((v for v in ctx.status.versions if v.version == plan.version), None)
     ctx.status.active_roc_auc = served.metrics.get(GATE_METRIC) if served else None
     ctx.status.served_version = plan.version
+    note = f"; {plan.note}" if plan.note else ""
     if seen.ready:
-        ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}")
+        ctx.condition(c.SERVING, c.TRUE, c.ISVC_READY, f"{plan.version} ready at {seen.url}{note}")
     else:
-        ctx.condition(c.SERVING, c.UNKNOWN, c.ISVC_NOT_READY, f"{plan.version}: {seen.message}")
+        ctx.condition(c.SERVING, c.UNKNOWN, c.ISVC_NOT_READY, f"{plan.version}: {seen.message}{note}")
+
+
+def serving_mode(kube: Kube, settings: OperatorSettings, isvc: dict[str, Any] | None) -> str:
+    """The InferenceService's KServe deployment mode: its annotation, else the cluster's default
+    (KServe's inferenceservice-config), read only when the annotation is missing."""
+    return annotated_mode(isvc) or cluster_default_mode(
+        kube.config_map_data(settings.kserve_namespace, CONFIG_MAP_NAME))
+
+
+ISVC_WRITE_ATTEMPTS = 3
+
+
+def write_isvc(kube: Kube, current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
+    """Create the InferenceService, or replace it when it lacks something we set. KServe's
+    controller writes the object too (its finalizer, right after creation), so a replace can
+    meet 409 Conflict: read it again and retry, a bounded number of times."""
+    conflicts = 0
+    while True:
+        if current is None:
+            return kube.create_isvc(desired)
+        if covers(current, desired):
+            return current
+        try:
+            return kube.replace_isvc(merged_isvc(current, desired))
+        except ApiException as exc:
+            conflicts += 1
+            if exc.status != 409 or conflicts >= ISVC_WRITE_ATTEMPTS:
+                raise
+        meta = desired["metadata"]
+        current = kube.read_isvc(meta["namespace"], meta["name"])
 
 
 def covers(actual: Any, desired: Any) -> bool:
@@ -338,7 +373,8 @@ def covers(actual: Any, desired: Any) -> bool:
     if isinstance(desired, list):
         return isinstance(actual, list) and len(actual) == len(desired) and \
             all(covers(a, d) for a, d in zip(actual, desired, strict=True))
-    return actual == desired
+    same: bool = actual == desired
+    return same
 
 
 def merged_isvc(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

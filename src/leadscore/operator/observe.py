@@ -27,7 +27,8 @@ class JobOutcome:
 def _true_condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     for condition in (obj.get("status") or {}).get("conditions") or ():
         if condition.get("type") == type_ and condition.get("status") == "True":
-            return condition
+            found: Mapping[str, Any] = condition
+            return found
     return None
 
 
@@ -82,16 +83,30 @@ class IsvcObservation:
     traffic: list[TrafficTarget]
 
 
+_CAUSES = ("PredictorReady", "IngressReady")
+"""Checked before ``Ready``: KServe's Standard mode copies the ingress reason into ``Ready``
+("Predictor ingress not created") while the cause, a Deployment without an available pod, is
+only in ``PredictorReady`` (seen with the real controller)."""
+
+
+def _why_not_ready(conditions: Sequence[Mapping[str, Any]]) -> str:
+    by_type = {c.get("type"): c for c in conditions}
+    for kind in (*_CAUSES, "Ready"):
+        condition = by_type.get(kind)
+        if condition is not None and condition.get("status") != "True":
+            text = condition.get("message") or condition.get("reason")
+            if text:
+                return text if kind == "Ready" else f"{kind}: {text}"
+    return "not reported yet"
+
+
 def observe_isvc(isvc: Mapping[str, Any], served: str, expected: Sequence[TrafficTarget]) -> IsvcObservation:
     """URL, readiness and traffic per version. KServe reports traffic per revision with
     ``latestRevision`` marking the one from the current spec (``served``); the other revision is
     whichever version ``expected`` names besides it."""
     status = isvc.get("status") or {}
     ready = _true_condition(isvc, "Ready") is not None
-    message = ""
-    if not ready:
-        condition = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
-        message = (condition or {}).get("message") or (condition or {}).get("reason") or "not reported yet"
+    message = "" if ready else _why_not_ready(status.get("conditions") or ())
     others = [t.version for t in expected if t.version != served]
     traffic: list[TrafficTarget] = []
     for entry in ((status.get("components") or {}).get("predictor") or {}).get("traffic") or ():

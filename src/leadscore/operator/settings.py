@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.api.common import Toleration
-from leadscore.errors import ConfigError
+from leadscore.errors import ConfigError, one_line
 
 ENV_PREFIX = "LEADSCORE_"
 
@@ -36,6 +36,11 @@ class OperatorSettings(BaseModel):
                                description="Collector base URL: KServe logger target, experiment summaries.")
     runtime: str = Field("leadscore", min_length=1, description="ClusterServingRuntime of the predictor.")
     model_format: str = Field("leadscore", min_length=1, description="modelFormat name the runtime supports.")
+    runtime_http_port: int = Field(8080, ge=1, le=65535,
+                                   description="HTTP port of the predictor runtime, where it serves /metrics.")
+    kserve_namespace: str = Field("kserve", min_length=1,
+                                  description="Namespace of KServe's inferenceservice-config ConfigMap, "
+                                              "read for the default deployment mode.")
     s3_config_map: str | None = Field("leadscore-s3", description="ConfigMap with S3 endpoint env "
                                                                   "(AWS_ENDPOINT_URL, S3_USE_HTTPS, ...).")
     s3_secret: str | None = Field("leadscore-s3", description="Secret with AWS_ACCESS_KEY_ID and "
@@ -43,6 +48,8 @@ class OperatorSettings(BaseModel):
     mlflow_config_map: str | None = Field("leadscore-mlflow", description="ConfigMap with "
                                                                           "MLFLOW_TRACKING_URI.")
     mlflow_secret: str | None = Field(None, description="Secret with MLflow credentials, if any.")
+    mlflow_tracking_uri: str | None = Field(None, description="MLflow server whose aliases (champion, "
+                                                              "challenger) the operator keeps in step.")
     trainer_service_account: str | None = Field(None, description="ServiceAccount of trainer Pods.")
     predictor_service_account: str | None = Field(
         None, description="ServiceAccount of predictor Pods (KServe's S3 credentials are bound to it).")
@@ -82,6 +89,4 @@ class OperatorSettings(BaseModel):
         try:
             return cls.model_validate(values)
         except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            variable = ENV_PREFIX + str(first["loc"][0]).upper()
-            raise ConfigError(f"{variable}: {first['msg']} (given {first.get('input')!r})") from None
+            raise ConfigError(one_line(exc, lambda loc: ENV_PREFIX + str(loc[0]).upper())) from None

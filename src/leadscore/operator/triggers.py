@@ -13,7 +13,8 @@ from leadscore.operator.versions import RETRAIN_ANNOTATION, training_spec_hash
 
 def latest_tick(cron: str, now: datetime) -> datetime:
     """The most recent scheduled time at or before ``now`` (UTC)."""
-    return croniter(cron, now).get_prev(datetime)
+    tick: datetime = croniter(cron, now).get_prev(datetime)
+    return tick
 
 
 def training_trigger(spec: LeadScoringModelSpec, status: LeadScoringModelStatus,

@@ -13,16 +13,18 @@ import re
 
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
 
+# Defined in leadscore.api.wire; the operator's modules read them here.
+from leadscore.api.wire import COMPONENT_LABEL as COMPONENT_LABEL
+from leadscore.api.wire import EXPERIMENT_ANNOTATION as EXPERIMENT_ANNOTATION
+from leadscore.api.wire import MANAGED_BY as MANAGED_BY
+from leadscore.api.wire import MODEL_LABEL as MODEL_LABEL
+from leadscore.api.wire import RETRAIN_ANNOTATION as RETRAIN_ANNOTATION
+from leadscore.api.wire import SPEC_HASH_ANNOTATION as SPEC_HASH_ANNOTATION
+from leadscore.api.wire import TRIGGER_ANNOTATION as TRIGGER_ANNOTATION
+from leadscore.api.wire import VERSION_LABEL as VERSION_LABEL
+
 _VERSION = re.compile(r"^v([1-9][0-9]*)$")
 
-MODEL_LABEL = "leadscoring.io/model"
-VERSION_LABEL = "leadscoring.io/version"
-COMPONENT_LABEL = "app.kubernetes.io/component"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "leadscore-operator"}
-RETRAIN_ANNOTATION = "leadscoring.io/retrain"
-EXPERIMENT_ANNOTATION = "leadscoring.io/experiment"
-SPEC_HASH_ANNOTATION = "leadscoring.io/spec-hash"
-TRIGGER_ANNOTATION = "leadscoring.io/trigger"
 
 
 def version_number(version: str) -> int:

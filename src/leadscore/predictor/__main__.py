@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="/mnt/models",
         help="Artifact directory or s3:// prefix (KServe mounts storageUri at /mnt/models).",
     )
-    parser.add_argument("--host", default="0.0.0.0", help="Address to listen on (HTTP and gRPC).")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="Address to listen on (HTTP and gRPC); the image and the ServingRuntime pass 0.0.0.0.")
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, load the model (failing loudly on a bad artifact) and serve until stopped."""
     from leadscore.predictor.config import settings_from
+    from leadscore.predictor.guards import guards_from
     from leadscore.predictor.model import LeadScoreModel
     from leadscore.predictor.server import serve
 
@@ -72,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             enable_grpc=args.enable_grpc,
             access_log=args.access_log,
+            guards=guards_from(),
         )
     except LeadscoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,9 +17,9 @@ from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import rules
-from leadscore.predictor.artifact import ModelArtifact
 from leadscore.predictor.columnar import Columns
 from leadscore.predictor.engine import Device, OnnxScorer
+from leadscore.published import PublishedArtifact
 
 Factor = dict[str, Any]
 
@@ -62,7 +62,7 @@ class ModelArm:
 
     unit = UNIT
 
-    def __init__(self, artifact: ModelArtifact, label: str | None, device: Device, threads: int | None) -> None:
+    def __init__(self, artifact: PublishedArtifact, label: str | None, device: Device, threads: int | None) -> None:
         self.label = label
         self.version = artifact.version
         self.artifact = artifact

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from leadscore.features.contract import InputField
+from leadscore.features.contract import MAX_STRING_CHARS, MAX_TEXT_CHARS, InputField
 
 Columns = dict[str, np.ndarray]
 
@@ -85,6 +85,9 @@ def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
         return _timestamps(values)
     if field.kind == "id" and str in types and not all(map(str.strip, (v for v in values if type(v) is str))):
         return None  # a blank id
+    limit = MAX_TEXT_CHARS if field.kind == "text" else MAX_STRING_CHARS
+    if str in types and max(len(v) for v in values if type(v) is str) > limit:
+        return None  # a string over the documented length
     column = np.empty(len(values), dtype=object)
     column[:] = values
     return column

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadscore.api import abexperiment
 from leadscore.api.leadscoringmodel import ScoringSpec
-from leadscore.errors import ConfigError
+from leadscore.api.wire import MAX_BATCH
+from leadscore.errors import ConfigError, Location, one_line
 
 RULES = abexperiment.RULES
 """An arm URI that selects the rule-based baseline instead of a trained artifact."""
@@ -60,7 +61,7 @@ class PredictorSettings(BaseModel):
     name: str = Field("leadscore", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     model_uri: str = Field(DEFAULT_MODEL_DIR, min_length=1)
     strict: bool = False
-    max_batch: int = Field(10_000, ge=1, le=1_000_000)
+    max_batch: int = Field(MAX_BATCH, ge=1, le=1_000_000)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, le=256)
     top_factors: int = Field(5, ge=1, le=100)
@@ -130,12 +131,13 @@ def settings_from(env: Mapping[str, str] | None = None, **options: Any) -> Predi
     try:
         return PredictorSettings.model_validate(values)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(p) for p in first["loc"]]
-        if loc[:1] == ["ab"] and len(loc) > 1:
-            where = _AB_ENV.get(loc[1], "A/B settings")
-        elif loc and loc[0] in given:
-            where = "--" + loc[0].replace("_", "-")
-        else:
-            where = _PLAIN_ENV.get(loc[0], loc[0]) if loc else "settings"
-        raise ConfigError(f"{where}: {first['msg']} (given {first.get('input')!r})") from None
+
+        def where(location: Location) -> str:
+            loc = [str(p) for p in location]
+            if loc[:1] == ["ab"] and len(loc) > 1:
+                return _AB_ENV.get(loc[1], "A/B settings")
+            if loc and loc[0] in given:
+                return "--" + loc[0].replace("_", "-")
+            return _PLAIN_ENV.get(loc[0], loc[0]) if loc else "settings"
+
+        raise ConfigError(one_line(exc, where)) from None

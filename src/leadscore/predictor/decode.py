@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import orjson
+from kserve.utils.numpy_codec import to_np_dtype
 
-from leadscore.predictor.errors import BatchTooLarge, MalformedRequest
-
-RECORDS_INPUT = "records"
-"""Name of the V2 input that carries whole lead records as JSON strings (datatype BYTES)."""
+from leadscore.api.wire import RECORDS_TENSOR
+from leadscore.predictor.errors import BatchTooLarge, InvalidRecord, MalformedRequest
 
 Locator = Callable[[int, str], str]
 
@@ -115,10 +114,10 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
     names = [i.name for i in inputs]
     if not inputs:
         raise MalformedRequest("inputs: empty; send one tensor per lead field or a 'records' BYTES input")
-    if RECORDS_INPUT in names:
+    if RECORDS_TENSOR in names:
         if len(inputs) > 1:
             raise MalformedRequest(
-                f"inputs: '{RECORDS_INPUT}' carries whole leads and cannot be mixed with field tensors, got {names}"
+                f"inputs: '{RECORDS_TENSOR}' carries whole leads and cannot be mixed with field tensors, got {names}"
             )
         return _json_records(inputs[0], max_batch)
     if len(set(names)) != len(names):
@@ -141,9 +140,10 @@ def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:
 
 def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
     if tensor.datatype != "BYTES":
-        raise MalformedRequest(f"inputs.{RECORDS_INPUT}: expected datatype BYTES (JSON strings), got {tensor.datatype}")
+        raise MalformedRequest(
+            f"inputs.{RECORDS_TENSOR}: expected datatype BYTES (JSON strings), got {tensor.datatype}")
     raw = tensor.as_numpy().reshape(-1)
-    check_batch_size(len(raw), max_batch, f"inputs.{RECORDS_INPUT}")
+    check_batch_size(len(raw), max_batch, f"inputs.{RECORDS_TENSOR}")
     records = []
     for index, item in enumerate(raw.tolist()):
         try:
@@ -158,14 +158,86 @@ def _json_records(tensor: Any, max_batch: int) -> DecodedBatch:
     return DecodedBatch(len(records), _records_locate, "v2", given_records=records)
 
 
+_BOOL_TEXT = {"true": True, "false": False}
+"""The text forms a BOOL tensor may carry (what JSON clients send for a boolean with gaps)."""
+
+
+def _listed(tensor: Any) -> list[Any] | None:
+    """The tensor's values as a flat list when they came as a list (JSON or gRPC contents), at
+    most two levels deep ([N] or [N, 1]); None when they came as raw bytes."""
+    if getattr(tensor, "_raw_data", None) is not None or tensor.data is None:
+        return None
+    flat: list[Any] = []
+    for item in tensor.data:
+        if isinstance(item, list):
+            if any(isinstance(inner, list | dict) for inner in item):
+                raise MalformedRequest(f"inputs.{tensor.name}: data nested deeper than the shape [N, 1] allows")
+            flat.extend(item)
+        else:
+            flat.append(item)
+    return flat
+
+
+def _bools(tensor: Any, values: list[Any]) -> list[Any]:
+    """True/False as given, the text "true"/"false", None (missing); anything else is refused,
+    because numpy would read "false", "maybe", 2 and -1 as true."""
+    out: list[Any] = []
+    for index, value in enumerate(values):
+        if value is None or value is True or value is False:
+            out.append(value)
+        elif type(value) is str and value in _BOOL_TEXT:
+            out.append(_BOOL_TEXT[value])
+        else:
+            raise InvalidRecord(
+                f'inputs.{tensor.name}[{index}]: expected true or false (or the text "true"/"false"), '
+                f"got {_short(value)}"
+            )
+    return out
+
+
+def _bad_number(tensor: Any, values: list[Any]) -> str:
+    """Why the first value numpy could not convert is refused (integer range, float range, not a number)."""
+    dtype = np.dtype(to_np_dtype(tensor.datatype))
+    for index, value in enumerate(values):
+        where = f"inputs.{tensor.name}[{index}]"
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{where}: expected a number, got {_short(value)}"
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if not isinstance(value, int) or not info.min <= value <= info.max:
+                return f"{where}: expected an integer within {tensor.datatype}, got {_magnitude(value)}"
+        else:
+            try:
+                float(value)
+            except OverflowError:
+                return f"{where}: expected a finite number within {tensor.datatype}, got {_magnitude(value)}"
+    return f"inputs.{tensor.name}: values do not fit datatype {tensor.datatype}"
+
+
+def _magnitude(value: Any) -> str:
+    """A number too large to show whole: its digit count (never the 10**6 digits themselves)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    return _short(value)
+
+
 def _tensor_values(tensor: Any) -> list[Any]:
     """One python value per lead; NaN and empty strings become None (missing), as in training data."""
     shape = list(tensor.shape)
     if not shape or len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
         raise MalformedRequest(f"inputs.{tensor.name}: expected shape [N] or [N, 1], got {shape}")
+    listed = _listed(tensor)
+    if listed is not None and len(listed) != shape[0]:
+        raise MalformedRequest(f"inputs.{tensor.name}: data does not fit shape {shape} ({len(listed)} values)")
+    if tensor.datatype == "BOOL" and listed is not None:
+        return _bools(tensor, listed)
     try:
         array = tensor.as_numpy().reshape(-1)
-    except ValueError as exc:  # data length does not match the declared shape
+    except (OverflowError, TypeError, ValueError) as exc:
+        if listed is not None and tensor.datatype != "BYTES":
+            raise InvalidRecord(_bad_number(tensor, listed)) from None
         raise MalformedRequest(f"inputs.{tensor.name}: data does not fit shape {shape} ({exc})") from None
     if tensor.datatype == "BYTES":
         return _texts(array.tolist())
@@ -200,5 +272,10 @@ def _text(value: object) -> str | None:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return _magnitude(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a container nested thousands deep
+        return f"a {type(value).__name__} too deep to show"
     return text if len(text) <= 60 else text[:57] + "..."

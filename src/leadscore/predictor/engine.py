@@ -23,12 +23,11 @@ from typing import Literal
 
 import numpy as np
 
+from leadscore.api.artifact import INPUT_TENSOR, OUTPUT_TENSOR
 from leadscore.errors import ConfigError
 
 Device = Literal["auto", "cpu", "cuda"]
 
-INPUT_NAME = "features"
-OUTPUT_NAME = "probability"
 SMALL_BATCH = 8
 """Below this many rows the single-threaded session is faster (measured crossover: ~10 rows)."""
 
@@ -68,14 +67,14 @@ class OnnxScorer:
         on_cpu = self._session.get_providers()[0] == "CPUExecutionProvider"
         self._small = _open_session(model_path, providers, 1) if on_cpu and threads > 1 else self._session
         inputs = {i.name: i for i in self._session.get_inputs()}
-        if INPUT_NAME not in inputs:
-            raise ConfigError(f"{model_path}: expected an input named {INPUT_NAME!r}, found {sorted(inputs)}")
+        if INPUT_TENSOR not in inputs:
+            raise ConfigError(f"{model_path}: expected an input named {INPUT_TENSOR!r}, found {sorted(inputs)}")
         outputs = [o.name for o in self._session.get_outputs()]
-        if OUTPUT_NAME not in outputs:
-            raise ConfigError(f"{model_path}: expected an output named {OUTPUT_NAME!r}, found {outputs}")
-        width = inputs[INPUT_NAME].shape[1] if len(inputs[INPUT_NAME].shape) == 2 else None
+        if OUTPUT_TENSOR not in outputs:
+            raise ConfigError(f"{model_path}: expected an output named {OUTPUT_TENSOR!r}, found {outputs}")
+        width = inputs[INPUT_TENSOR].shape[1] if len(inputs[INPUT_TENSOR].shape) == 2 else None
         self.n_features: int | None = width if isinstance(width, int) else None
-        self._outputs = [OUTPUT_NAME]
+        self._outputs = [OUTPUT_TENSOR]
 
     @property
     def providers(self) -> list[str]:
@@ -84,7 +83,7 @@ class OnnxScorer:
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities of conversion, float64 [N]: one positive-class column whatever the export's shape."""
         session = self._small if len(matrix) < SMALL_BATCH else self._session
-        (probability,) = session.run(self._outputs, {INPUT_NAME: matrix})
+        (probability,) = session.run(self._outputs, {INPUT_TENSOR: matrix})
         probability = np.asarray(probability)
         if probability.ndim == 2 and probability.shape[1] == 2:
             probability = probability[:, 1]

@@ -36,6 +36,11 @@ ERRORS = Counter(
     "Requests refused or failed, by model name and reason (invalid_input, batch_too_large, internal, ...).",
     ["model_name", "reason"],
 )
+OUT_OF_RANGE = Counter(
+    "leadscore_out_of_range",
+    "Leads scored with a value outside the training range (clipped to it), by model name and field.",
+    ["model_name", "field"],
+)
 
 SCORE_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)
 

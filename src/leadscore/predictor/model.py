@@ -31,22 +31,27 @@ from kserve.errors import InvalidInput
 from kserve.model import InferenceVerb
 from kserve.protocol.infer_type import InferOutput
 
+from leadscore.api.wire import RECORDS_TENSOR
 from leadscore.errors import ConfigError
 from leadscore.features.contract import RecordError
 from leadscore.predictor import metrics
 from leadscore.predictor.arms import Arm, ModelArm, RulesArm
-from leadscore.predictor.artifact import ModelArtifact
+from leadscore.predictor.artifact import open_artifact
 from leadscore.predictor.columnar import MIN_BATCH, Columns, plain_columns
 from leadscore.predictor.config import RULES, PredictorSettings
-from leadscore.predictor.decode import RECORDS_INPUT, DecodedBatch, v1_batch, v2_batch
+from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
 
 logger = logging.getLogger("kserve")
+
+OUT_OF_RANGE = "out_of_range"
+"""Response field (V1) / output tensor (V2, comma-separated) naming a lead's clipped fields;
+present only when some lead of the request had one."""
 
 _V2_TYPES = {"numeric": "FP64", "boolean": "BOOL"}  # every other field kind travels as BYTES
 
@@ -60,6 +65,7 @@ class Prepared:
     arm_index: np.ndarray | None  # per lead, index into LeadScoreModel.arms; None: one arm
     request: InferRequest | None = None
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
+    out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
 
 
 @dataclass
@@ -70,6 +76,7 @@ class Scored:
     probability: np.ndarray
     factors: list[list[dict[str, Any]]] | None = field(default=None)
     fell_back: np.ndarray | None = field(default=None)  # per lead: scored by the rules after a model failure
+    covariate: np.ndarray | None = field(default=None)  # per lead: the control arm's probability (experiments)
 
 
 class LeadScoreModel(Model):
@@ -96,8 +103,8 @@ class LeadScoreModel(Model):
         self._specs = specs
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
-        self._scoring = self.settings.scoring or spec_from_card(
-            next(arm.artifact.card for arm in self.arms if isinstance(arm, ModelArm))
+        self._scoring = self.settings.scoring or next(
+            arm.artifact.card.scoring for arm in self.arms if isinstance(arm, ModelArm)
         )
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
@@ -119,7 +126,7 @@ class LeadScoreModel(Model):
     def _open_arm(self, uri: str, label: str | None) -> Arm:
         if uri == RULES:
             return RulesArm(label)
-        return ModelArm(ModelArtifact.open(uri), label, self.settings.device, self.settings.threads)
+        return ModelArm(open_artifact(uri), label, self.settings.device, self.settings.threads)
 
     def __getstate__(self) -> dict[str, Any]:
         """Only the settings cross a process boundary (``--workers`` > 1); each worker reloads."""
@@ -140,7 +147,7 @@ class LeadScoreModel(Model):
         for spec in self._specs:
             for f in spec.inputs:
                 seen.setdefault(f.name, {"name": f.name, "datatype": _V2_TYPES.get(f.kind, "BYTES"), "shape": [-1]})
-        return [*seen.values(), {"name": RECORDS_INPUT, "datatype": "BYTES", "shape": [-1]}]
+        return [*seen.values(), {"name": RECORDS_TENSOR, "datatype": "BYTES", "shape": [-1]}]
 
     def get_output_types(self) -> list[dict[str, Any]]:
         outputs = [
@@ -152,7 +159,7 @@ class LeadScoreModel(Model):
             ("model_version", "BYTES"),
         ]
         if self.settings.ab:
-            outputs.append(("arm", "BYTES"))
+            outputs += [("arm", "BYTES"), ("control_probability", "FP64")]
         return [{"name": name, "datatype": dtype, "shape": [-1]} for name, dtype in outputs]
 
     # ---- the stages ----------------------------------------------------------------------
@@ -191,7 +198,29 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns)
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns))
+
+    def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
+        """Per lead, the fields whose value lies outside any serving arm's training range (the
+        arms clip such values); counted in ``leadscore_out_of_range``. None when no lead has one."""
+        flagged: dict[str, np.ndarray] = {}
+        for spec in self._specs:
+            plain = typed.get(id(spec))
+            columns = {
+                name: plain[name] if plain is not None and name in plain else np.array(batch.values(name), dtype=object)
+                for name in spec.range_fields
+            }
+            for name, where in spec.out_of_range(columns, batch.size).items():
+                flagged[name] = where | flagged[name] if name in flagged else where
+        if not flagged:
+            return None
+        per_lead: list[list[str]] = [[] for _ in range(batch.size)]
+        for name in sorted(flagged):
+            rows = np.flatnonzero(flagged[name])
+            metrics.OUT_OF_RANGE.labels(self.name, name).inc(len(rows))
+            for row in rows.tolist():
+                per_lead[row].append(name)
+        return per_lead
 
     def _validate(self, batch: DecodedBatch) -> dict[int, Columns]:
         """Check every lead against every arm's contract; typed columns per spec when plain."""
@@ -233,7 +262,8 @@ class LeadScoreModel(Model):
 
     def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         probability, fell_back = self._probabilities(payload, self._fallback)
-        return Scored(payload, probability, fell_back=fell_back)
+        covariate = self._control_probabilities(payload, probability, fell_back)
+        return Scored(payload, probability, fell_back=fell_back, covariate=covariate)
 
     def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         top = self.settings.top_factors
@@ -245,7 +275,31 @@ class LeadScoreModel(Model):
                 range(len(records)) if rows is None else rows, arm.factors(records, top), strict=True
             ):
                 factors[row] = lead_factors
-        return Scored(payload, probability, factors)
+        return Scored(payload, probability, factors, covariate=self._control_probabilities(payload, probability, None))
+
+    def _control_probabilities(
+        self, payload: Prepared, probability: np.ndarray, fell_back: np.ndarray | None
+    ) -> np.ndarray | None:
+        """In a sticky experiment, the control arm's probability for every lead, whichever arm served it.
+
+        It is computed from the lead's features at scoring time by the same fixed model in both
+        arms, so the treatment cannot move it: the pre-treatment covariate the A/B analysis adjusts
+        for (CUPED/CUPAC; the rules score when the control is the rules). None outside experiments,
+        and for the whole batch when the control could not score it (the analysis then does not
+        adjust, rather than adjust for a mix of scores).
+        """
+        if payload.arm_index is None or (fell_back is not None and fell_back[payload.arm_index == 0].any()):
+            return None
+        covariate = probability.copy()
+        treated = np.flatnonzero(payload.arm_index == 1)
+        if treated.size:
+            try:
+                covariate[treated] = self._arm_probabilities(self.arms[0], payload, treated)
+            except Exception:
+                logger.exception("model %s: the control arm failed to score %d treatment leads; their "
+                                 "covariate is left out", self.name, treated.size)
+                return None
+        return covariate
 
     def _groups(self, payload: Prepared) -> list[tuple[Arm, np.ndarray | None]]:
         """(arm, row indices) pairs; ``None`` rows means every lead (no experiment)."""
@@ -317,12 +371,19 @@ class LeadScoreModel(Model):
         }
         if arms is not None:
             columns["arm"] = arms
+        flags = prepared.out_of_range
+        if result.covariate is not None:
+            columns["control_probability"] = np.round(result.covariate, 6).tolist()
         if result.factors is not None:
-            return _v1_explanations(columns, result.factors, self._units(prepared))
+            return _v1_explanations(columns, result.factors, self._units(prepared), flags)
         if prepared.request is not None:
+            if flags is not None:
+                columns[OUT_OF_RANGE] = [",".join(names) for names in flags]
             return self._v2_response(prepared.request, columns)
         keys = list(columns)
-        return {"predictions": [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]}
+        predictions = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        _flag(predictions, flags)
+        return {"predictions": predictions}
 
     def _units(self, prepared: Prepared) -> list[str]:
         if prepared.arm_index is None:
@@ -351,8 +412,9 @@ class LeadScoreModel(Model):
         outputs = []
         types = self._output_types
         for name, values in columns.items():
-            data = [str(v) for v in values] if types[name] == "BYTES" else values
-            outputs.append(InferOutput(name=name, shape=[len(values)], datatype=types[name], data=data))
+            datatype = types.get(name, "BYTES")
+            data = [str(v) for v in values] if datatype == "BYTES" else values
+            outputs.append(InferOutput(name=name, shape=[len(values)], datatype=datatype, data=data))
         version = self.arms[0].version if self.settings.ab is None else None
         return InferResponse(
             response_id=request.id or str(uuid.uuid4()),
@@ -363,13 +425,24 @@ class LeadScoreModel(Model):
         )
 
 
+def _flag(leads: list[dict[str, Any]], flags: list[list[str]] | None) -> None:
+    """Add ``out_of_range`` (the fields that were clipped) to the leads that had any."""
+    if flags is not None:
+        for lead, names in zip(leads, flags, strict=True):
+            if names:
+                lead[OUT_OF_RANGE] = names
+
+
 def _v1_explanations(
-    columns: dict[str, list[Any]], factors: list[list[dict[str, Any]]], units: list[str]
+    columns: dict[str, list[Any]],
+    factors: list[list[dict[str, Any]]],
+    units: list[str],
+    flags: list[list[str]] | None,
 ) -> dict[str, Any]:
     keys = list(columns)
     rows = zip(*columns.values(), factors, units, strict=True)
-    return {
-        "explanations": [
-            {**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]} for row in rows
-        ]
-    }
+    explanations = [
+        {**dict(zip(keys, row[:-2], strict=True)), "unit": row[-1], "top_factors": row[-2]} for row in rows
+    ]
+    _flag(explanations, flags)
+    return {"explanations": explanations}

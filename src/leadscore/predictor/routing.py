@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-CONTROL = "control"
-TREATMENT = "treatment"
+from leadscore.api.wire import CONTROL, TREATMENT
 
 _BUCKETS = 1 << 64
 

@@ -12,15 +12,29 @@ servicer, health, metadata and ``/metrics``. Two things are adjusted, and only t
   thousand requests a second that is a large share of a request, so all of it is off unless
   ``--access-log`` is given. Errors are still logged, and the Prometheus stage histograms
   are untouched.
+
+KServe 0.21 has no public hook for either (``ModelServer`` takes no host; its REST server
+adds the middleware itself), so both go through ``ModelServer._serve`` and the REST server's
+members. That is why pyproject.toml pins ``kserve`` to the tested minor release (0.21).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
+from functools import partial
 from typing import Any
 
 from leadscore.errors import ConfigError
+from leadscore.predictor.guards import (
+    AllModelsReady,
+    GuardedRepository,
+    RepositoryApiDisabledError,
+    RequestLimits,
+    ServerGuards,
+    log_refusal,
+)
 
 
 def _kserve_modules() -> tuple[Any, Any]:
@@ -52,6 +66,55 @@ def _no_middlewares(app: Any) -> None:
     to name a log line with its timings (module-level, so spawned workers can unpickle it)."""
 
 
+async def _refused_request(request: Any, exc: Exception) -> Any:
+    """400 with the one-line message, logged as one line without the caller's values."""
+    from fastapi.responses import JSONResponse
+
+    log_refusal("http", exc)
+    return JSONResponse(status_code=400, content={"error": str(getattr(exc, "reason", None) or exc)})
+
+
+async def _unparseable_request(request: Any, exc: Exception) -> Any:
+    """FastAPI's own body validation: 400 naming the fields, without echoing the body back."""
+    from fastapi.responses import JSONResponse
+
+    errors = getattr(exc, "errors", list)()
+    where = "; ".join(".".join(str(p) for p in e.get("loc", ())) + f": {e.get('msg', '')}" for e in errors[:5])
+    log_refusal("http", exc)
+    return JSONResponse(status_code=400, content={"error": f"malformed request: {where}"[:500]})
+
+
+async def _repository_refused(request: Any, exc: Exception) -> Any:
+    from fastapi.responses import JSONResponse
+
+    log_refusal("http", exc)
+    return JSONResponse(status_code=403, content={"error": str(exc)})
+
+
+def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
+    """KServe's exception handlers, then ours over them for refusals."""
+    from fastapi.exceptions import RequestValidationError
+    from kserve.errors import InvalidInput
+
+    add_handlers(app)
+    app.add_exception_handler(InvalidInput, _refused_request)
+    app.add_exception_handler(RequestValidationError, _unparseable_request)
+    app.add_exception_handler(RepositoryApiDisabledError, _repository_refused)
+
+
+def _guarded_middlewares(add_middlewares: Callable[[Any], None], max_body_bytes: int, app: Any) -> None:
+    add_middlewares(app)
+    app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
+
+
+def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
+    """Our handlers over KServe's and the body limit (partials of module-level functions, so
+    spawned ``--workers`` processes can unpickle them)."""
+    add_middlewares = rest._add_middlewares if access_log else _no_middlewares
+    rest._add_exception_handlers = partial(_guarded_handlers, rest._add_exception_handlers)
+    rest._add_middlewares = partial(_guarded_middlewares, add_middlewares, guards.max_body_bytes)
+
+
 def quiet_hot_path_logging() -> None:
     """Silence the per-request info lines; warnings and errors still get through."""
     logging.getLogger("kserve.trace").setLevel(logging.WARNING)
@@ -61,17 +124,35 @@ def quiet_hot_path_logging() -> None:
 def serve(
     models: list[Any],
     *,
-    host: str = "0.0.0.0",
+    host: str = "127.0.0.1",
     http_port: int = 8080,
     grpc_port: int = 8081,
     workers: int = 1,
     enable_grpc: bool = True,
     access_log: bool = False,
+    guards: ServerGuards | None = None,
 ) -> None:
     """Register ``models`` (already loaded) and serve them until SIGTERM/SIGINT."""
+    from grpc import StatusCode
+    from kserve.errors import InvalidInput
+
+    guards = guards or ServerGuards()
     model_server, grpc_server = _kserve_modules()
     if http_port == grpc_port:
         raise ConfigError(f"--http-port and --grpc-port must differ, both are {http_port}")
+
+    class GuardedInterceptor(grpc_server.ExceptionToStatusInterceptor):
+        """KServe's error mapping, with one-line refusals and the repository API refused."""
+
+        async def handle_exception(self, ex: Exception, request_or_iterator: Any, context: Any, method: str) -> None:
+            if isinstance(ex, RepositoryApiDisabledError):
+                log_refusal("grpc", ex)
+                await context.abort(StatusCode.PERMISSION_DENIED, ex.reason)
+            elif isinstance(ex, InvalidInput):
+                log_refusal("grpc", ex)
+                await context.abort(StatusCode.INVALID_ARGUMENT, ex.reason)
+            else:
+                await super().handle_exception(ex, request_or_iterator, context, method)
 
     class BoundGRPCServer(grpc_server.GRPCServer):
         """KServe's gRPC server, listening on ``host`` and without the per-call log line."""
@@ -80,7 +161,7 @@ def serve(
             from grpc import aio
 
             servicer = grpc_server.InferenceServicer(self._data_plane, self._model_repository_extension)
-            interceptors = [grpc_server.ExceptionToStatusInterceptor()]
+            interceptors = [GuardedInterceptor()]
             if access_log:
                 interceptors.insert(0, grpc_server.LoggingInterceptor())
             self._server = aio.server(
@@ -88,7 +169,7 @@ def serve(
                 interceptors=interceptors,
                 options=[
                     ("grpc.max_send_message_length", self._kwargs.get("grpc_max_send_message_length")),
-                    ("grpc.max_receive_message_length", self._kwargs.get("grpc_max_receive_message_length")),
+                    ("grpc.max_receive_message_length", guards.max_body_bytes),
                 ],
             )
             grpc_server.grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self._server)
@@ -101,13 +182,17 @@ def serve(
     class BoundModelServer(model_server.ModelServer):
         """ModelServer whose REST and gRPC listeners bind to ``host``."""
 
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.model_repository_extension = GuardedRepository(self.registered_models, guards.repository_api)
+            self.dataplane.ready = AllModelsReady(self.registered_models)
+
         async def _serve(self) -> None:
             rest = self._rest_server or getattr(self._rest_multiprocess_server, "_rest_server", None)
             if rest is not None:
                 rest.config.host = host
                 rest.config.access_log = access_log
-                if not access_log:
-                    rest._add_middlewares = _no_middlewares
+                _guard_rest(rest, guards, access_log)
             if enable_grpc:
                 self._grpc_server = BoundGRPCServer(
                     grpc_port,

@@ -17,11 +17,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from leadscore.api.artifact import COMMIT_MARKER
 from leadscore.errors import StorageError
 from leadscore.store import s3
 from leadscore.store.s3 import S3Location, is_s3_uri
-
-COMMIT_MARKER = "result.json"
 
 
 def join(base: str, *parts: str) -> str:
@@ -107,8 +106,26 @@ def _publish_s3(files: list[tuple[Path, str]], location: S3Location) -> None:
         raise StorageError(f"upload to {location} failed, nothing published: {exc}") from exc
 
 
+def confined(destination: Path, relative_key: str) -> Path:
+    """Where a listed object's key lands under ``destination``; StorageError for a key that
+    would land outside it. S3 allows keys such as ``prefix//etc/cron.d/x`` or ``prefix/../x``
+    (MinIO refuses them, AWS does not); joined naively the first is an absolute path."""
+    parts = relative_key.split("/")
+    if any(part in ("", ".", "..") for part in parts):  # also an empty key and a leading "/"
+        raise StorageError(f"refusing object key {relative_key[:120]!r}: it would be written outside {destination}")
+    target = destination.joinpath(*parts)
+    if not target.resolve().is_relative_to(destination.resolve()):
+        raise StorageError(f"refusing object key {relative_key[:120]!r}: it would be written outside {destination}")
+    return target
+
+
 def fetch_directory(source: str, destination: Path | None = None) -> Path:
-    """A local directory holding ``source``: the path itself, or a download of the prefix."""
+    """A local directory holding ``source``: the path itself, or a download of the prefix.
+
+    Local paths are used as they are, symlinks followed: whoever passes a local path chooses
+    what it points to (KServe mounts ``/mnt/models`` through links). Downloaded keys are
+    confined to ``destination`` (``confined``), all checked before the first byte is written.
+    """
     if not is_s3_uri(source):
         path = Path(source)
         if not path.is_dir():
@@ -120,10 +137,12 @@ def fetch_directory(source: str, destination: Path | None = None) -> Path:
         raise StorageError(f"nothing stored under {source}")
     destination = destination or Path(tempfile.mkdtemp(prefix="leadscore-artifact-"))
     prefix = location.key.rstrip("/") + "/" if location.key else ""
+    objects = [key for key in keys if not key.endswith("/")]  # a "folder/" marker object holds nothing
+    targets = [(key, confined(destination, key[len(prefix):])) for key in objects]
     client = s3.client()
     try:
-        for key in keys:
-            client.fget_object(location.bucket, key, str(destination / key[len(prefix):]))
+        for key, target in targets:
+            client.fget_object(location.bucket, key, str(target))
     except Exception as exc:
         raise StorageError(f"cannot download {source}: {exc}") from exc
     return destination

@@ -5,15 +5,19 @@ The schema is owned by Alembic (``leadscore/store/migrations``) and upgraded to 
 time a store is opened, so a new collector version never runs against an old schema.
 
 Everything that must be idempotent is an insert that ignores conflicts on a natural key
-(``(namespace, inference_service, event_id, idx)`` for predictions, ``idempotency_key`` for
-outcomes): re-delivery by the
-logger or a CRM retry is then a no-op without a read-before-write race.
+(``(namespace, inference_service, event_id, idx)`` for predictions, ``(namespace,
+idempotency_key)`` for outcomes): re-delivery by the logger or a CRM retry is then a no-op
+without a read-before-write race.
+
+Tenants never mix: an outcome belongs to a namespace (and optionally a model, the inference
+service's name) and only ever meets predictions of that namespace (and model), so two teams
+whose CRMs both number leads ``12345`` see their own conversions only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +42,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
@@ -131,16 +136,25 @@ class Prediction(Base):
     namespace: Mapped[str] = mapped_column(String(253))
     inference_service: Mapped[str] = mapped_column(String(253))
     predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    covariate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The control arm's probability for this lead (sticky experiments): the pre-treatment covariate."""
 
 
 class Outcome(Base):
-    """One CRM report about a lead; joined to predictions by ``lead_id`` at query time."""
+    """One CRM report about a lead of one namespace (and, when ``model`` is set, of one model);
+    joined to that namespace's predictions by ``lead_id`` at query time (``_matches``)."""
 
     __tablename__ = "outcomes"
+    __table_args__ = (
+        UniqueConstraint("namespace", "idempotency_key", name="uq_outcomes_namespace_key"),
+        Index("ix_outcomes_namespace_lead", "namespace", "lead_id"),
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    lead_id: Mapped[str] = mapped_column(String(255), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(253))
+    model: Mapped[str | None] = mapped_column(String(253), nullable=True)
+    lead_id: Mapped[str] = mapped_column(String(255))
     converted: Mapped[bool] = mapped_column(Boolean)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -232,6 +246,21 @@ def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: 
     return len(session.execute(statement, list(rows)).all())
 
 
+def outcome_keys(session: Session, namespace: str, lead_ids: Sequence[str],
+                 key_prefix: str) -> dict[tuple[str, datetime], str]:
+    """(lead, occurred_at) -> key of ``namespace``'s stored outcomes of ``lead_ids`` whose key
+    starts with ``key_prefix`` (the derived keys of outcomes sent without one)."""
+    if not lead_ids:
+        return {}
+    rows = session.execute(
+        select(Outcome.lead_id, Outcome.occurred_at, Outcome.idempotency_key).where(
+            Outcome.namespace == namespace, Outcome.lead_id.in_(sorted(set(lead_ids))),
+            Outcome.idempotency_key.startswith(key_prefix),
+        )
+    ).all()
+    return {(lead, when): key for lead, when, key in rows}
+
+
 class EventKey(NamedTuple):
     """What identifies one logged inference: its service and its ``ce-id``."""
 
@@ -272,17 +301,39 @@ def prune_unanswered(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def prediction_count(session: Session, key: EventKey) -> int:
-    """How many leads the event's response scored (0 before the response is in)."""
-    return session.execute(select(func.count()).select_from(Prediction).where(*_of_event(Prediction, key))).scalar_one()
+def predictions_without_features(session: Session, key: EventKey) -> list[tuple[int, str]]:
+    """(idx, lead_id) of an event's predictions that still wait for their request's features."""
+    rows = session.execute(
+        select(Prediction.idx, Prediction.lead_id)
+        .where(*_of_event(Prediction, key), Prediction.features.is_(None))
+        .order_by(Prediction.idx)
+    ).all()
+    return [(idx, lead_id) for idx, lead_id in rows]
 
 
-def fill_features(session: Session, key: EventKey, instances: Sequence[dict[str, Any]]) -> int:
-    """Attach request instances to the predictions of an event logged response-first."""
+class Pruned(NamedTuple):
+    predictions: int
+    outcomes: int
+    events: int
+
+
+def prune_older_than(session: Session, before: datetime) -> Pruned:
+    """Retention: forget predictions made, outcomes that occurred, and logged halves received
+    before ``before`` (each lead record lives on its prediction or its pending event row)."""
+    predictions = session.execute(delete(Prediction).where(Prediction.predicted_at < before))
+    outcomes = session.execute(delete(Outcome).where(Outcome.occurred_at < before))
+    events = session.execute(delete(InferenceEvent).where(
+        func.coalesce(InferenceEvent.response_received_at, InferenceEvent.request_received_at) < before))
+    return Pruned(int(predictions.rowcount or 0), int(outcomes.rowcount or 0), int(events.rowcount or 0))
+
+
+
+def fill_features(session: Session, key: EventKey, features: Mapping[int, dict[str, Any]]) -> int:
+    """Attach request instances (by prediction ``idx``) to an event logged response-first."""
     ids = session.execute(
         select(Prediction.id, Prediction.idx).where(*_of_event(Prediction, key), Prediction.features.is_(None))
     ).all()
-    changes = [{"id": pid, "features": instances[idx]} for pid, idx in ids if idx < len(instances)]
+    changes = [{"id": pid, "features": features[idx]} for pid, idx in ids if idx in features]
     if changes:
         session.execute(update(Prediction), changes)
     return len(changes)
@@ -297,12 +348,14 @@ class ExposureRow(NamedTuple):
     arm: str | None
     model_version: str
     predicted_at: datetime
+    covariate: float | None
 
 
 class ScoredRow(NamedTuple):
     lead_id: str
     features: dict[str, Any] | None
     predicted_at: datetime
+    inference_service: str
 
 
 class OutcomeRow(NamedTuple):
@@ -327,19 +380,31 @@ def in_service(namespace: str, service: str, versions: list[str], since: datetim
     ]
 
 
-def _outcome_rows(session: Session, which: ColumnElement[bool]) -> list[OutcomeRow]:
+def _outcome_rows(session: Session, *which: ColumnElement[bool]) -> list[OutcomeRow]:
     """The outcomes ``which`` selects, oldest first."""
     rows = session.execute(
         select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
-        .where(which)
+        .where(*which)
         .order_by(Outcome.occurred_at, Outcome.id)
     )
     return [OutcomeRow(*row) for row in rows]
 
 
+def _model_matches(model: ColumnElement[str] | str) -> ColumnElement[bool]:
+    """An outcome that names no model counts for every model of its namespace; one that does, for that one."""
+    return or_(Outcome.model.is_(None), Outcome.model == model)
+
+
 def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> list[OutcomeRow]:
-    """Outcomes of the leads the filtered predictions scored, oldest first (joined in the database)."""
-    return _outcome_rows(session, Outcome.lead_id.in_(select(Prediction.lead_id).where(*prediction_filter)))
+    """Outcomes of the leads the filtered predictions scored, oldest first: same lead id, same
+    namespace, and the same model when the outcome names one (joined in the database)."""
+    scored = select(Prediction.id).where(
+        Prediction.lead_id == Outcome.lead_id,
+        Prediction.namespace == Outcome.namespace,
+        _model_matches(Prediction.inference_service),
+        *prediction_filter,
+    )
+    return _outcome_rows(session, scored.exists())
 
 
 def _predictions(session: Session, row: Callable[..., R], columns: Sequence[Any],
@@ -351,7 +416,8 @@ def _predictions(session: Session, row: Callable[..., R], columns: Sequence[Any]
 
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
     """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
-    columns = (Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at)
+    columns = (Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at,
+               Prediction.covariate)
     return _predictions(session, ExposureRow, columns, where)
 
 
@@ -360,15 +426,27 @@ def exposure_outcomes(session: Session, where: list[ColumnElement[bool]]) -> lis
     return _outcomes_of(session, *where)
 
 
-def scored_since(session: Session, since: datetime) -> list[ScoredRow]:
-    """Predictions made at or after ``since``, oldest first (the export's input)."""
-    columns = (Prediction.lead_id, Prediction.features, Prediction.predicted_at)
-    return _predictions(session, ScoredRow, columns, [Prediction.predicted_at >= since])
+def in_scope(namespace: str, model: str | None = None) -> list[ColumnElement[bool]]:
+    """Predictions of one namespace, and of one model (inference service) when given."""
+    where = [Prediction.namespace == namespace]
+    if model is not None:
+        where.append(Prediction.inference_service == model)
+    return where
 
 
-def outcomes_since(session: Session, since: datetime) -> list[OutcomeRow]:
-    """Outcomes of the leads scored at or after ``since``, whenever they occurred."""
-    return _outcomes_of(session, Prediction.predicted_at >= since)
+def scored_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[ScoredRow]:
+    """Predictions ``scope`` selects made at or after ``since``, oldest first (the export's input)."""
+    rows = session.execute(
+        select(Prediction.lead_id, Prediction.features, Prediction.predicted_at, Prediction.inference_service)
+        .where(Prediction.predicted_at >= since, *scope)
+        .order_by(Prediction.predicted_at, Prediction.id)
+    )
+    return [ScoredRow(*row) for row in rows]
+
+
+def outcomes_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[OutcomeRow]:
+    """Outcomes of the leads ``scope`` scored at or after ``since``, whenever they occurred."""
+    return _outcomes_of(session, Prediction.predicted_at >= since, *scope)
 
 
 class LeadScoreRow(NamedTuple):
@@ -384,22 +462,25 @@ class LeadScoreRow(NamedTuple):
     experiment: str | None
 
 
-def lead_scores(session: Session, lead_id: str, limit: int) -> list[LeadScoreRow]:
-    """One lead's most recent ``limit`` predictions, newest first."""
+def lead_scores(session: Session, scope: list[ColumnElement[bool]], lead_id: str, limit: int) -> list[LeadScoreRow]:
+    """One lead's most recent ``limit`` predictions within ``scope`` (``in_scope``), newest first."""
     rows = session.execute(
         select(Prediction.predicted_at, Prediction.namespace, Prediction.inference_service, Prediction.model_version,
                Prediction.probability, Prediction.score, Prediction.tier, Prediction.action, Prediction.arm,
                Prediction.experiment)
-        .where(Prediction.lead_id == lead_id)
+        .where(Prediction.lead_id == lead_id, *scope)
         .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
         .limit(limit)
     )
     return [LeadScoreRow(*row) for row in rows]
 
 
-def lead_outcomes(session: Session, lead_id: str) -> list[OutcomeRow]:
-    """Every outcome reported for one lead, oldest first."""
-    return _outcome_rows(session, Outcome.lead_id == lead_id)
+def lead_outcomes(session: Session, namespace: str, lead_id: str, model: str | None = None) -> list[OutcomeRow]:
+    """Every outcome reported for one lead of ``namespace`` (for ``model``, when given), oldest first."""
+    which = [Outcome.namespace == namespace, Outcome.lead_id == lead_id]
+    if model is not None:
+        which.append(_model_matches(model))
+    return _outcome_rows(session, *which)
 
 
 class ServedRow(NamedTuple):
@@ -429,3 +510,5 @@ def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow
     """The predictions ``where`` selects with their probability and tier, oldest first."""
     columns = (Prediction.lead_id, Prediction.probability, Prediction.tier, Prediction.predicted_at)
     return _predictions(session, TieredRow, columns, where)
+
+

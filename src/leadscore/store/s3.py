@@ -4,9 +4,17 @@ Environment (first one set wins):
 - endpoint: ``AWS_ENDPOINT_URL``, ``S3_ENDPOINT``, ``MLFLOW_S3_ENDPOINT_URL`` (``http://host:port``
   or ``host:port``); default ``s3.amazonaws.com``.
 - TLS: the endpoint's scheme, else ``S3_USE_HTTPS`` (``0``/``1``, default ``1``);
-  ``S3_VERIFY_SSL=0`` disables certificate checks.
-- credentials: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (optional ``AWS_SESSION_TOKEN``);
-  region ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
+  ``AWS_CA_BUNDLE`` a PEM file of the CAs to trust (a private CA), ``S3_VERIFY_SSL=0`` disables
+  certificate checks (a self-signed test endpoint only).
+- credentials, the first that is configured wins (``credentials_provider``):
+  1. static keys ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (optional ``AWS_SESSION_TOKEN``);
+  2. web identity, as EKS IRSA sets it up: ``AWS_WEB_IDENTITY_TOKEN_FILE`` (a projected
+     ServiceAccount token), ``AWS_ROLE_ARN``, ``AWS_ROLE_SESSION_NAME``, exchanged through STS
+     ``AssumeRoleWithWebIdentity`` at ``AWS_ENDPOINT_URL_STS`` (default: AWS's regional STS)
+     and renewed before it expires;
+  3. the instance or container role (EC2 instance metadata, ECS/EKS Pod Identity endpoints).
+  Never anonymous: minio-py would send unsigned requests, which no real bucket accepts.
+- region ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
 """
 
 from __future__ import annotations
@@ -20,7 +28,11 @@ from urllib.parse import urlparse
 from leadscore.errors import ConfigError
 
 if TYPE_CHECKING:
+    import urllib3
     from minio import Minio
+    from minio.credentials.providers import Provider
+
+_FALSE = ("0", "false", "False")
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,11 @@ class S3Settings:
     secret_key: str | None
     session_token: str | None
     region: str | None
+    ca_bundle: str | None = None
+    web_identity_token_file: str | None = None
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    sts_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> S3Settings:
@@ -68,17 +85,30 @@ class S3Settings:
             secure = parsed.scheme == "https"
             endpoint = parsed.netloc
         else:
-            secure = env.get("S3_USE_HTTPS", "1") not in ("0", "false", "False")
+            secure = env.get("S3_USE_HTTPS", "1") not in _FALSE
             endpoint = raw
         return cls(
             endpoint=endpoint,
             secure=secure,
-            verify=env.get("S3_VERIFY_SSL", "1") not in ("0", "false", "False"),
-            access_key=env.get("AWS_ACCESS_KEY_ID"),
-            secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
-            session_token=env.get("AWS_SESSION_TOKEN"),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            verify=env.get("S3_VERIFY_SSL", "1") not in _FALSE,
+            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            session_token=env.get("AWS_SESSION_TOKEN") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            ca_bundle=env.get("AWS_CA_BUNDLE") or None,
+            web_identity_token_file=env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or None,
+            role_arn=env.get("AWS_ROLE_ARN") or None,
+            role_session_name=env.get("AWS_ROLE_SESSION_NAME") or None,
+            sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or None,
         )
+
+    def sts_url(self) -> str:
+        """Where web-identity tokens are exchanged: the configured STS, else AWS's (regional) one."""
+        if self.sts_endpoint:
+            return self.sts_endpoint
+        if not self.region:
+            return "https://sts.amazonaws.com"
+        return f"https://sts.{self.region}.amazonaws.com" + (".cn" if self.region.startswith("cn-") else "")
 
 
 def client(settings: S3Settings | None = None) -> Minio:
@@ -86,21 +116,53 @@ def client(settings: S3Settings | None = None) -> Minio:
     return _client(settings or S3Settings.from_env())
 
 
+def http_client(settings: S3Settings) -> urllib3.PoolManager:
+    """minio-py's own connection pool (its timeouts and retries), trusting ``AWS_CA_BUNDLE`` when
+    set and checking certificates unless ``S3_VERIFY_SSL=0``; STS calls go through it too."""
+    import certifi
+    import urllib3
+
+    timeout = 300  # minio-py: five minutes to connect and to read
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        maxsize=10,
+        cert_reqs="CERT_REQUIRED" if settings.verify else "CERT_NONE",
+        ca_certs=settings.ca_bundle or os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
+
+
+def credentials_provider(settings: S3Settings, pool: urllib3.PoolManager) -> Provider:
+    """Static keys, else web identity (IRSA), else the instance/container role: the first configured."""
+    from minio.credentials.providers import IamAwsProvider, StaticProvider, WebIdentityProvider
+
+    if settings.access_key or settings.secret_key:
+        if not (settings.access_key and settings.secret_key):
+            given, missing = (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if settings.access_key
+                              else ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"))
+            raise ConfigError(f"{given} is set but {missing} is not: set both, or neither to use a role")
+        return StaticProvider(settings.access_key, settings.secret_key, settings.session_token)
+    if settings.web_identity_token_file:
+        token_file = settings.web_identity_token_file
+
+        def token() -> dict[str, str]:
+            """Read on every renewal: the kubelet rotates the projected token in place."""
+            try:
+                with open(token_file, encoding="utf-8") as handle:
+                    return {"access_token": handle.read().strip(), "expires_in": "0"}
+            except OSError as exc:
+                raise ConfigError(f"AWS_WEB_IDENTITY_TOKEN_FILE {token_file}: cannot read it ({exc})") from exc
+
+        return WebIdentityProvider(jwt_provider_func=token, sts_endpoint=settings.sts_url(),
+                                   role_arn=settings.role_arn, role_session_name=settings.role_session_name,
+                                   http_client=pool)
+    return IamAwsProvider(http_client=pool)
+
+
 @lru_cache(maxsize=8)
 def _client(settings: S3Settings) -> Minio:
     from minio import Minio
 
-    http_client = None
-    if settings.secure and not settings.verify:
-        import urllib3
-
-        http_client = urllib3.PoolManager(cert_reqs="CERT_NONE")
-    return Minio(
-        settings.endpoint,
-        access_key=settings.access_key,
-        secret_key=settings.secret_key,
-        session_token=settings.session_token,
-        secure=settings.secure,
-        region=settings.region,
-        http_client=http_client,
-    )
+    pool = http_client(settings)
+    return Minio(settings.endpoint, secure=settings.secure, region=settings.region, http_client=pool,
+                 credentials=credentials_provider(settings, pool))

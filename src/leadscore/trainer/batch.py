@@ -7,7 +7,6 @@ Both read only what a predictor reads (``model.onnx``, ``feature_spec.json``,
 from __future__ import annotations
 
 import io
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,38 +16,30 @@ import numpy as np
 import pandas as pd
 
 from leadscore.api.health import DriftReport
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
 from leadscore.data.validation import binary_target
 from leadscore.errors import DatasetError, StorageError
 from leadscore.features.spec import frame_columns
 from leadscore.monitoring.drift import DriftThresholds, compare
 from leadscore.monitoring.profile import PROFILE_FILE, ReferenceProfile
+from leadscore.published import PublishedArtifact
 from leadscore.store import artifacts
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.metrics import evaluate
-from leadscore.trainer.pipeline import CARD_FILE, MODEL_FILE, SPEC_FILE
 
 
 @dataclass
 class PublishedModel:
-    """A model directory opened for batch scoring."""
+    """A published version (opened as the predictor opens it) with a session tuned for batches."""
 
-    spec: Any  # leadscore.features.FeatureSpec
-    card: dict[str, Any]
+    artifact: PublishedArtifact
     session: Any  # onnxruntime.InferenceSession
-    path: Path
 
     @classmethod
     def open(cls, uri: str) -> PublishedModel:
-        from leadscore.features import FeatureSpec
-
-        path = artifacts.fetch_directory(uri)
-        for name in (MODEL_FILE, SPEC_FILE, CARD_FILE):
-            if not (path / name).is_file():
-                raise StorageError(f"model {uri}: {name} is missing; not a leadscore model directory")
-        return cls(spec=FeatureSpec.model_validate_json((path / SPEC_FILE).read_text()),
-                   card=json.loads((path / CARD_FILE).read_text()),
-                   session=onnx_graph.session(str(path / MODEL_FILE)), path=path)
+        artifact = PublishedArtifact.open(uri)
+        return cls(artifact=artifact, session=onnx_graph.session(str(artifact.onnx_path)))
 
     def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
         from leadscore.features.pipeline import frame_columns
@@ -56,7 +47,7 @@ class PublishedModel:
         out = []
         for start in range(0, len(frame), batch_size):
             chunk = frame.iloc[start : start + batch_size]
-            matrix = self.spec.transform_columns(frame_columns(chunk), len(chunk))
+            matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
             out.append(onnx_graph.predict(self.session, matrix, batch_size))
         return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
@@ -70,14 +61,14 @@ def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]
         raise DatasetError(f"target {target!r} is not in the dataset (columns: {shown})")
     labels = binary_target(frame[target]).to_numpy(dtype=np.int64)
     probabilities = model.probabilities(frame.drop(columns=[target]))
-    metrics = evaluate(labels, probabilities, float(model.card.get("threshold", 0.5)))
-    return {"model_version": model.card.get("version", ""), **metrics.model_dump()}
+    metrics = evaluate(labels, probabilities, model.artifact.card.threshold)
+    return {"model_version": model.artifact.card.version, **metrics.model_dump()}
 
 
 def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) -> DriftReport:
     """A data file's drift against the model's reference profile, the model's scores included."""
     model = PublishedModel.open(model_uri)
-    profile_path = model.path / PROFILE_FILE
+    profile_path = model.artifact.path / PROFILE_FILE
     if not profile_path.is_file():
         raise StorageError(f"model {model_uri}: {PROFILE_FILE} is missing (trained before leadscore stored "
                            "reference profiles); retrain it to monitor drift")
@@ -86,17 +77,19 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
     return compare(profile, frame_columns(frame), len(frame), model.probabilities(frame), thresholds)
 
 
-def score_file(model_uri: str, data_uri: str, output: str, batch_size: int) -> tuple[int, float]:
-    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring)."""
-    from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
+               scoring: ScoringSpec | None = None) -> tuple[int, float]:
+    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring).
+    The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
+    from leadscore.scoring import TIERS, actions, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
     frame = load_dataset(data_uri)
-    id_field = model.spec.id_field
+    id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
     probabilities = model.probabilities(frame, batch_size)
     seconds = time.perf_counter() - started
-    spec = spec_from_card(model.card)
+    spec = scoring or model.artifact.card.scoring
     scores = to_scores(probabilities)
     tiers = tier_index(scores, spec)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))

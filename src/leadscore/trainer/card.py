@@ -1,8 +1,8 @@
 """``model_card.json``: what was trained, on what, how well, and what shipped (DESIGN §4).
 
-The predictor reads ``version``, ``scoring`` (tier thresholds and actions), ``input`` /
-``output`` and ``members`` (which native booster explains which share of the score); the
-operator and people read the rest. Plain pydantic so it can be checked when read back.
+Serving reads the slice ``leadscore.api.artifact.ServingCard`` defines (``version``,
+``threshold``, ``scoring``, ``members``); the operator and people read the rest. Plain
+pydantic so it can be checked when read back.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from leadscore.api.artifact import ServingMember
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import DatasetSchema, LeakFinding
 from leadscore.trainer.ensemble import CandidateScore
 from leadscore.trainer.metrics import Metrics
@@ -26,12 +28,9 @@ LIBRARIES = ("leadscore", "numpy", "pandas", "scikit-learn", "xgboost", "lightgb
              "onnx", "onnxruntime", "onnxmltools", "skl2onnx", "mlflow")
 
 
-class MemberCard(BaseModel):
-    """One shipped model inside ``model.onnx``."""
+class MemberCard(ServingMember):
+    """One shipped model inside ``model.onnx``: what serving reads, and how it was trained."""
 
-    algorithm: str
-    weight: float = Field(description="Weight of its margin (log-odds) in the blended score.")
-    native_file: str = Field(description="Path of the native model, relative to the artifact directory.")
     params: dict[str, Any]
     iterations: int | None = Field(None, description="Boosting rounds kept after early stopping.")
 
@@ -127,7 +126,7 @@ class ModelCard(BaseModel):
     candidates: list[CandidateScore] = Field(description="Cross-fitted validation scores behind the choice.")
     data: DataCard
     training: TrainingCard
-    scoring: dict[str, Any] = Field(description="Tier thresholds and actions (leadscore.api ScoringSpec).")
+    scoring: ScoringSpec = Field(description="Tier thresholds and actions (serving reads them: ServingCard).")
     champion: ChampionCard | None = Field(
         None, description="The serving version on the same held-out rows (`--champion`), for a fair gate.")
     feature_importance: list[FeatureImportance] = Field(

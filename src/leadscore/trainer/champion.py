@@ -22,5 +22,5 @@ def score_champion(uri: str, test_rows: pd.DataFrame, y_test: np.ndarray, thresh
         metrics = evaluate(y_test, champion.probabilities(test_rows), threshold).headline()
     except Exception as exc:  # reported in the card; the gate then falls back to stored AUCs
         return ChampionCard(uri=uri, error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    return ChampionCard(uri=uri, version=str(champion.card.get("version", "")),
+    return ChampionCard(uri=uri, version=champion.artifact.card.version,
                         metrics={name: float(metrics[name]) for name in COMPARED})

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data.schema import DatasetSpec
 
 DEFAULT_ALGORITHMS = ["lr", "xgboost", "lightgbm", "catboost"]
@@ -25,13 +26,18 @@ class TrainConfig(BaseModel):
     dataset: DatasetSpec
     format: Literal["csv", "parquet"] | None = None
     algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
-    trials: int = Field(20, ge=1, le=10_000, description="Optuna trials per algorithm.")
+    trials: int = Field(20, ge=0, le=10_000,
+                        description="Optuna trials per algorithm; 0 or 1 trains the default hyper-parameters only.")
     time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
     seed: int = Field(42, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = Field(0, ge=0, description="Threads per library; 0 = all available cores.")
     ensemble: bool = True
     model_name: str = Field("leadscore", min_length=1, max_length=63)
+    registered_model: str | None = Field(None, min_length=1, max_length=300,
+                                         description="MLflow registered model (default: model_name).")
+    namespace: str | None = Field(None, description="The LeadScoringModel's namespace (a tag in MLflow).")
+    job: str | None = Field(None, description="The training Job's name (a tag in MLflow).")
     version: str | None = None
     vertical: str | None = None
     output: str
@@ -39,6 +45,8 @@ class TrainConfig(BaseModel):
     mlflow_experiment: str | None = None
     termination_path: str | None = None
     champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec,
+                                 description="Tiers and actions (the CR's spec.scoring), recorded in the card.")
 
     @field_validator("version")
     @classmethod

@@ -21,12 +21,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from leadscore.api.artifact import INPUT_TENSOR as INPUT
+from leadscore.api.artifact import OUTPUT_TENSOR as OUTPUT
 from leadscore.errors import ParityError
 from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadscore.trainer.ensemble import Blend
 
-INPUT = "features"
-OUTPUT = "probability"
 OPSET = 15
 IR_VERSION = 8
 PARITY_TOLERANCE = 1e-5

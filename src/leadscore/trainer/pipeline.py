@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadscore.api.leadscoringmodel import ScoringSpec
-from leadscore.api.results import TrainingResult
+from leadscore.api.artifact import BOOSTERS_DIR, CARD_FILE, MODEL_FILE, RESULT_FILE, SPEC_FILE, ServingCard
+from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
@@ -44,20 +44,17 @@ from leadscore.trainer.card import (
     data_fingerprint,
     library_versions,
 )
+from leadscore.trainer.champion import score_champion
 from leadscore.trainer.config import TrainConfig
 from leadscore.trainer.device import resolve_device
 from leadscore.trainer.ensemble import Blend, Selection, fit_blend, select
+from leadscore.trainer.figures import evaluation_figures
 from leadscore.trainer.metrics import Metrics, best_f1_threshold, evaluate
 from leadscore.trainer.progress import Progress, Silent
 from leadscore.trainer.split import Split, split_rows
 from leadscore.trainer.tracking import Tracker
 from leadscore.trainer.tuning import Tuned, tune
 
-MODEL_FILE = "model.onnx"
-SPEC_FILE = "feature_spec.json"
-CARD_FILE = "model_card.json"
-RESULT_FILE = "result.json"
-BOOSTERS_DIR = "boosters"
 IMPORTANCE_ROWS = 5000
 """Held-out rows, evenly spaced, behind the card's global feature importance."""
 CALIBRATION_CHOICE = ("cross-fitted on validation: 5-fold out-of-fold log loss of sigmoid vs isotonic "
@@ -171,7 +168,7 @@ def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned
     for name in blend.members:
         algorithm = tuned[name].algorithm
         algorithm.save_native(tuned[name].model, directory / BOOSTERS_DIR / algorithm.native_file)
-    explainer = Explainer(members_from_card(card.model_dump(mode="json"), directory))
+    explainer = Explainer(members_from_card(ServingCard.model_validate(card.model_dump()), directory))
     x_test = prepared.x["test"]
     rows = np.unique(np.linspace(0, len(x_test) - 1, num=min(len(x_test), IMPORTANCE_ROWS)).astype(int))
     importance = global_importance(explainer, x_test[rows], card.feature_names,
@@ -243,7 +240,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions()),
-        scoring=ScoringSpec().model_dump(mode="json", by_alias=True),
+        scoring=config.scoring,
     )
 
 
@@ -256,9 +253,6 @@ def headline(card: ModelCard) -> dict[str, float]:
 
 
 def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progress: Progress) -> ChampionCard:
-    # imported here: the champion is read with trainer.batch, which itself reads this module's file names
-    from leadscore.trainer.champion import score_champion
-
     progress.stage(f"scoring the serving version {config.champion} on the same {len(prepared.split.test):,} test rows")
     test_rows = prepared.raw.iloc[prepared.split.test].drop(columns=[config.dataset.target])
     champion = score_champion(config.champion or "", test_rows, prepared.y["test"], shipped.threshold)
@@ -280,7 +274,11 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
     data = TrainData(prepared.x["train"], prepared.y["train"], prepared.x["valid"], prepared.y["valid"],
                      seed=config.seed, device=device, threads=config.threads)
     tracker = Tracker(config.mlflow_uri, config.mlflow_experiment or config.model_name)
-    with tracker.start(version, {"leadscore.model": config.model_name, "leadscore.version": version}) as run:
+    tags = {MODEL_TAG: config.model_name, VERSION_TAG: version,
+            **({NAMESPACE_TAG: config.namespace} if config.namespace else {}),
+            **({JOB_TAG: config.job} if config.job else {})}
+    registered_name = config.registered_model or config.model_name
+    with tracker.start(version, tags) as run:
         tracker.log_params({"data": config.data, "target": config.dataset.target,
                             "algorithms": ",".join(config.algorithms), "trials": config.trials,
                             "time_budget": config.time_budget, "seed": config.seed, "device": device,
@@ -292,15 +290,19 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
             card = card.model_copy(update={"champion": _champion(config, prepared, shipped, progress)})
         metrics = headline(card)
         tracker.log_metrics({k: v for k, v in metrics.items() if k != "rows"})
+        tracker.log_figures(evaluation_figures(prepared.y["test"], shipped.test_probabilities))
+        onnx_model = tracker.log_onnx(shipped.onnx_bytes, data.n_features, onnx_graph.INPUT, onnx_graph.OUTPUT)
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
             directory = Path(tmp)
             card = _write_artifact(directory, shipped, prepared, tuned, card)
             tracker.log_directory(directory)
-            registered = tracker.register(config.model_name, run.info.run_id,
-                                          f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}")
+            registered = tracker.register(registered_name, run.info.run_id,
+                                          f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}",
+                                          source=onnx_model, tags=tags)
             result = TrainingResult(
                 status="Succeeded", model_name=config.model_name, version=version, artifact_uri=config.output,
-                mlflow_run_id=run.info.run_id, mlflow_model_version=registered, shipped=card.shipped,
+                mlflow_run_id=run.info.run_id, mlflow_model_version=registered,
+                mlflow_registered_model=registered_name if registered else "", shipped=card.shipped,
                 metrics=metrics, created=created, device=device,
                 message=f"{card.shipped} ({card.calibration.method} calibration): test ROC-AUC "
                         f"{card.metrics.roc_auc:.4f}, baseline {card.baseline.metrics['roc_auc']:.4f}",
@@ -310,7 +312,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                 publish_directory(directory, config.output)
             except LeadscoreError:
                 if registered:
-                    tracker.unregister(config.model_name, registered)
+                    tracker.unregister(registered_name, registered)
                 raise
     return result, card
 

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from leadscore.errors import ConfigError
 
 ARTIFACT_PATH = "model"
+ONNX_MODEL_NAME = "onnx"
 _REMOTE_SCHEMES = ("http", "https", "databricks", "sqlite", "postgresql", "mysql", "mssql")
 
 
@@ -81,9 +82,29 @@ class Tracker:
     def log_directory(self, directory: Path) -> None:
         self._mlflow.log_artifacts(str(directory), artifact_path=ARTIFACT_PATH)
 
-    def register(self, name: str, run_id: str, description: str) -> str:
-        """A new registered model version pointing at the run's artifact copy; "" where the
-        store has no registry."""
+    def log_figures(self, figures: Mapping[str, Any]) -> None:
+        """Each matplotlib figure as an image artifact of the run (``path`` -> figure)."""
+        for path, figure in figures.items():
+            self._mlflow.log_figure(figure, path)
+
+    def log_onnx(self, onnx_bytes: bytes, n_features: int, input_name: str, output_name: str) -> tuple[str, str]:
+        """The ONNX graph as an MLflow model (``onnx`` flavour) with its tensor signature; its
+        (URI, model id), what a registered version is created from."""
+        import mlflow.onnx
+        import numpy as np
+        import onnx
+        from mlflow.models.signature import ModelSignature
+        from mlflow.types.schema import Schema, TensorSpec
+
+        signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_features), input_name)]),
+                                   outputs=Schema([TensorSpec(np.dtype(np.float32), (-1,), output_name)]))
+        info = mlflow.onnx.log_model(onnx.load_from_string(onnx_bytes), name=ONNX_MODEL_NAME, signature=signature)
+        return str(info.model_uri), str(info.model_id)
+
+    def register(self, name: str, run_id: str, description: str, source: tuple[str, str],
+                 tags: Mapping[str, str]) -> str:
+        """A new version of registered model ``name`` from ``source`` (the logged MLflow model),
+        tagged with ``tags``; "" where the store has no registry."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -91,8 +112,9 @@ class Tracker:
                 self.client.get_registered_model(name)
             except MlflowException:
                 self.client.create_registered_model(name)
-            version = self.client.create_model_version(
-                name, source=f"runs:/{run_id}/{ARTIFACT_PATH}", run_id=run_id, description=description)
+            uri, model_id = source
+            version = self.client.create_model_version(name, source=uri, run_id=run_id, model_id=model_id,
+                                                       description=description, tags=dict(tags))
         except MlflowException as exc:
             if "registry" in str(exc).lower() and "not" in str(exc).lower():
                 return ""

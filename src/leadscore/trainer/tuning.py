@@ -1,7 +1,7 @@
 """Optuna search per algorithm: seeded TPE, median pruning on the learning curve, bounded
 by a trial count and a time budget.
 
-The first trial is always the algorithm's defaults, so even ``--trials 1`` gives a sound
+The first trial is always the algorithm's defaults, so even ``--trials 0`` or ``1`` gives a sound
 model, and the best fitted model is kept from its trial instead of being refitted.
 The objective is validation log loss: the same quantity early stopping watches, so the
 pruner compares like with like.

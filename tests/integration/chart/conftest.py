@@ -1,49 +1,22 @@
-"""Fixtures of the chart's install tests: helm pointed at the test apiserver, KServe's runtime CRD."""
+"""Fixtures of the chart's install tests: helm pointed at the test apiserver running KServe."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from support.controlplane import ControlPlane
 from support.helm import CHART, Helm
-from support.polling import eventually
-
-RUNTIME_CRD = Path(__file__).with_name("clusterservingruntime-crd.yaml")
+from support.kserve import KServe
 
 
 @pytest.fixture(scope="session")
-def kserve_crds(kube: ControlPlane) -> None:
-    """KServe's ClusterServingRuntime CRD on the apiserver (created unless a test already did)."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
-    with kube.api_client() as api:
-        extensions = client.ApiextensionsV1Api(api)
-        for document in yaml.safe_load_all(RUNTIME_CRD.read_text()):
-            try:
-                extensions.create_custom_resource_definition(document)
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise
-            name = document["metadata"]["name"]
-
-            def established(name: str = name) -> bool:
-                conditions = extensions.read_custom_resource_definition(name).status.conditions or []
-                return any(c.type == "Established" and c.status == "True" for c in conditions)
-
-            eventually(established, what=f"CRD {name} established", timeout=30)
-
-
-@pytest.fixture(scope="session")
-def kube_helm(helm_bin: Path, kube: ControlPlane, kserve_crds: None,
+def kube_helm(helm_bin: Path, kube: ControlPlane, kserve: KServe,
               tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    """helm with the test apiserver's kubeconfig and a private cache/config (no user state)."""
+    """helm with the test apiserver's kubeconfig and a private cache/config (no user state), on a
+    cluster running the real KServe (its CRDs and its webhook admit the chart's runtime)."""
     home = tmp_path_factory.mktemp("helm-home")
     env = {**os.environ, **kube.env,
            "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
@@ -54,17 +27,3 @@ def kube_helm(helm_bin: Path, kube: ControlPlane, kserve_crds: None,
 @pytest.fixture(scope="session")
 def installable_chart() -> Path:
     return CHART
-
-
-@pytest.fixture
-def other_namespace(kube: ControlPlane, kube_namespace: str) -> Iterator[str]:
-    """A second fresh namespace (models live apart from the release)."""
-    from kubernetes import client
-
-    name = f"{kube_namespace}-models"
-    with kube.api_client() as api:
-        core = client.CoreV1Api(api)
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        yield name
-        with contextlib.suppress(client.exceptions.ApiException):
-            core.delete_namespace(name)

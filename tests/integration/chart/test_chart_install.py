@@ -18,7 +18,7 @@ import pytest
 from support.controlplane import ControlPlane
 from support.helm import Helm
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kserve]
 
 _releases = itertools.count()
 
@@ -28,8 +28,12 @@ def installed(helm: Helm, chart: Path, namespace: str, *sets: str) -> Iterator[s
     """A release of the chart in ``namespace`` (uninstalled afterwards); its name."""
     release = f"ls{next(_releases)}"
     # Shared cluster-scoped objects (the CRDs) may come from an earlier release or test: adopt them.
+    # The kserve fixture's `leadscore` runtime auto-selects the same format: KServe refuses a second
+    # one of equal priority, so each release's runtime takes its own.
     helm.run("install", release, str(chart), "--namespace", namespace, "--take-ownership",
-             "--set", f"servingRuntime.name={release}-runtime", *(a for s in sets for a in ("--set", s)))
+             "--set", f"servingRuntime.name={release}-runtime",
+             "--set", f"servingRuntime.priority={2 + int(release[2:])}",
+             *(a for s in sets for a in ("--set", s)))
     try:
         yield release
     finally:
@@ -37,16 +41,16 @@ def installed(helm: Helm, chart: Path, namespace: str, *sets: str) -> Iterator[s
 
 
 def can(api: Any, account: tuple[str, str], verb: str, group: str, resource: str,
-        namespace: str | None) -> bool:
+        namespace: str | None, name: str | None = None) -> bool:
     """Whether the apiserver's RBAC lets ServiceAccount ``account`` (namespace, name) do ``verb``."""
     from kubernetes import client
 
-    sa_namespace, name = account
+    sa_namespace, account_name = account
     review = client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
-        user=f"system:serviceaccount:{sa_namespace}:{name}",
+        user=f"system:serviceaccount:{sa_namespace}:{account_name}",
         groups=["system:serviceaccounts", f"system:serviceaccounts:{sa_namespace}", "system:authenticated"],
         resource_attributes=client.V1ResourceAttributes(
-            verb=verb, group=group, resource=resource, namespace=namespace)))
+            verb=verb, group=group, resource=resource, namespace=namespace, name=name)))
     return bool(client.AuthorizationV1Api(api).create_subject_access_review(review).status.allowed)
 
 
@@ -57,6 +61,7 @@ def test_install_creates_every_object_when_dependencies_bundled(
 
     with installed(kube_helm, installable_chart, kube_namespace, f"modelNamespaces.names={{{other_namespace}}}",
                    "collector.export.enabled=true", "collector.export.output=s3://leadscore-data/pc/scored.parquet",
+                   f"collector.export.namespace={other_namespace}",
                    ) as release, kube.api_client() as api:
         prefix = f"{release}-leadscore"
         export = client.BatchV1Api(api).read_namespaced_cron_job(f"{prefix}-collector-export", kube_namespace)
@@ -128,6 +133,8 @@ def test_operator_rbac_allows_its_work_cluster_wide_and_nothing_more(
         assert can(api, operator, "patch", "leadscoring.io", "leadscoringmodels/status", other_namespace)
         assert can(api, operator, "update", "serving.kserve.io", "inferenceservices", other_namespace)
         assert can(api, operator, "watch", "apiextensions.k8s.io", "customresourcedefinitions", None)
+        assert can(api, operator, "get", "", "configmaps", "kserve", name="inferenceservice-config")
+        assert not can(api, operator, "get", "", "configmaps", "kserve", name="other")
         assert not can(api, operator, "get", "", "secrets", other_namespace)
         assert not can(api, operator, "delete", "batch", "jobs", other_namespace)
         assert not can(api, operator, "create", "apps", "deployments", other_namespace)

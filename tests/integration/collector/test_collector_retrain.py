@@ -70,10 +70,11 @@ def test_exported_training_set_retrains_with_leadscore_train(client: TestClient,
         {"lead_id": r["lead_id"], "converted": won, "occurred_at": later}
         for r, won in zip(records, labels, strict=True)
     ]
-    assert client.post("/v1/outcomes", json=outcomes).json()["stored"] == ROWS
+    assert client.post("/v1/namespaces/sales/outcomes", json=outcomes).json()["stored"] == ROWS
 
     data = tmp_path / "retrain.parquet"
-    exported = _run(["collector", "export", "--since", "2000-01-01", "--output", str(data), "--db", db], tmp_path)
+    exported = _run(["collector", "export", "--since", "2000-01-01", "--output", str(data), "--db", db,
+                     "--namespace", "sales"], tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert f"wrote {ROWS} leads ({sum(labels)} converted)" in exported.stdout
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -105,13 +106,13 @@ def test_collector_server_round_trip_from_events_to_parquet(collector: Collector
                 "lead_id": f"L{e}-{k}",
                 "converted": k == 1,
                 "value": 500.0 if k == 1 else None,
-                "occurred_at": "2099-01-01T00:00:00Z",
+                "occurred_at": datetime.now(UTC).isoformat(),  # after the exposures just logged
             }
             for e in range(3)
             for k in range(2)
             if e < 2
         ]
-        assert client.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == 4
+        assert client.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == 4
         summary = ExperimentSummary.model_validate(client.get("/v1/experiments/sales/ab-q3/summary").json())
     assert {arm: (s.exposures, s.conversions, s.value_sum) for arm, s in summary.arms.items()} == {
         "treatment": (3, 0, 0.0),
@@ -132,6 +133,8 @@ def test_collector_server_round_trip_from_events_to_parquet(collector: Collector
             str(output),
             "--db",
             collector.db,
+            "--namespace",
+            "sales",
         ],
         capture_output=True,
         text=True,
@@ -166,17 +169,19 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
             record_event(store, parse_context({k.lower(): v for k, v in sent_headers.items()}), body)
         record_outcomes(
             store,
+            "sales",
             parse_outcomes(
                 [
-                    {"lead_id": "S1", "converted": True, "occurred_at": "2099-01-01"},
-                    {"lead_id": "S2", "converted": False, "occurred_at": "2099-01-01"},
+                    {"lead_id": "S1", "converted": True, "occurred_at": "2026-01-01"},
+                    {"lead_id": "S2", "converted": False, "occurred_at": "2026-01-01"},
                 ]
             ),
         )
     finally:
         store.dispose()
     uri = f"s3://{s3_bucket}/exports/training.parquet"
-    assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db]) == 0
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", uri, "--db", db,
+                 "--namespace", "sales"]) == 0
     frame = pd.read_parquet(io.BytesIO(artifacts.read_bytes(uri)))
     assert dict(zip(frame["lead_id"], frame["converted"], strict=True)) == {"S1": 1, "S2": 0}
 
@@ -194,12 +199,12 @@ def test_operator_reads_a_canary_split_counted_by_version_from_the_real_server(c
         answer = httpx.post(f"{collector.url}/v1/events", content=body, headers=sent)
         assert answer.status_code == 200, answer.text
 
-    post("c1", "A1", "v1", "2030-01-01T10:00:00+00:00")  # the control revision tags nothing
-    post("t1", "B1", "v2", "2030-01-01T10:01:00+00:00", experiment="canary-ab", endpoint="canary")
-    post("c0", "A0", "v1", "2030-01-01T08:00:00+00:00")  # before the split started
+    post("c1", "A1", "v1", "2024-01-01T10:00:00+00:00")  # the control revision tags nothing
+    post("t1", "B1", "v2", "2024-01-01T10:01:00+00:00", experiment="canary-ab", endpoint="canary")
+    post("c0", "A0", "v1", "2024-01-01T08:00:00+00:00")  # before the split started
     settings = OperatorSettings(collector_url=collector.url)
     split = ServingSplit(service="lead-model", control_version="v1", treatment_version="v2",
-                         since=datetime(2030, 1, 1, 9, 0, tzinfo=UTC))
+                         since=datetime(2024, 1, 1, 9, 0, tzinfo=UTC))
     arms = fetch_summary(settings, "sales", "canary-ab", split).arms
     assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 1)
     assert fetch_summary(settings, "sales", "canary-ab").arms["control"].exposures == 0

@@ -57,6 +57,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
     records = request_records(LEADS, seed=SEED)
     truth = dict(zip([r["lead_id"] for r in records], synthetic_leads(LEADS, SEED)[SPEC.target], strict=True))
     arms: dict[str, str] = {}
+    covariates: dict[str, float] = {}
     with (
         httpx.Client(base_url=url, timeout=30) as sink,
         httpx.Client(base_url=ab_predictor.http, timeout=30) as crm,
@@ -67,6 +68,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
                 "/v1/models/pc:predict", content=body, headers={"Content-Type": "application/json"}
             )
             arms |= {p["lead_id"]: p["arm"] for p in reply.json()["predictions"]}
+            covariates |= {p["lead_id"]: p["control_probability"] for p in reply.json()["predictions"]}
             relay(sink, f"v1-{n}", body, reply.content, isvc="pc", experiment=EXPERIMENT)
         tail = records[LEADS - 40 :]  # one V2 batch of whole records
         body = json.dumps(
@@ -84,6 +86,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         reply = crm.post("/v2/models/pc/infer", content=body, headers={"Content-Type": "application/json"})
         outputs = {o["name"]: o["data"] for o in reply.json()["outputs"]}
         arms |= dict(zip(outputs["lead_id"], outputs["arm"], strict=True))
+        covariates |= dict(zip(outputs["lead_id"], outputs["control_probability"], strict=True))
         relay(sink, "v2-0", body, reply.content, isvc="pc", experiment=EXPERIMENT)
 
         later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
@@ -91,7 +94,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
             for lead, won in truth.items()
         ]
-        assert sink.post("/v1/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
+        assert sink.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
         summary = ExperimentSummary.model_validate(
             sink.get(f"/v1/experiments/sales/{EXPERIMENT}/summary").json()
         )
@@ -106,9 +109,19 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             won,
             1000.0 * won,
         )
+        # the control model's probability of every exposed lead, as the pre-treatment covariate
+        assert got.covariate_count == len(leads)
+        assert got.covariate_sum == pytest.approx(sum(covariates[lead] for lead in leads))
+        assert got.covariate_conversion_sum == pytest.approx(sum(covariates[lead] * truth[lead] for lead in leads))
+    from leadscore.experiments import ExperimentSettings, decide
+
+    analysis = decide(summary, ExperimentSettings(min_samples_per_arm=10), elapsed=timedelta(days=1), final=True)
+    assert analysis.variance_reduction == "applied"
+    assert analysis.variance_reduction_share is not None and analysis.variance_reduction_share > 0
 
     output = tmp_path / "retrain.parquet"
-    assert main(["collector", "export", "--since", "2000-01-01", "--output", str(output), "--db", db]) == 0
+    assert main(["collector", "export", "--since", "2000-01-01", "--output", str(output), "--db", db,
+                 "--namespace", "sales"]) == 0
     frame = load_dataset(str(output))
     assert len(frame) == LEADS
     assert set(records[0]) <= set(frame.columns)

@@ -1,6 +1,7 @@
-"""Operator tests against the real kube-apiserver (``kube`` fixture): CRDs installed from
-``crds/`` and ``manifests/kserve-crd/``, the operator run in-process with ``KopfRunner``, the
-kubelet played by the test, the collector played by a tiny HTTP server serving summaries."""
+"""Operator tests against the real kube-apiserver (``kube`` fixture) running the real KServe
+controller (``kserve`` fixture, Standard mode): our CRDs installed from ``crds/``, the operator
+run in-process with ``KopfRunner``, the kubelet played by the test (a Job's pod exits, a
+predictor pod becomes ready), the collector played by a tiny HTTP server serving summaries."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ os.environ.setdefault("LEADSCORE_EXPERIMENT_SECONDS", "1")
 
 
 @pytest.fixture(scope="session")
-def crds(kube) -> list[str]:
-    """Our CRDs (as generated, kopf's peering ones included) and the minimal ISVC CRD, installed
-    once and Established."""
+def crds(kube, kserve) -> list[str]:
+    """Our CRDs (as generated, kopf's peering ones included), installed once and Established,
+    next to KServe's own."""
     with kube.api_client() as api:
         return install_crds(api, ALL_CRDS)
 

@@ -115,3 +115,13 @@ def trained(cluster, name, version, auc=0.8):
 
 def retrain(cluster, name, token):
     cluster.patch(LSM, name, {"metadata": {"annotations": {"leadscoring.io/retrain": token}}})
+
+
+def predictor_pod(cluster, name):
+    """The newest pod of model ``name``'s predictor Deployment (made by KServe, then the
+    ReplicaSet controller; KServe's pod webhook added the storage initializer and agent)."""
+    def newest():
+        pods = cluster.core.list_namespaced_pod(cluster.namespace, label_selector=f"app=isvc.{name}-predictor").items
+        return max(pods, key=lambda p: p.metadata.creation_timestamp, default=None)
+
+    return eventually(newest, what=f"a {name}-predictor pod", timeout=90)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kserve]
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "manifests" / "examples").glob("*/*.yaml"))
@@ -65,6 +65,9 @@ BAD = [
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
     (EXPERIMENT, "spec.assignment", "roundrobin", "spec.assignment"),
     (EXPERIMENT, "spec.control", {"version": "latest"}, "spec.control.version"),
+    (EXPERIMENT, "spec.varianceReduction", "always", "spec.varianceReduction"),
+    (EXPERIMENT, "spec.expectedSamplesPerArm", 5, "spec.expectedSamplesPerArm"),
+    (EXPERIMENT, "spec.alphaSpending", "haybittle", "spec.alphaSpending"),
 ]
 
 
@@ -75,6 +78,20 @@ def test_bad_resource_is_refused_naming_the_field_when_applied(cluster, base, pa
         cluster.create(PLURALS[base["kind"]], _with(base, path, value))
     assert info.value.status == 422
     assert named in info.value.body, info.value.body
+
+
+def test_variance_reduction_defaults_to_auto(cluster):
+    created = cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
+    assert created["spec"]["varianceReduction"] == "auto"
+    assert "expectedSamplesPerArm" not in created["spec"]
+
+
+def test_alpha_spending_is_admitted_only_for_a_sequential_conversion_experiment(cluster):
+    planned = _with(EXPERIMENT, "spec.alphaSpending", "pocock")
+    with pytest.raises(ApiException) as info:
+        cluster.create("abexperiments", _with(planned, "spec.sequential", False))
+    assert "alphaSpending needs sequential: true and metric: conversion" in info.value.body
+    assert cluster.create("abexperiments", planned)["spec"]["alphaSpending"] == "pocock"
 
 
 def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applied(cluster):

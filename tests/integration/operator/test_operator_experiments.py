@@ -1,5 +1,8 @@
-"""ABExperiment reconciled by the real operator: claims the model, splits traffic, reads the
-collector's summary, decides with leadscore.experiments, promotes or rolls back, releases."""
+"""ABExperiment reconciled by the real operator on a cluster running the real KServe controller
+(Standard mode): claims the model, splits traffic, reads the collector's summary, decides with
+leadscore.experiments, promotes or rolls back, releases; KServe rolls its Deployment each time.
+Random assignment of two versions is refused here (Standard mode cannot split; the Knative
+path is unit-tested: tests/unit/operator)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from operator_harness import LSM, condition, model, retrain, trained
 
 from support.polling import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kserve]
 
 ABX = "abexperiments"
 
@@ -66,33 +69,52 @@ def test_sticky_experiment_promotes_the_winner_when_the_collector_shows_a_lift(c
                and cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v2/"),
                what="ISVC serves v2 alone")
     assert "experiment" not in cluster.status(LSM, "m")
+    eventually(lambda: deployment_serves(cluster, "m", "/m/v2/", ab=False), what="KServe rolled out v2 alone")
 
 
-def test_random_experiment_rolls_back_when_the_treatment_converts_worse(cluster, collector, operator):
+def deployment_serves(cluster, name, suffix, *, ab):
+    """KServe's predictor Deployment downloads ``suffix``'s artifact, with or without A/B arms."""
+    from kubernetes import client
+
+    template = client.AppsV1Api(cluster.api).read_namespaced_deployment(f"{name}-predictor",
+                                                                         cluster.namespace).spec.template
+    source = template.metadata.annotations.get("internal.serving.kserve.io/storage-initializer-sourceuri", "")
+    env = {e.name for c in template.spec.containers for e in c.env or ()}
+    return source.endswith(suffix) and ("LEADSCORE_AB_EXPERIMENT" in env) == ab
+
+
+def test_sticky_experiment_rolls_back_when_the_treatment_converts_worse(cluster, collector, operator):
     two_versions(cluster)
+    cluster.create(ABX, experiment("r", "v1", "v2", percent=20))
+    eventually(lambda: deployment_serves(cluster, "m", "/m/v1/", ab=True), what="KServe runs both arms")
     # 80/20 split as configured: 13% vs 10% conversion
     collector.summaries[(cluster.namespace, "r")] = summary(cluster.namespace, "r", (16000, 2080),
                                                             (4000, 400))
-    cluster.create(ABX, experiment("r", "v1", "v2", assignment="random", percent=20))
     status = eventually(lambda: (s := cluster.status(ABX, "r")).get("phase") == "Concluded" and s,
                         what="experiment Concluded", timeout=60)
     assert status["decision"] == "rollback"
-    # a canary's control revision tags nothing: the operator asks for a count by service and version
-    asked = [r for r in collector.requests if r.startswith(f"/v1/experiments/{cluster.namespace}/r/summary")]
-    assert asked and all("service=m&control_version=v1&treatment_version=v2&since=" in r for r in asked)
-    eventually(lambda: "canaryTrafficPercent" not in cluster.isvc("m")["spec"]["predictor"]
-               and cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v1/"),
-               what="ISVC back on the control alone")
+    eventually(lambda: deployment_serves(cluster, "m", "/m/v1/", ab=False), what="KServe back on the control alone")
     assert cluster.status(LSM, "m")["activeVersion"] == "v1"
+
+
+def test_random_experiment_is_refused_pointing_to_sticky_when_kserve_runs_in_standard_mode(
+        cluster, collector, operator):
+    two_versions(cluster)
+    isvc = cluster.isvc("m")
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"  # KServe's webhook
+    cluster.create(ABX, experiment("r", "v1", "v2", assignment="random", percent=20))
+    running = eventually(lambda: (c := condition(cluster, "r", "Running", ABX)) and c, what="condition")
+    assert (running["status"], running["reason"]) == ("False", "RandomSplitUnavailable")
+    assert "Standard mode" in running["message"] and "assignment: sticky" in running["message"]
+    assert "experiment" not in cluster.status(LSM, "m")
+    assert cluster.isvc("m")["spec"] == isvc["spec"]  # nothing was split, nothing pretends to be
 
 
 def test_second_experiment_waits_and_deleting_the_first_restores_the_control(cluster, collector, operator):
     two_versions(cluster)
-    cluster.create(ABX, experiment("first", "v1", "v2", assignment="random", percent=30))
-    eventually(lambda: cluster.isvc("m")["spec"]["predictor"].get("canaryTrafficPercent") == 30,
-               what="KServe canary split at 30%")
-    assert cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v2/")
-    cluster.create(ABX, experiment("second", "v1", "v2"))
+    cluster.create(ABX, experiment("first", "v1", "v2", percent=30))
+    eventually(lambda: model_env(cluster).get("LEADSCORE_AB_EXPERIMENT") == "first", what="first splits")
+    cluster.create(ABX, experiment("second", "v1", "v2", percent=10))
     running = eventually(lambda: (c := condition(cluster, "second", "Running", ABX)) and c,
                          what="second experiment's condition")
     assert (running["status"], running["reason"]) == ("False", "AnotherExperimentRunning")
@@ -100,10 +122,10 @@ def test_second_experiment_waits_and_deleting_the_first_restores_the_control(clu
     assert cluster.status(ABX, "second")["phase"] == "Pending"
     cluster.delete(ABX, "first")
     eventually(lambda: cluster.get(ABX, "first") is None, what="first experiment deleted (finalizer ran)")
-    # the second one now claims the model and splits with the predictor instead
-    eventually(lambda: model_env(cluster).get("LEADSCORE_AB_EXPERIMENT") == "second",
-               what="second experiment takes over")
-    assert "canaryTrafficPercent" not in cluster.isvc("m")["spec"]["predictor"]
+    # the second one now claims the model
+    env = eventually(lambda: (e := model_env(cluster)).get("LEADSCORE_AB_EXPERIMENT") == "second" and e,
+                     what="second experiment takes over")
+    assert env["LEADSCORE_AB_TREATMENT_PERCENT"] == "10"
 
 
 def test_experiment_is_stopped_naming_versions_when_an_arm_does_not_exist(cluster, collector, operator):
@@ -129,3 +151,54 @@ def test_sample_ratio_mismatch_stops_the_experiment_and_restores_the_control(clu
     assert status["srmPValue"] < 0.001 and status.get("decision") is None
     eventually(lambda: "LEADSCORE_AB_EXPERIMENT" not in model_env(cluster), what="control restored")
     assert cluster.status(LSM, "m")["activeVersion"] == "v1"
+
+
+def covariate_arm(exposures, conversions, mean=0.104, variance=0.01, covariance=0.0245):
+    """An arm whose exposures all carry the control model's score, correlated with conversion (R² ≈ 0.64)."""
+    rate = conversions / exposures
+    return {"exposures": exposures, "conversions": conversions, "covariate_count": exposures,
+            "covariate_sum": exposures * mean, "covariate_sum_sq": exposures * (variance + mean * mean),
+            "covariate_conversion_sum": exposures * (covariance + mean * rate)}
+
+
+def test_operator_decides_with_the_adjusted_statistics_when_scores_are_logged(cluster, collector, operator):
+    from datetime import timedelta
+
+    from leadscore.api.summary import ExperimentSummary
+    from leadscore.experiments import ExperimentSettings, decide
+
+    two_versions(cluster)
+    adjusted = {"namespace": cluster.namespace, "experiment": "c",
+                "arms": {"control": covariate_arm(20000, 2000), "treatment": covariate_arm(20000, 2200)}}
+    # the same counts without the adjustment are not yet significant: the raw test would keep waiting
+    raw = decide(ExperimentSummary.model_validate(adjusted),
+                 ExperimentSettings(variance_reduction="off", min_samples_per_arm=500), elapsed=timedelta(days=1))
+    assert raw.decision == "continue"
+    collector.summaries[(cluster.namespace, "c")] = adjusted
+    cluster.create(ABX, experiment("c", "v1", "v2"))
+    status = eventually(lambda: (s := cluster.status(ABX, "c")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=90)
+    assert status["decision"] == "promote"
+    assert status["varianceReduction"] == "applied"
+    assert status["varianceReductionShare"] == pytest.approx(0.64, abs=0.01)
+    assert status["adjustedLift"] == pytest.approx(0.10, abs=1e-6)
+    assert 0 < status["adjustedLiftLower"] < 0.10 < status["adjustedLiftUpper"]
+    assert "adjusted for the control model's score" in status["decisionReason"]
+
+
+def test_operator_decides_a_planned_experiment_at_its_alpha_spending_boundary(cluster, collector, operator):
+    two_versions(cluster)
+    body = experiment("g", "v1", "v2")
+    body["spec"] |= {"alphaSpending": "obrien-fleming", "expectedSamplesPerArm": 40000, "varianceReduction": "off"}
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (4000, 400), (4000, 440))
+    cluster.create(ABX, body)
+    reason = eventually(lambda: "group-sequential test at 10% of its planned maximum"
+                        in ((s := cluster.status(ABX, "g")).get("decisionReason") or "") and s["decisionReason"],
+                        what="planned test waiting below its boundary", timeout=60)
+    assert "repeated p" in reason
+    collector.summaries[(cluster.namespace, "g")] = summary(cluster.namespace, "g", (20000, 2000), (20000, 2300))
+    status = eventually(lambda: (s := cluster.status(ABX, "g")).get("phase") == "Concluded" and s,
+                        what="experiment Concluded", timeout=90)
+    assert status["decision"] == "promote"
+    assert status["pValue"] <= 0.05
+    assert status["varianceReduction"] == "off"

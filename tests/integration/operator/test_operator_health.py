@@ -121,7 +121,8 @@ def test_degradation_waits_for_the_minimum_outcomes_then_retrains(cluster, colle
         serve(collector_url, cluster.namespace, served, list(rng.uniform(0.05, 0.95, n)), at, prefix)
         outcomes = [{"lead_id": r["lead_id"], "converted": bool(rng.random() < 0.3),
                      "occurred_at": (at + timedelta(milliseconds=500)).isoformat()} for r in served]
-        posted = httpx.post(f"{collector_url}/v1/outcomes", json={"outcomes": outcomes}, timeout=30)
+        url = f"{collector_url}/v1/namespaces/{cluster.namespace}/outcomes"
+        posted = httpx.post(url, json={"outcomes": outcomes}, timeout=30)
         assert posted.status_code == 200, posted.text
 
     scored_and_converted(200, "few")

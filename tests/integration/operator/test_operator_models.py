@@ -1,5 +1,5 @@
-"""LeadScoringModel reconciled by the real operator against the real apiserver; the test plays
-the kubelet (pod termination) and KServe (ISVC status)."""
+"""LeadScoringModel reconciled by the real operator against the real apiserver and the real KServe
+controller; the test plays the kubelet (a trainer pod exits, a predictor pod becomes ready)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from operator_harness import (
     consistently,
     finish_training,
     model,
+    predictor_pod,
     retrain,
     running_operator,
     trained,
@@ -19,9 +20,11 @@ from operator_harness import (
 )
 
 from leadscore.api.results import TrainingResult
+from support.kserve import INGRESS_DOMAIN
+from support.kubelet import make_ready
 from support.polling import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kserve]
 
 def test_model_creates_exactly_one_gpu_job_with_the_spec_when_applied(cluster, operator):
     training = {"algorithms": ["xgboost"], "gpu": 1, "nodeSelector": {"pool": "a100"}}
@@ -56,13 +59,16 @@ def test_success_records_a_version_and_creates_the_isvc_when_the_pod_finishes(cl
     assert predictor["logger"]["url"].endswith("/v1/events")
     assert isvc["metadata"]["ownerReferences"][0]["name"] == "m"
     eventually(lambda: cluster.jobs("m")[0].status.succeeded == 1, what="job controller marks the Job done")
-    # play KServe: the predictor became ready
-    cluster.patch_isvc_status("m", {"url": "http://m.test.example.com",
-                                    "conditions": [{"type": "Ready", "status": "True"}]})
+    # KServe's own words, mirrored: its Deployment waits for a ready pod
+    eventually(lambda: (c := condition(cluster, "m", "Serving")) and c["status"] == "Unknown"
+               and "Deployment does not have minimum availability" in c["message"],
+               what="Serving=Unknown while KServe waits for the predictor", timeout=90)
+    # play the kubelet: the predictor pod KServe's Deployment made is ready; KServe does the rest
+    make_ready(cluster.core, predictor_pod(cluster, "m"))
     status = eventually(lambda: (s := cluster.status(LSM, "m")).get("phase") == "Ready" and s,
-                        what="phase Ready")
+                        what="phase Ready", timeout=90)
     assert (status["activeVersion"], status["endpoint"], status["activeRocAuc"]) == \
-        ("v1", "http://m.test.example.com", 0.81)
+        ("v1", f"http://m-{cluster.namespace}.{INGRESS_DOMAIN}", 0.81)
     assert any(e.reason == "VersionPromoted" for e in cluster.events("m"))
 
 

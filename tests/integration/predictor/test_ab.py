@@ -88,3 +88,44 @@ def test_rules_arm_explains_with_points_when_asked(rules_server: Predictor, lead
             assert sum(f["contribution"] for f in explanation["top_factors"]) <= explanation["score"] + 0.5
         else:
             assert explanation["unit"].startswith("log-odds")
+
+
+def test_every_lead_carries_the_control_arms_probability_as_its_covariate(
+    ab_server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    batch = _many(leads, 40)
+    predictions = _predict(ab_server, batch)
+    control_scores = {}
+    for p in predictions:
+        if p["arm"] == "control":
+            assert p["control_probability"] == p["probability"]
+            control_scores[p["lead_id"]] = p["probability"]
+    assert {p["arm"] for p in predictions} == {"control", "treatment"}
+    # a treated lead's covariate is what the control would have said: the same lead under another id
+    # lands in the control arm with exactly that probability
+    features = {k: v for k, v in batch[0].items() if k != "lead_id"}
+    twins = [{**features, "lead_id": f"twin-{i}"} for i in range(40)]
+    scored = _predict(ab_server, twins)
+    control_says = {p["probability"] for p in scored if p["arm"] == "control"}
+    assert len(control_says) == 1
+    assert {p["control_probability"] for p in scored} == control_says
+
+
+def test_v2_outputs_carry_the_covariate(ab_server: Predictor, leads: list[dict[str, object]]) -> None:
+    import json
+
+    batch = _many(leads, 10)
+    body = {"inputs": [{"name": "records", "datatype": "BYTES", "shape": [10], "data": [json.dumps(x) for x in batch]}]}
+    response = httpx.post(f"{ab_server.http}/v2/models/{ab_server.name}/infer", json=body, timeout=30)
+    outputs = {o["name"]: o for o in response.json()["outputs"]}
+    assert outputs["control_probability"]["datatype"] == "FP64"
+    assert len(outputs["control_probability"]["data"]) == 10
+
+
+def test_a_rules_control_gives_the_rules_score_as_covariate(
+    rules_server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    batch = _many(leads, 30)
+    expected = dict(zip([x["lead_id"] for x in batch], rule_scores(batch).tolist(), strict=True))
+    for p in _predict(rules_server, batch):
+        assert abs(p["control_probability"] * 100 - expected[p["lead_id"]]) <= 0.5

@@ -11,6 +11,7 @@ import onnxruntime as ort
 import pytest
 from predictor_artifacts import request_records
 
+from leadscore.api.artifact import ServingCard
 from leadscore.explain import Explainer, members_from_card
 from leadscore.features import FeatureSpec
 
@@ -38,7 +39,7 @@ def test_contributions_sum_to_the_blended_score_when_members_are_combined(artifa
     x = spec.transform_records(request_records(50, seed=5))
     card = json.loads((artifact_v1 / "model_card.json").read_text())
     assert len(card["members"]) == 2  # the ensemble path: both members carry weight
-    explanation = Explainer(members_from_card(card, artifact_v1)).explain(x)
+    explanation = Explainer(members_from_card(ServingCard.model_validate(card), artifact_v1)).explain(x)
     np.testing.assert_allclose(
         explanation.terms.sum(axis=1) + explanation.base, _native_score(artifact_v1, x), atol=1e-4
     )

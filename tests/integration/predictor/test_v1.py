@@ -36,7 +36,8 @@ def test_predict_returns_score_tier_action_and_version_for_every_lead(
     predictions = response.json()["predictions"]
     assert [p["lead_id"] for p in predictions] == [lead["lead_id"] for lead in leads]
     for p in predictions:
-        assert set(p) == FIELDS
+        assert set(p) - {"out_of_range"} == FIELDS  # out_of_range: only on leads beyond the training range
+        assert p.get("out_of_range", ["x"]) and all(isinstance(f, str) for f in p.get("out_of_range", []))
         assert 0.0 <= p["probability"] <= 1.0
         assert p["score"] == round(p["probability"] * 100)
         _, tier, action = next(b for b in BANDS if p["score"] >= b[0])

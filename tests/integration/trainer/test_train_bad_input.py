@@ -110,8 +110,9 @@ def test_train_refuses_an_unknown_algorithm(run_cli, tmp_path: Path, small: pd.D
     _assert_refused(process, tmp_path, "randomforest", exit_code=2)
 
 
-def test_train_refuses_zero_trials(run_cli, tmp_path: Path, small: pd.DataFrame) -> None:
-    process = _train(run_cli, tmp_path, _csv(small, tmp_path), "--trials", "0")
+def test_train_refuses_negative_trials(run_cli, tmp_path: Path, small: pd.DataFrame) -> None:
+    """0 is allowed (the CRD's "keep default hyper-parameters"); below it nothing is."""
+    process = _train(run_cli, tmp_path, _csv(small, tmp_path), "--trials", "-1")
     _assert_refused(process, tmp_path, "--trials", exit_code=2)
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from trainer_helpers import FAST, run_leadscore
 
+from leadscore.api.artifact import ServingCard
+from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.trainer import onnx_graph
 
@@ -46,6 +48,9 @@ def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) 
     assert card["training"]["parity_max_abs_diff"] <= onnx_graph.PARITY_TOLERANCE
     assert card["calibration"]["method"] in ("sigmoid", "isotonic")
     assert {a["algorithm"] for a in card["algorithms"]} == {"lr", "lightgbm"}
+    served = ServingCard.model_validate(card)  # the slice the predictor and `leadscore score` read
+    assert (served.version, served.threshold, served.scoring) == ("v1", card["threshold"], ScoringSpec())
+    assert [m.native_file for m in served.members] == [m["native_file"] for m in card["members"]]
 
 
 def test_train_writes_result_and_termination_message_when_it_succeeds(trained: dict) -> None:
@@ -201,3 +206,19 @@ def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
     for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
         assert line in log, log[-2000:]
     assert "\x1b[" not in log  # no terminal escape codes in a Job's log
+def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,
+                                                              tmp_path: Path) -> None:
+    from leadscore.api.leadscoringmodel import ScoringSpec
+
+    tiers = ScoringSpec.model_validate({"high": {"minScore": 30, "action": "call_now"},
+                                        "medium": {"minScore": 20, "action": "email"},
+                                        "low": {"minScore": 10, "action": "drip"}})
+    process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "scores.csv"), "--scoring", tiers.to_json())
+    assert process.returncode == 0, process.stderr
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert (scores.loc[scores["score"] >= 30, "action"] == "call_now").all()
+    assert (scores.loc[scores["score"].between(20, 29), "tier"] == "medium").all()
+    refused = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "x.csv"), "--scoring", '{"high": {"minScore": 101}}')
+    assert refused.returncode == 2 and "--scoring" in refused.stderr

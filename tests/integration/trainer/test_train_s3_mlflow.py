@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leadscore.api.results import TrainingResult
+from leadscore.api.results import TrainingResult, registered_model_name
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +21,16 @@ def _keys(s3_server, bucket: str, prefix: str) -> set[str]:
 
 
 def test_train_publishes_to_s3_and_registers_a_version_in_mlflow(
-    s3_bucket: str, s3_server, mlflow_server, leads_csv: Path, run_cli, tmp_path: Path
+    s3_bucket: str, s3_server, mlflow_server, leads_csv: Path, run_cli, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     s3_server.client().fput_object(s3_bucket, "data/leads.csv", str(leads_csv))
     output = f"s3://{s3_bucket}/model/v1/"
     process = run_cli(
         "train", "--data", f"s3://{s3_bucket}/data/leads.csv", "--target", "converted", "--id-col", "lead_id",
         "--algorithms", "lr,xgboost", "--trials", "1", "--threads", "1", "--model-name", "s3-leads",
+        "--registered-model", registered_model_name("sales", "s3-leads"), "--namespace", "sales",
+        "--job", "s3-leads-train-v1",
         "--version", "v1", "--mlflow-uri", mlflow_server.uri, "--termination-path", str(tmp_path / "term.json"),
         "--output", output, env=s3_server.env,
     )
@@ -45,13 +48,28 @@ def test_train_publishes_to_s3_and_registers_a_version_in_mlflow(
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=mlflow_server.uri)
-    versions = client.search_model_versions("name='s3-leads'")
-    assert result.mlflow_model_version in {v.version for v in versions}
+    assert result.mlflow_registered_model == "sales.s3-leads"  # pc-leads of two namespaces never share one
+    assert client.search_model_versions("name='s3-leads'") == []
+    version = client.get_model_version("sales.s3-leads", result.mlflow_model_version)
+    assert {k: v for k, v in version.tags.items() if k.startswith("leadscore.")} == {
+        "leadscore.version": "v1", "leadscore.namespace": "sales", "leadscore.model": "s3-leads",
+        "leadscore.job": "s3-leads-train-v1"}
+    # the registered version is the ONNX graph as an MLflow model: onnx flavour, tensor signature
+    from mlflow.models import get_model_info
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)  # models:/ URIs resolve through it
+    info = get_model_info(f"models:/sales.s3-leads/{result.mlflow_model_version}")
+    assert "onnx" in info.flavors
+    (features,) = info.signature.inputs.inputs
+    assert (features.name, features.shape) == ("features", (-1, len(card["feature_names"])))
+    assert info.signature.outputs.inputs[0].name == "probability"
     run = client.get_run(result.mlflow_run_id)
     assert run.data.metrics["roc_auc"] == pytest.approx(result.metrics["roc_auc"])
     assert run.data.params["split"] == "stratified"
     logged = {a.path for a in client.list_artifacts(result.mlflow_run_id, "model")}
     assert "model/model.onnx" in logged
+    figures = {a.path for a in client.list_artifacts(result.mlflow_run_id, "figures")}
+    assert figures == {"figures/roc.png", "figures/calibration.png", "figures/lift.png"}
     nested = client.search_runs([run.info.experiment_id],
                                 filter_string=f"tags.mlflow.parentRunId = '{result.mlflow_run_id}'")
     assert len(nested) == 2  # one trial each for lr and xgboost

@@ -32,6 +32,8 @@ def test_model_spec_accepts_camel_case_and_snake_case_when_parsing():
     ({"vertical": "auto"}, "vertical"),
     ({"training": {"algorithms": ["svm"]}}, "training.algorithms.0"),
     ({"training": {"gpu": 9}}, "training.gpu"),
+    # the trainer's --trials starts at 1 (its first trial is the defaults): the CRD said 0 was fine
+    ({"training": {"trials": 0}}, "training.trials"),
     ({"serving": {"canaryTrafficPercent": 101}}, "serving.canaryTrafficPercent"),
     ({"serving": {"pinnedVersion": "latest"}}, "serving.pinnedVersion"),
     ({"schedule": {"cron": "every day"}}, "schedule.cron"),

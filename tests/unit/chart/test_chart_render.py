@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support.helm import CHART, Helm, HelmError, find, only
 
@@ -62,9 +61,30 @@ def test_every_pod_runs_non_root_read_only_without_capabilities(render, profile:
             assert "limits" in container["resources"] and "memory" in container["resources"]["limits"], name
 
 
-def test_only_the_operator_mounts_an_api_token_when_rendered(render) -> None:
+def test_only_the_operator_and_the_collector_mount_an_api_token_when_rendered(render) -> None:
     tokens = {name: spec.get("automountServiceAccountToken", True) for name, spec in pods(render("dev"))}
-    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR}
+    assert {name for name, mounted in tokens.items() if mounted} == {OPERATOR, f"{RELEASE}-leadscore-collector"}
+    # the collector's only to review callers' tokens; without Kubernetes auth it mounts none
+    off = {name: spec.get("automountServiceAccountToken", True)
+           for name, spec in pods(render("dev", "collector.auth.kubernetes=false"))}
+    assert {name for name, mounted in off.items() if mounted} == {OPERATOR}
+
+
+def test_collector_auth_rbac_network_policy_and_rate_limit_are_rendered(render) -> None:
+    objects = render("dev", "modelNamespaces.names={team-a}", "collector.auth.existingSecret=crm-token")
+    writer = only(objects, "ClusterRole", f"{RELEASE}-leadscore-crm-writer")
+    assert writer["rules"] == [{"apiGroups": ["leadscoring.io"], "resources": ["outcomes"], "verbs": ["create"]}]
+    delegator = only(objects, "ClusterRoleBinding", f"{RELEASE}-leadscore-collector-auth")
+    assert delegator["roleRef"]["name"] == "system:auth-delegator"
+    assert delegator["subjects"][0]["name"] == f"{RELEASE}-leadscore-collector"
+    policy = only(objects, "NetworkPolicy")
+    peers = policy["spec"]["ingress"][0]["from"]
+    assert peers[1]["namespaceSelector"]["matchExpressions"][0]["values"] == ["team-a"]
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert env["LEADSCORE_COLLECTOR_KUBE_AUTH"]["value"] == "true"
+    assert env["LEADSCORE_COLLECTOR_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "crm-token", "key": "token"}
+    assert (env["LEADSCORE_COLLECTOR_RATE"]["value"], env["LEADSCORE_COLLECTOR_BURST"]["value"]) == ("50", "200")
 
 
 # --- operator -----------------------------------------------------------------------------------
@@ -179,9 +199,12 @@ def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+KSERVE_CONFIG_ROLE = f"{OPERATOR}-kserve-config"
+
+
 def test_rbac_grants_exactly_the_minimal_verbs_cluster_wide_when_watching_all(render) -> None:
     objects = render("dev")
-    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [KSERVE_CONFIG_ROLE]
     expected = NAMESPACED_GRANTS | DISCOVERY | {("kopf.dev", "clusterkopfpeerings"): PEERING_VERBS}
     assert grants(only(objects, "ClusterRole", OPERATOR)) == expected
     binding = only(objects, "ClusterRoleBinding", OPERATOR)
@@ -198,8 +221,24 @@ def test_rbac_uses_a_role_in_the_watched_namespace_when_watch_namespace_set(rend
 
 
 def test_rbac_is_left_out_when_rbac_create_false(render) -> None:
-    objects = render("dev", "operator.rbac.create=false")
+    objects = [o for o in render("dev", "operator.rbac.create=false")
+               if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "operator"]
     assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
+    assert not find(objects, "Role")
+
+
+def test_operator_may_read_only_kserves_config_map_in_kserves_namespace(render) -> None:
+    """The default deployment mode (Standard or Knative) comes from KServe's inferenceservice-config."""
+    objects = render("dev", "kserve.namespace=kserve-system")
+    role = only(objects, "Role", KSERVE_CONFIG_ROLE)
+    assert role["metadata"]["namespace"] == "kserve-system"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": ["inferenceservice-config"], "verbs": ["get"]}]
+    binding = only(objects, "RoleBinding", KSERVE_CONFIG_ROLE)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
+    settings = only(objects, "ConfigMap", OPERATOR)["data"]
+    assert (settings["LEADSCORE_KSERVE_NAMESPACE"], settings["LEADSCORE_RUNTIME_HTTP_PORT"]) == \
+        ("kserve-system", "8080")
 
 
 # --- peering ------------------------------------------------------------------------------------
@@ -296,13 +335,15 @@ def test_serving_runtime_declares_both_ports_and_protocols_when_rendered(render)
     assert container["image"] == "leadscore/predictor:0.1.0"
 
 
-def test_serving_runtime_matches_the_predictor_manifest(render) -> None:
-    """manifests/serving/clusterservingruntime.yaml (the predictor's own example) and the chart agree."""
-    manifest = yaml.safe_load((CHART.parents[1] / "manifests" / "serving" / "clusterservingruntime.yaml").read_text())
-    chart = only(render("dev"), "ClusterServingRuntime", "leadscore")
-    for key in ("supportedModelFormats", "protocolVersions"):
-        assert chart["spec"][key] == manifest["spec"][key], key
-    assert chart["spec"]["containers"][0]["args"] == manifest["spec"]["containers"][0]["args"]
+def test_serving_runtime_port_names_follow_kserves_convention(render) -> None:
+    """KServe reads a port whose name contains "grpc" or "h2c" as gRPC (HTTP/2: the Service gets
+    appProtocol kubernetes.io/h2c, the HTTPRoute a gRPC rule); the REST port must not look like one.
+    The chart is the runtime's only home (tests/integration/kserve checks what KServe makes of it)."""
+    ports = only(render("dev"), "ClusterServingRuntime", "leadscore")["spec"]["containers"][0]["ports"]
+    rest, grpc = ports
+    assert not any(mark in rest["name"] for mark in ("grpc", "h2c")), rest
+    assert "grpc" in grpc["name"], grpc
+    assert not (CHART.parents[1] / "manifests" / "serving").exists(), "the runtime is defined in the chart only"
 
 
 def test_serving_runtime_keeps_one_port_when_grpc_not_declared(render) -> None:
@@ -387,6 +428,27 @@ def test_no_credentials_secret_is_referenced_when_the_store_uses_workload_identi
     assert "secrets" not in only(objects, "ServiceAccount", "leadscore-predictor")
     env = env_of(operator_container(objects))
     assert "AWS_ACCESS_KEY_ID" not in env and env["AWS_ENDPOINT_URL"]["value"].startswith("https://")
+
+
+def test_irsa_role_annotations_reach_the_trainer_predictor_and_collector_service_accounts(render) -> None:
+    from leadscore.operator.settings import OperatorSettings
+
+    role = "eks.amazonaws.com/role-arn"
+    key = role.replace(".", "\\.")  # --set escapes dots in a key
+    objects = render("external", "externalObjectStore.existingSecret=", "modelNamespaces.names={team-a}",
+                     f"modelNamespaces.trainerServiceAccountAnnotations.{key}=arn:trainer",
+                     f"modelNamespaces.predictorServiceAccountAnnotations.{key}=arn:predictor",
+                     f"collector.serviceAccount.annotations.{key}=arn:collector")
+    settings = OperatorSettings.from_env(only(objects, "ConfigMap", OPERATOR)["data"])
+    trainer = only(objects, "ServiceAccount", settings.trainer_service_account)
+    assert (trainer["metadata"]["namespace"], trainer["metadata"]["annotations"]) == ("team-a", {role: "arn:trainer"})
+    assert trainer["automountServiceAccountToken"] is False
+    predictor = only(objects, "ServiceAccount", settings.predictor_service_account)
+    assert predictor["metadata"]["annotations"] == {role: "arn:predictor"}
+    collector = only(objects, "ServiceAccount", f"{RELEASE}-leadscore-collector")
+    assert collector["metadata"]["annotations"] == {role: "arn:collector"}
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == collector["metadata"]["name"]
 
 
 def test_external_model_namespaces_get_no_secret_copy(render) -> None:
@@ -476,13 +538,14 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
 
     output = "s3://leadscore-data/pc/leads.parquet"
     objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
-                     "collector.export.since=30d")
-    cron = only(objects, "CronJob")
+                     "collector.export.since=30d", "collector.export.namespace=pc", "collector.export.model=pc-leads")
+    cron = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
     assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("0 3 1 * *", "Forbid")
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     params = _parse_cli(container["args"])
     assert (params["since"], params["output"]) == ("30d", output)
+    assert (params["namespace"], params["model"]) == ("pc", "pc-leads")
     now = datetime(2026, 6, 1, tzinfo=UTC)
     assert _since(params["since"], now) == now - timedelta(days=30)
     env = env_of(container)
@@ -494,4 +557,41 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
 
 
 def test_collector_export_is_absent_by_default(render) -> None:
-    assert not find(render("dev"), "CronJob")
+    assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
+
+
+def test_privacy_rules_and_key_reach_the_collector_and_its_export(render) -> None:
+    from leadscore.collector.privacy import Privacy
+
+    objects = render("external", "collector.privacy.rules.sales/pc-leads.drop={email}",
+                     "collector.privacy.rules.sales/pc-leads.hash={contact.name}",
+                     "collector.privacy.existingSecret=pii-key", "collector.export.enabled=true",
+                     "collector.export.output=s3://leadscore-data/x.parquet", "collector.export.namespace=sales")
+    (deployment,) = [d for d in find(objects, "Deployment") if d["metadata"]["name"].endswith("-collector")]
+    export = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
+    for pod in (deployment["spec"]["template"]["spec"], export["spec"]["jobTemplate"]["spec"]["template"]["spec"]):
+        env = env_of(pod["containers"][0])
+        assert env["LEADSCORE_PRIVACY_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "pii-key", "key": "key"}
+        parsed = Privacy.from_env({"LEADSCORE_PRIVACY": env["LEADSCORE_PRIVACY"]["value"],
+                                   "LEADSCORE_PRIVACY_KEY": "k" * 16})
+        assert (parsed.for_model("sales", "pc-leads").drop, parsed.for_model("sales", "pc-leads").hash) == (
+            ["email"], ["contact.name"])
+
+
+def test_privacy_rules_that_hash_need_a_key_secret(helm, chart) -> None:
+    from support.helm import HelmError
+
+    with pytest.raises(HelmError, match=r"collector\.privacy\.existingSecret"):
+        helm.template(chart, set_values=['collector.privacy.rules.sales/m.hash={email}'])
+
+
+def test_retention_prunes_daily_everything_older_than_the_configured_days(render) -> None:
+    cron = only(render("external", "collector.retention.days=90"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    params = _parse_cli(container["args"])
+    assert (container["args"][:2], params["retention_days"]) == (["collector", "prune"], 90.0)
+    assert "AWS_ACCESS_KEY_ID" not in env_of(container)  # the database only
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    forever = only(render("external", "collector.retention.days=0"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
+    assert forever["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["collector", "prune"]

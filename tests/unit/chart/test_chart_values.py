@@ -133,6 +133,8 @@ def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment:
     (["operator.image.repository=leadscore/operator:1.0"], "operator.image.repository .* contains a tag"),
     (["operator.serviceAccount.create=false"], "operator.serviceAccount.name is required"),
     (["collector.export.enabled=true"], "collector.export.enabled=true needs collector.export.output"),
+    (["collector.export.enabled=true", "collector.export.output=s3://bucket/x.parquet"],
+     "collector.export.enabled=true needs collector.export.namespace"),
 ])
 def test_contradictory_values_fail_with_a_message_naming_them(
         helm: Helm, chart: Path, assignments: list[str], message: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from sqlalchemy import func, select
 
 from leadscore.api.summary import ExperimentSummary
 from leadscore.collector.app import create_app
+from leadscore.collector.outcomes import OUTCOMES_PATH
+from leadscore.errors import DatasetError
 from leadscore.store.events import EventStore, InferenceEvent, Outcome, Prediction, open_store
 from unit.collector.kserve_logger import headers, request_body, response_body, scored
 
@@ -34,6 +37,10 @@ def client(store: EventStore) -> Iterator[TestClient]:
         yield test_client
 
 
+OUTCOMES = OUTCOMES_PATH.format(namespace="sales")
+LEADS = "/v1/namespaces/sales/leads"
+
+
 def _count(store: EventStore, model: type[Any]) -> int:
     with store.transaction() as session:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
@@ -49,7 +56,7 @@ def _post_event(client: TestClient, event_id: str, kind: str, body: bytes, **kw:
 
 
 def _outcome(lead_id: str, converted: bool = True, **fields: Any) -> dict[str, Any]:
-    return {"lead_id": lead_id, "converted": converted, "occurred_at": "2099-01-02T10:00:00Z", **fields}
+    return {"lead_id": lead_id, "converted": converted, "occurred_at": "2026-01-02T10:00:00Z", **fields}
 
 
 # --- health and metrics -------------------------------------------------------------------
@@ -63,7 +70,7 @@ def test_healthz_answers_ok_when_store_is_open(client: TestClient) -> None:
 
 def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> None:
     _post_event(client, "m1", "response", response_body(scored("L1"), scored("L2")))
-    client.post("/v1/outcomes", json=_outcome("L1"))
+    client.post(OUTCOMES, json=_outcome("L1"))
     text = client.get("/metrics").text
     assert 'leadscore_collector_events_total{type="response"} 1.0' in text
     assert "leadscore_collector_predictions_stored_total 2.0" in text
@@ -71,13 +78,13 @@ def test_metrics_count_events_and_outcomes_when_posted(client: TestClient) -> No
 
 
 def test_metrics_count_refusals_by_route(client: TestClient) -> None:
-    client.post("/v1/outcomes", json={"lead_id": "L1"})
+    client.post(OUTCOMES, json={"lead_id": "L1"})
     text = client.get("/metrics").text
-    assert 'leadscore_collector_rejected_total{endpoint="/v1/outcomes"} 1.0' in text
+    assert 'leadscore_collector_rejected_total{endpoint="/v1/namespaces/{namespace}/outcomes"} 1.0' in text
 
 
 def test_openapi_documents_the_outcome_body(client: TestClient) -> None:
-    body = client.get("/openapi.json").json()["paths"]["/v1/outcomes"]["post"]["requestBody"]
+    body = client.get("/openapi.json").json()["paths"][OUTCOMES_PATH]["post"]["requestBody"]
     shapes = body["content"]["application/json"]["schema"]["oneOf"]
     assert shapes[0]["required"] == ["lead_id", "converted", "occurred_at"]
 
@@ -119,6 +126,7 @@ def test_events_change_nothing_when_both_halves_are_redelivered(client: TestClie
         "predictions_stored": 0,
         "features_attached": 0,
         "duplicate": True,
+        "features_mismatched": 0,
     }
     assert _count(store, Prediction) == 1
     assert _count(store, InferenceEvent) == 1
@@ -154,16 +162,16 @@ def test_events_keep_both_services_apart_when_a_caller_reuses_one_ce_id(client: 
 
 
 def test_events_use_ce_time_as_prediction_time_when_given(client: TestClient, store: EventStore) -> None:
-    _post_event(client, "e4", "response", response_body(scored("L1")), time="2030-05-06T07:08:09Z")
-    assert _predictions(store)[0].predicted_at.isoformat() == "2030-05-06T07:08:09+00:00"
+    _post_event(client, "e4", "response", response_body(scored("L1")), time="2024-05-06T07:08:09Z")
+    assert _predictions(store)[0].predicted_at.isoformat() == "2024-05-06T07:08:09+00:00"
 
 
-def test_events_leave_features_empty_when_request_and_response_sizes_differ(
+def test_events_pair_features_by_lead_id_when_request_and_response_sizes_differ(
     client: TestClient, store: EventStore
 ) -> None:
     _post_event(client, "e5", "request", request_body("L1", "L2", "L3"))
-    _post_event(client, "e5", "response", response_body(scored("L1")))
-    assert [r.features for r in _predictions(store)] == [None]
+    _post_event(client, "e5", "response", response_body(scored("L2")))
+    assert [r.features["lead_id"] for r in _predictions(store)] == ["L2"]
 
 
 def test_events_take_experiment_from_isvc_annotation_and_arm_from_response(
@@ -333,18 +341,18 @@ def test_events_store_nothing_when_one_lead_of_a_batch_is_bad(client: TestClient
 def test_outcomes_accept_object_list_and_wrapped_batch(client: TestClient, store: EventStore, shape: str) -> None:
     one = _outcome("L1", value=1200.0)
     body = {"object": one, "list": [one], "wrapped": {"outcomes": [one]}}[shape]
-    response = client.post("/v1/outcomes", json=body)
+    response = client.post(OUTCOMES, json=body)
     assert response.json() == {"received": 1, "stored": 1, "duplicates": 0}
     with store.transaction() as session:
         stored = session.scalars(select(Outcome)).one()
     assert (stored.lead_id, stored.converted, stored.value) == ("L1", True, 1200.0)
-    assert stored.occurred_at.isoformat() == "2099-01-02T10:00:00+00:00"
+    assert stored.occurred_at.isoformat() == "2026-01-02T10:00:00+00:00"
 
 
 def test_outcomes_change_nothing_when_resent_without_key(client: TestClient, store: EventStore) -> None:
     batch = [_outcome("L1"), _outcome("L2", converted=False)]
-    client.post("/v1/outcomes", json=batch)
-    again = client.post("/v1/outcomes", json=batch)
+    client.post(OUTCOMES, json=batch)
+    again = client.post(OUTCOMES, json=batch)
     assert again.json() == {"received": 2, "stored": 0, "duplicates": 2}
     assert _count(store, Outcome) == 2
 
@@ -352,27 +360,27 @@ def test_outcomes_change_nothing_when_resent_without_key(client: TestClient, sto
 def test_outcomes_keep_first_version_when_same_key_is_resent_with_other_content(
     client: TestClient, store: EventStore
 ) -> None:
-    client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=10.0))
-    client.post("/v1/outcomes", json=_outcome("L1", idempotency_key="crm-42", value=99.0))
+    client.post(OUTCOMES, json=_outcome("L1", idempotency_key="crm-42", value=10.0))
+    client.post(OUTCOMES, json=_outcome("L1", idempotency_key="crm-42", value=99.0))
     with store.transaction() as session:
         assert session.scalars(select(Outcome.value)).all() == [10.0]
 
 
 def test_outcomes_store_one_row_when_a_batch_repeats_a_key(client: TestClient, store: EventStore) -> None:
-    response = client.post("/v1/outcomes", json=[_outcome("L1"), _outcome("L1")])
+    response = client.post(OUTCOMES, json=[_outcome("L1"), _outcome("L1")])
     assert response.json() == {"received": 2, "stored": 1, "duplicates": 1}
 
 
 def test_outcomes_read_naive_time_as_utc(client: TestClient, store: EventStore) -> None:
-    client.post("/v1/outcomes", json=_outcome("L1", occurred_at="2031-03-04T05:06:07"))
+    client.post(OUTCOMES, json=_outcome("L1", occurred_at="2025-03-04T05:06:07"))
     with store.transaction() as session:
-        assert session.scalars(select(Outcome)).one().occurred_at.isoformat() == "2031-03-04T05:06:07+00:00"
+        assert session.scalars(select(Outcome)).one().occurred_at.isoformat() == "2025-03-04T05:06:07+00:00"
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"converted": True, "occurred_at": "2099-01-01T00:00:00Z"}, "lead_id: Field required"),
+        ({"converted": True, "occurred_at": "2026-01-01T00:00:00Z"}, "lead_id: Field required"),
         (_outcome("L1", converted="perhaps"), "converted: Input should be a valid boolean"),
         (_outcome("L1", occurred_at="last tuesday"), "occurred_at: Input should be a valid datetime"),
         (_outcome("L1", value="lots"), "value: Input should be a valid number"),
@@ -391,22 +399,22 @@ def test_outcomes_read_naive_time_as_utc(client: TestClient, store: EventStore) 
 def test_outcomes_refuse_with_field_path_when_payload_is_bad(
     client: TestClient, store: EventStore, body: Any, expected: str
 ) -> None:
-    response = client.post("/v1/outcomes", json=body)
+    response = client.post(OUTCOMES, json=body)
     assert response.status_code == 400
     assert response.json()["error"].startswith(expected), response.json()
     assert _count(store, Outcome) == 0
 
 
 def test_outcomes_refuse_when_body_is_not_json(client: TestClient) -> None:
-    response = client.post("/v1/outcomes", content=b"lead_id=L1", headers={"Content-Type": "text/plain"})
+    response = client.post(OUTCOMES, content=b"lead_id=L1", headers={"Content-Type": "text/plain"})
     assert response.status_code == 400
     assert response.json()["error"].startswith("body: not valid JSON")
 
 
 def test_outcomes_refuse_nan_value(client: TestClient) -> None:
     response = client.post(
-        "/v1/outcomes",
-        content=b'{"lead_id": "L1", "converted": true, "value": NaN, "occurred_at": "2099-01-01T00:00:00Z"}',
+        OUTCOMES,
+        content=b'{"lead_id": "L1", "converted": true, "value": NaN, "occurred_at": "2026-01-01T00:00:00Z"}',
     )
     assert response.status_code == 400
     assert response.json()["error"].startswith("value: Input should be a finite number")
@@ -422,7 +430,7 @@ def _summary(client: TestClient, name: str = "ab", params: dict[str, str] | None
 
 
 def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestClient) -> None:
-    when = "2030-01-01T09:00:00Z"
+    when = "2024-01-01T09:00:00Z"
     _post_event(
         client,
         "s1",
@@ -436,7 +444,7 @@ def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestCli
         time=when,
     )
     client.post(
-        "/v1/outcomes",
+        OUTCOMES,
         json=[
             _outcome("A1", value=100.0),
             _outcome("A2", converted=False),
@@ -460,13 +468,49 @@ def test_summary_counts_exposures_conversions_and_values_per_arm(client: TestCli
     )
     assert (control.model_version, treatment.model_version) == ("v1", "v2")
     assert [(d.day.isoformat(), d.arm, d.exposures, d.conversions) for d in summary.daily] == [
-        ("2030-01-01", "control", 2, 1),
-        ("2030-01-01", "treatment", 1, 1),
+        ("2024-01-01", "control", 2, 1),
+        ("2024-01-01", "treatment", 1, 1),
     ]
 
 
+def test_summary_adds_up_the_control_models_score_per_arm_and_day(client: TestClient) -> None:
+    def covariate(entry: dict[str, object], control_probability: float) -> dict[str, object]:
+        return {**entry, "control_probability": control_probability}
+
+    _post_event(
+        client,
+        "c1",
+        "response",
+        response_body(
+            covariate(scored("A1", 0.2, arm="control", version="v1"), 0.2),
+            covariate(scored("A2", 0.4, arm="control", version="v1"), 0.4),
+            covariate(scored("B1", 0.9, arm="treatment", version="v2"), 0.5),
+        ),
+        experiment="ab",
+        time="2024-01-01T09:00:00Z",
+    )
+    client.post(OUTCOMES, json=[_outcome("A2"), _outcome("B1")])
+    summary = _summary(client)
+    control, treatment = summary.arms["control"], summary.arms["treatment"]
+    assert control.covariate_count == 2
+    assert control.covariate_sum == pytest.approx(0.6)
+    assert control.covariate_sum_sq == pytest.approx(0.2)
+    assert control.covariate_conversion_sum == pytest.approx(0.4)
+    assert (treatment.covariate_count, treatment.covariate_sum, treatment.covariate_conversion_sum) == (1, 0.5, 0.5)
+    assert [(d.arm, d.covariate_count, d.covariate_sum) for d in summary.daily] == [
+        ("control", 2, pytest.approx(0.6)),
+        ("treatment", 1, 0.5),
+    ]
+
+
+def test_summary_counts_no_covariate_for_predictions_without_one(client: TestClient) -> None:
+    _post_event(client, "c2", "response", response_body(scored("A1", arm="control")), experiment="ab")
+    control = _summary(client).arms["control"]
+    assert (control.exposures, control.covariate_count, control.covariate_sum) == (1, 0, 0.0)
+
+
 def test_summary_joins_outcome_posted_before_its_prediction(client: TestClient) -> None:
-    client.post("/v1/outcomes", json=_outcome("L9"))
+    client.post(OUTCOMES, json=_outcome("L9"))
     assert _summary(client).arms["treatment"].conversions == 0
     _post_event(
         client,
@@ -474,7 +518,7 @@ def test_summary_joins_outcome_posted_before_its_prediction(client: TestClient) 
         "response",
         response_body(scored("L9", arm="treatment")),
         experiment="ab",
-        time="2030-01-01T00:00:00Z",
+        time="2024-01-01T00:00:00Z",
     )
     assert _summary(client).arms["treatment"].conversions == 1
 
@@ -486,9 +530,9 @@ def test_summary_ignores_conversion_that_occurred_before_exposure(client: TestCl
         "response",
         response_body(scored("L1", arm="control")),
         experiment="ab",
-        time="2030-06-01T00:00:00Z",
+        time="2024-06-01T00:00:00Z",
     )
-    client.post("/v1/outcomes", json=_outcome("L1", occurred_at="2030-05-31T23:59:59Z"))
+    client.post(OUTCOMES, json=_outcome("L1", occurred_at="2024-05-31T23:59:59Z"))
     control = _summary(client).arms["control"]
     assert (control.exposures, control.conversions) == (1, 0)
 
@@ -500,7 +544,7 @@ def test_summary_counts_a_rescored_lead_once_in_its_first_arm(client: TestClient
         "response",
         response_body(scored("L1", arm="control")),
         experiment="ab",
-        time="2030-01-01T00:00:00Z",
+        time="2024-01-01T00:00:00Z",
     )
     _post_event(
         client,
@@ -508,7 +552,7 @@ def test_summary_counts_a_rescored_lead_once_in_its_first_arm(client: TestClient
         "response",
         response_body(scored("L1", arm="treatment")),
         experiment="ab",
-        time="2030-01-02T00:00:00Z",
+        time="2024-01-02T00:00:00Z",
     )
     arms = _summary(client).arms
     assert (arms["control"].exposures, arms["treatment"].exposures) == (1, 0)
@@ -535,7 +579,7 @@ def test_summary_keeps_namespaces_apart(client: TestClient) -> None:
 
 
 CANARY_SPLIT = {"service": "lead-model", "control_version": "v1", "treatment_version": "v2",
-                "since": "2030-01-01T00:00:00Z"}
+                "since": "2024-01-01T00:00:00Z"}
 
 
 def test_summary_counts_a_canary_split_by_service_and_version_when_the_control_tags_nothing(
@@ -543,15 +587,15 @@ def test_summary_counts_a_canary_split_by_service_and_version_when_the_control_t
 ) -> None:
     # the control revision predates the experiment: its logger names neither experiment nor arm
     control = response_body(scored("A1", version="v1"), scored("A2", version="v1"))
-    _post_event(client, "c1", "response", control, time="2030-01-01T10:00:00Z")
+    _post_event(client, "c1", "response", control, time="2024-01-01T10:00:00Z")
     canary = response_body(scored("B1", version="v2"))
-    _post_event(client, "t1", "response", canary, experiment="ab", endpoint="canary", time="2030-01-01T10:05:00Z")
+    _post_event(client, "t1", "response", canary, experiment="ab", endpoint="canary", time="2024-01-01T10:05:00Z")
     # not counted: before the split, another inference service, a third version
     _post_event(client, "old", "response", response_body(scored("A0", version="v1")), time="2029-12-31T23:00:00Z")
     elsewhere = response_body(scored("X1", version="v1"))
-    _post_event(client, "x", "response", elsewhere, isvc="other-model", time="2030-01-01T11:00:00Z")
-    _post_event(client, "z", "response", response_body(scored("Z1", version="v0")), time="2030-01-01T11:00:00Z")
-    client.post("/v1/outcomes", json=[_outcome("A1"), _outcome("B1", value=10.0), _outcome("A0"), _outcome("X1")])
+    _post_event(client, "x", "response", elsewhere, isvc="other-model", time="2024-01-01T11:00:00Z")
+    _post_event(client, "z", "response", response_body(scored("Z1", version="v0")), time="2024-01-01T11:00:00Z")
+    client.post(OUTCOMES, json=[_outcome("A1"), _outcome("B1", value=10.0), _outcome("A0"), _outcome("X1")])
 
     arms = _summary(client, params=CANARY_SPLIT).arms
     assert (arms["control"].exposures, arms["control"].conversions, arms["control"].model_version) == (2, 1, "v1")
@@ -561,7 +605,7 @@ def test_summary_counts_a_canary_split_by_service_and_version_when_the_control_t
 
 
 def test_summary_refuses_a_partial_split_naming_the_missing_parameter(client: TestClient) -> None:
-    params = {"service": "lead-model", "since": "2030-01-01T00:00:00Z", "treatment_version": "v2"}
+    params = {"service": "lead-model", "since": "2024-01-01T00:00:00Z", "treatment_version": "v2"}
     response = client.get("/v1/experiments/sales/ab/summary", params=params)
     assert response.status_code == 400
     assert response.json()["error"] == "query.control_version: Field required"
@@ -571,12 +615,12 @@ def test_summary_refuses_a_partial_split_naming_the_missing_parameter(client: Te
 
 
 def test_lead_history_lists_predictions_newest_first_and_outcomes(client: TestClient) -> None:
-    _post_event(client, "h1", "response", response_body(scored("L7", 0.41, version="v1")), time="2030-01-01T09:00:00Z")
+    _post_event(client, "h1", "response", response_body(scored("L7", 0.41, version="v1")), time="2024-01-01T09:00:00Z")
     later = response_body(scored("L7", 0.83, version="v2", arm="treatment"))
-    _post_event(client, "h2", "response", later, experiment="ab", time="2030-01-05T09:00:00Z")
-    _post_event(client, "h3", "response", response_body(scored("L8", version="v2")), time="2030-01-06T09:00:00Z")
-    client.post("/v1/outcomes", json=[_outcome("L7", value=1200.0)])
-    response = client.get("/v1/leads/L7")
+    _post_event(client, "h2", "response", later, experiment="ab", time="2024-01-05T09:00:00Z")
+    _post_event(client, "h3", "response", response_body(scored("L8", version="v2")), time="2024-01-06T09:00:00Z")
+    client.post(OUTCOMES, json=[_outcome("L7", value=1200.0)])
+    response = client.get(f"{LEADS}/L7")
     assert response.status_code == 200, response.text
     history = response.json()
     assert history["lead_id"] == "L7"
@@ -585,21 +629,173 @@ def test_lead_history_lists_predictions_newest_first_and_outcomes(client: TestCl
         ("v1", 0.41, None, None),
     ]
     assert [(o["converted"], o["value"]) for o in history["outcomes"]] == [(True, 1200.0)]
-    assert len(client.get("/v1/leads/L7", params={"limit": 1}).json()["predictions"]) == 1
+    assert len(client.get(f"{LEADS}/L7", params={"limit": 1}).json()["predictions"]) == 1
 
 
 def test_lead_history_answers_404_naming_an_unknown_lead(client: TestClient) -> None:
-    response = client.get("/v1/leads/nobody")
+    response = client.get(f"{LEADS}/nobody")
     assert response.status_code == 404
-    assert response.json()["error"] == "lead_id 'nobody': no prediction or outcome recorded"
-    assert client.get("/v1/leads/L1", params={"limit": 0}).status_code == 400
+    assert response.json()["error"] == "lead_id 'nobody': no prediction or outcome recorded in namespace 'sales'"
+    assert client.get(f"{LEADS}/L1", params={"limit": 0}).status_code == 400
+
+
+# --- tenants: namespaces (and models) never mix ------------------------------------------------
+
+
+def _scored_in(client: TestClient, namespace: str, isvc: str = "lead-model", lead_id: str = "12345") -> None:
+    """``lead_id`` (with its features) scored in ``namespace`` by ``isvc``, in experiment "ab"."""
+    for kind, body in (("request", request_body(lead_id)), ("response", response_body(scored(lead_id, arm="control")))):
+        _post_event(client, f"{namespace}-{isvc}", kind, body, namespace=namespace, isvc=isvc, experiment="ab",
+                    time="2024-01-01T09:00:00Z")
+
+
+def test_two_namespaces_with_colliding_lead_ids_keep_outcomes_histories_and_exports_apart(
+        client: TestClient, store: EventStore, tmp_path: Any) -> None:
+    import pandas as pd
+
+    from leadscore.collector.export import export_training_set
+
+    _scored_in(client, "sales")
+    _scored_in(client, "marketing")
+    posted = client.post(OUTCOMES, json=_outcome("12345", value=500.0, occurred_at="2024-01-02T00:00:00Z"))
+    assert posted.json()["stored"] == 1
+
+    def summary(namespace: str) -> Any:
+        return client.get(f"/v1/experiments/{namespace}/ab/summary").json()["arms"]["control"]
+
+    assert (summary("sales")["exposures"], summary("sales")["conversions"]) == (1, 1)
+    assert (summary("marketing")["exposures"], summary("marketing")["conversions"]) == (1, 0)
+    assert len(client.get("/v1/namespaces/sales/leads/12345").json()["outcomes"]) == 1
+    assert client.get("/v1/namespaces/marketing/leads/12345").json()["outcomes"] == []
+    since = datetime(2023, 1, 1, tzinfo=UTC)
+    report = export_training_set(store, since, str(tmp_path / "sales.parquet"), "sales")
+    assert (report.rows, report.converted) == (1, 1)
+    assert pd.read_parquet(tmp_path / "sales.parquet")["converted"].tolist() == [1]
+    with pytest.raises(DatasetError, match="--namespace marketing: no scored lead"):
+        export_training_set(store, since, str(tmp_path / "marketing.parquet"), "marketing")
+    # the same idempotency key in another namespace is another outcome, not a duplicate
+    again = client.post(OUTCOMES_PATH.format(namespace="marketing"),
+                        json=_outcome("12345", converted=False, occurred_at="2024-01-02T00:00:00Z"))
+    keyed = [client.post(OUTCOMES_PATH.format(namespace=ns), json=_outcome("9", idempotency_key="crm-1")).json()
+             for ns in ("sales", "marketing")]
+    assert again.json()["stored"] == 1 and [k["stored"] for k in keyed] == [1, 1]
+    assert summary("marketing")["conversions"] == 0
+
+
+def test_an_outcome_naming_its_model_counts_only_for_that_model(client: TestClient) -> None:
+    _scored_in(client, "sales", isvc="pc-leads")
+    _scored_in(client, "sales", isvc="health-leads")
+    client.post(OUTCOMES, json=_outcome("12345", model="pc-leads", occurred_at="2024-01-02T00:00:00Z"))
+    conversions = client.get("/v1/experiments/sales/ab/summary").json()["arms"]["control"]["conversions"]
+    assert conversions == 1  # one lead (first exposure), converted for pc-leads
+    pc = client.get(f"{LEADS}/12345", params={"model": "pc-leads"}).json()
+    health = client.get(f"{LEADS}/12345", params={"model": "health-leads"}).json()
+    assert (len(pc["outcomes"]), len(pc["predictions"])) == (1, 1)
+    assert (health["outcomes"], len(health["predictions"])) == ([], 1)
+
+
+def test_requests_that_name_no_namespace_are_refused_saying_how_to_name_it(client: TestClient,
+                                                                         store: EventStore) -> None:
+    posted = client.post("/v1/outcomes", json=_outcome("L1"))
+    assert posted.status_code == 400
+    assert posted.json()["error"].startswith(
+        "namespace: required; post outcomes to /v1/namespaces/{namespace}/outcomes")
+    read = client.get("/v1/leads/L1")
+    assert read.status_code == 400
+    assert read.json()["error"].startswith("namespace: required; ask for /v1/namespaces/{namespace}/leads/L1")
+    assert client.post("/v1/namespaces/Not_A_Namespace/outcomes", json=_outcome("L1")).status_code == 400
+    assert _count(store, Outcome) == 0
+
+
+# --- personal data: dropped or hashed per model before storage, and in the export --------------
+
+PRIVACY_ENV = {"LEADSCORE_PRIVACY": json.dumps({"sales/lead-model": {"drop": ["email", "phone"],
+                                                                      "hash": ["contact.name"]}}),
+               "LEADSCORE_PRIVACY_KEY": "a-secret-of-32-characters-------"}
+
+
+def _contact_request(lead_id: str) -> bytes:
+    record = {"lead_id": lead_id, "source": "web", "email": "ann@example.com", "phone": "+1 555 0100",
+              "contact": {"name": "Ann Lee", "title": "CFO"}}
+    return json.dumps({"instances": [record]}).encode()
+
+
+def test_listed_fields_are_dropped_or_hashed_before_storage_for_that_model_only(store: EventStore) -> None:
+    from leadscore.collector.privacy import Privacy
+
+    privacy = Privacy.from_env(PRIVACY_ENV)
+    with TestClient(create_app(store, privacy)) as private:
+        for isvc in ("lead-model", "other-model"):
+            for kind, body in (("request", _contact_request("P1")), ("response", response_body(scored("P1")))):
+                assert _post_event(private, f"p-{isvc}", kind, body, isvc=isvc).status_code == 200
+    features = {p.inference_service: p.features for p in _predictions(store)}
+    kept = features["lead-model"]
+    assert "email" not in kept and "phone" not in kept and kept["source"] == "web"
+    assert kept["contact"]["name"] == privacy.hash_value("Ann Lee") != "Ann Lee"
+    assert kept["contact"]["name"].startswith("hmac-sha256:") and kept["contact"]["title"] == "CFO"
+    assert features["other-model"]["email"] == "ann@example.com"  # another model, no rule
+
+
+def test_export_applies_the_rules_to_rows_stored_before_them(client: TestClient, store: EventStore,
+                                                            tmp_path: Any) -> None:
+    import pandas as pd
+
+    from leadscore.collector.export import export_training_set
+    from leadscore.collector.privacy import Privacy
+
+    for kind, body in (("request", _contact_request("P2")), ("response", response_body(scored("P2")))):
+        _post_event(client, "p2", kind, body, time="2024-01-01T09:00:00Z")
+    client.post(OUTCOMES, json=_outcome("P2", occurred_at="2024-01-02T00:00:00Z"))
+    privacy = Privacy.from_env(PRIVACY_ENV)
+    export_training_set(store, datetime(2023, 1, 1, tzinfo=UTC), str(tmp_path / "x.parquet"), "sales",
+                        privacy=privacy)
+    frame = pd.read_parquet(tmp_path / "x.parquet")
+    assert not {"email", "phone"} & set(frame.columns)
+    assert frame["contact.name"].tolist() == [privacy.hash_value("Ann Lee")]
+
+
+def test_privacy_rules_are_refused_when_malformed_or_without_a_key() -> None:
+    from leadscore.collector.privacy import Privacy
+    from leadscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LEADSCORE_PRIVACY_KEY: hashing fields needs a secret key"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales/m": {"hash": ["email"]}}'})
+    with pytest.raises(ConfigError, match="key 'sales' must be <namespace>/<model>"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales": {"drop": ["email"]}}'})
+    with pytest.raises(ConfigError, match="LEADSCORE_PRIVACY: expected"):
+        Privacy.from_env({"LEADSCORE_PRIVACY": '{"sales/m": {"remove": ["email"]}}'})
+
+
+# --- rate limit -------------------------------------------------------------------------------------
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> None:
+    from leadscore.collector.auth import Gate, RateLimiter
+
+    gate = Gate(limiter=RateLimiter(rate=0.5, burst=2))
+    with TestClient(create_app(store, gate=gate)) as limited:
+        answers = [limited.post(OUTCOMES, json=_outcome(f"R{i}")) for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["retry-after"]) == 2  # one request per 2 s refills
+    assert answers[2].json()["reason"] == "TooManyRequests"
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    from leadscore.collector.auth import RateLimiter
+
+    limiter = RateLimiter(rate=1.0, burst=1)
+    assert limiter.retry_after("crm", now=0.0) == 0.0
+    assert limiter.retry_after("crm", now=0.5) == pytest.approx(0.5)
+    assert limiter.retry_after("other", now=0.5) == 0.0  # per client
+    assert limiter.retry_after("crm", now=1.6) == 0.0
 
 
 def test_http_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
-    client.post("/v1/outcomes", json={"lead_id": "L1"})
-    client.get("/v1/leads/nobody")
+    client.post(OUTCOMES, json={"lead_id": "L1"})
+    client.get(f"{LEADS}/nobody")
     text = client.get("/metrics").text
-    assert 'leadscore_collector_http_requests_total{handler="/v1/outcomes",method="POST",status="4xx"} 1.0' in text
-    assert 'leadscore_collector_http_requests_total{handler="/v1/leads/{lead_id}",method="GET",status="4xx"} 1.0' \
-        in text
-    assert 'leadscore_collector_http_request_duration_seconds_bucket{handler="/v1/outcomes"' in text
+    outcomes = 'handler="/v1/namespaces/{namespace}/outcomes"'
+    leads = 'handler="/v1/namespaces/{namespace}/leads/{lead_id}"'
+    assert f'leadscore_collector_http_requests_total{{{outcomes},method="POST",status="4xx"}} 1.0' in text
+    assert f'leadscore_collector_http_requests_total{{{leads},method="GET",status="4xx"}} 1.0' in text
+    assert f'leadscore_collector_http_request_duration_seconds_bucket{{{outcomes}' in text

@@ -34,8 +34,9 @@ def score(client: TestClient, event: str, at: datetime, leads: list[tuple[str, f
 
 
 def outcome(client: TestClient, lead_id: str, at: datetime, converted: bool = True, value: float = 100.0) -> None:
-    posted = client.post("/v1/outcomes", json={"lead_id": lead_id, "converted": converted, "value": value,
-                                               "occurred_at": at.isoformat(), "idempotency_key": f"{lead_id}-{at}"})
+    body = {"lead_id": lead_id, "converted": converted, "value": value,
+            "occurred_at": at.isoformat(), "idempotency_key": f"{lead_id}-{at}"}
+    posted = client.post("/v1/namespaces/sales/outcomes", json=body)
     assert posted.status_code == 200, posted.text
 
 

@@ -11,10 +11,10 @@ from leadscore.collector.export import ScoredRecord, training_frame
 from leadscore.collector.outcomes import OutcomeIn
 from leadscore.collector.payloads import request_instances, scored_leads
 from leadscore.collector.summary import Exposure, Result, summarize
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from unit.collector.kserve_logger import headers
 
-T0 = datetime(2030, 1, 1, 12, tzinfo=UTC)
+T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 
 
 def _context(**kw: str | None) -> object:
@@ -63,13 +63,13 @@ def test_request_instances_refuse_v2_tensor_with_wrong_row_count() -> None:
         b'{"inputs": [{"name": "a", "shape": [2], "datatype": "INT64", "data": [1, 2]},'
         b' {"name": "b", "shape": [3], "datatype": "INT64", "data": [1, 2, 3]}]}'
     )
-    with pytest.raises(ValidationError, match=r"inputs\[1\] \(b\): expected 2 values"):
+    with pytest.raises(InvalidInputError, match=r"inputs\[1\] \(b\): expected 2 values"):
         request_instances(body)
 
 
 def test_request_instances_refuse_v2_record_that_is_not_an_object() -> None:
     body = b'{"inputs": [{"name": "records", "shape": [1], "datatype": "BYTES", "data": ["{broken"]}]}'
-    with pytest.raises(ValidationError, match=r"inputs\[0\]\.data\[0\]: not a JSON record"):
+    with pytest.raises(InvalidInputError, match=r"inputs\[0\]\.data\[0\]: not a JSON record"):
         request_instances(body)
 
 
@@ -79,9 +79,9 @@ def test_scored_leads_take_numeric_lead_id_as_text() -> None:
 
 
 def test_outcome_key_is_the_same_for_same_content_in_other_time_zone() -> None:
-    utc = OutcomeIn(lead_id="L1", converted=True, occurred_at="2030-01-01T12:00:00Z")  # type: ignore[arg-type]
-    paris = OutcomeIn(lead_id="L1", converted=True, occurred_at="2030-01-01T13:00:00+01:00")  # type: ignore[arg-type]
-    other = OutcomeIn(lead_id="L1", converted=False, occurred_at="2030-01-01T12:00:00Z")  # type: ignore[arg-type]
+    utc = OutcomeIn(lead_id="L1", converted=True, occurred_at="2024-01-01T12:00:00Z")  # type: ignore[arg-type]
+    paris = OutcomeIn(lead_id="L1", converted=True, occurred_at="2024-01-01T13:00:00+01:00")  # type: ignore[arg-type]
+    other = OutcomeIn(lead_id="L1", converted=False, occurred_at="2024-01-01T12:00:00Z")  # type: ignore[arg-type]
     assert utc.key() == paris.key() != other.key()
     assert utc.key().startswith("sha256:")
 
@@ -118,8 +118,8 @@ def test_summarize_groups_daily_counts_by_first_exposure_day() -> None:
     results = [Result("L2", True, None, T0 + timedelta(days=5))]
     daily = summarize("ns", "ab", exposures, results, T0).daily
     assert [(d.day.isoformat(), d.arm, d.exposures, d.conversions) for d in daily] == [
-        ("2030-01-01", "control", 1, 0),
-        ("2030-01-02", "treatment", 1, 1),
+        ("2024-01-01", "control", 1, 0),
+        ("2024-01-02", "treatment", 1, 1),
     ]
 
 

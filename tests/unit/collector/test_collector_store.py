@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -33,12 +34,27 @@ def test_migrations_create_exactly_the_orm_schema(store: EventStore) -> None:
     assert differences == []
 
 
+def _migrations() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    return config
+
+
+def _head() -> str:
+    """The one head revision the package ships (two heads would make this raise)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_migrations()).get_current_head()
+
+
 def test_open_store_is_idempotent_and_records_the_head_revision(store_url: str, store: EventStore) -> None:
     again = open_store(store_url)
     try:
         with again.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        assert versions == ["0002"]
+        assert versions == [_head()]
         assert set(inspect(again.engine).get_table_names()) >= {"inference_events", "predictions", "outcomes"}
     finally:
         again.dispose()
@@ -68,17 +84,48 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
         engine.dispose()
 
 
+def test_migration_0003_adds_the_covariate_and_keeps_existing_predictions(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    row = (
+        "INSERT INTO predictions (event_id, idx, lead_id, probability, model_version, arm, experiment, namespace, "
+        "inference_service, predicted_at) VALUES ('e1', 0, 'L1', 0.3, 'v1', 'control', 'ab', 'ns', 'm', "
+        "'2030-01-01 09:00:00')"
+    )
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+            connection.execute(text(row))
+            command.upgrade(config, "head")
+            kept = connection.execute(text("SELECT lead_id, probability, arm, covariate FROM predictions"))
+            assert kept.all() == [("L1", 0.3, "control", None)]
+            connection.execute(text("UPDATE predictions SET covariate = 0.25"))
+            assert connection.execute(text("SELECT covariate FROM predictions")).scalar_one() == 0.25
+            command.downgrade(config, "0002")
+            assert connection.execute(text("SELECT lead_id FROM predictions")).scalars().all() == ["L1"]
+            assert "covariate" not in {c["name"] for c in inspect(connection).get_columns("predictions")}
+    finally:
+        engine.dispose()
+
+
 def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
-    eastern = datetime(2030, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+    eastern = datetime(2024, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
     with store.transaction() as session:
         session.add(
             Outcome(
-                idempotency_key="k", lead_id="L1", converted=True, value=None, occurred_at=eastern, received_at=eastern
+                idempotency_key="k", namespace="sales", lead_id="L1", converted=True, value=None,
+                occurred_at=eastern, received_at=eastern,
             )
         )
     with store.transaction() as session:
         stored = session.scalars(select(Outcome)).one()
-    assert stored.occurred_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    assert stored.occurred_at == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
     assert stored.occurred_at.tzinfo is not None
 
 
@@ -97,15 +144,16 @@ def _seed(store_url: str) -> None:
             ("response", response_body(scored("L1"), scored("L2"), scored("L3"))),
         ):
             context = parse_context(
-                {k.lower(): v for k, v in headers("cli-1", kind, time="2030-02-01T10:00:00Z").items()}
+                {k.lower(): v for k, v in headers("cli-1", kind, time="2024-02-01T10:00:00Z").items()}
             )
             record_event(store, context, body)
         record_outcomes(
             store,
+            "sales",
             parse_outcomes(
                 [
-                    {"lead_id": "L1", "converted": True, "occurred_at": "2030-02-03T00:00:00Z"},
-                    {"lead_id": "L2", "converted": False, "occurred_at": "2030-02-03T00:00:00Z"},
+                    {"lead_id": "L1", "converted": True, "occurred_at": "2024-02-03T00:00:00Z"},
+                    {"lead_id": "L2", "converted": False, "occurred_at": "2024-02-03T00:00:00Z"},
                 ]
             ),
         )
@@ -118,13 +166,14 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
 ) -> None:
     _seed(store_url)
     output = tmp_path / "out" / "training.parquet"
-    assert main(["collector", "export", "--since", "2030-02-01", "--output", str(output), "--db", store_url]) == 0
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales"]) == 0
     assert capsys.readouterr().out.strip() == (
         f"wrote 2 leads (1 converted) to {output}; left out 1 without outcome, 0 without features"
     )
     frame = pd.read_parquet(output)
     assert list(frame.columns) == ["lead_id", "predicted_at", "source", "annual_income", "pages_viewed", "converted"]
-    assert frame["predicted_at"].iloc[0] == pd.Timestamp("2030-02-01T10:00:00Z")
+    assert frame["predicted_at"].iloc[0] == pd.Timestamp("2024-02-01T10:00:00Z")
     assert frame.sort_values("lead_id")["converted"].tolist() == [1, 0]
 
 
@@ -137,20 +186,24 @@ def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
             "collector",
             "export",
             "--since",
-            "2030-02-01T10:00:01+00:00",
+            "2024-02-01T10:00:01+00:00",
             "--output",
             str(tmp_path / "x.parquet"),
             "--db",
             store_url,
+            "--namespace",
+            "sales",
         ]
     )
     assert code == 3
-    assert capsys.readouterr().err.startswith("error: --since 2030-02-01T10:00:01+00:00: no scored lead")
+    assert capsys.readouterr().err.startswith(
+        "error: --since 2024-02-01T10:00:01+00:00, --namespace sales: no scored lead")
     assert not (tmp_path / "x.parquet").exists()
 
 
 def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet")])
+    code = main(["collector", "export", "--since", "last week", "--output", str(tmp_path / "x.parquet"),
+                 "--namespace", "sales"])
     assert code == 2
     assert "--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got 'last week'" in (
         capsys.readouterr().err
@@ -160,19 +213,22 @@ def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: p
 def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_path: Path) -> None:
     from leadscore.cli.collector import _since
 
-    now = datetime(2030, 6, 1, tzinfo=UTC)
+    now = datetime(2024, 6, 1, tzinfo=UTC)
     assert _since("180d", now) == now - timedelta(days=180)
     assert _since("1d12h", now) == now - timedelta(hours=36)
-    _seed(store_url)  # scored in 2030, well inside "the last 180 days" of today's clock
+    _seed(store_url)  # scored on 2024-02-01: an age reaching back past it finds them
+    age = (datetime.now(UTC) - datetime(2024, 1, 1, tzinfo=UTC)).days
     output = tmp_path / "x.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "180d", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", f"{age}d", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
 def test_cli_export_uses_the_group_db_option_when_given_before_the_command(store_url: str, tmp_path: Path) -> None:
     _seed(store_url)
     output = tmp_path / "training.parquet"
-    assert main(["collector", "--db", store_url, "export", "--since", "2030-01-01", "--output", str(output)]) == 0
+    assert main(["collector", "--db", store_url, "export", "--since", "2024-01-01", "--output", str(output),
+                 "--namespace", "sales"]) == 0
     assert len(pd.read_parquet(output)) == 2
 
 
@@ -199,6 +255,37 @@ def test_cli_prune_forgets_only_old_requests_without_response(
     finally:
         store.dispose()
     assert left == ["fresh", "paired"]
+
+
+def test_cli_prune_with_retention_forgets_predictions_outcomes_and_events_older_than_it(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leadscore.store.events import Prediction
+
+    store = open_store(store_url)
+    now = datetime.now(UTC)
+    try:
+        for event_id, lead_id, age in (("old", "L-old", 200), ("new", "L-new", 10)):
+            for kind in ("request", "response"):
+                body = request_body(lead_id) if kind == "request" else response_body(scored(lead_id))
+                context = parse_context({k.lower(): v for k, v in headers(event_id, kind).items()})
+                record_event(store, context, body, now - timedelta(days=age))
+        record_outcomes(store, "sales", parse_outcomes([
+            {"lead_id": "L-old", "converted": True, "occurred_at": (now - timedelta(days=190)).isoformat()},
+            {"lead_id": "L-new", "converted": True, "occurred_at": (now - timedelta(days=5)).isoformat()},
+        ]))
+    finally:
+        store.dispose()
+    assert main(["collector", "prune", "--retention-days", "180", "--db", store_url]) == 0
+    assert "removed 1 predictions, 1 outcomes and 1 logged events older than 180 days" in capsys.readouterr().out
+    store = open_store(store_url)
+    try:
+        with store.transaction() as session:
+            kept = (session.scalars(select(Prediction.lead_id)).all(), session.scalars(select(Outcome.lead_id)).all(),
+                    session.scalars(select(InferenceEvent.event_id)).all())
+    finally:
+        store.dispose()
+    assert kept == (["L-new"], ["L-new"], ["new"])
 
 
 def test_open_store_reads_plain_postgresql_urls_with_psycopg_3() -> None:

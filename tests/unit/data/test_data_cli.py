@@ -80,4 +80,4 @@ def test_data_profile_refuses_threshold_at_chance_with_one_line(
 ) -> None:
     code = main(["data", "profile", "--data", str(tmp_path / "x.csv"), "--target", "y", "--leak-threshold", "0.4"])
     assert code == 2
-    assert capsys.readouterr().err == "error: --leak-threshold: Input should be greater than 0.5, got 0.4\n"
+    assert capsys.readouterr().err == "error: --leak-threshold: Input should be greater than 0.5 (got 0.4)\n"

@@ -21,7 +21,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--json")
+    arms = ("--control", "1000,150", "--treatment", "1000,195")
+    code, out, _ = run(capsys, "experiment", "analyze", *arms, "--fixed", "--json")
     result = json.loads(out)
     assert code == 0
     assert result.keys() >= ANALYZE_KEYS
@@ -33,7 +34,7 @@ def test_analyze_prints_the_documented_keys_when_json(capsys: pytest.CaptureFixt
 
 def test_analyze_keeps_the_control_when_the_lift_is_below_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:
     arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
-    _, out, _ = run(capsys, "experiment", "analyze", *arms, "--minimum-lift", "0.5")
+    _, out, _ = run(capsys, "experiment", "analyze", *arms, "--fixed", "--minimum-lift", "0.5")
     result = json.loads(out)
     assert result["decision"] == "inconclusive"
     assert "by less than the +50.0% required to switch" in result["reason"]
@@ -41,8 +42,8 @@ def test_analyze_keeps_the_control_when_the_lift_is_below_the_minimum(capsys: py
 
 def test_analyze_sequential_is_more_conservative_than_fixed(capsys: pytest.CaptureFixture[str]) -> None:
     arms = ("--control", "1000,150", "--treatment", "1000,195", "--json")
-    _, fixed, _ = run(capsys, "experiment", "analyze", *arms)
-    _, sequential, _ = run(capsys, "experiment", "analyze", *arms, "--sequential")
+    _, fixed, _ = run(capsys, "experiment", "analyze", *arms, "--fixed")
+    _, sequential, _ = run(capsys, "experiment", "analyze", *arms)
     assert json.loads(sequential)["p_value"] > json.loads(fixed)["p_value"]
     assert json.loads(sequential)["sequential"] is True
 
@@ -66,7 +67,7 @@ def test_analyze_halts_on_a_split_mismatch(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_analyze_prints_a_table_without_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195")
+    code, out, _ = run(capsys, "experiment", "analyze", "--control", "1000,150", "--treatment", "1000,195", "--fixed")
     assert code == 0
     assert "Fixed-horizon analysis" in out
     assert "promote" in out
@@ -160,4 +161,126 @@ def test_report_refuses_a_file_that_is_not_a_summary(capsys: pytest.CaptureFixtu
     source.write_text('{"namespace": "sales"}')
     code, _, err = run(capsys, "experiment", "report", "--summary", str(source), "--output", str(tmp_path / "r.html"))
     assert code == 2
-    assert err.strip() == f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required"
+    assert err.strip() == (f"error: --summary: {source} is not an ExperimentSummary: experiment: Field required; "
+                           "arms: Field required")
+
+
+@pytest.mark.parametrize("command", ["analyze", "report"])
+def test_cli_defaults_are_what_the_operator_decides_with_for_a_bare_cr(command: str) -> None:
+    """`leadscore experiment` with default flags applies the settings of a CR that sets nothing."""
+    import typer
+
+    from leadscore.api.abexperiment import ABExperimentSpec
+    from leadscore.cli.experiment import experiment_app
+    from leadscore.experiments.settings import ExperimentSettings
+
+    bare = ABExperimentSpec.model_validate({"modelRef": "m", "control": {"version": "v1"},
+                                            "treatment": {"version": "v2"}})
+    operator = ExperimentSettings.from_spec(bare)
+    assert ExperimentSettings() == operator
+    defaults = {p.name: p.default for p in typer.main.get_command(experiment_app).commands[command].params}
+    cli = {"alpha": defaults["alpha"], "sequential": defaults["sequential"], "traffic_percent": defaults["split"],
+           "minimum_detectable_effect": defaults["mde"], "minimum_lift": defaults["minimum_lift"],
+           "min_samples_per_arm": defaults["min_samples"]}
+    if command == "report":
+        cli["max_duration"] = defaults["max_duration"]
+    assert ExperimentSettings(**cli) == operator
+
+
+def _leads_file(tmp_path: Path, rows: int = 4000, lift: float = 0.25) -> Path:
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    path = tmp_path / "leads.csv"
+    lines = ["arm,converted,score"]
+    for arm, factor in (("control", 1.0), ("treatment", 1 + lift)):
+        score = rng.beta(2, 8, size=rows)
+        converted = rng.random(rows) < np.clip(score * factor, 0, 1)
+        lines += [f"{arm},{int(c)},{s:.6f}" for c, s in zip(converted, score, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_analyze_adjusts_for_a_covariate_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    leads = str(_leads_file(tmp_path))
+    _, raw_out, _ = run(capsys, "experiment", "analyze", "--leads", leads, "--json")
+    code, out, _ = run(capsys, "experiment", "analyze", "--leads", leads, "--covariate", "score", "--json")
+    raw, adjusted = json.loads(raw_out), json.loads(out)
+    assert code == 0
+    assert raw["variance_reduction"] == "off"
+    assert adjusted["variance_reduction"] == "applied"
+    assert 0.05 < adjusted["variance_reduction_share"] < 0.5
+    assert adjusted["p_value"] < raw["p_value"]
+    assert adjusted["control"]["exposures"] == 4000
+
+
+def test_analyze_refuses_a_covariate_without_leads_and_a_bad_row(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "experiment", "analyze", "--control", "10,1", "--treatment", "10,2", "--covariate", "x")
+    assert code == 2
+    assert "--covariate: needs --leads" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arm,converted,score\ncontrol,1,0.2\ntreatment,yes,0.3\n")
+    code, _, err = run(capsys, "experiment", "analyze", "--leads", str(bad), "--covariate", "score")
+    assert code == 2
+    assert "--leads: line 3: converted must be a number, got 'yes'" in err
+
+
+def test_plan_with_a_correlation_reports_adjusted_sizes_and_days(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "plan", "--baseline", "0.12", "--mde", "0.1", "--correlation", "0.4",
+        "--daily-exposures", "1000", "--json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert result["variance_reduction"] == pytest.approx(0.16)
+    assert result["fixed_per_arm"] == result["per_arm"]
+    assert result["fixed_adjusted_per_arm"] == pytest.approx(result["per_arm_exact"] * 0.84, abs=1)
+    assert result["sequential_adjusted_per_arm"] < result["sequential_per_arm"]
+    assert result["sequential_per_arm"] > result["fixed_per_arm"]
+    assert result["fixed_adjusted_days"] < result["fixed_days"] == pytest.approx(result["expected_days"])
+
+
+def test_simulate_planned_spends_alpha_over_the_looks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "simulate", "--baseline", "0.1", "--lift", "0", "--per-arm", "2000",
+        "--runs", "1000", "--peek-every", "100", "--planned", "--spending", "pocock", "--seed", "4", "--json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert result["test"] == "planned" and result["spending"] == "pocock"
+    assert result["false_positive_rate"] <= 0.05 + 3 * result["monte_carlo_error"]
+
+
+def test_simulate_adjusted_draws_scored_synthetic_leads(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "experiment", "simulate", "--baseline", "0.12", "--lift", "0.2", "--per-arm", "1000",
+        "--runs", "200", "--peek-every", "100", "--sequential", "--adjusted", "--mde", "0.1", "--json",
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0
+    assert result["adjusted"] is True and result["mixing"] == "tuned"
+    assert 0.1 < result["variance_reduction"] < 0.3
+
+
+def test_report_reads_a_planned_design(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    summary = ExperimentSummary(
+        namespace="sales",
+        experiment="g",
+        arms={
+            "control": ArmSummary(exposures=4000, conversions=400),
+            "treatment": ArmSummary(exposures=4000, conversions=520),
+        },
+    )
+    path = tmp_path / "summary.json"
+    path.write_text(summary.model_dump_json())
+    code, out, _ = run(
+        capsys, "experiment", "report", "--summary", str(path), "--output", str(tmp_path / "r.html"),
+        "--alpha-spending", "pocock", "--expected-per-arm", "8000", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert "repeated p" in json.loads(out)["reason"]
+    code, _, err = run(capsys, "experiment", "report", "--summary", str(path), "--alpha-spending", "haybittle")
+    assert code == 2
+    assert "--alpha-spending: expected one of obrien-fleming, pocock" in err

@@ -8,7 +8,7 @@ import pytest
 
 from leadscore.api.abexperiment import ABExperimentSpec, ABExperimentStatus
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings, parse_duration
 
@@ -145,23 +145,23 @@ def test_decide_p_value_is_the_running_minimum_over_daily_looks() -> None:
 
 def test_decide_refuses_a_missing_arm() -> None:
     only_one = ExperimentSummary(namespace="n", experiment="e", arms={"control": ArmSummary(exposures=5)})
-    with pytest.raises(ValidationError, match=r"^arms: expected arms control and treatment, got control$"):
+    with pytest.raises(InvalidInputError, match=r"^arms: expected arms control and treatment, got control$"):
         decide(only_one, ExperimentSettings(), elapsed=DAY)
 
 
 def test_decide_refuses_more_conversions_than_exposures() -> None:
-    with pytest.raises(ValidationError, match=r"^treatment.conversions: 120 exceeds exposures \(100\)$"):
+    with pytest.raises(InvalidInputError, match=r"^treatment.conversions: 120 exceeds exposures \(100\)$"):
         decide(summary((100, 10), (100, 120)), ExperimentSettings(), elapsed=DAY)
 
 
 def test_decide_refuses_negative_elapsed_time() -> None:
-    with pytest.raises(ValidationError, match=r"^elapsed: must not be negative"):
+    with pytest.raises(InvalidInputError, match=r"^elapsed: must not be negative"):
         decide(summary((100, 10), (100, 12)), ExperimentSettings(), elapsed=-DAY)
 
 
 def test_decide_refuses_daily_counts_of_an_unknown_arm() -> None:
     daily = [DailyArmCount(day=date(2026, 11, 1), arm="v3", exposures=10, conversions=1)]
-    with pytest.raises(ValidationError, match=r"^daily.arm: expected 'control' or 'treatment', got 'v3'$"):
+    with pytest.raises(InvalidInputError, match=r"^daily.arm: expected 'control' or 'treatment', got 'v3'$"):
         decide(summary((100, 10), (100, 12), daily), ExperimentSettings(), elapsed=DAY)
 
 
@@ -240,7 +240,8 @@ def test_decide_promotes_on_value_per_lead_with_welch_when_fixed() -> None:
 
 def test_decide_keeps_running_a_sequential_value_test_without_evidence() -> None:
     data = valued((4000, 40000.0, 4_000_000.0), (4000, 40400.0, 4_040_000.0))
-    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(data, ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "continue"
     assert analysis.metric == "value"
     assert analysis.p_value is not None and analysis.p_value > 0.05
@@ -248,13 +249,15 @@ def test_decide_keeps_running_a_sequential_value_test_without_evidence() -> None
 
 def test_decide_rolls_back_on_value_when_sequential_and_clearly_worse() -> None:
     data = valued((40000, 400000.0, 40_000_000.0), (40000, 300000.0, 30_000_000.0))
-    analysis = decide(data, ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(data, ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "rollback"
     assert analysis.lift_ci_high is not None and analysis.lift_ci_high < 0
 
 
 def test_decide_waits_for_outcome_values_when_metric_is_value() -> None:
-    analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value"), elapsed=DAY)
+    analysis = decide(summary((500, 50), (500, 60)), ExperimentSettings(metric="value", min_samples_per_arm=100),
+                        elapsed=DAY)
     assert analysis.decision == "continue"
     assert analysis.reason == "waiting for outcome values: none vary in either arm yet"
 
@@ -280,7 +283,7 @@ def test_decide_reports_zero_value_for_an_arm_without_revenue() -> None:
 def test_decide_promotes_only_a_lift_that_clears_the_minimum(
     treatment: tuple[int, int], minimum_lift: float, final: bool, decision: str
 ) -> None:
-    settings = ExperimentSettings(minimum_lift=minimum_lift)
+    settings = ExperimentSettings(minimum_lift=minimum_lift, max_duration=None)
     analysis = decide(summary((100_000, 10_000), treatment), settings, elapsed=30 * DAY, final=final)
     assert analysis.decision == decision
     if decision != "promote":

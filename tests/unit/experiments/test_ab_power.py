@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.power import normal_power, plan_experiment, plan_mean_experiment
 
 BASELINES = [0.02, 0.1, 0.15, 0.4]
@@ -80,7 +80,7 @@ def test_plan_expected_days_divides_total_by_daily_exposures() -> None:
     ],
 )
 def test_plan_refuses_bad_input_with_the_field_named(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValidationError, match=f"^{message}"):
+    with pytest.raises(InvalidInputError, match=f"^{message}"):
         plan_experiment(**kwargs)
 
 
@@ -98,5 +98,5 @@ def test_plan_mean_experiment_matches_statsmodels_with_cohens_d() -> None:
 
 
 def test_plan_mean_experiment_refuses_a_non_positive_sd() -> None:
-    with pytest.raises(ValidationError, match=r"^baseline_sd: a positive standard deviation, got 0"):
+    with pytest.raises(InvalidInputError, match=r"^baseline_sd: a positive standard deviation, got 0"):
         plan_mean_experiment(10.0, 0.0, 0.1)

@@ -9,7 +9,7 @@ import re
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.proportions import (
     ArmCounts,
     difference_interval,
@@ -120,20 +120,20 @@ def test_relative_lift_is_treatment_over_control_minus_one() -> None:
 def test_arm_counts_refuses_impossible_counts_with_the_field_named(
     exposures: int, conversions: int, message: str
 ) -> None:
-    with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
         ArmCounts("control", exposures, conversions)
 
 
 def test_ztest_refuses_an_empty_arm() -> None:
-    with pytest.raises(ValidationError, match=re.escape("treatment.exposures: the arm is empty")):
+    with pytest.raises(InvalidInputError, match=re.escape("treatment.exposures: the arm is empty")):
         two_proportion_ztest(*arms(100, 10, 0, 0))
 
 
 def test_intervals_refuse_alpha_outside_the_unit_interval() -> None:
-    with pytest.raises(ValidationError, match=re.escape("alpha: must lie strictly between 0 and 1, got 1.5")):
+    with pytest.raises(InvalidInputError, match=re.escape("alpha: must lie strictly between 0 and 1, got 1.5")):
         difference_interval(*arms(100, 10, 100, 12), alpha=1.5)
 
 
 def test_ztest_refuses_an_unknown_alternative() -> None:
-    with pytest.raises(ValidationError, match="alternative: expected one of two-sided, greater, less, got 'bigger'"):
+    with pytest.raises(InvalidInputError, match="alternative: expected one of two-sided, greater, less, got 'bigger'"):
         two_proportion_ztest(*arms(100, 10, 100, 12), alternative="bigger")  # type: ignore[arg-type]

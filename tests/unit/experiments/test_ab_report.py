@@ -12,6 +12,7 @@ import pytest
 
 from leadscore.api.summary import ArmSummary, DailyArmCount, ExperimentSummary
 from leadscore.experiments import ExperimentSettings, decide
+from leadscore.experiments.formatting import percent
 from leadscore.experiments.report import render_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -90,3 +91,33 @@ def test_render_report_labels_value_per_lead_when_value_decides(tmp_path: Path) 
     page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
     assert "difference in value per lead" in page
     assert "earns more per lead" in page
+
+
+def test_render_report_shows_the_variance_removed_when_adjusted(tmp_path: Path) -> None:
+    summary = daily_summary()
+    arms = {
+        name: arm.model_copy(
+            update={
+                "covariate_count": arm.exposures,
+                "covariate_sum": 0.1 * arm.exposures,
+                "covariate_sum_sq": 0.02 * arm.exposures,
+                "covariate_conversion_sum": 0.03 * arm.conversions + 0.005 * arm.exposures,
+            }
+        )
+        for name, arm in summary.arms.items()
+    }
+    adjusted = summary.model_copy(update={"arms": arms})
+    analysis = decide(adjusted, ExperimentSettings(minimum_detectable_effect=0.1), elapsed=timedelta(days=10))
+    assert analysis.variance_reduction == "applied"
+    page = render_report(adjusted, analysis, tmp_path / "r.html").html.read_text()
+    assert "adjusted for the control model&#39;s score" in page or "adjusted for the control model's score" in page
+    assert f'<td id="variance-reduction">{percent(analysis.variance_reduction_share)}</td>' in page
+
+
+def test_render_report_explains_the_planned_design(tmp_path: Path) -> None:
+    summary = daily_summary(days=3)
+    settings = ExperimentSettings(alpha_spending="obrien-fleming", expected_samples_per_arm=50000)
+    analysis = decide(summary, settings, elapsed=timedelta(days=3))
+    page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
+    assert "repeated p-value (alpha spending)" in page
+    assert "group-sequential" in page

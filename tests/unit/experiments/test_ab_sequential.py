@@ -9,11 +9,13 @@ import pytest
 from scipy import integrate, stats
 
 from leadscore.experiments.sequential import (
+    Mixing,
     always_valid_p,
     difference_log_lr,
     lift_confidence_bounds,
     mixture_log_lr,
     mixture_radius,
+    optimal_mixing_ratio,
     running_intersection,
     running_min_p,
 )
@@ -50,19 +52,23 @@ def test_running_min_p_never_increases() -> None:
     assert running_min_p([0.9, 0.4, 0.6, 0.2, 0.3]).tolist() == [0.9, 0.4, 0.4, 0.2, 0.2]
 
 
+TODAY = Mixing(0.1, 0.05, fixed_effect=0.1)
+"""τ fixed to a +10 % lift, as before tuning."""
+
+
 def test_difference_log_lr_is_zero_when_nobody_converted() -> None:
-    assert float(difference_log_lr(0, 100, 0, 100, 0.1)) == 0.0
+    assert float(difference_log_lr(0, 100, 0, 100, TODAY)) == 0.0
 
 
 def test_difference_log_lr_grows_with_evidence_for_a_real_lift() -> None:
-    small = float(difference_log_lr(100, 1000, 130, 1000, 0.1))
-    large = float(difference_log_lr(1000, 10000, 1300, 10000, 0.1))
+    small = float(difference_log_lr(100, 1000, 130, 1000, TODAY))
+    large = float(difference_log_lr(1000, 10000, 1300, 10000, TODAY))
     assert large > small > 0
 
 
 def test_lift_confidence_bounds_contain_the_estimate_and_narrow_with_data() -> None:
-    low_small, high_small = lift_confidence_bounds(100, 1000, 120, 1000, 0.1, 0.05)
-    low_large, high_large = lift_confidence_bounds(1000, 10000, 1200, 10000, 0.1, 0.05)
+    low_small, high_small = lift_confidence_bounds(100, 1000, 120, 1000, TODAY)
+    low_large, high_large = lift_confidence_bounds(1000, 10000, 1200, 10000, TODAY)
     assert float(low_small) < 0.2 < float(high_small)
     assert float(high_large - low_large) < float(high_small - low_small)
     assert np.isfinite([low_large, high_large]).all()
@@ -72,3 +78,42 @@ def test_running_intersection_accumulates_along_the_looks_of_each_run() -> None:
     low, high = running_intersection([[1, 3, 2], [0, 1, 0]], [[9, 8, 9], [5, 6, 4]])
     assert low.tolist() == [[1, 3, 3], [0, 1, 1]]
     assert high.tolist() == [[9, 8, 8], [5, 5, 4]]
+
+
+def test_optimal_mixing_ratio_minimises_the_radius() -> None:
+    from scipy import optimize
+
+    for alpha in (0.01, 0.05, 0.1):
+        best = optimize.minimize_scalar(
+            lambda log_ratio, a=alpha: float(mixture_radius(1.0, math.exp(log_ratio), a)),
+            bounds=(-5, 8),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        assert optimal_mixing_ratio(alpha) == pytest.approx(math.exp(best.x), rel=1e-4)
+        # Howard et al.'s closed form approximates the exact optimum within a few percent
+        howard = -2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))
+        assert optimal_mixing_ratio(alpha) == pytest.approx(howard, rel=0.05)
+    # at the optimum the radius is √(1 + x*)·√V
+    ratio = optimal_mixing_ratio(0.05)
+    assert float(mixture_radius(2.0, 2.0 * ratio, 0.05)) == pytest.approx(math.sqrt(2.0 * (1 + ratio)), rel=1e-9)
+
+
+def test_tuned_mixture_has_the_wanted_power_at_its_planned_size() -> None:
+    # At N*, the estimate of an MDE-sized effect clears the radius with probability `power`.
+    mixing = Mixing(0.1, 0.05, power=0.8)
+    delta = 0.1 * 0.12
+    variance = float(mixing.planned_variance(delta))
+    tau2 = float(mixing.tau2(delta, 1.0))
+    radius = float(mixture_radius(variance, tau2, 0.05))
+    assert stats.norm.sf((radius - delta) / math.sqrt(variance)) == pytest.approx(0.8, abs=1e-9)
+
+
+def test_tuning_to_an_expected_size_below_n_star_widens_tau() -> None:
+    unit = 0.12 * 0.88
+    free = float(Mixing(0.1, 0.05).difference_tau2(0.12, unit))
+    short = float(Mixing(0.1, 0.05, expected_per_arm=5000).difference_tau2(0.12, unit))
+    long = float(Mixing(0.1, 0.05, expected_per_arm=10**7).difference_tau2(0.12, unit))
+    assert short > free == pytest.approx(long)
+    assert short == pytest.approx(optimal_mixing_ratio(0.05) * unit * 2 / 5000)
+    assert float(TODAY.difference_tau2(0.12, unit)) == pytest.approx((0.1 * 0.12) ** 2)

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from leadscore.errors import ValidationError
-from leadscore.experiments.sequential import lift_confidence_bounds, running_intersection
+from leadscore.errors import InvalidInputError
+from leadscore.experiments.sequential import Mixing, lift_confidence_bounds, running_intersection
 from leadscore.experiments.simulation import look_sizes, simulate_peeking
 
 SEED = 20261121
@@ -29,7 +29,7 @@ PEEKING = {
 def test_fixed_test_false_positive_rate_is_inflated_when_peeking(
     record_property: pytest.RecordProperty,
 ) -> None:
-    result = simulate_peeking(lift=0.0, sequential=False, **PEEKING)
+    result = simulate_peeking(lift=0.0, test="fixed", **PEEKING)
     record_property("fixed_false_positive_rate", result.false_positive_rate)
     print(f"fixed z-test, 50 looks: false-positive rate {result.false_positive_rate:.3f}")
     assert result.false_positive_rate is not None
@@ -40,7 +40,7 @@ def test_fixed_test_false_positive_rate_is_inflated_when_peeking(
 def test_sequential_false_positive_rate_stays_at_alpha_when_peeking(
     record_property: pytest.RecordProperty,
 ) -> None:
-    result = simulate_peeking(lift=0.0, sequential=True, **PEEKING)
+    result = simulate_peeking(lift=0.0, test="msprt", **PEEKING)
     record_property("sequential_false_positive_rate", result.false_positive_rate)
     print(f"mSPRT, 50 looks: false-positive rate {result.false_positive_rate:.4f}")
     assert result.false_positive_rate is not None
@@ -48,7 +48,7 @@ def test_sequential_false_positive_rate_stays_at_alpha_when_peeking(
 
 
 def test_sequential_power_is_reported_at_a_realistic_lift(record_property: pytest.RecordProperty) -> None:
-    result = simulate_peeking(lift=0.20, sequential=True, **PEEKING)
+    result = simulate_peeking(lift=0.20, test="msprt", **PEEKING)
     record_property("sequential_power_lift_20pct", result.power)
     record_property("sequential_mean_samples_lift_20pct", result.mean_samples_to_decision)
     print(
@@ -61,14 +61,14 @@ def test_sequential_power_is_reported_at_a_realistic_lift(record_property: pytes
 
 
 def test_simulation_is_reproducible_with_a_seed() -> None:
-    first = simulate_peeking(lift=0.1, sequential=True, **PEEKING)
-    second = simulate_peeking(lift=0.1, sequential=True, **PEEKING)
+    first = simulate_peeking(lift=0.1, test="msprt", **PEEKING)
+    second = simulate_peeking(lift=0.1, test="msprt", **PEEKING)
     assert first == second
 
 
 def test_simulation_runs_two_thousand_experiments_of_fifty_looks_fast() -> None:
     started = time.perf_counter()
-    simulate_peeking(lift=0.0, sequential=True, **PEEKING)
+    simulate_peeking(lift=0.0, test="msprt", **PEEKING)
     assert time.perf_counter() - started < 5.0
 
 
@@ -88,8 +88,8 @@ def test_look_sizes_end_at_the_horizon_when_it_is_not_a_multiple() -> None:
 )
 def test_simulation_refuses_bad_input(overrides: dict, message: str) -> None:
     arguments = {**PEEKING, "lift": 0.0, **overrides}
-    with pytest.raises(ValidationError, match=f"^{message}"):
-        simulate_peeking(sequential=True, **arguments)
+    with pytest.raises(InvalidInputError, match=f"^{message}"):
+        simulate_peeking(test="msprt", **arguments)
 
 
 def test_lift_confidence_sequence_covers_the_true_lift_at_every_look() -> None:
@@ -101,7 +101,21 @@ def test_lift_confidence_sequence_covers_the_true_lift_at_every_look() -> None:
     true_lift = 0.2
     kc = rng.binomial(increments, 0.10, size=(1000, sizes.size)).cumsum(axis=1)
     kt = rng.binomial(increments, 0.10 * (1 + true_lift), size=(1000, sizes.size)).cumsum(axis=1)
-    low, high = lift_confidence_bounds(kc, sizes, kt, sizes, 0.1, 0.05)
+    low, high = lift_confidence_bounds(kc, sizes, kt, sizes, Mixing(0.1, 0.05, fixed_effect=0.1))
     low, high = running_intersection(low, high)  # per run, along looks (last axis)
     ever_missed = ((low > true_lift) | (high < true_lift)).any(axis=1).mean()
     assert ever_missed <= 0.05
+
+
+def test_tuning_the_mixture_to_the_horizon_gains_power_and_stays_valid(record_property: pytest.RecordProperty) -> None:
+    tuned = {key: value for key, value in PEEKING.items() if key != "mixing_effect"}
+    null = simulate_peeking(lift=0.0, test="msprt", minimum_detectable_effect=0.1, **tuned)
+    real = simulate_peeking(lift=0.2, test="msprt", minimum_detectable_effect=0.1, **tuned)
+    today = simulate_peeking(lift=0.2, test="msprt", **PEEKING)
+    record_property("tuned_false_positive_rate", null.false_positive_rate)
+    record_property("tuned_power_lift_20pct", real.power)
+    print(f"tuned mSPRT: false positives {null.false_positive_rate:.4f}, power {real.power:.3f} "
+          f"(fixed tau {today.power:.3f}), mean samples {real.mean_samples_to_decision:.0f}")
+    assert null.false_positive_rate is not None and null.false_positive_rate <= 0.05
+    assert real.power is not None and today.power is not None and real.power > today.power
+    assert real.mean_samples_to_decision < today.mean_samples_to_decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.srm import srm_p_value
 
 
@@ -35,5 +35,5 @@ def test_srm_is_one_when_nothing_was_exposed() -> None:
     ],
 )
 def test_srm_refuses_bad_input(exposures: list[int], shares: list[float], message: str) -> None:
-    with pytest.raises(ValidationError, match=f"^{message}"):
+    with pytest.raises(InvalidInputError, match=f"^{message}"):
         srm_p_value(exposures, shares)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.experiments.value import ValueAggregate, bootstrap_difference_interval, welch_test
 
 
@@ -54,20 +54,20 @@ def test_bootstrap_interval_is_reproducible_and_close_to_welch(
 
 
 def test_welch_refuses_sums_that_no_values_can_have() -> None:
-    with pytest.raises(ValidationError, match=r"^treatment: value_sum_sq \(10.0\) is too small"):
+    with pytest.raises(InvalidInputError, match=r"^treatment: value_sum_sq \(10.0\) is too small"):
         ValueAggregate("treatment", 10, 100.0, 10.0)
 
 
 def test_welch_refuses_an_arm_with_one_value() -> None:
-    with pytest.raises(ValidationError, match=r"^control.n: Welch's test needs at least 2 values per arm, got 1$"):
+    with pytest.raises(InvalidInputError, match=r"^control.n: Welch's test needs at least 2 values per arm, got 1$"):
         ValueAggregate("control", 1, 5.0, 25.0)
 
 
 def test_welch_refuses_constant_values_in_both_arms() -> None:
-    with pytest.raises(ValidationError, match="both arms have constant values"):
+    with pytest.raises(InvalidInputError, match="both arms have constant values"):
         welch_test(ValueAggregate("control", 3, 3.0, 3.0), ValueAggregate("treatment", 3, 6.0, 12.0))
 
 
 def test_bootstrap_refuses_an_empty_arm() -> None:
-    with pytest.raises(ValidationError, match=r"^control_values: need a non-empty list of numbers"):
+    with pytest.raises(InvalidInputError, match=r"^control_values: need a non-empty list of numbers"):
         bootstrap_difference_interval([], [1.0, 2.0])

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from leadscore.errors import ValidationError
+from leadscore.errors import InvalidInputError
 from leadscore.features import LeadFeatures, RecordError
 
 
@@ -59,7 +59,7 @@ def test_validate_records_names_record_field_and_value_when_bad(
         fitted.validate_records([GOOD, {**GOOD, **change}])
     assert str(info.value) == message
     assert info.value.index == 1 and info.value.field == next(iter(change))
-    assert isinstance(info.value, ValidationError)
+    assert isinstance(info.value, InvalidInputError)
 
 
 def test_validate_records_requires_lead_id(fitted: LeadFeatures) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus, ModelVersion
@@ -99,6 +101,7 @@ class FakeKube:
         self.pods: dict[str, list[dict]] = {}
         self.isvcs: dict[str, dict] = {}
         self.models: dict[str, dict] = {}
+        self.config_maps: dict[tuple[str, str], dict[str, str]] = {}
         self.writes: list[str] = []
         self._rv = 0
 
@@ -135,6 +138,14 @@ class FakeKube:
 
     def read_isvc(self, namespace, name):
         return self.isvcs.get(name)
+
+    def config_map_data(self, namespace, name):
+        return self.config_maps.get((namespace, name))
+
+    def kserve_mode(self, mode):
+        """Install KServe's inferenceservice-config with ``mode`` as the cluster default."""
+        self.config_maps[("kserve", "inferenceservice-config")] = {
+            "deploy": json.dumps({"defaultDeploymentMode": mode})}
 
     def create_isvc(self, manifest):
         self.writes.append("create isvc")

@@ -14,6 +14,7 @@ from leadscore.operator.builders import (
     plan_serving,
     training_job_manifest,
 )
+from leadscore.operator.deployment_mode import KNATIVE, STANDARD
 
 
 def _job(spec, settings, **changes):
@@ -32,6 +33,17 @@ def test_job_is_named_and_labelled_by_model_and_version_when_built(spec, setting
     assert job["metadata"]["labels"]["leadscoring.io/model"] == "m"
     assert job["metadata"]["labels"]["leadscoring.io/version"] == "v3"
     assert job["spec"]["template"]["metadata"]["labels"] == job["metadata"]["labels"]
+
+
+def test_trainer_pod_has_a_read_only_root_and_writes_only_to_a_tmp_emptydir(spec, settings):
+    pod = _job(spec, settings)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (mount,) = container["volumeMounts"]
+    (volume,) = pod["volumes"]
+    assert (mount["mountPath"], mount["name"], "emptyDir" in volume) == ("/tmp", volume["name"], True)
+    assert _env(container)["HOME"] == "/tmp"
 
 
 def test_job_passes_spec_to_the_trainer_cli_when_built(spec, settings):
@@ -87,7 +99,7 @@ def test_job_validates_against_the_kubernetes_client_model_when_built(spec, sett
 
 
 def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec, settings, status):
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2"))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2"), mode=STANDARD)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     model = isvc["spec"]["predictor"]["model"]
     assert model["storageUri"] == "s3://models/ns/m/v2/"
@@ -98,10 +110,34 @@ def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec,
     assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["minScore"] == 80
 
 
+@pytest.mark.parametrize(("mode", "expected"), [
+    (KNATIVE, {"serving.kserve.io/enable-prometheus-scraping": "true",
+               "serving.kserve.io/enable-metric-aggregation": "true", "prometheus.io/scrape": "true"}),
+    (STANDARD, {"serving.kserve.io/enable-prometheus-scraping": "false", "prometheus.io/scrape": "true",
+                "prometheus.io/port": "8080", "prometheus.io/path": "/metrics"}),
+])
+def test_isvc_is_scraped_by_prometheus_where_the_mode_serves_metrics(spec, settings, status, mode, expected):
+    plan = plan_serving("ns", spec, status("v1", active_version="v1"), mode=mode)
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert isvc["metadata"]["annotations"] == expected
+
+
+def test_plan_rolls_out_fully_and_says_why_when_standard_mode_cannot_canary(spec, settings, status):
+    serving = spec.serving.model_copy(update={"canary_traffic_percent": 10})
+    spec = spec.model_copy(update={"serving": serving})
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"),
+                        mode=STANDARD)
+    isvc = inference_service_manifest("ns", "m", spec, plan, settings)
+    assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
+    assert [(t.version, t.percent) for t in plan.traffic] == [("v2", 100)]
+    assert "canaryTrafficPercent 10 is not applied" in plan.note and "Standard mode" in plan.note
+
+
 def test_isvc_validates_against_the_kserve_sdk_model_when_built(spec, settings, status, kserve_roundtrip):
     serving = spec.serving.model_copy(update={"gpu": 1, "canary_traffic_percent": 10})
     spec = spec.model_copy(update={"serving": serving})
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v2", previous_version="v1"),
+                        mode=KNATIVE)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     assert kserve_roundtrip(isvc) == isvc
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 10
@@ -110,29 +146,30 @@ def test_isvc_validates_against_the_kserve_sdk_model_when_built(spec, settings, 
 
 
 def test_plan_is_none_when_no_version_exists_yet(spec, status):
-    assert plan_serving("ns", spec, status()) is None
+    assert plan_serving("ns", spec, status(), mode=STANDARD) is None
 
 
 def test_plan_serves_the_pinned_version_when_pinned(spec, status):
     pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v1"})})
-    plan = plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+    plan = plan_serving("ns", pinned, status("v1", "v2", active_version="v2"), mode=STANDARD)
     assert (plan.version, plan.storage_uri) == ("v1", "s3://models/ns/m/v1/")
 
 
 def test_plan_refuses_naming_versions_when_pinned_version_is_gone(spec, status):
     pinned = spec.model_copy(update={"serving": spec.serving.model_copy(update={"pinned_version": "v7"})})
     with pytest.raises(ServingError, match=r"v7 has no artifacts \(versions available: v1, v2\)"):
-        plan_serving("ns", pinned, status("v1", "v2", active_version="v2"))
+        plan_serving("ns", pinned, status("v1", "v2", active_version="v2"), mode=STANDARD)
 
 
 def test_plan_splits_through_kserve_canary_when_experiment_is_random(spec, settings, status):
     binding = ExperimentBinding(name="exp", assignment="random", control="v1", treatment="v2",
                                 traffic_percent=30)
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding),
+                        mode=KNATIVE)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     assert isvc["spec"]["predictor"]["canaryTrafficPercent"] == 30
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v2/"
-    assert isvc["metadata"]["annotations"] == {"leadscoring.io/experiment": "exp"}
+    assert isvc["metadata"]["annotations"]["leadscoring.io/experiment"] == "exp"
     assert [(t.version, t.percent) for t in plan.traffic] == [("v1", 70), ("v2", 30)]
 
 
@@ -140,7 +177,7 @@ def test_plan_hands_both_arms_to_the_predictor_when_experiment_is_sticky(spec, s
                                                                          kserve_roundtrip):
     binding = ExperimentBinding(name="exp", assignment="sticky", control="v1", treatment="v2",
                                 traffic_percent=20)
-    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding))
+    plan = plan_serving("ns", spec, status("v1", "v2", active_version="v1", experiment=binding), mode=STANDARD)
     isvc = inference_service_manifest("ns", "m", spec, plan, settings)
     model = isvc["spec"]["predictor"]["model"]
     env = _env(model)
@@ -156,7 +193,7 @@ def test_plan_hands_both_arms_to_the_predictor_when_experiment_is_sticky(spec, s
 def test_plan_mounts_the_treatment_when_control_is_the_rules_baseline(spec, status):
     binding = ExperimentBinding(name="exp", assignment="random", control="rules", treatment="v2",
                                 traffic_percent=50)
-    plan = plan_serving("ns", spec, status("v2", active_version="v2", experiment=binding))
+    plan = plan_serving("ns", spec, status("v2", active_version="v2", experiment=binding), mode=STANDARD)
     assert plan.storage_uri == "s3://models/ns/m/v2/" and plan.canary_traffic_percent is None
     assert (plan.env["LEADSCORE_AB_CONTROL_URI"], plan.env["LEADSCORE_AB_TREATMENT_URI"]) == \
         ("rules", "/mnt/models")
@@ -183,3 +220,57 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
                                                                      "s3://models/ns/m/v3/", "v3")
     assert params["post_outcome"] == ["policy_issued"] and params["allow_leaky"] is True
     assert params["data_format"] == "parquet" and params["device"] == "cpu"
+
+
+def _bounds(field: str) -> tuple[int, int]:
+    """The lowest and highest value the CRD accepts for ``spec.training.<field>``."""
+    import annotated_types
+
+    from leadscore.api.leadscoringmodel import TrainingSpec
+
+    metadata = TrainingSpec.model_fields[field].metadata
+    low = next(m.ge for m in metadata if isinstance(m, annotated_types.Ge))
+    high = next(m.le for m in metadata if isinstance(m, annotated_types.Le))
+    return low, high
+
+
+@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu"])
+def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
+    """Every value the CRD admits must start a trainer that accepts it, not a Job that fails."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.operator.builders import trainer_args
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    for value in _bounds(field):
+        bounded = spec.model_copy(update={"training": spec.training.model_copy(update={field: value})})
+        params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", bounded)[1:]).params
+        config = train_cli.train_config(**params)
+        assert config.output == "s3://m/ns/m/v3/"
+
+
+
+def test_the_trainer_records_the_tiers_the_endpoint_applies(spec, settings, status):
+    """spec.scoring reaches the model card (read by `leadscore score`) exactly as it reaches the endpoint."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.api.leadscoringmodel import ScoringSpec
+    from leadscore.operator.builders import trainer_args
+
+    tiers = ScoringSpec.model_validate({"high": {"minScore": 90, "action": "call_now"},
+                                        "medium": {"minScore": 50, "action": "email"},
+                                        "low": {"minScore": 20, "action": "drip"}, "veryLowAction": "drop"})
+    custom = spec.model_copy(update={"scoring": tiers})
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", custom)[1:]).params
+    recorded = train_cli.train_config(**params).scoring
+    plan = plan_serving("ns", custom, status("v1", active_version="v1"), mode=STANDARD)
+    isvc = inference_service_manifest("ns", "m", custom, plan, settings)
+    env = _env(isvc["spec"]["predictor"]["model"])
+    assert recorded == tiers == ScoringSpec.model_validate_json(env["LEADSCORE_SCORING"])

@@ -103,6 +103,7 @@ def test_experiment_keeps_running_and_says_why_when_the_collector_is_down(kube, 
                          [("random", "v2", True), ("sticky", "v2", False), ("random", "rules", False)])
 def test_experiment_asks_for_a_version_count_only_when_kserve_splits_the_traffic(
         kube, settings, assignment, treatment, counted_by_version):
+    kube.kserve_mode("Knative")
     kube.models["m"] = model_body()
     exp = experiment_body(assignment=assignment, treatment=treatment)
     run(kube, settings, exp, summary((0, 0), (0, 0)))
@@ -144,8 +145,33 @@ def test_arms_problem_names_the_reason_when_the_split_is_impossible(model_kwargs
     body = model_body(**model_kwargs)
     spec = ABExperimentSpec.model_validate({**experiment_body()["spec"], **spec_changes})
     found = arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
-                         LeadScoringModelStatus.model_validate(body["status"]))
+                         LeadScoringModelStatus.model_validate(body["status"]), "Knative")
     assert found is not None and found[0] == reason
+
+
+@pytest.mark.parametrize("isvc_annotation", [None, "RawDeployment"])
+def test_random_experiment_is_refused_pointing_to_sticky_when_kserve_runs_in_standard_mode(
+        kube, settings, isvc_annotation):
+    kube.kserve_mode("Knative" if isvc_annotation else "Standard")
+    kube.models["m"] = model_body()
+    if isvc_annotation:  # the InferenceService's own annotation wins over the cluster default
+        kube.isvcs["m"] = {"metadata": {"name": "m",
+                                        "annotations": {"serving.kserve.io/deploymentMode": isvc_annotation}}}
+    exp = experiment_body(assignment="random")
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    running = next(c for c in exp["status"]["conditions"] if c["type"] == "Running")
+    assert (running["status"], running["reason"]) == ("False", "RandomSplitUnavailable")
+    assert "assignment: sticky" in running["message"] and "Standard mode" in running["message"]
+    assert "experiment" not in kube.models["m"]["status"]
+
+
+def test_random_experiment_splits_through_kserve_when_it_runs_in_knative_mode(kube, settings):
+    kube.kserve_mode("Serverless")  # KServe's legacy name for Knative
+    kube.models["m"] = model_body()
+    exp = experiment_body(assignment="random")
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert kube.isvcs["m"]["spec"]["predictor"]["canaryTrafficPercent"] == 50
+    assert exp["status"]["phase"] == "Running"
 
 
 def test_arms_problem_allows_the_rules_baseline_when_assignment_is_random():
@@ -155,7 +181,7 @@ def test_arms_problem_allows_the_rules_baseline_when_assignment_is_random():
     spec = ABExperimentSpec.model_validate({**experiment_body(assignment="random")["spec"],
                                             "control": {"version": "rules"}})
     assert arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
-                        LeadScoringModelStatus.model_validate(body["status"])) is None
+                        LeadScoringModelStatus.model_validate(body["status"]), "Standard") is None
 
 
 def test_claim_is_retried_when_the_model_changed_under_it(kube, settings):

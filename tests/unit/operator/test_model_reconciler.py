@@ -219,3 +219,47 @@ def test_isvc_replacement_keeps_live_metadata_and_drops_a_finished_experiment_wh
     assert merged["metadata"]["labels"] == {"team": "sales", "leadscoring.io/version": "v2"}
     assert merged["metadata"]["annotations"] == {"note": "keep"}
     assert merged["spec"] == desired["spec"]
+
+
+def _isvc(uri: str, resource_version: str) -> dict:
+    return {"metadata": {"name": "m", "namespace": "ns", "resourceVersion": resource_version, "labels": {}},
+            "spec": {"predictor": {"model": {"storageUri": uri}}}}
+
+
+def test_isvc_write_rereads_and_retries_when_kserve_wrote_it_in_between(kube):
+    from kubernetes.client.exceptions import ApiException
+
+    from leadscore.operator.model_reconciler import write_isvc
+
+    kube.isvcs["m"] = _isvc("s3://b/v1/", "2")  # KServe added its finalizer: resourceVersion moved on
+    replace, conflicts = kube.replace_isvc, []
+
+    def replace_checking_version(manifest):
+        if manifest["metadata"]["resourceVersion"] != kube.isvcs["m"]["metadata"]["resourceVersion"]:
+            conflicts.append(manifest["metadata"]["resourceVersion"])
+            raise ApiException(status=409, reason="Conflict")
+        return replace(manifest)
+
+    kube.replace_isvc = replace_checking_version
+    written = write_isvc(kube, _isvc("s3://b/v1/", "1"), _isvc("s3://b/v2/", "ignored"))
+    assert conflicts == ["1"]
+    assert written["spec"]["predictor"]["model"]["storageUri"] == "s3://b/v2/"
+
+
+def test_isvc_write_gives_up_after_repeated_conflicts(kube):
+    import pytest
+    from kubernetes.client.exceptions import ApiException
+
+    from leadscore.operator.model_reconciler import ISVC_WRITE_ATTEMPTS, write_isvc
+
+    kube.isvcs["m"] = _isvc("s3://b/v1/", "1")
+    calls = []
+
+    def always_conflict(manifest):
+        calls.append(manifest)
+        raise ApiException(status=409, reason="Conflict")
+
+    kube.replace_isvc = always_conflict
+    with pytest.raises(ApiException):
+        write_isvc(kube, kube.isvcs["m"], _isvc("s3://b/v2/", "x"))
+    assert len(calls) == ISVC_WRITE_ATTEMPTS

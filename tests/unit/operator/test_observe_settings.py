@@ -77,6 +77,15 @@ def test_observe_isvc_reports_why_when_not_ready():
     assert observe_isvc({}, "v1", []).message == "not reported yet"
 
 
+def test_observe_isvc_names_the_predictor_cause_before_the_ingress_reason_when_standard_mode_waits():
+    conditions = [{"type": "IngressReady", "status": "False", "reason": "Predictor ingress not created"},
+                  {"type": "PredictorReady", "status": "False", "reason": "MinimumReplicasUnavailable",
+                   "message": "Deployment does not have minimum availability."},
+                  {"type": "Ready", "status": "False", "reason": "Predictor ingress not created"}]
+    seen = observe_isvc({"status": {"conditions": conditions}}, "v1", [])
+    assert seen.message == "PredictorReady: Deployment does not have minimum availability."
+
+
 def test_settings_read_json_and_plain_values_when_set_in_env():
     settings = OperatorSettings.from_env({"LEADSCORE_GPU_NODE_SELECTOR": '{"gpu": "a100"}',
                                           "LEADSCORE_POLL_SECONDS": "2.5", "LEADSCORE_MLFLOW_CONFIG_MAP": ""})
@@ -88,7 +97,7 @@ def test_settings_read_json_and_plain_values_when_set_in_env():
 @pytest.mark.parametrize(("env", "message"), [
     ({"LEADSCORE_POLL_SECONDS": "soon"}, "LEADSCORE_POLL_SECONDS: Input should be a valid number"),
     ({"LEADSCORE_GPU_TOLERATIONS": "[{"}, "LEADSCORE_GPU_TOLERATIONS: not valid JSON"),
-    ({"LEADSCORE_POLL_SECONDS": "0"}, "LEADSCORE_POLL_SECONDS: Input should be greater than 0 (given '0')"),
+    ({"LEADSCORE_POLL_SECONDS": "0"}, "LEADSCORE_POLL_SECONDS: Input should be greater than 0 (got '0')"),
 ])
 def test_settings_name_the_variable_when_a_value_is_bad(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from leadscore.api.artifact import ServingCard
 from leadscore.api.leadscoringmodel import ScoringSpec, Tier
-from leadscore.scoring import TIERS, actions, spec_from_card, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, tier_index, to_scores
 
 
 @pytest.mark.parametrize(
@@ -37,14 +38,15 @@ def test_tier_index_uses_card_thresholds_when_the_card_records_them() -> None:
             "veryLowAction": "drop",
         }
     }
-    spec = spec_from_card(card)
+    spec = ServingCard.model_validate(card).scoring
     tiers = [TIERS[i] for i in tier_index(np.array([95, 85, 50, 49, 19]), spec)]
     assert tiers == ["high", "medium", "medium", "low", "very_low"]
     assert actions(spec) == ("call_now", "queue", "email", "drop")
 
 
 def test_actions_name_design_defaults_when_card_has_no_scoring() -> None:
-    assert actions(spec_from_card({})) == ("immediate_assignment", "standard_routing", "nurture", "archive")
+    assert actions(ServingCard.model_validate({}).scoring) == (
+        "immediate_assignment", "standard_routing", "nurture", "archive")
 
 
 def test_to_scores_clips_to_zero_and_hundred_when_probability_is_out_of_range() -> None:

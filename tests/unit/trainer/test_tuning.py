@@ -34,6 +34,13 @@ def test_tune_still_finishes_the_default_trial_when_the_budget_is_spent(data: Tr
     assert result.params == ALGORITHMS["xgboost"].default_params()
 
 
+def test_tune_with_zero_trials_keeps_the_default_hyper_parameters(data: TrainData) -> None:
+    """``trials: 0`` in the CR means "keep the defaults": one trial, the default one."""
+    result = tune(ALGORITHMS["lr"], data, trials=0, timeout=None)
+    assert result.trials == 1
+    assert result.params == ALGORITHMS["lr"].default_params()
+
+
 def test_resolve_puts_the_baseline_first_even_when_not_asked_for() -> None:
     assert [a.name for a in resolve(["catboost", "xgboost"])] == ["lr", "catboost", "xgboost"]
 

@@ -1,0 +1,154 @@
+"""Who may post outcomes and read lead histories: bearer tokens, judged per namespace.
+
+A CRM endpoint (``POST /v1/namespaces/{ns}/outcomes``, ``GET /v1/namespaces/{ns}/leads/{id}``)
+needs ``Authorization: Bearer <token>``:
+
+* a **static token** from a Secret (``LEADSCORE_COLLECTOR_TOKEN``), for a CRM outside the cluster;
+  it may do both, in every namespace, so give it only to a CRM trusted with all of them;
+* a **Kubernetes token** (a ServiceAccount's, or any the apiserver accepts), verified by a
+  TokenReview and authorised by a SubjectAccessReview in the path's namespace on the resource
+  the chart's ClusterRoles grant: ``create`` (post) or ``get`` (read) ``outcomes.leadscoring.io``.
+
+No token is 401, a token the apiserver does not accept is 401, a known user without the right is
+403; each says what was missing. Verdicts are not cached: the apiserver is the only judge.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from leadscore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+GROUP, RESOURCE = "leadscoring.io", "outcomes"
+"""What a SubjectAccessReview asks about; the chart's crm-writer/crm-reader ClusterRoles grant it."""
+TOKEN_ENV, KUBE_ENV = "LEADSCORE_COLLECTOR_TOKEN", "LEADSCORE_COLLECTOR_KUBE_AUTH"
+RATE_ENV, BURST_ENV = "LEADSCORE_COLLECTOR_RATE", "LEADSCORE_COLLECTOR_BURST"
+STATIC_USER = "static-token"
+Verb = Literal["create", "get"]
+
+
+class AccessDeniedError(Exception):
+    """401 (who are you?) or 403 (you may not), with the message the caller sees."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimitedError(Exception):
+    """429: the client sent more than its share; ``retry_after`` seconds until the next may go."""
+
+    def __init__(self, client: str, retry_after: float) -> None:
+        super().__init__(f"rate limit: {client} sent more requests than the collector accepts; "
+                         f"retry after {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per client: ``rate`` requests a second on average, ``burst`` at once."""
+
+    rate: float
+    burst: int
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def retry_after(self, client: str, now: float | None = None) -> float:
+        """0 when the request may go now (and is counted); else seconds until it may."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+@dataclass
+class Gate:
+    """The collector's authentication, authorisation and rate limit (all optional)."""
+
+    static_token: str | None = None
+    kube: ApiClient | None = None
+    limiter: RateLimiter | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.static_token or self.kube is not None)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Gate:
+        """``LEADSCORE_COLLECTOR_TOKEN``, ``LEADSCORE_COLLECTOR_KUBE_AUTH=true`` (in-cluster
+        credentials, else ``$KUBECONFIG``), ``LEADSCORE_COLLECTOR_RATE``/``_BURST``."""
+        env = os.environ if env is None else env
+        token = env.get(TOKEN_ENV) or None
+        if token is not None and len(token) < 16:
+            raise ConfigError(f"{TOKEN_ENV}: a static token needs at least 16 characters")
+        kube = None
+        if env.get(KUBE_ENV, "").lower() in ("1", "true", "yes"):
+            from kubernetes import client, config
+
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                config.load_kube_config()
+            kube = client.ApiClient()
+        limiter = None
+        if env.get(RATE_ENV):
+            try:
+                rate = float(env[RATE_ENV])
+                burst = int(env.get(BURST_ENV) or max(1, round(rate * 10)))
+            except ValueError:
+                raise ConfigError(f"{RATE_ENV}/{BURST_ENV}: expected numbers, got {env[RATE_ENV]!r}") from None
+            if rate <= 0 or burst < 1:
+                raise ConfigError(f"{RATE_ENV} must be > 0 and {BURST_ENV} >= 1")
+            limiter = RateLimiter(rate, burst)
+        return cls(static_token=token, kube=kube, limiter=limiter)
+
+    def check(self, authorization: str | None, verb: Verb, namespace: str) -> str:
+        """The caller's name when it may ``verb`` outcomes in ``namespace``; raises ``AccessDeniedError``."""
+        if not self.enabled:
+            return "anonymous"
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AccessDeniedError(401, "authorization: a bearer token is required (Authorization: Bearer <token>): "
+                              "a ServiceAccount token, or the collector's static token")
+        token = token.strip()
+        if self.static_token and hmac.compare_digest(token.encode(), self.static_token.encode()):
+            return STATIC_USER
+        if self.kube is None:
+            raise AccessDeniedError(401, "authorization: the bearer token is not the collector's static token")
+        from leadscore.auth.kube import review_access, review_token
+
+        user = review_token(self.kube, token)
+        if user is None:
+            raise AccessDeniedError(401, "authorization: the Kubernetes API server does not accept this token "
+                              "(expired, revoked, or not a token of this cluster)")
+        access = review_access(self.kube, user, verb, GROUP, RESOURCE, namespace=namespace)
+        if not access.allowed:
+            what = "post outcomes to" if verb == "create" else "read lead histories of"
+            raise AccessDeniedError(403, f"{user.username} may not {what} namespace {namespace!r}: grant it "
+                              f"'{verb}' on {RESOURCE}.{GROUP} there (the chart's ClusterRole "
+                              f"<release>-crm-{'writer' if verb == 'create' else 'reader'})"
+                              + (f"; {access.reason}" if access.reason else ""))
+        return user.username
+
+    def admit(self, authorization: str | None, verb: Verb, namespace: str, address: str) -> str:
+        """``check``, then the rate limit of the caller (its name, else its address)."""
+        who = self.check(authorization, verb, namespace)
+        client = address if who == "anonymous" else who
+        wait = self.limiter.retry_after(client) if self.limiter is not None else 0.0
+        if wait > 0:
+            raise RateLimitedError(client, wait)
+        return who

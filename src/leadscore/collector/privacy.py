@@ -1,0 +1,97 @@
+"""Personal data in logged lead records: per model, listed fields are dropped or hashed before
+anything is stored, and the export applies the same rules (to rows stored before a rule existed).
+
+Rules come from ``LEADSCORE_PRIVACY`` (JSON), keyed by ``<namespace>/<model>`` (the inference
+service) or ``<namespace>/*`` for every model of a namespace; a model's own entry wins::
+
+    {"sales/pc-leads": {"drop": ["email", "phone"], "hash": ["contact.name"]}}
+
+A field is a top-level key or a dotted path into nested objects. Hashing is HMAC-SHA256 with the
+key in ``LEADSCORE_PRIVACY_KEY`` (a plain hash of a phone number is reversed by trying every
+number); equal values still hash equal, so a hashed column can be joined or counted, not read.
+Hashed values carry the ``hmac-sha256:`` prefix and are never hashed twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leadscore.errors import ConfigError
+
+RULES_ENV, KEY_ENV = "LEADSCORE_PRIVACY", "LEADSCORE_PRIVACY_KEY"
+HASH_PREFIX = "hmac-sha256:"
+_ALL_MODELS = "*"
+
+
+class FieldRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    drop: list[str] = Field(default_factory=list, description="Fields never stored.")
+    hash: list[str] = Field(default_factory=list, description="Fields stored as a keyed hash.")
+
+
+class Privacy(BaseModel):
+    """The rules of every model, and the hashing key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: dict[str, FieldRules] = Field(default_factory=dict)
+    key: bytes = b""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Privacy:
+        env = os.environ if env is None else env
+        raw = env.get(RULES_ENV) or "{}"
+        try:
+            rules = {name: FieldRules.model_validate(value) for name, value in json.loads(raw).items()}
+        except (json.JSONDecodeError, AttributeError, ValidationError) as exc:
+            raise ConfigError(f"{RULES_ENV}: expected {{\"<namespace>/<model>\": {{\"drop\": [...], "
+                              f"\"hash\": [...]}}}} as JSON ({str(exc).splitlines()[0]})") from None
+        for name in rules:
+            if name.count("/") != 1 or not all(name.split("/")):
+                raise ConfigError(f"{RULES_ENV}: key {name!r} must be <namespace>/<model> or <namespace>/*")
+        key = env.get(KEY_ENV, "")
+        if any(r.hash for r in rules.values()) and len(key) < 16:
+            raise ConfigError(f"{KEY_ENV}: hashing fields needs a secret key of at least 16 characters")
+        return cls(rules=rules, key=key.encode())
+
+    def for_model(self, namespace: str, model: str) -> FieldRules | None:
+        return self.rules.get(f"{namespace}/{model}") or self.rules.get(f"{namespace}/{_ALL_MODELS}")
+
+    def hash_value(self, value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        return HASH_PREFIX + hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+
+    def apply(self, namespace: str, model: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``record`` with ``model``'s fields dropped or hashed (the record itself when none apply)."""
+        rules = self.for_model(namespace, model)
+        if rules is None:
+            return record
+        out = json.loads(json.dumps(record))  # a deep copy of plain JSON
+        for path in rules.drop:
+            _edit(out, path.split("."), None)
+        for path in rules.hash:
+            _edit(out, path.split("."), self)
+        return out
+
+
+def _edit(record: dict[str, Any], path: list[str], hasher: Privacy | None) -> None:
+    """Drop (``hasher`` None) or hash the value at ``path``; a missing path changes nothing."""
+    parent: Any = record
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    if not isinstance(parent, dict) or path[-1] not in parent:
+        return
+    if hasher is None:
+        del parent[path[-1]]
+        return
+    value = parent[path[-1]]
+    if value is not None and not (isinstance(value, str) and value.startswith(HASH_PREFIX)):
+        parent[path[-1]] = hasher.hash_value(value)
