@@ -158,7 +158,8 @@ def predictor_pod(namespace: str, storage_uri: str) -> dict[str, Any]:
                                  {"name": "tmp", "mountPath": "/tmp"}]}],
             "containers": [{
                 "name": "kserve-container", "image": "docker.io/leadscore/predictor:dev", "imagePullPolicy": "Never",
-                "args": [f"--model_name={MODEL}", "--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"],
+                "args": [f"--model_name={MODEL}", "--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081",
+                         "--host=0.0.0.0"],
                 "ports": [{"name": "http1", "containerPort": 8080}],
                 "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": 8080}, "periodSeconds": 5},
                 "securityContext": restricted,
