@@ -76,6 +76,11 @@ class InvalidInputError(LeadscoreError):
     reason = "InvalidInput"
 
 
+class InsufficientDataError(LeadscoreError):
+    """Too few observations for a verdict (a drift window below its minimum sample, ...)."""
+
+    exit_code = 8
+    reason = "InsufficientData"
 PERMANENT: tuple[type[LeadscoreError], ...] = (ConfigError, DatasetError, LeakageError, ParityError)
 """Failures that running again on the same inputs cannot fix: the operator does not retry them."""
 PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error in PERMANENT}))

@@ -3,6 +3,7 @@ chart's ServiceAccount and RBAC, and reconciles a LeadScoringModel into a traini
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from support.cluster import install_crds
 from support.helm import CHART
-from support.node import deployment_available
+from support.node import deployment_available, pod_report
 from support.polling import eventually
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
@@ -28,6 +29,8 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
     node_cluster.node.load("operator")
     with node_cluster.plane.api_client() as api:
         install_crds(api, kserve_install.crd_files)  # KServe's real CRDs; its controller is not on the node yet
+        with contextlib.suppress(client.exceptions.ApiException):  # the chart puts a Role there
+            client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="kserve")))
         values = ["minio.enabled=false", "mlflow.enabled=false", "postgresql.enabled=false",
                   "collector.enabled=false", "servingRuntime.enabled=false",
                   "externalObjectStore.endpoint=http://minio.leadscore.svc.cluster.local:9000",
@@ -45,8 +48,13 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
             apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
             operator = next(d for d in apps.list_namespaced_deployment(NAMESPACE).items
                             if d.metadata.labels.get("app.kubernetes.io/component") == "operator")
-            eventually(lambda: deployment_available(api, NAMESPACE, operator.metadata.name),
-                       what="the operator Deployment Available", timeout=300, interval=2)
+            try:
+                eventually(lambda: deployment_available(api, NAMESPACE, operator.metadata.name),
+                           what="the operator Deployment Available", timeout=300, interval=2)
+            except AssertionError as exc:
+                logs = [node_cluster.node.pod_log(NAMESPACE, p.metadata.name)
+                        for p in core.list_namespaced_pod(NAMESPACE).items]
+                raise AssertionError("\n".join([str(exc), pod_report(api, NAMESPACE), *logs])) from None
             pod = core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=operator").items[0]
             assert pod.spec.service_account_name == operator.spec.template.spec.service_account_name != "default"
             assert pod.status.container_statuses[0].ready

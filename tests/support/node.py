@@ -465,11 +465,11 @@ def running_node(plane: ControlPlane, bin_dir: Path, images: Mapping[str, Path],
                 wait_until(lambda: deployment_available(api, "kube-system", "coredns"),
                            what="CoreDNS Available", timeout=timeout, process=kubelet)
             except ServerStartError as exc:
-                raise ServerStartError(f"{exc}\n{_pod_report(api, 'kube-system')}") from None
+                raise ServerStartError(f"{exc}\n{pod_report(api, 'kube-system')}") from None
         yield node
 
 
-def _pod_report(api: Any, namespace: str) -> str:
+def pod_report(api: Any, namespace: str) -> str:
     """The pods of ``namespace`` with their phase and container states: what a failed wait needs."""
     from kubernetes import client
 
@@ -478,4 +478,7 @@ def _pod_report(api: Any, namespace: str) -> str:
         states = [json.dumps(api.sanitize_for_serialization(s.state)) for s in pod.status.container_statuses or ()]
         conditions = [f"{c.type}={c.status}:{c.message or ''}" for c in pod.status.conditions or ()]
         lines.append(f"{pod.metadata.name} {pod.status.phase} {conditions} {states}")
-    return "\n".join(lines) or f"(no pods in {namespace})"
+    lines = lines or [f"(no pods in {namespace})"]
+    for event in client.CoreV1Api(api).list_namespaced_event(namespace).items[-20:]:
+        lines.append(f"event {event.involved_object.kind}/{event.involved_object.name} {event.reason}: {event.message}")
+    return "\n".join(lines)

@@ -30,6 +30,8 @@ RUNNING = "Running"
 """ABExperiment: traffic is split and outcomes are being collected."""
 CONCLUDED = "Concluded"
 """ABExperiment: a decision was reached and applied."""
+HEALTHY = "Healthy"
+"""LeadScoringModel: the served version shows no drift or accuracy drop (the phase ignores it)."""
 
 # Reasons (CamelCase past-tense facts).
 JOB_STARTED = "JobStarted"
@@ -55,6 +57,9 @@ CONTROL_NOT_SERVING = "ControlNotServing"
 RANDOM_SPLIT_UNAVAILABLE = "RandomSplitUnavailable"
 """assignment random of two versions needs KServe's Knative mode; the model runs in Standard."""
 MODEL_PINNED = "ModelPinned"
+HEALTH_CHECKED = "HealthChecked"
+HEALTH_UNKNOWN = "HealthUnknown"
+RETRAIN_TRIGGERED = "RetrainTriggered"
 
 WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND, MODEL_PINNED})
 """``Running=False`` reasons that may clear by themselves: the experiment stays Pending."""

@@ -80,6 +80,7 @@ LEAD_SCORING_MODEL = Resource(
         PrinterColumn("Active", "string", ".status.activeVersion", "Newest promoted version."),
         PrinterColumn("Serving", "string", ".status.servedVersion", "Version the InferenceService serves."),
         PrinterColumn("AUC", "number", ".status.activeRocAuc", "Held-out ROC-AUC of the served version."),
+        PrinterColumn("Health", "string", ".status.health.summary", "OK, Watch, Drift, Degraded or Unknown."),
         PrinterColumn("Latest", "string", ".status.latestVersion", "Newest trained version.", priority=1),
         PrinterColumn("Endpoint", "string", ".status.endpoint", "InferenceService URL."),
         AGE,

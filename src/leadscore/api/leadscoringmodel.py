@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, JsonValue
 
+from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.base import ApiModel
 from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
 from leadscore.api.conditions import Condition
@@ -96,6 +97,43 @@ class ScheduleSpec(ApiModel):
         max_length=128, pattern=CRON_PATTERN,
         description="Cron expression in UTC (5 fields, e.g. '0 3 * * 1') or a macro like @daily.")
     suspend: bool = Field(False, description="Pause scheduled retraining without deleting the schedule.")
+
+
+class DriftTrigger(ApiModel):
+    """Retrain when what the served version sees has moved away from its training reference."""
+
+    score_psi: float | None = Field(0.2, gt=0, le=10,
+                                    description="Retrain when the score's PSI reaches this (0.2: drift).")
+    fields: int | None = Field(None, ge=1, le=1000,
+                               description="Retrain when at least this many input fields have drifted.")
+    window: str = Field("7d", pattern=DURATION_PATTERN, max_length=32,
+                        description="Served leads compared: the last window (at least 500 are needed).")
+
+
+class DegradationTrigger(ApiModel):
+    """Retrain when the live ROC-AUC has fallen below the training ROC-AUC, beyond chance."""
+
+    margin: float = Field(0.03, ge=0, le=0.5,
+                          description="Retrain when even the upper end of the live AUC's 95 % interval is more "
+                                      "than this below the training AUC.")
+
+
+class RetrainSpec(ApiModel):
+    """Retraining that triggers itself from the collector's figures (checked on the health timer)."""
+
+    drift: DriftTrigger | None = Field(None, description="Input or score drift of the served version.")
+    degradation: DegradationTrigger | None = Field(None, description="Live accuracy drop of the served version.")
+    new_outcomes: int | None = Field(None, ge=1, le=10_000_000,
+                                     description="Retrain once this many matured leads (with their outcomes) "
+                                                 "were scored since the last training started.")
+    max_age: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                description="Retrain when the served version is older than this (e.g. 7d).")
+    min_outcomes: int = Field(100, ge=1, le=10_000_000,
+                              description="No degradation verdict on fewer matured leads.")
+    maturity: str = Field("14d", pattern=DURATION_PATTERN, max_length=32,
+                          description="Time a scored lead is given to convert before it counts.")
+    cooldown: str = Field("1d", pattern=DURATION_PATTERN, max_length=32,
+                          description="No automatic retraining sooner than this after the last training started.")
 
 
 class PromotionSpec(ApiModel):
@@ -182,6 +220,8 @@ class LeadScoringModelSpec(ApiModel):
                                  json_schema_extra={"x-kubernetes-validations": SCORING_RULES},
                                  description="Score tiers and actions.")
     retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Artifact retention.")
+    retrain: RetrainSpec | None = Field(None, description="Automatic retraining triggers (drift, degradation, "
+                                                          "newOutcomes, maxAge) with a cooldown.")
 
 
 class ModelVersion(ApiModel):
@@ -198,6 +238,7 @@ class ModelVersion(ApiModel):
     gate: Literal["Passed", "Failed"] = Field(description="Outcome of the promotion gate.")
     gate_message: str | None = Field(None, description="Why the gate passed or failed.")
     artifacts_deleted: bool = Field(False, description="True once retention removed the artifacts.")
+    trigger: str | None = Field(None, description="Why its training started (created, schedule, drift, ...).")
 
 
 class TrafficTarget(ApiModel):
@@ -212,10 +253,13 @@ class TrainingRun(ApiModel):
 
     version: str = Field(pattern=VERSION_PATTERN, description="Version the Job trains.")
     job_name: str = Field(description="Name of the Job.")
-    trigger: str = Field(description="Why it started: created, specChanged, schedule, annotation.")
+    trigger: str = Field(description="Why it started: created, specChanged, schedule, annotation, drift, "
+                                     "degradation, newOutcomes, maxAge.")
     started: datetime | None = Field(None, description="When the operator created the Job.")
     spec_hash: str = Field(description="Hash of the training-relevant spec it was started for.")
     finished: bool = Field(False, description="True once the operator handled the Job's outcome.")
+    stage: str | None = Field(None, description="What the running training is doing, as the trainer last "
+                                                "reported it (loading, tuning lightgbm 12/25, exporting).")
 
 
 class ExperimentBinding(ApiModel):
@@ -226,6 +270,40 @@ class ExperimentBinding(ApiModel):
     control: str = Field(description="Control arm: a version or 'rules'.")
     treatment: str = Field(description="Treatment arm: a version or 'rules'.")
     traffic_percent: int = Field(ge=0, le=100, description="Percent of leads sent to treatment.")
+
+
+class DriftHealth(ApiModel):
+    """The served version's drift over the last window (collector figures)."""
+
+    score_psi: float = Field(description="PSI of the score against the training reference.")
+    drifted_fields: list[str] = Field(default_factory=list, description="Input fields flagged as drifted.")
+    leads: int = Field(ge=0, description="Served leads compared.")
+    since: datetime = Field(description="Window start.")
+
+
+class TierHealth(ApiModel):
+    """Matured leads of one tier and how many converted."""
+
+    tier: str = Field(description="high, medium, low or very_low.")
+    leads: int = Field(ge=0, description="Matured leads the version put in this tier.")
+    rate: float = Field(ge=0, le=1, description="Share of them that converted.")
+
+
+class ModelHealth(ApiModel):
+    """How the served version holds up (see docs/monitoring.md)."""
+
+    version: str = Field(description="Version judged (the served one).")
+    summary: str = Field(description="OK, Drift, Degraded, Watch or Unknown (the kubectl column).")
+    message: str = Field(description="One line: what was measured and what it means.")
+    last_evaluated: datetime = Field(description="When the collector's figures were read.")
+    drift: DriftHealth | None = Field(None, description="Null when fewer leads than the minimum were served.")
+    live_roc_auc: float | None = Field(None, description="ROC-AUC of matured leads.")
+    live_roc_auc_lower: float | None = Field(None, description="Lower end of its 95 % interval.")
+    live_roc_auc_upper: float | None = Field(None, description="Upper end of its 95 % interval.")
+    training_roc_auc: float | None = Field(None, description="Held-out ROC-AUC at training.")
+    matured_leads: int = Field(0, ge=0, description="Leads scored since the last training that had time to convert.")
+    conversion_by_tier: list[TierHealth] = Field(default_factory=list,
+                                                 description="Matured leads and conversion rate per tier.")
 
 
 class LeadScoringModelStatus(ApiModel):
@@ -259,3 +337,4 @@ class LeadScoringModelStatus(ApiModel):
     last_schedule_time: datetime | None = Field(None, description="Last cron tick that started a training.")
     retrain_request: str | None = Field(
         None, description="Value of the leadscoring.io/retrain annotation last acted on.")
+    health: ModelHealth | None = Field(None, description="Drift and live accuracy of the served version.")

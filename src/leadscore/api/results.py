@@ -62,3 +62,19 @@ class TrainingResult(BaseModel):
 
 
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "baseline_roc_auc")
+
+
+class TrainingProgress(BaseModel):
+    """Where a running training is (``<artifact>.progress.json``, beside the version's directory):
+    written by the trainer at every stage and trial and removed when it ends; read by the
+    operator into ``status.training.stage`` while the Job runs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    stage: str = Field(description="e.g. 'loading s3://…', 'tuning lightgbm 12/25 best 0.3987', 'exporting …'.")
+    at: datetime
+
+
+def progress_uri(artifact_uri: str) -> str:
+    """The progress file of the version at ``artifact_uri`` (outside the version's immutable directory)."""
+    return artifact_uri.rstrip("/") + ".progress.json"

@@ -44,13 +44,18 @@ def serve(
     from leadscore.collector.app import create_app
     from leadscore.collector.auth import Gate
     from leadscore.collector.privacy import Privacy
+    from leadscore.logs import json_wanted, uvicorn_log_config
     from leadscore.store.events import open_store
 
     privacy = Privacy.from_env()  # refuse a bad rule or token before listening
     gate = Gate.from_env()
     store = open_store(_db(db))
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = uvicorn_log_config() if json_wanted() else LOGGING_CONFIG  # LEADSCORE_LOG_FORMAT=json
     try:
-        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level,
+                    log_config=log_config)
     finally:
         store.dispose()
 

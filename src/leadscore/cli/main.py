@@ -37,7 +37,7 @@ def _register() -> None:
     """Attach every area's commands; a module missing from a slim image is simply absent."""
     from importlib import import_module
 
-    for module in ("data", "train", "experiment", "serve", "collector", "operator", "console", "demo"):
+    for module in ("data", "train", "experiment", "serve", "collector", "operator", "console", "demo", "monitor"):
         try:
             import_module(f"leadscore.cli.{module}").register(app)
         except ModuleNotFoundError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -62,9 +63,11 @@ def _train(
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
     # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from leadscore.api.results import progress_uri
+    from leadscore.store.s3 import is_s3_uri
     from leadscore.trainer.batch import write_termination_message
     from leadscore.trainer.pipeline import failure, train
-    from leadscore.trainer.progress import RichProgress
+    from leadscore.trainer.progress import Reported, for_stream
     from leadscore.trainer.report import print_summary
 
     config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
@@ -75,7 +78,12 @@ def _train(
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
                           registered_model=registered_model, namespace=namespace, job=job,
                           termination_path=termination_path)
-    progress = RichProgress()
+    # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
+    # (a cluster's Job), the stage also beside the version, where the operator reads it into
+    # status.training.stage (never locally: a failed training must leave no directory behind)
+    progress = for_stream(sys.stderr)
+    if is_s3_uri(config.output):
+        progress = Reported(progress, progress_uri(config.output))
     try:
         result, card = train(config, progress)
     except BaseException as exc:
@@ -83,12 +91,15 @@ def _train(
             problem = write_termination_message(config.resolved_termination_path(),
                                                 failure(config, exc).to_termination_message())
             if problem:
-                progress.console.print(f"warning: {problem}")
+                progress.stage(f"warning: {problem}")
         raise
+    finally:
+        if isinstance(progress, Reported):
+            progress.finish()
     progress.close()
     problem = write_termination_message(config.resolved_termination_path(), result.to_termination_message())
     if problem:
-        progress.console.print(f"warning: {problem}")
+        progress.stage(f"warning: {problem}")
     print_summary(result, card)
 
 

@@ -16,13 +16,16 @@ import pydantic
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
 
 from leadscore import __version__
+from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit, TierSummary
 from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
 from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.leads import LeadHistory, lead_history
@@ -35,10 +38,13 @@ from leadscore.collector.outcomes import (
     parse_outcomes,
 )
 from leadscore.collector.payloads import load_json
+from leadscore.collector.performance import live_performance
 from leadscore.collector.privacy import Privacy
 from leadscore.collector.summary import experiment_summary
 from leadscore.collector.tiers import tier_summary
-from leadscore.errors import InvalidInputError, one_line
+from leadscore.errors import InsufficientDataError, InvalidInputError, StorageError, one_line
+from leadscore.experiments.settings import parse_duration
+from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -78,6 +84,47 @@ class _Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+        # Health gauges: set each time a report is computed (the operator asks on its timer).
+        model = ["namespace", "service", "version"]
+        self.field_psi = Gauge("leadscore_drift_psi", "PSI of an input field against the training reference.",
+                               [*model, "field"], registry=self.registry)
+        self.score_psi = Gauge("leadscore_drift_score_psi", "PSI of the score against the training reference.",
+                               model, registry=self.registry)
+        self.drifted = Gauge("leadscore_drift_fields_drifted", "Input fields flagged as drifted.", model,
+                             registry=self.registry)
+        self.auc = Gauge("leadscore_live_roc_auc", "Live ROC-AUC of matured leads, with its 95 % bounds.",
+                         [*model, "bound"], registry=self.registry)
+        self.brier = Gauge("leadscore_live_brier", "Live Brier score of matured leads.", model, registry=self.registry)
+        self.tier_rate = Gauge("leadscore_live_tier_conversion_rate", "Conversion rate of matured leads per tier.",
+                               [*model, "tier"], registry=self.registry)
+        self.lift = Gauge("leadscore_live_top_tier_lift", "Top tier's conversion rate / every lead's rate.", model,
+                          registry=self.registry)
+        self.revenue = Gauge("leadscore_live_revenue_per_lead", "Outcome value per matured lead.", model,
+                             registry=self.registry)
+        self.matured = Gauge("leadscore_live_matured_leads", "Matured leads behind the live figures.", model,
+                             registry=self.registry)
+
+    def observe_drift(self, window: DriftWindow) -> None:
+        labels = (window.namespace, window.service, window.model_version)
+        for field in window.fields:
+            self.field_psi.labels(*labels, field.name).set(field.psi)
+        self.score_psi.labels(*labels).set(window.score_psi)
+        self.drifted.labels(*labels).set(len(window.drifted))
+
+    def observe_performance(self, live: LivePerformance) -> None:
+        labels = (live.namespace, live.service, live.model_version)
+        self.matured.labels(*labels).set(live.leads)
+        if live.roc_auc:
+            for bound in ("value", "lower", "upper"):
+                self.auc.labels(*labels, bound).set(getattr(live.roc_auc, bound))
+        if live.brier:
+            self.brier.labels(*labels).set(live.brier.value)
+        for tier in live.tiers:
+            self.tier_rate.labels(*labels, tier.tier).set(tier.rate)
+        if live.top_tier_lift:
+            self.lift.labels(*labels).set(live.top_tier_lift.value)
+        if live.revenue_per_lead:
+            self.revenue.labels(*labels).set(live.revenue_per_lead.value)
 
 
 def _outcomes_openapi() -> dict[str, Any]:
@@ -116,6 +163,11 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+def _utc(moment: datetime) -> datetime:
+    """A query timestamp without a zone is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
     dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
@@ -123,6 +175,11 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
     gate = gate or Gate()
+    # Request counts and latency per route template and status class, on the app's own registry
+    # (http_requests_total, http_request_duration_seconds, ...): the PrometheusRule's error rate
+    # and p99 alerts read them.
+    Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics", "/healthz"]).instrument(
+        app, metric_namespace="leadscore", metric_subsystem="collector")
 
     async def admit(request: Request, verb: Verb, namespace: str) -> None:
         address = request.client.host if request.client else "unknown"
@@ -230,6 +287,58 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     def get_tiers(namespace: str, service: str, days: int = Query(30, ge=1, le=3650)) -> TierSummary:
         """Leads per tier that ``service`` scored in the last ``days`` days, and their conversions."""
         return tier_summary(store, namespace, service, datetime.now(UTC) - timedelta(days=days))
+
+    @app.get("/v1/models/{namespace}/{service}/drift", response_model=DriftWindow)
+    def get_drift(
+        namespace: str,
+        service: str,
+        version: str = Query(..., min_length=1, description="Model version whose predictions are compared."),
+        model: str = Query(..., min_length=1, description="That version's artifact (directory or s3:// prefix)."),
+        since: datetime | None = Query(None, description="Window start (default: `until` minus 7 days)."),
+        until: datetime | None = Query(None, description="Window end, exclusive (default: now)."),
+        min_rows: int = Query(DriftThresholds().min_rows, ge=1, description="Fewest predictions judged."),
+    ) -> DriftWindow | JSONResponse:
+        """PSI and p-value per input field and the score's PSI for one version's served leads in a
+        window (``leadscore.monitoring.drift``); 422 below ``min_rows``, 404 without a reference profile."""
+        end = _utc(until) if until else datetime.now(UTC)
+        start = _utc(since) if since else end - timedelta(days=7)
+        if start >= end:
+            raise InvalidInputError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+        try:
+            window = drift_window(store, namespace, service, version, model, start, end,
+                                  DriftThresholds(min_rows=min_rows))
+        except InsufficientDataError as exc:
+            return JSONResponse(status_code=422, content={"error": str(exc), "reason": exc.reason})
+        except StorageError as exc:
+            return JSONResponse(status_code=404, content={"error": f"model: {exc}", "reason": exc.reason})
+        metrics.observe_drift(window)
+        return window
+
+    @app.get("/v1/models/{namespace}/{service}/performance", response_model=LivePerformance)
+    def get_performance(
+        namespace: str,
+        service: str,
+        version: str = Query(..., min_length=1, description="Model version whose leads are judged."),
+        since: datetime | None = Query(None, description="First scores from (default: `until` minus 30 days)."),
+        until: datetime | None = Query(None, description="First scores before (default now; never later than "
+                                                         "now minus `maturity`)."),
+        maturity: str = Query(DEFAULT_MATURITY, description="Time a lead is given to convert, e.g. 14d."),
+    ) -> LivePerformance:
+        """Live ROC-AUC, Brier, calibration by decile, conversion by tier, top-tier lift, revenue per lead and
+        time to conversion of one version's matured leads (``leadscore.collector.performance``)."""
+        try:
+            delay = parse_duration(maturity)
+        except ValueError as exc:
+            raise InvalidInputError(f"maturity: {exc}") from exc
+        now = datetime.now(UTC)
+        end = _utc(until) if until else now
+        start = _utc(since) if since else min(end, now - delay) - timedelta(days=30)
+        if start >= end:
+            raise InvalidInputError(f"since: {start.isoformat()} is not before until ({end.isoformat()})")
+        # no lead of a window younger than the delay has matured yet: an empty report, not an error
+        live = live_performance(store, namespace, service, version, start, end, delay, now)
+        metrics.observe_performance(live)
+        return live
 
     @app.get(LEAD_PATH, response_model=LeadHistory)
     async def get_lead(request: Request, namespace: NamespaceName, lead_id: str,

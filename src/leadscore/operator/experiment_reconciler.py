@@ -25,6 +25,7 @@ from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSp
 from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.experiments.decision import decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
+from leadscore.operator import metrics
 from leadscore.operator.deployment_mode import can_split
 from leadscore.operator.kube import Kube
 from leadscore.operator.model_reconciler import Event, serve_model, serving_mode
@@ -189,6 +190,9 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
     winner = ctx.spec.treatment.version if promote else None
     release(ctx.kube, ctx.settings, model, ctx.name, promote_to=winner)
     ctx.status.concluded = ctx.now
+    srm = analysis.decision == "halted" and analysis.srm_p_value is not None and \
+        analysis.srm_p_value < settings.srm_alpha
+    metrics.EXPERIMENT_DECISIONS.labels(ctx.namespace, ctx.name, "halted_srm" if srm else analysis.decision).inc()
     if analysis.decision == "halted":
         ctx.condition(c.RUNNING, c.FALSE, c.EXPERIMENT_HALTED, analysis.reason)
         ctx.events.append(Event("Warning", c.EXPERIMENT_HALTED, analysis.reason))

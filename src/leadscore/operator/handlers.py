@@ -16,8 +16,8 @@ import kopf
 
 from leadscore.api.crd import AB_EXPERIMENT, LEAD_SCORING_MODEL, VERSION
 from leadscore.api.wire import GROUP
-from leadscore.operator import experiment_reconciler, model_reconciler
-from leadscore.operator.collector_client import fetch_summary
+from leadscore.operator import experiment_reconciler, metrics, model_reconciler
+from leadscore.operator.collector_client import fetch_summary, read_figures
 from leadscore.operator.kube import Kube, load_api_client
 from leadscore.operator.settings import OperatorSettings
 
@@ -53,6 +53,19 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     memo.settings = OperatorSettings.from_env()
     memo.kube = Kube(load_api_client())
     memo.fetch_summary = functools.partial(fetch_summary, memo.settings)
+    memo.read_figures = functools.partial(read_figures, memo.settings)
+    memo.metrics_server = None
+    if memo.settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        memo.metrics_server, _ = start_http_server(memo.settings.metrics_port)
+
+
+@kopf.on.cleanup()
+def stop_metrics(memo: kopf.Memo, **_: Any) -> None:
+    if getattr(memo, "metrics_server", None) is not None:
+        memo.metrics_server.shutdown()
+        memo.metrics_server.server_close()
 
 
 @kopf.on.resume(*LSM, id="reconcile")
@@ -60,14 +73,19 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 @kopf.on.update(*LSM, id="reconcile")
 def reconcile_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     ctx = model_reconciler.context_from(memo.kube, memo.settings, body)
-    patch.status.update(model_reconciler.reconcile_model(ctx))
+    with metrics.RECONCILE_SECONDS.labels("LeadScoringModel").time():
+        patch.status.update(model_reconciler.reconcile_model(ctx))
     post(body, ctx.events)
 
 
 @kopf.timer(*LSM, id="poll", interval=INTERVALS.poll_seconds, initial_delay=INTERVALS.poll_seconds)
 def poll_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
-    """Job progress, schedules, ISVC readiness: things that change without touching the CR."""
-    reconcile_model(body=body, patch=patch, memo=memo)
+    """Job progress, schedules, ISVC readiness: things that change without touching the CR; and,
+    every ``health_seconds``, the served version's health and the automatic retrain triggers."""
+    ctx = model_reconciler.context_from(memo.kube, memo.settings, body, health_source=memo.read_figures)
+    with metrics.RECONCILE_SECONDS.labels("LeadScoringModel").time():
+        patch.status.update(model_reconciler.reconcile_model(ctx))
+    post(body, ctx.events)
 
 
 @kopf.on.resume(*ABX, id="reconcile")
@@ -75,7 +93,8 @@ def poll_model(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) ->
 @kopf.on.update(*ABX, id="reconcile")
 def reconcile_experiment(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     ctx = experiment_reconciler.context_from(memo.kube, memo.settings, body)
-    patch.status.update(experiment_reconciler.reconcile_experiment(ctx, memo.fetch_summary))
+    with metrics.RECONCILE_SECONDS.labels("ABExperiment").time():
+        patch.status.update(experiment_reconciler.reconcile_experiment(ctx, memo.fetch_summary))
     post(body, ctx.events)
 
 

@@ -10,8 +10,9 @@ handlers own ``status.experiment``) are not overwritten with stale values.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -25,8 +26,10 @@ from leadscore.api.leadscoringmodel import (
     ModelVersion,
     TrainingRun,
 )
-from leadscore.api.results import TrainingResult
+from leadscore.api.results import TrainingProgress, TrainingResult, progress_uri
 from leadscore.errors import StorageError
+from leadscore.experiments.settings import parse_duration
+from leadscore.operator import metrics
 from leadscore.operator.builders import (
     ServingError,
     inference_service_manifest,
@@ -35,6 +38,7 @@ from leadscore.operator.builders import (
 )
 from leadscore.operator.deployment_mode import CONFIG_MAP_NAME, annotated_mode, cluster_default_mode
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
+from leadscore.operator.health import Due, Figures, assess, retrain_due
 from leadscore.operator.kube import Kube
 from leadscore.operator.mlflow_aliases import sync_quietly
 from leadscore.operator.observe import (
@@ -71,6 +75,10 @@ class Event:
     message: str
 
 
+HealthSource = Callable[[str, str, str, str, datetime, datetime, str], Figures]
+"""(namespace, service, version, artifact, drift since, live since, maturity) -> the collector's figures."""
+
+
 @dataclass
 class ModelContext:
     """Everything one reconcile pass needs about one LeadScoringModel."""
@@ -87,13 +95,18 @@ class ModelContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     events: list[Event] = field(default_factory=list)
     """Kubernetes Events to post about the CR; the handler posts them after the pass."""
+    health_source: HealthSource | None = None
+    """Reads drift and live accuracy from the collector; None skips health (create/update handlers)."""
+    due: Due | None = None
+    """An automatic retraining the health check found due in this pass."""
 
     def condition(self, type_: str, status: c.ConditionStatus, reason: str, message: str) -> None:
         self.status.conditions = c.parse_conditions(c.set_condition(
             self.status.conditions, type_, status, reason, message, generation=self.generation, now=self.now))
 
 
-def context_from(kube: Kube, settings: OperatorSettings, body: Any) -> ModelContext:
+def context_from(kube: Kube, settings: OperatorSettings, body: Any,
+                 health_source: HealthSource | None = None) -> ModelContext:
     """Parse a CR body with the same models the CRD came from."""
     meta = body["metadata"]
     try:
@@ -103,7 +116,8 @@ def context_from(kube: Kube, settings: OperatorSettings, body: Any) -> ModelCont
     return ModelContext(
         kube=kube, settings=settings, body=body, namespace=meta["namespace"], name=meta["name"],
         generation=meta.get("generation"), annotations=dict(meta.get("annotations") or {}),
-        spec=spec, status=LeadScoringModelStatus.model_validate(dict(body.get("status") or {})))
+        spec=spec, status=LeadScoringModelStatus.model_validate(dict(body.get("status") or {})),
+        health_source=health_source)
 
 
 def status_patch(before: LeadScoringModelStatus, after: LeadScoringModelStatus) -> dict[str, Any]:
@@ -118,6 +132,7 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
     before = ctx.status.model_copy(deep=True)
     adopt_running_job(ctx)
     check_training(ctx)
+    check_health(ctx)
     start_training(ctx)
     ensure_serving(ctx)
     apply_retention(ctx)
@@ -145,10 +160,44 @@ def adopt_running_job(ctx: ModelContext) -> None:
         return
 
 
+def check_health(ctx: ModelContext) -> None:
+    """Every ``health_seconds``: read the served version's figures, write ``status.health`` and
+    the Healthy condition, and note a retraining that ``spec.retrain`` calls for."""
+    status = ctx.status
+    served = next((v for v in status.versions if v.version == status.served_version), None)
+    if ctx.health_source is None or served is None:
+        return
+    last = status.health
+    if last is not None and last.version == served.version and \
+            ctx.now - last.last_evaluated < timedelta(seconds=ctx.settings.health_seconds):
+        return
+    retrain = ctx.spec.retrain
+    drift_window = parse_duration(retrain.drift.window if retrain and retrain.drift else "7d")
+    last_started = status.training.started if status.training else None
+    live_since = max(t for t in (served.created, last_started) if t is not None) \
+        if (served.created or last_started) else ctx.now - timedelta(days=30)
+    figures = ctx.health_source(ctx.namespace, ctx.name, served.version, served.artifact_uri,
+                                ctx.now - drift_window, live_since, retrain.maturity if retrain else "14d")
+    status.health = assess(served, figures, retrain, ctx.now)
+    metrics.observe_health(ctx.namespace, ctx.name, status.health)
+    due = retrain_due(retrain, served, figures, last_started, ctx.now)
+    message = status.health.message
+    if due is not None and due.held is not None:
+        message += f"; retraining due ({due.trigger}: {due.reason}) but held by the cooldown until " \
+                   f"{due.held.isoformat()}"
+    healthy = {"OK": c.TRUE, "Watch": c.TRUE, "Unknown": c.UNKNOWN}.get(status.health.summary, c.FALSE)
+    reason = c.HEALTH_UNKNOWN if healthy == c.UNKNOWN else c.HEALTH_CHECKED
+    ctx.condition(c.HEALTHY, healthy, reason, message)
+    ctx.due = due if due is not None and due.held is None else None
+
+
 def start_training(ctx: ModelContext) -> None:
     if ctx.status.training is not None and not ctx.status.training.finished:
         return
     trigger = training_trigger(ctx.spec, ctx.status, ctx.annotations, ctx.now)
+    why = ""
+    if trigger is None and ctx.due is not None:
+        trigger, why = ctx.due.trigger, f": {ctx.due.reason}"
     if trigger is None:
         return
     version = next_version(ctx.status)
@@ -169,8 +218,9 @@ def start_training(ctx: ModelContext) -> None:
         ctx.status.retrain_request = ctx.annotations.get(RETRAIN_ANNOTATION)
     if trigger == "schedule" and ctx.spec.schedule is not None:
         ctx.status.last_schedule_time = latest_tick(ctx.spec.schedule.cron, ctx.now)
-    ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, f"job {name} trains {version} ({trigger})")
-    ctx.events.append(Event("Normal", c.JOB_STARTED, f"job {name} trains {version} ({trigger})"))
+    text = f"job {name} trains {version} ({trigger}{why})"
+    ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, text)
+    ctx.events.append(Event("Normal", c.RETRAIN_TRIGGERED if why else c.JOB_STARTED, text))
 
 
 def check_training(ctx: ModelContext) -> None:
@@ -180,6 +230,7 @@ def check_training(ctx: ModelContext) -> None:
     job = ctx.kube.read_job(ctx.namespace, run.job_name)
     outcome = job_outcome(job) if job is not None else None
     if outcome is not None and outcome.state == "Running":
+        run.stage = _training_stage(ctx, run.version) or run.stage
         return
     pods = ctx.kube.job_pods(ctx.namespace, run.job_name) if job is not None else []
     message = termination_message(pods)
@@ -192,6 +243,15 @@ def check_training(ctx: ModelContext) -> None:
     else:
         _record_failure(ctx, run, outcome, result, message)
     run.finished = True
+
+
+def _training_stage(ctx: ModelContext, version: str) -> str | None:
+    """The stage the trainer last wrote beside the version's directory; None when there is none yet."""
+    uri = progress_uri(artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version))
+    try:
+        return TrainingProgress.model_validate_json(artifacts.read_bytes(uri)).stage
+    except (StorageError, ValueError):
+        return None
 
 
 def _result_from_bucket(ctx: ModelContext, version: str) -> TrainingResult | None:
@@ -219,6 +279,7 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         text = f"job {run.job_name} succeeded but left no readable result (termination message, result.json)"
     else:
         reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
+    metrics.TRAININGS.labels(ctx.namespace, ctx.name, "failed").inc()
     current = ctx.status.served_version or ctx.status.active_version
     serving = f"; {current} keeps serving" if current else ""
     ctx.condition(c.TRAINED, c.FALSE, reason, text + serving)
@@ -236,8 +297,9 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
         version=run.version, created=result.created or ctx.now, metrics=result.metrics,
         artifact_uri=uri if uri.endswith("/") else uri + "/", mlflow_run_id=result.mlflow_run_id or None,
         job_name=run.job_name, shipped=result.shipped or None,
-        gate="Passed" if gate.passed else "Failed", gate_message=gate.message))
+        gate="Passed" if gate.passed else "Failed", gate_message=gate.message, trigger=run.trigger))
     ctx.status.latest_version = run.version
+    metrics.TRAININGS.labels(ctx.namespace, ctx.name, "succeeded" if gate.passed else "gate_failed").inc()
     if gate.passed and ctx.spec.promotion.auto_rollout:
         ctx.status.previous_version = ctx.status.active_version
         ctx.status.active_version = run.version

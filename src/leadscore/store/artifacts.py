@@ -188,6 +188,21 @@ def write_bytes(uri: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def delete_file(uri: str) -> None:
+    """Remove one file or object; nothing to do when it is absent."""
+    if not is_s3_uri(uri):
+        try:
+            Path(uri).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {uri}: {exc.strerror or exc}") from exc
+        return
+    location = S3Location.parse(uri)
+    try:
+        s3.client().remove_object(location.bucket, location.key)
+    except Exception as exc:
+        raise StorageError(f"cannot delete {uri}: {exc}") from exc
+
+
 def delete_tree(uri: str) -> int:
     """Remove a version directory or prefix; returns how many files went."""
     if not is_s3_uri(uri):

@@ -17,12 +17,12 @@ whose CRMs both number leads ``12345`` see their own conversions only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -58,7 +58,8 @@ from leadscore.errors import ConfigError, StorageError
 DB_URL_ENV = "LEADSCORE_DB_URL"
 DEFAULT_DB_URL = "sqlite:///leadscore-events.db"
 
-_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite only auto-increments INTEGER keys
+_ID = BigInteger().with_variant(Integer, "sqlite")
+R = TypeVar("R")  # SQLite only auto-increments INTEGER keys
 
 
 def default_url() -> str:
@@ -408,15 +409,18 @@ def _outcomes_of(session: Session, *prediction_filter: ColumnElement[bool]) -> l
     return _outcome_rows(session, scored.exists())
 
 
+def _predictions(session: Session, row: Callable[..., R], columns: Sequence[Any],
+                 where: list[ColumnElement[bool]]) -> list[R]:
+    """``columns`` of the predictions ``where`` selects, oldest first, each made into a ``row``."""
+    rows = session.execute(select(*columns).where(*where).order_by(Prediction.predicted_at, Prediction.id))
+    return [row(*values) for values in rows]
+
+
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
     """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
-    rows = session.execute(
-        select(Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at,
+    columns = (Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at,
                Prediction.covariate)
-        .where(*where)
-        .order_by(Prediction.predicted_at, Prediction.id)
-    )
-    return [ExposureRow(*row) for row in rows]
+    return _predictions(session, ExposureRow, columns, where)
 
 
 def exposure_outcomes(session: Session, where: list[ColumnElement[bool]]) -> list[OutcomeRow]:
@@ -500,3 +504,34 @@ def lead_outcomes(session: Session, namespace: str, lead_id: str, model: str | N
     if model is not None:
         which.append(_model_matches(model))
     return _outcome_rows(session, *which)
+
+
+class ServedRow(NamedTuple):
+    features: dict[str, Any] | None
+    probability: float
+
+
+def served_window(session: Session, where: list[ColumnElement[bool]]) -> list[ServedRow]:
+    """What the predictions ``where`` selects were asked (request fields) and answered: the drift sample."""
+    return _predictions(session, ServedRow, (Prediction.features, Prediction.probability), where)
+
+
+class TieredRow(NamedTuple):
+    lead_id: str
+    probability: float
+    tier: str | None
+    predicted_at: datetime
+
+
+def in_window(namespace: str, service: str, version: str, since: datetime,
+              until: datetime) -> list[ColumnElement[bool]]:
+    """Predictions one service's version made in [since, until)."""
+    return [*in_service(namespace, service, [version], since), Prediction.predicted_at < until]
+
+
+def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow]:
+    """The predictions ``where`` selects with their probability and tier, oldest first."""
+    columns = (Prediction.lead_id, Prediction.probability, Prediction.tier, Prediction.predicted_at)
+    return _predictions(session, TieredRow, columns, where)
+
+

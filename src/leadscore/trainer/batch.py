@@ -15,10 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leadscore.api.health import DriftReport
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
 from leadscore.data.validation import binary_target
-from leadscore.errors import DatasetError
+from leadscore.errors import DatasetError, StorageError
+from leadscore.features.spec import frame_columns
+from leadscore.monitoring.drift import DriftThresholds, compare
+from leadscore.monitoring.profile import PROFILE_FILE, ReferenceProfile
 from leadscore.published import PublishedArtifact
 from leadscore.store import artifacts
 from leadscore.trainer import onnx_graph
@@ -59,6 +63,18 @@ def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]
     probabilities = model.probabilities(frame.drop(columns=[target]))
     metrics = evaluate(labels, probabilities, model.artifact.card.threshold)
     return {"model_version": model.artifact.card.version, **metrics.model_dump()}
+
+
+def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) -> DriftReport:
+    """A data file's drift against the model's reference profile, the model's scores included."""
+    model = PublishedModel.open(model_uri)
+    profile_path = model.artifact.path / PROFILE_FILE
+    if not profile_path.is_file():
+        raise StorageError(f"model {model_uri}: {PROFILE_FILE} is missing (trained before leadscore stored "
+                           "reference profiles); retrain it to monitor drift")
+    profile = ReferenceProfile.model_validate_json(profile_path.read_text())
+    frame = load_dataset(data_uri)
+    return compare(profile, frame_columns(frame), len(frame), model.probabilities(frame), thresholds)
 
 
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,

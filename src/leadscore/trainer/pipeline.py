@@ -25,6 +25,8 @@ from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_datas
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
 from leadscore.features import FeatureSpec
+from leadscore.features.spec import frame_columns
+from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.store.artifacts import publish_directory
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
@@ -149,13 +151,19 @@ def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
     return cards, metrics
 
 
-def _write_artifact(directory: Path, onnx_bytes: bytes, prepared: Prepared, blend: Blend,
-                    tuned: dict[str, Tuned], card: ModelCard) -> ModelCard:
+def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned: dict[str, Tuned],
+                    card: ModelCard) -> ModelCard:
     """Writes the artifact; returns the card completed with the global feature importance, which
     is computed from the boosters as written (the same files ``:explain`` will read)."""
+    blend = shipped.blend
     spec = prepared.features.to_spec()
-    (directory / MODEL_FILE).write_bytes(onnx_bytes)
+    (directory / MODEL_FILE).write_bytes(shipped.onnx_bytes)
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
+    # Drift is judged against the held-out rows as a request would carry them (raw, unparsed).
+    test_raw = prepared.raw.iloc[prepared.split.test]
+    profile = build_profile(FeatureSpec.model_validate(spec), frame_columns(test_raw), len(test_raw),
+                            shipped.test_probabilities)
+    (directory / PROFILE_FILE).write_text(profile.model_dump_json(indent=1))
     (directory / BOOSTERS_DIR).mkdir()
     for name in blend.members:
         algorithm = tuned[name].algorithm
@@ -286,7 +294,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
         onnx_model = tracker.log_onnx(shipped.onnx_bytes, data.n_features, onnx_graph.INPUT, onnx_graph.OUTPUT)
         with tempfile.TemporaryDirectory(prefix="leadscore-artifact-") as tmp:
             directory = Path(tmp)
-            card = _write_artifact(directory, shipped.onnx_bytes, prepared, shipped.blend, tuned, card)
+            card = _write_artifact(directory, shipped, prepared, tuned, card)
             tracker.log_directory(directory)
             registered = tracker.register(registered_name, run.info.run_id,
                                           f"{version}: {card.shipped}, test ROC-AUC {card.metrics.roc_auc:.4f}",

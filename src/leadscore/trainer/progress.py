@@ -44,6 +44,112 @@ class Silent:
         return None
 
 
+class PlainProgress:
+    """One flushed line per stage and per trial, for logs (a Job's stdout is not a terminal):
+    ``[  12.3s] tuning lightgbm 12/25 best 0.4012``, so ``kubectl logs -f`` follows the search."""
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        import sys
+
+        self._write = write or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._started = time.monotonic()
+
+    def _line(self, text: str) -> None:
+        self._write(f"[{time.monotonic() - self._started:7.1f}s] {text}")
+
+    def stage(self, message: str) -> None:
+        self._line(message)
+
+    def search(self, algorithm: str, trials: int) -> Callable[[str], None]:
+        done = 0
+
+        def step(status: str) -> None:
+            nonlocal done
+            done += 1
+            self._line(f"tuning {algorithm} {done}/{trials}" + (f" {status}" if status else ""))
+
+        self._line(f"tuning {algorithm}: {trials} trials")
+        return step
+
+    def done(self, algorithm: str) -> None:
+        self._line(f"tuned {algorithm}")
+
+    def close(self) -> None:
+        return None
+
+
+class Reported:
+    """Any ``Progress``, plus the current stage written to the version's progress file while the
+    training runs, best effort (a failed write is logged once and never stops the training), so
+    the operator can show it in the LeadScoringModel's status; ``finish`` removes the file."""
+
+    def __init__(self, inner: Progress, uri: str, write: Callable[[str, bytes], None] | None = None,
+                 remove: Callable[[str], None] | None = None) -> None:
+        self._inner = inner
+        self._uri = uri
+        self._write = write
+        self._remove = remove
+        self._failed = False
+
+    def _report(self, stage: str) -> None:
+        from datetime import UTC, datetime
+
+        from leadscore.api.results import TrainingProgress
+
+        if self._failed:
+            return
+        try:
+            if self._write is None:
+                from leadscore.store.artifacts import write_bytes
+
+                self._write = write_bytes
+            self._write(self._uri, TrainingProgress(stage=stage, at=datetime.now(UTC)).model_dump_json().encode())
+        except Exception as exc:  # the progress file is a courtesy: never fail a training over it
+            self._failed = True
+            self._inner.stage(f"warning: cannot write progress to {self._uri} ({exc}); continuing without it")
+
+    def stage(self, message: str) -> None:
+        self._inner.stage(message)
+        self._report(message)
+
+    def search(self, algorithm: str, trials: int) -> Callable[[str], None]:
+        step = self._inner.search(algorithm, trials)
+        done = 0
+
+        def advance(status: str) -> None:
+            nonlocal done
+            done += 1
+            step(status)
+            self._report(f"tuning {algorithm} {done}/{trials}" + (f" {status}" if status else ""))
+
+        self._report(f"tuning {algorithm} 0/{trials}")
+        return advance
+
+    def done(self, algorithm: str) -> None:
+        self._inner.done(algorithm)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def finish(self) -> None:
+        """Remove the progress file once the training ended, either way: a failed training publishes
+        nothing, and the result (termination message, result.json) says the rest."""
+        try:
+            if self._remove is None:
+                from leadscore.store.artifacts import delete_file
+
+                self._remove = delete_file
+            self._remove(self._uri)
+        except Exception as exc:
+            self._inner.stage(f"warning: cannot remove {self._uri} ({exc})")
+
+
+def for_stream(stream: object) -> Progress:
+    """Bars for a person at a terminal, plain lines for a log."""
+    isatty = getattr(stream, "isatty", None)
+    return RichProgress() if callable(isatty) and isatty() else PlainProgress()
+
+
 class RichProgress:
     """Stage lines and one progress bar per algorithm's search."""
 

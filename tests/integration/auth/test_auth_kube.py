@@ -10,6 +10,7 @@ from kubernetes import client
 from leadscore.auth import User, allowed, review_access, review_token
 from support.controlplane import ControlPlane
 from support.kubeusers import grant, service_account_token
+from support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,9 +57,12 @@ def test_review_access_says_why_when_rbac_allows(api: client.ApiClient, kube_nam
     grant(api, kube_namespace, "carol", "lsm-patcher", [client.V1PolicyRule(
         api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["patch"])])
 
-    access = review_access(api, user, "patch", GROUP, "leadscoringmodels", kube_namespace, name="pc")
+    # the apiserver's RBAC authorizer sees a new binding through its informer: a moment later
+    access = eventually(lambda: (a := review_access(api, user, "patch", GROUP, "leadscoringmodels",
+                                                    kube_namespace, name="pc")).allowed and a,
+                        what="the new RoleBinding to take effect", timeout=30)
 
-    assert access.allowed and "lsm-patcher" in access.reason
+    assert "lsm-patcher" in access.reason
 
 
 def test_allowed_uses_the_groups_it_is_given(api: client.ApiClient) -> None:

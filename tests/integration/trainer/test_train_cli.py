@@ -30,7 +30,7 @@ def trained(leads_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         "--mlflow-uri", str(work / "mlruns"), "--termination-path", str(work / "termination.json"),
         "--output", str(output), cwd=work)
     assert process.returncode == 0, process.stderr[-3000:]
-    return {"work": work, "output": output, "stdout": process.stdout}
+    return {"work": work, "output": output, "stdout": process.stdout, "stderr": process.stderr}
 
 
 def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) -> None:
@@ -156,6 +156,56 @@ def test_a_champion_that_cannot_be_read_is_reported_not_fatal(tmp_path: Path) ->
     assert champion.error and "missing" in champion.error
 
 
+def test_artifact_carries_the_reference_profile_of_the_held_out_rows(trained: dict) -> None:
+    from leadscore.monitoring.profile import PROFILE_FILE, ReferenceProfile
+
+    profile = ReferenceProfile.model_validate_json((trained["output"] / PROFILE_FILE).read_text())
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    assert profile.rows == card["data"]["split"]["test"]
+    kinds = {f.name: f.kind for f in profile.fields}
+    assert kinds["pages_visited"] == "numeric" and kinds["source"] == "categorical"
+    assert kinds["requested_quote"] == "boolean"
+    assert "lead_id" not in kinds and "created_at" not in kinds and "converted" not in kinds
+    for field in profile.fields:
+        assert abs(sum(field.shares) - 1) < 1e-9 and field.bins[-1] == "missing"
+    assert abs(sum(profile.score.shares) - 1) < 1e-9 and len(profile.score.edges) >= 5
+
+
+def test_monitor_drift_prints_the_contract_and_flags_a_shifted_field(trained: dict, leads_csv: Path, run_cli,
+                                                                       tmp_path: Path) -> None:
+    frame = pd.read_csv(leads_csv)
+    same = run_cli("monitor", "drift", "--model", str(trained["output"]), "--data", str(leads_csv), "--json")
+    assert same.returncode == 0, same.stderr
+    report = json.loads(same.stdout)
+    assert set(report) == {"fields", "score_psi", "drifted"}
+    assert {tuple(sorted(f)) for f in report["fields"]} == {("drifted", "name", "p_value", "psi")}
+    assert "pages_visited" not in report["drifted"]
+    frame["pages_visited"] = frame["pages_visited"] + 10
+    frame.to_csv(tmp_path / "shifted.csv", index=False)
+    moved = run_cli("monitor", "drift", "--model", str(trained["output"]), "--data", str(tmp_path / "shifted.csv"),
+                    "--json")
+    assert moved.returncode == 0, moved.stderr
+    shifted = json.loads(moved.stdout)
+    assert "pages_visited" in shifted["drifted"]
+    field = next(f for f in shifted["fields"] if f["name"] == "pages_visited")
+    assert field["psi"] >= 0.2 and field["p_value"] < 0.01
+    table = run_cli("monitor", "drift", "--model", str(trained["output"]), "--data", str(tmp_path / "shifted.csv"))
+    assert table.returncode == 0 and "DRIFTED" in table.stdout and "score PSI" in table.stdout
+
+
+def test_monitor_drift_refuses_a_sample_below_the_minimum(trained: dict, leads_csv: Path, run_cli,
+                                                         tmp_path: Path) -> None:
+    pd.read_csv(leads_csv).head(200).to_csv(tmp_path / "few.csv", index=False)
+    process = run_cli("monitor", "drift", "--model", str(trained["output"]), "--data", str(tmp_path / "few.csv"))
+    assert process.returncode == 8
+    assert "at least 500 leads" in process.stderr and "got 200" in process.stderr
+
+
+def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
+    log = trained["stderr"]  # a pipe, not a terminal: no progress bars
+    for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
+        assert line in log, log[-2000:]
+    assert "\x1b[" not in log  # no terminal escape codes in a Job's log
 def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,
                                                               tmp_path: Path) -> None:
     from leadscore.api.leadscoringmodel import ScoringSpec

@@ -37,6 +37,8 @@ def test_train_publishes_to_s3_and_registers_a_version_in_mlflow(
     assert process.returncode == 0, process.stderr[-3000:]
     keys = _keys(s3_server, s3_bucket, "model/v1/")
     assert keys >= ARTIFACT
+    assert _keys(s3_server, s3_bucket, "model/v1") == {f"/{key}" for key in keys}  # no v1.progress.json left
+    assert "cannot write progress" not in process.stderr and "cannot remove" not in process.stderr
     card = json.loads(s3_server.client().get_object(s3_bucket, "model/v1/model_card.json").read())
     assert {m["native_file"] for m in card["members"]} <= keys
 

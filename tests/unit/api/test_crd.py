@@ -102,7 +102,7 @@ def test_crd_has_status_subresource_short_name_and_columns_when_generated():
     assert document["spec"]["names"]["shortNames"] == ["lsm"]
     assert version["subresources"] == {"status": {}}
     assert [c["name"] for c in version["additionalPrinterColumns"]] == \
-        ["Phase", "Active", "Serving", "AUC", "Latest", "Endpoint", "Age"]
+        ["Phase", "Active", "Serving", "AUC", "Health", "Latest", "Endpoint", "Age"]
     paths = [c["jsonPath"] for c in version["additionalPrinterColumns"]]
     assert all(path.startswith((".status.", ".metadata.")) for path in paths)
     assert crd(AB_EXPERIMENT)["spec"]["names"]["shortNames"] == ["abx"]

@@ -20,7 +20,7 @@ VALUES = yaml.safe_load(VALUES_TEXT)
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 # Keys whose value is a free-form map or list (labels, env, affinity...): their content is the user's.
 FREE_FORM = {"commonLabels", "imagePullSecrets", "annotations", "podAnnotations", "podLabels", "nodeSelector",
-             "tolerations", "affinity", "extraEnv", "resources", "names", "protocolVersions"}
+             "tolerations", "affinity", "extraEnv", "resources", "names", "protocolVersions", "labels"}
 
 
 def value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:

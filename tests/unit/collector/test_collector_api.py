@@ -788,3 +788,14 @@ def test_rate_limiter_refills_over_time() -> None:
     assert limiter.retry_after("crm", now=0.5) == pytest.approx(0.5)
     assert limiter.retry_after("other", now=0.5) == 0.0  # per client
     assert limiter.retry_after("crm", now=1.6) == 0.0
+
+
+def test_http_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
+    client.post(OUTCOMES, json={"lead_id": "L1"})
+    client.get(f"{LEADS}/nobody")
+    text = client.get("/metrics").text
+    outcomes = 'handler="/v1/namespaces/{namespace}/outcomes"'
+    leads = 'handler="/v1/namespaces/{namespace}/leads/{lead_id}"'
+    assert f'leadscore_collector_http_requests_total{{{outcomes},method="POST",status="4xx"}} 1.0' in text
+    assert f'leadscore_collector_http_requests_total{{{leads},method="GET",status="4xx"}} 1.0' in text
+    assert f'leadscore_collector_http_request_duration_seconds_bucket{{{outcomes}' in text

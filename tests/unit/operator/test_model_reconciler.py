@@ -4,6 +4,7 @@ the same code against the real apiserver)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +45,8 @@ def test_first_pass_starts_one_training_job_when_model_is_new(kube, settings):
     assert kube.jobs["m-train-v1"]["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
 
 
-def test_running_job_is_not_doubled_when_passes_repeat(kube, settings):
+def test_running_job_is_not_doubled_when_passes_repeat(kube, settings, tmp_path):
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})  # the stage is read from there
     model = body()
     run(kube, settings, model)
     run(kube, settings, model)
@@ -52,6 +54,22 @@ def test_running_job_is_not_doubled_when_passes_repeat(kube, settings):
     run(kube, settings, model)
     assert list(kube.jobs) == ["m-train-v1"]
     assert model["status"]["training"]["jobName"] == "m-train-v1"
+
+
+def test_a_running_job_shows_the_stage_its_trainer_reported(kube, settings, tmp_path):
+    from datetime import UTC, datetime
+
+    from leadscore.api.results import TrainingProgress, progress_uri
+
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body()
+    run(kube, settings, model)
+    assert model["status"]["training"].get("stage") is None  # nothing reported yet
+    uri = progress_uri(str(tmp_path / "ns" / "m" / "v1"))
+    (tmp_path / "ns" / "m").mkdir(parents=True)
+    Path(uri).write_text(TrainingProgress(stage="tuning xgboost 3/5", at=datetime.now(UTC)).model_dump_json())
+    run(kube, settings, model)
+    assert model["status"]["training"]["stage"] == "tuning xgboost 3/5"
 
 
 def test_success_records_promotes_and_serves_the_version_when_job_completes(kube, settings):
