@@ -57,11 +57,12 @@ def train_card(directory: Path, rows: int = 3000) -> Path:
 def seed_events(db: str, namespace: str, service: str, experiment: str, versions: tuple[str, str],
                 predictions: int, days: int = 14, seed: int = 1) -> None:
     """``predictions`` scored leads of a sticky experiment over ``days`` days (treatment converts
-    a little better) and their outcomes, written through the event store."""
+    a little better) and their outcomes in ``namespace``, written through the event store."""
     from leadscore.store.events import Outcome, Prediction, insert_new, open_store
 
     rng = random.Random(seed)
-    start = datetime.now(UTC) - timedelta(days=days)
+    now = datetime.now(UTC)
+    start = now - timedelta(days=days)
     rows, outcomes = [], []
     for n in range(predictions):
         arm = "treatment" if n % 2 else "control"
@@ -72,8 +73,10 @@ def seed_events(db: str, namespace: str, service: str, experiment: str, versions
                      "action": "call", "model_version": versions[n % 2], "arm": arm, "experiment": experiment,
                      "namespace": namespace, "inference_service": service, "predicted_at": at})
         if rng.random() < (0.14 if n % 2 else 0.11):
-            outcomes.append({"idempotency_key": f"o{n}", "lead_id": f"L-{n}", "converted": True, "value": 100.0,
-                             "occurred_at": at + timedelta(hours=5), "received_at": at + timedelta(hours=5)})
+            converted_at = min(at + timedelta(hours=5), now)  # the collector takes no outcome from the future
+            outcomes.append({"idempotency_key": f"o{n}", "namespace": namespace, "lead_id": f"L-{n}",
+                             "converted": True, "value": 100.0, "occurred_at": converted_at,
+                             "received_at": converted_at})
     store = open_store(db)
     try:
         with store.transaction() as session:

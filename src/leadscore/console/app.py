@@ -15,14 +15,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jinja2
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from kubernetes import client
 
 from leadscore.auth import User, review_access, review_token
-from leadscore.console import actions, session, views
-from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, Sources
+from leadscore.console import actions, glossary, session, views
+from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, CollectorRefusedError, Sources
 from leadscore.experiments.formatting import percent
 
 SESSION_SECONDS = 8 * 3600
@@ -44,6 +45,13 @@ def plotly_license() -> str:
     from importlib import metadata
 
     return metadata.distribution("plotly").read_text("licenses/LICENSE.txt") or "MIT (see plotly.min.js)"
+
+
+def configure(env: jinja2.Environment) -> None:
+    """The filters and help texts every page's template uses (live console and static snapshot)."""
+    env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
+    env.filters["tojson_safe"] = json_for_script
+    env.globals["glossary"] = glossary
 
 
 def json_for_script(value: Any) -> str:
@@ -79,8 +87,7 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
     app = FastAPI(title="leadscore console", docs_url=None, redoc_url=None, openapi_url=None)
     directory = resources.files("leadscore.console").joinpath("templates")
     templates = Jinja2Templates(directory=str(directory))
-    templates.env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
-    templates.env.filters["tojson_safe"] = json_for_script
+    configure(templates.env)
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {"static": "/static", **context}, status_code=status_code)
@@ -236,10 +243,15 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
             return login_redirect()
         user, token = signed
         namespace = namespace.strip()
-        history = None
-        if lead_id.strip() and namespace and console.may(user, "get", MODELS, namespace):
-            history = sources.lead(namespace, lead_id.strip())
+        history, refused = None, None
+        if lead_id.strip() and namespace and not console.may(user, "get", MODELS, namespace):
+            refused = f"{user.username} may not get {MODELS}.{GROUP} in namespace {namespace!r}"
+        elif lead_id.strip() and namespace:
+            try:
+                history = sources.lead(namespace, lead_id.strip(), token)
+            except CollectorRefusedError as error:
+                refused = str(error)
         return page(request, "lead.html", user=user, csrf=session.csrf_token(secret, token),
-                    lead_id=lead_id, namespace=namespace, history=history)
+                    lead_id=lead_id, namespace=namespace, history=history, refused=refused)
 
     return app

@@ -86,15 +86,32 @@ class Sources:
         self._aggregates[path] = (time.monotonic(), data)
         return data
 
-    def lead(self, namespace: str, lead_id: str) -> dict[str, Any] | None:
-        """One lead of ``namespace`` (lead ids of two namespaces never mix)."""
-        return self._get_json(f"/v1/namespaces/{quote(namespace, safe='')}/leads/{quote(lead_id, safe='')}")
+    def lead(self, namespace: str, lead_id: str, token: str) -> dict[str, Any] | None:
+        """One lead of ``namespace`` (lead ids of two namespaces never mix), asked with the user's own
+        bearer ``token``: the collector judges it (TokenReview and SubjectAccessReview on ``get
+        outcomes.leadscoring.io``), so the console never reads a history its user may not."""
+        return self._get_json(f"/v1/namespaces/{quote(namespace, safe='')}/leads/{quote(lead_id, safe='')}",
+                              token)
 
-    def _get_json(self, path: str) -> dict[str, Any] | None:
+    def _get_json(self, path: str, token: str | None = None) -> dict[str, Any] | None:
         if self._collector is None:
             return None
-        response = httpx.get(self._collector + path, timeout=self._timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response = httpx.get(self._collector + path, headers=headers, timeout=self._timeout)
         if response.status_code == 404:
             return None
+        if response.status_code in (401, 403):
+            raise CollectorRefusedError(_error_message(response))
         response.raise_for_status()
         return response.json()
+
+
+class CollectorRefusedError(Exception):
+    """The collector refused the user's token (401) or right (403); the message says which."""
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"

@@ -7,6 +7,7 @@ Users are ServiceAccounts with tokens from the apiserver: ``ops`` may read and p
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from kubernetes import client
 from operator_harness import LSM, consistently, finish_training, model, retrain, version_recorded
 
 from leadscore.api.results import TrainingResult
+from leadscore.collector.auth import KUBE_ENV
+from leadscore.collector.auth import RESOURCE as OUTCOMES
 from leadscore.console.app import create_app
 from leadscore.console.sources import Sources
 from leadscore.store import artifacts
@@ -62,7 +65,9 @@ def _train(cluster: Any, bucket: str, card_dir: Path, version: str) -> None:
 def world(kube, cluster, operator, s3_bucket, card_dir, tmp_path, monkeypatch) -> Iterator[World]:
     db = f"sqlite:///{tmp_path / 'events.db'}"
     seed_events(db, cluster.namespace, "pc", EXPERIMENT, ("v1", "v2"), predictions=4000)
-    with running_collector(db, tmp_path / "collector.log") as collector_url:
+    # the collector judges lead-history reads itself: the console forwards the user's token
+    collector_env = {**os.environ, **kube.env, KUBE_ENV: "true"}
+    with running_collector(db, tmp_path / "collector.log", env=collector_env) as collector_url:
         monkeypatch.setenv("LEADSCORE_COLLECTOR_URL", collector_url)
         cluster.create(LSM, model("pc"))
         _train(cluster, s3_bucket, card_dir, "v1")
@@ -79,7 +84,8 @@ def world(kube, cluster, operator, s3_bucket, card_dir, tmp_path, monkeypatch) -
                                    verbs=["get", "list"])
         grant(cluster.api, namespace, "viewer", "console-viewer", [read])
         grant(cluster.api, namespace, "ops", "console-ops", [read, client.V1PolicyRule(
-            api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["patch"])])
+            api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["patch"]), client.V1PolicyRule(
+            api_groups=[GROUP], resources=[OUTCOMES], verbs=["get"])])
         with kube.api_client() as console_api:
             app = create_app(console_api, Sources(console_api, collector_url), secrets.token_hex(32),
                              secure_cookie=False)
@@ -97,6 +103,13 @@ def _submit(page: Any, action: Any) -> None:
     """Run ``action`` (a click or key press that submits a form) and wait for the next page."""
     with page.expect_navigation():
         action()
+
+
+def _look_up(page: Any, url: str, namespace: str, lead_id: str) -> None:
+    page.goto(f"{url}/leads")
+    page.fill("#namespace", namespace)
+    page.fill("#lead_id", lead_id)
+    _submit(page, lambda: page.keyboard.press("Enter"))
 
 
 def _points(page: Any, chart: str) -> int:
@@ -130,9 +143,7 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
         assert "2000 leads" in page.inner_text("#stats") and "998000 more leads needed" in page.inner_text("#stats")
         page.screenshot(path=str(SCREENSHOTS / "console-experiment.png"), full_page=True)
 
-        page.goto(f"{world.url}/leads")
-        page.fill("#lead_id", "L-7")
-        _submit(page, lambda: page.keyboard.press("Enter"))
+        _look_up(page, world.url, namespace, "L-7")
         assert "v2" in page.inner_text("#scores")
 
         page.goto(f"{world.url}/models/{namespace}/pc")
@@ -170,7 +181,13 @@ def test_console_refuses_a_user_without_rights_and_changes_nothing(world: World)
         _submit(page, lambda: page.click("button[aria-label='Pin v1'], button[aria-label='Pin v2']"))
         assert "Refused" in page.inner_text("#message")
 
+        # the collector refuses this user's token a lead history: reading outcomes needs 'get outcomes'
+        _look_up(page, world.url, namespace, "L-7")
+        assert "may not read lead histories" in page.inner_text("#refused")
+        assert page.locator("#scores").count() == 0
+
         # a cross-site form without the session's CSRF token is refused before any check
+        page.goto(f"{world.url}/models/{namespace}/pc")
         page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
         page.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
         _submit(page, lambda: page.click("#retrain"))
