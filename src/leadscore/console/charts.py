@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from leadscore.api.summary import TierSummary
+from leadscore.console import glossary
 from leadscore.experiments.report import TimelinePoint
 
 METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy")
@@ -24,8 +25,9 @@ def drivers(card: dict[str, Any]) -> dict[str, Any]:
     for item in card.get("feature_importance", []):
         per_field[item["field"]] = per_field.get(item["field"], 0.0) + float(item["mean_abs_contribution"])
     top = sorted(per_field.items(), key=lambda kv: kv[1], reverse=True)[:TOP_DRIVERS][::-1]
-    trace = {"type": "bar", "orientation": "h", "x": [round(v, 4) for _, v in top], "y": [f for f, _ in top],
-             "name": "mean |contribution|"}
+    names = [f for f, _ in top]
+    trace = {"type": "bar", "orientation": "h", "x": [round(v, 4) for _, v in top], "y": names,
+             "name": "mean |contribution|", "hovertext": [meaning for _, meaning in glossary.fields(names)]}
     return {"data": [trace], "layout": {**_LAYOUT, "xaxis": {"title": {"text": "mean |log-odds contribution|"}}}}
 
 

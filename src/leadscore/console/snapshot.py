@@ -13,7 +13,6 @@ import jinja2
 
 from leadscore.api.summary import ExperimentSummary
 from leadscore.console import app, views
-from leadscore.experiments.formatting import percent
 
 READ_ONLY = "this is a static snapshot; start the live console (docs/console.md) to act"
 
@@ -21,8 +20,7 @@ READ_ONLY = "this is a static snapshot; start the live console (docs/console.md)
 def _environment() -> jinja2.Environment:
     directory = resources.files("leadscore.console").joinpath("templates")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(directory)), autoescape=True)
-    env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
-    env.filters["tojson_safe"] = app.json_for_script
+    app.configure(env)
     return env
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadscore.api.summary import ExperimentSummary, TierSummary
-from leadscore.console import charts
+from leadscore.console import charts, glossary
 from leadscore.experiments.decision import decide
 from leadscore.experiments.report import timeline_points
 from leadscore.experiments.settings import ExperimentSettings
@@ -50,8 +50,9 @@ def model_view(model: dict[str, Any], read_card: Callable[[str], dict[str, Any] 
     if shown:
         figures["metrics"] = charts.metrics(shown.get("metrics", {}), previous.get("metrics") if previous else None,
                                             (shown["version"], previous["version"] if previous else ""))
+    drivers = list(reversed(figures["drivers"]["data"][0]["y"])) if "drivers" in figures else []
     return {"model": model, "versions": versions, "shown": shown, "card": card, "figures": figures,
-            "tier_summary": tier_summary}
+            "tier_summary": tier_summary, "fields": glossary.fields(drivers)}
 
 
 def elapsed_since_start(experiment: dict[str, Any], now: datetime | None = None) -> timedelta:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import jinja2
 import pytest
 
-from leadscore.console import actions, charts, session
+from leadscore.console import actions, app, charts, glossary, session, views
 from leadscore.experiments.report import TimelinePoint
 
 SECRET = "s" * 40
@@ -105,3 +106,58 @@ def test_version_rows_are_newest_first_with_active_served_pinned_and_trigger() -
 
     assert [(r["version"], r["marks"], r["trigger"]) for r in rows] == [
         ("v2", ["active"], "annotation"), ("v1", ["served", "pinned"], None)]
+
+
+def test_glossary_describes_known_fields_and_admits_unknown_ones() -> None:
+    assert glossary.field("days_since_creation").startswith("Days between the lead's creation")
+    assert glossary.field("Pages Visited") == "Pages the lead viewed on the site."
+    assert glossary.field("utm_medium") != glossary.field("utm_source")
+    assert glossary.field("favourite_colour") is None
+    assert glossary.fields(["favourite_colour"]) == [("favourite_colour", "No description for this field.")]
+
+
+def test_drivers_hover_text_says_what_each_field_means() -> None:
+    card = {"feature_importance": [{"feature": "pages_visited", "field": "pages_visited", "mean_abs_contribution": 2},
+                                   {"feature": "x", "field": "has_phone", "mean_abs_contribution": 1}]}
+
+    trace = charts.drivers(card)["data"][0]
+
+    assert trace["y"] == ["has_phone", "pages_visited"]
+    assert trace["hovertext"] == ["Whether the lead left a phone number.", "Pages the lead viewed on the site."]
+
+
+def _render(name: str, **context: object) -> str:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("leadscore.console", "templates"), autoescape=True)
+    app.configure(env)
+    return env.get_template(name).render(static="static", user=None, csrf="", **context)
+
+
+HEALTH = {"version": "v2", "summary": "Drift", "message": "score PSI 0.31 over 800 leads: the incoming leads moved",
+          "lastEvaluated": "2026-12-01T10:00:00Z", "liveRocAuc": 0.71, "liveRocAucLower": 0.66,
+          "liveRocAucUpper": 0.76, "trainingRocAuc": 0.8, "maturedLeads": 640,
+          "drift": {"scorePsi": 0.31, "driftedFields": ["source"], "leads": 800, "since": "2026-11-24T10:00:00Z"},
+          "conversionByTier": [{"tier": "high", "leads": 100, "rate": 0.4}]}
+
+
+def test_models_list_shows_each_models_health_and_says_what_it_means() -> None:
+    models = [{"metadata": {"namespace": "sales", "name": "pc"}, "spec": {},
+               "status": {"phase": "Ready", "servedVersion": "v2", "health": HEALTH}},
+              {"metadata": {"namespace": "sales", "name": "new"}, "spec": {}, "status": {"phase": "Training"}}]
+
+    html = _render("models.html", models=models)
+
+    assert 'data-health="Drift"' in html and HEALTH["message"] in html
+    assert 'data-health=""' in html  # the model without figures says so instead of guessing
+    assert glossary.METRICS["health"].split(":")[0] in html
+
+
+def test_model_page_shows_the_served_versions_health_figures() -> None:
+    model = {"metadata": {"namespace": "sales", "name": "pc"}, "spec": {},
+             "status": {"servedVersion": "v2", "versions": [], "health": HEALTH}}
+
+    html = _render("model.html", **views.model_view(model, lambda _uri: None), can_patch=False, why_disabled="",
+                   experiments=[], message=None, refused=False)
+
+    assert 'id="health-summary">Drift<' in html
+    assert "0.710" in html and "0.660 to 0.760" in html and "at training 0.800" in html
+    assert "0.310" in html and "drifted fields: source" in html and "40.00" in html
