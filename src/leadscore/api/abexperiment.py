@@ -90,6 +90,9 @@ class ABExperimentSpec(ApiModel):
                               description="Stop with the evidence at hand after this long, e.g. 14d, 36h.")
     on_success: Literal["promote", "none"] = Field(
         "promote", description="promote: a winning treatment becomes the model's served version.")
+    stopped: bool = Field(False, description="Set true to end the experiment now, before a decision: the "
+                                             "model's traffic goes back to the control arm's serving, nothing "
+                                             "is promoted, and it never runs again (phase Stopped).")
 
 
 class ArmStatus(ApiModel):

@@ -53,6 +53,8 @@ TRAFFIC_SPLIT = "TrafficSplit"
 SUMMARY_UNAVAILABLE = "SummaryUnavailable"
 DECISION_REACHED = "DecisionReached"
 EXPERIMENT_HALTED = "ExperimentHalted"
+STOPPED_BY_USER = "StoppedByUser"
+"""spec.stopped was set: ended before a decision, nothing promoted."""
 CONTROL_NOT_SERVING = "ControlNotServing"
 RANDOM_SPLIT_UNAVAILABLE = "RandomSplitUnavailable"
 """assignment random of two versions needs KServe's Knative mode; the model runs in Standard."""
@@ -63,7 +65,7 @@ RETRAIN_TRIGGERED = "RetrainTriggered"
 
 WAITING_REASONS = frozenset({ANOTHER_EXPERIMENT_RUNNING, MODEL_NOT_FOUND, MODEL_PINNED})
 """``Running=False`` reasons that may clear by themselves: the experiment stays Pending."""
-FINAL_REASONS = frozenset({DECISION_REACHED, EXPERIMENT_HALTED})
+FINAL_REASONS = frozenset({DECISION_REACHED, EXPERIMENT_HALTED, STOPPED_BY_USER})
 """``Running=False`` reasons after which an experiment never runs again."""
 
 

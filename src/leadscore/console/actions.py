@@ -1,7 +1,7 @@
-"""Roll back and retrain, done only when the apiserver says the signed-in user may, and recorded
-as an Event on the model naming that user.
+"""Roll back, retrain and stop an experiment, done only when the apiserver says the signed-in user
+may, and recorded as an Event on the object naming that user.
 
-The console's own ServiceAccount performs the patch (it holds ``patch leadscoringmodels``), but
+The console's own ServiceAccount performs the patch (it holds ``patch`` on models and experiments), but
 only after a SubjectAccessReview for the user passes: the user's rights decide, never the
 console's. A refusal says which permission was missing.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from leadscore.api.wire import RETRAIN_ANNOTATION
 from leadscore.auth import User, review_access
-from leadscore.console.sources import GROUP, MODELS, VERSION
+from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, VERSION
 
 COMPONENT = "leadscore-console"
 
@@ -37,6 +37,7 @@ class Permission(BaseModel):
 
 
 PATCH_MODELS = Permission(verb="patch", resource=MODELS)
+PATCH_EXPERIMENTS = Permission(verb="patch", resource=EXPERIMENTS)
 
 
 def check(api: client.ApiClient, user: User, permission: Permission, namespace: str, name: str) -> Outcome | None:
@@ -64,16 +65,23 @@ def retrain_patch(now: datetime) -> dict[str, Any]:
     return {"metadata": {"annotations": {RETRAIN_ANNOTATION: now.astimezone(UTC).isoformat(timespec="seconds")}}}
 
 
-def apply(api: client.ApiClient, user: User, model: dict[str, Any], patch: dict[str, Any],
+def stop_patch(experiment: dict[str, Any]) -> dict[str, Any]:
+    """The spec patch that ends ``experiment`` before a decision (the operator releases the model)."""
+    if experiment.get("spec", {}).get("stopped") or experiment.get("status", {}).get("concluded"):
+        raise ValueError(f"experiment {experiment['metadata']['name']!r} has already ended")
+    return {"spec": {"stopped": True}}
+
+
+def apply(api: client.ApiClient, user: User, obj: dict[str, Any], permission: Permission, patch: dict[str, Any],
           reason: str, message: str) -> Outcome:
-    """Check ``patch leadscoringmodels`` for ``user``, patch the model, and record an Event."""
-    meta = model["metadata"]
-    refused = check(api, user, PATCH_MODELS, meta["namespace"], meta["name"])
+    """Check ``permission`` (a patch) for ``user``, patch ``obj``, and record an Event on it."""
+    meta = obj["metadata"]
+    refused = check(api, user, permission, meta["namespace"], meta["name"])
     if refused:
         return refused
     client.CustomObjectsApi(api).patch_namespaced_custom_object(
-        GROUP, VERSION, meta["namespace"], MODELS, meta["name"], patch)
-    record(api, model, reason, f"{message} (by {user.username}, through the console)")
+        GROUP, VERSION, meta["namespace"], permission.resource, meta["name"], patch)
+    record(api, obj, reason, f"{message} (by {user.username}, through the console)")
     return Outcome(done=True, message=message)
 
 

@@ -156,12 +156,14 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         rows.sort(key=lambda m: (m["metadata"]["namespace"], m["metadata"]["name"]))
         return page(request, "models.html", user=user, csrf=session.csrf_token(secret, token), models=rows)
 
+    def signed_in(request: Request, render: Any, namespace: str, name: str) -> Response:
+        """``render(request, user, token, namespace, name)`` for a signed-in user, else the login page."""
+        signed = console.user(request)
+        return login_redirect() if signed is None else render(request, *signed, namespace, name)
+
     @app.get("/models/{namespace}/{name}", response_class=HTMLResponse)
     def model_page(request: Request, namespace: str, name: str) -> Response:
-        signed = console.user(request)
-        if signed is None:
-            return login_redirect()
-        return render_model(request, *signed, namespace, name)
+        return signed_in(request, render_model, namespace, name)
 
     def fetch(request: Request, user: User, plural: str, namespace: str, name: str) -> dict[str, Any] | Response:
         """The object, when the user may get it and it exists; else the page that says which."""
@@ -188,7 +190,8 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
                     message=message, refused=refused,
                     why_disabled=f"{user.username} may not {actions.PATCH_MODELS.describe(namespace)}")
 
-    def act(request: Request, namespace: str, name: str, csrf: str, run: Any) -> Response:
+    def act(request: Request, plural: str, namespace: str, name: str, csrf: str, run: Any) -> Response:
+        """CSRF check, the object, ``run(user, obj)``, then its page with the outcome."""
         signed = console.user(request)
         if signed is None:
             return login_redirect()
@@ -197,14 +200,15 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
             return page(request, "refused.html", status_code=403, user=user, csrf="",
                         message="The form's security token did not match this session (CSRF check). "
                                 "Reload the page and try again.")
-        model = fetch(request, user, MODELS, namespace, name)
-        if isinstance(model, Response):
-            return model
+        obj = fetch(request, user, plural, namespace, name)
+        if isinstance(obj, Response):
+            return obj
         try:
-            outcome = run(user, model)
+            outcome = run(user, obj)
         except ValueError as error:
             outcome = actions.Outcome(done=False, message=f"Refused: {error}.")
-        return render_model(request, user, token, namespace, name, message=outcome.message, refused=not outcome.done)
+        render = render_model if plural == MODELS else render_experiment
+        return render(request, user, token, namespace, name, message=outcome.message, refused=not outcome.done)
 
     @app.post("/models/{namespace}/{name}/rollback", response_class=HTMLResponse)
     def rollback(request: Request, namespace: str, name: str, version: str = Form(""),
@@ -213,28 +217,39 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         def run(user: User, model: dict[str, Any]) -> actions.Outcome:
             patch = actions.rollback_patch(model, pin)
             text = f"Pinned {pin}: it serves until un-pinned" if pin else "Un-pinned: the active version serves"
-            return actions.apply(api, user, model, patch, "Rollback" if pin else "Unpin", text)
-        return act(request, namespace, name, csrf, run)
+            return actions.apply(api, user, model, actions.PATCH_MODELS, patch, "Rollback" if pin else "Unpin", text)
+        return act(request, MODELS, namespace, name, csrf, run)
 
     @app.post("/models/{namespace}/{name}/retrain", response_class=HTMLResponse)
     def retrain(request: Request, namespace: str, name: str, csrf: str = Form("")) -> Response:
         def run(user: User, model: dict[str, Any]) -> actions.Outcome:
-            return actions.apply(api, user, model, actions.retrain_patch(datetime.now(UTC)), "RetrainRequested",
-                                 "Retraining requested: the operator starts a training Job")
-        return act(request, namespace, name, csrf, run)
+            return actions.apply(api, user, model, actions.PATCH_MODELS, actions.retrain_patch(datetime.now(UTC)),
+                                 "RetrainRequested", "Retraining requested: the operator starts a training Job")
+        return act(request, MODELS, namespace, name, csrf, run)
 
-    @app.get("/experiments/{namespace}/{name}", response_class=HTMLResponse)
-    def experiment_page(request: Request, namespace: str, name: str) -> Response:
-        signed = console.user(request)
-        if signed is None:
-            return login_redirect()
-        user, token = signed
+    def render_experiment(request: Request, user: User, token: str, namespace: str, name: str,
+                          message: str | None = None, refused: bool = False) -> Response:
         experiment = fetch(request, user, EXPERIMENTS, namespace, name)
         if isinstance(experiment, Response):
             return experiment
         view = views.experiment_view(experiment, sources.summary(namespace, name),
                                      views.elapsed_since_start(experiment))
-        return page(request, "experiment.html", user=user, csrf=session.csrf_token(secret, token), **view)
+        return page(request, "experiment.html", status_code=403 if refused else 200, user=user,
+                    csrf=session.csrf_token(secret, token), **view, message=message, refused=refused,
+                    can_stop=console.may(user, "patch", EXPERIMENTS, namespace, name),
+                    why_disabled=f"{user.username} may not {actions.PATCH_EXPERIMENTS.describe(namespace)}")
+
+    @app.get("/experiments/{namespace}/{name}", response_class=HTMLResponse)
+    def experiment_page(request: Request, namespace: str, name: str) -> Response:
+        return signed_in(request, render_experiment, namespace, name)
+
+    @app.post("/experiments/{namespace}/{name}/stop", response_class=HTMLResponse)
+    def stop(request: Request, namespace: str, name: str, csrf: str = Form("")) -> Response:
+        def run(user: User, experiment: dict[str, Any]) -> actions.Outcome:
+            return actions.apply(api, user, experiment, actions.PATCH_EXPERIMENTS, actions.stop_patch(experiment),
+                                 "StopRequested", "Stop requested: the operator ends the experiment, "
+                                 "promotes nothing and gives the model's traffic back")
+        return act(request, EXPERIMENTS, namespace, name, csrf, run)
 
     @app.get("/leads", response_class=HTMLResponse)
     def lead_page(request: Request, lead_id: str = "", namespace: str = "") -> Response:

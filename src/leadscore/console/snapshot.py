@@ -32,11 +32,11 @@ def write_snapshot(directory: Path, model: dict[str, Any], card: dict[str, Any] 
     (directory / "static" / app.PLOTLY_FILE).write_bytes(app.plotly_js())
     (directory / "static" / app.PLOTLY_LICENSE_FILE).write_text(app.plotly_license())
     env = _environment()
-    common = {"static": "static", "user": None, "csrf": "", "message": None, "refused": False}
+    common = {"static": "static", "user": None, "csrf": "", "message": None, "refused": False,
+              "why_disabled": READ_ONLY}
     pages = {
-        "model.html": {**views.model_view(model, lambda _uri: card), "can_patch": False,
-                       "why_disabled": READ_ONLY, "experiments": [experiment]},
-        "experiment.html": views.experiment_view(experiment, summary, elapsed),
+        "model.html": {**views.model_view(model, lambda _uri: card), "can_patch": False, "experiments": [experiment]},
+        "experiment.html": {**views.experiment_view(experiment, summary, elapsed), "can_stop": False},
     }
     written = []
     for name, context in pages.items():

@@ -110,7 +110,10 @@ def reconcile_experiment(ctx: ExperimentContext, fetch_summary: SummaryFetcher) 
     """One pass; returns the status patch (only changed fields)."""
     before = ctx.status.model_copy(deep=True)
     if not is_final(ctx.status):
-        _step(ctx, fetch_summary)
+        if ctx.spec.stopped:
+            _stop(ctx)
+        else:
+            _step(ctx, fetch_summary)
     ctx.status.phase = c.experiment_phase(ctx.status.conditions)
     ctx.status.observed_generation = ctx.generation
     old, new = before.to_wire(), ctx.status.to_wire()
@@ -134,6 +137,18 @@ def _step(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
         _start(ctx, model, model_status)
         return
     _evaluate(ctx, model, fetch_summary)
+
+
+def _stop(ctx: ExperimentContext) -> None:
+    """spec.stopped: give the model's traffic back (when this experiment holds it), promote nothing."""
+    model = ctx.kube.read_model(ctx.namespace, ctx.spec.model_ref)
+    if model is not None:
+        release(ctx.kube, ctx.settings, model, ctx.name)
+    ctx.status.concluded = ctx.now
+    message = (f"stopped by spec.stopped before a decision: model {ctx.spec.model_ref} serves its active "
+               f"version to every lead again, nothing promoted")
+    ctx.condition(c.RUNNING, c.FALSE, c.STOPPED_BY_USER, message)
+    ctx.events.append(Event("Normal", c.STOPPED_BY_USER, message))
 
 
 def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScoringModelStatus) -> None:

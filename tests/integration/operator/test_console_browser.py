@@ -1,8 +1,9 @@
 """The insights console in headless chromium, against the real apiserver (with the operator
 running), the real artifact store (MinIO) and the real collector (on an SQLite event store).
 
-Users are ServiceAccounts with tokens from the apiserver: ``ops`` may read and patch models,
-``viewer`` may only read. Screenshots go to docs/img/.
+Users are ServiceAccounts with tokens from the apiserver: ``ops`` may read and patch models and
+experiments and read lead histories, ``viewer`` may only read models and experiments.
+Screenshots go to docs/img/.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "img"
 GROUP = "leadscoring.io"
 EXPERIMENT = "pc-v2-vs-v1"
+ABX = "abexperiments"
 
 
 @pytest.fixture(scope="session")
@@ -62,35 +64,43 @@ def _train(cluster: Any, bucket: str, card_dir: Path, version: str) -> None:
 
 
 @pytest.fixture
-def world(kube, cluster, operator, s3_bucket, card_dir, tmp_path, monkeypatch) -> Iterator[World]:
+def real_collector(kube, cluster, s3_bucket, tmp_path, monkeypatch) -> Iterator[str]:
+    """The collector on seeded leads, started before the operator so that both the operator (health,
+    experiment summaries) and the console read it, with the artifact store's credentials (it reads
+    a version's reference profile). It judges lead-history reads itself: the console forwards the
+    user's token."""
     db = f"sqlite:///{tmp_path / 'events.db'}"
     seed_events(db, cluster.namespace, "pc", EXPERIMENT, ("v1", "v2"), predictions=4000)
-    # the collector judges lead-history reads itself: the console forwards the user's token
     collector_env = {**os.environ, **kube.env, KUBE_ENV: "true"}
     with running_collector(db, tmp_path / "collector.log", env=collector_env) as collector_url:
         monkeypatch.setenv("LEADSCORE_COLLECTOR_URL", collector_url)
-        cluster.create(LSM, model("pc"))
-        _train(cluster, s3_bucket, card_dir, "v1")
-        retrain(cluster, "pc", "second")
-        _train(cluster, s3_bucket, card_dir, "v2")
-        eventually(lambda: cluster.status(LSM, "pc").get("servedVersion"), what="a served version")
-        cluster.create("abexperiments", {
-            "apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment", "metadata": {"name": EXPERIMENT},
-            "spec": {"modelRef": "pc", "control": {"version": "v1"}, "treatment": {"version": "v2"},
-                     "minSamplesPerArm": 1000000}})
-        namespace = cluster.namespace
-        ops, viewer = (service_account_token(cluster.api, namespace, n) for n in ("ops", "viewer"))
-        read = client.V1PolicyRule(api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"],
-                                   verbs=["get", "list"])
-        grant(cluster.api, namespace, "viewer", "console-viewer", [read])
-        grant(cluster.api, namespace, "ops", "console-ops", [read, client.V1PolicyRule(
-            api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["patch"]), client.V1PolicyRule(
-            api_groups=[GROUP], resources=[OUTCOMES], verbs=["get"])])
-        with kube.api_client() as console_api:
-            app = create_app(console_api, Sources(console_api, collector_url), secrets.token_hex(32),
-                             secure_cookie=False)
-            with serving(app) as url:
-                yield World(url, namespace, cluster, ops, viewer)
+        yield collector_url
+
+
+@pytest.fixture
+def world(kube, cluster, real_collector, operator, s3_bucket, card_dir) -> Iterator[World]:
+    cluster.create(LSM, model("pc"))
+    _train(cluster, s3_bucket, card_dir, "v1")
+    retrain(cluster, "pc", "second")
+    _train(cluster, s3_bucket, card_dir, "v2")
+    eventually(lambda: cluster.status(LSM, "pc").get("servedVersion"), what="a served version")
+    cluster.create(ABX, {
+        "apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment", "metadata": {"name": EXPERIMENT},
+        "spec": {"modelRef": "pc", "control": {"version": "v1"}, "treatment": {"version": "v2"},
+                 "minSamplesPerArm": 1000000}})
+    namespace = cluster.namespace
+    ops, viewer = (service_account_token(cluster.api, namespace, n) for n in ("ops", "viewer"))
+    read = client.V1PolicyRule(api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"],
+                               verbs=["get", "list"])
+    grant(cluster.api, namespace, "viewer", "console-viewer", [read])
+    grant(cluster.api, namespace, "ops", "console-ops", [read, client.V1PolicyRule(
+        api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"], verbs=["patch"]), client.V1PolicyRule(
+        api_groups=[GROUP], resources=[OUTCOMES], verbs=["get"])])
+    with kube.api_client() as console_api:
+        app = create_app(console_api, Sources(console_api, real_collector), secrets.token_hex(32),
+                         secure_cookie=False)
+        with serving(app) as url:
+            yield World(url, namespace, cluster, ops, viewer)
 
 
 def _login(page: Any, url: str, token: str) -> None:
@@ -126,6 +136,12 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
         _login(page, world.url, world.ops)
         assert page.inner_text("#who") == f"system:serviceaccount:{namespace}:ops"
         assert "pc" in page.inner_text("#models")
+        # the operator's health of the served version (read from the same collector) shows in the list
+        before = eventually(lambda: cluster.status(LSM, "pc").get("health"), what="the model's health", timeout=60)
+        page.reload()
+        after = cluster.status(LSM, "pc")["health"]  # the operator may re-evaluate meanwhile
+        shown = (page.get_attribute("#models td.health", "data-health"), page.inner_text("#models td.health"))
+        assert any(shown[0] == h["summary"] and h["message"] in shown[1] for h in (before, after))
 
         page.goto(f"{world.url}/models/{namespace}/pc")
         rows = page.locator("#versions tbody tr")
@@ -142,6 +158,15 @@ def test_console_shows_real_data_and_rollback_and_retrain_act_when_the_user_may(
         assert _points(page, "chart-timeline") > 20 and _points(page, "chart-lift") > 10
         assert "2000 leads" in page.inner_text("#stats") and "998000 more leads needed" in page.inner_text("#stats")
         page.screenshot(path=str(SCREENSHOTS / "console-experiment.png"), full_page=True)
+        _submit(page, lambda: page.click("#stop"))
+        assert "Stop requested" in page.inner_text("#message")
+        assert cluster.get(ABX, EXPERIMENT)["spec"]["stopped"] is True
+        stopped = eventually(lambda: (s := cluster.status(ABX, EXPERIMENT)).get("phase") == "Stopped" and s,
+                             what="the operator stops the experiment", timeout=60)
+        assert "decision" not in stopped and stopped.get("concluded")
+        eventually(lambda: not cluster.status(LSM, "pc").get("experiment"), what="the model's traffic released")
+        events = [e for e in cluster.events(EXPERIMENT) if e.reason == "StopRequested"]
+        assert events and f"system:serviceaccount:{namespace}:ops" in events[0].message
 
         _look_up(page, world.url, namespace, "L-7")
         assert "v2" in page.inner_text("#scores")
@@ -181,6 +206,13 @@ def test_console_refuses_a_user_without_rights_and_changes_nothing(world: World)
         _submit(page, lambda: page.click("button[aria-label='Pin v1'], button[aria-label='Pin v2']"))
         assert "Refused" in page.inner_text("#message")
 
+        page.goto(f"{world.url}/experiments/{namespace}/{EXPERIMENT}")
+        assert page.locator("#stop").is_disabled()
+        assert "may not patch abexperiments.leadscoring.io" in page.inner_text("#why-disabled")
+        page.evaluate("document.querySelectorAll('button[disabled]').forEach(b => b.disabled = false)")
+        _submit(page, lambda: page.click("#stop"))
+        assert "Refused" in page.inner_text("#message")
+
         # the collector refuses this user's token a lead history: reading outcomes needs 'get outcomes'
         _look_up(page, world.url, namespace, "L-7")
         assert "may not read lead histories" in page.inner_text("#refused")
@@ -193,10 +225,12 @@ def test_console_refuses_a_user_without_rights_and_changes_nothing(world: World)
         _submit(page, lambda: page.click("#retrain"))
         assert "CSRF" in page.inner_text("#message")
 
+    assert not cluster.get(ABX, EXPERIMENT)["spec"].get("stopped")
     consistently(lambda: cluster.get(LSM, "pc")["spec"] == before["spec"]
                  and cluster.get(LSM, "pc")["metadata"].get("annotations") == before["metadata"].get("annotations"),
                  what="the model is unchanged", duration=2)
     assert not [e for e in cluster.events("pc") if e.reason in ("Rollback", "RetrainRequested")]
+    assert not [e for e in cluster.events(EXPERIMENT) if e.reason == "StopRequested"]
 
 
 def test_console_login_explains_a_bad_token(kube) -> None:

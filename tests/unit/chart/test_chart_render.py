@@ -89,13 +89,14 @@ def test_collector_auth_rbac_network_policy_and_rate_limit_are_rendered(render) 
     assert (env["LEADSCORE_COLLECTOR_RATE"]["value"], env["LEADSCORE_COLLECTOR_BURST"]["value"]) == ("50", "200")
 
 
-def test_console_may_read_review_and_patch_models_only_when_enabled(render) -> None:
+def test_console_may_read_review_and_patch_models_and_experiments_only_when_enabled(render) -> None:
     role = only(render("dev"), "ClusterRole", CONSOLE)
     granted = {(group, resource, verb) for rule in role["rules"] for group in rule["apiGroups"]
                for resource in rule["resources"] for verb in rule["verbs"]}
     assert granted == {("leadscoring.io", "leadscoringmodels", "get"), ("leadscoring.io", "leadscoringmodels", "list"),
                        ("leadscoring.io", "abexperiments", "get"), ("leadscoring.io", "abexperiments", "list"),
-                       ("leadscoring.io", "leadscoringmodels", "patch"), ("", "events", "create"),
+                       ("leadscoring.io", "leadscoringmodels", "patch"), ("leadscoring.io", "abexperiments", "patch"),
+                       ("", "events", "create"),
                        ("authentication.k8s.io", "tokenreviews", "create"),
                        ("authorization.k8s.io", "subjectaccessreviews", "create")}
     assert not [o for o in render("external") if o["metadata"]["name"] == CONSOLE]

@@ -73,6 +73,21 @@ def test_experiment_promotes_and_releases_when_the_treatment_wins(kube, settings
     assert exp["status"]["decision"] == "promote"
 
 
+def test_stopped_experiment_releases_the_model_promotes_nothing_and_stays_stopped(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    exp["spec"]["stopped"] = True
+    ctx = run(kube, settings, exp, summary((10000, 1000), (10000, 1300)))  # a winner that must not be promoted
+    assert exp["status"]["phase"] == "Stopped" and "decision" not in exp["status"]
+    assert "experiment" not in kube.models["m"]["status"] and kube.models["m"]["status"]["activeVersion"] == "v1"
+    assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"].endswith("/v1/")
+    assert [e.reason for e in ctx.events] == ["StoppedByUser"]
+    exp["spec"]["stopped"] = False  # final: un-setting it starts nothing
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert exp["status"]["phase"] == "Stopped" and "experiment" not in kube.models["m"]["status"]
+
+
 def test_experiment_holds_a_clear_winner_until_its_min_duration_has_passed(kube, settings):
     kube.models["m"] = model_body()
     exp = experiment_body()
