@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from leadscore.trainer.algorithms.lgbm import float32_floor, float32_thresholds
+from leadscore.trainer.algorithms.lgbm import ZERO_THRESHOLD, float32_floor, float32_split_values, float32_thresholds
 
 LOW = np.float32(0.1642857)
 HIGH = np.nextafter(LOW, np.float32(1))
@@ -24,6 +24,17 @@ def test_float32_floor_keeps_every_float32_on_the_same_side() -> None:
         probes = np.r_[probes, np.nextafter(probes, np.float32(np.inf)), np.nextafter(probes, np.float32(-np.inf))]
     for t, f in zip(thresholds, floored, strict=True):
         assert np.array_equal(probes.astype(np.float64) <= t, probes <= np.float32(f))
+
+
+def test_float32_split_values_send_inputs_lightgbm_reads_as_zero_the_way_lightgbm_does() -> None:
+    zero = np.float32(ZERO_THRESHOLD)
+    thresholds = np.array([-ZERO_THRESHOLD, -1e-36, 0.0, 1e-36, ZERO_THRESHOLD, 1.0, -1.0])
+    probes = np.array([0.0, -0.0, 1e-36, -1e-36, zero, -zero, np.nextafter(zero, np.float32(1)),
+                       np.nextafter(-zero, np.float32(-1)), 1.0, -1.0], dtype=np.float32)
+    zeroed = np.where(np.abs(probes) <= ZERO_THRESHOLD, 0.0, probes.astype(np.float64))
+    for t, f in zip(thresholds, float32_split_values(thresholds), strict=True):
+        assert np.float32(f) == f
+        assert np.array_equal(zeroed <= t, probes <= np.float32(f)), t
 
 
 def test_float32_thresholds_rewrites_numeric_splits_only_and_drops_tree_sizes() -> None:

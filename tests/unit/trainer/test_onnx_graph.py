@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from onnx import helper
 
 from leadscore.errors import ParityError
 from leadscore.trainer import onnx_graph
@@ -30,6 +31,33 @@ def test_member_graph_margin_matches_the_native_margin(name: str, data: TrainDat
     session = onnx_graph.session(graph.SerializeToString(), threads=1)
     onnx_margin = session.run([onnx_graph.MARGIN], {onnx_graph.INPUT: data.x_valid})[0][:, 0]
     assert np.max(np.abs(onnx_margin - algorithm.margin(fitted[name], data.x_valid))) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["xgboost", "lightgbm", "catboost"])
+def test_tree_graph_matches_the_native_margin_on_and_beside_every_split_value(name: str, data: TrainData,
+                                                                              fitted: dict) -> None:
+    """Rows whose feature sits exactly on a split value of the graph, or one float32 step either
+    side, take the native model's branch: float32 thresholds decide like the native ones (LightGBM
+    also splits at -1e-35, where it reads the tiny value on the split as 0)."""
+    algorithm = ALGORITHMS[name]
+    graph = algorithm.to_onnx(fitted[name], data.n_features)
+    trees = next(n for n in graph.graph.node if n.op_type == "TreeEnsembleRegressor")
+    attrs = {a.name: helper.get_attribute_value(a) for a in trees.attribute}
+    splits = {(f, np.float32(v)) for f, v, mode in zip(attrs["nodes_featureids"], attrs["nodes_values"],
+                                                        attrs["nodes_modes"], strict=True) if mode != b"LEAF"}
+    base = np.nan_to_num(data.x_valid[:4])
+    rows = []
+    for feature, value in sorted(splits):
+        with np.errstate(over="ignore"):  # CatBoost may split at the largest float32
+            probes = (value, np.nextafter(value, np.float32(np.inf)), np.nextafter(value, np.float32(-np.inf)))
+        for probe in probes:
+            row = base.copy()
+            row[:, feature] = probe
+            rows.append(row)
+    x = np.concatenate(rows).astype(np.float32)
+    session = onnx_graph.session(graph.SerializeToString(), threads=1)
+    onnx_margin = session.run([onnx_graph.MARGIN], {onnx_graph.INPUT: x})[0][:, 0]
+    assert np.max(np.abs(onnx_margin - algorithm.margin(fitted[name], x))) < 1e-5
 
 
 @pytest.mark.parametrize("method", ["sigmoid", "isotonic"])

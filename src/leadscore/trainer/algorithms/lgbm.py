@@ -6,6 +6,8 @@ rounds each one to the nearest float32. When two training values are one float32
 that rounding lands on the upper value and sends it left where LightGBM sends it right (one
 lead moved 0.063 in log-odds). The export therefore writes each threshold as the largest
 float32 not above it: for float32 inputs ``x <= t`` and ``x <= that`` agree on every value.
+LightGBM also reads any input within ``ZERO_THRESHOLD`` of 0 as 0 before its trees, which the
+exported thresholds account for too.
 """
 
 from __future__ import annotations
@@ -85,11 +87,12 @@ class LightGBMAlgorithm(Algorithm):
         return int(model.best_iteration_ or model.n_estimators_)
 
 
-
 _CATEGORICAL = 1  # bit 0 of a node's decision_type: a categorical split (its "threshold" is an index)
 _THRESHOLDS = re.compile(r"^threshold=(.*)$", re.MULTILINE)
 _DECISION_TYPES = re.compile(r"^decision_type=(.*)$", re.MULTILINE)
 _TREE_SIZES = re.compile(r"^tree_sizes=.*\n", re.MULTILINE)
+ZERO_THRESHOLD = float(np.float32(1e-35))
+"""LightGBM's kZeroThreshold (a float32): an input with ``|x| <= ZERO_THRESHOLD`` is read as 0."""
 
 
 def float32_floor(values: np.ndarray) -> np.ndarray:
@@ -103,20 +106,30 @@ def float32_floor(values: np.ndarray) -> np.ndarray:
     return nearest.astype(np.float64)
 
 
+def float32_split_values(thresholds: np.ndarray) -> np.ndarray:
+    """For each LightGBM threshold ``t``, the float32 ``f`` (as float64) such that every float32
+    ``x`` has ``x <= f`` exactly when LightGBM sends it left: ``zeroed(x) <= t``."""
+    t = np.asarray(thresholds, dtype=np.float64)
+    below_negative_zero = float(np.nextafter(np.float32(-ZERO_THRESHOLD), np.float32(-np.inf)))
+    t = np.where((t >= -ZERO_THRESHOLD) & (t < 0), below_negative_zero, t)  # left iff x < -ZERO_THRESHOLD
+    t = np.where((t >= 0) & (t < ZERO_THRESHOLD), ZERO_THRESHOLD, t)  # left iff x <= ZERO_THRESHOLD
+    return float32_floor(t)
+
+
 def _floor_tree(tree: str) -> str:
-    """One ``Tree=`` block of the model text with its numeric thresholds floored."""
+    """One ``Tree=`` block of the model text with its numeric thresholds as ``float32_split_values``."""
     thresholds, types = _THRESHOLDS.search(tree), _DECISION_TYPES.search(tree)
     if thresholds is None or types is None:  # a single-leaf tree has no splits
         return tree
     raw = thresholds[1].split()
     numeric = (np.array(types[1].split(), dtype=np.int64) & _CATEGORICAL) == 0
-    floored = float32_floor(np.array([r if n else "0" for r, n in zip(raw, numeric, strict=True)], dtype=np.float64))
-    line = " ".join(repr(float(f)) if n else r for r, n, f in zip(raw, numeric, floored, strict=True))
+    values = float32_split_values(np.array([r if n else "0" for r, n in zip(raw, numeric, strict=True)], dtype=float))
+    line = " ".join(repr(float(v)) if n else r for r, n, v in zip(raw, numeric, values, strict=True))
     return tree[: thresholds.start(1)] + line + tree[thresholds.end(1):]
 
 
 def float32_thresholds(model_text: str) -> str:
-    """A LightGBM model text with every numeric threshold replaced by its ``float32_floor``.
+    """A LightGBM model text with every numeric threshold replaced by its ``float32_split_values``.
 
     Its decisions, and so its scores, are unchanged for float32 inputs (what the trainer and
     the predictor feed it), and its thresholds survive the ONNX export's float32 cast exactly.
