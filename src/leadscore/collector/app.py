@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from leadscore import __version__
 from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
-from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
+from leadscore.auth.ratelimit import RateLimitedError
+from leadscore.collector.auth import AccessDeniedError, Gate, Verb
 from leadscore.collector.cloudevents import parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from leadscore.auth.ratelimit import RateLimiter, parse_rate
 from leadscore.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,37 +41,6 @@ class AccessDeniedError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-class RateLimitedError(Exception):
-    """429: the client sent more than its share; ``retry_after`` seconds until the next may go."""
-
-    def __init__(self, client: str, retry_after: float) -> None:
-        super().__init__(f"rate limit: {client} sent more requests than the collector accepts; "
-                         f"retry after {retry_after:.1f} s")
-        self.retry_after = retry_after
-
-
-@dataclass
-class RateLimiter:
-    """A token bucket per client: ``rate`` requests a second on average, ``burst`` at once."""
-
-    rate: float
-    burst: int
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def retry_after(self, client: str, now: float | None = None) -> float:
-        """0 when the request may go now (and is counted); else seconds until it may."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[client] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 @dataclass
@@ -104,16 +72,8 @@ class Gate:
             except config.ConfigException:
                 config.load_kube_config()
             kube = client.ApiClient()
-        limiter = None
-        if env.get(RATE_ENV):
-            try:
-                rate = float(env[RATE_ENV])
-                burst = int(env.get(BURST_ENV) or max(1, round(rate * 10)))
-            except ValueError:
-                raise ConfigError(f"{RATE_ENV}/{BURST_ENV}: expected numbers, got {env[RATE_ENV]!r}") from None
-            if rate <= 0 or burst < 1:
-                raise ConfigError(f"{RATE_ENV} must be > 0 and {BURST_ENV} >= 1")
-            limiter = RateLimiter(rate, burst)
+        rate = parse_rate(env.get(RATE_ENV), env.get(BURST_ENV), RATE_ENV, BURST_ENV)
+        limiter = RateLimiter(*rate) if rate else None
         return cls(static_token=token, kube=kube, limiter=limiter)
 
     def check(self, authorization: str | None, verb: Verb, namespace: str) -> str:
@@ -148,7 +108,6 @@ class Gate:
         """``check``, then the rate limit of the caller (its name, else its address)."""
         who = self.check(authorization, verb, namespace)
         client = address if who == "anonymous" else who
-        wait = self.limiter.retry_after(client) if self.limiter is not None else 0.0
-        if wait > 0:
-            raise RateLimitedError(client, wait)
+        if self.limiter is not None:
+            self.limiter.admit(client)
         return who

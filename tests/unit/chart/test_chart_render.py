@@ -595,3 +595,14 @@ def test_retention_prunes_daily_everything_older_than_the_configured_days(render
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     forever = only(render("external", "collector.retention.days=0"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
     assert forever["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["collector", "prune"]
+
+
+def test_predictor_rate_limit_is_off_by_default_and_set_by_values(render) -> None:
+    (default,) = only(render("dev"), "ClusterServingRuntime", "leadscore")["spec"]["containers"]
+    assert "LEADSCORE_RATE_LIMIT" not in env_of(default)
+    runtime = only(render("dev", "servingRuntime.rateLimit.requestsPerSecond=20", "servingRuntime.rateLimit.burst=40",
+                          "servingRuntime.rateLimit.clientHeader=X-Client-Id"), "ClusterServingRuntime", "leadscore")
+    env = env_of(runtime["spec"]["containers"][0])
+    assert {name: env[name]["value"] for name in env} == {
+        "LEADSCORE_RATE_LIMIT": "20", "LEADSCORE_RATE_BURST": "40", "LEADSCORE_RATE_CLIENT_HEADER": "X-Client-Id"}
+    assert list(_unknown_fields(runtime, "V1alpha1ClusterServingRuntime", "runtime")) == []

@@ -770,7 +770,8 @@ def test_privacy_rules_are_refused_when_malformed_or_without_a_key() -> None:
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> None:
-    from leadscore.collector.auth import Gate, RateLimiter
+    from leadscore.auth.ratelimit import RateLimiter
+    from leadscore.collector.auth import Gate
 
     gate = Gate(limiter=RateLimiter(rate=0.5, burst=2))
     with TestClient(create_app(store, gate=gate)) as limited:
@@ -781,7 +782,7 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> 
 
 
 def test_rate_limiter_refills_over_time() -> None:
-    from leadscore.collector.auth import RateLimiter
+    from leadscore.auth.ratelimit import RateLimiter
 
     limiter = RateLimiter(rate=1.0, burst=1)
     assert limiter.retry_after("crm", now=0.0) == 0.0
