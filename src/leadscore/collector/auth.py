@@ -1,13 +1,16 @@
-"""Who may post outcomes and read lead histories: bearer tokens, judged per namespace.
+"""Who may post outcomes and read lead histories and summaries: bearer tokens, judged per namespace.
 
-A CRM endpoint (``POST /v1/namespaces/{ns}/outcomes``, ``GET /v1/namespaces/{ns}/leads/{id}``)
-needs ``Authorization: Bearer <token>``:
+The CRM endpoints (``POST /v1/namespaces/{ns}/outcomes``, ``GET /v1/namespaces/{ns}/leads/{id}``)
+and the summaries (``GET /v1/experiments/{ns}/{name}/summary``, ``GET /v1/models/{ns}/{service}/
+drift`` and ``/performance``) need ``Authorization: Bearer <token>``:
 
 * a **static token** from a Secret (``LEADSCORE_COLLECTOR_TOKEN``), for a CRM outside the cluster;
-  it may do both, in every namespace, so give it only to a CRM trusted with all of them;
+  it may do everything, in every namespace, so give it only to a CRM trusted with all of them;
 * a **Kubernetes token** (a ServiceAccount's, or any the apiserver accepts), verified by a
-  TokenReview and authorised by a SubjectAccessReview in the path's namespace on the resource
-  the chart's ClusterRoles grant: ``create`` (post) or ``get`` (read) ``outcomes.leadscoring.io``.
+  TokenReview and authorised by a SubjectAccessReview in the path's namespace: ``create`` (post)
+  or ``get`` (read) ``outcomes.leadscoring.io`` (the chart's CRM ClusterRoles grant them), ``get``
+  on the ``abexperiments`` (a summary) or ``leadscoringmodels`` (drift, live accuracy) whose
+  figures are read: whoever may read the resource may read its figures.
 
 No token is 401, a token the apiserver does not accept is 401, a known user without the right is
 403; each says what was missing. Verdicts are not cached: the apiserver is the only judge.
@@ -32,7 +35,24 @@ GROUP, RESOURCE = "leadscoring.io", "outcomes"
 TOKEN_ENV, KUBE_ENV = "LEADSCORE_COLLECTOR_TOKEN", "LEADSCORE_COLLECTOR_KUBE_AUTH"
 RATE_ENV, BURST_ENV = "LEADSCORE_COLLECTOR_RATE", "LEADSCORE_COLLECTOR_BURST"
 STATIC_USER = "static-token"
-Verb = Literal["create", "get"]
+
+
+@dataclass(frozen=True)
+class Right:
+    """What a request asks to do: ``verb`` on ``resource`` (of ``GROUP``) in the path's namespace."""
+
+    verb: Literal["create", "get"]
+    resource: str
+    doing: str
+    """How a 403 says it: "<user> may not <doing> namespace 'x'"."""
+    role: str | None = None
+    """The chart's ClusterRole that grants it, if one does."""
+
+
+POST_OUTCOMES = Right("create", RESOURCE, "post outcomes to", "<release>-crm-writer")
+READ_LEADS = Right("get", RESOURCE, "read lead histories of", "<release>-crm-reader")
+READ_EXPERIMENTS = Right("get", "abexperiments", "read experiment summaries of")
+READ_MODELS = Right("get", "leadscoringmodels", "read model drift and live accuracy of")
 
 
 class AccessDeniedError(Exception):
@@ -76,8 +96,8 @@ class Gate:
         limiter = RateLimiter(*rate) if rate else None
         return cls(static_token=token, kube=kube, limiter=limiter)
 
-    def check(self, authorization: str | None, verb: Verb, namespace: str) -> str:
-        """The caller's name when it may ``verb`` outcomes in ``namespace``; raises ``AccessDeniedError``."""
+    def check(self, authorization: str | None, right: Right, namespace: str) -> str:
+        """The caller's name when it has ``right`` in ``namespace``; raises ``AccessDeniedError``."""
         if not self.enabled:
             return "anonymous"
         scheme, _, token = (authorization or "").partition(" ")
@@ -95,18 +115,17 @@ class Gate:
         if user is None:
             raise AccessDeniedError(401, "authorization: the Kubernetes API server does not accept this token "
                               "(expired, revoked, or not a token of this cluster)")
-        access = review_access(self.kube, user, verb, GROUP, RESOURCE, namespace=namespace)
+        access = review_access(self.kube, user, right.verb, GROUP, right.resource, namespace=namespace)
         if not access.allowed:
-            what = "post outcomes to" if verb == "create" else "read lead histories of"
-            raise AccessDeniedError(403, f"{user.username} may not {what} namespace {namespace!r}: grant it "
-                              f"'{verb}' on {RESOURCE}.{GROUP} there (the chart's ClusterRole "
-                              f"<release>-crm-{'writer' if verb == 'create' else 'reader'})"
+            raise AccessDeniedError(403, f"{user.username} may not {right.doing} namespace {namespace!r}: grant it "
+                              f"'{right.verb}' on {right.resource}.{GROUP} there"
+                              + (f" (the chart's ClusterRole {right.role})" if right.role else "")
                               + (f"; {access.reason}" if access.reason else ""))
         return user.username
 
-    def admit(self, authorization: str | None, verb: Verb, namespace: str, address: str) -> str:
+    def admit(self, authorization: str | None, right: Right, namespace: str, address: str) -> str:
         """``check``, then the rate limit of the caller (its name, else its address)."""
-        who = self.check(authorization, verb, namespace)
+        who = self.check(authorization, right, namespace)
         client = address if who == "anonymous" else who
         if self.limiter is not None:
             self.limiter.admit(client)
