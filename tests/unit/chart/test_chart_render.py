@@ -556,6 +556,15 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_collector_export_by_vertical_reads_the_cards_under_the_operators_artifact_root(render) -> None:
+    objects = render("external", "collector.export.enabled=true", "collector.export.output=s3://data/pc.parquet",
+                     "collector.export.namespace=sales", "collector.export.vertical=pc",
+                     "operator.artifactRoot=s3://models")
+    cron = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
+    params = _parse_cli(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert (params["namespace"], params["vertical"], params["artifact_root"]) == ("sales", "pc", "s3://models")
+
+
 def test_collector_export_is_absent_by_default(render) -> None:
     assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
 

@@ -177,6 +177,64 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
     assert frame.sort_values("lead_id")["converted"].tolist() == [1, 0]
 
 
+def _seed_verticals(store_url: str, root: Path) -> None:
+    """In namespace sales: pc-model v3 (a P&C card) scored P1, P2; health-model v3 (a health card)
+    scored H1 and P2 (a colliding lead id, another model); pc-model v2, whose version retention
+    deleted, scored P0. Every lead has an outcome."""
+    store = open_store(store_url)
+    try:
+        for event_id, isvc, version, leads in (("e1", "pc-model", "v3", ("P1", "P2")),
+                                                ("e2", "health-model", "v3", ("H1", "P2")),
+                                                ("e3", "pc-model", "v2", ("P0",))):
+            for kind, body in (("request", request_body(*leads)),
+                               ("response", response_body(*(scored(i, version=version) for i in leads)))):
+                raw = headers(event_id, kind, isvc=isvc, time="2024-02-01T10:00:00Z")
+                record_event(store, parse_context({k.lower(): v for k, v in raw.items()}), body)
+        record_outcomes(store, "sales", parse_outcomes([
+            {"lead_id": i, "converted": i != "P2", "occurred_at": "2024-02-03T00:00:00Z"}
+            for i in ("P0", "P1", "P2", "H1")]))
+    finally:
+        store.dispose()
+    for model, vertical in (("pc-model", "pc"), ("health-model", "health")):
+        card = root / "sales" / model / "v3" / "model_card.json"
+        card.parent.mkdir(parents=True)
+        card.write_text(f'{{"version": "v3", "vertical": "{vertical}"}}')
+
+
+def test_cli_export_by_vertical_keeps_the_leads_of_versions_trained_for_it(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "artifacts"
+    _seed_verticals(store_url, root)
+    output = tmp_path / "pc.parquet"
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales", "--vertical", "pc", "--artifact-root", str(root)]) == 0
+    assert capsys.readouterr().out.strip().endswith(
+        "the leads of health-model/v3, pc-model/v2 (another vertical or no model card)")
+    frame = pd.read_parquet(output)
+    assert sorted(zip(frame["lead_id"], frame["converted"], strict=True)) == [("P1", 1), ("P2", 0)]
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales", "--vertical", "health", "--artifact-root", str(root)]) == 0
+    frame = pd.read_parquet(output)
+    assert sorted(zip(frame["lead_id"], frame["converted"], strict=True)) == [("H1", 1), ("P2", 0)]
+
+
+def test_cli_export_by_vertical_needs_the_artifact_root_and_a_known_vertical(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEADSCORE_ARTIFACT_ROOT", raising=False)
+    _seed_verticals(store_url, tmp_path / "artifacts")
+    base = ["collector", "export", "--since", "2024-02-01", "--output", str(tmp_path / "x.parquet"),
+            "--db", store_url, "--namespace", "sales"]
+    assert main([*base, "--vertical", "pc"]) == 2
+    assert "--artifact-root: required with --vertical" in capsys.readouterr().err
+    assert main([*base, "--vertical", "auto"]) == 2
+    assert "--vertical: expected one of pc, health, commercial, generic, got 'auto'" in capsys.readouterr().err
+    assert main([*base, "--vertical", "commercial", "--artifact-root", str(tmp_path / "artifacts")]) == 3
+    assert "--vertical commercial (other or unknown vertical: health-model/v3, pc-model/v2, pc-model/v3)" \
+        in capsys.readouterr().err
+
+
 def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(
     store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
