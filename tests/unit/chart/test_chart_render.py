@@ -87,6 +87,23 @@ def test_collector_auth_rbac_network_policy_and_rate_limit_are_rendered(render) 
     assert (env["LEADSCORE_COLLECTOR_RATE"]["value"], env["LEADSCORE_COLLECTOR_BURST"]["value"]) == ("50", "200")
 
 
+def test_the_operator_reads_summaries_with_the_static_token_when_the_collector_judges_no_kubernetes_tokens(
+        render) -> None:
+    def operator(*sets: str) -> dict[str, Any]:
+        (deployment,) = [d for d in find(render("dev", *sets), "Deployment") if d["metadata"]["name"] == OPERATOR]
+        return deployment["spec"]["template"]["spec"]
+
+    default = operator("collector.auth.existingSecret=crm-token")  # its ServiceAccount token, reviewed
+    assert "LEADSCORE_COLLECTOR_TOKEN_FILE" not in env_of(default["containers"][0])
+    static = operator("collector.auth.kubernetes=false", "collector.auth.existingSecret=crm-token")
+    (container,) = static["containers"]
+    path = env_of(container)["LEADSCORE_COLLECTOR_TOKEN_FILE"]["value"]
+    mount = next(m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in static["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"] == {"secretName": "crm-token", "items": [{"key": "token", "path": "token"}]}
+    assert path == f"{mount['mountPath']}/token"
+
+
 # --- operator -----------------------------------------------------------------------------------
 
 def _parse_cli(argv: Sequence[str]) -> dict[str, Any]:
