@@ -84,6 +84,44 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
         engine.dispose()
 
 
+def test_migration_0003_i18_gives_old_outcomes_the_one_namespace_that_scored_their_lead(store_url: str) -> None:
+    """The documented rule (0003_i18's docstring, docs/collector.md) on a database the previous
+    schema created: one namespace scored the lead -> that namespace; several or none -> "" (kept,
+    named by no request); keys become unique per namespace."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = _migrations()
+    scored = [("e1", 0, "L1", "a"), ("e2", 0, "L1", "a"), ("e3", 0, "L2", "a"), ("e4", 0, "L2", "b")]
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003_i20")
+            for event_id, idx, lead_id, namespace in scored:
+                connection.execute(text(
+                    "INSERT INTO predictions (event_id, idx, lead_id, probability, model_version, namespace, "
+                    "inference_service, predicted_at) VALUES (:e, :i, :l, 0.5, 'v1', :n, 'm', '2030-01-01 09:00:00')"),
+                    {"e": event_id, "i": idx, "l": lead_id, "n": namespace})
+            for key, lead_id in (("k1", "L1"), ("k2", "L2"), ("k3", "L3")):
+                connection.execute(text(
+                    "INSERT INTO outcomes (idempotency_key, lead_id, converted, value, occurred_at, received_at) "
+                    "VALUES (:k, :l, :c, 10.0, '2030-01-02 09:00:00', '2030-01-02 09:00:00')"),
+                    {"k": key, "l": lead_id, "c": True})
+            command.upgrade(config, "0003_i18")
+            moved = connection.execute(text("SELECT lead_id, namespace, model, converted, value FROM outcomes "
+                                            "ORDER BY lead_id"))
+            assert [tuple(r) for r in moved] == [("L1", "a", None, True, 10.0), ("L2", "", None, True, 10.0),
+                                                 ("L3", "", None, True, 10.0)]
+            connection.execute(text(  # another namespace may reuse a key now
+                "INSERT INTO outcomes (idempotency_key, lead_id, converted, occurred_at, received_at, namespace) "
+                "VALUES ('k1', 'L1', false, '2030-01-02 09:00:00', '2030-01-02 09:00:00', 'b')"))
+            assert connection.execute(text("SELECT COUNT(*) FROM outcomes WHERE idempotency_key = 'k1'")) \
+                .scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
 def test_migration_0003_adds_the_covariate_and_keeps_existing_predictions(store_url: str) -> None:
     from alembic import command
     from alembic.config import Config
