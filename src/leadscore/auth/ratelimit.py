@@ -32,6 +32,9 @@ class RateLimiter:
 
     rate: float
     burst: int
+    max_clients: int = 10_000
+    """Buckets kept before the full ones (clients idle long enough to be back at ``burst``) are
+    forgotten: a stream of new addresses or header values cannot grow memory without bound."""
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,6 +42,8 @@ class RateLimiter:
         """0 when the request may go now (and is counted); else seconds until it may."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            if client not in self._buckets and len(self._buckets) >= self.max_clients:
+                self._forget_full(now)
             tokens, last = self._buckets.get(client, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
             if tokens >= 1.0:
@@ -46,6 +51,12 @@ class RateLimiter:
                 return 0.0
             self._buckets[client] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: forgetting them changes no answer."""
+        full = [c for c, (tokens, last) in self._buckets.items() if tokens + (now - last) * self.rate >= self.burst]
+        for client in full:
+            del self._buckets[client]
 
     def admit(self, client: str) -> None:
         """Count one request of ``client``; raises ``RateLimitedError`` when it is over its rate."""

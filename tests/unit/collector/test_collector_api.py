@@ -781,16 +781,6 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> 
     assert answers[2].json()["reason"] == "TooManyRequests"
 
 
-def test_rate_limiter_refills_over_time() -> None:
-    from leadscore.auth.ratelimit import RateLimiter
-
-    limiter = RateLimiter(rate=1.0, burst=1)
-    assert limiter.retry_after("crm", now=0.0) == 0.0
-    assert limiter.retry_after("crm", now=0.5) == pytest.approx(0.5)
-    assert limiter.retry_after("other", now=0.5) == 0.0  # per client
-    assert limiter.retry_after("crm", now=1.6) == 0.0
-
-
 def test_http_metrics_count_requests_by_route_and_status(client: TestClient) -> None:
     client.post(OUTCOMES, json={"lead_id": "L1"})
     client.get(f"{LEADS}/nobody")
