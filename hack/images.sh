@@ -4,7 +4,7 @@
 # went into it, so an unchanged image is never rebuilt (CI restores them from ~/.cache/leadscore).
 #
 #   hack/images.sh [--path] [--load ADDRESS] [NAME...]
-#     NAME       operator trainer predictor collector storage-initializer (KServe's, from PyPI),
+#     NAME       operator trainer predictor collector console storage-initializer (KServe's, from PyPI),
 #                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
 #                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
 #                tests and the chart's bundled MinIO); default: all of them
@@ -30,13 +30,15 @@ export BUILDAH
 read -r -a buildah <<<"$BUILDAH"
 
 # name | Dockerfile | context (. = the repo, or the build script whose output directory holds BINARY) | build args
+# (the repo's Dockerfile has one target per Python image, named like the image)
 IMAGES=(
   "pause|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=pause UID=65535"
   "coredns|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=coredns"
-  "operator|operator/Dockerfile|.|"
-  "trainer|trainer/Dockerfile|.|"
-  "predictor|predictor/Dockerfile|.|"
-  "collector|collector/Dockerfile|.|"
+  "operator|Dockerfile|.|EXTRAS=operator"
+  "trainer|Dockerfile|.|EXTRAS=trainer"
+  "predictor|Dockerfile|.|EXTRAS=predictor"
+  "collector|Dockerfile|.|EXTRAS=collector"
+  "console|Dockerfile|.|EXTRAS=console"
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
   "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
@@ -92,6 +94,7 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   local bud=(bud --network host --layers=false --file "$dockerfile" --tag "$ref")
   local arg
   for arg in $args; do bud+=(--build-arg "$arg"); done
+  [ "$dockerfile" != Dockerfile ] || bud+=(--target "$name")
   if [ "$context" = "." ]; then
     ensure_base
     bud+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from fastapi import FastAPI, Form, Request
@@ -27,6 +28,7 @@ from leadscore.console.sources import EXPERIMENTS, GROUP, MODELS, CollectorRefus
 from leadscore.experiments.formatting import percent
 
 SESSION_SECONDS = 8 * 3600
+T = TypeVar("T")
 PLOTLY_FILE, PLOTLY_LICENSE_FILE = "plotly.min.js", "plotly-LICENSE.txt"
 PLOTLY_PATH, PLOTLY_LICENSE_PATH = f"/static/{PLOTLY_FILE}", f"/static/{PLOTLY_LICENSE_FILE}"
 
@@ -52,6 +54,14 @@ def configure(env: jinja2.Environment) -> None:
     env.filters["pct"] = lambda v, digits=2: percent(v, digits=digits)
     env.filters["tojson_safe"] = json_for_script
     env.globals["glossary"] = glossary
+
+
+def collector_read(read: Callable[[], T]) -> tuple[T | None, str | None]:
+    """``read()``, or None and the collector's reason when it refused the user's token or right."""
+    try:
+        return read(), None
+    except CollectorRefusedError as error:
+        return None, str(error)
 
 
 def json_for_script(value: Any) -> str:
@@ -181,11 +191,13 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         model = fetch(request, user, MODELS, namespace, name)
         if isinstance(model, Response):
             return model
-        view = views.model_view(model, sources.card, sources.tiers(namespace, name))
+        tiers, refused_by_collector = collector_read(lambda: sources.tiers(namespace, name, token))
+        view = views.model_view(model, sources.card, tiers)
         can_patch = console.may(user, "patch", MODELS, namespace, name)
         experiments = [e for e in sources.experiments(namespace) if e["spec"].get("modelRef") == name] \
             if console.may(user, "list", EXPERIMENTS, namespace) else []
         return page(request, "model.html", status_code=403 if refused else 200, user=user,
+                    refused_by_collector=refused_by_collector,
                     csrf=session.csrf_token(secret, token), **view, can_patch=can_patch, experiments=experiments,
                     message=message, refused=refused,
                     why_disabled=f"{user.username} may not {actions.PATCH_MODELS.describe(namespace)}")
@@ -232,9 +244,10 @@ def create_app(api: client.ApiClient, sources: Sources, secret: str, *, secure_c
         experiment = fetch(request, user, EXPERIMENTS, namespace, name)
         if isinstance(experiment, Response):
             return experiment
-        view = views.experiment_view(experiment, sources.summary(namespace, name),
-                                     views.elapsed_since_start(experiment))
+        summary, refused_by_collector = collector_read(lambda: sources.summary(namespace, name, token))
+        view = views.experiment_view(experiment, summary, views.elapsed_since_start(experiment))
         return page(request, "experiment.html", status_code=403 if refused else 200, user=user,
+                    refused_by_collector=refused_by_collector,
                     csrf=session.csrf_token(secret, token), **view, message=message, refused=refused,
                     can_stop=console.may(user, "patch", EXPERIMENTS, namespace, name),
                     why_disabled=f"{user.username} may not {actions.PATCH_EXPERIMENTS.describe(namespace)}")

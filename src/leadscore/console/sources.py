@@ -65,24 +65,27 @@ class Sources:
         except (StorageError, ValueError):
             return None
 
-    def summary(self, namespace: str, name: str) -> ExperimentSummary | None:
+    def summary(self, namespace: str, name: str, token: str) -> ExperimentSummary | None:
         """The collector's experiment summary (reused for ``summary_seconds``, see ``_aggregate``)."""
-        data = self._aggregate(f"/v1/experiments/{quote(namespace, safe='')}/{quote(name, safe='')}/summary")
+        data = self._aggregate(f"/v1/experiments/{quote(namespace, safe='')}/{quote(name, safe='')}/summary", token)
         return ExperimentSummary.model_validate(data) if data is not None else None
 
-    def tiers(self, namespace: str, service: str, days: int = 30) -> TierSummary | None:
+    def tiers(self, namespace: str, service: str, token: str, days: int = 30) -> TierSummary | None:
         """Leads per tier the model's InferenceService (named after the model) scored lately."""
-        data = self._aggregate(f"/v1/models/{quote(namespace, safe='')}/{quote(service, safe='')}/tiers?days={days}")
+        data = self._aggregate(f"/v1/models/{quote(namespace, safe='')}/{quote(service, safe='')}/tiers?days={days}",
+                               token)
         return TierSummary.model_validate(data) if data is not None else None
 
-    def _aggregate(self, path: str) -> dict[str, Any] | None:
-        """A collector aggregate, reused for ``summary_seconds``: the collector computes it over every
-        matching prediction per request (an experiment summary takes about 1.3 s per 100,000), and
-        the operator itself evaluates experiments minutes apart, so seconds of staleness change nothing."""
+    def _aggregate(self, path: str, token: str) -> dict[str, Any] | None:
+        """A collector aggregate, asked with the user's ``token`` and reused for ``summary_seconds``: the
+        collector computes it over every matching prediction per request (an experiment summary takes
+        about 1.3 s per 100,000), and the operator itself evaluates experiments minutes apart, so seconds
+        of staleness change nothing. Reuse across users is safe because the console shows an aggregate
+        only after the same right (``get`` on the experiment or model) passed for the user."""
         cached = self._aggregates.get(path)
         if cached and time.monotonic() - cached[0] < self._summary_seconds:
             return cached[1]
-        data = self._get_json(path)
+        data = self._get_json(path, token)
         self._aggregates[path] = (time.monotonic(), data)
         return data
 
