@@ -85,7 +85,8 @@ def test_summaries_need_a_token_with_get_on_the_experiment_or_model(
     summary = f"/v1/experiments/{kube_namespace}/ab/summary"
     performance = f"/v1/models/{kube_namespace}/pc/performance?version=v1"
     drift = f"/v1/models/{kube_namespace}/pc/drift?version=v1&model=/nowhere"
-    for path in (summary, performance, drift):
+    tiers = f"/v1/models/{kube_namespace}/pc/tiers"
+    for path in (summary, performance, drift, tiers):
         missing = app.get(path)
         assert (missing.status_code, missing.headers["www-authenticate"]) == (401, "Bearer"), path
     token = service_account_token(api, kube_namespace, "dashboard")
@@ -104,6 +105,7 @@ def test_summaries_need_a_token_with_get_on_the_experiment_or_model(
           [client.V1PolicyRule(api_groups=[GROUP], resources=["leadscoringmodels"], verbs=["get"])])
     assert _granted(app, performance, token).status_code == 200
     assert _granted(app, drift, token).status_code == 404  # past the gate: no reference profile there
+    assert _granted(app, tiers, token).json()["tiers"] == []
     elsewhere = app.get(f"/v1/experiments/{other_namespace}/ab/summary", headers=_bearer(token))
     assert elsewhere.status_code == 403
     assert app.get(f"/v1/experiments/{other_namespace}/ab/summary", headers=_bearer(STATIC)).status_code == 200
