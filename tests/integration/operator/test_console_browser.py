@@ -72,6 +72,12 @@ def real_collector(kube, cluster, s3_bucket, tmp_path, monkeypatch) -> Iterator[
     db = f"sqlite:///{tmp_path / 'events.db'}"
     seed_events(db, cluster.namespace, "pc", EXPERIMENT, ("v1", "v2"), predictions=4000)
     collector_env = {**os.environ, **kube.env, KUBE_ENV: "true"}
+    # the operator shows the collector a ServiceAccount token that may read models and experiments
+    token_file = tmp_path / "operator-token"
+    token_file.write_text(service_account_token(cluster.api, cluster.namespace, "operator"))
+    grant(cluster.api, cluster.namespace, "operator", "summary-reader", [client.V1PolicyRule(
+        api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"], verbs=["get"])])
+    monkeypatch.setenv("LEADSCORE_COLLECTOR_TOKEN_FILE", str(token_file))
     with running_collector(db, tmp_path / "collector.log", env=collector_env) as collector_url:
         monkeypatch.setenv("LEADSCORE_COLLECTOR_URL", collector_url)
         yield collector_url
