@@ -16,6 +16,7 @@ import pydantic
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from leadscore import __version__
 from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
-from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.cloudevents import forwarded_headers, parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
@@ -45,6 +46,7 @@ from leadscore.errors import InsufficientDataError, InvalidInputError, StorageEr
 from leadscore.experiments.settings import parse_duration
 from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
+from leadscore.tracing import logged_trace_context
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
@@ -167,6 +169,16 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_tracer = trace.get_tracer("leadscore.collector")
+"""A no-op until leadscore.tracing.configure_tracing installs the SDK (OTEL_* variables)."""
+
+
+def _link_to_current_span() -> list[trace.Link]:
+    """A link to the HTTP request's own span: the event's span continues the CRM's trace instead."""
+    current = trace.get_current_span().get_span_context()
+    return [trace.Link(current)] if current.is_valid else []
+
+
 def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
     dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
@@ -224,7 +236,15 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
+        with _tracer.start_as_current_span(
+            "record inference event",
+            context=logged_trace_context(forwarded_headers(context)),  # the CRM's trace, when forwarded
+            links=_link_to_current_span(),
+            attributes={"cloudevents.event_id": context.id, "cloudevents.event_type": context.type,
+                        "leadscore.inference_service": context.inferenceservicename,
+                        "leadscore.namespace": context.namespace},
+        ):
+            result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
         metrics.mismatched.inc(result.features_mismatched)

@@ -16,6 +16,9 @@ servicer, health, metadata and ``/metrics``. Two things are adjusted, and only t
 KServe 0.21 has no public hook for either (``ModelServer`` takes no host; its REST server
 adds the middleware itself), so both go through ``ModelServer._serve`` and the REST server's
 members. That is why pyproject.toml pins ``kserve`` to the tested minor release (0.21).
+
+Two optional extras hook into the app KServe builds: JSON logs and OpenTelemetry server spans
+(:func:`configure_observability`, docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from leadscore.predictor.guards import (
     ServerGuards,
     log_refusal,
 )
+from leadscore.tracing import configure_tracing, instrument_app
+
+TRACING_SERVICE = "leadscore-predictor"
 
 
 def _kserve_modules() -> tuple[Any, Any]:
@@ -103,8 +109,29 @@ def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
 
 
 def _guarded_middlewares(add_middlewares: Callable[[Any], None], max_body_bytes: int, app: Any) -> None:
+    """Runs in every process that builds the REST app (each ``--workers`` process is a fresh
+    spawn), so the logging and tracing set-up is applied here too."""
+    configure_observability()
     add_middlewares(app)
     app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
+    if configure_tracing(TRACING_SERVICE):
+        instrument_app(app)
+
+
+def configure_observability() -> None:
+    """JSON logs (``LEADSCORE_LOG_FORMAT=json``: KServe's own logging configuration with JSON
+    formatters, which ModelServer then keeps) and tracing (the OTEL_* variables, leadscore.tracing);
+    a bad tracing setting raises ConfigError before the model loads."""
+    from leadscore.logs import JsonFormatter, json_log_config, json_wanted
+
+    configured = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger("kserve").handlers)
+    if json_wanted() and not configured:  # once per process: the levels set since then stay
+        _kserve_modules()
+        from kserve.logging import KSERVE_LOG_CONFIG, configure_logging
+
+        # the root logger (our leadscore.predictor warnings) through KServe's stderr handler
+        configure_logging(json_log_config(KSERVE_LOG_CONFIG, root_handler="kserve"))
+    configure_tracing(TRACING_SERVICE)
 
 
 def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
