@@ -89,6 +89,9 @@ class _Metrics:
         model = ["namespace", "service", "version"]
         self.field_psi = Gauge("leadscore_drift_psi", "PSI of an input field against the training reference.",
                                [*model, "field"], registry=self.registry)
+        self.out_of_range = Gauge("leadscore_drift_out_of_range",
+                                  "Share of an input field's leads beyond the training range (scored clipped).",
+                                  [*model, "field"], registry=self.registry)
         self.score_psi = Gauge("leadscore_drift_score_psi", "PSI of the score against the training reference.",
                                model, registry=self.registry)
         self.drifted = Gauge("leadscore_drift_fields_drifted", "Input fields flagged as drifted.", model,
@@ -109,6 +112,8 @@ class _Metrics:
         labels = (window.namespace, window.service, window.model_version)
         for field in window.fields:
             self.field_psi.labels(*labels, field.name).set(field.psi)
+            if field.out_of_range is not None:
+                self.out_of_range.labels(*labels, field.name).set(field.out_of_range)
         self.score_psi.labels(*labels).set(window.score_psi)
         self.drifted.labels(*labels).set(len(window.drifted))
 
