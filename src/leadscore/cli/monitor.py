@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from leadscore.api.health import DriftReport
-from leadscore.monitoring.drift import DriftThresholds, level
+
+if TYPE_CHECKING:  # the monitoring package needs pandas, which the operator and collector images may lack
+    from leadscore.monitoring.drift import DriftThresholds
 
 monitor_app = typer.Typer(name="monitor", help="Model health: drift against the training reference.",
                           no_args_is_help=True)
@@ -22,6 +26,7 @@ def drift(
     min_rows: int = typer.Option(500, "--min-rows", min=1, help="Fewest leads judged (fewer: exit 8)."),
 ) -> None:
     """Compare a data file with the model's reference profile: PSI and p-value per field, score PSI."""
+    from leadscore.monitoring.drift import DriftThresholds
     from leadscore.trainer.batch import drift_of_file
 
     thresholds = DriftThresholds(watch=watch, drift=drift_psi, alpha=alpha, min_rows=min_rows)
@@ -37,6 +42,8 @@ def drift(
 def _print(report: DriftReport, thresholds: DriftThresholds) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from leadscore.monitoring.drift import level
 
     table = Table(title="drift against the training reference (held-out rows)")
     for column in ("field", "PSI", "p-value", "beyond training range", "reading"):
