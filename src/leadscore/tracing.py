@@ -50,9 +50,10 @@ def _check(names: list[str], env: Mapping[str, str]) -> None:
     for name in names:
         if name not in ("otlp", "console"):
             raise ConfigError(f"{EXPORTERS_ENV}: {name!r} is not an exporter here; use otlp, console or none")
-    protocol = next((env[n].strip() for n in _PROTOCOL_ENVS if env.get(n, "").strip()), "http/protobuf")
+    variable = next((n for n in _PROTOCOL_ENVS if env.get(n, "").strip()), None)
+    protocol = env[variable].strip() if variable else "http/protobuf"
     if "otlp" in names and protocol != "http/protobuf":
-        raise ConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not installed; use http/protobuf (port 4318)")
+        raise ConfigError(f"{variable}: {protocol!r} is not installed; use http/protobuf (port 4318)")
 
 
 def _span_exporter(name: str) -> Any:

@@ -43,6 +43,8 @@ def test_tracing_is_off_unless_the_otel_variables_ask(env: dict[str, str], wante
     [
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
         ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
+         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
     ],
 )
 def test_a_setting_the_image_cannot_honour_is_refused_by_name(env: dict[str, str], named: str) -> None:
@@ -106,3 +108,11 @@ def test_probes_and_scrapes_make_no_spans_and_scoring_does(path: str, traced: bo
     from leadscore.tracing import UNTRACED_PATHS
 
     assert parse_excluded_urls(UNTRACED_PATHS).url_disabled(f"http://127.0.0.1:8080{path}") is not traced
+
+
+def test_the_predictor_stops_at_start_on_a_tracing_setting_it_cannot_honour(monkeypatch, capsys) -> None:
+    from leadscore.predictor.__main__ import main
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaeger")
+    assert main(["--model_dir", "/nonexistent", "--model_name", "pc"]) == ConfigError.exit_code
+    assert "OTEL_TRACES_EXPORTER: 'jaeger' is not an exporter here" in capsys.readouterr().err

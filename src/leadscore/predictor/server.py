@@ -111,17 +111,17 @@ def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
 def _guarded_middlewares(add_middlewares: Callable[[Any], None], max_body_bytes: int, app: Any) -> None:
     """Runs in every process that builds the REST app (each ``--workers`` process is a fresh
     spawn), so the logging and tracing set-up is applied here too."""
-    configure_observability()
+    traced = configure_observability()
     add_middlewares(app)
     app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
-    if configure_tracing(TRACING_SERVICE):
+    if traced:
         instrument_app(app)
 
 
-def configure_observability() -> None:
+def configure_observability() -> bool:
     """JSON logs (``LEADSCORE_LOG_FORMAT=json``: KServe's own logging configuration with JSON
-    formatters, which ModelServer then keeps) and tracing (the OTEL_* variables, leadscore.tracing);
-    a bad tracing setting raises ConfigError before the model loads."""
+    formatters, which ModelServer then keeps) and tracing (the OTEL_* variables, leadscore.tracing;
+    True when on). A bad tracing setting raises ConfigError before the model loads."""
     from leadscore.logs import JsonFormatter, json_log_config, json_wanted
 
     configured = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger("kserve").handlers)
@@ -131,7 +131,7 @@ def configure_observability() -> None:
 
         # the root logger (our leadscore.predictor warnings) through KServe's stderr handler
         configure_logging(json_log_config(KSERVE_LOG_CONFIG, root_handler="kserve"))
-    configure_tracing(TRACING_SERVICE)
+    return configure_tracing(TRACING_SERVICE)
 
 
 def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
