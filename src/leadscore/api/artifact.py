@@ -29,6 +29,12 @@ OUTPUT_TENSOR = "probability"
 """``model.onnx``'s output: float32 [N], the calibrated conversion probability."""
 
 
+def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
+    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the
+    trailing slash KServe expects. The operator writes there; the export reads the card there."""
+    return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
+
+
 class ServingMember(BaseModel):
     """One shipped model inside ``model.onnx``, as explanations read it."""
 
@@ -45,6 +51,8 @@ class ServingCard(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     version: str = ""
+    vertical: str | None = Field(None, description="Business vertical it was trained for "
+                                                   "(`collector export --vertical` reads it).")
     threshold: float = Field(0.5, description="Probability cut-off behind precision/recall/F1.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tier thresholds and actions; the defaults when none is recorded.")

@@ -24,7 +24,16 @@ from starlette.concurrency import run_in_threadpool
 from leadscore import __version__
 from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
-from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
+from leadscore.auth.ratelimit import RateLimitedError
+from leadscore.collector.auth import (
+    POST_OUTCOMES,
+    READ_EXPERIMENTS,
+    READ_LEADS,
+    READ_MODELS,
+    AccessDeniedError,
+    Gate,
+    Right,
+)
 from leadscore.collector.cloudevents import forwarded_headers, parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
@@ -197,9 +206,14 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics", "/healthz"]).instrument(
         app, metric_namespace="leadscore", metric_subsystem="collector")
 
-    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+    async def admit(request: Request, right: Right, namespace: str) -> None:
+        """A CRM request: its token, its right, its rate."""
         address = request.client.host if request.client else "unknown"
-        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), right, namespace, address)
+
+    def check(request: Request, right: Right, namespace: str) -> None:
+        """A summary read (the operator, a console): its token and its right (the handler runs in a thread)."""
+        gate.check(request.headers.get("authorization"), right, namespace)
 
     @app.exception_handler(AccessDeniedError)
     async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
@@ -269,7 +283,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
         """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
         ``namespace``; all stored or none."""
-        await admit(request, "create", namespace)
+        await admit(request, POST_OUTCOMES, namespace)
         outcomes = parse_outcomes(load_json(await _body(request)))
         result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
@@ -284,6 +298,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
+        request: Request,
         namespace: str,
         name: str,
         service: str | None = None,
@@ -297,6 +312,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         a random KServe canary split by inference service and model version
         (``leadscore.api.summary.ServingSplit``) instead of by experiment tags.
         """
+        check(request, READ_EXPERIMENTS, namespace)
         given = {"service": service, "control_version": control_version,
                  "treatment_version": treatment_version, "since": since}
         split = None
@@ -309,6 +325,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/models/{namespace}/{service}/drift", response_model=DriftWindow)
     def get_drift(
+        request: Request,
         namespace: str,
         service: str,
         version: str = Query(..., min_length=1, description="Model version whose predictions are compared."),
@@ -319,6 +336,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     ) -> DriftWindow | JSONResponse:
         """PSI and p-value per input field and the score's PSI for one version's served leads in a
         window (``leadscore.monitoring.drift``); 422 below ``min_rows``, 404 without a reference profile."""
+        check(request, READ_MODELS, namespace)
         end = _utc(until) if until else datetime.now(UTC)
         start = _utc(since) if since else end - timedelta(days=7)
         if start >= end:
@@ -335,6 +353,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/models/{namespace}/{service}/performance", response_model=LivePerformance)
     def get_performance(
+        request: Request,
         namespace: str,
         service: str,
         version: str = Query(..., min_length=1, description="Model version whose leads are judged."),
@@ -345,6 +364,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     ) -> LivePerformance:
         """Live ROC-AUC, Brier, calibration by decile, conversion by tier, top-tier lift, revenue per lead and
         time to conversion of one version's matured leads (``leadscore.collector.performance``)."""
+        check(request, READ_MODELS, namespace)
         try:
             delay = parse_duration(maturity)
         except ValueError as exc:
@@ -365,7 +385,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
                        model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
         """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
         only when given) and outcomes; 404 when unknown there."""
-        await admit(request, "get", namespace)
+        await admit(request, READ_LEADS, namespace)
         history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={

@@ -17,7 +17,7 @@ whose CRMs both number leads ``12345`` see their own conversions only.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +42,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    false,
     func,
     or_,
     select,
@@ -437,6 +438,20 @@ def in_scope(namespace: str, model: str | None = None) -> list[ColumnElement[boo
     if model is not None:
         where.append(Prediction.inference_service == model)
     return where
+
+
+def of_versions(versions: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """Predictions made by one of ``versions`` (``(inference service, model version)`` pairs)."""
+    return or_(false(), *(and_(Prediction.inference_service == service, Prediction.model_version == version)
+                          for service, version in versions))
+
+
+def versions_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[tuple[str, str]]:
+    """The ``(inference service, model version)`` pairs that made the predictions ``scope`` selects since ``since``."""
+    rows = session.execute(select(Prediction.inference_service, Prediction.model_version).distinct()
+                           .where(Prediction.predicted_at >= since, *scope)
+                           .order_by(Prediction.inference_service, Prediction.model_version))
+    return [(service, version) for service, version in rows]
 
 
 def scored_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[ScoredRow]:
