@@ -46,16 +46,20 @@ def serve(
     from leadscore.collector.privacy import Privacy
     from leadscore.logs import json_wanted, uvicorn_log_config
     from leadscore.store.events import open_store
+    from leadscore.tracing import configure_tracing, instrument_app
 
     privacy = Privacy.from_env()  # refuse a bad rule or token before listening
     gate = Gate.from_env()
+    traced = configure_tracing("leadscore-collector")  # OTEL_* variables; off by default
     store = open_store(_db(db))
     from uvicorn.config import LOGGING_CONFIG
 
     log_config = uvicorn_log_config() if json_wanted() else LOGGING_CONFIG  # LEADSCORE_LOG_FORMAT=json
     try:
-        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level,
-                    log_config=log_config)
+        app = create_app(store, privacy, gate)
+        if traced:
+            instrument_app(app)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config)
     finally:
         store.dispose()
 

@@ -16,6 +16,7 @@ import pydantic
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +34,7 @@ from leadscore.collector.auth import (
     Gate,
     Right,
 )
-from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.cloudevents import forwarded_headers, parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
@@ -55,6 +56,7 @@ from leadscore.errors import InsufficientDataError, InvalidInputError, StorageEr
 from leadscore.experiments.settings import parse_duration
 from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
+from leadscore.tracing import logged_trace_context
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
@@ -97,6 +99,9 @@ class _Metrics:
         model = ["namespace", "service", "version"]
         self.field_psi = Gauge("leadscore_drift_psi", "PSI of an input field against the training reference.",
                                [*model, "field"], registry=self.registry)
+        self.out_of_range = Gauge("leadscore_drift_out_of_range",
+                                  "Share of an input field's leads beyond the training range (scored clipped).",
+                                  [*model, "field"], registry=self.registry)
         self.score_psi = Gauge("leadscore_drift_score_psi", "PSI of the score against the training reference.",
                                model, registry=self.registry)
         self.drifted = Gauge("leadscore_drift_fields_drifted", "Input fields flagged as drifted.", model,
@@ -117,6 +122,8 @@ class _Metrics:
         labels = (window.namespace, window.service, window.model_version)
         for field in window.fields:
             self.field_psi.labels(*labels, field.name).set(field.psi)
+            if field.out_of_range is not None:
+                self.out_of_range.labels(*labels, field.name).set(field.out_of_range)
         self.score_psi.labels(*labels).set(window.score_psi)
         self.drifted.labels(*labels).set(len(window.drifted))
 
@@ -175,6 +182,16 @@ async def _body(request: Request) -> bytes:
 def _utc(moment: datetime) -> datetime:
     """A query timestamp without a zone is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_tracer = trace.get_tracer("leadscore.collector")
+"""A no-op until leadscore.tracing.configure_tracing installs the SDK (OTEL_* variables)."""
+
+
+def _link_to_current_span() -> list[trace.Link]:
+    """A link to the HTTP request's own span: the event's span continues the CRM's trace instead."""
+    current = trace.get_current_span().get_span_context()
+    return [trace.Link(current)] if current.is_valid else []
 
 
 def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
@@ -239,7 +256,15 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
+        with _tracer.start_as_current_span(
+            "record inference event",
+            context=logged_trace_context(forwarded_headers(context)),  # the CRM's trace, when forwarded
+            links=_link_to_current_span(),
+            attributes={"cloudevents.event_id": context.id, "cloudevents.event_type": context.type,
+                        "leadscore.inference_service": context.inferenceservicename,
+                        "leadscore.namespace": context.namespace},
+        ):
+            result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
         metrics.mismatched.inc(result.features_mismatched)

@@ -16,6 +16,9 @@ servicer, health, metadata and ``/metrics``. Two things are adjusted, and only t
 KServe 0.21 has no public hook for either (``ModelServer`` takes no host; its REST server
 adds the middleware itself), so both go through ``ModelServer._serve`` and the REST server's
 members. That is why pyproject.toml pins ``kserve`` to the tested minor release (0.21).
+
+Two optional extras hook into the app KServe builds: JSON logs and OpenTelemetry server spans
+(:func:`configure_observability`, docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from leadscore.predictor.guards import (
     peer_host,
     retry_after_seconds,
 )
+from leadscore.tracing import configure_tracing, instrument_app
+
+TRACING_SERVICE = "leadscore-predictor"
 
 
 def _kserve_modules() -> tuple[Any, Any]:
@@ -108,10 +114,31 @@ def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
 
 
 def _guarded_middlewares(add_middlewares: Callable[[Any], None], guards: ServerGuards, app: Any) -> None:
+    """Runs in every process that builds the REST app (each ``--workers`` process is a fresh
+    spawn), so the logging and tracing set-up is applied here too."""
+    traced = configure_observability()
     add_middlewares(app)
     app.add_middleware(RequestLimits, max_bytes=guards.max_body_bytes)
     if guards.rate is not None:
         app.add_middleware(RateLimit, guards=guards)  # added last, so it runs first: a refused client costs nothing
+    if traced:
+        instrument_app(app)  # wraps the whole stack: refused requests get a span too
+
+
+def configure_observability() -> bool:
+    """JSON logs (``LEADSCORE_LOG_FORMAT=json``: KServe's own logging configuration with JSON
+    formatters, which ModelServer then keeps) and tracing (the OTEL_* variables, leadscore.tracing;
+    True when on). A bad tracing setting raises ConfigError before the model loads."""
+    from leadscore.logs import JsonFormatter, json_log_config, json_wanted
+
+    configured = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger("kserve").handlers)
+    if json_wanted() and not configured:  # once per process: the levels set since then stay
+        _kserve_modules()
+        from kserve.logging import KSERVE_LOG_CONFIG, configure_logging
+
+        # the root logger (our leadscore.predictor warnings) through KServe's stderr handler
+        configure_logging(json_log_config(KSERVE_LOG_CONFIG, root_handler="kserve"))
+    return configure_tracing(TRACING_SERVICE)
 
 
 def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
