@@ -49,3 +49,6 @@ class ServingCard(BaseModel):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tier thresholds and actions; the defaults when none is recorded.")
     members: list[ServingMember] = Field(default_factory=list)
+    score_histogram: list[int] = Field(
+        default_factory=list, description="Held-out leads per score 0-100: what tiers set by topPercent are "
+                                          "resolved on (empty in cards older than share-based tiers).")

@@ -43,7 +43,7 @@ from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, cutoffs, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
 
@@ -103,9 +103,14 @@ class LeadScoreModel(Model):
         self._specs = specs
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
-        self._scoring = self.settings.scoring or next(
-            arm.artifact.card.scoring for arm in self.arms if isinstance(arm, ModelArm)
-        )
+        first = next(arm for arm in self.arms if isinstance(arm, ModelArm))
+        self._scoring = self.settings.scoring or first.artifact.card.scoring
+        # Each version cuts its own held-out distribution (tiers set by share); the rules arm of an
+        # experiment borrows the trained arm's cut-offs, as it has no distribution of its own.
+        self._bounds = np.stack([
+            cutoffs(self._scoring, (arm if isinstance(arm, ModelArm) else first).artifact.card.score_histogram)
+            for arm in self.arms
+        ])
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
         self._errors = {
@@ -117,9 +122,10 @@ class LeadScoreModel(Model):
         self._prediction_counters: dict[tuple[str, str, str], Any] = {}
         self._output_types = {o["name"]: o["datatype"] for o in self.get_output_types()}
         self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
-        for arm in self.arms:
+        for arm, (low, medium, high) in zip(self.arms, self._bounds.tolist(), strict=True):
             where = ", ".join(arm.providers) if isinstance(arm, ModelArm) else "rules"
-            logger.info("model %s: arm %s serves version %s (%s)", self.name, arm.label or "-", arm.version, where)
+            logger.info("model %s: arm %s serves version %s (%s); tiers high >= %d, medium >= %d, low >= %d",
+                        self.name, arm.label or "-", arm.version, where, high, medium, low)
         self.ready = True
         return self.ready
 
@@ -349,7 +355,7 @@ class LeadScoreModel(Model):
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
-        tiers = tier_index(scores, self._scoring)
+        tiers = tier_index(scores, self._bounds[0] if prepared.arm_index is None else self._bounds[prepared.arm_index])
         if prepared.arm_index is None:
             versions = [self.arms[0].version] * len(scores)
             arms = None

@@ -81,17 +81,18 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
                scoring: ScoringSpec | None = None) -> tuple[int, float]:
     """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring).
     The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
-    from leadscore.scoring import TIERS, actions, tier_index, to_scores
+    from leadscore.scoring import TIERS, actions, cutoffs, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
+    spec = scoring or model.artifact.card.scoring
+    bounds = cutoffs(spec, model.artifact.card.score_histogram)  # refuse before loading the data
     frame = load_dataset(data_uri)
     id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
     probabilities = model.probabilities(frame, batch_size)
     seconds = time.perf_counter() - started
-    spec = scoring or model.artifact.card.scoring
     scores = to_scores(probabilities)
-    tiers = tier_index(scores, spec)
+    tiers = tier_index(scores, bounds)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,

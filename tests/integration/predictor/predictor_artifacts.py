@@ -16,6 +16,7 @@ from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.features import LeadFeatures
+from leadscore.scoring import score_histogram
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData
 from leadscore.trainer.ensemble import fit_blend
@@ -69,6 +70,7 @@ def build_artifact(
             for m in members
         ],
         "scoring": (scoring or ScoringSpec()).to_wire(),
+        "score_histogram": score_histogram(onnx_graph.predict(onnx_graph.session(model.SerializeToString()), x[cut:])),
     }
     (target / "model_card.json").write_text(json.dumps(card))
     (target / "result.json").write_text(
