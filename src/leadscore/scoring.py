@@ -89,6 +89,24 @@ def actions(spec: ScoringSpec) -> tuple[str, str, str, str]:
     return spec.high.action, spec.medium.action, spec.low.action, spec.very_low_action
 
 
+DEFAULT_SLAS = ("30m", "4h", "24h", None)
+DEFAULT_PRIORITIES = ("P0", "P1", "P2", "P3")
+"""Seed 000's table, in ``TIERS`` order: what a tier that sets no ``sla`` / ``priority`` gets (so
+CRs written before these fields existed answer with them too)."""
+
+
+def slas(spec: ScoringSpec) -> tuple[str | None, ...]:
+    """The contact deadline of each tier (a duration such as ``30m``; None: none), in ``TIERS`` order."""
+    tiers = (spec.high, spec.medium, spec.low)
+    return (*(t.sla or d for t, d in zip(tiers, DEFAULT_SLAS[:3], strict=True)), spec.very_low_sla)
+
+
+def priorities(spec: ScoringSpec) -> tuple[str, ...]:
+    """The work-queue priority of each tier (``P0`` first), in ``TIERS`` order."""
+    tiers = (spec.high, spec.medium, spec.low)
+    return (*(t.priority or d for t, d in zip(tiers, DEFAULT_PRIORITIES[:3], strict=True)), spec.very_low_priority)
+
+
 def spec_from_json(text: str, where: str) -> ScoringSpec:
     """A ``ScoringSpec`` given as JSON (``ScoringSpec.to_json``) on a command line; errors name ``where``."""
     try:

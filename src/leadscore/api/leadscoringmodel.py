@@ -187,6 +187,12 @@ class Tier(ApiModel):
                     "into a score cut-off on the held-out scores (recorded in the model card and "
                     "status.versions[].tiers).")
     action: str = Field(min_length=1, max_length=128, description="Recommended action for leads in the tier.")
+    sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                            description="How soon a lead of this tier must be contacted (e.g. 30m, 4h, 24h); "
+                                        "unset: 30m high, 4h medium, 24h low.")
+    priority: str | None = Field(None, pattern=PRIORITY_PATTERN,
+                                 description="Work-queue priority, P0 (first) to P9; unset: P0 high, P1 medium, "
+                                             "P2 low.")
 
     @model_validator(mode="after")
     def _one_cutoff(self) -> Tier:
@@ -201,15 +207,21 @@ class ScoringSpec(ApiModel):
     Scores are calibrated probabilities x 100, so fixed cut-offs fit one base rate only; the
     default cuts by share of leads instead (top 5 % high, next 15 % medium, next 30 % low)."""
 
-    high: Tier = Field(Tier(top_percent=5, action="immediate_assignment"),
-                       description="Tier high; default the top 5 % of leads, immediate assignment.")
-    medium: Tier = Field(Tier(top_percent=20, action="standard_routing"),
-                         description="Tier medium; default the next 15 % (top 20 % with high), standard routing.")
-    low: Tier = Field(Tier(top_percent=50, action="nurture"),
-                      description="Tier low; default the next 30 % (top 50 % with the tiers above), nurture. "
-                                  "Below it: very_low.")
+    high: Tier = Field(Tier(top_percent=5, action="immediate_assignment", sla="30m", priority="P0"),
+                       description="Tier high; default the top 5 % of leads, immediate assignment within 30 "
+                                   "minutes, P0.")
+    medium: Tier = Field(Tier(top_percent=20, action="standard_routing", sla="4h", priority="P1"),
+                         description="Tier medium; default the next 15 % (top 20 % with high), standard routing "
+                                     "within 4 hours, P1.")
+    low: Tier = Field(Tier(top_percent=50, action="nurture", sla="24h", priority="P2"),
+                      description="Tier low; default the next 30 % (top 50 % with the tiers above), automated "
+                                  "nurture within 24 hours, P2. Below it: very_low.")
     very_low_action: str = Field("archive", min_length=1, max_length=128,
                                  description="Action for leads below the low tier.")
+    very_low_sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                     description="Contact deadline of very_low leads; unset: none.")
+    very_low_priority: str = Field("P3", pattern=PRIORITY_PATTERN,
+                                   description="Work-queue priority of very_low leads.")
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringSpec:

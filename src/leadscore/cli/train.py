@@ -164,7 +164,7 @@ def _score(
                                             "LEADSCORE_SCORING does for the endpoint); topPercent tiers are "
                                             "resolved on the version's held-out scores."),
 ) -> None:
-    """Write lead id, probability, score 0-100, tier and action per lead; print rows/s."""
+    """Write lead id, probability, score 0-100, tier, action, SLA and priority per lead; print rows/s."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
     from leadscore.scoring import spec_from_json

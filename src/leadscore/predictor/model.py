@@ -43,7 +43,7 @@ from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, cutoffs, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
 
@@ -113,6 +113,8 @@ class LeadScoreModel(Model):
         ])
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
+        self._tier_slas = np.array(slas(self._scoring), dtype=object)
+        self._tier_priorities = np.array(priorities(self._scoring), dtype=object)
         self._errors = {
             reason: metrics.ERRORS.labels(self.name, reason)
             for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal",
@@ -162,6 +164,8 @@ class LeadScoreModel(Model):
             ("score", "INT64"),
             ("tier", "BYTES"),
             ("action", "BYTES"),
+            ("sla", "BYTES"),
+            ("priority", "BYTES"),
             ("model_version", "BYTES"),
         ]
         if self.settings.ab:
@@ -373,6 +377,8 @@ class LeadScoreModel(Model):
             "score": scores.tolist(),
             "tier": tier_names,
             "action": self._tier_actions[tiers].tolist(),
+            "sla": self._tier_slas[tiers].tolist(),
+            "priority": self._tier_priorities[tiers].tolist(),
             "model_version": versions,
         }
         if arms is not None:
@@ -419,7 +425,7 @@ class LeadScoreModel(Model):
         types = self._output_types
         for name, values in columns.items():
             datatype = types.get(name, "BYTES")
-            data = [str(v) for v in values] if datatype == "BYTES" else values
+            data = ["" if v is None else str(v) for v in values] if datatype == "BYTES" else values
             outputs.append(InferOutput(name=name, shape=[len(values)], datatype=datatype, data=data))
         version = self.arms[0].version if self.settings.ab is None else None
         return InferResponse(

@@ -79,9 +79,9 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
 
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
                scoring: ScoringSpec | None = None) -> tuple[int, float]:
-    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring).
+    """Write lead id, probability, score, tier, action, SLA and priority per row; returns (rows, seconds scoring).
     The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
-    from leadscore.scoring import TIERS, actions, cutoffs, tier_index, to_scores
+    from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
     spec = scoring or model.artifact.card.scoring
@@ -100,6 +100,8 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
         "score": scores,
         "tier": np.asarray(TIERS, dtype=object)[tiers],
         "action": np.asarray(actions(spec), dtype=object)[tiers],
+        "sla": np.asarray(slas(spec), dtype=object)[tiers],
+        "priority": np.asarray(priorities(spec), dtype=object)[tiers],
     })
     buffer = io.BytesIO()
     if output.lower().endswith(".parquet"):

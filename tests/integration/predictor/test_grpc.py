@@ -64,6 +64,8 @@ def test_model_infer_scores_like_v1_when_records_are_sent(
     assert out["lead_id"] == [p["lead_id"] for p in v1["predictions"]]
     assert out["probability"] == pytest.approx([p["probability"] for p in v1["predictions"]], abs=1e-6)
     assert out["tier"] == [p["tier"] for p in v1["predictions"]]
+    assert out["sla"] == [p["sla"] or "" for p in v1["predictions"]]
+    assert out["priority"] == [p["priority"] for p in v1["predictions"]]
 
 
 def test_model_infer_accepts_named_field_tensors_when_one_per_field(

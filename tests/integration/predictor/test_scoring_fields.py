@@ -1,5 +1,5 @@
 """What a sales floor acts on, served by a real KServe ModelServer: tiers that fit each
-version's own score distribution."""
+version's own score distribution, and each tier's SLA and priority."""
 
 from __future__ import annotations
 
@@ -46,3 +46,15 @@ def test_each_arm_tiers_its_leads_on_its_own_versions_held_out_cutoffs(
         crossed += own != other
     assert crossed > 0  # some leads would be tiered otherwise under the other version's cut-offs
     assert {p["tier"] for p in predictions} == set(TIERS)
+
+
+def test_tiers_carry_the_sla_and_priority_the_scoring_sets_and_seed_defaults_otherwise(
+    rules_server: Predictor, leads: list[dict[str, object]]
+) -> None:
+    """LEADSCORE_SCORING sets high's SLA to 15m and no priority anywhere (as a CR written before
+    these fields existed): high answers 15m / P0, the other tiers the seed's table."""
+    expected = {"high": ("15m", "P0"), "medium": ("4h", "P1"), "low": ("24h", "P2"), "very_low": (None, "P3")}
+    predictions = _predict(rules_server, [{**lead, "lead_id": f"sla-{i}"} for i, lead in enumerate(leads * 5)])
+    for p in predictions:
+        assert (p["sla"], p["priority"]) == expected[str(p["tier"])], p
+    assert {"high", "very_low"} <= {p["tier"] for p in predictions}

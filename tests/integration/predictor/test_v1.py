@@ -17,7 +17,9 @@ from leadscore.scoring import cutoffs
 
 pytestmark = pytest.mark.integration
 
-FIELDS = {"lead_id", "probability", "score", "tier", "action", "model_version"}
+FIELDS = {"lead_id", "probability", "score", "tier", "action", "sla", "priority", "model_version"}
+SLA_PRIORITY = {"high": ("30m", "P0"), "medium": ("4h", "P1"), "low": ("24h", "P2"), "very_low": (None, "P3")}
+"""Seed 000's table: the default of every tier."""
 
 
 def _bands(artifact: Path) -> list[tuple[int, str, str]]:
@@ -47,6 +49,7 @@ def test_predict_returns_score_tier_action_and_version_for_every_lead(
         assert p["score"] == round(p["probability"] * 100)
         _, tier, action = next(b for b in bands if p["score"] >= b[0])
         assert (p["tier"], p["action"]) == (tier, action)
+        assert (p["sla"], p["priority"]) == SLA_PRIORITY[tier]
         assert p["model_version"] == "v1"
 
 

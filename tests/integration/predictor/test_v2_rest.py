@@ -52,6 +52,8 @@ def test_metadata_lists_every_feature_field_with_a_type_and_the_records_input(se
         "score",
         "tier",
         "action",
+        "sla",
+        "priority",
         "model_version",
     ]
 
@@ -100,3 +102,5 @@ def test_infer_scores_like_v1_when_whole_records_come_as_json(
     assert response.json()["model_version"] == "v1"
     assert out["score"] == [p["score"] for p in v1["predictions"]]
     assert out["action"] == [p["action"] for p in v1["predictions"]]
+    assert out["sla"] == [p["sla"] or "" for p in v1["predictions"]]  # BYTES: no SLA is ""
+    assert out["priority"] == [p["priority"] for p in v1["predictions"]]

@@ -236,6 +236,10 @@ def test_score_cuts_the_cards_share_tiers_at_the_held_out_cutoffs(trained: dict,
                           scores["score"] >= low["low"]], ["high", "medium", "low"], "very_low")
     assert (scores["tier"] == expected).all()
     assert set(scores["tier"]) == {"high", "medium", "low", "very_low"}
+    sla = {"high": "30m", "medium": "4h", "low": "24h"}
+    assert (scores["sla"].fillna("none") == scores["tier"].map(sla).fillna("none")).all()
+    priority = {"high": "P0", "medium": "P1", "low": "P2", "very_low": "P3"}
+    assert (scores["priority"] == scores["tier"].map(priority)).all()
 
 
 def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,

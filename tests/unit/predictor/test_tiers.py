@@ -9,7 +9,17 @@ from pydantic import ValidationError
 from leadscore.api.artifact import ServingCard
 from leadscore.api.leadscoringmodel import ScoringSpec, Tier
 from leadscore.errors import ConfigError
-from leadscore.scoring import TIERS, actions, cutoffs, resolved_tiers, score_histogram, tier_index, to_scores
+from leadscore.scoring import (
+    TIERS,
+    actions,
+    cutoffs,
+    priorities,
+    resolved_tiers,
+    score_histogram,
+    slas,
+    tier_index,
+    to_scores,
+)
 
 BY_SCORE = ScoringSpec(high=Tier(min_score=80, action="a"), medium=Tier(min_score=60, action="b"),
                        low=Tier(min_score=40, action="c"))
@@ -122,6 +132,9 @@ def test_tier_index_puts_threshold_itself_in_the_upper_tier_when_overridden() ->
     ({"medium": {"topPercent": 3, "action": "a"}}, "tier shares must grow"),
     ({"high": {"topPercent": 120, "action": "a"}}, "high.topPercent"),
     ({"high": {"topPercent": 0, "action": "a"}}, "high.topPercent"),
+    ({"high": {"topPercent": 5, "action": "a", "sla": "half an hour"}}, "high.sla"),
+    ({"low": {"topPercent": 50, "action": "a", "priority": "P10"}}, "low.priority"),
+    ({"veryLowSla": "1w"}, "veryLowSla"),
     ({"high": {"minScore": 50, "action": "a"}, "medium": {"minScore": 60, "action": "b"},
       "low": {"minScore": 40, "action": "c"}}, "tier thresholds must decrease"),
 ])
@@ -130,3 +143,18 @@ def test_bad_scoring_is_refused_naming_the_field(scoring: dict[str, object], mes
         ScoringSpec.model_validate(scoring)
     text = str(caught.value).replace("\n  ", ": ").replace("\n", " ")
     assert message in text, text
+
+
+def test_tiers_carry_seed_sla_and_priority_when_the_spec_sets_none() -> None:
+    assert slas(ScoringSpec()) == slas(BY_SCORE) == ("30m", "4h", "24h", None)
+    assert priorities(ScoringSpec()) == priorities(BY_SCORE) == ("P0", "P1", "P2", "P3")
+
+
+def test_tiers_carry_the_sla_and_priority_the_spec_sets() -> None:
+    spec = ScoringSpec.model_validate({
+        "high": {"topPercent": 2, "action": "call", "sla": "15m", "priority": "P1"},
+        "medium": {"topPercent": 10, "action": "queue", "sla": "1h"},
+        "low": {"topPercent": 40, "action": "email", "priority": "P5"},
+        "veryLowSla": "7d", "veryLowPriority": "P9"})
+    assert slas(spec) == ("15m", "1h", "24h", "7d")
+    assert priorities(spec) == ("P1", "P1", "P5", "P9")
