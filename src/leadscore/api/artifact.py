@@ -8,6 +8,8 @@ and the part of ``model_card.json`` that serving reads are defined here and nowh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.api.leadscoringmodel import ScoringSpec
@@ -45,6 +47,9 @@ class ServingCard(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     version: str = ""
+    created: datetime | None = Field(None, description="When the version was trained.")
+    vertical: str | None = Field(None, description="Business vertical the version was trained for.")
+    shipped: str = Field("", description="'ensemble' or the single algorithm that ships (the model type).")
     threshold: float = Field(0.5, description="Probability cut-off behind precision/recall/F1.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tier thresholds and actions; the defaults when none is recorded.")

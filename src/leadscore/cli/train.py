@@ -164,7 +164,8 @@ def _score(
                                             "LEADSCORE_SCORING does for the endpoint); topPercent tiers are "
                                             "resolved on the version's held-out scores."),
 ) -> None:
-    """Write lead id, probability, score 0-100, tier, action, SLA and priority per lead; print rows/s."""
+    """Write lead id, probability, prediction, score 0-100, tier, action, SLA, priority, model version and
+    type per lead; print rows/s."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
     from leadscore.scoring import spec_from_json

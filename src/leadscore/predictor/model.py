@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,7 @@ class Prepared:
     request: InferRequest | None = None
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
     out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
+    started: float = field(default_factory=time.perf_counter)  # when the request reached the model
 
 
 @dataclass
@@ -115,6 +117,13 @@ class LeadScoreModel(Model):
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
         self._tier_slas = np.array(slas(self._scoring), dtype=object)
         self._tier_priorities = np.array(priorities(self._scoring), dtype=object)
+        # Per arm: the model type, and the probability cut-off of the binary ``prediction`` (the
+        # version's best-F1 threshold; the rules arm borrows the trained arm's, as for the tiers).
+        cards = [arm.artifact.card if isinstance(arm, ModelArm) else None for arm in self.arms]
+        self._model_types = np.array([card.shipped if card else RULES for card in cards], dtype=object)
+        self._thresholds = np.array([(card or first.artifact.card).threshold for card in cards])
+        self._vertical = first.artifact.card.vertical
+        self.activated_at = datetime.now(UTC)
         self._errors = {
             reason: metrics.ERRORS.labels(self.name, reason)
             for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal",
@@ -147,6 +156,27 @@ class LeadScoreModel(Model):
         self.__init__(state["name"], state["settings"])  # type: ignore[misc]
         threading.Thread(target=self.load, name=f"load-{self.name}", daemon=True).start()
 
+    # ---- metadata ------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """What this endpoint serves (``GET /v1/models/{name}/info``): per arm the version, what
+        it is, when it was trained, when this predictor began serving it (a rollout starts new
+        predictor pods, so this is when the version went live here), its binary-prediction
+        threshold and the tier cut-offs in force."""
+        versions: list[dict[str, Any]] = []
+        if not self.ready:  # a worker still loading: nothing is served yet
+            return {"name": self.name, "ready": False, "versions": versions}
+        for k, arm in enumerate(self.arms):
+            card = arm.artifact.card if isinstance(arm, ModelArm) else None
+            low, medium, high = self._bounds[k].tolist()
+            versions.append({
+                "version": arm.version, "arm": arm.label, "model_type": str(self._model_types[k]),
+                "vertical": self._vertical, "trained_at": card.created.isoformat() if card and card.created else None,
+                "activated_at": self.activated_at.isoformat(), "threshold": float(self._thresholds[k]),
+                "tiers": {"high": high, "medium": medium, "low": low},
+            })
+        return {"name": self.name, "ready": self.ready, "versions": versions}
+
     # ---- V2 metadata ---------------------------------------------------------------------
 
     def get_input_types(self) -> list[dict[str, Any]]:
@@ -166,7 +196,11 @@ class LeadScoreModel(Model):
             ("action", "BYTES"),
             ("sla", "BYTES"),
             ("priority", "BYTES"),
+            ("prediction", "BOOL"),
             ("model_version", "BYTES"),
+            ("model_type", "BYTES"),
+            ("vertical", "BYTES"),
+            ("processing_time_ms", "FP64"),
         ]
         if self.settings.ab:
             outputs += [("arm", "BYTES"), ("control_probability", "FP64")]
@@ -359,7 +393,9 @@ class LeadScoreModel(Model):
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
-        tiers = tier_index(scores, self._bounds[0] if prepared.arm_index is None else self._bounds[prepared.arm_index])
+        per_arm = np.zeros(len(scores), dtype=np.intp) if prepared.arm_index is None else prepared.arm_index
+        tiers = tier_index(scores, self._bounds[per_arm])
+        model_types = self._model_types[per_arm]
         if prepared.arm_index is None:
             versions = [self.arms[0].version] * len(scores)
             arms = None
@@ -369,6 +405,7 @@ class LeadScoreModel(Model):
         if result.fell_back is not None:
             by_rules = result.fell_back.tolist()
             versions = [RULES_VERSION if rules else v for v, rules in zip(versions, by_rules, strict=True)]
+            model_types = np.where(result.fell_back, RULES, model_types)
         tier_names = self._tier_names[tiers].tolist()
         self._count(versions, arms, tier_names, scores, prepared)
         columns = {
@@ -379,7 +416,11 @@ class LeadScoreModel(Model):
             "action": self._tier_actions[tiers].tolist(),
             "sla": self._tier_slas[tiers].tolist(),
             "priority": self._tier_priorities[tiers].tolist(),
+            "prediction": (probability >= self._thresholds[per_arm]).tolist(),
             "model_version": versions,
+            "model_type": model_types.tolist(),
+            "vertical": [self._vertical] * len(scores),
+            "processing_time_ms": [round((time.perf_counter() - prepared.started) * 1000.0, 3)] * len(scores),
         }
         if arms is not None:
             columns["arm"] = arms

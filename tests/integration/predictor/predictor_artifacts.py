@@ -36,6 +36,7 @@ def build_artifact(
     rows: int = 1200,
     seed: int = 7,
     scoring: ScoringSpec | None = None,
+    threshold: float = 0.25,
 ) -> Path:
     """Fit features and members on synthetic P&C leads, blend, export, write the directory."""
     frame = synthetic_leads(rows, seed)
@@ -63,8 +64,11 @@ def build_artifact(
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
     card = {
         "version": version,
+        "created": "2026-11-20T10:00:00Z",
+        "vertical": "pc",
+        "threshold": threshold,
         "algorithms": list(algorithms),
-        "shipped": "ensemble",
+        "shipped": "ensemble" if len(algorithms) > 1 else algorithms[0],
         "members": [
             {"algorithm": m.name, "weight": m.weight, "native_file": f"boosters/{ALGORITHMS[m.name].native_file}"}
             for m in members

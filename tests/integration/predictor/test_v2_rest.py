@@ -54,7 +54,11 @@ def test_metadata_lists_every_feature_field_with_a_type_and_the_records_input(se
         "action",
         "sla",
         "priority",
+        "prediction",
         "model_version",
+        "model_type",
+        "vertical",
+        "processing_time_ms",
     ]
 
 
@@ -104,3 +108,6 @@ def test_infer_scores_like_v1_when_whole_records_come_as_json(
     assert out["action"] == [p["action"] for p in v1["predictions"]]
     assert out["sla"] == [p["sla"] or "" for p in v1["predictions"]]  # BYTES: no SLA is ""
     assert out["priority"] == [p["priority"] for p in v1["predictions"]]
+    for name in ("prediction", "model_type", "vertical"):
+        assert out[name] == [p[name] for p in v1["predictions"]], name
+    assert len(set(out["processing_time_ms"])) == 1 and out["processing_time_ms"][0] > 0

@@ -240,6 +240,8 @@ def test_score_cuts_the_cards_share_tiers_at_the_held_out_cutoffs(trained: dict,
     assert (scores["sla"].fillna("none") == scores["tier"].map(sla).fillna("none")).all()
     priority = {"high": "P0", "medium": "P1", "low": "P2", "very_low": "P3"}
     assert (scores["priority"] == scores["tier"].map(priority)).all()
+    assert (scores["prediction"] == (scores["probability"] >= card["threshold"])).all()
+    assert set(scores["model_version"]) == {"v1"} and set(scores["model_type"]) == {card["shipped"]}
 
 
 def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,
