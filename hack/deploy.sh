@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the leadscore images, loads them into the kind cluster and installs the chart
 # (`make deploy`, after `make kind-up`):
-#   docker build  operator/, trainer/, predictor/, collector/Dockerfile -> leadscore/<name>:dev
+#   docker build  the Dockerfile's targets operator, trainer, predictor, collector -> leadscore/<name>:dev
 #   kind load     the images into cluster "leadscore" (no registry needed)
 #   helm upgrade --install leadscore charts/leadscore -f manifests/kind/values.yaml
 # BUILD_CUDA=1 also builds the trainer's CUDA variant (trainer/Dockerfile.cuda; large, and kind has
@@ -36,24 +36,25 @@ CONTEXT="kind-$CLUSTER_NAME"
 kubectl --context "$CONTEXT" get crd inferenceservices.serving.kserve.io >/dev/null 2>&1 \
   || die "KServe is not installed in '$CONTEXT': run 'make kind-up' first"
 
-# Each build: Dockerfile, image, pip extras ("-": the Dockerfile's own).
+# Each build: Dockerfile, target ("-": the Dockerfile's only one), image, pip extras ("-": none).
 builds=(
-  "operator/Dockerfile leadscore/operator:$TAG -"
-  "trainer/Dockerfile leadscore/trainer:$TAG -"
-  "predictor/Dockerfile leadscore/predictor:$TAG -"
-  "collector/Dockerfile leadscore/collector:$TAG -"
+  "Dockerfile operator leadscore/operator:$TAG operator"
+  "Dockerfile trainer leadscore/trainer:$TAG trainer"
+  "Dockerfile predictor leadscore/predictor:$TAG predictor"
+  "Dockerfile collector leadscore/collector:$TAG collector"
 )
 if [ "$BUILD_CUDA" = "1" ]; then
-  builds+=("trainer/Dockerfile.cuda leadscore/trainer:$TAG-cuda -")
+  builds+=("trainer/Dockerfile.cuda - leadscore/trainer:$TAG-cuda -")
 fi
 
 loaded=()
 for build in "${builds[@]}"; do
-  read -r dockerfile image extras <<<"$build"
+  read -r dockerfile target image extras <<<"$build"
   [ -f "$dockerfile" ] || die "$dockerfile is missing: this checkout cannot build $image"
   args=(--file "$dockerfile" --tag "$image")
+  [ "$target" = "-" ] || args+=(--target "$target")
   [ "$extras" = "-" ] || args+=(--build-arg "EXTRAS=$extras")
-  step "docker build $image from $dockerfile (extras: $extras)"
+  step "docker build $image from $dockerfile (target: $target, extras: $extras)"
   docker build "${args[@]}" .
   loaded+=("$image")
 done

@@ -30,13 +30,14 @@ export BUILDAH
 read -r -a buildah <<<"$BUILDAH"
 
 # name | Dockerfile | context (. = the repo, or the build script whose output directory holds BINARY) | build args
+# (the repo's Dockerfile has one target per Python image, named like the image)
 IMAGES=(
   "pause|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=pause UID=65535"
   "coredns|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=coredns"
-  "operator|operator/Dockerfile|.|"
-  "trainer|trainer/Dockerfile|.|"
-  "predictor|predictor/Dockerfile|.|"
-  "collector|collector/Dockerfile|.|"
+  "operator|Dockerfile|.|EXTRAS=operator"
+  "trainer|Dockerfile|.|EXTRAS=trainer"
+  "predictor|Dockerfile|.|EXTRAS=predictor"
+  "collector|Dockerfile|.|EXTRAS=collector"
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
   "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
@@ -92,6 +93,7 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   local bud=(bud --network host --layers=false --file "$dockerfile" --tag "$ref")
   local arg
   for arg in $args; do bud+=(--build-arg "$arg"); done
+  [ "$dockerfile" != Dockerfile ] || bud+=(--target "$name")
   if [ "$context" = "." ]; then
     ensure_base
     bud+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")

@@ -1,5 +1,6 @@
-"""Optional JSON logs: ``LEADSCORE_LOG_FORMAT=json`` makes the collector (uvicorn) and the operator
-(kopf) write one JSON object per line, for log pipelines that index fields instead of text."""
+"""Optional JSON logs: ``LEADSCORE_LOG_FORMAT=json`` makes the collector (uvicorn), the predictor
+(KServe's ModelServer) and the operator (kopf) write one JSON object per line, for log pipelines
+that index fields instead of text."""
 
 from __future__ import annotations
 
@@ -34,10 +35,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def json_log_config(config: Mapping[str, Any], root_handler: str | None = None) -> dict[str, Any]:
+    """A server's own ``logging.config.dictConfig`` with every formatter replaced by ``JsonFormatter``;
+    with ``root_handler``, the root logger writes through that handler too, so loggers that
+    propagate (ours) are not left to Python's plain-text last resort."""
+    json_config = copy.deepcopy(dict(config))
+    json_config["formatters"] = {name: {"()": f"{__name__}.JsonFormatter"} for name in json_config["formatters"]}
+    if root_handler is not None:
+        json_config["root"] = {"handlers": [root_handler], "level": "INFO"}
+    return json_config
+
+
 def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration with every formatter replaced by ``JsonFormatter``."""
+    """uvicorn's own logging configuration in JSON (the collector)."""
     from uvicorn.config import LOGGING_CONFIG
 
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"] = {name: {"()": f"{__name__}.JsonFormatter"} for name in config["formatters"]}
-    return config
+    return json_log_config(LOGGING_CONFIG)

@@ -38,30 +38,33 @@ if len(sys.argv) > 3:
 """
 
 
-def _requirements(distribution: str, extras: frozenset[str]) -> set[str]:
-    names = set()
+def _requirements(distribution: str, extras: frozenset[str]) -> set[tuple[str, frozenset[str]]]:
+    """(canonical name, extras asked for) of each requirement, e.g. ("leadscore", {"tracing"})."""
+    wanted = set()
     for line in metadata.requires(distribution) or []:
         requirement = Requirement(line)
         environment = [{"extra": extra} for extra in extras or {""}]
         if requirement.marker is None or any(requirement.marker.evaluate(env) for env in environment):
-            names.add(canonicalize_name(requirement.name))
-    return names
+            wanted.add((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+    return wanted
 
 
 @cache
 def _closure(extra: str) -> frozenset[str]:
-    """Every distribution `pip install leadscore[extra]` brings (by canonical name)."""
-    seen, todo = {"leadscore"}, [("leadscore", frozenset({extra}))]
+    """Every distribution `pip install leadscore[extra]` brings (by canonical name), following
+    extras an extra names too (``leadscore[tracing]`` inside ``predictor``)."""
+    start = ("leadscore", frozenset({extra}))
+    visited, todo = {start}, [start]
     while todo:
         name, extras = todo.pop()
         try:
             wanted = _requirements(name, extras)
         except metadata.PackageNotFoundError:
             continue
-        for dependency in wanted - seen:
-            seen.add(dependency)
-            todo.append((dependency, frozenset()))
-    return frozenset(seen)
+        for dependency in wanted - visited:
+            visited.add(dependency)
+            todo.append(dependency)
+    return frozenset(name for name, _ in visited)
 
 
 def _blocked_modules(extra: str) -> set[str]:
@@ -80,6 +83,13 @@ def test_the_trainer_extra_lacks_the_servers_packages() -> None:
     """The check means something: packages of other extras are really blocked."""
     assert {"kopf", "kserve"} <= _blocked_modules("trainer")
     assert {"pandas", "sklearn", "lightgbm"} <= _blocked_modules("operator")
+
+
+def test_extras_named_inside_an_extra_are_followed() -> None:
+    """The predictor and collector images carry the tracing extra they name (leadscore[tracing])."""
+    tracing = {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http", "opentelemetry-instrumentation-fastapi"}
+    assert tracing <= _closure("predictor") and tracing <= _closure("collector")
+    assert not tracing & _closure("operator")
 
 
 @pytest.mark.parametrize("extra", sorted(IMAGES))

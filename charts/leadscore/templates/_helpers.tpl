@@ -435,3 +435,30 @@ spec:
             {{- toYaml . | nindent 12 }}
           {{- end }}
 {{- end }}
+
+{{- /*
+LEADSCORE_LOG_FORMAT and, with (list . true), the OpenTelemetry variables of a traced component
+(the collector, the predictors): monitoring.logFormat and monitoring.tracing (docs/monitoring.md).
+*/ -}}
+{{- define "leadscore.observability.env" -}}
+{{- $root := index . 0 }}
+{{- $traced := index . 1 }}
+{{- $m := $root.Values.monitoring }}
+{{- if eq $m.logFormat "json" }}
+- name: LEADSCORE_LOG_FORMAT
+  value: json
+{{- end }}
+{{- if and $traced $m.tracing.enabled }}
+{{- if not $m.tracing.endpoint }}
+{{- fail "monitoring.tracing.endpoint: required when monitoring.tracing.enabled is true (the OTLP/HTTP endpoint, e.g. http://otel-collector.observability:4318)" }}
+{{- end }}
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $m.tracing.endpoint | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: parentbased_traceidratio
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $m.tracing.sampleRatio | quote }}
+{{- end }}
+{{- end }}

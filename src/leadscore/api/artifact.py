@@ -31,6 +31,12 @@ OUTPUT_TENSOR = "probability"
 """``model.onnx``'s output: float32 [N], the calibrated conversion probability."""
 
 
+def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
+    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the
+    trailing slash KServe expects. The operator writes there; the export reads the card there."""
+    return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
+
+
 class ServingMember(BaseModel):
     """One shipped model inside ``model.onnx``, as explanations read it."""
 
@@ -48,7 +54,8 @@ class ServingCard(BaseModel):
 
     version: str = ""
     created: datetime | None = Field(None, description="When the version was trained.")
-    vertical: str | None = Field(None, description="Business vertical the version was trained for.")
+    vertical: str | None = Field(None, description="Business vertical it was trained for (responses carry it; "
+                                                   "`collector export --vertical` reads it).")
     shipped: str = Field("", description="'ensemble' or the single algorithm that ships (the model type).")
     threshold: float = Field(0.5, description="Probability cut-off behind precision/recall/F1.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,

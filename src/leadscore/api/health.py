@@ -25,6 +25,10 @@ class FieldDrift(BaseModel):
     psi: float = Field(ge=0, description="Population stability index against the reference bins.")
     p_value: float = Field(ge=0, le=1, description="KS (numbers) or chi-square (levels, flags) test p-value.")
     drifted: bool = Field(description="psi at or above the drift threshold and p_value below alpha.")
+    out_of_range: float | None = Field(
+        None, ge=0, le=1,
+        description="Numbers: share of the leads whose value lies outside the training range, which the "
+                    "model saw clipped to it (drift itself is measured on the raw values).")
 
 
 class DriftReport(BaseModel):

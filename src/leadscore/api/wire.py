@@ -26,3 +26,8 @@ RECORDS_TENSOR = "records"
 """A V2 request's BYTES input of JSON lead records (one per element)."""
 MAX_BATCH = 10_000
 """Most leads in one scoring request: the predictor's default limit, and what the collector accepts."""
+
+TRACE_CONTEXT_HEADERS = ("Traceparent", "Tracestate")
+"""W3C trace-context request headers KServe's logger forwards to the collector (the
+InferenceService's ``logger.metadataHeaders``). Spelled as Go canonicalises header names: the
+agent keeps a header only when its canonical name is listed exactly (``pkg/logger/handler.go``)."""

@@ -46,16 +46,20 @@ def serve(
     from leadscore.collector.privacy import Privacy
     from leadscore.logs import json_wanted, uvicorn_log_config
     from leadscore.store.events import open_store
+    from leadscore.tracing import configure_tracing, instrument_app
 
     privacy = Privacy.from_env()  # refuse a bad rule or token before listening
     gate = Gate.from_env()
+    traced = configure_tracing("leadscore-collector")  # OTEL_* variables; off by default
     store = open_store(_db(db))
     from uvicorn.config import LOGGING_CONFIG
 
     log_config = uvicorn_log_config() if json_wanted() else LOGGING_CONFIG  # LEADSCORE_LOG_FORMAT=json
     try:
-        uvicorn.run(create_app(store, privacy, gate), host=host, port=port, log_level=log_level,
-                    log_config=log_config)
+        app = create_app(store, privacy, gate)
+        if traced:
+            instrument_app(app)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config)
     finally:
         store.dispose()
 
@@ -90,23 +94,36 @@ def export(
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     namespace: str = typer.Option(..., "--namespace", help="Only leads scored in this namespace (one team's)."),
     model: str | None = typer.Option(None, "--model", help="Only leads this model (LeadScoringModel) scored."),
+    vertical: str | None = typer.Option(
+        None, "--vertical", help="Only leads scored by model versions trained for this vertical (pc, health, "
+                                 "commercial, generic), as their model cards say."),
+    artifact_root: str | None = typer.Option(
+        None, "--artifact-root", envvar="LEADSCORE_ARTIFACT_ROOT",
+        help="Where versions live (<root>/<namespace>/<model>/<version>/), for --vertical; the operator's setting."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
     """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
+    from typing import get_args
+
+    from leadscore.api.leadscoringmodel import Vertical
     from leadscore.collector.export import export_training_set
     from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
     start = _since(since)
+    if vertical is not None and vertical not in get_args(Vertical):
+        raise ConfigError(f"--vertical: expected one of {', '.join(get_args(Vertical))}, got {vertical!r}")
     privacy = Privacy.from_env()
     store = open_store(_db(db or ctx.obj))
     try:
-        report = export_training_set(store, start, output, namespace, model, privacy)
+        report = export_training_set(store, start, output, namespace, model, privacy, vertical, artifact_root)
     finally:
         store.dispose()
     typer.echo(
         f"wrote {report.rows} leads ({report.converted} converted) to {report.output}; "
         f"left out {report.without_outcome} without outcome, {report.without_features} without features"
+        + (f", the leads of {', '.join(report.other_vertical)} (another vertical or no model card)"
+           if report.other_vertical else "")
     )
 
 

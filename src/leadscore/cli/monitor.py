@@ -32,7 +32,9 @@ def drift(
     thresholds = DriftThresholds(watch=watch, drift=drift_psi, alpha=alpha, min_rows=min_rows)
     report = drift_of_file(model, data, thresholds)
     if as_json:
-        typer.echo(report.model_dump_json())
+        # issue 12's CLI contract, which checks rely on: exactly name, psi, p_value, drifted per field
+        # (the table and the collector's report add the share beyond the training range)
+        typer.echo(report.model_dump_json(exclude={"fields": {"__all__": {"out_of_range"}}}))
         return
     _print(report, thresholds)
 
@@ -44,11 +46,12 @@ def _print(report: DriftReport, thresholds: DriftThresholds) -> None:
     from leadscore.monitoring.drift import level
 
     table = Table(title="drift against the training reference (held-out rows)")
-    for column in ("field", "PSI", "p-value", "reading"):
+    for column in ("field", "PSI", "p-value", "beyond training range", "reading"):
         table.add_column(column, justify="left" if column in ("field", "reading") else "right")
     for field in sorted(report.fields, key=lambda f: -f.psi):
         reading = "DRIFTED" if field.drifted else level(field.psi, thresholds)
-        table.add_row(field.name, f"{field.psi:.3f}", f"{field.p_value:.2g}", reading)
+        beyond = "" if field.out_of_range is None else f"{field.out_of_range:.1%}"
+        table.add_row(field.name, f"{field.psi:.3f}", f"{field.p_value:.2g}", beyond, reading)
     console = Console()
     console.print(table)
     console.print(f"score PSI {report.score_psi:.3f} ({level(report.score_psi, thresholds)}); "

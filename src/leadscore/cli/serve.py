@@ -25,13 +25,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve a model with KServe's ModelServer until interrupted.
 
-        A/B arms, tier overrides and the rest come from LEADSCORE_* variables (docs/predictor.md).
+        A/B arms, tier overrides and the rest come from LEADSCORE_* variables (docs/predictor.md);
+        JSON logs and tracing from LEADSCORE_LOG_FORMAT and OTEL_* (docs/monitoring.md).
         """
         from leadscore.predictor.config import settings_from
         from leadscore.predictor.guards import guards_from
         from leadscore.predictor.model import LeadScoreModel
+        from leadscore.predictor.server import configure_observability
         from leadscore.predictor.server import serve as run_server
 
+        configure_observability()
         settings = settings_from(name=name, model_uri=model, strict=strict, max_batch=max_batch, device=device)
         guards = guards_from()
         predictor = LeadScoreModel(settings.name, settings)

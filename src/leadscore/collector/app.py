@@ -16,6 +16,7 @@ import pydantic
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +24,17 @@ from starlette.concurrency import run_in_threadpool
 from leadscore import __version__
 from leadscore.api.health import DEFAULT_MATURITY, DriftWindow, LivePerformance
 from leadscore.api.summary import ExperimentSummary, ServingSplit
-from leadscore.collector.auth import AccessDeniedError, Gate, RateLimitedError, Verb
-from leadscore.collector.cloudevents import parse_context
+from leadscore.auth.ratelimit import RateLimitedError
+from leadscore.collector.auth import (
+    POST_OUTCOMES,
+    READ_EXPERIMENTS,
+    READ_LEADS,
+    READ_MODELS,
+    AccessDeniedError,
+    Gate,
+    Right,
+)
+from leadscore.collector.cloudevents import forwarded_headers, parse_context
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
@@ -45,6 +55,7 @@ from leadscore.errors import InsufficientDataError, InvalidInputError, StorageEr
 from leadscore.experiments.settings import parse_duration
 from leadscore.monitoring.drift import DriftThresholds
 from leadscore.store.events import EventStore
+from leadscore.tracing import logged_trace_context
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
@@ -87,6 +98,9 @@ class _Metrics:
         model = ["namespace", "service", "version"]
         self.field_psi = Gauge("leadscore_drift_psi", "PSI of an input field against the training reference.",
                                [*model, "field"], registry=self.registry)
+        self.out_of_range = Gauge("leadscore_drift_out_of_range",
+                                  "Share of an input field's leads beyond the training range (scored clipped).",
+                                  [*model, "field"], registry=self.registry)
         self.score_psi = Gauge("leadscore_drift_score_psi", "PSI of the score against the training reference.",
                                model, registry=self.registry)
         self.drifted = Gauge("leadscore_drift_fields_drifted", "Input fields flagged as drifted.", model,
@@ -107,6 +121,8 @@ class _Metrics:
         labels = (window.namespace, window.service, window.model_version)
         for field in window.fields:
             self.field_psi.labels(*labels, field.name).set(field.psi)
+            if field.out_of_range is not None:
+                self.out_of_range.labels(*labels, field.name).set(field.out_of_range)
         self.score_psi.labels(*labels).set(window.score_psi)
         self.drifted.labels(*labels).set(len(window.drifted))
 
@@ -167,6 +183,16 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_tracer = trace.get_tracer("leadscore.collector")
+"""A no-op until leadscore.tracing.configure_tracing installs the SDK (OTEL_* variables)."""
+
+
+def _link_to_current_span() -> list[trace.Link]:
+    """A link to the HTTP request's own span: the event's span continues the CRM's trace instead."""
+    current = trace.get_current_span().get_span_context()
+    return [trace.Link(current)] if current.is_valid else []
+
+
 def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | None = None) -> FastAPI:
     """The collector on an open store (migrated: see ``leadscore.store.events.open_store``),
     dropping or hashing personal fields by ``privacy``'s rules; CRM endpoints go through
@@ -180,9 +206,14 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     Instrumentator(registry=metrics.registry, excluded_handlers=["/metrics", "/healthz"]).instrument(
         app, metric_namespace="leadscore", metric_subsystem="collector")
 
-    async def admit(request: Request, verb: Verb, namespace: str) -> None:
+    async def admit(request: Request, right: Right, namespace: str) -> None:
+        """A CRM request: its token, its right, its rate."""
         address = request.client.host if request.client else "unknown"
-        await run_in_threadpool(gate.admit, request.headers.get("authorization"), verb, namespace, address)
+        await run_in_threadpool(gate.admit, request.headers.get("authorization"), right, namespace, address)
+
+    def check(request: Request, right: Right, namespace: str) -> None:
+        """A summary read (the operator, a console): its token and its right (the handler runs in a thread)."""
+        gate.check(request.headers.get("authorization"), right, namespace)
 
     @app.exception_handler(AccessDeniedError)
     async def _denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
@@ -224,7 +255,15 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
             )
         context = parse_context(request.headers)
         body = await _body(request)
-        result = await run_in_threadpool(record_event, store, context, body, None, privacy)
+        with _tracer.start_as_current_span(
+            "record inference event",
+            context=logged_trace_context(forwarded_headers(context)),  # the CRM's trace, when forwarded
+            links=_link_to_current_span(),
+            attributes={"cloudevents.event_id": context.id, "cloudevents.event_type": context.type,
+                        "leadscore.inference_service": context.inferenceservicename,
+                        "leadscore.namespace": context.namespace},
+        ):
+            result = await run_in_threadpool(record_event, store, context, body, None, privacy)
         metrics.events.labels(result.kind).inc()
         metrics.predictions.inc(result.predictions_stored)
         metrics.mismatched.inc(result.features_mismatched)
@@ -244,7 +283,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     async def post_outcomes(namespace: NamespaceName, request: Request) -> dict[str, int]:
         """One outcome, a list of outcomes, or ``{"outcomes": [...]}`` of leads scored in
         ``namespace``; all stored or none."""
-        await admit(request, "create", namespace)
+        await admit(request, POST_OUTCOMES, namespace)
         outcomes = parse_outcomes(load_json(await _body(request)))
         result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
@@ -259,6 +298,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/experiments/{namespace}/{name}/summary", response_model=ExperimentSummary)
     def get_summary(
+        request: Request,
         namespace: str,
         name: str,
         service: str | None = None,
@@ -272,6 +312,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         a random KServe canary split by inference service and model version
         (``leadscore.api.summary.ServingSplit``) instead of by experiment tags.
         """
+        check(request, READ_EXPERIMENTS, namespace)
         given = {"service": service, "control_version": control_version,
                  "treatment_version": treatment_version, "since": since}
         split = None
@@ -284,6 +325,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/models/{namespace}/{service}/drift", response_model=DriftWindow)
     def get_drift(
+        request: Request,
         namespace: str,
         service: str,
         version: str = Query(..., min_length=1, description="Model version whose predictions are compared."),
@@ -294,6 +336,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     ) -> DriftWindow | JSONResponse:
         """PSI and p-value per input field and the score's PSI for one version's served leads in a
         window (``leadscore.monitoring.drift``); 422 below ``min_rows``, 404 without a reference profile."""
+        check(request, READ_MODELS, namespace)
         end = _utc(until) if until else datetime.now(UTC)
         start = _utc(since) if since else end - timedelta(days=7)
         if start >= end:
@@ -310,6 +353,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.get("/v1/models/{namespace}/{service}/performance", response_model=LivePerformance)
     def get_performance(
+        request: Request,
         namespace: str,
         service: str,
         version: str = Query(..., min_length=1, description="Model version whose leads are judged."),
@@ -320,6 +364,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     ) -> LivePerformance:
         """Live ROC-AUC, Brier, calibration by decile, conversion by tier, top-tier lift, revenue per lead and
         time to conversion of one version's matured leads (``leadscore.collector.performance``)."""
+        check(request, READ_MODELS, namespace)
         try:
             delay = parse_duration(maturity)
         except ValueError as exc:
@@ -340,7 +385,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
                        model: str | None = Query(None, min_length=1, max_length=253)) -> LeadHistory | JSONResponse:
         """One lead's predictions in ``namespace`` (newest first, at most ``limit``; ``model``'s
         only when given) and outcomes; 404 when unknown there."""
-        await admit(request, "get", namespace)
+        await admit(request, READ_LEADS, namespace)
         history = await run_in_threadpool(lead_history, store, namespace, lead_id, limit, model)
         if history is None:
             return JSONResponse(status_code=404, content={

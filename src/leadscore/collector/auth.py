@@ -1,13 +1,16 @@
-"""Who may post outcomes and read lead histories: bearer tokens, judged per namespace.
+"""Who may post outcomes and read lead histories and summaries: bearer tokens, judged per namespace.
 
-A CRM endpoint (``POST /v1/namespaces/{ns}/outcomes``, ``GET /v1/namespaces/{ns}/leads/{id}``)
-needs ``Authorization: Bearer <token>``:
+The CRM endpoints (``POST /v1/namespaces/{ns}/outcomes``, ``GET /v1/namespaces/{ns}/leads/{id}``)
+and the summaries (``GET /v1/experiments/{ns}/{name}/summary``, ``GET /v1/models/{ns}/{service}/
+drift`` and ``/performance``) need ``Authorization: Bearer <token>``:
 
 * a **static token** from a Secret (``LEADSCORE_COLLECTOR_TOKEN``), for a CRM outside the cluster;
-  it may do both, in every namespace, so give it only to a CRM trusted with all of them;
+  it may do everything, in every namespace, so give it only to a CRM trusted with all of them;
 * a **Kubernetes token** (a ServiceAccount's, or any the apiserver accepts), verified by a
-  TokenReview and authorised by a SubjectAccessReview in the path's namespace on the resource
-  the chart's ClusterRoles grant: ``create`` (post) or ``get`` (read) ``outcomes.leadscoring.io``.
+  TokenReview and authorised by a SubjectAccessReview in the path's namespace: ``create`` (post)
+  or ``get`` (read) ``outcomes.leadscoring.io`` (the chart's CRM ClusterRoles grant them), ``get``
+  on the ``abexperiments`` (a summary) or ``leadscoringmodels`` (drift, live accuracy) whose
+  figures are read: whoever may read the resource may read its figures.
 
 No token is 401, a token the apiserver does not accept is 401, a known user without the right is
 403; each says what was missing. Verdicts are not cached: the apiserver is the only judge.
@@ -17,12 +20,11 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from leadscore.auth.ratelimit import RateLimiter, parse_rate
 from leadscore.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,7 +35,24 @@ GROUP, RESOURCE = "leadscoring.io", "outcomes"
 TOKEN_ENV, KUBE_ENV = "LEADSCORE_COLLECTOR_TOKEN", "LEADSCORE_COLLECTOR_KUBE_AUTH"
 RATE_ENV, BURST_ENV = "LEADSCORE_COLLECTOR_RATE", "LEADSCORE_COLLECTOR_BURST"
 STATIC_USER = "static-token"
-Verb = Literal["create", "get"]
+
+
+@dataclass(frozen=True)
+class Right:
+    """What a request asks to do: ``verb`` on ``resource`` (of ``GROUP``) in the path's namespace."""
+
+    verb: Literal["create", "get"]
+    resource: str
+    doing: str
+    """How a 403 says it: "<user> may not <doing> namespace 'x'"."""
+    role: str | None = None
+    """The chart's ClusterRole that grants it, if one does."""
+
+
+POST_OUTCOMES = Right("create", RESOURCE, "post outcomes to", "<release>-crm-writer")
+READ_LEADS = Right("get", RESOURCE, "read lead histories of", "<release>-crm-reader")
+READ_EXPERIMENTS = Right("get", "abexperiments", "read experiment summaries of")
+READ_MODELS = Right("get", "leadscoringmodels", "read model drift and live accuracy of")
 
 
 class AccessDeniedError(Exception):
@@ -42,37 +61,6 @@ class AccessDeniedError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-class RateLimitedError(Exception):
-    """429: the client sent more than its share; ``retry_after`` seconds until the next may go."""
-
-    def __init__(self, client: str, retry_after: float) -> None:
-        super().__init__(f"rate limit: {client} sent more requests than the collector accepts; "
-                         f"retry after {retry_after:.1f} s")
-        self.retry_after = retry_after
-
-
-@dataclass
-class RateLimiter:
-    """A token bucket per client: ``rate`` requests a second on average, ``burst`` at once."""
-
-    rate: float
-    burst: int
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def retry_after(self, client: str, now: float | None = None) -> float:
-        """0 when the request may go now (and is counted); else seconds until it may."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[client] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[client] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 @dataclass
@@ -104,20 +92,12 @@ class Gate:
             except config.ConfigException:
                 config.load_kube_config()
             kube = client.ApiClient()
-        limiter = None
-        if env.get(RATE_ENV):
-            try:
-                rate = float(env[RATE_ENV])
-                burst = int(env.get(BURST_ENV) or max(1, round(rate * 10)))
-            except ValueError:
-                raise ConfigError(f"{RATE_ENV}/{BURST_ENV}: expected numbers, got {env[RATE_ENV]!r}") from None
-            if rate <= 0 or burst < 1:
-                raise ConfigError(f"{RATE_ENV} must be > 0 and {BURST_ENV} >= 1")
-            limiter = RateLimiter(rate, burst)
+        rate = parse_rate(env.get(RATE_ENV), env.get(BURST_ENV), RATE_ENV, BURST_ENV)
+        limiter = RateLimiter(*rate) if rate else None
         return cls(static_token=token, kube=kube, limiter=limiter)
 
-    def check(self, authorization: str | None, verb: Verb, namespace: str) -> str:
-        """The caller's name when it may ``verb`` outcomes in ``namespace``; raises ``AccessDeniedError``."""
+    def check(self, authorization: str | None, right: Right, namespace: str) -> str:
+        """The caller's name when it has ``right`` in ``namespace``; raises ``AccessDeniedError``."""
         if not self.enabled:
             return "anonymous"
         scheme, _, token = (authorization or "").partition(" ")
@@ -135,20 +115,18 @@ class Gate:
         if user is None:
             raise AccessDeniedError(401, "authorization: the Kubernetes API server does not accept this token "
                               "(expired, revoked, or not a token of this cluster)")
-        access = review_access(self.kube, user, verb, GROUP, RESOURCE, namespace=namespace)
+        access = review_access(self.kube, user, right.verb, GROUP, right.resource, namespace=namespace)
         if not access.allowed:
-            what = "post outcomes to" if verb == "create" else "read lead histories of"
-            raise AccessDeniedError(403, f"{user.username} may not {what} namespace {namespace!r}: grant it "
-                              f"'{verb}' on {RESOURCE}.{GROUP} there (the chart's ClusterRole "
-                              f"<release>-crm-{'writer' if verb == 'create' else 'reader'})"
+            raise AccessDeniedError(403, f"{user.username} may not {right.doing} namespace {namespace!r}: grant it "
+                              f"'{right.verb}' on {right.resource}.{GROUP} there"
+                              + (f" (the chart's ClusterRole {right.role})" if right.role else "")
                               + (f"; {access.reason}" if access.reason else ""))
         return user.username
 
-    def admit(self, authorization: str | None, verb: Verb, namespace: str, address: str) -> str:
+    def admit(self, authorization: str | None, right: Right, namespace: str, address: str) -> str:
         """``check``, then the rate limit of the caller (its name, else its address)."""
-        who = self.check(authorization, verb, namespace)
+        who = self.check(authorization, right, namespace)
         client = address if who == "anonymous" else who
-        wait = self.limiter.retry_after(client) if self.limiter is not None else 0.0
-        if wait > 0:
-            raise RateLimitedError(client, wait)
+        if self.limiter is not None:
+            self.limiter.admit(client)
         return who

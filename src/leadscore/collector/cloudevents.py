@@ -144,6 +144,11 @@ def _json_object(text: str | None, header: str) -> dict[str, object]:
     return value
 
 
+def forwarded_headers(context: EventContext) -> dict[str, object]:
+    """The request headers KServe's logger forwarded (``ce-metadata``): name -> list of values."""
+    return _json_object(context.metadata, "ce-metadata")
+
+
 def declared_experiment(context: EventContext) -> str | None:
     """The experiment named by the event itself (rules 1 and 2 above), if any."""
     if context.experiment:

@@ -1,7 +1,10 @@
 """Scored leads joined with their outcomes, as a Parquet training set: the retraining loop.
 
-One namespace (and optionally one model) per file: a model never retrains on another team's
-or another model's leads. One row per lead that has features (the logged request) and at least one outcome:
+One namespace (and optionally one model, or the models of one vertical) per file: a model never
+retrains on another team's, another model's or another vertical's leads. A model has one
+vertical; a version's is the one its model card records (``--vertical`` reads the card of every
+version that scored in the window, under ``<artifact root>/<namespace>/<model>/<version>/``).
+One row per lead that has features (the logged request) and at least one outcome:
 
 * features: the lead record exactly as the predictor received it, nested objects flattened
   to ``parent.child`` columns, so ``leadscore train`` sees the same columns it trained on;
@@ -25,8 +28,9 @@ from typing import Any
 
 import pandas as pd
 
+from leadscore.api.artifact import CARD_FILE, ServingCard, artifact_uri
 from leadscore.collector.privacy import Privacy
-from leadscore.errors import DatasetError
+from leadscore.errors import ConfigError, DatasetError, StorageError
 from leadscore.store import artifacts, events
 from leadscore.store.events import EventStore
 
@@ -51,6 +55,8 @@ class ExportReport:
     converted: int
     without_outcome: int
     without_features: int
+    other_vertical: tuple[str, ...] = ()
+    """``model/version`` of the versions ``--vertical`` left out (another vertical, or no card)."""
 
 
 def _uniform_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,12 +112,37 @@ def _private(privacy: Privacy | None, namespace: str, model: str,
     return features if privacy is None or features is None else privacy.apply(namespace, model, features)
 
 
+def vertical_of(artifact_root: str, namespace: str, model: str, version: str) -> str | None:
+    """The vertical a version was trained for, from its model card; None when the card is gone
+    (retention deleted the version) or records none (``rules``, a card older than the field)."""
+    uri = artifacts.join(artifact_uri(artifact_root, namespace, model, version), CARD_FILE)
+    try:
+        return ServingCard.model_validate_json(artifacts.read_bytes(uri)).vertical
+    except StorageError:
+        return None
+
+
 def export_training_set(store: EventStore, since: datetime, output: str, namespace: str,
-                        model: str | None = None, privacy: Privacy | None = None) -> ExportReport:
-    """Write the training set of ``namespace`` (``model``) for predictions made since ``since``
-    to a path or ``s3://`` URI, with ``privacy``'s rules applied again (rows stored before a rule
-    existed lose the field here too)."""
+                        model: str | None = None, privacy: Privacy | None = None,
+                        vertical: str | None = None, artifact_root: str | None = None) -> ExportReport:
+    """Write the training set of ``namespace`` (``model``; the versions trained for ``vertical``,
+    whose cards are under ``artifact_root``) for predictions made since ``since`` to a path or
+    ``s3://`` URI, with ``privacy``'s rules applied again (rows stored before a rule existed lose
+    the field here too)."""
     scope = events.in_scope(namespace, model)
+    other: list[str] = []
+    if vertical is not None:
+        if not artifact_root:
+            raise ConfigError("--artifact-root: required with --vertical (where the model cards are)")
+        with store.transaction() as session:
+            versions = events.versions_since(session, since, scope)
+        kept = []
+        for service, version in versions:
+            if vertical_of(artifact_root, namespace, service, version) == vertical:
+                kept.append((service, version))
+            else:
+                other.append(f"{service}/{version}")
+        scope = [*scope, events.of_versions(kept)]
     with store.transaction() as session:
         scored = [ScoredRecord(row.lead_id, _private(privacy, namespace, row.inference_service, row.features),
                                row.predicted_at)
@@ -124,6 +155,7 @@ def export_training_set(store: EventStore, since: datetime, output: str, namespa
         raise DatasetError(
             f"--since {since.isoformat()}, --namespace {namespace}"
             + (f", --model {model}" if model else "")
+            + (f", --vertical {vertical} (other or unknown vertical: {', '.join(other) or 'none'})" if vertical else "")
             + ": no scored lead with features and an outcome to export "
             f"({len(scored)} predictions, {report.without_outcome} leads without outcome, "
             f"{report.without_features} without logged features)"
@@ -131,4 +163,5 @@ def export_training_set(store: EventStore, since: datetime, output: str, namespa
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return ExportReport(output, report.rows, report.converted, report.without_outcome, report.without_features)
+    return ExportReport(output, report.rows, report.converted, report.without_outcome, report.without_features,
+                        tuple(other))

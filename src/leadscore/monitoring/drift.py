@@ -13,7 +13,9 @@ Two numbers per field, because each alone misleads:
 A field is *drifted* when its PSI is at least ``drift`` **and** its p-value is below
 ``alpha``: big enough to matter and too big to be chance. On large windows any tiny change
 is "significant", so the p-value alone would cry wolf; on small ones PSI is noisy, so the
-PSI alone would. Below ``min_rows`` leads there is no report at all
+PSI alone would. Both are computed on the raw values, not on the clipped ones the model sees
+(leadscore.monitoring.profile says why); ``out_of_range`` gives the share serving clipped.
+Below ``min_rows`` leads there is no report at all
 (``InsufficientDataError``). The measured false-alarm and detection rates behind these
 defaults are in docs/monitoring.md (``tests/unit/test_drift_validity.py`` re-measures them).
 """
@@ -98,8 +100,10 @@ def compare(profile: ReferenceProfile, columns: Columns, n: int, scores: np.ndar
         value = psi(counts, np.asarray(field.shares))
         p = _p_value(field, counts, field.values(parsed) if field.kind == "numeric" else None, profile.rows)
         p = 1.0 if math.isnan(p) else min(max(p, 0.0), 1.0)
+        beyond = field.beyond_range(parsed)
         fields.append(FieldDrift(name=field.name, psi=round(value, 6), p_value=p,
-                                 drifted=value >= thresholds.drift and p < thresholds.alpha))
+                                 drifted=value >= thresholds.drift and p < thresholds.alpha,
+                                 out_of_range=None if beyond is None else round(beyond, 6)))
     score_psi = 0.0
     if scores is not None and len(scores):
         score_psi = psi(profile.score.counts(np.asarray(scores, dtype=np.float64)), np.asarray(profile.score.shares))

@@ -15,6 +15,15 @@ training file or a served JSON request. Per field:
 
 Timestamps are not profiled: every new lead is later than training by definition. The score
 (the model's probability) is binned at its held-out deciles.
+
+Raw values, never clipped. Serving clips a number to the training range before the model sees
+it (``InputField.clip``); drift is a question about the leads arriving, not about the model's
+view of them, and the values clipping would hide are the clearest sign of drift (a field sent
+in cents instead of euros). Both sides of the comparison are parsed the same way, unclipped;
+the range serving clips to is kept per field (``training_range``) so the report can say which
+share of a window the model saw clipped. With quantile bins whose end bins are open, clipping
+would not move the PSI; it would hide that share, and shrink the KS distance when the held-out
+rows reach beyond the training range.
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ class FieldProfile(BaseModel):
     edges: list[float] = Field(default_factory=list, description="numeric: interior bin edges.")
     levels: list[str] = Field(default_factory=list, description="categorical: levels with a bin of their own.")
     sketch: list[float] = Field(default_factory=list, description="numeric: evenly spaced reference quantiles.")
+    training_range: tuple[float, float] | None = Field(
+        None, description="numeric: the range serving clips the field to (the feature contract's clip).")
 
     @property
     def missing_share(self) -> float:
@@ -80,6 +91,15 @@ class FieldProfile(BaseModel):
         """numeric: the non-missing values (the sample side of the KS test)."""
         values = parsed[self.name]
         return values[~np.isnan(values)]
+
+    def beyond_range(self, parsed: Parsed) -> float | None:
+        """numeric: share of ``parsed``'s rows whose value lies outside ``training_range``, which
+        the model saw clipped to it; None without a range (other kinds, older profiles)."""
+        if self.training_range is None:
+            return None
+        values = self.values(parsed)
+        low, high = self.training_range
+        return float(np.count_nonzero((values < low) | (values > high))) / max(parsed.n, 1)
 
     def _bin_index(self, column: Any) -> np.ndarray:
         missing = len(self.bins) - 1
@@ -121,10 +141,11 @@ class ReferenceProfile(BaseModel):
 
     def parse(self, columns: Columns, n: int) -> Parsed:
         """Raw columns (a DataFrame's, or served records') parsed as the feature pipeline does."""
-        return Parsed(self.kinds(), columns, n, {})  # unclipped: drift sees the raw values
+        return Parsed(self.kinds(), columns, n, {})  # unclipped, as the profile was built
 
 
-def _profile_field(name: str, kind: ProfiledKind, parsed: Parsed) -> FieldProfile:
+def _profile_field(name: str, kind: ProfiledKind, parsed: Parsed,
+                   training_range: tuple[float, float] | None) -> FieldProfile:
     n = parsed.n
     if kind == "numeric":
         values = parsed[name]
@@ -134,7 +155,7 @@ def _profile_field(name: str, kind: ProfiledKind, parsed: Parsed) -> FieldProfil
         sketch = np.quantile(present, np.linspace(0, 1, points)).tolist() if points else []
         labels = _numeric_labels(edges)
         draft = FieldProfile(name=name, kind=kind, bins=[*labels, MISSING_BIN], shares=[], edges=edges,
-                             sketch=sketch)
+                             sketch=sketch, training_range=training_range)
     elif kind == "boolean":
         draft = FieldProfile(name=name, kind=kind, bins=["false", "true", MISSING_BIN], shares=[])
     elif kind == "text":
@@ -165,13 +186,14 @@ def profiled_fields(spec: FeatureSpec) -> dict[str, ProfiledKind]:
 def build_profile(spec: FeatureSpec, columns: Columns, n: int, scores: np.ndarray) -> ReferenceProfile:
     """The reference profile of ``n`` held-out rows (raw columns) and the model's probabilities on them."""
     kinds = profiled_fields(spec)
-    parsed = Parsed(kinds, columns, n, {})  # unclipped, as served leads are compared
+    clips = {f.name: f.clip for f in spec.inputs if f.clip is not None}
+    parsed = Parsed(kinds, columns, n, {})  # unclipped, as served leads are compared (module docstring)
     scores = np.asarray(scores, dtype=np.float64)
     edges = _edges(scores, SCORE_BINS)
     score = ScoreProfile(edges=edges, shares=[])
     score = score.model_copy(update={"shares": (score.counts(scores) / max(len(scores), 1)).tolist()})
-    return ReferenceProfile(rows=n, fields=[_profile_field(name, kind, parsed) for name, kind in kinds.items()],
-                            score=score)
+    fields = [_profile_field(name, kind, parsed, clips.get(name)) for name, kind in kinds.items()]
+    return ReferenceProfile(rows=n, fields=fields, score=score)
 
 
 def record_columns(records: Sequence[Mapping[str, Any] | None], names: Sequence[str]) -> Columns:

@@ -21,6 +21,7 @@ from leadscore.api.leadscoringmodel import (
     TrafficTarget,
 )
 from leadscore.api.results import registered_model_name
+from leadscore.api.wire import TRACE_CONTEXT_HEADERS
 from leadscore.errors import PERMANENT_EXIT_CODES
 from leadscore.operator.deployment_mode import KNATIVE, can_split, normalize
 from leadscore.operator.settings import OperatorSettings
@@ -323,7 +324,9 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         "minReplicas": serving.replicas,
         "maxReplicas": max(serving.max_replicas, serving.replicas, 1),
         "logger": {"mode": "all", "url": f"{settings.collector_url.rstrip('/')}/v1/events",
-                   "metadataAnnotations": [EXPERIMENT_ANNOTATION]},
+                   "metadataAnnotations": [EXPERIMENT_ANNOTATION],
+                   # the CRM's trace context, so the collector's span joins its trace (docs/monitoring.md)
+                   "metadataHeaders": list(TRACE_CONTEXT_HEADERS)},
         "model": model_spec,
         # Pod-level half of Pod Security ``restricted``; the runtime's container carries the rest.
         "securityContext": POD_SECURITY_CONTEXT,

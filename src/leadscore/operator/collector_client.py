@@ -4,6 +4,7 @@ version's drift and live accuracy (``leadscore.api.health``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,18 +19,27 @@ def summary_url(base: str, namespace: str, experiment: str) -> str:
     return f"{base.rstrip('/')}/v1/experiments/{namespace}/{experiment}/summary"
 
 
+def _headers(settings: OperatorSettings) -> dict[str, str]:
+    """``Authorization: Bearer`` with the operator's token (its ServiceAccount's in a pod): the
+    collector checks that the operator may get the experiment or model it asks about."""
+    path = Path(settings.collector_token_file) if settings.collector_token_file else None
+    token = path.read_text().strip() if path is not None and path.is_file() else ""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def fetch_summary(settings: OperatorSettings, namespace: str, experiment: str,
                   split: ServingSplit | None = None) -> ExperimentSummary:
     """GET the summary (of a KServe canary split, counted by version, when ``split`` is given);
     raises httpx.HTTPError (unreachable, non-2xx) or ValueError (bad body)."""
     response = httpx.get(summary_url(settings.collector_url, namespace, experiment),
-                         params=split.to_params() if split else None, timeout=settings.http_timeout_seconds)
+                         params=split.to_params() if split else None, headers=_headers(settings),
+                         timeout=settings.http_timeout_seconds)
     response.raise_for_status()
     return ExperimentSummary.model_validate_json(response.content)
 
 
 def _get(settings: OperatorSettings, path: str, params: dict[str, str]) -> httpx.Response:
-    return httpx.get(f"{settings.collector_url.rstrip('/')}{path}", params=params,
+    return httpx.get(f"{settings.collector_url.rstrip('/')}{path}", params=params, headers=_headers(settings),
                      timeout=settings.http_timeout_seconds)
 
 

@@ -19,7 +19,7 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import conditions as c
-from leadscore.api.artifact import COMMIT_MARKER
+from leadscore.api.artifact import COMMIT_MARKER, artifact_uri
 from leadscore.api.leadscoringmodel import (
     LeadScoringModelSpec,
     LeadScoringModelStatus,
@@ -57,7 +57,6 @@ from leadscore.operator.versions import (
     SPEC_HASH_ANNOTATION,
     TRIGGER_ANNOTATION,
     VERSION_LABEL,
-    artifact_uri,
     next_version,
     training_spec_hash,
 )

@@ -68,6 +68,10 @@ class OperatorSettings(BaseModel):
     metrics_port: int = Field(0, ge=0, le=65535,
                               description="Port of the operator's Prometheus /metrics; 0 serves none.")
     http_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout of collector requests.")
+    collector_token_file: str | None = Field(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        description="Bearer token the operator shows the collector (re-read on every request, so a rotated "
+                    "token is picked up); none is sent while the file does not exist.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:

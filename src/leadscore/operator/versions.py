@@ -47,11 +47,6 @@ def job_name(model: str, version: str) -> str:
     return f"{model}-train-{version}"
 
 
-def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
-    """``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the trailing slash KServe expects."""
-    return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
-
-
 def training_spec_hash(spec: LeadScoringModelSpec) -> str:
     """Fingerprint of what a training depends on; serving, promotion or scoring edits do not retrain."""
     relevant = spec.model_dump(mode="json", by_alias=True, include={"vertical", "dataset", "training"})

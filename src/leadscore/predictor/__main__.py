@@ -53,10 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from leadscore.predictor.config import settings_from
     from leadscore.predictor.guards import guards_from
     from leadscore.predictor.model import LeadScoreModel
-    from leadscore.predictor.server import serve
+    from leadscore.predictor.server import configure_observability, serve
 
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
+        configure_observability()  # JSON logs and tracing from the first line (LEADSCORE_LOG_FORMAT, OTEL_*)
         settings = settings_from(
             name=args.model_name,
             model_uri=args.model_dir,

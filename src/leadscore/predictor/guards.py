@@ -15,7 +15,12 @@ KServe's ModelServer ships a few things a lead-scoring endpoint must not expose 
   with 413 as soon as its declared or streamed size passes the limit, before it is read whole
   (gRPC messages get the same limit as their maximum receive length);
 * a compressed body (``Content-Encoding: gzip``) gets a confusing JSON error; here it is 415;
-* ``GET .../<name>:predict`` answers 404 for a model called ``<name>:predict``; here it is 405.
+* ``GET .../<name>:predict`` answers 404 for a model called ``<name>:predict``; here it is 405;
+* any caller may score as fast as it can send; here, when ``LEADSCORE_RATE_LIMIT`` is set, each
+  client (its address, or the header ``LEADSCORE_RATE_CLIENT_HEADER`` names) gets that many
+  scoring requests a second (bursts of ``LEADSCORE_RATE_BURST``) and then 429 with
+  ``Retry-After`` (gRPC: RESOURCE_EXHAUSTED with a ``retry-after`` trailer). Health, metadata
+  and ``/metrics`` are never limited: probes and scrapers must get through.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +36,7 @@ from typing import Any
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
 from pydantic import BaseModel, Field
 
+from leadscore.auth.ratelimit import RateLimitedError, parse_rate, shared_limiter
 from leadscore.errors import ConfigError
 
 logger = logging.getLogger("leadscore.predictor")
@@ -38,6 +45,8 @@ REPOSITORY_API_ENV = "LEADSCORE_MODEL_REPOSITORY_API"
 MAX_BODY_ENV = "LEADSCORE_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """16 MiB: a full 10,000-lead batch of typical leads is about 4 MB of JSON."""
+RATE_ENV, BURST_ENV = "LEADSCORE_RATE_LIMIT", "LEADSCORE_RATE_BURST"
+CLIENT_HEADER_ENV = "LEADSCORE_RATE_CLIENT_HEADER"
 
 
 class ServerGuards(BaseModel):
@@ -45,10 +54,16 @@ class ServerGuards(BaseModel):
 
     repository_api: bool = Field(False, description="Allow the KServe model-repository load/unload API.")
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, description="Largest request body accepted.")
+    rate: float | None = Field(None, gt=0, description="Scoring requests a second per client; None: no limit.")
+    burst: int = Field(1, ge=1, description="Scoring requests a client may send at once.")
+    client_header: str | None = Field(None, description="Header naming the client (set by a trusted proxy); "
+                                                        "None: the peer address.")
 
 
 def guards_from(env: Mapping[str, str] | None = None) -> ServerGuards:
-    """``LEADSCORE_MODEL_REPOSITORY_API`` (true/false) and ``LEADSCORE_MAX_BODY_BYTES`` (bytes)."""
+    """``LEADSCORE_MODEL_REPOSITORY_API`` (true/false), ``LEADSCORE_MAX_BODY_BYTES`` (bytes),
+    ``LEADSCORE_RATE_LIMIT`` (requests/s per client), ``LEADSCORE_RATE_BURST`` (default 10 s of
+    rate) and ``LEADSCORE_RATE_CLIENT_HEADER``."""
     env = os.environ if env is None else env
     flag = env.get(REPOSITORY_API_ENV, "false").strip().lower()
     if flag not in ("true", "false"):
@@ -56,7 +71,30 @@ def guards_from(env: Mapping[str, str] | None = None) -> ServerGuards:
     raw = env.get(MAX_BODY_ENV, str(DEFAULT_MAX_BODY_BYTES)).strip()
     if not raw.isdigit() or int(raw) < 1024:
         raise ConfigError(f"{MAX_BODY_ENV}: expected a number of bytes >= 1024, got {raw!r}")
-    return ServerGuards(repository_api=flag == "true", max_body_bytes=int(raw))
+    rate = parse_rate(env.get(RATE_ENV, "").strip(), env.get(BURST_ENV, "").strip(), RATE_ENV, BURST_ENV)
+    header = env.get(CLIENT_HEADER_ENV, "").strip().lower() or None
+    if header is not None and not header.replace("-", "").isalnum():
+        raise ConfigError(f"{CLIENT_HEADER_ENV}: expected a header name, got {header!r}")
+    return ServerGuards(repository_api=flag == "true", max_body_bytes=int(raw),
+                        rate=rate[0] if rate else None, burst=rate[1] if rate else 1, client_header=header)
+
+
+def peer_host(peer: str) -> str:
+    """The host of a gRPC peer (``ipv4:10.0.0.7:51234``, ``ipv6:[::1]:51234``), the REST client's spelling."""
+    _, _, address = peer.partition(":")
+    host = address.rsplit(":", 1)[0] if address else peer
+    return host.strip("[]")
+
+
+def admit_client(guards: ServerGuards, client: str) -> None:
+    """Count one scoring request of ``client``; raises ``RateLimitedError`` over the limit."""
+    if guards.rate is not None:
+        shared_limiter(guards.rate, guards.burst).admit(client)
+
+
+def retry_after_seconds(exc: RateLimitedError) -> str:
+    """The ``Retry-After`` value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(exc.retry_after)))
 
 
 class RepositoryApiDisabledError(Exception):
@@ -122,6 +160,7 @@ class BodyTooLargeError(Exception):
 
 
 _VERBS = (":predict", ":explain")
+_SCORING = ("/v1/models/", "/v2/models/")
 
 
 class RequestLimits:
@@ -173,6 +212,34 @@ class RequestLimits:
     async def _refuse(self, send: Any, scope: dict[str, Any]) -> None:
         logger.warning("refused http request: body over %d bytes at %s", self.max_bytes, scope.get("path", "")[:80])
         await _answer(send, 413, f"request body is larger than {self.max_bytes} bytes ({MAX_BODY_ENV})")
+
+
+class RateLimit:
+    """ASGI middleware: each client's POSTs to the V1/V2 model routes (scoring and explaining) go
+    through ``admit_client``; over the limit the answer is 429 with ``Retry-After``."""
+
+    def __init__(self, app: Any, guards: ServerGuards) -> None:
+        self.app = app
+        self.guards = guards
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path", "").startswith(_SCORING):
+            client = self._client(scope)
+            try:
+                admit_client(self.guards, client)
+            except RateLimitedError as exc:
+                await _answer(send, 429, str(exc), [(b"retry-after", retry_after_seconds(exc).encode())])
+                return
+        await self.app(scope, receive, send)
+
+    def _client(self, scope: dict[str, Any]) -> str:
+        if self.guards.client_header:
+            wanted = self.guards.client_header.encode()
+            for key, value in scope.get("headers", ()):
+                if key == wanted and value.strip():
+                    return value.decode("latin-1").strip()
+        peer = scope.get("client")
+        return str(peer[0]) if peer else "unknown"
 
 
 async def _answer(send: Any, status: int, error: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

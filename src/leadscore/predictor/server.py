@@ -16,6 +16,9 @@ servicer, health, metadata and ``/metrics``. Two things are adjusted, and only t
 KServe 0.21 has no public hook for either (``ModelServer`` takes no host; its REST server
 adds the middleware itself), so both go through ``ModelServer._serve`` and the REST server's
 members. That is why pyproject.toml pins ``kserve`` to the tested minor release (0.21).
+
+Two optional extras hook into the app KServe builds: JSON logs and OpenTelemetry server spans
+(:func:`configure_observability`, docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -26,15 +29,23 @@ from concurrent import futures
 from functools import partial
 from typing import Any
 
+from leadscore.auth.ratelimit import RateLimitedError
 from leadscore.errors import ConfigError
 from leadscore.predictor.guards import (
     AllModelsReady,
     GuardedRepository,
+    RateLimit,
     RepositoryApiDisabledError,
     RequestLimits,
     ServerGuards,
+    admit_client,
     log_refusal,
+    peer_host,
+    retry_after_seconds,
 )
+from leadscore.tracing import configure_tracing, instrument_app
+
+TRACING_SERVICE = "leadscore-predictor"
 
 
 def _kserve_modules() -> tuple[Any, Any]:
@@ -102,9 +113,32 @@ def _guarded_handlers(add_handlers: Callable[[Any], None], app: Any) -> None:
     app.add_exception_handler(RepositoryApiDisabledError, _repository_refused)
 
 
-def _guarded_middlewares(add_middlewares: Callable[[Any], None], max_body_bytes: int, app: Any) -> None:
+def _guarded_middlewares(add_middlewares: Callable[[Any], None], guards: ServerGuards, app: Any) -> None:
+    """Runs in every process that builds the REST app (each ``--workers`` process is a fresh
+    spawn), so the logging and tracing set-up is applied here too."""
+    traced = configure_observability()
     add_middlewares(app)
-    app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=guards.max_body_bytes)
+    if guards.rate is not None:
+        app.add_middleware(RateLimit, guards=guards)  # added last, so it runs first: a refused client costs nothing
+    if traced:
+        instrument_app(app)  # wraps the whole stack: refused requests get a span too
+
+
+def configure_observability() -> bool:
+    """JSON logs (``LEADSCORE_LOG_FORMAT=json``: KServe's own logging configuration with JSON
+    formatters, which ModelServer then keeps) and tracing (the OTEL_* variables, leadscore.tracing;
+    True when on). A bad tracing setting raises ConfigError before the model loads."""
+    from leadscore.logs import JsonFormatter, json_log_config, json_wanted
+
+    configured = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger("kserve").handlers)
+    if json_wanted() and not configured:  # once per process: the levels set since then stay
+        _kserve_modules()
+        from kserve.logging import KSERVE_LOG_CONFIG, configure_logging
+
+        # the root logger (our leadscore.predictor warnings) through KServe's stderr handler
+        configure_logging(json_log_config(KSERVE_LOG_CONFIG, root_handler="kserve"))
+    return configure_tracing(TRACING_SERVICE)
 
 
 def _with_model_info(register: Callable[[Any], None], dataplane: Any, app: Any) -> None:
@@ -124,7 +158,16 @@ def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
     rest._register_endpoints = partial(_with_model_info, rest._register_endpoints, rest.dataplane)
     add_middlewares = rest._add_middlewares if access_log else _no_middlewares
     rest._add_exception_handlers = partial(_guarded_handlers, rest._add_exception_handlers)
-    rest._add_middlewares = partial(_guarded_middlewares, add_middlewares, guards.max_body_bytes)
+    rest._add_middlewares = partial(_guarded_middlewares, add_middlewares, guards)
+
+
+def _grpc_client(context: Any, header: str | None) -> str:
+    """Who a gRPC call counts against: the ``header`` metadata when set and sent, else the peer's host."""
+    if header:
+        for key, value in context.invocation_metadata() or ():
+            if key == header and str(value).strip():
+                return str(value).strip()
+    return peer_host(context.peer() or "unknown")
 
 
 def quiet_hot_path_logging() -> None:
@@ -157,7 +200,10 @@ def serve(
         """KServe's error mapping, with one-line refusals and the repository API refused."""
 
         async def handle_exception(self, ex: Exception, request_or_iterator: Any, context: Any, method: str) -> None:
-            if isinstance(ex, RepositoryApiDisabledError):
+            if isinstance(ex, RateLimitedError):
+                await context.abort(StatusCode.RESOURCE_EXHAUSTED, str(ex),
+                                    trailing_metadata=(("retry-after", retry_after_seconds(ex)),))
+            elif isinstance(ex, RepositoryApiDisabledError):
                 log_refusal("grpc", ex)
                 await context.abort(StatusCode.PERMISSION_DENIED, ex.reason)
             elif isinstance(ex, InvalidInput):
@@ -166,13 +212,20 @@ def serve(
             else:
                 await super().handle_exception(ex, request_or_iterator, context, method)
 
+    class LimitedServicer(grpc_server.InferenceServicer):
+        """KServe's servicer; each client's ModelInfer calls go through the rate limit first."""
+
+        async def ModelInfer(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC's name)
+            admit_client(guards, _grpc_client(context, guards.client_header))
+            return await super().ModelInfer(request, context)
+
     class BoundGRPCServer(grpc_server.GRPCServer):
         """KServe's gRPC server, listening on ``host`` and without the per-call log line."""
 
         async def start(self, max_workers: int) -> None:
             from grpc import aio
 
-            servicer = grpc_server.InferenceServicer(self._data_plane, self._model_repository_extension)
+            servicer = LimitedServicer(self._data_plane, self._model_repository_extension)
             interceptors = [GuardedInterceptor()]
             if access_log:
                 interceptors.insert(0, grpc_server.LoggingInterceptor())

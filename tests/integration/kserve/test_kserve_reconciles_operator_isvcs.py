@@ -128,6 +128,9 @@ def test_first_version_is_admitted_and_reconciled_into_a_deployment_service_and_
     assert args["--log-url"] == f"{COLLECTOR}/v1/events" and args["--log-mode"] == "all"
     assert args["--component-port"] == "8080"
     assert "--metadata-annotations" in args  # empty value: no experiment annotation yet
+    # the CRM's W3C trace context, forwarded in each event's ce-metadata (pkg/logger/handler.go
+    # keeps a header when its Go-canonical name is listed exactly)
+    assert args["--metadata-headers"] == "Traceparent,Tracestate"
     # Prometheus scrapes the predictor's own port (Standard mode has no queue-proxy)
     annotations = pod.metadata.annotations
     assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == ("true", "8080")

@@ -161,7 +161,7 @@ def test_deleting_the_model_garbage_collects_job_and_isvc_when_owner_goes(cluste
 
 def test_retention_deletes_old_artifacts_and_keeps_the_active_when_over_the_limit(cluster, operator,
                                                                                   tmp_path):
-    from leadscore.operator.versions import artifact_uri
+    from leadscore.api.artifact import artifact_uri
 
     cluster.create(LSM, model(retention={"keepVersions": 1}))
     root = str(tmp_path / "artifacts")
@@ -225,7 +225,7 @@ def test_cli_runs_the_operator_until_terminated_when_started_as_a_user_would(clu
 def test_result_json_in_s3_is_read_and_old_versions_are_deleted_from_the_bucket(cluster, s3_bucket, monkeypatch):
     """With an s3:// artifact root on a real S3 server: no termination message, so the operator
     reads result.json from the bucket; retention then removes the oldest version's objects."""
-    from leadscore.operator.versions import artifact_uri
+    from leadscore.api.artifact import artifact_uri
     from leadscore.store import artifacts
 
     root = f"s3://{s3_bucket}"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from support.helm import CHART, Helm, find
+from support.helm import CHART, Helm, HelmError, find
 from support.skipping import require_or_skip
 from support.tools import REPO, built_tool
 
@@ -120,3 +120,37 @@ def test_monitoring_toggles_render_monitors_rules_and_dashboard(helm: Helm) -> N
     dashboard = find(objects, "ConfigMap", "demo-leadscore-dashboard")[0]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["leadscore.json"]) == DASHBOARD
+
+
+def _env(container: dict[str, Any]) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def _observed_containers(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The operator's, the collector's and the ServingRuntime's (every predictor's) container."""
+    deployment = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]
+                  for d in find(objects, "Deployment")}
+    runtime = find(objects, "ClusterServingRuntime")[0]["spec"]["containers"][0]
+    return {"operator": deployment["demo-leadscore-operator"], "collector": deployment["demo-leadscore-collector"],
+            "predictor": runtime}
+
+
+def test_json_logs_and_tracing_are_off_by_default_and_reach_each_component_when_set(helm: Helm) -> None:
+    quiet = _observed_containers(render(helm))
+    assert not [name for c in quiet.values() for name in _env(c)
+                if name.startswith("OTEL_") or name == "LEADSCORE_LOG_FORMAT"]
+    objects = render(helm, "monitoring.logFormat=json", "monitoring.tracing.enabled=true",
+                     "monitoring.tracing.endpoint=http://otel-collector.observability:4318")
+    containers = _observed_containers(objects)
+    assert all(_env(c)["LEADSCORE_LOG_FORMAT"] == "json" for c in containers.values())
+    for traced in ("collector", "predictor"):
+        env = _env(containers[traced])
+        assert env["OTEL_TRACES_EXPORTER"] == "otlp"
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability:4318"
+        assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("parentbased_traceidratio", "1")
+    assert not [n for n in _env(containers["operator"]) if n.startswith("OTEL_")]  # the operator serves no requests
+
+
+def test_tracing_without_an_endpoint_is_refused_by_name(helm: Helm) -> None:
+    with pytest.raises(HelmError, match=r"monitoring\.tracing\.endpoint: required"):
+        render(helm, "monitoring.tracing.enabled=true")

@@ -87,6 +87,23 @@ def test_collector_auth_rbac_network_policy_and_rate_limit_are_rendered(render) 
     assert (env["LEADSCORE_COLLECTOR_RATE"]["value"], env["LEADSCORE_COLLECTOR_BURST"]["value"]) == ("50", "200")
 
 
+def test_the_operator_reads_summaries_with_the_static_token_when_the_collector_judges_no_kubernetes_tokens(
+        render) -> None:
+    def operator(*sets: str) -> dict[str, Any]:
+        (deployment,) = [d for d in find(render("dev", *sets), "Deployment") if d["metadata"]["name"] == OPERATOR]
+        return deployment["spec"]["template"]["spec"]
+
+    default = operator("collector.auth.existingSecret=crm-token")  # its ServiceAccount token, reviewed
+    assert "LEADSCORE_COLLECTOR_TOKEN_FILE" not in env_of(default["containers"][0])
+    static = operator("collector.auth.kubernetes=false", "collector.auth.existingSecret=crm-token")
+    (container,) = static["containers"]
+    path = env_of(container)["LEADSCORE_COLLECTOR_TOKEN_FILE"]["value"]
+    mount = next(m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in static["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"] == {"secretName": "crm-token", "items": [{"key": "token", "path": "token"}]}
+    assert path == f"{mount['mountPath']}/token"
+
+
 # --- operator -----------------------------------------------------------------------------------
 
 def _parse_cli(argv: Sequence[str]) -> dict[str, Any]:
@@ -556,6 +573,15 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_collector_export_by_vertical_reads_the_cards_under_the_operators_artifact_root(render) -> None:
+    objects = render("external", "collector.export.enabled=true", "collector.export.output=s3://data/pc.parquet",
+                     "collector.export.namespace=sales", "collector.export.vertical=pc",
+                     "operator.artifactRoot=s3://models")
+    cron = only(objects, "CronJob", f"{RELEASE}-leadscore-collector-export")
+    params = _parse_cli(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert (params["namespace"], params["vertical"], params["artifact_root"]) == ("sales", "pc", "s3://models")
+
+
 def test_collector_export_is_absent_by_default(render) -> None:
     assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
 
@@ -595,3 +621,14 @@ def test_retention_prunes_daily_everything_older_than_the_configured_days(render
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     forever = only(render("external", "collector.retention.days=0"), "CronJob", f"{RELEASE}-leadscore-collector-prune")
     assert forever["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["collector", "prune"]
+
+
+def test_predictor_rate_limit_is_off_by_default_and_set_by_values(render) -> None:
+    (default,) = only(render("dev"), "ClusterServingRuntime", "leadscore")["spec"]["containers"]
+    assert "LEADSCORE_RATE_LIMIT" not in env_of(default)
+    runtime = only(render("dev", "servingRuntime.rateLimit.requestsPerSecond=20", "servingRuntime.rateLimit.burst=40",
+                          "servingRuntime.rateLimit.clientHeader=X-Client-Id"), "ClusterServingRuntime", "leadscore")
+    env = env_of(runtime["spec"]["containers"][0])
+    assert {name: env[name]["value"] for name in env} == {
+        "LEADSCORE_RATE_LIMIT": "20", "LEADSCORE_RATE_BURST": "40", "LEADSCORE_RATE_CLIENT_HEADER": "X-Client-Id"}
+    assert list(_unknown_fields(runtime, "V1alpha1ClusterServingRuntime", "runtime")) == []

@@ -25,8 +25,11 @@ def headers(
     endpoint: str = "",
     experiment: str | None = None,
     time: str | None = None,
+    metadata: dict[str, list[str]] | None = None,
 ) -> dict[str, str]:
-    """Binary-mode headers of one logged half; ``experiment`` becomes the ISVC annotation."""
+    """Binary-mode headers of one logged half; ``experiment`` becomes the ISVC annotation and
+    ``metadata`` holds the forwarded request headers (``logger.metadataHeaders``), as Go's
+    ``http.Header``: canonical names, a list of values each."""
     result = {
         "Ce-Id": event_id,
         "Ce-Type": REQUEST if kind == "request" else RESPONSE,
@@ -36,7 +39,7 @@ def headers(
         "Ce-Namespace": namespace,
         "Ce-Component": "predictor",
         "Ce-Endpoint": endpoint,
-        "Ce-Metadata": "{}",
+        "Ce-Metadata": json.dumps(metadata or {}),
         "Content-Type": "application/json",
     }
     if time:

@@ -770,7 +770,8 @@ def test_privacy_rules_are_refused_when_malformed_or_without_a_key() -> None:
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> None:
-    from leadscore.collector.auth import Gate, RateLimiter
+    from leadscore.auth.ratelimit import RateLimiter
+    from leadscore.collector.auth import Gate
 
     gate = Gate(limiter=RateLimiter(rate=0.5, burst=2))
     with TestClient(create_app(store, gate=gate)) as limited:
@@ -778,16 +779,6 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(store: EventStore) -> 
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["retry-after"]) == 2  # one request per 2 s refills
     assert answers[2].json()["reason"] == "TooManyRequests"
-
-
-def test_rate_limiter_refills_over_time() -> None:
-    from leadscore.collector.auth import RateLimiter
-
-    limiter = RateLimiter(rate=1.0, burst=1)
-    assert limiter.retry_after("crm", now=0.0) == 0.0
-    assert limiter.retry_after("crm", now=0.5) == pytest.approx(0.5)
-    assert limiter.retry_after("other", now=0.5) == 0.0  # per client
-    assert limiter.retry_after("crm", now=1.6) == 0.0
 
 
 def test_http_metrics_count_requests_by_route_and_status(client: TestClient) -> None:

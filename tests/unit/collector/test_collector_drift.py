@@ -102,3 +102,28 @@ def test_drift_refuses_a_window_that_ends_before_it_starts(client: TestClient, m
     response = client.get("/v1/models/sales/lead-model/drift", params={
         "version": "v1", "model": str(model_dir), "since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"})
     assert response.status_code == 400 and response.json()["error"].startswith("since:")
+
+
+def test_drift_reports_and_exports_the_share_served_beyond_the_training_range(client: TestClient,
+                                                                              tmp_path: Path) -> None:
+    """Drift reads the raw logged values (not the clipped ones the model scored): leads sent with
+    three times the pages show as drift, and as the share beyond the range the predictor clips to."""
+    clipped = SPEC.model_copy(update={"inputs": [
+        f.model_copy(update={"clip": (0.0, 9.0)}) if f.name == "pages" else f for f in SPEC.inputs]})
+    reference = records(3000, 1, referral=0.3)
+    profile = build_profile(clipped, record_columns(reference, ["pages", "source"]), len(reference),
+                            np.random.default_rng(0).beta(2, 8, len(reference)))
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / PROFILE_FILE).write_text(profile.model_dump_json())
+    served = [{**r, "pages": r["pages"] * 3} for r in records(800, 2, referral=0.3)]
+    serve(client, served, "v1", "x")
+    params = {"version": "v1", "model": str(tmp_path / "v1")}
+    body = client.get("/v1/models/sales/lead-model/drift", params=params).json()
+    pages = next(f for f in body["fields"] if f["name"] == "pages")
+    beyond = sum(r["pages"] > 9 for r in served) / len(served)
+    assert body["drifted"] == ["pages"] and pages["out_of_range"] == pytest.approx(beyond, abs=1e-6) and beyond > 0.3
+    assert next(f for f in body["fields"] if f["name"] == "source")["out_of_range"] is None
+    metrics = client.get("/metrics").text
+    line = next(x for x in metrics.splitlines()
+                if x.startswith("leadscore_drift_out_of_range{") and 'field="pages"' in x)
+    assert float(line.rsplit(" ", 1)[1]) == pytest.approx(beyond, abs=1e-6)

@@ -84,6 +84,44 @@ def test_migration_0002_rekeys_events_and_keeps_their_data(store_url: str) -> No
         engine.dispose()
 
 
+def test_migration_0003_i18_gives_old_outcomes_the_one_namespace_that_scored_their_lead(store_url: str) -> None:
+    """The documented rule (0003_i18's docstring, docs/collector.md) on a database the previous
+    schema created: one namespace scored the lead -> that namespace; several or none -> "" (kept,
+    named by no request); keys become unique per namespace."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = _migrations()
+    scored = [("e1", 0, "L1", "a"), ("e2", 0, "L1", "a"), ("e3", 0, "L2", "a"), ("e4", 0, "L2", "b")]
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003_i20")
+            for event_id, idx, lead_id, namespace in scored:
+                connection.execute(text(
+                    "INSERT INTO predictions (event_id, idx, lead_id, probability, model_version, namespace, "
+                    "inference_service, predicted_at) VALUES (:e, :i, :l, 0.5, 'v1', :n, 'm', '2030-01-01 09:00:00')"),
+                    {"e": event_id, "i": idx, "l": lead_id, "n": namespace})
+            for key, lead_id in (("k1", "L1"), ("k2", "L2"), ("k3", "L3")):
+                connection.execute(text(
+                    "INSERT INTO outcomes (idempotency_key, lead_id, converted, value, occurred_at, received_at) "
+                    "VALUES (:k, :l, :c, 10.0, '2030-01-02 09:00:00', '2030-01-02 09:00:00')"),
+                    {"k": key, "l": lead_id, "c": True})
+            command.upgrade(config, "0003_i18")
+            moved = connection.execute(text("SELECT lead_id, namespace, model, converted, value FROM outcomes "
+                                            "ORDER BY lead_id"))
+            assert [tuple(r) for r in moved] == [("L1", "a", None, True, 10.0), ("L2", "", None, True, 10.0),
+                                                 ("L3", "", None, True, 10.0)]
+            connection.execute(text(  # another namespace may reuse a key now
+                "INSERT INTO outcomes (idempotency_key, lead_id, converted, occurred_at, received_at, namespace) "
+                "VALUES ('k1', 'L1', false, '2030-01-02 09:00:00', '2030-01-02 09:00:00', 'b')"))
+            assert connection.execute(text("SELECT COUNT(*) FROM outcomes WHERE idempotency_key = 'k1'")) \
+                .scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
 def test_migration_0003_adds_the_covariate_and_keeps_existing_predictions(store_url: str) -> None:
     from alembic import command
     from alembic.config import Config
@@ -175,6 +213,64 @@ def test_cli_export_writes_labelled_leads_and_reports_what_it_left_out(
     assert list(frame.columns) == ["lead_id", "predicted_at", "source", "annual_income", "pages_viewed", "converted"]
     assert frame["predicted_at"].iloc[0] == pd.Timestamp("2024-02-01T10:00:00Z")
     assert frame.sort_values("lead_id")["converted"].tolist() == [1, 0]
+
+
+def _seed_verticals(store_url: str, root: Path) -> None:
+    """In namespace sales: pc-model v3 (a P&C card) scored P1, P2; health-model v3 (a health card)
+    scored H1 and P2 (a colliding lead id, another model); pc-model v2, whose version retention
+    deleted, scored P0. Every lead has an outcome."""
+    store = open_store(store_url)
+    try:
+        for event_id, isvc, version, leads in (("e1", "pc-model", "v3", ("P1", "P2")),
+                                                ("e2", "health-model", "v3", ("H1", "P2")),
+                                                ("e3", "pc-model", "v2", ("P0",))):
+            for kind, body in (("request", request_body(*leads)),
+                               ("response", response_body(*(scored(i, version=version) for i in leads)))):
+                raw = headers(event_id, kind, isvc=isvc, time="2024-02-01T10:00:00Z")
+                record_event(store, parse_context({k.lower(): v for k, v in raw.items()}), body)
+        record_outcomes(store, "sales", parse_outcomes([
+            {"lead_id": i, "converted": i != "P2", "occurred_at": "2024-02-03T00:00:00Z"}
+            for i in ("P0", "P1", "P2", "H1")]))
+    finally:
+        store.dispose()
+    for model, vertical in (("pc-model", "pc"), ("health-model", "health")):
+        card = root / "sales" / model / "v3" / "model_card.json"
+        card.parent.mkdir(parents=True)
+        card.write_text(f'{{"version": "v3", "vertical": "{vertical}"}}')
+
+
+def test_cli_export_by_vertical_keeps_the_leads_of_versions_trained_for_it(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "artifacts"
+    _seed_verticals(store_url, root)
+    output = tmp_path / "pc.parquet"
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales", "--vertical", "pc", "--artifact-root", str(root)]) == 0
+    assert capsys.readouterr().out.strip().endswith(
+        "the leads of health-model/v3, pc-model/v2 (another vertical or no model card)")
+    frame = pd.read_parquet(output)
+    assert sorted(zip(frame["lead_id"], frame["converted"], strict=True)) == [("P1", 1), ("P2", 0)]
+    assert main(["collector", "export", "--since", "2024-02-01", "--output", str(output), "--db", store_url,
+                 "--namespace", "sales", "--vertical", "health", "--artifact-root", str(root)]) == 0
+    frame = pd.read_parquet(output)
+    assert sorted(zip(frame["lead_id"], frame["converted"], strict=True)) == [("H1", 1), ("P2", 0)]
+
+
+def test_cli_export_by_vertical_needs_the_artifact_root_and_a_known_vertical(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEADSCORE_ARTIFACT_ROOT", raising=False)
+    _seed_verticals(store_url, tmp_path / "artifacts")
+    base = ["collector", "export", "--since", "2024-02-01", "--output", str(tmp_path / "x.parquet"),
+            "--db", store_url, "--namespace", "sales"]
+    assert main([*base, "--vertical", "pc"]) == 2
+    assert "--artifact-root: required with --vertical" in capsys.readouterr().err
+    assert main([*base, "--vertical", "auto"]) == 2
+    assert "--vertical: expected one of pc, health, commercial, generic, got 'auto'" in capsys.readouterr().err
+    assert main([*base, "--vertical", "commercial", "--artifact-root", str(tmp_path / "artifacts")]) == 3
+    assert "--vertical commercial (other or unknown vertical: health-model/v3, pc-model/v2, pc-model/v3)" \
+        in capsys.readouterr().err
 
 
 def test_cli_export_fails_with_dataset_error_when_nothing_is_recent_enough(

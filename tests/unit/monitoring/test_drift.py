@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -122,3 +123,45 @@ def test_levels_read_the_thresholds() -> None:
     thresholds = DriftThresholds()
     assert [level(v, thresholds) for v in (0.05, 0.1, 0.19, 0.2, 1.0)] == ["stable", "watch", "watch", "drift",
                                                                           "drift"]
+
+
+CLIPPED_SPEC = SPEC.model_copy(update={"inputs": [
+    f.model_copy(update={"clip": (0.0, 9.0)}) if f.name == "pages" else f for f in SPEC.inputs]})
+
+
+def test_drift_compares_raw_values_and_reports_the_share_serving_clips() -> None:
+    """Decision (leadscore.monitoring.profile): drift is measured on the raw values on both sides,
+    and the share beyond the range serving clips to (the feature contract's) is reported."""
+    frame = leads(3000, 1)
+    profile = build_profile(CLIPPED_SPEC, frame_columns(frame), len(frame), np.linspace(0.01, 0.99, len(frame)))
+    pages = next(f for f in profile.fields if f.name == "pages")
+    assert pages.training_range == (0.0, 9.0)  # the contract's range, not the held-out rows' own
+    assert all(f.training_range is None for f in profile.fields if f.name != "pages")
+
+    window = leads(2000, 2)
+    window["pages"] = window["pages"] * 3  # a unit change upstream: most values past the training max
+    report = compare(profile, frame_columns(window), len(window), None)
+    drift = next(f for f in report.fields if f.name == "pages")
+    beyond = float((window["pages"] > 9.0).sum()) / len(window)
+    assert 0.3 < beyond < 0.7 and drift.out_of_range == pytest.approx(beyond, abs=1e-6)
+    assert drift.drifted and report.drifted == ["pages"]
+    assert all(f.out_of_range is None for f in report.fields if f.name != "pages")
+
+    # what the model sees: the same window clipped. The PSI does not move (the end bins are open),
+    # so measuring the clipped values would only have hidden the share beyond the range.
+    clipped = window.assign(pages=window["pages"].clip(0.0, 9.0))
+    seen = next(f for f in compare(profile, frame_columns(clipped), len(clipped), None).fields if f.name == "pages")
+    assert seen.psi == pytest.approx(drift.psi) and seen.out_of_range == 0.0
+
+    unchanged = compare(profile, frame_columns(leads(2000, 3)), 2000, None)
+    assert next(f for f in unchanged.fields if f.name == "pages").out_of_range < 0.01
+
+
+def test_a_profile_written_before_the_range_was_kept_still_loads() -> None:
+    from leadscore.monitoring.profile import ReferenceProfile
+
+    stored = json.loads(profile_of(leads(1000, 1)).model_dump_json())
+    for field in stored["fields"]:
+        field.pop("training_range")
+    report = compare(ReferenceProfile.model_validate(stored), frame_columns(leads(600, 2)), 600, None)
+    assert all(f.out_of_range is None for f in report.fields)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from leadscore.api.artifact import artifact_uri
 from leadscore.api.leadscoringmodel import PromotionSpec, TrainingRun
 from leadscore.operator.gate import evaluate_gate
 from leadscore.operator.retention import versions_to_delete
-from leadscore.operator.versions import artifact_uri, job_name, next_version, training_spec_hash
+from leadscore.operator.versions import job_name, next_version, training_spec_hash
 
 
 def test_gate_passes_and_promotes_when_auc_clears_floor_and_gain(version):

@@ -1,4 +1,9 @@
-"""The baseline: median imputation, standardisation, L2 logistic regression, balanced classes."""
+"""The baseline: median imputation, standardisation, L2 logistic regression, balanced classes.
+
+It fits and scores in float64, as its ONNX graph and the explainer compute: scikit-learn keeps a
+float32 matrix float32 through the pipeline and subtracts a float32-rounded mean, which moved a
+column whose values lie a few float32 steps apart by whole standard deviations.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +36,10 @@ class LogisticBaseline(Algorithm):
             ("scale", StandardScaler()),
             ("lr", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=2000)),
         ])
-        return model.fit(data.x_train, data.y_train)
+        return model.fit(np.asarray(data.x_train, dtype=np.float64), data.y_train)
 
     def margin(self, model: Pipeline, x: np.ndarray) -> np.ndarray:
-        return model.decision_function(x).astype(np.float64)
+        return model.decision_function(np.asarray(x, dtype=np.float64))
 
     def to_onnx(self, model: Pipeline, n_features: int) -> Any:
         """Impute, scale and the dot product written out in float64.

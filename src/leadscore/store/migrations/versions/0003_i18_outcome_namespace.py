@@ -8,7 +8,7 @@ hand (``UPDATE outcomes SET namespace = '<ns>' WHERE namespace = ''``). Idempote
 unique per namespace. ``model`` stays empty (the outcome counts for every model of its namespace).
 
 Revision ID: 0003_i18
-Revises: 0002
+Revises: 0003_i20
 Create Date: 2026-12-04
 """
 

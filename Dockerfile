@@ -1,0 +1,62 @@
+# leadscore's Python images: one build target each, built from this repo with the image's pip extra.
+#   docker build --target operator  --build-arg EXTRAS=operator  -t leadscore/operator:dev .
+#   docker build --target trainer   --build-arg EXTRAS=trainer   -t leadscore/trainer:dev .
+#   docker build --target predictor --build-arg EXTRAS=predictor -t leadscore/predictor:dev .
+#   docker build --target predictor --build-arg EXTRAS=predictor,gpu -t leadscore/predictor:dev-cuda .
+#   docker build --target collector --build-arg EXTRAS=collector -t leadscore/collector:dev .
+# Each image's contract (args, env, ports, files, exit codes): <target>/CONTRACT.md. The trainer's
+# CUDA variant has its own base: trainer/Dockerfile.cuda.
+# BASE_IMAGE: any python:3.11-slim equivalent (hack/images.sh passes its local Debian build).
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS wheels
+ARG EXTRAS
+WORKDIR /src
+COPY pyproject.toml constraints.txt ./
+COPY src ./src
+# pyproject's long description (README.md) is not needed in an image, nor a rebuild when it changes.
+RUN test -n "${EXTRAS}" || { echo "give --build-arg EXTRAS=<the target's extra>, e.g. EXTRAS=operator" >&2; exit 2; }; \
+    touch README.md && pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels ".[${EXTRAS}]"
+
+FROM ${BASE_IMAGE} AS app
+ARG EXTRAS
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MPLCONFIGDIR=/tmp/matplotlib
+# libgomp: XGBoost's and LightGBM's native libraries (trainer, predictor) link against OpenMP.
+# The wheels are mounted from the build stage, not copied: no layer keeps them.
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
+    case ",${EXTRAS}," in *,trainer,*|*,predictor,*) \
+      dpkg -s libgomp1 >/dev/null 2>&1 \
+      || (apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*) ;; \
+    esac \
+    && pip install --no-cache-dir --no-index --find-links /wheels "leadscore[${EXTRAS}]" \
+    && useradd --uid 10001 --home-dir /work --create-home --shell /usr/sbin/nologin leadscore
+USER 10001:10001
+WORKDIR /work
+
+# kopf with the Kubernetes client and leadscore.operator; no ML stack (import-linter keeps it away).
+FROM app AS operator
+EXPOSE 8080
+# kopf's liveness probe; --peering needs the kopf.dev peering CRDs from crds/.
+ENTRYPOINT ["leadscore", "operator", "run"]
+CMD ["--liveness", "http://0.0.0.0:8080/healthz"]
+
+# One training Job (leadscore train ...), CPU.
+FROM app AS trainer
+# Idle OpenMP threads wait passively: a Job shares its node's cores with other pods.
+ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
+ENTRYPOINT ["leadscore"]
+CMD ["train", "--help"]
+
+# KServe's ModelServer with onnxruntime and leadscore.predictor; no training stack.
+FROM app AS predictor
+EXPOSE 8080 8081
+# KServe's storage initializer puts storageUri at /mnt/models; the ClusterServingRuntime
+# passes --model_name, --model_dir, --http_port and --grpc_port.
+ENTRYPOINT ["python", "-m", "leadscore.predictor"]
+CMD ["--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081", "--host=0.0.0.0"]
+
+# The HTTP service that stores predictions and outcomes (FastAPI, SQLAlchemy, psycopg).
+FROM app AS collector
+EXPOSE 8090
+ENTRYPOINT ["leadscore", "collector"]
+CMD ["--host=0.0.0.0", "--port=8090"]
