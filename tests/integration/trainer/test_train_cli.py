@@ -113,12 +113,14 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert process.returncode == 0, process.stderr
     assert "rows/s" in process.stdout
     scores = pd.read_csv(tmp_path / "scores.csv")
-    assert list(scores.columns) == ["lead_id", "probability", "score", "tier", "action"]
+    assert list(scores.columns) == ["lead_id", "probability", "prediction", "score", "tier", "action", "sla",
+                                    "priority", "model_version", "model_type"]
     assert len(scores) == 2000 and scores["lead_id"].is_unique
     assert scores["score"].between(0, 100).all()
-    high = scores["score"] >= 80
-    assert (scores.loc[high, "tier"] == "high").all()
-    assert (scores.loc[scores["score"] < 40, "action"] == "archive").all()
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    low = {t["tier"]: t["minScore"] for t in card["tiers"]}
+    assert (scores.loc[scores["score"] >= low["high"], "tier"] == "high").all()
+    assert (scores.loc[scores["score"] < low["low"], "action"] == "archive").all()
     assert set(scores["tier"]) <= {"high", "medium", "low", "very_low"}
 
 
