@@ -60,7 +60,7 @@ def cutoffs(spec: ScoringSpec, histogram: Sequence[int] | None) -> np.ndarray:
                           "(model_card.json score_histogram), which this version lacks: retrain it or set "
                           "minScore on every tier")
     tail = np.cumsum(counts[::-1])[::-1] / counts.sum()  # tail[s]: share of leads scoring s or more
-    return np.array([_share_cutoff(tail, float(t.top_percent or 0) / 100.0) for t in tiers], dtype=np.int64)
+    return np.array([_share_cutoff(tail, p / 100.0) for p in spec.top_percents()[::-1]], dtype=np.int64)
 
 
 def tier_index(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -78,7 +78,7 @@ def resolved_tiers(spec: ScoringSpec, histogram: Sequence[int]) -> list[TierCuto
     counts = np.asarray(histogram, dtype=np.float64)
     per_tier = np.bincount(tier_index(np.arange(SCORE_BINS), bounds), weights=counts, minlength=len(TIERS))
     percent = 100.0 * per_tier / max(counts.sum(), 1.0)
-    asked = (spec.high.top_percent, spec.medium.top_percent, spec.low.top_percent, None)
+    asked = (*(round(p, 4) for p in spec.top_percents()), None) if spec.by_share else (None,) * len(TIERS)
     mins = (*bounds[::-1].tolist(), 0)
     return [TierCutoff(tier=name, min_score=int(low), top_percent=share, held_out_percent=round(float(p), 2))
             for name, low, share, p in zip(TIERS, mins, asked, percent, strict=True)]

@@ -166,9 +166,12 @@ class ServingSpec(ApiModel):
 
 
 PRIORITY_PATTERN = r"^P[0-9]$"
-TIER_EXACTLY_ONE = "set exactly one of minScore (a score cut-off) and topPercent (a share of leads)"
-TIERS_ONE_KIND = ("tiers must all set minScore or all set topPercent: high, medium and low are cut off "
-                  "the same way")
+TIER_EXACTLY_ONE = ("set exactly one of minScore (a score cut-off), topPercent (a share of leads) and "
+                    "leadsPerDay (a daily capacity)")
+TIERS_ONE_KIND = ("tiers must all set minScore, all topPercent or all leadsPerDay: high, medium and low are "
+                  "cut off the same way")
+CAPACITY_NEEDS_VOLUME = "tiers set by leadsPerDay need expectedDailyLeads (the leads a day brings)"
+CAPACITY_EXCEEDS_VOLUME = "leadsPerDay of high, medium and low add up to more than expectedDailyLeads"
 SCORES_DECREASE = "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"
 SHARES_GROW = ("tier shares must grow: high.topPercent < medium.topPercent < low.topPercent "
                "(each is the top share of leads in that tier or above)")
@@ -178,7 +181,8 @@ class Tier(ApiModel):
     """One score band, cut off by a score (``minScore``) or by a share of leads (``topPercent``)."""
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "has(self.minScore) != has(self.topPercent)", "message": TIER_EXACTLY_ONE}]})
+        {"rule": "(has(self.minScore) ? 1 : 0) + (has(self.topPercent) ? 1 : 0) + (has(self.leadsPerDay) ? 1 : 0) "
+                 "== 1", "message": TIER_EXACTLY_ONE}]})
 
     min_score: int | None = Field(None, ge=0, le=100, description="Lowest score (0-100) in this tier.")
     top_percent: float | None = Field(
@@ -186,6 +190,10 @@ class Tier(ApiModel):
         description="This tier and the ones above hold the top topPercent % of leads: resolved at training "
                     "into a score cut-off on the held-out scores (recorded in the model card and "
                     "status.versions[].tiers).")
+    leads_per_day: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="This tier takes the next leadsPerDay best leads of a day (what the team can contact within "
+                    "the SLA), out of spec.scoring.expectedDailyLeads: a share of leads, resolved like topPercent.")
     action: str = Field(min_length=1, max_length=128, description="Recommended action for leads in the tier.")
     sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
                             description="How soon a lead of this tier must be contacted (e.g. 30m, 4h, 24h); "
@@ -196,7 +204,7 @@ class Tier(ApiModel):
 
     @model_validator(mode="after")
     def _one_cutoff(self) -> Tier:
-        if (self.min_score is None) == (self.top_percent is None):
+        if [self.min_score, self.top_percent, self.leads_per_day].count(None) != 2:
             raise ValueError(TIER_EXACTLY_ONE)
         return self
 
@@ -222,26 +230,45 @@ class ScoringSpec(ApiModel):
                                      description="Contact deadline of very_low leads; unset: none.")
     very_low_priority: str = Field("P3", pattern=PRIORITY_PATTERN,
                                    description="Work-queue priority of very_low leads.")
+    expected_daily_leads: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="Leads a day brings, for tiers set by leadsPerDay (capacity / volume = the share of leads).")
 
     @model_validator(mode="after")
     def _ordered(self) -> ScoringSpec:
         tiers = (self.high, self.medium, self.low)
         by_score = [t.min_score for t in tiers]
         by_share = [t.top_percent for t in tiers]
+        by_capacity = [t.leads_per_day for t in tiers]
         if None not in by_score:
             if not by_score[0] > by_score[1] > by_score[2]:  # type: ignore[operator]
                 raise ValueError(SCORES_DECREASE)
         elif None not in by_share:
             if not by_share[0] < by_share[1] < by_share[2]:  # type: ignore[operator]
                 raise ValueError(SHARES_GROW)
+        elif None not in by_capacity:
+            if self.expected_daily_leads is None:
+                raise ValueError(CAPACITY_NEEDS_VOLUME)
+            if sum(by_capacity) > self.expected_daily_leads:  # type: ignore[arg-type]
+                raise ValueError(CAPACITY_EXCEEDS_VOLUME)
         else:
             raise ValueError(TIERS_ONE_KIND)
         return self
 
     @property
     def by_share(self) -> bool:
-        """True when the tiers are shares of leads, resolved per version on its held-out scores."""
-        return self.high.top_percent is not None
+        """True when the tiers are shares of leads (topPercent, or leadsPerDay of expectedDailyLeads),
+        resolved per version on its held-out scores."""
+        return self.high.min_score is None
+
+    def top_percents(self) -> tuple[float, float, float]:
+        """The top share of leads (percent) of high, medium and low, each with the tiers above it."""
+        tiers = (self.high, self.medium, self.low)
+        if self.high.leads_per_day is None:
+            return tuple(float(t.top_percent or 0) for t in tiers)  # type: ignore[return-value]
+        volume = float(self.expected_daily_leads or 1)
+        high, medium, low = (float(t.leads_per_day or 0) for t in tiers)
+        return 100 * high / volume, 100 * (high + medium) / volume, 100 * (high + medium + low) / volume
 
     def to_json(self) -> str:
         """The compact JSON the trainer's ``--scoring`` and the predictor's ``LEADSCORE_SCORING``
@@ -251,8 +278,13 @@ class ScoringSpec(ApiModel):
 
 _ALL_SCORES = "has(self.high.minScore) && has(self.medium.minScore) && has(self.low.minScore)"
 _ALL_SHARES = "has(self.high.topPercent) && has(self.medium.topPercent) && has(self.low.topPercent)"
+_ALL_CAPACITY = "has(self.high.leadsPerDay) && has(self.medium.leadsPerDay) && has(self.low.leadsPerDay)"
 SCORING_RULES: list[JsonValue] = [
-    {"rule": f"({_ALL_SCORES}) || ({_ALL_SHARES})", "message": TIERS_ONE_KIND},
+    {"rule": f"({_ALL_SCORES}) || ({_ALL_SHARES}) || ({_ALL_CAPACITY})", "message": TIERS_ONE_KIND},
+    {"rule": f"!({_ALL_CAPACITY}) || has(self.expectedDailyLeads)", "message": CAPACITY_NEEDS_VOLUME},
+    {"rule": f"!({_ALL_CAPACITY}) || !has(self.expectedDailyLeads) || self.high.leadsPerDay + "
+             "self.medium.leadsPerDay + self.low.leadsPerDay <= self.expectedDailyLeads",
+     "message": CAPACITY_EXCEEDS_VOLUME},
     {"rule": f"!({_ALL_SCORES}) || (self.high.minScore > self.medium.minScore "
              "&& self.medium.minScore > self.low.minScore)", "message": SCORES_DECREASE},
     {"rule": f"!({_ALL_SHARES}) || (self.high.topPercent < self.medium.topPercent "
@@ -265,8 +297,9 @@ class TierCutoff(ApiModel):
 
     tier: str = Field(description="high, medium, low or very_low.")
     min_score: int = Field(ge=0, le=100, description="Lowest score in the tier (0 for very_low).")
-    top_percent: float | None = Field(None, description="The share asked for (spec topPercent), when the "
-                                                        "tier was set by share.")
+    top_percent: float | None = Field(None, description="The top share asked for (topPercent, or the leadsPerDay "
+                                                        "of the tiers down to this one / expectedDailyLeads), "
+                                                        "when the tiers were set by share or capacity.")
     held_out_percent: float = Field(ge=0, le=100, description="Percent of the held-out leads that fell in "
                                                               "this tier (the tier mix).")
 

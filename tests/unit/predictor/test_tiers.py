@@ -128,13 +128,18 @@ def test_tier_index_puts_threshold_itself_in_the_upper_tier_when_overridden() ->
 @pytest.mark.parametrize(("scoring", "message"), [
     ({"high": {"minScore": 80, "topPercent": 5, "action": "a"}}, "high: Value error, set exactly one of minScore"),
     ({"high": {"action": "a"}}, "high: Value error, set exactly one of minScore"),
-    ({"high": {"minScore": 80, "action": "a"}}, "tiers must all set minScore or all set topPercent"),
+    ({"high": {"minScore": 80, "action": "a"}}, "tiers must all set minScore, all topPercent or all leadsPerDay"),
     ({"medium": {"topPercent": 3, "action": "a"}}, "tier shares must grow"),
     ({"high": {"topPercent": 120, "action": "a"}}, "high.topPercent"),
     ({"high": {"topPercent": 0, "action": "a"}}, "high.topPercent"),
     ({"high": {"topPercent": 5, "action": "a", "sla": "half an hour"}}, "high.sla"),
     ({"low": {"topPercent": 50, "action": "a", "priority": "P10"}}, "low.priority"),
     ({"veryLowSla": "1w"}, "veryLowSla"),
+    ({"high": {"minScore": 80, "leadsPerDay": 5, "action": "a"}}, "high: Value error, set exactly one of minScore"),
+    ({"high": {"leadsPerDay": 40, "action": "a"}, "medium": {"leadsPerDay": 100, "action": "b"},
+      "low": {"leadsPerDay": 300, "action": "c"}}, "tiers set by leadsPerDay need expectedDailyLeads"),
+    ({"high": {"leadsPerDay": 40, "action": "a"}, "medium": {"leadsPerDay": 100, "action": "b"},
+      "low": {"leadsPerDay": 300, "action": "c"}, "expectedDailyLeads": 400}, "add up to more than expectedDailyLeads"),
     ({"high": {"minScore": 50, "action": "a"}, "medium": {"minScore": 60, "action": "b"},
       "low": {"minScore": 40, "action": "c"}}, "tier thresholds must decrease"),
 ])
@@ -158,3 +163,15 @@ def test_tiers_carry_the_sla_and_priority_the_spec_sets() -> None:
         "veryLowSla": "7d", "veryLowPriority": "P9"})
     assert slas(spec) == ("15m", "1h", "24h", "7d")
     assert priorities(spec) == ("P1", "P1", "P5", "P9")
+
+
+def test_capacity_tiers_cut_the_share_of_a_days_leads_the_team_can_contact() -> None:
+    """high = the 40 best leads of 800 a day (5 %), medium the next 120 (top 20 %), low the next 240 (top 50 %):
+    the same cut-offs as those shares."""
+    spec = ScoringSpec.model_validate({
+        "high": {"leadsPerDay": 40, "action": "a"}, "medium": {"leadsPerDay": 120, "action": "b"},
+        "low": {"leadsPerDay": 240, "action": "c"}, "expectedDailyLeads": 800})
+    assert spec.by_share and spec.top_percents() == (5.0, 20.0, 50.0)
+    assert cutoffs(spec, UNIFORM).tolist() == cutoffs(ScoringSpec(), UNIFORM).tolist() == [50, 80, 95]
+    assert [t.top_percent for t in resolved_tiers(spec, UNIFORM)] == [5.0, 20.0, 50.0, None]
+    assert [t.top_percent for t in resolved_tiers(BY_SCORE, UNIFORM)] == [None] * 4
