@@ -67,7 +67,7 @@ class Prepared:
     request: InferRequest | None = None
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
     out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
-    started: float = field(default_factory=time.perf_counter)  # when the request reached the model
+    started: float = 0.0  # perf_counter() when the decoded request reached preprocess
 
 
 @dataclass
@@ -228,6 +228,7 @@ class LeadScoreModel(Model):
             self._latency[verb].observe(time.perf_counter() - start)
 
     def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Prepared:
+        started = time.perf_counter()
         if isinstance(payload, InferRequest):
             batch = v2_batch(payload.inputs, self.settings.max_batch)
             request: InferRequest | None = payload
@@ -242,7 +243,7 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns))
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started)
 
     def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
         """Per lead, the fields whose value lies outside any serving arm's training range (the
