@@ -59,6 +59,7 @@ def build_model(workdir: Path, rows: int, trees: int, seed: int) -> tuple[Path, 
     from leadscore.api.leadscoringmodel import ScoringSpec
     from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
     from leadscore.features import LeadFeatures
+    from leadscore.scoring import score_histogram
     from leadscore.trainer.algorithms import ALGORITHMS
     from leadscore.trainer.ensemble import fit_blend
     from leadscore.trainer.onnx_graph import Member, build
@@ -96,6 +97,7 @@ def build_model(workdir: Path, rows: int, trees: int, seed: int) -> tuple[Path, 
         "shipped": "lightgbm",
         "members": [{"algorithm": "lightgbm", "weight": 1.0, "native_file": f"boosters/{algorithm.native_file}"}],
         "scoring": ScoringSpec().to_wire(),
+        "score_histogram": score_histogram(blend.predict({"lightgbm": algorithm.margin(model, x[cut:])})),
     }
     (artifact / "model_card.json").write_text(json.dumps(card))
 

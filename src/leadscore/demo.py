@@ -45,12 +45,6 @@ HEALTH_MATURITY = "3d"
 maturity lets every one of them arrive before a lead counts."""
 PROMPT_UPLIFT, LATE_PENALTY = 2.0, 0.5
 """A prompt call doubles the true conversion probability, a late one halves it (speed-to-lead)."""
-DEMO_SCORING = {"high": {"minScore": 40, "action": "immediate_assignment"},
-                "medium": {"minScore": 25, "action": "standard_routing"},
-                "low": {"minScore": 12, "action": "nurture"}, "veryLowAction": "archive"}
-"""Tier thresholds for a ~12 % base rate (``spec.scoring`` of a LeadScoringModel). The default
-80/60/40 suits scores of well-qualified pipelines; with synthetic top-of-funnel leads almost
-every lead would be very_low, which tells a sales manager nothing."""
 
 console = Console()
 
@@ -148,6 +142,7 @@ def train(options: DemoOptions, history: Path) -> Path:
                     "--time-col", synth.TIME_COLUMN, "--algorithms", "lr,xgboost,lightgbm,catboost",
                     "--trials", str(options.trials), "--time-budget", str(options.time_budget),
                     "--seed", str(options.seed), "--model-name", f"demo-{options.vertical}",
+                    "--vertical", options.vertical,
                     "--version", "v1", "--mlflow-uri", (options.workdir / "mlruns").resolve().as_uri(),
                     "--output", str(output)), "2. Train (LR baseline, XGBoost, LightGBM, CatBoost + Optuna)")
     console.print(summary.rstrip())
@@ -201,8 +196,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
     truth_frame = pd.read_csv(truth_path)
     truth = dict(zip(truth_frame[synth.ID_COLUMN].astype(str), truth_frame["true_probability"], strict=True))
     ab_env = {"LEADSCORE_AB_EXPERIMENT": EXPERIMENT, "LEADSCORE_AB_CONTROL_URI": "rules",
-              "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50",
-              "LEADSCORE_SCORING": json.dumps(DEMO_SCORING)}
+              "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50"}
     console.rule("[bold]5. Serve: KServe predictor (sticky A/B: rule-based baseline vs model) + collector")
     db = f"sqlite:///{(workdir / 'events.db').resolve()}"
     with _server(_leadscore("collector", "--db", db, "--port", str(collector)),
@@ -279,6 +273,10 @@ def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any
                             for f in item.get("top_factors", [])[:3])
         console.print(f"lead {item.get('lead_id')} ({item.get('arm', '-')} arm): score {item.get('score')}, "
                       f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]")
+        console.print(f"  -> {item.get('action')} within {item.get('sla') or 'no SLA'}, {item.get('priority')}; "
+                      f"converts (at the threshold): {'yes' if item.get('prediction') else 'no'}; "
+                      f"{item.get('model_type')} {item.get('model_version')} ({item.get('vertical') or '-'}), "
+                      f"{item.get('processing_time_ms')} ms")
 
 
 def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:

@@ -8,6 +8,8 @@ and the part of ``model_card.json`` that serving reads are defined here and nowh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.api.leadscoringmodel import ScoringSpec
@@ -51,9 +53,14 @@ class ServingCard(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     version: str = ""
-    vertical: str | None = Field(None, description="Business vertical it was trained for "
-                                                   "(`collector export --vertical` reads it).")
+    created: datetime | None = Field(None, description="When the version was trained.")
+    vertical: str | None = Field(None, description="Business vertical it was trained for (responses carry it; "
+                                                   "`collector export --vertical` reads it).")
+    shipped: str = Field("", description="'ensemble' or the single algorithm that ships (the model type).")
     threshold: float = Field(0.5, description="Probability cut-off behind precision/recall/F1.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tier thresholds and actions; the defaults when none is recorded.")
     members: list[ServingMember] = Field(default_factory=list)
+    score_histogram: list[int] = Field(
+        default_factory=list, description="Held-out leads per score 0-100: what tiers set by topPercent are "
+                                          "resolved on (empty in cards older than share-based tiers).")

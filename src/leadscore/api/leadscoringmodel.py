@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.base import ApiModel
@@ -165,25 +165,110 @@ class ServingSpec(ApiModel):
         description="Serve this version whatever is newer (rollback); unset serves the newest promoted.")
 
 
-class Tier(ApiModel):
-    """One score band."""
+PRIORITY_PATTERN = r"^P[0-9]$"
+TIER_EXACTLY_ONE = ("set exactly one of minScore (a score cut-off), topPercent (a share of leads) and "
+                    "leadsPerDay (a daily capacity)")
+TIERS_ONE_KIND = ("tiers must all set minScore, all topPercent or all leadsPerDay: high, medium and low are "
+                  "cut off the same way")
+CAPACITY_NEEDS_VOLUME = "tiers set by leadsPerDay need expectedDailyLeads (the leads a day brings)"
+CAPACITY_EXCEEDS_VOLUME = "leadsPerDay of high, medium and low add up to more than expectedDailyLeads"
+SCORES_DECREASE = "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"
+SHARES_GROW = ("tier shares must grow: high.topPercent < medium.topPercent < low.topPercent "
+               "(each is the top share of leads in that tier or above)")
 
-    min_score: int = Field(ge=0, le=100, description="Lowest score (0-100) in this tier.")
+
+class Tier(ApiModel):
+    """One score band, cut off by a score (``minScore``) or by a share of leads (``topPercent``)."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
+        {"rule": "(has(self.minScore) ? 1 : 0) + (has(self.topPercent) ? 1 : 0) + (has(self.leadsPerDay) ? 1 : 0) "
+                 "== 1", "message": TIER_EXACTLY_ONE}]})
+
+    min_score: int | None = Field(None, ge=0, le=100, description="Lowest score (0-100) in this tier.")
+    top_percent: float | None = Field(
+        None, gt=0, le=100,
+        description="This tier and the ones above hold the top topPercent % of leads: resolved at training "
+                    "into a score cut-off on the held-out scores (recorded in the model card and "
+                    "status.versions[].tiers).")
+    leads_per_day: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="This tier takes the next leadsPerDay best leads of a day (what the team can contact within "
+                    "the SLA), out of spec.scoring.expectedDailyLeads: a share of leads, resolved like topPercent.")
     action: str = Field(min_length=1, max_length=128, description="Recommended action for leads in the tier.")
+    sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                            description="How soon a lead of this tier must be contacted (e.g. 30m, 4h, 24h); "
+                                        "unset: 30m high, 4h medium, 24h low.")
+    priority: str | None = Field(None, pattern=PRIORITY_PATTERN,
+                                 description="Work-queue priority, P0 (first) to P9; unset: P0 high, P1 medium, "
+                                             "P2 low.")
+
+    @model_validator(mode="after")
+    def _one_cutoff(self) -> Tier:
+        if [self.min_score, self.top_percent, self.leads_per_day].count(None) != 2:
+            raise ValueError(TIER_EXACTLY_ONE)
+        return self
 
 
 class ScoringSpec(ApiModel):
-    """How a probability becomes a score (0-100), a tier and an action."""
+    """How a probability becomes a score (0-100), a tier and an action.
 
-    high: Tier = Field(Tier(min_score=80, action="immediate_assignment"),
-                       description="Tier high; default score >= 80, immediate assignment.")
-    medium: Tier = Field(Tier(min_score=60, action="standard_routing"),
-                         description="Tier medium; default score 60-79, standard routing.")
-    low: Tier = Field(Tier(min_score=40, action="nurture"),
-                      description="Tier low; default score 40-59, nurture. Below it: very_low.")
+    Scores are calibrated probabilities x 100, so fixed cut-offs fit one base rate only; the
+    default cuts by share of leads instead (top 5 % high, next 15 % medium, next 30 % low)."""
+
+    high: Tier = Field(Tier(top_percent=5, action="immediate_assignment", sla="30m", priority="P0"),
+                       description="Tier high; default the top 5 % of leads, immediate assignment within 30 "
+                                   "minutes, P0.")
+    medium: Tier = Field(Tier(top_percent=20, action="standard_routing", sla="4h", priority="P1"),
+                         description="Tier medium; default the next 15 % (top 20 % with high), standard routing "
+                                     "within 4 hours, P1.")
+    low: Tier = Field(Tier(top_percent=50, action="nurture", sla="24h", priority="P2"),
+                      description="Tier low; default the next 30 % (top 50 % with the tiers above), automated "
+                                  "nurture within 24 hours, P2. Below it: very_low.")
     very_low_action: str = Field("archive", min_length=1, max_length=128,
                                  description="Action for leads below the low tier.")
+    very_low_sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                                     description="Contact deadline of very_low leads; unset: none.")
+    very_low_priority: str = Field("P3", pattern=PRIORITY_PATTERN,
+                                   description="Work-queue priority of very_low leads.")
+    expected_daily_leads: int | None = Field(
+        None, ge=1, le=10_000_000,
+        description="Leads a day brings, for tiers set by leadsPerDay (capacity / volume = the share of leads).")
 
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoringSpec:
+        tiers = (self.high, self.medium, self.low)
+        by_score = [t.min_score for t in tiers]
+        by_share = [t.top_percent for t in tiers]
+        by_capacity = [t.leads_per_day for t in tiers]
+        if None not in by_score:
+            if not by_score[0] > by_score[1] > by_score[2]:  # type: ignore[operator]
+                raise ValueError(SCORES_DECREASE)
+        elif None not in by_share:
+            if not by_share[0] < by_share[1] < by_share[2]:  # type: ignore[operator]
+                raise ValueError(SHARES_GROW)
+        elif None not in by_capacity:
+            if self.expected_daily_leads is None:
+                raise ValueError(CAPACITY_NEEDS_VOLUME)
+            if sum(by_capacity) > self.expected_daily_leads:  # type: ignore[arg-type]
+                raise ValueError(CAPACITY_EXCEEDS_VOLUME)
+        else:
+            raise ValueError(TIERS_ONE_KIND)
+        return self
+
+    @property
+    def by_share(self) -> bool:
+        """True when the tiers are shares of leads (topPercent, or leadsPerDay of expectedDailyLeads),
+        resolved per version on its held-out scores."""
+        return self.high.min_score is None
+
+    def top_percents(self) -> tuple[float, float, float]:
+        """The top share of leads (percent) of high, medium and low, each with the tiers above it."""
+        tiers = (self.high, self.medium, self.low)
+        if self.high.leads_per_day is None:
+            return tuple(float(t.top_percent or 0) for t in tiers)  # type: ignore[return-value]
+        volume = float(self.expected_daily_leads or 1)
+        high, medium, low = (float(t.leads_per_day or 0) for t in tiers)
+        return 100 * high / volume, 100 * (high + medium) / volume, 100 * (high + medium + low) / volume
 
     def to_json(self) -> str:
         """The compact JSON the trainer's ``--scoring`` and the predictor's ``LEADSCORE_SCORING``
@@ -191,10 +276,32 @@ class ScoringSpec(ApiModel):
         return json.dumps(self.to_wire(), sort_keys=True, separators=(",", ":"))
 
 
+_ALL_SCORES = "has(self.high.minScore) && has(self.medium.minScore) && has(self.low.minScore)"
+_ALL_SHARES = "has(self.high.topPercent) && has(self.medium.topPercent) && has(self.low.topPercent)"
+_ALL_CAPACITY = "has(self.high.leadsPerDay) && has(self.medium.leadsPerDay) && has(self.low.leadsPerDay)"
 SCORING_RULES: list[JsonValue] = [
-    {"rule": "self.high.minScore > self.medium.minScore && self.medium.minScore > self.low.minScore",
-     "message": "tier thresholds must decrease: high.minScore > medium.minScore > low.minScore"},
+    {"rule": f"({_ALL_SCORES}) || ({_ALL_SHARES}) || ({_ALL_CAPACITY})", "message": TIERS_ONE_KIND},
+    {"rule": f"!({_ALL_CAPACITY}) || has(self.expectedDailyLeads)", "message": CAPACITY_NEEDS_VOLUME},
+    {"rule": f"!({_ALL_CAPACITY}) || !has(self.expectedDailyLeads) || self.high.leadsPerDay + "
+             "self.medium.leadsPerDay + self.low.leadsPerDay <= self.expectedDailyLeads",
+     "message": CAPACITY_EXCEEDS_VOLUME},
+    {"rule": f"!({_ALL_SCORES}) || (self.high.minScore > self.medium.minScore "
+             "&& self.medium.minScore > self.low.minScore)", "message": SCORES_DECREASE},
+    {"rule": f"!({_ALL_SHARES}) || (self.high.topPercent < self.medium.topPercent "
+             "&& self.medium.topPercent < self.low.topPercent)", "message": SHARES_GROW},
 ]
+
+
+class TierCutoff(ApiModel):
+    """One tier of a trained version: its score cut-off and the share of held-out leads it got."""
+
+    tier: str = Field(description="high, medium, low or very_low.")
+    min_score: int = Field(ge=0, le=100, description="Lowest score in the tier (0 for very_low).")
+    top_percent: float | None = Field(None, description="The top share asked for (topPercent, or the leadsPerDay "
+                                                        "of the tiers down to this one / expectedDailyLeads), "
+                                                        "when the tiers were set by share or capacity.")
+    held_out_percent: float = Field(ge=0, le=100, description="Percent of the held-out leads that fell in "
+                                                              "this tier (the tier mix).")
 
 
 class RetentionSpec(ApiModel):
@@ -239,6 +346,9 @@ class ModelVersion(ApiModel):
     gate_message: str | None = Field(None, description="Why the gate passed or failed.")
     artifacts_deleted: bool = Field(False, description="True once retention removed the artifacts.")
     trigger: str | None = Field(None, description="Why its training started (created, schedule, drift, ...).")
+    tiers: list[TierCutoff] = Field(default_factory=list,
+                                    description="The version's tier cut-offs, resolved at training on its "
+                                                "held-out scores, and the tier mix they gave there.")
 
 
 class TrafficTarget(ApiModel):

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadscore.api.leadscoringmodel import TierCutoff
+
 RESULT_SCHEMA_VERSION = 1
 
 NAMESPACE_TAG, MODEL_TAG, VERSION_TAG, JOB_TAG = ("leadscore.namespace", "leadscore.model",
@@ -49,6 +51,8 @@ class TrainingResult(BaseModel):
         default_factory=dict, description="Held-out headline metrics (roc_auc, pr_auc, brier, ...).")
     created: datetime | None = None
     device: str = ""
+    tiers: list[TierCutoff] = Field(default_factory=list,
+                                    description="Tier cut-offs resolved on the held-out scores (the card's).")
 
     def to_termination_message(self) -> str:
         """JSON that fits the kubelet's 4096-byte termination-message limit."""

@@ -50,8 +50,9 @@ def _train(
     mlflow_experiment: str | None = typer.Option(None, "--mlflow-experiment",
                                                  help="Experiment name (default: the model name)."),
     scoring: str | None = typer.Option(None, "--scoring",
-                                       help="Tier thresholds and actions as JSON (the CR's spec.scoring), "
-                                            "recorded in the model card; default: the built-in tiers."),
+                                       help="Tiers and actions as JSON (the CR's spec.scoring), by minScore or by "
+                                            "topPercent (resolved on the held-out scores), recorded in the model "
+                                            "card; default: the top 5 / 20 / 50 % of leads."),
     champion: str | None = typer.Option(None, "--champion",
                                         help="Artifact (dir or s3://) of the version serving now: scored on the "
                                              "same held-out rows, recorded for the promotion gate."),
@@ -159,10 +160,12 @@ def _score(
     output: str = typer.Option(..., "--output", help="Where to write scores (.csv or .parquet, path or s3://)."),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="Rows per ONNX call."),
     scoring: str | None = typer.Option(None, "--scoring",
-                                       help="Tier thresholds and actions as JSON, overriding the model card's "
-                                            "(what LEADSCORE_SCORING does for the endpoint)."),
+                                       help="Tiers and actions as JSON, overriding the model card's (what "
+                                            "LEADSCORE_SCORING does for the endpoint); topPercent tiers are "
+                                            "resolved on the version's held-out scores."),
 ) -> None:
-    """Write lead id, probability, score 0-100, tier and action per lead; print rows/s."""
+    """Write lead id, probability, prediction, score 0-100, tier, action, SLA, priority, model version and
+    type per lead; print rows/s."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
     from leadscore.scoring import spec_from_json

@@ -296,7 +296,8 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
         version=run.version, created=result.created or ctx.now, metrics=result.metrics,
         artifact_uri=uri if uri.endswith("/") else uri + "/", mlflow_run_id=result.mlflow_run_id or None,
         job_name=run.job_name, shipped=result.shipped or None,
-        gate="Passed" if gate.passed else "Failed", gate_message=gate.message, trigger=run.trigger))
+        gate="Passed" if gate.passed else "Failed", gate_message=gate.message, trigger=run.trigger,
+        tiers=result.tiers))
     ctx.status.latest_version = run.version
     metrics.TRAININGS.labels(ctx.namespace, ctx.name, "succeeded" if gate.passed else "gate_failed").inc()
     if gate.passed and ctx.spec.promotion.auto_rollout:

@@ -11,7 +11,7 @@ variables below. predictor/CONTRACT.md lists them for the image.
 | ``LEADSCORE_DEVICE`` | ``auto`` (CUDA when available), ``cpu`` or ``cuda`` |
 | ``LEADSCORE_THREADS`` | onnxruntime intra-op threads (default: usable cores, at most 4) |
 | ``LEADSCORE_TOP_FACTORS`` | factors per lead in ``:explain`` (default 5) |
-| ``LEADSCORE_SCORING`` | JSON ``ScoringSpec`` (tier thresholds and actions) overriding the model card |
+| ``LEADSCORE_SCORING`` | JSON ``ScoringSpec`` (tiers by score or share, actions, SLAs) overriding the card |
 | ``LEADSCORE_FALLBACK`` | ``rules`` (default): the rules score the leads a model fails on; ``none``: 500 |
 | ``LEADSCORE_AB_EXPERIMENT`` | experiment name; setting it turns sticky A/B on |
 | ``LEADSCORE_AB_CONTROL_URI`` | control artifact (path, ``s3://`` or ``rules``); default: the served model |

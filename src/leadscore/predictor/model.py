@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
 DEFAULT_ID_FIELD = "lead_id"
 
@@ -66,6 +67,7 @@ class Prepared:
     request: InferRequest | None = None
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
     out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
+    started: float = 0.0  # perf_counter() when the decoded request reached preprocess
 
 
 @dataclass
@@ -103,11 +105,25 @@ class LeadScoreModel(Model):
         self._specs = specs
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
-        self._scoring = self.settings.scoring or next(
-            arm.artifact.card.scoring for arm in self.arms if isinstance(arm, ModelArm)
-        )
+        first = next(arm for arm in self.arms if isinstance(arm, ModelArm))
+        self._scoring = self.settings.scoring or first.artifact.card.scoring
+        # Each version cuts its own held-out distribution (tiers set by share); the rules arm of an
+        # experiment borrows the trained arm's cut-offs, as it has no distribution of its own.
+        self._bounds = np.stack([
+            cutoffs(self._scoring, (arm if isinstance(arm, ModelArm) else first).artifact.card.score_histogram)
+            for arm in self.arms
+        ])
         self._tier_names = np.array(TIERS, dtype=object)
         self._tier_actions = np.array(actions(self._scoring), dtype=object)
+        self._tier_slas = np.array(slas(self._scoring), dtype=object)
+        self._tier_priorities = np.array(priorities(self._scoring), dtype=object)
+        # Per arm: the model type, and the probability cut-off of the binary ``prediction`` (the
+        # version's best-F1 threshold; the rules arm borrows the trained arm's, as for the tiers).
+        cards = [arm.artifact.card if isinstance(arm, ModelArm) else None for arm in self.arms]
+        self._model_types = np.array([card.shipped if card else RULES for card in cards], dtype=object)
+        self._thresholds = np.array([(card or first.artifact.card).threshold for card in cards])
+        self._vertical = first.artifact.card.vertical
+        self.activated_at = datetime.now(UTC)
         self._errors = {
             reason: metrics.ERRORS.labels(self.name, reason)
             for reason in ("invalid_input", "malformed_request", "batch_too_large", "invalid_record", "internal",
@@ -117,9 +133,10 @@ class LeadScoreModel(Model):
         self._prediction_counters: dict[tuple[str, str, str], Any] = {}
         self._output_types = {o["name"]: o["datatype"] for o in self.get_output_types()}
         self._latency = {verb: metrics.REQUEST_SECONDS.labels(self.name, verb.name.lower()) for verb in InferenceVerb}
-        for arm in self.arms:
+        for arm, (low, medium, high) in zip(self.arms, self._bounds.tolist(), strict=True):
             where = ", ".join(arm.providers) if isinstance(arm, ModelArm) else "rules"
-            logger.info("model %s: arm %s serves version %s (%s)", self.name, arm.label or "-", arm.version, where)
+            logger.info("model %s: arm %s serves version %s (%s); tiers high >= %d, medium >= %d, low >= %d",
+                        self.name, arm.label or "-", arm.version, where, high, medium, low)
         self.ready = True
         return self.ready
 
@@ -139,6 +156,27 @@ class LeadScoreModel(Model):
         self.__init__(state["name"], state["settings"])  # type: ignore[misc]
         threading.Thread(target=self.load, name=f"load-{self.name}", daemon=True).start()
 
+    # ---- metadata ------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """What this endpoint serves (``GET /v1/models/{name}/info``): per arm the version, what
+        it is, when it was trained, when this predictor began serving it (a rollout starts new
+        predictor pods, so this is when the version went live here), its binary-prediction
+        threshold and the tier cut-offs in force."""
+        versions: list[dict[str, Any]] = []
+        if not self.ready:  # a worker still loading: nothing is served yet
+            return {"name": self.name, "ready": False, "versions": versions}
+        for k, arm in enumerate(self.arms):
+            card = arm.artifact.card if isinstance(arm, ModelArm) else None
+            low, medium, high = self._bounds[k].tolist()
+            versions.append({
+                "version": arm.version, "arm": arm.label, "model_type": str(self._model_types[k]),
+                "vertical": self._vertical, "trained_at": card.created.isoformat() if card and card.created else None,
+                "activated_at": self.activated_at.isoformat(), "threshold": float(self._thresholds[k]),
+                "tiers": {"high": high, "medium": medium, "low": low},
+            })
+        return {"name": self.name, "ready": self.ready, "versions": versions}
+
     # ---- V2 metadata ---------------------------------------------------------------------
 
     def get_input_types(self) -> list[dict[str, Any]]:
@@ -156,7 +194,13 @@ class LeadScoreModel(Model):
             ("score", "INT64"),
             ("tier", "BYTES"),
             ("action", "BYTES"),
+            ("sla", "BYTES"),
+            ("priority", "BYTES"),
+            ("prediction", "BOOL"),
             ("model_version", "BYTES"),
+            ("model_type", "BYTES"),
+            ("vertical", "BYTES"),
+            ("processing_time_ms", "FP64"),
         ]
         if self.settings.ab:
             outputs += [("arm", "BYTES"), ("control_probability", "FP64")]
@@ -184,6 +228,7 @@ class LeadScoreModel(Model):
             self._latency[verb].observe(time.perf_counter() - start)
 
     def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Prepared:
+        started = time.perf_counter()
         if isinstance(payload, InferRequest):
             batch = v2_batch(payload.inputs, self.settings.max_batch)
             request: InferRequest | None = payload
@@ -198,7 +243,7 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns))
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started)
 
     def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
         """Per lead, the fields whose value lies outside any serving arm's training range (the
@@ -349,7 +394,9 @@ class LeadScoreModel(Model):
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
-        tiers = tier_index(scores, self._scoring)
+        per_arm = np.zeros(len(scores), dtype=np.intp) if prepared.arm_index is None else prepared.arm_index
+        tiers = tier_index(scores, self._bounds[per_arm])
+        model_types = self._model_types[per_arm]
         if prepared.arm_index is None:
             versions = [self.arms[0].version] * len(scores)
             arms = None
@@ -359,6 +406,7 @@ class LeadScoreModel(Model):
         if result.fell_back is not None:
             by_rules = result.fell_back.tolist()
             versions = [RULES_VERSION if rules else v for v, rules in zip(versions, by_rules, strict=True)]
+            model_types = np.where(result.fell_back, RULES, model_types)
         tier_names = self._tier_names[tiers].tolist()
         self._count(versions, arms, tier_names, scores, prepared)
         columns = {
@@ -367,7 +415,13 @@ class LeadScoreModel(Model):
             "score": scores.tolist(),
             "tier": tier_names,
             "action": self._tier_actions[tiers].tolist(),
+            "sla": self._tier_slas[tiers].tolist(),
+            "priority": self._tier_priorities[tiers].tolist(),
+            "prediction": (probability >= self._thresholds[per_arm]).tolist(),
             "model_version": versions,
+            "model_type": model_types.tolist(),
+            "vertical": [self._vertical] * len(scores),
+            "processing_time_ms": [round((time.perf_counter() - prepared.started) * 1000.0, 3)] * len(scores),
         }
         if arms is not None:
             columns["arm"] = arms
@@ -413,7 +467,7 @@ class LeadScoreModel(Model):
         types = self._output_types
         for name, values in columns.items():
             datatype = types.get(name, "BYTES")
-            data = [str(v) for v in values] if datatype == "BYTES" else values
+            data = ["" if v is None else str(v) for v in values] if datatype == "BYTES" else values
             outputs.append(InferOutput(name=name, shape=[len(values)], datatype=datatype, data=data))
         version = self.arms[0].version if self.settings.ab is None else None
         return InferResponse(

@@ -141,9 +141,21 @@ def configure_observability() -> bool:
     return configure_tracing(TRACING_SERVICE)
 
 
+def _with_model_info(register: Callable[[Any], None], dataplane: Any, app: Any) -> None:
+    """KServe's routes, then ``GET /v1/models/{name}/info``: the model's ``info()`` (served
+    versions, when each went live, the tier cut-offs in force); 404 for an unknown model."""
+    register(app)
+
+    async def model_info(model_name: str) -> dict[str, Any]:
+        return dict(dataplane.get_model_from_registry(model_name).info())
+
+    app.add_api_route("/v1/models/{model_name}/info", model_info, methods=["GET"])
+
+
 def _guard_rest(rest: Any, guards: ServerGuards, access_log: bool) -> None:
-    """Our handlers over KServe's and the body limit (partials of module-level functions, so
-    spawned ``--workers`` processes can unpickle them)."""
+    """Our handlers over KServe's, the body limit and the model-info route (partials of
+    module-level functions, so spawned ``--workers`` processes can unpickle them)."""
+    rest._register_endpoints = partial(_with_model_info, rest._register_endpoints, rest.dataplane)
     add_middlewares = rest._add_middlewares if access_log else _no_middlewares
     rest._add_exception_handlers = partial(_guarded_handlers, rest._add_exception_handlers)
     rest._add_middlewares = partial(_guarded_middlewares, add_middlewares, guards)

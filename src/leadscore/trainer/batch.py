@@ -79,26 +79,34 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
 
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
                scoring: ScoringSpec | None = None) -> tuple[int, float]:
-    """Write lead id, probability, score, tier and action per row; returns (rows, seconds scoring).
-    The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
-    from leadscore.scoring import TIERS, actions, tier_index, to_scores
+    """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
+    action, SLA, priority, model version and type); returns (rows, seconds scoring). The tiers are
+    ``scoring``'s, else the card's: the precedence the predictor applies."""
+    from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
+    card = model.artifact.card
+    spec = scoring or card.scoring
+    bounds = cutoffs(spec, card.score_histogram)  # refuse before loading the data
     frame = load_dataset(data_uri)
     id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
     probabilities = model.probabilities(frame, batch_size)
     seconds = time.perf_counter() - started
-    spec = scoring or model.artifact.card.scoring
     scores = to_scores(probabilities)
-    tiers = tier_index(scores, spec)
+    tiers = tier_index(scores, bounds)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,
         "probability": probabilities,
+        "prediction": probabilities >= card.threshold,
         "score": scores,
         "tier": np.asarray(TIERS, dtype=object)[tiers],
         "action": np.asarray(actions(spec), dtype=object)[tiers],
+        "sla": np.asarray(slas(spec), dtype=object)[tiers],
+        "priority": np.asarray(priorities(spec), dtype=object)[tiers],
+        "model_version": model.artifact.version,
+        "model_type": card.shipped,
     })
     buffer = io.BytesIO()
     if output.lower().endswith(".parquet"):

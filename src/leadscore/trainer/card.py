@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from leadscore.api.artifact import ServingMember
-from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.api.leadscoringmodel import ScoringSpec, TierCutoff
 from leadscore.data import DatasetSchema, LeakFinding
 from leadscore.trainer.ensemble import CandidateScore
 from leadscore.trainer.metrics import Metrics
@@ -127,6 +127,10 @@ class ModelCard(BaseModel):
     data: DataCard
     training: TrainingCard
     scoring: ScoringSpec = Field(description="Tier thresholds and actions (serving reads them: ServingCard).")
+    score_histogram: list[int] = Field(description="Held-out test leads per score 0-100 (serving resolves "
+                                                   "tiers set by share on it).")
+    tiers: list[TierCutoff] = Field(description="Each tier's score cut-off, resolved from `scoring` on the held-out "
+                                                "scores, and the share of held-out leads it got (the tier mix).")
     champion: ChampionCard | None = Field(
         None, description="The serving version on the same held-out rows (`--champion`), for a fair gate.")
     feature_importance: list[FeatureImportance] = Field(

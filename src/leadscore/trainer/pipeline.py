@@ -27,6 +27,7 @@ from leadscore.explain import Explainer, global_importance, members_from_card
 from leadscore.features import FeatureSpec
 from leadscore.features.spec import frame_columns
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile
+from leadscore.scoring import resolved_tiers, score_histogram
 from leadscore.store.artifacts import publish_directory
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
@@ -218,6 +219,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                prepared: Prepared, tuned: dict[str, Tuned], shipped: Shipped) -> ModelCard:
     blend, selection, metrics = shipped.blend, shipped.selection, shipped.metrics
     algorithm_cards, algorithm_metrics = _algorithm_cards(tuned, selection, prepared)
+    histogram = score_histogram(shipped.test_probabilities)
     return ModelCard(
         model_name=config.model_name, version=version, created=created, vertical=config.vertical,
         input=TensorCard(name=onnx_graph.INPUT, shape=["N", prepared.x["test"].shape[1]]),
@@ -240,7 +242,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions()),
-        scoring=config.scoring,
+        scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
     )
 
 
@@ -303,7 +305,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                 status="Succeeded", model_name=config.model_name, version=version, artifact_uri=config.output,
                 mlflow_run_id=run.info.run_id, mlflow_model_version=registered,
                 mlflow_registered_model=registered_name if registered else "", shipped=card.shipped,
-                metrics=metrics, created=created, device=device,
+                metrics=metrics, created=created, device=device, tiers=card.tiers,
                 message=f"{card.shipped} ({card.calibration.method} calibration): test ROC-AUC "
                         f"{card.metrics.roc_auc:.4f}, baseline {card.baseline.metrics['roc_auc']:.4f}",
             )

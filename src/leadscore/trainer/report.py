@@ -30,6 +30,8 @@ def print_summary(result: TrainingResult, card: ModelCard) -> None:
     console.print(f"vs baseline lr: ROC-AUC {card.baseline.roc_auc_gain:+.4f}, log loss "
                   f"{card.baseline.log_loss_reduction:+.1%} lower; lift@10% {m.lift_at_10:.2f}, "
                   f"capture@20% {m.capture_at_20:.1%}; ONNX parity {card.training.parity_max_abs_diff:.1e}")
+    console.print("tiers on the held-out scores: " + ", ".join(
+        f"{t.tier} score >= {t.min_score} ({t.held_out_percent:.1f} % of leads)" for t in card.tiers))
     if card.champion and card.champion.metrics:
         theirs = card.champion.metrics["roc_auc"]
         console.print(f"vs serving version {card.champion.version or card.champion.uri} on the same test rows: "

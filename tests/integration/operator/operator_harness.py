@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from leadscore.api.leadscoringmodel import TierCutoff
 from leadscore.api.results import TrainingResult
 from support.kubelet import finish_pod, job_pods
 from support.polling import eventually
@@ -82,11 +83,16 @@ def model(name="m", **spec_changes):
             "metadata": {"name": name}, "spec": spec}
 
 
+TIERS = [TierCutoff(tier="high", min_score=41, top_percent=5, held_out_percent=5.2),
+         TierCutoff(tier="very_low", min_score=0, held_out_percent=50.6)]
+"""Cut-offs a trainer resolved on its held-out scores (the result carries them to status)."""
+
+
 def result_message(cluster, name, version, auc):
     uri = f"s3://bucket/{cluster.namespace}/{name}/{version}/"
     return TrainingResult(status="Succeeded", model_name=name, version=version, artifact_uri=uri,
                           metrics={"roc_auc": auc, "pr_auc": 0.4}, mlflow_run_id=f"run-{version}",
-                          shipped="ensemble").to_termination_message()
+                          shipped="ensemble", tiers=TIERS).to_termination_message()
 
 
 def finish_training(cluster, name, version, *, auc=0.8, succeeded=True, message=None, exit_code=None):

@@ -37,7 +37,9 @@ def test_defaults_are_filled_by_the_apiserver_when_fields_are_left_out(cluster):
     spec = created["spec"]
     assert spec["training"]["algorithms"] == ["lr", "xgboost", "lightgbm", "catboost"]
     assert spec["promotion"] == {"minRocAuc": 0.6, "minGain": 0.0, "autoRollout": True}
-    assert spec["scoring"]["high"] == {"minScore": 80, "action": "immediate_assignment"}
+    assert spec["scoring"]["high"] == {"topPercent": 5, "action": "immediate_assignment", "sla": "30m",
+                                       "priority": "P0"}
+    assert (spec["scoring"]["veryLowAction"], spec["scoring"]["veryLowPriority"]) == ("archive", "P3")
     assert spec["retention"] == {"keepVersions": 5}
     assert "schedule" not in spec
 
@@ -59,7 +61,22 @@ BAD = [
     (MODEL, "spec.schedule", {"cron": "every day"}, "spec.schedule.cron"),
     (MODEL, "spec.serving.canaryTrafficPercent", 120, "spec.serving.canaryTrafficPercent"),
     (MODEL, "spec.serving.pinnedVersion", "latest", "spec.serving.pinnedVersion"),
-    (MODEL, "spec.scoring.medium", {"minScore": 90, "action": "x"}, "tier thresholds must decrease"),
+    (MODEL, "spec.scoring", {"high": {"minScore": 80, "action": "a"}, "medium": {"minScore": 90, "action": "b"},
+                             "low": {"minScore": 40, "action": "c"}}, "tier thresholds must decrease"),
+    (MODEL, "spec.scoring.medium", {"topPercent": 3, "action": "x"}, "tier shares must grow"),
+    (MODEL, "spec.scoring.high", {"minScore": 80, "topPercent": 5, "action": "x"},
+     "spec.scoring.high: Invalid value: set exactly one of minScore"),
+    (MODEL, "spec.scoring.high", {"minScore": 80, "action": "x"},
+     "tiers must all set minScore, all topPercent or all leadsPerDay"),
+    (MODEL, "spec.scoring.low.topPercent", 120, "spec.scoring.low.topPercent"),
+    (MODEL, "spec.scoring.high.sla", "soon", "spec.scoring.high.sla"),
+    (MODEL, "spec.scoring", {"high": {"leadsPerDay": 40, "action": "a"}, "medium": {"leadsPerDay": 100, "action": "b"},
+                             "low": {"leadsPerDay": 300, "action": "c"}}, "need expectedDailyLeads"),
+    (MODEL, "spec.scoring", {"high": {"leadsPerDay": 40, "action": "a"}, "medium": {"leadsPerDay": 100, "action": "b"},
+                             "low": {"leadsPerDay": 300, "action": "c"}, "expectedDailyLeads": 400},
+     "add up to more than expectedDailyLeads"),
+    (MODEL, "spec.scoring.medium.priority", "urgent", "spec.scoring.medium.priority"),
+    (MODEL, "spec.scoring.veryLowSla", "4 hours", "spec.scoring.veryLowSla"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),

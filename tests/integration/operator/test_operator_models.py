@@ -52,6 +52,8 @@ def test_success_records_a_version_and_creates_the_isvc_when_the_pod_finishes(cl
     version = trained(cluster, "m", "v1", auc=0.81)
     assert version["metrics"]["roc_auc"] == 0.81 and version["gate"] == "Passed"
     assert version["mlflowRunId"] == "run-v1"
+    assert version["tiers"] == [{"tier": "high", "minScore": 41, "topPercent": 5, "heldOutPercent": 5.2},
+                                {"tier": "very_low", "minScore": 0, "heldOutPercent": 50.6}]  # kept by the apiserver
     isvc = eventually(lambda: cluster.isvc("m"), what="InferenceService")
     predictor = isvc["spec"]["predictor"]
     assert predictor["model"]["storageUri"] == f"s3://bucket/{cluster.namespace}/m/v1/"

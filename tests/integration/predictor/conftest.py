@@ -23,7 +23,8 @@ def artifact_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def artifact_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A single LightGBM on other rows, version v2."""
-    return build_artifact(tmp_path_factory.mktemp("artifacts") / "v2", "v2", algorithms=("lightgbm",), seed=11)
+    return build_artifact(tmp_path_factory.mktemp("artifacts") / "v2", "v2", algorithms=("lightgbm",), seed=11,
+                          threshold=0.15)
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +71,7 @@ def rules_server(artifact_v1: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "LEADSCORE_AB_CONTROL_URI": "rules",
         "LEADSCORE_AB_TREATMENT_URI": str(artifact_v1),
         "LEADSCORE_AB_TREATMENT_PERCENT": "30",
-        "LEADSCORE_SCORING": '{"high":{"minScore":70,"action":"call_now"},"medium":{"minScore":50,'
+        "LEADSCORE_SCORING": '{"high":{"minScore":70,"action":"call_now","sla":"15m"},"medium":{"minScore":50,'
         '"action":"queue"},"low":{"minScore":20,"action":"email"},"veryLowAction":"drop"}',
     }
     with running_predictor(artifact_v1, tmp_path_factory.mktemp("logs"), name="pc-rules", env=env) as predictor:

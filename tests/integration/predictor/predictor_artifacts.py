@@ -16,6 +16,7 @@ from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.features import LeadFeatures
+from leadscore.scoring import score_histogram
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData
 from leadscore.trainer.ensemble import fit_blend
@@ -35,6 +36,7 @@ def build_artifact(
     rows: int = 1200,
     seed: int = 7,
     scoring: ScoringSpec | None = None,
+    threshold: float = 0.25,
 ) -> Path:
     """Fit features and members on synthetic P&C leads, blend, export, write the directory."""
     frame = synthetic_leads(rows, seed)
@@ -62,13 +64,17 @@ def build_artifact(
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
     card = {
         "version": version,
+        "created": "2026-11-20T10:00:00Z",
+        "vertical": "pc",
+        "threshold": threshold,
         "algorithms": list(algorithms),
-        "shipped": "ensemble",
+        "shipped": "ensemble" if len(algorithms) > 1 else algorithms[0],
         "members": [
             {"algorithm": m.name, "weight": m.weight, "native_file": f"boosters/{ALGORITHMS[m.name].native_file}"}
             for m in members
         ],
         "scoring": (scoring or ScoringSpec()).to_wire(),
+        "score_histogram": score_histogram(onnx_graph.predict(onnx_graph.session(model.SerializeToString()), x[cut:])),
     }
     (target / "model_card.json").write_text(json.dumps(card))
     (target / "result.json").write_text(

@@ -36,6 +36,7 @@ def test_rules_answer_and_name_themselves_when_the_model_fails(
     answer = model.postprocess(model.predict(model.preprocess({"instances": leads})))
     predictions = answer["predictions"]
     assert {p["model_version"] for p in predictions} == {RULES_VERSION}
+    assert {p["model_type"] for p in predictions} == {"rules"}
     assert [p["score"] for p in predictions] == rule_scores(leads).round().astype(int).tolist()
     assert [p["lead_id"] for p in predictions] == [lead["lead_id"] for lead in leads]
     assert counted._value.get() == before + 1

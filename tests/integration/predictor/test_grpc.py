@@ -39,6 +39,8 @@ def _outputs(response: pb.ModelInferResponse) -> dict[str, list[object]]:
             out[tensor.name] = [b.decode() for b in contents.bytes_contents]
         elif tensor.datatype == "FP64":
             out[tensor.name] = list(contents.fp64_contents)
+        elif tensor.datatype == "BOOL":
+            out[tensor.name] = list(contents.bool_contents)
         else:
             out[tensor.name] = list(contents.int64_contents)
     return out
@@ -64,6 +66,11 @@ def test_model_infer_scores_like_v1_when_records_are_sent(
     assert out["lead_id"] == [p["lead_id"] for p in v1["predictions"]]
     assert out["probability"] == pytest.approx([p["probability"] for p in v1["predictions"]], abs=1e-6)
     assert out["tier"] == [p["tier"] for p in v1["predictions"]]
+    assert out["sla"] == [p["sla"] or "" for p in v1["predictions"]]
+    assert out["priority"] == [p["priority"] for p in v1["predictions"]]
+    for name in ("prediction", "model_type", "vertical"):
+        assert out[name] == [p[name] for p in v1["predictions"]], name
+    assert len(out["processing_time_ms"]) == len(leads) and out["processing_time_ms"][0] > 0
 
 
 def test_model_infer_accepts_named_field_tensors_when_one_per_field(

@@ -11,17 +11,24 @@ import onnxruntime as ort
 import pytest
 from predictor_servers import Predictor
 
+from leadscore.api.artifact import CARD_FILE, ServingCard
 from leadscore.features import FeatureSpec
+from leadscore.scoring import cutoffs
 
 pytestmark = pytest.mark.integration
 
-FIELDS = {"lead_id", "probability", "score", "tier", "action", "model_version"}
-BANDS = [
-    (80, "high", "immediate_assignment"),
-    (60, "medium", "standard_routing"),
-    (40, "low", "nurture"),
-    (0, "very_low", "archive"),
-]
+FIELDS = {"lead_id", "probability", "score", "tier", "action", "sla", "priority", "prediction", "model_version",
+          "model_type", "vertical", "processing_time_ms"}
+SLA_PRIORITY = {"high": ("30m", "P0"), "medium": ("4h", "P1"), "low": ("24h", "P2"), "very_low": (None, "P3")}
+"""Seed 000's table: the default of every tier."""
+
+
+def _bands(artifact: Path) -> list[tuple[int, str, str]]:
+    """The default tiers (shares of leads) as the card's held-out scores cut them."""
+    card = ServingCard.model_validate_json((artifact / CARD_FILE).read_text())
+    low, medium, high = cutoffs(card.scoring, card.score_histogram).tolist()
+    return [(high, "high", "immediate_assignment"), (medium, "medium", "standard_routing"),
+            (low, "low", "nurture"), (0, "very_low", "archive")]
 
 
 def _predict(server: Predictor, instances: list[dict[str, object]]) -> httpx.Response:
@@ -29,8 +36,9 @@ def _predict(server: Predictor, instances: list[dict[str, object]]) -> httpx.Res
 
 
 def test_predict_returns_score_tier_action_and_version_for_every_lead(
-    server: Predictor, leads: list[dict[str, object]]
+    server: Predictor, artifact_v1: Path, leads: list[dict[str, object]]
 ) -> None:
+    bands = _bands(artifact_v1)
     response = _predict(server, leads)
     assert response.status_code == 200, response.text
     predictions = response.json()["predictions"]
@@ -40,8 +48,9 @@ def test_predict_returns_score_tier_action_and_version_for_every_lead(
         assert p.get("out_of_range", ["x"]) and all(isinstance(f, str) for f in p.get("out_of_range", []))
         assert 0.0 <= p["probability"] <= 1.0
         assert p["score"] == round(p["probability"] * 100)
-        _, tier, action = next(b for b in BANDS if p["score"] >= b[0])
+        _, tier, action = next(b for b in bands if p["score"] >= b[0])
         assert (p["tier"], p["action"]) == (tier, action)
+        assert (p["sla"], p["priority"]) == SLA_PRIORITY[tier]
         assert p["model_version"] == "v1"
 
 

@@ -52,7 +52,13 @@ def test_metadata_lists_every_feature_field_with_a_type_and_the_records_input(se
         "score",
         "tier",
         "action",
+        "sla",
+        "priority",
+        "prediction",
         "model_version",
+        "model_type",
+        "vertical",
+        "processing_time_ms",
     ]
 
 
@@ -100,3 +106,8 @@ def test_infer_scores_like_v1_when_whole_records_come_as_json(
     assert response.json()["model_version"] == "v1"
     assert out["score"] == [p["score"] for p in v1["predictions"]]
     assert out["action"] == [p["action"] for p in v1["predictions"]]
+    assert out["sla"] == [p["sla"] or "" for p in v1["predictions"]]  # BYTES: no SLA is ""
+    assert out["priority"] == [p["priority"] for p in v1["predictions"]]
+    for name in ("prediction", "model_type", "vertical"):
+        assert out[name] == [p[name] for p in v1["predictions"]], name
+    assert len(set(out["processing_time_ms"])) == 1 and out["processing_time_ms"][0] > 0

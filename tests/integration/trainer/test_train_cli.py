@@ -12,8 +12,9 @@ import pytest
 from trainer_helpers import FAST, run_leadscore
 
 from leadscore.api.artifact import ServingCard
-from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.api.leadscoringmodel import ScoringSpec, TierCutoff
 from leadscore.api.results import TrainingResult
+from leadscore.scoring import resolved_tiers
 from leadscore.trainer import onnx_graph
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) 
     for member in card["members"]:
         assert (output / member["native_file"]).is_file()
     assert card["version"] == "v1"
-    assert card["scoring"]["high"]["minScore"] == 80
+    assert card["scoring"]["high"]["topPercent"] == 5
     assert card["data"]["split"]["strategy"] == "time"
     assert card["data"]["fingerprint"].startswith("sha256:")
     assert "true_probability" not in card["feature_names"]
@@ -53,11 +54,28 @@ def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) 
     assert [m.native_file for m in served.members] == [m["native_file"] for m in card["members"]]
 
 
+def test_card_records_default_share_tiers_resolved_on_the_held_out_scores(trained: dict) -> None:
+    """The default tiers are shares of leads (5 / 20 / 50 % cumulative): resolved on the test rows."""
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    histogram = card["score_histogram"]
+    assert len(histogram) == 101 and sum(histogram) == card["data"]["split"]["test"]
+    tiers = [TierCutoff.model_validate(t) for t in card["tiers"]]
+    assert tiers == resolved_tiers(ScoringSpec(), histogram)
+    assert [t.tier for t in tiers] == ["high", "medium", "low", "very_low"]
+    assert tiers[0].min_score > tiers[1].min_score > tiers[2].min_score > 0
+    mix = [t.held_out_percent for t in tiers]
+    assert abs(sum(mix) - 100) < 0.05
+    assert abs(mix[0] - 5) < 2.5 and abs(mix[0] + mix[1] - 20) < 5 and abs(sum(mix[:3]) - 50) < 8, mix
+
+
 def test_train_writes_result_and_termination_message_when_it_succeeds(trained: dict) -> None:
     result = TrainingResult.model_validate_json((trained["output"] / "result.json").read_text())
     message = TrainingResult.model_validate_json((trained["work"] / "termination.json").read_text())
     assert result.status == message.status == "Succeeded"
     assert result.mlflow_run_id and result.mlflow_model_version == "1"
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    assert [t.model_dump() for t in result.tiers] == [t.model_dump() for t in message.tiers] == [
+        TierCutoff.model_validate(t).model_dump() for t in card["tiers"]]  # what the operator puts in status
     assert 0.5 < result.metrics["roc_auc"] <= 1.0
     assert result.metrics["baseline_roc_auc"] > 0.5
 
@@ -95,12 +113,14 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert process.returncode == 0, process.stderr
     assert "rows/s" in process.stdout
     scores = pd.read_csv(tmp_path / "scores.csv")
-    assert list(scores.columns) == ["lead_id", "probability", "score", "tier", "action"]
+    assert list(scores.columns) == ["lead_id", "probability", "prediction", "score", "tier", "action", "sla",
+                                    "priority", "model_version", "model_type"]
     assert len(scores) == 2000 and scores["lead_id"].is_unique
     assert scores["score"].between(0, 100).all()
-    high = scores["score"] >= 80
-    assert (scores.loc[high, "tier"] == "high").all()
-    assert (scores.loc[scores["score"] < 40, "action"] == "archive").all()
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    low = {t["tier"]: t["minScore"] for t in card["tiers"]}
+    assert (scores.loc[scores["score"] >= low["high"], "tier"] == "high").all()
+    assert (scores.loc[scores["score"] < low["low"], "action"] == "archive").all()
     assert set(scores["tier"]) <= {"high", "medium", "low", "very_low"}
 
 
@@ -206,6 +226,26 @@ def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
     for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
         assert line in log, log[-2000:]
     assert "\x1b[" not in log  # no terminal escape codes in a Job's log
+def test_score_cuts_the_cards_share_tiers_at_the_held_out_cutoffs(trained: dict, leads_csv: Path, run_cli,
+                                                                   tmp_path: Path) -> None:
+    process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "scores.csv"))
+    assert process.returncode == 0, process.stderr
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    low = {t["tier"]: t["minScore"] for t in card["tiers"]}
+    expected = np.select([scores["score"] >= low["high"], scores["score"] >= low["medium"],
+                          scores["score"] >= low["low"]], ["high", "medium", "low"], "very_low")
+    assert (scores["tier"] == expected).all()
+    assert set(scores["tier"]) == {"high", "medium", "low", "very_low"}
+    sla = {"high": "30m", "medium": "4h", "low": "24h"}
+    assert (scores["sla"].fillna("none") == scores["tier"].map(sla).fillna("none")).all()
+    priority = {"high": "P0", "medium": "P1", "low": "P2", "very_low": "P3"}
+    assert (scores["priority"] == scores["tier"].map(priority)).all()
+    assert (scores["prediction"] == (scores["probability"] >= card["threshold"])).all()
+    assert set(scores["model_version"]) == {"v1"} and set(scores["model_type"]) == {card["shipped"]}
+
+
 def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, leads_csv: Path, run_cli,
                                                               tmp_path: Path) -> None:
     from leadscore.api.leadscoringmodel import ScoringSpec

@@ -118,9 +118,13 @@ def test_model_schema_carries_enums_ranges_defaults_and_cel_when_generated():
     assert _prop(spec, "schedule")["nullable"] is True and "default" not in _prop(spec, "schedule")
     assert _prop(spec, "training")["default"]["algorithms"] == ["lr", "xgboost", "lightgbm", "catboost"]
     assert "image" not in _prop(spec, "training")["default"]  # None defaults are left out
-    assert _prop(spec, "scoring.high")["default"] == {"minScore": 80, "action": "immediate_assignment"}
-    assert _prop(spec, "scoring")["default"]["low"] == {"minScore": 40, "action": "nurture"}
-    assert "minScore" in _prop(spec, "scoring")["x-kubernetes-validations"][0]["rule"]
+    assert _prop(spec, "scoring.high")["default"] == {"topPercent": 5, "action": "immediate_assignment",
+                                                      "sla": "30m", "priority": "P0"}
+    assert _prop(spec, "scoring")["default"]["low"] == {"topPercent": 50, "action": "nurture", "sla": "24h",
+                                                        "priority": "P2"}
+    rules = [r["rule"] for r in _prop(spec, "scoring")["x-kubernetes-validations"]]
+    assert any("self.high.minScore > self.medium.minScore" in rule for rule in rules)
+    assert "has(self.leadsPerDay)" in _prop(spec, "scoring.high")["x-kubernetes-validations"][0]["rule"]
     cron = re.compile(_prop(spec, "schedule.cron")["pattern"])
     assert cron.match("0 3 * * 1") and cron.match("@daily") and cron.match("*/15 * * * MON-FRI")
     assert not cron.match("every day") and not cron.match("0 3 * *")

@@ -17,7 +17,7 @@ def test_model_spec_fills_defaults_when_only_required_fields_given():
     assert spec.training.gpu == 0
     assert spec.promotion.min_roc_auc == 0.6
     tiers = spec.scoring
-    assert (tiers.high.min_score, tiers.medium.min_score, tiers.low.min_score) == (80, 60, 40)
+    assert (tiers.high.top_percent, tiers.medium.top_percent, tiers.low.top_percent) == (5, 20, 50)
     assert spec.retention.keep_versions == 5
 
 

@@ -107,7 +107,7 @@ def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec,
     assert isvc["spec"]["predictor"]["logger"]["url"] == "http://collector:8080/v1/events"
     assert "canaryTrafficPercent" not in isvc["spec"]["predictor"]
     assert isvc["metadata"]["labels"]["leadscoring.io/version"] == "v2"
-    assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["minScore"] == 80
+    assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["topPercent"] == 5
 
 
 @pytest.mark.parametrize(("mode", "expected"), [

@@ -88,6 +88,30 @@ def test_success_records_promotes_and_serves_the_version_when_job_completes(kube
     assert kube.writes.count("create isvc") == 1 and "replace isvc" not in kube.writes
 
 
+def test_each_version_records_its_own_tier_cutoffs_in_status_when_trained(kube, settings):
+    """A new version's cut-offs (resolved on its held-out scores) are shown next to the old ones."""
+    from leadscore.api.leadscoringmodel import TierCutoff
+
+    def trained(version, high):
+        tiers = [TierCutoff(tier="high", min_score=high, top_percent=5, held_out_percent=5.1),
+                 TierCutoff(tier="very_low", min_score=0, held_out_percent=50.0)]
+        return TrainingResult(status="Succeeded", version=version, metrics={"roc_auc": 0.8}, tiers=tiers,
+                              artifact_uri=f"s3://models/ns/m/{version}/").to_termination_message()
+
+    model = body()
+    run(kube, settings, model)
+    kube.finish("m-train-v1", message=trained("v1", 41))
+    run(kube, settings, model)
+    model["metadata"]["annotations"]["leadscoring.io/retrain"] = "now"
+    run(kube, settings, model)
+    kube.finish("m-train-v2", message=trained("v2", 37))
+    run(kube, settings, model)
+    versions = model["status"]["versions"]
+    assert [(v["version"], v["tiers"][0]["minScore"], v["tiers"][0]["heldOutPercent"]) for v in versions] == [
+        ("v1", 41, 5.1), ("v2", 37, 5.1)]
+    assert versions[1]["tiers"][0]["topPercent"] == 5
+
+
 def test_failure_keeps_the_active_version_and_warns_when_job_fails(kube, settings):
     model = body()
     run(kube, settings, model)
