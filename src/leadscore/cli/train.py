@@ -172,9 +172,11 @@ def _score(
     from leadscore.trainer.batch import score_file
 
     tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
-    rows, seconds = score_file(model, data, output, batch_size, tiers)
+    rows, seconds, engines = score_file(model, data, output, batch_size, tiers)
     rate = rows / seconds if seconds > 0 else float("inf")
-    typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
+    for note in engines.notes:
+        typer.echo(f"engines: {note}", err=True)
+    typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s; {engines.summary()}) -> {output}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,18 +7,21 @@ two, ``control`` and ``treatment``, and either may be the rules; each lead's arm
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
 
+from leadscore.engines import Engines, choose
+from leadscore.engines.choice import reference_only
 from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
-from leadscore.predictor import rules
+from leadscore.predictor import metrics, rules
 from leadscore.predictor.columnar import Columns
-from leadscore.predictor.engine import Device, OnnxScorer
+from leadscore.predictor.engine import SMALL_BATCH, Device, OnnxScorer, default_threads
 from leadscore.published import PublishedArtifact
 
 Factor = dict[str, Any]
@@ -58,7 +61,8 @@ def _top_factors(
 
 
 class ModelArm:
-    """A trained version: ONNX for scores, native boosters for explanations."""
+    """A trained version: scores from ``model.onnx`` or the members' verified faster engines
+    (``leadscore.engines``), native boosters for explanations."""
 
     unit = UNIT
 
@@ -67,21 +71,36 @@ class ModelArm:
         self.version = artifact.version
         self.artifact = artifact
         self.feature_spec: FeatureSpec | None = artifact.feature_spec
-        self._scorer = OnnxScorer(artifact.onnx_path, device=device, threads=threads)
+        self._onnx = OnnxScorer(artifact.onnx_path, device=device, threads=threads)
+        if self._onnx.providers[0] == "CPUExecutionProvider":
+            self.engines: Engines = choose(artifact.path, artifact.card, self._onnx.predict,
+                                  threads=threads or default_threads(), small=SMALL_BATCH)
+        else:
+            self.engines = reference_only(self._onnx.predict, SMALL_BATCH,
+                                          f"model.onnx runs on {self._onnx.providers[0]}: it scores every lead")
         self._names = artifact.feature_spec.feature_names()
         origins = artifact.feature_spec.feature_origins()
         self._fields = [origins.get(name, name) for name in self._names]
 
     @property
     def providers(self) -> list[str]:
-        return self._scorer.providers
+        return self._onnx.providers
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
+        return self.engines.predict(self.artifact.feature_spec.transform_records(records))
 
     def score_columns(self, columns: Columns, size: int) -> np.ndarray:
         """The same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
-        return self._scorer.predict(self.artifact.feature_spec.transform_columns(columns, size))
+        return self.engines.predict(self.artifact.feature_spec.transform_columns(columns, size))
+
+    def announce(self, model_name: str, logger: logging.Logger) -> None:
+        """Log the engine per batch-size class and member, and every refusal; set the engine metric."""
+        logger.info("model %s: version %s scores with %s", model_name, self.version, self.engines.summary())
+        for note in self.engines.notes:
+            logger.info("model %s: version %s: %s", model_name, self.version, note)
+        for batch_class, route in self.engines.routes.items():
+            for member, engine in (route.engines or {"all": route.label}).items():
+                metrics.ENGINE.labels(model_name, self.version, batch_class, member, engine).set(1)
 
     @cached_property
     def _explainer(self) -> Explainer:

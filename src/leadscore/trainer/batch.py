@@ -1,12 +1,14 @@
 """Offline use of a published model: ``leadscore evaluate`` and ``leadscore score``.
 
 Both read only what a predictor reads (``model.onnx``, ``feature_spec.json``,
-``model_card.json``), so an evaluation measures exactly what would be served.
+``model_card.json``, the stored parity rows and the native boosters), and score on the same
+verified engines (``leadscore.engines``), so an evaluation measures exactly what would be served.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from leadscore.api.health import DriftReport
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
 from leadscore.data.validation import binary_target
+from leadscore.engines import Engines, choose
 from leadscore.errors import DatasetError, StorageError
 from leadscore.features.spec import frame_columns
 from leadscore.monitoring.drift import DriftThresholds, compare
@@ -31,15 +34,24 @@ from leadscore.trainer.metrics import evaluate
 
 @dataclass
 class PublishedModel:
-    """A published version (opened as the predictor opens it) with a session tuned for batches."""
+    """A published version (opened as the predictor opens it) with a session tuned for batches
+    and the members' engines chosen as the predictor chooses them."""
 
     artifact: PublishedArtifact
     session: Any  # onnxruntime.InferenceSession
+    engines: Engines
 
     @classmethod
     def open(cls, uri: str) -> PublishedModel:
         artifact = PublishedArtifact.open(uri)
-        return cls(artifact=artifact, session=onnx_graph.session(str(artifact.onnx_path)))
+        session = onnx_graph.session(str(artifact.onnx_path))
+
+        def reference(x: np.ndarray) -> np.ndarray:
+            return onnx_graph.predict(session, x).astype(np.float64)
+
+        engines = choose(artifact.path, artifact.card, reference, threads=os.cpu_count() or 1, small=2,
+                         spinning=True)
+        return cls(artifact=artifact, session=session, engines=engines)
 
     def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
         from leadscore.features.pipeline import frame_columns
@@ -48,7 +60,7 @@ class PublishedModel:
         for start in range(0, len(frame), batch_size):
             chunk = frame.iloc[start : start + batch_size]
             matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
-            out.append(onnx_graph.predict(self.session, matrix, batch_size))
+            out.append(self.engines.predict(matrix))
         return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
 
@@ -78,9 +90,10 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
 
 
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
-               scoring: ScoringSpec | None = None) -> tuple[int, float]:
+               scoring: ScoringSpec | None = None) -> tuple[int, float, Engines]:
     """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
-    action, SLA, priority, model version and type); returns (rows, seconds scoring). The tiers are
+    action, SLA, priority, model version and type); returns (rows, seconds scoring, the engines that
+    scored). The tiers are
     ``scoring``'s, else the card's: the precedence the predictor applies."""
     from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
@@ -114,7 +127,7 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     else:
         table.to_csv(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return len(table), seconds
+    return len(table), seconds, model.engines
 
 
 def write_termination_message(path: str | None, text: str) -> str | None:

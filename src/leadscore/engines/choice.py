@@ -1,0 +1,221 @@
+"""Which engine scores each member, per batch-size class, chosen and verified at load.
+
+``model.onnx`` on onnxruntime is the reference for every score. At load, for each batch-size
+class (``single``: fewer than ``small`` rows, scored on one thread; ``batch``: the rest), every
+member's candidate engines (``leadscore.engines.members``) are:
+
+1. verified: the member's margins from the candidate, with every other member on its
+   onnxruntime sub-graph, through the blend and calibrator, must match ``model.onnx`` within
+   ``TOLERANCE`` on the artifact's stored held-out rows (``PARITY_ROWS_FILE``); a candidate
+   that does not, or that fails, is refused and the refusal noted;
+2. timed: a short bounded measurement on one stored row (single) or ``BATCH_ROWS`` rows
+   (batch), the fastest verified engine per member kept.
+
+The members on their chosen engines then make one route, which is verified again as a whole
+and timed against ``model.onnx``; the faster of the two scores that class. An artifact without
+stored rows or calibration (trained before this existed), or one whose members cannot be cut
+out of ``model.onnx``, scores with ``model.onnx`` alone, and the notes say why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leadscore.api.artifact import PARITY_ROWS_FILE, ServingCard
+from leadscore.engines.members import FASTER, ONNXRUNTIME, Loader, Margin, Tail, onnx_margin, onnx_members
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+"""float32 features [N, F] -> calibrated probability, float64 [N]."""
+Measure = Callable[[tuple[str, ...], Scorer, np.ndarray], float]
+"""(what is timed, e.g. ("batch", "xgboost", "native"), the callable, its input) -> seconds per call."""
+
+TOLERANCE = 1e-5
+"""Largest |engine - model.onnx| accepted on a stored row: the trainer's ONNX parity tolerance."""
+SINGLE = "single"
+BATCH = "batch"
+BATCH_ROWS = 1000
+"""Rows the batch class is timed on (the stored rows, repeated)."""
+MODEL_ONNX = "model.onnx"
+"""The route that runs the whole reference graph on onnxruntime."""
+_BUDGET = {SINGLE: (200, 0.05), BATCH: (5, 0.25)}  # per timed callable: at most N calls or S seconds
+
+
+def measure_seconds(key: tuple[str, ...], scorer: Scorer, x: np.ndarray) -> float:
+    """The fastest of a few calls (after one warm-up): the least disturbed by other processes."""
+    calls, budget = _BUDGET[key[0]]
+    scorer(x)
+    best = float("inf")
+    deadline = time.perf_counter() + budget
+    for _ in range(calls):
+        start = time.perf_counter()
+        scorer(x)
+        end = time.perf_counter()
+        best = min(best, end - start)
+        if end > deadline:
+            break
+    return best
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one batch-size class is scored: ``engines`` per member, or ``model.onnx`` when empty."""
+
+    engines: dict[str, str]
+    score: Scorer
+    seconds: float | None = None  # per timed call, this route
+    reference_seconds: float | None = None  # per timed call, model.onnx
+    max_diff: float | None = None  # on the stored rows, against model.onnx
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)  # member -> verified engine -> seconds
+
+    @property
+    def label(self) -> str:
+        return "members" if self.engines else MODEL_ONNX
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.label, "members": dict(self.engines), "seconds_per_call": self.seconds,
+                "model_onnx_seconds_per_call": self.reference_seconds, "max_abs_diff": self.max_diff,
+                "member_seconds_per_call": self.timings}
+
+
+@dataclass
+class Engines:
+    """The route per class, and every refusal or fallback as a sentence."""
+
+    reference: Scorer
+    routes: dict[str, Route]
+    small: int
+    notes: list[str] = field(default_factory=list)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if not len(x):
+            return self.reference(x)
+        return self.routes[SINGLE if len(x) < self.small else BATCH].score(x)
+
+    def describe(self) -> dict[str, Any]:
+        """For the model metadata: the route per class and the notes."""
+        return {**{name: route.describe() for name, route in self.routes.items()}, "notes": list(self.notes)}
+
+    def summary(self) -> str:
+        """One log line: the engine per class and member."""
+        return "; ".join(
+            f"{name}: " + (", ".join(f"{m} on {e}" for m, e in route.engines.items()) or f"{MODEL_ONNX} on onnxruntime")
+            for name, route in self.routes.items()
+        )
+
+
+def reference_only(reference: Scorer, small: int, why: str) -> Engines:
+    """Every class on ``model.onnx``, with the reason."""
+    whole = Route({}, reference)
+    return Engines(reference, {SINGLE: whole, BATCH: whole}, small, [why])
+
+
+def load_parity_rows(directory: Path) -> np.ndarray | None:
+    """The stored held-out rows, or None in an artifact trained before they were stored."""
+    path = directory / PARITY_ROWS_FILE
+    if not path.is_file():
+        return None
+    return np.ascontiguousarray(np.load(path, allow_pickle=False), dtype=np.float32)
+
+
+def max_diff(scores: np.ndarray, expected: np.ndarray) -> float:
+    """max |scores - expected|; infinite when the shapes differ or any value is not finite."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != expected.shape:
+        return float("inf")
+    diff = float(np.max(np.abs(scores - expected))) if len(expected) else 0.0
+    return diff if np.isfinite(diff) else float("inf")
+
+
+def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: int, small: int,
+           spinning: bool = False, faster: Mapping[str, tuple[str, Loader]] = FASTER,
+           measure: Measure = measure_seconds) -> Engines:
+    """The engines for one artifact (see the module docstring). ``reference`` scores with
+    ``model.onnx``; ``faster`` names the candidate besides onnxruntime per algorithm."""
+    rows = load_parity_rows(directory)
+    if rows is None or not len(rows):
+        return reference_only(reference, small, f"{PARITY_ROWS_FILE} is missing (the artifact predates per-member "
+                                                "engines), so nothing can be verified: model.onnx scores every lead")
+    if not card.members or card.calibration is None:
+        return reference_only(reference, small, "the model card lists no members or no calibration: model.onnx "
+                                                "scores every lead")
+    names = [m.algorithm for m in card.members]
+    try:
+        tail = Tail(card)
+        graphs = onnx_members(directory, names)
+    except Exception as exc:  # an unknown calibrator, a graph without the members' tensors, no onnx package
+        return reference_only(reference, small, f"the members cannot be scored apart ({exc}): model.onnx scores "
+                                                "every lead")
+    expected = np.asarray(reference(rows), dtype=np.float64)
+    natives = {m.algorithm: directory / m.native_file for m in card.members}
+    notes: list[str] = []
+    routes = {}
+    for name, threads_here in ((SINGLE, 1), (BATCH, threads)):
+        candidates = {m: {ONNXRUNTIME: onnx_margin(m, graphs[m], threads_here, spinning)} for m in names}
+        for m in names:
+            if m in faster:
+                engine, load = faster[m]
+                try:
+                    candidates[m][engine] = load(natives[m], threads_here)
+                except Exception as exc:
+                    notes.append(f"{name}: {m} on {engine} could not load ({exc}); refused")
+        routes[name] = _route(name, names, candidates, tail, rows, expected, reference, measure, notes)
+    return Engines(reference, routes, small, notes)
+
+
+def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]], tail: Tail, rows: np.ndarray,
+           expected: np.ndarray, reference: Scorer, measure: Measure, notes: list[str]) -> Route:
+    """Verify, time and compose one class's engines; ``model.onnx`` when nothing beats it."""
+    whole = Route({}, reference)
+    base = {m: candidates[m][ONNXRUNTIME](rows) for m in names}
+    diff = max_diff(tail([base[m] for m in names]), expected)
+    if diff > TOLERANCE:
+        notes.append(f"{name}: the members' onnxruntime margins through the numpy blend and calibration differ "
+                     f"from model.onnx by {diff:.3g} (> {TOLERANCE:g}): model.onnx scores this class")
+        return whole
+    for m in names:
+        for engine, margin in list(candidates[m].items()):
+            if engine == ONNXRUNTIME:
+                continue
+            try:
+                diff = max_diff(tail([margin(rows) if n == m else base[n] for n in names]), expected)
+                problem = f"differs from model.onnx by {diff:.3g} (> {TOLERANCE:g})"
+            except Exception as exc:
+                diff, problem = float("inf"), f"failed ({exc})"
+            if diff > TOLERANCE:
+                del candidates[m][engine]
+                notes.append(f"{name}: {m} on {engine} {problem} on {len(rows)} stored rows; refused, "
+                             "onnxruntime scores it")
+    x = rows[:1] if name == SINGLE else np.ascontiguousarray(np.resize(rows, (BATCH_ROWS, rows.shape[1])))
+    chosen, timings = {}, {}
+    for m in names:
+        timed = timings[m] = {engine: measure((name, m, engine), margin, x) for engine, margin in candidates[m].items()}
+        chosen[m] = min(timed, key=lambda engine: timed[engine])
+    margins = [candidates[m][chosen[m]] for m in names]
+
+    def composed(features: np.ndarray) -> np.ndarray:
+        return tail([margin(features) for margin in margins])
+
+    diff = max_diff(composed(rows), expected)
+    if diff > TOLERANCE:
+        notes.append(f"{name}: the members on {chosen} together differ from model.onnx by {diff:.3g} "
+                     f"(> {TOLERANCE:g}): model.onnx scores this class")
+        return whole
+    seconds = measure((name, "members"), composed, x)
+    reference_seconds = measure((name, MODEL_ONNX), reference, x)
+    if seconds >= reference_seconds:
+        notes.append(f"{name}: model.onnx ({reference_seconds * 1e6:.0f} us per call) was not slower than the "
+                     f"members on {chosen} ({seconds * 1e6:.0f} us): model.onnx scores this class")
+        return Route({}, reference, reference_seconds, reference_seconds, 0.0, timings)
+    return Route(chosen, composed, seconds, reference_seconds, diff, timings)
+
+
+def save_parity_rows(directory: Path, x: np.ndarray, rows: int = 1000) -> None:
+    """Store up to ``rows`` evenly spaced held-out rows (the trainer, at publish time)."""
+    index = np.unique(np.linspace(0, len(x) - 1, num=min(len(x), rows)).astype(int)) if len(x) else []
+    np.save(directory / PARITY_ROWS_FILE, np.ascontiguousarray(x[index], dtype=np.float32), allow_pickle=False)
