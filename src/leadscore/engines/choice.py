@@ -183,8 +183,12 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
             if engine == ONNXRUNTIME:
                 continue
             try:
-                diff = max_diff(tail([margin(rows) if n == m else base[n] for n in names]), expected)
-                problem = f"differs from model.onnx by {diff:.3g} (> {TOLERANCE:g})"
+                out = np.asarray(margin(rows), dtype=np.float64)
+                if out.shape == (len(rows),):
+                    diff = max_diff(tail([out if n == m else base[n] for n in names]), expected)
+                    problem = f"differs from model.onnx by {diff:.3g} (> {TOLERANCE:g})"
+                else:
+                    diff, problem = float("inf"), f"answered shape {out.shape} for {len(rows)} rows"
             except Exception as exc:
                 diff, problem = float("inf"), f"failed ({exc})"
             if diff > TOLERANCE:

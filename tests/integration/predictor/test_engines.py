@@ -1,0 +1,194 @@
+"""Per-member scoring engines (``leadscore.engines``) on real artifacts: the choice per member and
+batch-size class, the parity refusal of a deliberately broken engine, old artifacts, and the
+predictor's scores, metadata and metric. The measurement is injected where a test asserts a
+choice, so no assertion depends on this machine's speed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from predictor_artifacts import build_artifact, request_records
+
+from leadscore.engines import BATCH, MODEL_ONNX, SINGLE, TOLERANCE, choose
+from leadscore.engines.choice import Measure, load_parity_rows
+from leadscore.engines.members import FASTER, NATIVE, NUMPY, ONNXRUNTIME, Loader, Margin
+from leadscore.predictor import metrics
+from leadscore.predictor.config import PredictorSettings
+from leadscore.predictor.engine import SMALL_BATCH, OnnxScorer
+from leadscore.predictor.model import LeadScoreModel
+from leadscore.published import PublishedArtifact
+
+pytestmark = pytest.mark.integration
+
+MEMBERS = ("xgboost", "lightgbm", "catboost", "lr")
+
+
+@pytest.fixture(scope="module", params=["sigmoid", "isotonic"])
+def artifact(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PublishedArtifact:
+    """Every algorithm blended (members under 2% weight dropped), with stored parity rows."""
+    path = build_artifact(tmp_path_factory.mktemp("engines") / "v7", "v7", algorithms=MEMBERS, rows=2400, seed=5,
+                          parity_rows=True, method=request.param)
+    return PublishedArtifact.open(str(path))
+
+
+@pytest.fixture(scope="module")
+def onnx(artifact: PublishedArtifact) -> OnnxScorer:
+    return OnnxScorer(artifact.onnx_path, device="cpu", threads=2)
+
+
+def _members(artifact: PublishedArtifact) -> list[str]:
+    return [m.algorithm for m in artifact.card.members]
+
+
+def favouring(*fast: str) -> Measure:
+    """A measurement under which the engines named in ``fast`` (and the composed members) win."""
+    def measure(key: tuple[str, ...], scorer: object, x: np.ndarray) -> float:
+        return 1.0 if key[-1] in fast or key[-1] == "members" else 2.0
+    return measure
+
+
+def _fresh_rows(artifact: PublishedArtifact, n: int) -> np.ndarray:
+    return artifact.feature_spec.transform_records(request_records(n, seed=303))
+
+
+@pytest.mark.parametrize("fast", [(NATIVE, NUMPY), (ONNXRUNTIME,)])
+def test_members_on_their_engines_score_as_model_onnx_in_both_classes(
+    artifact: PublishedArtifact, onnx: OnnxScorer, fast: tuple[str, ...]
+) -> None:
+    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH,
+                     measure=favouring(*fast))
+    expected = {m: next(e for e in (ONNXRUNTIME, NATIVE, NUMPY) if e in fast and (e != NUMPY or m == "lr")
+                        and (e != NATIVE or m != "lr")) for m in _members(artifact)}
+    assert engines.routes[SINGLE].engines == expected
+    assert engines.routes[BATCH].engines == expected
+    assert engines.notes == []
+    for x in (_fresh_rows(artifact, 1), _fresh_rows(artifact, 300), load_parity_rows(artifact.path)):
+        assert np.max(np.abs(engines.predict(x) - onnx.predict(x))) <= TOLERANCE
+
+
+def test_the_choice_is_per_member_and_per_class_and_model_onnx_wins_when_faster(
+    artifact: PublishedArtifact, onnx: OnnxScorer
+) -> None:
+    members = _members(artifact)
+    slow_member = members[0]
+
+    def measure(key: tuple[str, ...], scorer: object, x: np.ndarray) -> float:
+        batch_class, what = key[0], key[1]
+        if what == MODEL_ONNX:
+            return 0.5 if batch_class == SINGLE else 100.0  # one lead: the whole graph is the fastest
+        if what == "members":
+            return 1.0
+        engine = key[2]
+        if what == slow_member:  # this member's faster engine loses at batch size too
+            return 1.0 if engine == ONNXRUNTIME else 2.0
+        return 1.0 if (engine == ONNXRUNTIME) == (batch_class == SINGLE) else 2.0
+
+    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH, measure=measure)
+    assert engines.routes[SINGLE].label == MODEL_ONNX
+    assert engines.routes[SINGLE].engines == {}
+    assert engines.routes[BATCH].engines == {
+        m: ONNXRUNTIME if m == slow_member else FASTER[m][0] for m in members
+    }
+    assert any(n.startswith("single: model.onnx") and "was not slower" in n for n in engines.notes)
+    x = _fresh_rows(artifact, 2)
+    assert np.array_equal(engines.predict(x), onnx.predict(x))  # the single class is model.onnx itself
+
+
+def _broken(load: Loader, damage: str) -> Loader:
+    def loader(path: Path, threads: int) -> Margin:
+        margin = load(path, threads)
+        if damage == "perturbed":
+            return lambda x: margin(x) + 1e-3
+        if damage == "shape":
+            return lambda x: margin(x)[:-1]
+
+        def fail(x: np.ndarray) -> np.ndarray:
+            raise RuntimeError("simulated engine failure")
+        return fail
+    return loader
+
+
+@pytest.mark.parametrize("damage", ["perturbed", "shape", "raises"])
+def test_an_engine_that_does_not_match_model_onnx_is_refused_and_onnxruntime_scores_the_member(
+    artifact: PublishedArtifact, onnx: OnnxScorer, damage: str
+) -> None:
+    victim = _members(artifact)[0]
+    engine, load = FASTER[victim]
+    faster = {**FASTER, victim: (engine, _broken(load, damage))}
+    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH, faster=faster,
+                     measure=favouring(NATIVE, NUMPY))
+    for batch_class in (SINGLE, BATCH):
+        route = engines.routes[batch_class]
+        assert route.engines[victim] == ONNXRUNTIME
+        assert all(e != ONNXRUNTIME for m, e in route.engines.items() if m != victim)
+        assert engine not in route.timings[victim]
+        refusal = [n for n in engines.notes if n.startswith(f"{batch_class}: {victim} on {engine}")]
+        assert len(refusal) == 1 and refusal[0].endswith("refused, onnxruntime scores it")
+        why = {"perturbed": "differs from model.onnx by", "shape": "answered shape", "raises": "failed"}[damage]
+        assert why in refusal[0]
+    x = _fresh_rows(artifact, 200)
+    assert np.max(np.abs(engines.predict(x) - onnx.predict(x))) <= TOLERANCE
+
+
+def test_an_engine_whose_native_file_is_missing_is_refused_with_the_reason(
+    artifact: PublishedArtifact, onnx: OnnxScorer, tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = Path(shutil.copytree(artifact.path, tmp_path / "v7"))
+    victim = artifact.card.members[0]
+    (copy / victim.native_file).unlink()
+    engines = choose(copy, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH,
+                     measure=favouring(NATIVE, NUMPY))
+    assert engines.routes[BATCH].engines[victim.algorithm] == ONNXRUNTIME
+    assert any(n.startswith(f"batch: {victim.algorithm} on {FASTER[victim.algorithm][0]} could not load")
+               for n in engines.notes)
+
+
+def test_an_artifact_without_parity_rows_scores_with_model_onnx_and_says_why(artifact_v1: Path) -> None:
+    old = PublishedArtifact.open(str(artifact_v1))
+    scorer = OnnxScorer(old.onnx_path, device="cpu", threads=2)
+    engines = choose(old.path, old.card, scorer.predict, threads=2, small=SMALL_BATCH)
+    assert {route.label for route in engines.routes.values()} == {MODEL_ONNX}
+    assert engines.notes == ["parity_rows.npy is missing (the artifact predates per-member engines), so nothing "
+                             "can be verified: model.onnx scores every lead"]
+
+
+def _served(uri: str, name: str) -> LeadScoreModel:
+    model = LeadScoreModel(name, PredictorSettings(model_uri=uri, device="cpu", threads=2))
+    model.load()
+    return model
+
+
+@pytest.mark.parametrize("size", [1, 5, 40])
+def test_the_predictor_scores_as_model_onnx_and_names_its_engines(
+    artifact: PublishedArtifact, onnx: OnnxScorer, size: int
+) -> None:
+    model = _served(str(artifact.path), f"engines-{artifact.card.calibration.method}-{size}")
+    leads = request_records(size, seed=404)
+    answer = model.postprocess(model.predict(model.preprocess({"instances": leads})))
+    served = np.array([p["probability"] for p in answer["predictions"]])
+    reference = np.round(onnx.predict(artifact.feature_spec.transform_records(leads)), 6)
+    assert np.max(np.abs(served - reference)) <= TOLERANCE
+    described = model.info()["versions"][0]["engines"]
+    arm = model.arms[0]
+    for batch_class in (SINGLE, BATCH):
+        route = arm.engines.routes[batch_class]
+        assert described[batch_class]["engine"] == route.label
+        for member, engine in (route.engines or {"all": MODEL_ONNX}).items():
+            labels = {"model_name": model.name, "model_version": "v7", "batch_class": batch_class,
+                      "member": member, "engine": engine}
+            assert metrics.REGISTRY.get_sample_value("leadscore_scoring_engine", labels) == 1.0
+
+
+def test_the_predictor_still_serves_an_artifact_from_before_engines(
+    artifact_v1: Path, leads: list[dict[str, object]]
+) -> None:
+    model = _served(str(artifact_v1), "engines-old")
+    answer = model.postprocess(model.predict(model.preprocess({"instances": leads})))
+    assert len(answer["predictions"]) == len(leads)
+    described = model.info()["versions"][0]["engines"]
+    assert described[SINGLE]["engine"] == described[BATCH]["engine"] == MODEL_ONNX
+    assert "parity_rows.npy is missing" in described["notes"][0]
