@@ -138,9 +138,12 @@ def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: in
     """The engines for one artifact (see the module docstring). ``reference`` scores with
     ``model.onnx``; ``faster`` names the candidate besides onnxruntime per algorithm."""
     rows = load_parity_rows(directory)
-    if rows is None or not len(rows):
+    if rows is None:
         return reference_only(reference, small, f"{PARITY_ROWS_FILE} is missing (the artifact predates per-member "
                                                 "engines), so nothing can be verified: model.onnx scores every lead")
+    if not len(rows):
+        return reference_only(reference, small, f"{PARITY_ROWS_FILE} holds no rows, so nothing can be verified: "
+                                                "model.onnx scores every lead")
     if not card.members or card.calibration is None:
         return reference_only(reference, small, "the model card lists no members or no calibration: model.onnx "
                                                 "scores every lead")
@@ -221,5 +224,5 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
 
 def save_parity_rows(directory: Path, x: np.ndarray, rows: int = 1000) -> None:
     """Store up to ``rows`` evenly spaced held-out rows (the trainer, at publish time)."""
-    index = np.unique(np.linspace(0, len(x) - 1, num=min(len(x), rows)).astype(int)) if len(x) else []
+    index = np.unique(np.linspace(0, len(x) - 1, num=min(len(x), rows)).astype(np.intp))
     np.save(directory / PARITY_ROWS_FILE, np.ascontiguousarray(x[index], dtype=np.float32), allow_pickle=False)
