@@ -8,8 +8,9 @@ member's candidate engines (``leadscore.engines.members``) are:
    onnxruntime sub-graph, through the blend and calibrator, must match ``model.onnx`` within
    ``TOLERANCE`` on the artifact's stored held-out rows (``PARITY_ROWS_FILE``); a candidate
    that does not, or that fails, is refused and the refusal noted;
-2. timed: a short bounded measurement on one stored row (single) or ``BATCH_ROWS`` rows
-   (batch), the fastest verified engine per member kept.
+2. timed: a short bounded race (``race``: every candidate called in turn, round after round)
+   on one stored row (single) or ``BATCH_ROWS`` rows (batch), the fastest verified engine per
+   member kept.
 
 The members on their chosen engines then make one route, which is verified again as a whole
 and timed against ``model.onnx``; the faster of the two scores that class. An artifact without
@@ -32,8 +33,10 @@ from leadscore.engines.members import FASTER, ONNXRUNTIME, Loader, Margin, Tail,
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """float32 features [N, F] -> calibrated probability, float64 [N]."""
-Measure = Callable[[tuple[str, ...], Scorer, np.ndarray], float]
-"""(what is timed, e.g. ("batch", "xgboost", "native"), the callable, its input) -> seconds per call."""
+Key = tuple[str, ...]
+"""What is timed: (class, member, engine), (class, "members") or (class, "model.onnx")."""
+Measure = Callable[[Key, Scorer, np.ndarray], float]
+"""(what is timed, the callable, its input) -> seconds of one call."""
 
 TOLERANCE = 1e-5
 """Largest |engine - model.onnx| accepted on a stored row: the trainer's ONNX parity tolerance."""
@@ -43,21 +46,31 @@ BATCH_ROWS = 1000
 """Rows the batch class is timed on (the stored rows, repeated)."""
 MODEL_ONNX = "model.onnx"
 """The route that runs the whole reference graph on onnxruntime."""
-_BUDGET = {SINGLE: (200, 0.05), BATCH: (5, 0.25)}  # per timed callable: at most N calls or S seconds
+ROUNDS = {SINGLE: (200, 0.1), BATCH: (7, 0.25)}
+"""Per class: at most N rounds, stopping after S seconds per raced callable."""
 
 
-def measure_seconds(key: tuple[str, ...], scorer: Scorer, x: np.ndarray) -> float:
-    """The fastest of a few calls (after one warm-up): the least disturbed by other processes."""
-    calls, budget = _BUDGET[key[0]]
+def measure_seconds(key: Key, scorer: Scorer, x: np.ndarray) -> float:
+    """Seconds of one call."""
+    start = time.perf_counter()
     scorer(x)
-    best = float("inf")
-    deadline = time.perf_counter() + budget
-    for _ in range(calls):
-        start = time.perf_counter()
+    return time.perf_counter() - start
+
+
+def race(scorers: Mapping[Key, Scorer], x: np.ndarray, rounds: int, budget: float,
+         measure: Measure = measure_seconds) -> dict[Key, float]:
+    """Each scorer's fastest call on ``x`` over up to ``rounds`` rounds in which every scorer runs
+    once in turn, each round led by the next one, so that a burst of load from other processes
+    slows them alike; stops after ``budget`` seconds per scorer. One untimed warm-up call each."""
+    for scorer in scorers.values():
         scorer(x)
-        end = time.perf_counter()
-        best = min(best, end - start)
-        if end > deadline:
+    keys = list(scorers)
+    best = dict.fromkeys(keys, float("inf"))
+    deadline = time.perf_counter() + budget * len(keys)
+    for turn in range(rounds):
+        for key in keys[turn % len(keys):] + keys[: turn % len(keys)]:
+            best[key] = min(best[key], measure(key, scorers[key], x))
+        if time.perf_counter() > deadline:
             break
     return best
 
@@ -199,10 +212,11 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
                 notes.append(f"{name}: {m} on {engine} {problem} on {len(rows)} stored rows; refused, "
                              "onnxruntime scores it")
     x = rows[:1] if name == SINGLE else np.ascontiguousarray(np.resize(rows, (BATCH_ROWS, rows.shape[1])))
-    chosen, timings = {}, {}
-    for m in names:
-        timed = timings[m] = {engine: measure((name, m, engine), margin, x) for engine, margin in candidates[m].items()}
-        chosen[m] = min(timed, key=lambda engine: timed[engine])
+    rounds, budget = ROUNDS[name]
+    timed = race({(name, m, engine): margin for m in names for engine, margin in candidates[m].items()}, x,
+                 rounds, budget, measure)
+    timings = {m: {engine: timed[name, m, engine] for engine in candidates[m]} for m in names}
+    chosen = {m: min(timed_here, key=timed_here.__getitem__) for m, timed_here in timings.items()}
     margins = [candidates[m][chosen[m]] for m in names]
 
     def composed(features: np.ndarray) -> np.ndarray:
@@ -213,8 +227,8 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
         notes.append(f"{name}: the members on {chosen} together differ from model.onnx by {diff:.3g} "
                      f"(> {TOLERANCE:g}): model.onnx scores this class")
         return whole
-    seconds = measure((name, "members"), composed, x)
-    reference_seconds = measure((name, MODEL_ONNX), reference, x)
+    final = race({(name, "members"): composed, (name, MODEL_ONNX): reference}, x, rounds, budget, measure)
+    seconds, reference_seconds = final[name, "members"], final[name, MODEL_ONNX]
     if seconds >= reference_seconds:
         notes.append(f"{name}: model.onnx ({reference_seconds * 1e6:.0f} us per call) was not slower than the "
                      f"members on {chosen} ({seconds * 1e6:.0f} us): model.onnx scores this class")
