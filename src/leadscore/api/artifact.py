@@ -61,6 +61,20 @@ class ServingMember(BaseModel):
     native_file: str = Field(description="Path of the native model, relative to the artifact directory.")
 
 
+class LinearParameters(BaseModel):
+    """``boosters/lr.json``: the logistic baseline's margin is
+    ``((impute(x) - scale_mean) / scale_std) @ coef + intercept``, missing values imputed by
+    ``impute_median`` (the export, the explanations and the numpy engine compute the same)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    impute_median: list[float]
+    scale_mean: list[float]
+    scale_std: list[float]
+    coef: list[float]
+    intercept: float
+
+
 class ServingCalibration(BaseModel):
     """The calibrator applied to the members' weighted margin, as the trainer fitted it."""
 

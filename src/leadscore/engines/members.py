@@ -16,14 +16,20 @@ float32 rounding of its ``probability`` output.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from leadscore.api.artifact import INPUT_TENSOR, MEMBER_MARGIN, MODEL_FILE, ServingCard, member_tensor
+from leadscore.api.artifact import (
+    INPUT_TENSOR,
+    MEMBER_MARGIN,
+    MODEL_FILE,
+    LinearParameters,
+    ServingCard,
+    member_tensor,
+)
 
 Margin = Callable[[np.ndarray], np.ndarray]
 """float32 features [N, F] -> the member's margin, float64 [N]."""
@@ -64,12 +70,10 @@ def _catboost(path: Path, threads: int) -> Margin:
 
 def _logistic(path: Path, threads: int) -> Margin:
     """``((impute(x) - mean) / scale) @ coef + intercept`` in float64, as the export writes it."""
-    params = json.loads(path.read_text())
-    median = np.asarray(params["impute_median"], dtype=np.float64)
-    mean = np.asarray(params["scale_mean"], dtype=np.float64)
-    scale = np.asarray(params["scale_std"], dtype=np.float64)
-    coef = np.asarray(params["coef"], dtype=np.float64)
-    intercept = float(params["intercept"])
+    params = LinearParameters.model_validate_json(path.read_text())
+    median, mean, scale, coef = (np.asarray(v, dtype=np.float64)
+                                 for v in (params.impute_median, params.scale_mean, params.scale_std, params.coef))
+    intercept = params.intercept
 
     def margin(x: np.ndarray) -> np.ndarray:
         filled = x.astype(np.float64)
