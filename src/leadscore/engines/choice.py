@@ -13,7 +13,8 @@ member's candidate engines (``leadscore.engines.members``) are:
    member kept.
 
 The members on their chosen engines then make one route, which is verified again as a whole
-and timed against ``model.onnx``; the faster of the two scores that class. An artifact without
+and timed against ``model.onnx``; it scores that class only when clearly faster (``MARGIN``),
+and never when every member chose onnxruntime (that is ``model.onnx`` cut in pieces). An artifact without
 stored rows or calibration (trained before this existed), or one whose members cannot be cut
 out of ``model.onnx``, scores with ``model.onnx`` alone, and the notes say why.
 """
@@ -46,6 +47,9 @@ BATCH_ROWS = 1000
 """Rows the batch class is timed on (the stored rows, repeated)."""
 MODEL_ONNX = "model.onnx"
 """The route that runs the whole reference graph on onnxruntime."""
+MARGIN = 0.9
+"""The members' route serves a class only when it takes at most this share of model.onnx's time:
+between routes that measure alike, the reference wins."""
 ROUNDS = {SINGLE: (200, 0.1), BATCH: (7, 0.25)}
 """Per class: at most N rounds, stopping after S seconds per raced callable."""
 
@@ -217,6 +221,10 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
                  rounds, budget, measure)
     timings = {m: {engine: timed[name, m, engine] for engine in candidates[m]} for m in names}
     chosen = {m: min(timed_here, key=timed_here.__getitem__) for m, timed_here in timings.items()}
+    if all(engine == ONNXRUNTIME for engine in chosen.values()):
+        notes.append(f"{name}: every member is fastest on onnxruntime: model.onnx (the same trees in one graph) "
+                     "scores this class")
+        return Route({}, reference, timings=timings)
     margins = [candidates[m][chosen[m]] for m in names]
 
     def composed(features: np.ndarray) -> np.ndarray:
@@ -229,9 +237,9 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
         return whole
     final = race({(name, "members"): composed, (name, MODEL_ONNX): reference}, x, rounds, budget, measure)
     seconds, reference_seconds = final[name, "members"], final[name, MODEL_ONNX]
-    if seconds >= reference_seconds:
-        notes.append(f"{name}: model.onnx ({reference_seconds * 1e6:.0f} us per call) was not slower than the "
-                     f"members on {chosen} ({seconds * 1e6:.0f} us): model.onnx scores this class")
+    if seconds > MARGIN * reference_seconds:
+        notes.append(f"{name}: the members on {chosen} ({seconds * 1e6:.0f} us per call) were not {1 / MARGIN:.2g}x "
+                     f"faster than model.onnx ({reference_seconds * 1e6:.0f} us): model.onnx scores this class")
         return Route({}, reference, reference_seconds, reference_seconds, 0.0, timings)
     return Route(chosen, composed, seconds, reference_seconds, diff, timings)
 
