@@ -50,7 +50,7 @@ MODEL_ONNX = "model.onnx"
 MARGIN = 0.9
 """The members' route serves a class only when it takes at most this share of model.onnx's time:
 between routes that measure alike, the reference wins."""
-ROUNDS = {SINGLE: (200, 0.1), BATCH: (7, 0.25)}
+ROUNDS = {SINGLE: (300, 0.1), BATCH: (40, 0.3)}
 """Per class: at most N rounds, stopping after S seconds per raced callable."""
 
 
