@@ -1,5 +1,5 @@
 """Probability -> score (0-100) -> tier -> action: one mapping for the trainer's model card,
-the predictor's responses and ``leadscore score`` (DESIGN.md section 4).
+the predictor's responses and ``leadscore score`` (docs/architecture.md).
 
 The tiers are a ``ScoringSpec`` (the CR's ``spec.scoring``). Tiers set by score (``minScore``)
 are cut-offs already; tiers set by share of leads (``topPercent``) are resolved into cut-offs

@@ -1,4 +1,4 @@
-"""``ABExperiment``: two arms of one LeadScoringModel, a split, and a stopping rule (DESIGN §3)."""
+"""``ABExperiment``: two arms of one LeadScoringModel, a split, and a stopping rule (docs/operator.md)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ OUTPUT_TENSOR = "probability"
 
 
 def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
-    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the
+    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (docs/architecture.md), with the
     trailing slash KServe expects. The operator writes there; the export reads the card there."""
     return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
 

@@ -1,4 +1,4 @@
-"""``LeadScoringModel``: what to train, how to gate it, how to serve it (DESIGN §3).
+"""``LeadScoringModel``: what to train, how to gate it, how to serve it (docs/operator.md).
 
 These models are the single source of truth: ``leadscore.api.crd`` turns them into the CRD
 schema and the operator parses CR bodies with them, so a field documented here is what

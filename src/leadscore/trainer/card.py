@@ -1,4 +1,4 @@
-"""``model_card.json``: what was trained, on what, how well, and what shipped (DESIGN §4).
+"""``model_card.json``: what was trained, on what, how well, and what shipped (docs/architecture.md).
 
 Serving reads the slice ``leadscore.api.artifact.ServingCard`` defines (``version``,
 ``threshold``, ``scoring``, ``members``); the operator and people read the rest. Plain

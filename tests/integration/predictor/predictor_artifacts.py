@@ -1,6 +1,6 @@
 """Small real artifacts for predictor tests, built only through the trainer's and features' public API.
 
-An artifact is what DESIGN.md section 4 promises: ``model.onnx`` (the trainer's single scoring
+An artifact is what docs/architecture.md describes: ``model.onnx`` (the trainer's single scoring
 graph), ``feature_spec.json``, ``model_card.json``, ``boosters/`` and ``result.json``.
 """
 
