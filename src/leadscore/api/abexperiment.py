@@ -119,6 +119,9 @@ class ArmStatus(ApiModel):
     exposures: int = Field(0, ge=0, description="Distinct leads scored by the arm.")
     conversions: int = Field(0, ge=0, description="Of those, leads that converted.")
     rate: float | None = Field(None, description="Conversion rate (or mean value for metric value).")
+    mean_score: float | None = Field(None, description="Average score (0-100) the arm gave its leads.")
+    mean_hours_to_conversion: float | None = Field(
+        None, description="Average hours from a lead's first exposure to its conversion, over converted leads.")
 
 
 class ABExperimentStatus(ApiModel):

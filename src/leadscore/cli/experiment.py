@@ -369,7 +369,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
 
     titles = {"msprt": "Sequential (mSPRT)", "planned": "Group-sequential", "fixed": "Fixed-horizon"}
     arms = Table(title=f"{titles[analysis.design]} analysis")
-    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval"):
+    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval", "mean score",
+                   "hours to conversion"):
         arms.add_column(column, justify="left" if column == "arm" else "right")
     for arm in (analysis.control, analysis.treatment):
         arms.add_row(
@@ -378,6 +379,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
             str(arm.conversions),
             percent(arm.rate),
             f"{percent(arm.rate_ci_low)} – {percent(arm.rate_ci_high)}",
+            number(arm.mean_score),
+            number(arm.mean_hours_to_conversion),
         )
     figures = Table(show_header=False)
     figures.add_column("figure")
