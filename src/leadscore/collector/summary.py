@@ -14,7 +14,7 @@ Rules (pure, in ``summarize``; docs/collector.md repeats them):
   conversions of that cohort so far;
 * an arm's ``model_version`` is the version its most recent prediction came from;
 * an arm's scores (``score_count``, ``score_sum``) are those of its leads' first exposures, and
-  its time to conversion (``conversion_seconds_sum``) adds up, over converted leads, the time
+  its time to conversion (``conversion_time_count``, ``conversion_seconds_sum``) adds up, over converted leads, the time
   from the first exposure to the earliest converting outcome at or after it;
 * a lead's covariate (the control model's probability, which the predictor logs in sticky
   experiments) is the one of its first exposure; the arm and its daily cohort add up n, Σx,
@@ -80,6 +80,7 @@ class _Tally:
     covariate_conversion_sum: float = 0.0
     score_count: int = 0
     score_sum: float = 0.0
+    conversion_time_count: int = 0
     conversion_seconds_sum: float = 0.0
 
     def add_covariate(self, x: float | None, converted: bool) -> None:
@@ -121,6 +122,7 @@ def summarize(
             tally.score_count += 1
             tally.score_sum += exposure.score
         if won:
+            tally.conversion_time_count += 1
             tally.conversion_seconds_sum += (min(r.occurred_at for r in won) - exposure.at).total_seconds()
         cohort = daily[(exposure.at.astimezone(UTC).date(), exposure.arm)]
         cohort.exposures += 1

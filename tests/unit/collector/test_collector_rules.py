@@ -121,7 +121,7 @@ def test_summarize_averages_first_exposure_scores_and_time_to_first_conversion_p
     arms = summarize("ns", "ab", exposures, results, T0).arms
     treatment, control = arms["treatment"], arms["control"]
     assert (treatment.score_count, treatment.mean_score()) == (2, 60.0)
-    assert (treatment.conversions, treatment.mean_hours_to_conversion()) == (2, 6.0)
+    assert (treatment.conversions, treatment.conversion_time_count, treatment.mean_hours_to_conversion()) == (2, 2, 6.0)
     assert (control.mean_score(), control.mean_hours_to_conversion()) == (20.0, None)
 
 

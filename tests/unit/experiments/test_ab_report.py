@@ -128,7 +128,7 @@ def test_report_and_status_show_each_arm_s_mean_score_and_hours_to_conversion(tm
 
     summary = daily_summary()
     summary.arms["treatment"] = summary.arms["treatment"].model_copy(update={
-        "score_count": 4, "score_sum": 250.0, "conversion_seconds_sum": summary.arms["treatment"].conversions * 5400})
+        "score_count": 4, "score_sum": 250.0, "conversion_time_count": 10, "conversion_seconds_sum": 54000})
     analysis = decide(summary, ExperimentSettings(minimum_detectable_effect=0.1), elapsed=timedelta(days=10))
     assert (analysis.treatment.mean_score, analysis.treatment.mean_hours_to_conversion) == (62.5, 1.5)
     fields = status_fields(analysis)
@@ -136,4 +136,4 @@ def test_report_and_status_show_each_arm_s_mean_score_and_hours_to_conversion(tm
     assert fields["control"]["meanScore"] is None
     page = render_report(summary, analysis, tmp_path / "report.html").html.read_text()
     assert '<td class="mean-score">62.5</td>' in page and '<td class="hours-to-conversion">1.5</td>' in page
-    assert '<td class="mean-score">—</td>' in page
+    assert '<td class="mean-score">—</td>' in page and '<td class="hours-to-conversion">—</td>' in page
