@@ -20,6 +20,12 @@ def splits_in_kserve(assignment: str, control: str, treatment: str) -> bool:
     return assignment == "random" and RULES not in (control, treatment)
 
 
+def experiment_salt(namespace: str, experiment: str) -> str:
+    """The sticky split's hash salt for one experiment: the operator gives it to the predictor and
+    ``leadscore experiment assign`` hashes with it, so both put a lead in the same arm."""
+    return f"{namespace}/{experiment}"
+
+
 ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
 DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
 
