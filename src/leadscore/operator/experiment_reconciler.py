@@ -152,12 +152,14 @@ def _stop(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     if model is not None:
         release(ctx.kube, ctx.settings, model, ctx.name, promote_to=promote)
     ctx.status.concluded = ctx.now
+    # a pass racing this one (the timer on a stale body) finds the winner already promoted
     if promote is not None:
         applied = f"winner {ctx.spec.winner} ({winner}) promoted, model {ctx.spec.model_ref} serves it to every lead"
-    elif winner is not None and holds:
-        applied = f"winner {ctx.spec.winner} ({winner}) is the active version and serves every lead again"
+    elif winner is not None and winner == model_status.active_version:
+        applied = f"winner {ctx.spec.winner} ({winner}) is the active version and serves every lead"
     elif winner is not None:
-        applied = f"winner {ctx.spec.winner} ({winner}) not promoted: the experiment never split the traffic"
+        applied = (f"winner {ctx.spec.winner} ({winner}) not promoted: the experiment did not hold model "
+                   f"{ctx.spec.model_ref}'s traffic")
     else:
         applied = f"model {ctx.spec.model_ref} serves its active version to every lead again, nothing promoted"
     message = f"stopped by spec.stopped: {applied}"

@@ -578,7 +578,7 @@ def test_every_kubernetes_object_uses_only_known_fields(render, profile: str) ->
 def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_store_when_enabled(render) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from leadscore.cli.collector import _since
+    from leadscore.cli.times import parse_time
 
     output = "s3://leadscore-data/pc/leads.parquet"
     objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
@@ -591,7 +591,7 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
     assert (params["since"], params["output"]) == ("30d", output)
     assert (params["namespace"], params["model"]) == ("pc", "pc-leads")
     now = datetime(2026, 6, 1, tzinfo=UTC)
-    assert _since(params["since"], now) == now - timedelta(days=30)
+    assert parse_time(params["since"], "--since", now) == now - timedelta(days=30)
     env = env_of(container)
     assert env["LEADSCORE_DB_URL"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-db"
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-s3"

@@ -125,7 +125,7 @@ def test_stopping_a_waiting_experiment_with_a_winner_promotes_nothing(kube, sett
     ctx = run(kube, settings, exp, summary((0, 0), (0, 0)))
     assert kube.models["m"]["status"]["activeVersion"] == "v1"
     assert kube.models["m"]["status"]["experiment"]["name"] == "other"
-    assert "never split the traffic" in ctx.events[0].message
+    assert "not promoted: the experiment did not hold model m's traffic" in ctx.events[0].message
 
 
 def test_experiment_holds_a_clear_winner_until_its_min_duration_has_passed(kube, settings):
