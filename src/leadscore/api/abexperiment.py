@@ -20,6 +20,12 @@ def splits_in_kserve(assignment: str, control: str, treatment: str) -> bool:
     return assignment == "random" and RULES not in (control, treatment)
 
 
+def experiment_salt(namespace: str, experiment: str) -> str:
+    """The sticky split's hash salt for one experiment: the operator gives it to the predictor and
+    ``leadscore experiment assign`` hashes with it, so both put a lead in the same arm."""
+    return f"{namespace}/{experiment}"
+
+
 ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
 DURATION_PATTERN = r"^([0-9]+(d|h|m|s))+$"
 
@@ -39,6 +45,11 @@ EXPERIMENT_RULES: list[JsonValue] = [
      "message": "modelRef is immutable; create a new ABExperiment", "fieldPath": ".modelRef"},
     {"rule": "!has(self.alphaSpending) || (self.sequential && self.metric == 'conversion')",
      "message": "alphaSpending needs sequential: true and metric: conversion", "fieldPath": ".alphaSpending"},
+    {"rule": "!has(self.winner) || self.stopped",
+     "message": "winner is chosen when stopping: set stopped: true with it", "fieldPath": ".winner"},
+    {"rule": "!has(self.winner) || "
+             "(self.winner == 'control' ? self.control.version : self.treatment.version) != 'rules'",
+     "message": "winner cannot be the rules arm: it has no model version to promote", "fieldPath": ".winner"},
 ]
 
 
@@ -92,7 +103,19 @@ class ABExperimentSpec(ApiModel):
         "promote", description="promote: a winning treatment becomes the model's served version.")
     stopped: bool = Field(False, description="Set true to end the experiment now, before a decision: the "
                                              "model's traffic goes back to the control arm's serving, nothing "
-                                             "is promoted, and it never runs again (phase Stopped).")
+                                             "is promoted unless winner is set, and it never runs again "
+                                             "(phase Stopped). The results so far stay in status.")
+    winner: Literal["control", "treatment"] | None = Field(
+        None, description="With stopped: the arm the operator promotes on stopping, whatever the statistics say "
+                          "(its model version becomes the active one); left out, nothing is promoted. The "
+                          "rules arm cannot win: it has no model version.")
+
+
+def winner_version(spec: ABExperimentSpec) -> str | None:
+    """The model version ``spec.winner`` names, when set."""
+    if spec.winner is None:
+        return None
+    return (spec.control if spec.winner == "control" else spec.treatment).version
 
 
 class ArmStatus(ApiModel):
@@ -102,6 +125,9 @@ class ArmStatus(ApiModel):
     exposures: int = Field(0, ge=0, description="Distinct leads scored by the arm.")
     conversions: int = Field(0, ge=0, description="Of those, leads that converted.")
     rate: float | None = Field(None, description="Conversion rate (or mean value for metric value).")
+    mean_score: float | None = Field(None, description="Average score (0-100) the arm gave its leads.")
+    mean_hours_to_conversion: float | None = Field(
+        None, description="Average hours from a lead's first exposure to its conversion, over converted leads.")
 
 
 class ABExperimentStatus(ApiModel):

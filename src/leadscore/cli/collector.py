@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import typer
 
+from leadscore.cli.times import parse_time
 from leadscore.errors import ConfigError
 
 collector_app = typer.Typer(
@@ -64,27 +65,6 @@ def serve(
         store.dispose()
 
 
-def _since(value: str, now: datetime | None = None) -> datetime:
-    """A date (midnight UTC), an ISO timestamp (UTC when it names no zone), or an age such as
-    180d (that long before ``now``: what a scheduled export wants)."""
-    from leadscore.experiments.settings import parse_duration
-
-    if value[:1].isdigit() and value[-1:] in "dhms" and "-" not in value:
-        try:
-            return (now or datetime.now(UTC)) - parse_duration(value)
-        except ValueError as exc:
-            raise ConfigError(f"--since: {exc}") from None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got {value!r}"
-        ) from None
-    if len(value) <= 10:
-        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
 @collector_app.command("export")
 def export(
     ctx: typer.Context,
@@ -110,7 +90,7 @@ def export(
     from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
-    start = _since(since)
+    start = parse_time(since, "--since")
     if vertical is not None and vertical not in get_args(Vertical):
         raise ConfigError(f"--vertical: expected one of {', '.join(get_args(Vertical))}, got {vertical!r}")
     privacy = Privacy.from_env()

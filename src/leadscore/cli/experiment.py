@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.api.abexperiment import ABExperimentSpec
+from leadscore.api.abexperiment import ABExperimentSpec, experiment_salt
 from leadscore.errors import ConfigError, InvalidInputError, StorageError, one_line
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from leadscore.experiments import ExperimentAnalysis
     from leadscore.experiments.group_sequential import Spending
 
-experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report.", no_args_is_help=True)
+experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report; a lead's arm: assign.",
+                             no_args_is_help=True)
 
 # Defaults are the ABExperiment CR's (as ExperimentSettings' are): a CLI analysis with default flags
 # decides what the operator decides for a CR that sets nothing.
@@ -46,6 +47,30 @@ SUMMARY_FIELDS = ("p_value", "lift", "lift_ci_low", "lift_ci_high", "srm_p_value
 def register(app: typer.Typer) -> None:
     """Attach ``experiment`` to the root CLI."""
     app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("assign")
+def assign_command(
+    lead_ids: list[str] = typer.Argument(..., help="Lead ids to place, as the predictor reads them (lead_id)."),
+    experiment: str = typer.Option(..., "--experiment", help="ABExperiment name."),
+    namespace: str = typer.Option(..., "--namespace", "-n", help="The ABExperiment's namespace (part of the salt)."),
+    split: float = typer.Option(float(_CR["traffic_percent"].default), "--split", min=0.0, max=100.0,
+                                help="The experiment's spec.trafficPercent: percent of leads in treatment."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Each lead's arm in a sticky experiment, without scoring it: the predictor's own hash and salt.
+
+    A random (KServe canary) split has no per-lead arm: each request is split anew."""
+    from leadscore.predictor.routing import assign_arm
+
+    salt = experiment_salt(namespace, experiment)
+    arms = {lead: assign_arm(lead, salt, split) for lead in lead_ids}
+    if as_json:
+        typer.echo(json.dumps({"namespace": namespace, "experiment": experiment, "trafficPercent": split,
+                               "arms": arms}))
+        return
+    for lead, arm in arms.items():
+        typer.echo(f"{lead}\t{arm}")
 
 
 @experiment_app.command("analyze")
@@ -369,7 +394,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
 
     titles = {"msprt": "Sequential (mSPRT)", "planned": "Group-sequential", "fixed": "Fixed-horizon"}
     arms = Table(title=f"{titles[analysis.design]} analysis")
-    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval"):
+    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval", "mean score",
+                   "hours to conversion"):
         arms.add_column(column, justify="left" if column == "arm" else "right")
     for arm in (analysis.control, analysis.treatment):
         arms.add_row(
@@ -378,6 +404,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
             str(arm.conversions),
             percent(arm.rate),
             f"{percent(arm.rate_ci_low)} – {percent(arm.rate_ci_high)}",
+            number(arm.mean_score),
+            number(arm.mean_hours_to_conversion),
         )
     figures = Table(show_header=False)
     figures.add_column("figure")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -163,18 +165,56 @@ def _score(
                                        help="Tiers and actions as JSON, overriding the model card's (what "
                                             "LEADSCORE_SCORING does for the endpoint); topPercent tiers are "
                                             "resolved on the version's held-out scores."),
+    since: str | None = typer.Option(None, "--since", help="Only leads from this moment on: an age such as 7d "
+                                                           "(before now), a date or an ISO timestamp."),
+    start: str | None = typer.Option(None, "--from", help="Like --since, for a fixed window with --to."),
+    end: str | None = typer.Option(None, "--to", help="Only leads before this moment (a date, timestamp or age)."),
+    time_column: str | None = typer.Option(None, "--time-column", help="The dataset's time column the window "
+                                                                        "applies to (required with one)."),
+    vertical: str | None = typer.Option(None, "--vertical", help="Only leads whose --vertical-column equals this."),
+    vertical_column: str = typer.Option("vertical", "--vertical-column", help="Column --vertical filters on."),
+    as_json: bool = typer.Option(False, "--json", help="Finish with one JSON line of completion metrics (rows, "
+                                                       "leads per tier, durations) instead of the sentence."),
 ) -> None:
     """Write lead id, probability, prediction, score 0-100, tier, action, SLA, priority, model version and
-    type per lead; print rows/s."""
+    type per lead (optionally of a time window and one vertical); the output is replaced whole, so a
+    rerun overwrites it. Progress goes to stderr; rows/s (or --json metrics) to stdout."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    if since is not None and start is not None:
+        raise ConfigError("--since and --from both set the window's start: give one")
+    from leadscore.cli.times import parse_time
+    from leadscore.data.selection import RowSelection
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.batch import score_file
 
+    began = time.monotonic()
+    now = datetime.now(UTC)
+    first, first_option = (since, "--since") if since is not None else (start, "--from")
+    selection = RowSelection(time_column=time_column,
+                             start=parse_time(first, first_option, now) if first else None,
+                             end=parse_time(end, "--to", now) if end else None,
+                             equals={vertical_column: vertical} if vertical is not None else {})
+    if selection.start and selection.end and selection.start >= selection.end:
+        raise ConfigError(f"--to ({selection.end.isoformat()}) must be after the start ({selection.start.isoformat()})")
     tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
-    rows, seconds = score_file(model, data, output, batch_size, tiers)
-    rate = rows / seconds if seconds > 0 else float("inf")
-    typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
+    run = score_file(model, data, output, batch_size, tiers, selection, _progress)
+    rate = run.rows / run.seconds if run.seconds > 0 else float("inf")
+    if as_json:
+        typer.echo(json.dumps({"event": "scored", "rows": run.rows, "datasetRows": run.dataset_rows,
+                               "tiers": run.tiers, "modelVersion": run.model_version, "output": output,
+                               "scoringSeconds": round(run.seconds, 3),
+                               "durationSeconds": round(time.monotonic() - began, 3),
+                               "window": {"from": selection.start and selection.start.isoformat(),
+                                          "to": selection.end and selection.end.isoformat()},
+                               "vertical": vertical}))
+        return
+    typer.echo(f"scored {run.rows:,} leads in {run.seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
+
+
+def _progress(done: int, total: int) -> None:
+    """One line per batch on stderr, so a Job's log shows how far a long re-scoring got."""
+    typer.echo(f"scoring: {done:,}/{total:,} leads ({done / total:.0%})", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 from leadscore.api.health import DriftReport
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
+from leadscore.data.selection import RowSelection, select_rows
 from leadscore.data.validation import binary_target
 from leadscore.errors import DatasetError, StorageError
 from leadscore.features.spec import frame_columns
@@ -41,7 +43,9 @@ class PublishedModel:
         artifact = PublishedArtifact.open(uri)
         return cls(artifact=artifact, session=onnx_graph.session(str(artifact.onnx_path)))
 
-    def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+    def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536,
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Calibrated probabilities, ``batch_size`` rows at a time; ``progress(done, total)`` after each."""
         from leadscore.features.pipeline import frame_columns
 
         out = []
@@ -49,6 +53,8 @@ class PublishedModel:
             chunk = frame.iloc[start : start + batch_size]
             matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
             out.append(onnx_graph.predict(self.session, matrix, batch_size))
+            if progress is not None:
+                progress(start + len(chunk), len(frame))
         return np.concatenate(out).astype(np.float64) if out else np.empty(0)
 
 
@@ -77,21 +83,39 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
     return compare(profile, frame_columns(frame), len(frame), model.probabilities(frame), thresholds)
 
 
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one ``score_file`` did: the completion metrics of a (scheduled) re-scoring."""
+
+    rows: int
+    """Leads scored and written."""
+    dataset_rows: int
+    """Leads in the dataset before the selection."""
+    seconds: float
+    """Time in the model alone (rows/s is measured on it)."""
+    model_version: str
+    tiers: dict[str, int] = field(default_factory=dict)
+    """Leads per tier, every tier named (zero included)."""
+
+
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
-               scoring: ScoringSpec | None = None) -> tuple[int, float]:
+               scoring: ScoringSpec | None = None, selection: RowSelection | None = None,
+               progress: Callable[[int, int], None] | None = None) -> ScoreRun:
     """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
-    action, SLA, priority, model version and type); returns (rows, seconds scoring). The tiers are
-    ``scoring``'s, else the card's: the precedence the predictor applies."""
+    action, SLA, priority, model version and type) for the rows ``selection`` keeps. The tiers are
+    ``scoring``'s, else the card's: the precedence the predictor applies. The output is replaced
+    whole (``artifacts.write_bytes``), so a rerun overwrites the previous run's file."""
     from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
 
     model = PublishedModel.open(model_uri)
     card = model.artifact.card
     spec = scoring or card.scoring
     bounds = cutoffs(spec, card.score_histogram)  # refuse before loading the data
-    frame = load_dataset(data_uri)
+    dataset = load_dataset(data_uri)
+    frame = select_rows(dataset, selection, data_uri) if selection is not None else dataset
     id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
-    probabilities = model.probabilities(frame, batch_size)
+    probabilities = model.probabilities(frame, batch_size, progress)
     seconds = time.perf_counter() - started
     scores = to_scores(probabilities)
     tiers = tier_index(scores, bounds)
@@ -114,7 +138,9 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     else:
         table.to_csv(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return len(table), seconds
+    counts = np.bincount(tiers, minlength=len(TIERS))
+    return ScoreRun(rows=len(table), dataset_rows=len(dataset), seconds=seconds, model_version=model.artifact.version,
+                    tiers={tier: int(n) for tier, n in zip(TIERS, counts, strict=True)})
 
 
 def write_termination_message(path: str | None, text: str) -> str | None:

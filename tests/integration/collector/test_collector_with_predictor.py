@@ -19,6 +19,7 @@ import pytest
 
 from integration.predictor.predictor_artifacts import SPEC, build_artifact, request_records, synthetic_leads
 from integration.predictor.predictor_servers import Predictor, running_predictor
+from leadscore.api.abexperiment import experiment_salt
 from leadscore.api.summary import ExperimentSummary
 from leadscore.api.wire import EXPERIMENT_ANNOTATION
 from leadscore.cli.main import main
@@ -43,7 +44,7 @@ def ab_predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Predictor
         "LEADSCORE_AB_EXPERIMENT": EXPERIMENT,
         "LEADSCORE_AB_TREATMENT_URI": str(treatment),
         "LEADSCORE_AB_TREATMENT_PERCENT": "50",
-        "LEADSCORE_AB_SALT": f"sales/{EXPERIMENT}",
+        "LEADSCORE_AB_SALT": experiment_salt("sales", EXPERIMENT),  # as the operator sets it
     }
     with running_predictor(control, tmp_path_factory.mktemp("logs"), name="pc", env=env) as predictor:
         yield predictor
@@ -56,7 +57,8 @@ def collector(postgres_database: str, tmp_path: Path) -> Iterator[tuple[str, str
 
 
 def test_collector_summarises_and_exports_what_the_real_predictor_scored(
-    ab_predictor: Predictor, collector: tuple[str, str], kserve_install: KServeInstall, tmp_path: Path
+    ab_predictor: Predictor, collector: tuple[str, str], kserve_install: KServeInstall, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, db = collector
     predictor_port, collector_port = urlsplit(ab_predictor.http).port, urlsplit(url).port
@@ -65,6 +67,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
     truth = dict(zip([r["lead_id"] for r in records], synthetic_leads(LEADS, SEED)[SPEC.target], strict=True))
     arms: dict[str, str] = {}
     covariates: dict[str, float] = {}
+    scores: dict[str, float] = {}
     with (
         running_agent(kserve_install.directory / "agent", tmp_path / "agent", predictor_port=predictor_port,
                       collector_port=collector_port, inference_service="pc", namespace="sales",
@@ -79,6 +82,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             )
             arms |= {p["lead_id"]: p["arm"] for p in reply.json()["predictions"]}
             covariates |= {p["lead_id"]: p["control_probability"] for p in reply.json()["predictions"]}
+            scores |= {p["lead_id"]: p["score"] for p in reply.json()["predictions"]}
         tail = records[LEADS - 40 :]  # one V2 batch of whole records
         body = json.dumps(
             {
@@ -96,8 +100,9 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         outputs = {o["name"]: o["data"] for o in reply.json()["outputs"]}
         arms |= dict(zip(outputs["lead_id"], outputs["arm"], strict=True))
         covariates |= dict(zip(outputs["lead_id"], outputs["control_probability"], strict=True))
+        scores |= dict(zip(outputs["lead_id"], outputs["score"], strict=True))
 
-        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # a day (and the seconds since) after each exposure
         outcomes = [
             {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
             for lead, won in truth.items()
@@ -124,6 +129,14 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         assert got.covariate_count == len(leads)
         assert got.covariate_sum == pytest.approx(sum(covariates[lead] for lead in leads))
         assert got.covariate_conversion_sum == pytest.approx(sum(covariates[lead] * truth[lead] for lead in leads))
+        assert got.mean_score() == pytest.approx(sum(scores[lead] for lead in leads) / len(leads))
+        assert got.conversion_time_count == won and 24.0 <= (got.mean_hours_to_conversion() or 0) < 24.5
+    # a lead's arm asked for without scoring it: the CLI hashes as the predictor did
+    capsys.readouterr()
+    assert main(["experiment", "assign", "--namespace", "sales", "--experiment", EXPERIMENT, "--split", "50",
+                 "--json", *arms]) == 0
+    assert json.loads(capsys.readouterr().out)["arms"] == arms
+    assert set(arms.values()) == {"control", "treatment"}
     from leadscore.experiments import ExperimentSettings, decide
 
     analysis = decide(summary, ExperimentSettings(min_samples_per_arm=10), elapsed=timedelta(days=1), final=True)

@@ -54,6 +54,8 @@ def _with(body, path, value):
     return body
 
 
+STOPPED_WITH_WINNER = _with(_with(EXPERIMENT, "spec.stopped", True), "spec.winner", "treatment")
+
 BAD = [
     (MODEL, "spec.vertical", "auto", "spec.vertical"),
     (MODEL, "spec.training.gpu", 9, "spec.training.gpu"),
@@ -85,6 +87,10 @@ BAD = [
     (EXPERIMENT, "spec.varianceReduction", "always", "spec.varianceReduction"),
     (EXPERIMENT, "spec.expectedSamplesPerArm", 5, "spec.expectedSamplesPerArm"),
     (EXPERIMENT, "spec.alphaSpending", "haybittle", "spec.alphaSpending"),
+    (EXPERIMENT, "spec.winner", "v2", "spec.winner"),
+    (EXPERIMENT, "spec.winner", "treatment", "spec.winner: Invalid value: winner is chosen when stopping"),
+    (STOPPED_WITH_WINNER, "spec.treatment", {"version": "rules"}, "spec.winner: Invalid value: winner "
+                                                                  "cannot be the rules arm"),
 ]
 
 
@@ -115,6 +121,12 @@ def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applie
     with pytest.raises(ApiException) as info:
         cluster.create("abexperiments", _with(EXPERIMENT, "spec.treatment", {"version": "v1"}))
     assert "control and treatment must be different versions" in info.value.body
+
+
+def test_stopping_with_a_winner_is_admitted_on_a_running_experiment(cluster):
+    cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
+    patched = cluster.patch("abexperiments", "x", {"spec": {"stopped": True, "winner": "control"}})
+    assert (patched["spec"]["stopped"], patched["spec"]["winner"]) == (True, "control")
 
 
 def test_model_ref_cannot_change_when_experiment_exists(cluster):

@@ -124,6 +124,74 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert set(scores["tier"]) <= {"high", "medium", "low", "very_low"}
 
 
+def test_scheduled_rescoring_takes_a_window_and_a_vertical_and_overwrites_its_s3_output(
+    trained: dict, leads_csv: Path, run_cli, s3_bucket: str, s3_server, tmp_path: Path,
+) -> None:
+    """What the chart's re-scoring CronJob runs: leads of a time window and one vertical, read from
+    and written to MinIO; a rerun replaces the same object; progress on stderr, metrics as JSON."""
+    leads = pd.read_csv(leads_csv)
+    leads["vertical"] = np.where(np.arange(len(leads)) % 3 == 0, "health", "pc")
+    source = tmp_path / "all-leads.parquet"
+    leads.to_parquet(source, index=False)
+    s3_server.client().fput_object(s3_bucket, "leads/all.parquet", str(source))
+    times = pd.to_datetime(leads["created_at"], utc=True)
+    start, end = times.quantile(0.5).floor("D"), times.quantile(0.9).floor("D")
+    wanted = leads.loc[(times >= start) & (times < end) & (leads["vertical"] == "pc"), "lead_id"]
+    output = f"s3://{s3_bucket}/scores/nightly.parquet"
+
+    def rescore(*window: str) -> tuple[dict, pd.DataFrame, str]:
+        process = run_cli("score", "--model", str(trained["output"]), "--data", f"s3://{s3_bucket}/leads/all.parquet",
+                          "--output", output, "--batch-size", "100", "--time-column", "created_at",
+                          "--vertical", "pc", "--json", *window, env=s3_server.env)
+        assert process.returncode == 0, process.stderr[-3000:]
+        local = tmp_path / "got.parquet"
+        s3_server.client().fget_object(s3_bucket, "scores/nightly.parquet", str(local))
+        return json.loads(process.stdout.strip().splitlines()[-1]), pd.read_parquet(local), process.stderr
+
+    metrics, scores, stderr = rescore("--from", start.date().isoformat(), "--to", end.date().isoformat())
+    assert sorted(scores["lead_id"]) == sorted(wanted) and len(wanted) > 100
+    assert {"tier", "action", "sla", "priority", "model_version", "prediction"} <= set(scores.columns)
+    assert (metrics["rows"], metrics["datasetRows"], metrics["modelVersion"]) == (len(wanted), 2000, "v1")
+    assert metrics["tiers"] == {t: int((scores["tier"] == t).sum()) for t in ("high", "medium", "low", "very_low")}
+    assert metrics["durationSeconds"] >= metrics["scoringSeconds"] > 0
+    progress = [line for line in stderr.splitlines() if line.startswith("scoring: ")]
+    assert progress[-1] == f"scoring: {len(wanted):,}/{len(wanted):,} leads (100%)" and len(progress) > 1
+
+    # a rerun over another window replaces the object whole: the earlier rows are gone
+    later, _, _ = rescore("--from", end.date().isoformat())
+    _, again, _ = rescore("--from", end.date().isoformat())
+    listed = [o.object_name for o in s3_server.client().list_objects(s3_bucket, prefix="scores/", recursive=True)]
+    assert listed == ["scores/nightly.parquet"]
+    assert set(again["lead_id"]) == set(leads.loc[(times >= end) & (leads["vertical"] == "pc"), "lead_id"])
+    assert later["rows"] == len(again) and not set(again["lead_id"]) & set(wanted)
+
+
+def test_rescoring_to_a_path_replaces_the_file_and_leaves_no_temporary_one(
+    trained: dict, leads_csv: Path, run_cli, tmp_path: Path,
+) -> None:
+    output = tmp_path / "out" / "scores.csv"
+    for since in ("2000-01-01", "2999-01-01"):  # everything, then nothing
+        process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv), "--output",
+                          str(output), "--since", since, "--time-column", "created_at", "--json")
+        assert process.returncode == 0, process.stderr[-3000:]
+    assert [p.name for p in output.parent.iterdir()] == ["scores.csv"]
+    assert json.loads(process.stdout.strip().splitlines()[-1])["rows"] == 0
+    assert pd.read_csv(output).empty and "tier" in pd.read_csv(output).columns
+
+
+def test_rescoring_refuses_a_window_without_its_time_column_and_an_unknown_vertical_column(
+    trained: dict, leads_csv: Path, run_cli, tmp_path: Path,
+) -> None:
+    base = ("score", "--model", str(trained["output"]), "--data", str(leads_csv), "--output", str(tmp_path / "s.csv"))
+    process = run_cli(*base, "--since", "7d")
+    assert process.returncode != 0 and "needs --time-column" in process.stderr
+    process = run_cli(*base, "--vertical", "pc", "--vertical-column", "line_of_business")
+    assert process.returncode != 0 and "column 'line_of_business' is not in the dataset" in process.stderr
+    process = run_cli(*base, "--since", "last week", "--time-column", "created_at")
+    assert process.returncode != 0 and "--since: expected a date" in process.stderr
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_train_refuses_to_overwrite_a_published_version(trained: dict, leads_csv: Path, run_cli) -> None:
     process = run_cli("train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
                       "--algorithms", "lr", "--trials", "1", "--mlflow-uri", "mlruns",

@@ -307,11 +307,11 @@ def test_cli_export_refuses_a_since_that_is_not_a_date(tmp_path: Path, capsys: p
 
 
 def test_cli_export_reads_an_age_as_that_long_before_now(store_url: str, tmp_path: Path) -> None:
-    from leadscore.cli.collector import _since
+    from leadscore.cli.times import parse_time
 
     now = datetime(2024, 6, 1, tzinfo=UTC)
-    assert _since("180d", now) == now - timedelta(days=180)
-    assert _since("1d12h", now) == now - timedelta(hours=36)
+    assert parse_time("180d", "--since", now) == now - timedelta(days=180)
+    assert parse_time("1d12h", "--since", now) == now - timedelta(hours=36)
     _seed(store_url)  # scored on 2024-02-01: an age reaching back past it finds them
     age = (datetime.now(UTC) - datetime(2024, 1, 1, tzinfo=UTC)).days
     output = tmp_path / "x.parquet"
