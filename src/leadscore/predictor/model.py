@@ -44,7 +44,7 @@ from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, cutoffs, demote_unconfident, priorities, slas, tier_index, to_scores
 from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
 DEFAULT_ID_FIELD = "lead_id"
@@ -202,8 +202,8 @@ class LeadScoreModel(Model):
             ("model_version", "BYTES"),
             ("model_type", "BYTES"),
             ("vertical", "BYTES"),
-            ("processing_time_ms", "FP64"),
             *((name, "FP64") for name in UNCERTAINTY_FIELDS),
+            ("processing_time_ms", "FP64"),
         ]
         if self.settings.ab:
             outputs += [("arm", "BYTES"), ("control_probability", "FP64")]
@@ -409,6 +409,9 @@ class LeadScoreModel(Model):
         scores = to_scores(probability)
         per_arm = np.zeros(len(scores), dtype=np.intp) if prepared.arm_index is None else prepared.arm_index
         tiers = tier_index(scores, self._bounds[per_arm])
+        if result.uncertainty is not None:
+            tiers = demote_unconfident(tiers, result.uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
+                                       self._scoring)
         model_types = self._model_types[per_arm]
         if prepared.arm_index is None:
             versions = [self.arms[0].version] * len(scores)

@@ -95,7 +95,16 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
     action, SLA, priority, interval, confidence, agreement, model version and type); returns (rows,
     seconds scoring). The tiers are ``scoring``'s, else the card's: the precedence the predictor applies."""
-    from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
+    from leadscore.scoring import (
+        TIERS,
+        actions,
+        cutoffs,
+        demote_unconfident,
+        priorities,
+        slas,
+        tier_index,
+        to_scores,
+    )
 
     model = PublishedModel.open(model_uri)
     card = model.artifact.card
@@ -107,7 +116,8 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     probabilities, uncertainty = model.scored(frame, batch_size)
     seconds = time.perf_counter() - started
     scores = to_scores(probabilities)
-    tiers = tier_index(scores, bounds)
+    tiers = demote_unconfident(tier_index(scores, bounds), uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
+                               spec)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,

@@ -128,3 +128,25 @@ def test_a_version_without_intervals_still_serves_with_the_fields_null(
     rest = {o["name"]: o["data"] for o in response.json()["outputs"]}
     for name in UNCERTAINTY_FIELDS:  # NaN in the tensor, which JSON carries as null
         assert all(v is None or (isinstance(v, float) and math.isnan(v)) for v in rest[name]), rest[name]
+
+
+@pytest.fixture(scope="module")
+def confident_server(artifact_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Predictor]:
+    """spec.scoring with high at score 30, but only for leads whose confidence is 1 (none is)."""
+    scoring = ('{"high":{"minScore":30,"action":"call_now","minConfidence":1.0},"medium":{"minScore":20,'
+               '"action":"queue"},"low":{"minScore":5,"action":"email"}}')
+    with running_predictor(artifact_v1, tmp_path_factory.mktemp("logs"), name="pc-confident",
+                           env={"LEADSCORE_SCORING": scoring}) as predictor:
+        yield predictor
+
+
+def test_a_high_score_with_too_little_confidence_gets_the_next_tiers_action(
+    confident_server: Predictor, uncertain_leads: list[dict[str, object]]
+) -> None:
+    predictions = _v1(confident_server, uncertain_leads)
+    high_scores = [p for p in predictions if int(p["score"]) >= 30]
+    assert high_scores  # the leads the rule is about exist
+    for p in high_scores:
+        assert p["confidence"] < 1.0
+        assert (p["tier"], p["action"], p["sla"], p["priority"]) == ("medium", "queue", "4h", "P1"), p
+    assert {p["tier"] for p in predictions} <= {"medium", "low", "very_low"}
