@@ -110,12 +110,16 @@ def fit_venn_abers(scores: np.ndarray, labels: np.ndarray,
 
 
 class Table:
-    """An ``Uncertainty`` as arrays, ready to apply to batches."""
+    """An ``Uncertainty`` as arrays, ready to apply to batches (a binary search and two lookups per
+    lead: positions ``2i`` are "between scores[i-1] and scores[i]", ``2i+1`` "equal to scores[i]")."""
 
     def __init__(self, uncertainty: Uncertainty) -> None:
         self.scores = np.asarray(uncertainty.scores, dtype=np.float64)
-        self.between = np.asarray([uncertainty.p0_between, uncertainty.p1_between], dtype=np.float64)
-        self.at = np.asarray([uncertainty.p0_at, uncertainty.p1_at], dtype=np.float64)
+        k = len(self.scores)
+        self._p = np.empty((2, 2 * k + 1), dtype=np.float64)
+        self._p[0, 0::2], self._p[1, 0::2] = uncertainty.p0_between, uncertainty.p1_between
+        self._p[0, 1::2], self._p[1, 1::2] = uncertainty.p0_at, uncertainty.p1_at
+        self._sentinel = np.append(self.scores, np.nan)  # scores[k] compares unequal to every score
         self.members = uncertainty.members
         self.a = np.asarray([m.a for m in self.members], dtype=np.float64)
         self.b = np.asarray([m.b for m in self.members], dtype=np.float64)
@@ -124,21 +128,15 @@ class Table:
         """``(p0, p1)`` per score."""
         scores = np.asarray(scores, dtype=np.float64)
         index = np.searchsorted(self.scores, scores, side="left")
-        k = len(self.scores)
-        tie = np.zeros(len(scores), dtype=bool)
-        inside = index < k
-        tie[inside] = self.scores[index[inside]] == scores[inside]
-        at_index = np.minimum(index, max(k - 1, 0))
-        p0 = np.where(tie, self.at[0][at_index], self.between[0][index])
-        p1 = np.where(tie, self.at[1][at_index], self.between[1][index])
-        return p0, p1
+        position = 2 * index + (self._sentinel[index] == scores)
+        return self._p[0, position], self._p[1, position]
 
     def agreement(self, margins: np.ndarray | None) -> np.ndarray | None:
         """``1 - range`` of the members' calibrated probabilities per lead; None for one member."""
         if margins is None or len(self.members) < 2 or margins.shape[1] != len(self.members):
             return None
         q = expit(margins * self.a + self.b)
-        return 1.0 - (q.max(axis=1) - q.min(axis=1))
+        return 1.0 - np.ptp(q, axis=1)
 
 
 def confidence(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
@@ -151,8 +149,8 @@ def per_lead(table: Table | None, probability: np.ndarray, margins: np.ndarray |
     version has none (no table: trained before intervals; one member: no agreement)."""
     out = np.full((len(probability), len(UNCERTAINTY_FIELDS)), np.nan)
     if table is not None:
-        p0, p1 = table.interval(probability)
-        out[:, 0], out[:, 1], out[:, 2] = p0, p1, confidence(p0, p1)
+        out[:, 0], out[:, 1] = table.interval(probability)
+        out[:, 2] = 1.0 - (out[:, 1] - out[:, 0])  # confidence()
         agreement = table.agreement(margins)
         if agreement is not None:
             out[:, 3] = agreement
