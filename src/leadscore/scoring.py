@@ -71,6 +71,17 @@ def tier_index(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return 3 - (scores[:, None] >= np.asarray(bounds)).sum(axis=-1)
 
 
+def demote_unconfident(tiers: np.ndarray, confidence: np.ndarray, spec: ScoringSpec) -> np.ndarray:
+    """Tier indices after each tier's ``minConfidence``: a lead below it moves one tier down, and on
+    down while the next tier's rule fails too. A NaN confidence (none known) never demotes."""
+    tiers = np.array(tiers, copy=True)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    for index, tier in enumerate((spec.high, spec.medium, spec.low)):
+        if tier.min_confidence is not None:
+            tiers[(tiers == index) & (confidence < tier.min_confidence)] = index + 1
+    return tiers
+
+
 def resolved_tiers(spec: ScoringSpec, histogram: Sequence[int]) -> list[TierCutoff]:
     """The cut-off of each tier and the share of the held-out leads it got: what the card and the
     CR status record per version."""

@@ -201,6 +201,12 @@ class Tier(ApiModel):
     priority: str | None = Field(None, pattern=PRIORITY_PATTERN,
                                  description="Work-queue priority, P0 (first) to P9; unset: P0 high, P1 medium, "
                                              "P2 low.")
+    min_confidence: float | None = Field(
+        None, ge=0, le=1,
+        description="A lead of this tier whose confidence (1 - the width of its Venn-ABERS interval, "
+                    "docs/trainer.md) is below this gets the next tier down (its action, SLA and priority; "
+                    "again if that tier's minConfidence also fails). Leads without a confidence (versions "
+                    "trained before it, the rules) keep their tier. Unset: no confidence rule.")
 
     @model_validator(mode="after")
     def _one_cutoff(self) -> Tier:

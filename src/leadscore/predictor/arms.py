@@ -20,6 +20,7 @@ from leadscore.predictor import rules
 from leadscore.predictor.columnar import Columns
 from leadscore.predictor.engine import Device, OnnxScorer
 from leadscore.published import PublishedArtifact
+from leadscore.uncertainty import Table, per_lead
 
 Factor = dict[str, Any]
 
@@ -32,6 +33,10 @@ class Arm(Protocol):
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Calibrated probability of conversion per lead, float64 [N]."""
+        ...
+
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities and ``leadscore.uncertainty.per_lead`` (None when the arm has no such numbers)."""
         ...
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
@@ -67,7 +72,9 @@ class ModelArm:
         self.version = artifact.version
         self.artifact = artifact
         self.feature_spec: FeatureSpec | None = artifact.feature_spec
-        self._scorer = OnnxScorer(artifact.onnx_path, device=device, threads=threads)
+        self._table = Table(artifact.uncertainty) if artifact.uncertainty is not None else None
+        self._scorer = OnnxScorer(artifact.onnx_path, device=device, threads=threads,
+                                  members=self._table is not None and len(self._table.members) > 1)
         self._names = artifact.feature_spec.feature_names()
         origins = artifact.feature_spec.feature_origins()
         self._fields = [origins.get(name, name) for name in self._names]
@@ -79,9 +86,16 @@ class ModelArm:
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
 
-    def score_columns(self, columns: Columns, size: int) -> np.ndarray:
-        """The same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
-        return self._scorer.predict(self.artifact.feature_spec.transform_columns(columns, size))
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._with_uncertainty(self.artifact.feature_spec.transform_records(records))
+
+    def score_columns(self, columns: Columns, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """``scored`` for the same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
+        return self._with_uncertainty(self.artifact.feature_spec.transform_columns(columns, size))
+
+    def _with_uncertainty(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probability, margins = self._scorer.predict_members(matrix)
+        return probability, None if self._table is None else per_lead(self._table, probability, margins)
 
     @cached_property
     def _explainer(self) -> Explainer:
@@ -117,6 +131,10 @@ class RulesArm:
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return rules.rule_scores(records) / 100.0
+
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rule points are not calibrated: no interval, confidence or agreement."""
+        return self.probabilities(records), None
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
         points, values = rules.rule_points(records)

@@ -29,6 +29,7 @@ from leadscore.published import PublishedArtifact
 from leadscore.store import artifacts
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.metrics import evaluate
+from leadscore.uncertainty import UNCERTAINTY_FIELDS, Table, per_lead
 
 
 @dataclass
@@ -43,19 +44,30 @@ class PublishedModel:
         artifact = PublishedArtifact.open(uri)
         return cls(artifact=artifact, session=onnx_graph.session(str(artifact.onnx_path)))
 
-    def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536,
-                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Calibrated probabilities, ``batch_size`` rows at a time; ``progress(done, total)`` after each."""
+    def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+        return self.scored(frame, batch_size, uncertain=False)[0]
+
+    def scored(self, frame: pd.DataFrame, batch_size: int = 65536, uncertain: bool = True,
+               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities, and ``leadscore.uncertainty.per_lead`` (the interval, confidence and
+        agreement the endpoint answers; NaN where the version has none) when ``uncertain``,
+        ``batch_size`` rows at a time; ``progress(done, total)`` after each batch."""
         from leadscore.features.pipeline import frame_columns
 
-        out = []
+        table = Table(self.artifact.uncertainty) if uncertain and self.artifact.uncertainty is not None else None
+        out, extra = [], []
         for start in range(0, len(frame), batch_size):
             chunk = frame.iloc[start : start + batch_size]
             matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
-            out.append(onnx_graph.predict(self.session, matrix, batch_size))
+            probability = onnx_graph.predict(self.session, matrix, batch_size).astype(np.float64)
+            out.append(probability)
+            margins = onnx_graph.predict_members(self.session, matrix, batch_size) if table is not None else None
+            extra.append(per_lead(table, probability, margins))
             if progress is not None:
                 progress(start + len(chunk), len(frame))
-        return np.concatenate(out).astype(np.float64) if out else np.empty(0)
+        if not out:
+            return np.empty(0), np.empty((0, len(UNCERTAINTY_FIELDS)))
+        return np.concatenate(out), np.concatenate(extra)
 
 
 def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]:
@@ -102,10 +114,20 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
                scoring: ScoringSpec | None = None, selection: RowSelection | None = None,
                progress: Callable[[int, int], None] | None = None) -> ScoreRun:
     """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
-    action, SLA, priority, model version and type) for the rows ``selection`` keeps. The tiers are
-    ``scoring``'s, else the card's: the precedence the predictor applies. The output is replaced
-    whole (``artifacts.write_bytes``), so a rerun overwrites the previous run's file."""
-    from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
+    action, SLA, priority, interval, confidence, agreement, model version and type) for the rows
+    ``selection`` keeps. The tiers are ``scoring``'s, else the card's: the precedence the predictor
+    applies. The output is replaced whole (``artifacts.write_bytes``), so a rerun overwrites the
+    previous run's file."""
+    from leadscore.scoring import (
+        TIERS,
+        actions,
+        cutoffs,
+        demote_unconfident,
+        priorities,
+        slas,
+        tier_index,
+        to_scores,
+    )
 
     model = PublishedModel.open(model_uri)
     card = model.artifact.card
@@ -115,10 +137,11 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     frame = select_rows(dataset, selection, data_uri) if selection is not None else dataset
     id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
-    probabilities = model.probabilities(frame, batch_size, progress)
+    probabilities, uncertainty = model.scored(frame, batch_size, progress=progress)
     seconds = time.perf_counter() - started
     scores = to_scores(probabilities)
-    tiers = tier_index(scores, bounds)
+    tiers = demote_unconfident(tier_index(scores, bounds), uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
+                               spec)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,
@@ -129,6 +152,7 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
         "action": np.asarray(actions(spec), dtype=object)[tiers],
         "sla": np.asarray(slas(spec), dtype=object)[tiers],
         "priority": np.asarray(priorities(spec), dtype=object)[tiers],
+        **dict(zip(UNCERTAINTY_FIELDS, np.round(uncertainty, 6).T, strict=True)),
         "model_version": model.artifact.version,
         "model_type": card.shipped,
     })

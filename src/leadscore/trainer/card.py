@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from leadscore.api.artifact import ServingMember
+from leadscore.api.artifact import IntervalCoverage, ServingMember
 from leadscore.api.leadscoringmodel import ScoringSpec, TierCutoff
 from leadscore.data import DatasetSchema, LeakFinding
 from leadscore.trainer.ensemble import CandidateScore
@@ -131,6 +131,10 @@ class ModelCard(BaseModel):
                                                    "tiers set by share on it).")
     tiers: list[TierCutoff] = Field(description="Each tier's score cut-off, resolved from `scoring` on the held-out "
                                                 "scores, and the share of held-out leads it got (the tier mix).")
+    interval: IntervalCoverage | None = Field(
+        None, description="The Venn-ABERS intervals (uncertainty.json) on the held-out test rows: mean width and "
+                          "confidence, mean agreement, and per decile of p0 whether the observed rate lies "
+                          "within the interval (None in cards older than intervals).")
     champion: ChampionCard | None = Field(
         None, description="The serving version on the same held-out rows (`--champion`), for a fair gate.")
     feature_importance: list[FeatureImportance] = Field(

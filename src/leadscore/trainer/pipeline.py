@@ -19,7 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadscore.api.artifact import BOOSTERS_DIR, CARD_FILE, MODEL_FILE, RESULT_FILE, SPEC_FILE, ServingCard
+from leadscore.api.artifact import (
+    BOOSTERS_DIR,
+    CARD_FILE,
+    MODEL_FILE,
+    RESULT_FILE,
+    SPEC_FILE,
+    UNCERTAINTY_FILE,
+    IntervalCoverage,
+    ServingCard,
+    Uncertainty,
+)
 from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
 from leadscore.errors import DatasetError, LeadscoreError
@@ -29,7 +39,7 @@ from leadscore.features.spec import frame_columns
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.scoring import resolved_tiers, score_histogram
 from leadscore.store.artifacts import publish_directory
-from leadscore.trainer import onnx_graph
+from leadscore.trainer import intervals, onnx_graph
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
 from leadscore.trainer.card import (
     AlgorithmCard,
@@ -160,6 +170,7 @@ def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned
     spec = prepared.features.to_spec()
     (directory / MODEL_FILE).write_bytes(shipped.onnx_bytes)
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
+    (directory / UNCERTAINTY_FILE).write_text(shipped.uncertainty.model_dump_json())
     # Drift is judged against the held-out rows as a request would carry them (raw, unparsed).
     test_raw = prepared.raw.iloc[prepared.split.test]
     profile = build_profile(FeatureSpec.model_validate(spec), frame_columns(test_raw), len(test_raw),
@@ -190,6 +201,8 @@ class Shipped:
     threshold: float
     metrics: Metrics
     test_probabilities: np.ndarray
+    uncertainty: Uncertainty
+    interval: IntervalCoverage
 
 
 def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Prepared,
@@ -211,8 +224,20 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
     test_p = onnx_graph.predict(onnx_graph.session(onnx_bytes), x_test).astype(np.float64)
     valid_p = blend.predict({n: tuned[n].valid_margin for n in blend.members})
     threshold = best_f1_threshold(prepared.y["valid"], valid_p)
+    uncertainty, interval = fit_uncertainty(tuned, blend, prepared, onnx_bytes)
     return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
-                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p)
+                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p,
+                   uncertainty=uncertainty, interval=interval)
+
+
+def fit_uncertainty(tuned: dict[str, Tuned], blend: Blend, prepared: Prepared, onnx_bytes: bytes
+                    ) -> tuple[Uncertainty, IntervalCoverage]:
+    """The per-lead interval and agreement (``trainer.intervals``), fitted on validation, measured on test."""
+    valid = {n: tuned[n].valid_margin for n in blend.members}
+    uncertainty = intervals.fit(onnx_bytes, blend.members, valid, prepared.x["valid"], prepared.y["valid"])
+    x_test = prepared.x["test"]
+    native = np.column_stack(list(_margins(tuned, blend.members, x_test).values())) if len(blend.members) > 1 else None
+    return uncertainty, intervals.measure(onnx_bytes, uncertainty, x_test, prepared.y["test"], native)
 
 
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
@@ -243,6 +268,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions()),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
+        interval=shipped.interval,
     )
 
 

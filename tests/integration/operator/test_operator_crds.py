@@ -79,6 +79,9 @@ BAD = [
      "add up to more than expectedDailyLeads"),
     (MODEL, "spec.scoring.medium.priority", "urgent", "spec.scoring.medium.priority"),
     (MODEL, "spec.scoring.veryLowSla", "4 hours", "spec.scoring.veryLowSla"),
+    (MODEL, "spec.scoring.high.minConfidence", 1.5, "spec.scoring.high.minConfidence"),
+    (MODEL, "spec.scoring.medium.minConfidence", -0.1, "spec.scoring.medium.minConfidence"),
+    (MODEL, "spec.scoring.high.minConfidence", "high", "spec.scoring.high.minConfidence"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
@@ -101,6 +104,18 @@ def test_bad_resource_is_refused_naming_the_field_when_applied(cluster, base, pa
         cluster.create(PLURALS[base["kind"]], _with(base, path, value))
     assert info.value.status == 422
     assert named in info.value.body, info.value.body
+
+
+def test_a_minimum_confidence_is_stored_and_travels_to_the_predictor_when_applied(cluster):
+    """Seed 002's rule: high needs confidence >= 0.8, else the lead gets medium's action."""
+    from leadscore.api.leadscoringmodel import LeadScoringModelSpec
+
+    high = {"topPercent": 5, "action": "immediate_assignment", "minConfidence": 0.8}
+    created = cluster.create("leadscoringmodels", _with(MODEL, "spec.scoring.high", high))
+    assert created["spec"]["scoring"]["high"] == high
+    spec = LeadScoringModelSpec.model_validate(created["spec"])
+    assert spec.scoring.high.min_confidence == 0.8
+    assert '"minConfidence":0.8' in spec.scoring.to_json()
 
 
 def test_variance_reduction_defaults_to_auto(cluster):

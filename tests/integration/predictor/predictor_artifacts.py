@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leadscore.api.artifact import UNCERTAINTY_FILE
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.features import LeadFeatures
 from leadscore.scoring import score_histogram
-from leadscore.trainer import onnx_graph
+from leadscore.trainer import intervals, onnx_graph
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData
 from leadscore.trainer.ensemble import fit_blend
 from leadscore.trainer.onnx_graph import Member
@@ -37,8 +38,10 @@ def build_artifact(
     seed: int = 7,
     scoring: ScoringSpec | None = None,
     threshold: float = 0.25,
+    uncertainty: bool = True,
 ) -> Path:
-    """Fit features and members on synthetic P&C leads, blend, export, write the directory."""
+    """Fit features and members on synthetic P&C leads, blend, export, write the directory
+    (without ``uncertainty.json`` when not ``uncertainty``: a version trained before intervals)."""
     frame = synthetic_leads(rows, seed)
     schema = infer_schema(frame, SPEC)
     y = frame[SPEC.target].to_numpy()
@@ -61,6 +64,9 @@ def build_artifact(
     ]
     model = onnx_graph.build(members, blend, x.shape[1])
     (target / "model.onnx").write_bytes(model.SerializeToString())
+    if uncertainty:
+        table = intervals.fit(model.SerializeToString(), blend.members, margins, x[cut:], y[cut:])
+        (target / UNCERTAINTY_FILE).write_text(table.model_dump_json())
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
     card = {
         "version": version,

@@ -87,9 +87,10 @@ def test_train_prints_a_summary_table_when_it_succeeds(trained: dict) -> None:
 
 def test_model_onnx_maps_features_to_probability_vector(trained: dict) -> None:
     model = onnx.load(str(trained["output"] / "model.onnx"))
-    assert [i.name for i in model.graph.input] == ["features"]
-    assert [o.name for o in model.graph.output] == ["probability"]
     card = json.loads((trained["output"] / "model_card.json").read_text())
+    assert [i.name for i in model.graph.input] == ["features"]
+    ensemble = len(card["members"]) > 1  # an ensemble also answers its members' margins (agreement)
+    assert [o.name for o in model.graph.output] == ["probability"] + (["member_margins"] if ensemble else [])
     width = len(card["feature_names"])
     session = onnx_graph.session(str(trained["output"] / "model.onnx"))
     out = session.run(None, {"features": np.full((3, width), np.nan, dtype=np.float32)})[0]
@@ -114,7 +115,10 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert "rows/s" in process.stdout
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores.columns) == ["lead_id", "probability", "prediction", "score", "tier", "action", "sla",
-                                    "priority", "model_version", "model_type"]
+                                    "priority", "interval_low", "interval_high", "confidence", "agreement",
+                                    "model_version", "model_type"]
+    assert (scores["interval_low"] <= scores["interval_high"]).all()
+    assert np.allclose(scores["confidence"], 1 - (scores["interval_high"] - scores["interval_low"]), atol=2e-6)
     assert len(scores) == 2000 and scores["lead_id"].is_unique
     assert scores["score"].between(0, 100).all()
     card = json.loads((trained["output"] / "model_card.json").read_text())
@@ -330,3 +334,20 @@ def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, lea
     refused = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv),
                       "--output", str(tmp_path / "x.csv"), "--scoring", '{"high": {"minScore": 101}}')
     assert refused.returncode == 2 and "--scoring" in refused.stderr
+
+
+def test_the_version_carries_its_intervals_and_the_card_and_summary_their_held_out_coverage(trained: dict) -> None:
+    from leadscore.api.artifact import UNCERTAINTY_FILE, Uncertainty
+
+    output = trained["output"]
+    card = json.loads((output / "model_card.json").read_text())
+    table = Uncertainty.model_validate_json((output / UNCERTAINTY_FILE).read_text())
+    assert table.calibration_rows == card["data"]["split"]["valid"]  # fitted on the calibration rows
+    assert len(table.p0_between) == len(table.scores) + 1 and len(table.p0_at) == len(table.scores)
+    assert [m.algorithm for m in table.members] == ([m["algorithm"] for m in card["members"]]
+                                                    if len(card["members"]) > 1 else [])
+    interval = card["interval"]
+    assert interval["rows"] == card["metrics"]["rows"] and interval["bins"] == 10
+    assert 0 < interval["mean_width"] < 0.5 and interval["mean_p0"] <= interval["mean_p1"]
+    assert (interval["mean_agreement"] is None) == (len(card["members"]) == 1)
+    assert f"{interval['bins_within']}/10 deciles" in trained["stdout"]
