@@ -3,8 +3,11 @@ by a trial count and a time budget.
 
 The first trial is always the algorithm's defaults, so even ``--trials 0`` or ``1`` gives a sound
 model, and the best fitted model is kept from its trial instead of being refitted.
-The objective is validation log loss: the same quantity early stopping watches, so the
-pruner compares like with like.
+The objective is validation log loss after Platt scaling on those rows: every shipped model is
+calibrated, so a trial is judged as it would ship, and a class-weighted trial
+(``scale_pos_weight``), whose raw probabilities are shifted on purpose, competes on its ranking
+and sharpness instead of losing on its offset. The pruner watches the raw learning curve early
+stopping watches (so it can still stop a heavily weighted trial early: a known bias).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from leadscore.trainer.algorithms.base import Algorithm, TrainData
+from leadscore.trainer.calibration import SigmoidCalibrator
 from leadscore.trainer.metrics import logloss
 
 PRUNER_STARTUP_TRIALS = 3
@@ -67,7 +70,7 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
 
         model = algorithm.fit(data, params, report)
         margin = algorithm.margin(model, data.x_valid)
-        value = logloss(data.y_valid, expit(margin))
+        value = logloss(data.y_valid, SigmoidCalibrator().fit(margin, data.y_valid).predict(margin))
         if trial.should_prune():
             raise optuna.TrialPruned()
         if not best or value < best["value"]:

@@ -65,6 +65,12 @@ class Algorithm(ABC):
         """The fitted native model (early-stopped on validation where the library can)."""
 
     @abstractmethod
+    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
+              rounds: int | None) -> Any:
+        """The tuned configuration fitted on ``(x, y)`` for a fixed number of ``rounds`` (None for
+        non-iterative models), without early stopping: no row is held back to watch."""
+
+    @abstractmethod
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
         """Raw log-odds of the positive class, float64 [N] (probability = sigmoid(margin)).
 
