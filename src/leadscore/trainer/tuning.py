@@ -2,7 +2,8 @@
 by a trial count and a time budget.
 
 The first trial is always the algorithm's defaults, so even ``--trials 0`` or ``1`` gives a sound
-model, and the best fitted model is kept from its trial instead of being refitted.
+model, and the best fitted model is kept from its trial (its validation margins are the selection
+rows when validation holds enough positives; ``refit`` then fits its configuration on all non-test rows).
 The objective is validation log loss after Platt scaling on those rows: every shipped model is
 calibrated, so a trial is judged as it would ship, and a class-weighted trial
 (``scale_pos_weight``), whose raw probabilities are shifted on purpose, competes on its ranking
