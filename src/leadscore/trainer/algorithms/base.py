@@ -56,6 +56,11 @@ class Algorithm(ABC):
     def default_params(self) -> dict[str, Any]:
         """Sensible hyper-parameters; always the first trial, so one trial is already good."""
 
+    def regularised_params(self) -> dict[str, Any] | None:
+        """A strongly regularised configuration for small data, the search's second trial
+        (None: the defaults are all there is to start from)."""
+        return None
+
     @abstractmethod
     def search_space(self, trial: Any) -> dict[str, Any]:
         """Hyper-parameters suggested by an Optuna trial."""

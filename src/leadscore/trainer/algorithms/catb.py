@@ -35,6 +35,9 @@ class CatBoostAlgorithm(Algorithm):
     def default_params(self) -> dict[str, Any]:
         return {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0, "scale_pos_weight": 1.0}
 
+    def regularised_params(self) -> dict[str, Any]:
+        return {"depth": 4, "learning_rate": 0.03, "l2_leaf_reg": 10.0, "scale_pos_weight": 1.0}
+
     def search_space(self, trial: Any) -> dict[str, Any]:
         return {
             "depth": trial.suggest_int("depth", 2, 8),

@@ -37,6 +37,10 @@ class LightGBMAlgorithm(Algorithm):
         return {"num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20, "subsample": 0.8,
                 "colsample_bytree": 0.8, "reg_lambda": 1.0, "scale_pos_weight": 1.0}
 
+    def regularised_params(self) -> dict[str, Any]:
+        return {"num_leaves": 8, "learning_rate": 0.03, "min_child_samples": 50, "subsample": 0.8,
+                "colsample_bytree": 0.8, "reg_lambda": 5.0, "scale_pos_weight": 1.0}
+
     def search_space(self, trial: Any) -> dict[str, Any]:
         return {
             "num_leaves": trial.suggest_int("num_leaves", 2, 128, log=True),

@@ -26,6 +26,10 @@ class XGBoostAlgorithm(Algorithm):
         return {"max_depth": 5, "learning_rate": 0.05, "min_child_weight": 2.0, "subsample": 0.8,
                 "colsample_bytree": 0.8, "reg_lambda": 1.0, "scale_pos_weight": 1.0}
 
+    def regularised_params(self) -> dict[str, Any]:
+        return {"max_depth": 3, "learning_rate": 0.03, "min_child_weight": 10.0, "subsample": 0.8,
+                "colsample_bytree": 0.8, "reg_lambda": 5.0, "scale_pos_weight": 1.0}
+
     def search_space(self, trial: Any) -> dict[str, Any]:
         return {
             "max_depth": trial.suggest_int("max_depth", 1, 8),
