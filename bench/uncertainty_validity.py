@@ -137,8 +137,8 @@ def ensemble_agreement(config: TrainConfig, truth_column: str | None) -> dict[st
     members = [onnx_graph.Member(n, tuned[n].algorithm.to_onnx(tuned[n].model, n_features), float(w))
                for n, w in zip(blend.members, blend.weights, strict=True)]
     onnx_bytes = onnx_graph.build(members, blend, n_features).SerializeToString()
-    table = Table(intervals.fit(onnx_bytes, blend.members, {n: tuned[n].valid_margin for n in blend.members},
-                                prepared.x["valid"], prepared.y["valid"]))
+    margins = {n: tuned[n].valid_margin for n in blend.members}
+    table = Table(intervals.fit(blend.predict(margins), blend.members, margins, prepared.y["valid"]))
     sess = onnx_graph.session(onnx_bytes)
     p = onnx_graph.predict(sess, x_test).astype(np.float64)
     agreement = table.agreement(onnx_graph.predict_members(sess, x_test))

@@ -42,9 +42,11 @@ class AlgorithmCard(BaseModel):
     trials: int
     pruned: int
     seconds: float
-    valid_log_loss: float = Field(description="Best trial's raw validation log loss.")
+    valid_log_loss: float = Field(description="Best trial's validation log loss after Platt scaling (the search's "
+                                                "objective).")
     params: dict[str, Any]
-    test: dict[str, float] = Field(description="Held-out metrics, calibrated on validation alone.")
+    test: dict[str, float] = Field(description="Held-out metrics of the refitted model, calibrated on the "
+                                               "selection rows alone.")
 
 
 class TensorCard(BaseModel):
@@ -76,9 +78,26 @@ class DataCard(BaseModel):
     positive_rate: float
     split: dict[str, Any]
     leakage: list[LeakFinding]
+    warnings: list[str] = Field(default_factory=list, description="Sanity warnings (e.g. the conversion rate).")
     data_schema: DatasetSchema = Field(alias="schema")
 
     model_config = {"populate_by_name": True}
+
+
+class FinalFitCard(BaseModel):
+    """Which rows chose the model and which rows it learned from (see ``leadscore.trainer.refit``)."""
+
+    rows: int = Field(description="Rows the shipped models were refitted on: every non-test row.")
+    positives: int
+    selection: Literal["validation", "cross-validation"] = Field(
+        description="Rows behind the model choice, blend weights, calibrator and threshold: the validation "
+                    "part, or out-of-fold margins over all non-test rows when validation held too few positives.")
+    selection_rows: int
+    selection_positives: int
+    folds: int | None = None
+    rounds: dict[str, int] = Field(default_factory=dict,
+                                   description="Boosting rounds of each refitted model (search's rounds, scaled).")
+    reason: str
 
 
 class TrainingCard(BaseModel):
@@ -89,6 +108,7 @@ class TrainingCard(BaseModel):
     time_budget_seconds: float | None
     parity_max_abs_diff: float
     libraries: dict[str, str]
+    final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
 
 
 class ChampionCard(BaseModel):

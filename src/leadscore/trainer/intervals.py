@@ -1,9 +1,8 @@
 """Fitting and measuring the per-lead interval and agreement of a shipped version
 (``leadscore.uncertainty`` says what they mean and applies them at serving).
 
-Both are fitted on the validation rows, the rows the calibrator is fitted on, as ``model.onnx``
-scores them (the same float32 probability serving gets, so a lead whose score equals a
-calibration row's is looked up as that tie), and measured on the test rows.
+Both are fitted on the selection rows, the rows the calibrator is fitted on (margins of models
+that never learned from them: ``trainer.refit.Holdout``), and measured on the test rows.
 """
 
 from __future__ import annotations
@@ -18,16 +17,17 @@ from leadscore.trainer.calibration import SigmoidCalibrator
 from leadscore.uncertainty import Table, coverage, fit_venn_abers
 
 
-def fit(onnx_bytes: bytes, members: Sequence[str], valid_margins: Mapping[str, np.ndarray], x_valid: np.ndarray,
-        y_valid: np.ndarray) -> Uncertainty:
-    """The Venn-ABERS table, and for an ensemble each member's own Platt calibration."""
-    valid_p = onnx_graph.predict(onnx_graph.session(onnx_bytes), x_valid).astype(np.float64)
+def fit(probabilities: np.ndarray, members: Sequence[str], margins: Mapping[str, np.ndarray],
+        labels: np.ndarray) -> Uncertainty:
+    """The Venn-ABERS table from held-out rows' calibrated probabilities (rounded to float32, as
+    ``model.onnx`` serves them, so a served score equal to a calibration row's is that tie), and
+    for an ensemble each member's own Platt calibration on the same rows' margins."""
     calibrations = []
     if len(members) > 1:
         for name in members:
-            platt = SigmoidCalibrator().fit(valid_margins[name], y_valid)
+            platt = SigmoidCalibrator().fit(margins[name], labels)
             calibrations.append(MemberCalibration(algorithm=name, a=platt.a_, b=platt.b_))
-    return fit_venn_abers(valid_p, y_valid, calibrations)
+    return fit_venn_abers(probabilities.astype(np.float32).astype(np.float64), labels, calibrations)
 
 
 def measure(onnx_bytes: bytes, uncertainty: Uncertainty, x_test: np.ndarray, y_test: np.ndarray,

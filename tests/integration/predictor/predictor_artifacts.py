@@ -65,7 +65,7 @@ def build_artifact(
     model = onnx_graph.build(members, blend, x.shape[1])
     (target / "model.onnx").write_bytes(model.SerializeToString())
     if uncertainty:
-        table = intervals.fit(model.SerializeToString(), blend.members, margins, x[cut:], y[cut:])
+        table = intervals.fit(blend.predict(margins), blend.members, margins, data.y_valid)
         (target / UNCERTAINTY_FILE).write_text(table.model_dump_json())
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
     card = {

@@ -293,6 +293,17 @@ def test_monitor_drift_refuses_a_sample_below_the_minimum(trained: dict, leads_c
     assert "at least 500 leads" in process.stderr and "got 200" in process.stderr
 
 
+def test_a_time_split_selects_on_its_validation_slice_and_ships_models_fitted_on_all_non_test_rows(
+        trained: dict) -> None:
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    split, final_fit = card["data"]["split"], card["training"]["final_fit"]
+    assert final_fit["rows"] == split["train"] + split["valid"]
+    assert final_fit["selection"] == "validation"  # never shuffled folds across time
+    assert final_fit["selection_rows"] == split["valid"]
+    assert set(final_fit["rounds"]) == {"lightgbm"}
+    assert "refitting the tuned models on all" in trained["stderr"]
+
+
 def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
     log = trained["stderr"]  # a pipe, not a terminal: no progress bars
     for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
@@ -342,7 +353,7 @@ def test_the_version_carries_its_intervals_and_the_card_and_summary_their_held_o
     output = trained["output"]
     card = json.loads((output / "model_card.json").read_text())
     table = Uncertainty.model_validate_json((output / UNCERTAINTY_FILE).read_text())
-    assert table.calibration_rows == card["data"]["split"]["valid"]  # fitted on the calibration rows
+    assert table.calibration_rows == card["training"]["final_fit"]["selection_rows"]  # the calibrator's rows
     assert len(table.p0_between) == len(table.scores) + 1 and len(table.p0_at) == len(table.scores)
     assert [m.algorithm for m in table.members] == ([m["algorithm"] for m in card["members"]]
                                                     if len(card["members"]) > 1 else [])
