@@ -74,11 +74,14 @@ def tier_index(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 def demote_unconfident(tiers: np.ndarray, confidence: np.ndarray, spec: ScoringSpec) -> np.ndarray:
     """Tier indices after each tier's ``minConfidence``: a lead below it moves one tier down, and on
     down while the next tier's rule fails too. A NaN confidence (none known) never demotes."""
+    rules = (spec.high.min_confidence, spec.medium.min_confidence, spec.low.min_confidence)
+    if all(rule is None for rule in rules):
+        return tiers
     tiers = np.array(tiers, copy=True)
     confidence = np.asarray(confidence, dtype=np.float64)
-    for index, tier in enumerate((spec.high, spec.medium, spec.low)):
-        if tier.min_confidence is not None:
-            tiers[(tiers == index) & (confidence < tier.min_confidence)] = index + 1
+    for index, rule in enumerate(rules):
+        if rule is not None:
+            tiers[(tiers == index) & (confidence < rule)] = index + 1
     return tiers
 
 

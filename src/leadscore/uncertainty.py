@@ -30,6 +30,8 @@ and another 1. A single model has nothing to disagree with: ``None``.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Sequence
 
 import numpy as np
@@ -123,6 +125,11 @@ class Table:
         self.members = uncertainty.members
         self.a = np.asarray([m.a for m in self.members], dtype=np.float64)
         self.b = np.asarray([m.b for m in self.members], dtype=np.float64)
+        # the same table as Python lists: one lead (the common single-lead request) is answered
+        # without numpy's per-call overhead, which would cost more than the lookup itself
+        self._score_list = self.scores.tolist()
+        self._p_list = self._p.tolist()
+        self._ab = [(m.a, m.b) for m in self.members]
 
     def interval(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(p0, p1)`` per score."""
@@ -131,12 +138,31 @@ class Table:
         position = 2 * index + (self._sentinel[index] == scores)
         return self._p[0, position], self._p[1, position]
 
+    def one(self, score: float, margins: Sequence[float] | None) -> tuple[float, float, float]:
+        """``(p0, p1, agreement)`` of one lead, exactly as ``interval`` and ``agreement`` answer it
+        (agreement NaN where ``agreement`` answers None)."""
+        index = bisect_left(self._score_list, score)
+        position = 2 * index + (index < len(self._score_list) and self._score_list[index] == score)
+        p0, p1 = self._p_list[0][position], self._p_list[1][position]
+        if margins is None or len(self._ab) < 2 or len(margins) != len(self._ab):
+            return p0, p1, math.nan
+        q = [_expit(a * m + b) for (a, b), m in zip(self._ab, margins, strict=True)]
+        return p0, p1, 1.0 - (max(q) - min(q))
+
     def agreement(self, margins: np.ndarray | None) -> np.ndarray | None:
         """``1 - range`` of the members' calibrated probabilities per lead; None for one member."""
         if margins is None or len(self.members) < 2 or margins.shape[1] != len(self.members):
             return None
         q = expit(margins * self.a + self.b)
         return 1.0 - np.ptp(q, axis=1)
+
+
+def _expit(x: float) -> float:
+    """``scipy.special.expit`` of one number (no overflow for large negative ``x``)."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def confidence(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
@@ -148,7 +174,10 @@ def per_lead(table: Table | None, probability: np.ndarray, margins: np.ndarray |
     """The ``UNCERTAINTY_FIELDS`` of each lead as columns of a float64 [N, 4] array, NaN where the
     version has none (no table: trained before intervals; one member: no agreement)."""
     out = np.full((len(probability), len(UNCERTAINTY_FIELDS)), np.nan)
-    if table is not None:
+    if table is not None and len(probability) == 1:
+        p0, p1, agrees = table.one(float(probability[0]), None if margins is None else margins[0].tolist())
+        out[0] = (p0, p1, 1.0 - (p1 - p0), agrees)
+    elif table is not None:
         out[:, 0], out[:, 1] = table.interval(probability)
         out[:, 2] = 1.0 - (out[:, 1] - out[:, 0])  # confidence()
         agreement = table.agreement(margins)

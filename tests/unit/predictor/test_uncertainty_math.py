@@ -106,3 +106,21 @@ def test_per_lead_is_nan_where_a_version_has_no_numbers() -> None:
     table = Table(Uncertainty.model_validate_json(fit_venn_abers(SCORES, LABELS).model_dump_json()))
     values = per_lead(table, np.array([0.25]), None)
     assert values[0, :3].tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3]) and np.isnan(values[0, 3])
+
+
+def test_one_lead_is_answered_exactly_as_a_batch_answers_it() -> None:
+    """The single-lead path (Python scalars) and the batch path (numpy) are one contract: equal
+    to the last bit on ties, scores between and beyond the calibration scores, and extreme margins."""
+    rng = np.random.default_rng(11)
+    scores = np.round(rng.uniform(size=400), 3)  # rounded: many ties
+    members = [MemberCalibration(algorithm=n, a=a, b=b) for n, a, b in (("lr", 0.9, -0.2), ("xgboost", 1.3, 0.1),
+                                                                       ("lightgbm", 0.7, 0.4))]
+    table = Table(fit_venn_abers(scores, rng.uniform(size=400) < scores, members))
+    leads = np.concatenate([scores[:50], rng.uniform(size=50), [-1.0, 0.0, 1.0, 2.0]])
+    margins = np.concatenate([rng.normal(scale=3, size=(103, 3)), [[800.0, -800.0, 0.0]]])
+    batch = per_lead(table, leads, margins)
+    one_by_one = np.vstack([per_lead(table, leads[i : i + 1], margins[i : i + 1]) for i in range(len(leads))])
+    assert np.array_equal(one_by_one[:, :3], batch[:, :3])
+    assert np.allclose(one_by_one[:, 3], batch[:, 3], rtol=0, atol=1e-15)
+    single = Table(fit_venn_abers(scores, rng.uniform(size=400) < scores, members[:1]))
+    assert np.isnan(per_lead(single, leads[:1], margins[:1, :1])[0, 3])
