@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
+from leadscore.api.leadscoringmodel import Vertical
 from leadscore.errors import LeadscoreError
 
 EXPERIMENT = "demo-rules-vs-model"
@@ -70,7 +71,7 @@ def _section(title: str, style: str = "bold") -> None:
 @dataclass(frozen=True)
 class DemoOptions:
     workdir: Path
-    vertical: str = "pc"
+    vertical: Vertical = "pc"
     rows: int = 60_000
     history_rows: int = 15_000
     seed: int = 7
@@ -141,7 +142,7 @@ def prepare_data(options: DemoOptions) -> tuple[Path, Path, Path]:
     from leadscore.data import drop_ground_truth, synth
 
     _section("1. Synthetic leads")
-    frame = synth.generate(options.vertical, options.rows, options.seed)  # type: ignore[arg-type]
+    frame = synth.generate(options.vertical, options.rows, options.seed)
     frame = frame.sort_values(synth.TIME_COLUMN, kind="stable").reset_index(drop=True)
     cut = min(options.history_rows, len(frame) // 2)
     history, incoming = frame.iloc[:cut], frame.iloc[cut:]

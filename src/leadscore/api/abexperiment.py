@@ -10,6 +10,9 @@ from pydantic import ConfigDict, Field, JsonValue
 from leadscore.api.base import ApiModel
 from leadscore.api.conditions import Condition
 
+VarianceReduction = Literal["auto", "off"]
+"""Whether an analysis adjusts for the pre-treatment score (CUPED/CUPAC) when it can."""
+
 RULES = "rules"
 """The arm name of the rule-based baseline scoring (no model artifact)."""
 
@@ -85,7 +88,7 @@ class ABExperimentSpec(ApiModel):
                           "look at planned times: alpha is spent over the looks (O'Brien-Fleming: strict early, "
                           "Pocock: even) up to expectedSamplesPerArm (default: the fixed-horizon plan for the "
                           "MDE). Needs sequential: true and metric: conversion.")
-    variance_reduction: Literal["auto", "off"] = Field(
+    variance_reduction: VarianceReduction = Field(
         "auto", description="auto: decide on conversion adjusted for the control model's pre-treatment score "
                             "(CUPED/CUPAC) whenever every exposure carries one; off: never adjust.")
     expected_samples_per_arm: int | None = Field(

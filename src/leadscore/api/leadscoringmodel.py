@@ -20,6 +20,8 @@ from leadscore.api.conditions import Condition
 
 Vertical = Literal["pc", "health", "commercial", "generic"]
 Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost"]
+DataFormat = Literal["csv", "parquet"]
+"""A lead table's file format (``leadscore.data.load_dataset``, ``--format``)."""
 ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
 
 CRON_PATTERN = (
@@ -36,7 +38,7 @@ class DatasetSpec(ApiModel):
                      pattern=r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|/.+|file://.+)$",
                      description="Training data: s3://bucket/key or an absolute path in the trainer "
                                  "image (csv or parquet file, or a directory of parquet files).")
-    format: Literal["auto", "csv", "parquet"] = Field(
+    format: Literal["auto", DataFormat] = Field(
         "auto", description="File format; auto decides from the extension.")
     target_column: str = Field("converted", min_length=1, max_length=256,
                                description="Binary label column: 1/true when the lead converted.")

@@ -6,14 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import typer
 
+from leadscore.api.leadscoringmodel import Vertical
+from leadscore.cli.help import example
 from leadscore.cli.times import parse_time
-from leadscore.errors import ConfigError
 
 collector_app = typer.Typer(
     name="collector",
     help="Log predictions and outcomes; serve experiment summaries; export training data.",
     invoke_without_command=True,
     no_args_is_help=False,
+    epilog=example("leadscore collector --db postgresql+psycopg://user:pw@db:5432/leadscore --port 8090"),
 )
 
 _DB_HELP = (
@@ -65,7 +67,8 @@ def serve(
         store.dispose()
 
 
-@collector_app.command("export")
+@collector_app.command("export", epilog=example(
+    "leadscore collector export --since 180d --namespace sales --model pc-leads --output training.parquet"))
 def export(
     ctx: typer.Context,
     since: str = typer.Option(
@@ -74,25 +77,20 @@ def export(
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     namespace: str = typer.Option(..., "--namespace", help="Only leads scored in this namespace (one team's)."),
     model: str | None = typer.Option(None, "--model", help="Only leads this model (LeadScoringModel) scored."),
-    vertical: str | None = typer.Option(
-        None, "--vertical", help="Only leads scored by model versions trained for this vertical (pc, health, "
-                                 "commercial, generic), as their model cards say."),
+    vertical: Vertical | None = typer.Option(
+        None, "--vertical", help="Only leads scored by model versions trained for this vertical, as their "
+                                 "model cards say."),
     artifact_root: str | None = typer.Option(
         None, "--artifact-root", envvar="LEADSCORE_ARTIFACT_ROOT",
         help="Where versions live (<root>/<namespace>/<model>/<version>/), for --vertical; the operator's setting."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
     """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
-    from typing import get_args
-
-    from leadscore.api.leadscoringmodel import Vertical
     from leadscore.collector.export import export_training_set
     from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
     start = parse_time(since, "--since")
-    if vertical is not None and vertical not in get_args(Vertical):
-        raise ConfigError(f"--vertical: expected one of {', '.join(get_args(Vertical))}, got {vertical!r}")
     privacy = Privacy.from_env()
     store = open_store(_db(db or ctx.obj))
     try:
@@ -107,7 +105,7 @@ def export(
     )
 
 
-@collector_app.command("prune")
+@collector_app.command("prune", epilog=example("leadscore collector prune --older-than-days 7"))
 def prune(
     ctx: typer.Context,
     older_than_days: float = typer.Option(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from leadscore.api.abexperiment import ABExperimentSpec, experiment_salt
+from leadscore.cli.help import example
 from leadscore.errors import ConfigError, InvalidInputError, StorageError, one_line
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("assign")
+@experiment_app.command("assign", epilog=example(
+    "leadscore experiment assign --namespace sales --experiment pc-v3-vs-v4 --split 20 L-1 L-2"))
 def assign_command(
     lead_ids: list[str] = typer.Argument(..., help="Lead ids to place, as the predictor reads them (lead_id)."),
     experiment: str = typer.Option(..., "--experiment", help="ABExperiment name."),
@@ -73,7 +75,8 @@ def assign_command(
         typer.echo(f"{lead}\t{arm}")
 
 
-@experiment_app.command("analyze")
+@experiment_app.command("analyze", epilog=example(
+    "leadscore experiment analyze --control 5120,604 --treatment 5033,661 --json"))
 def analyze_command(
     control: str | None = typer.Option(
         None, "--control", help="Control arm as EXPOSURES,CONVERSIONS, e.g. 1000,150 (or use --leads)."
@@ -120,7 +123,7 @@ def analyze_command(
     _print_analysis(analysis, as_json)
 
 
-@experiment_app.command("plan")
+@experiment_app.command("plan", epilog=example("leadscore experiment plan --baseline 0.12 --mde 0.1 --json"))
 def plan_command(
     baseline: float = typer.Option(..., "--baseline", help="Control conversion rate, e.g. 0.1."),
     mde: float = typer.Option(..., "--mde", help="Minimum detectable effect, relative (0.1 = +10 %)."),
@@ -158,7 +161,8 @@ def plan_command(
     _print_fields(fields, as_json, "Experiment plan")
 
 
-@experiment_app.command("simulate")
+@experiment_app.command("simulate", epilog=example(
+    "leadscore experiment simulate --baseline 0.1 --lift 0 --per-arm 5000 --runs 2000 --peek-every 100 --json"))
 def simulate_command(
     baseline: float = typer.Option(..., "--baseline", help="True control conversion rate."),
     lift: float = typer.Option(..., "--lift", help="True relative lift of treatment (0 = no effect)."),
@@ -211,7 +215,9 @@ def simulate_command(
     _print_fields(fields, as_json, "Peeking simulation")
 
 
-@experiment_app.command("report")
+@experiment_app.command("report", epilog=example(
+    "leadscore experiment report --summary http://collector:8090/v1/experiments/sales/pc-v2-vs-v1/summary \\",
+    "    --output report.html"))
 def report_command(
     summary_uri: str = typer.Option(
         ..., "--summary", help="ExperimentSummary JSON: a file, s3:// URI, or the collector's http(s) URL."

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from leadscore.api.leadscoringmodel import DataFormat, Vertical
+from leadscore.api.wire import Device
+from leadscore.cli.help import example
 from leadscore.errors import ConfigError, Location, one_line
 
 if TYPE_CHECKING:
@@ -32,7 +35,7 @@ def _train(
     trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
     time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
     seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: Device = typer.Option("auto", "--device", help="auto: CUDA when available."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
     model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
@@ -44,8 +47,8 @@ def _train(
     job: str | None = typer.Option(None, "--job", envvar="LEADSCORE_JOB",
                                    help="Name of the training Job (tagged in MLflow)."),
     version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
-    vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
-    data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
+    vertical: Vertical | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
+    data_format: DataFormat | None = typer.Option(None, "--format", help="Default: detected from the name."),
     allow_leaky: bool = typer.Option(False, "--allow-leaky", help="Keep columns the leakage guard refuses."),
     leak_threshold: float = typer.Option(0.9, "--leak-threshold", help="Single-column ROC-AUC that is a leak."),
     mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
@@ -117,16 +120,13 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
-    def columns(values: list[str]) -> list[str]:
-        return [c.strip() for value in values for c in value.split(",") if c.strip()]
-
     if scoring is not None:
         options["scoring"] = spec_from_json(scoring, "--scoring")
     try:
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=columns(exclude), post_outcome=columns(post_outcome),
+                                exclude=exclude, post_outcome=post_outcome,
                                 allow_leaky=allow_leaky, leak_threshold=leak_threshold),
         )
     except PydanticError as exc:
@@ -218,6 +218,12 @@ def _progress(done: int, total: int) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(_train)
-    app.command("evaluate")(_evaluate)
-    app.command("score")(_score)
+    app.command("train", epilog=example(
+        "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
+        "    --trials 10 --output models/v1 --version v1"))(_train)
+    app.command("evaluate", epilog=example(
+        "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
+    app.command("score", epilog=example(
+        "leadscore score --model models/v1 --data fresh.csv --output scores.csv",
+        "leadscore score --model s3://models/sales/pc/v3/ --data s3://leads/all.parquet \\",
+        "    --output s3://leads/scores/pc.parquet --since 7d --time-column created_at --vertical pc --json"))(_score)

@@ -13,12 +13,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from leadscore.api.wire import Device
 from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import rules
 from leadscore.predictor.columnar import Columns
-from leadscore.predictor.engine import Device, OnnxScorer
+from leadscore.predictor.engine import OnnxScorer
 from leadscore.published import PublishedArtifact
 from leadscore.uncertainty import Table, per_lead
 

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from leadscore.api.artifact import INPUT_TENSOR, MEMBERS_TENSOR, OUTPUT_TENSOR
+from leadscore.api.wire import Device
 from leadscore.errors import ConfigError
-
-Device = Literal["auto", "cpu", "cuda"]
 
 SMALL_BATCH = 8
 """Below this many rows the single-threaded session is faster (measured crossover: ~10 rows)."""

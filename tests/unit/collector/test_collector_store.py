@@ -267,7 +267,8 @@ def test_cli_export_by_vertical_needs_the_artifact_root_and_a_known_vertical(
     assert main([*base, "--vertical", "pc"]) == 2
     assert "--artifact-root: required with --vertical" in capsys.readouterr().err
     assert main([*base, "--vertical", "auto"]) == 2
-    assert "--vertical: expected one of pc, health, commercial, generic, got 'auto'" in capsys.readouterr().err
+    assert "'--vertical': Value error, 'auto' is not one of 'pc', 'health', 'commercial', 'generic'" \
+        in capsys.readouterr().err
     assert main([*base, "--vertical", "commercial", "--artifact-root", str(tmp_path / "artifacts")]) == 3
     assert "--vertical commercial (other or unknown vertical: health-model/v3, pc-model/v2, pc-model/v3)" \
         in capsys.readouterr().err
