@@ -166,7 +166,7 @@ def train(options: DemoOptions, history: Path) -> Path:
                     "--vertical", options.vertical,
                     "--version", "v1", "--mlflow-uri", (options.workdir / "mlruns").resolve().as_uri(),
                     "--output", str(output)), "2. Train (LR baseline, XGBoost, LightGBM, CatBoost + Optuna)")
-    console.print(summary.rstrip())
+    console.print(summary.rstrip(), markup=False)
     return output
 
 
@@ -179,7 +179,7 @@ def evaluate_and_score(model: Path, incoming: Path, workdir: Path) -> dict[str, 
     console.print_json(data={k: metrics[k] for k in ("rows", "roc_auc", "pr_auc", "brier", "log_loss") if k in metrics})
     out = _run(_leadscore("score", "--model", str(model), "--data", str(incoming),
                           "--output", str(workdir / "scores.csv")), "4. Batch-score incoming leads")
-    console.print(out.strip())
+    console.print(out.strip(), markup=False)
     return metrics
 
 
@@ -293,11 +293,16 @@ def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any
         factors = ", ".join(f"{f.get('description', f.get('feature'))} ({f['contribution']:+.2f})"
                             for f in item.get("top_factors", [])[:3])
         console.print(f"lead {item.get('lead_id')} ({item.get('arm', '-')} arm): score {item.get('score')}, "
-                      f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]")
-        console.print(f"  -> {item.get('action')} within {item.get('sla') or 'no SLA'}, {item.get('priority')}; "
+                      f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]", markup=False)
+        sla = f"within {item['sla']}" if item.get("sla") else "no SLA"
+        agreement = item.get("agreement")
+        console.print(f"  -> {item.get('action')}, {sla}, {item.get('priority')}; "
                       f"converts (at the threshold): {'yes' if item.get('prediction') else 'no'}; "
+                      f"probability in [{item.get('interval_low')}, {item.get('interval_high')}], "
+                      f"confidence {item.get('confidence')}"
+                      + (f", members' agreement {agreement}" if agreement is not None else "") + "; "
                       f"{item.get('model_type')} {item.get('model_version')} ({item.get('vertical') or '-'}), "
-                      f"{item.get('processing_time_ms')} ms")
+                      f"explained in {item.get('processing_time_ms')} ms", markup=False)
 
 
 def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:
@@ -323,7 +328,7 @@ def health_report(model: Path, incoming: Path, drift: dict[str, Any], live: dict
 
     table = _run(_leadscore("monitor", "drift", "--model", str(model), "--data", str(incoming)),
                  "8. Model health: drift of the incoming leads against the training reference")
-    console.print(table.rstrip())
+    console.print(table.rstrip(), markup=False)
     thresholds = DriftThresholds()
     fields = {f["name"]: f for f in drift["fields"]}
     console.print(f"served by the model arm ({drift['rows']:,} leads, collector window): score PSI "

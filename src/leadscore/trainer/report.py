@@ -37,7 +37,7 @@ def print_summary(result: TrainingResult, card: ModelCard) -> None:
         console.print(f"intervals (Venn-ABERS, held-out): mean width {i.mean_width:.4f}, confidence "
                       f"{i.mean_confidence:.3f}" + (f", agreement {i.mean_agreement:.3f}"
                                                     if i.mean_agreement is not None else ""))
-        console.print(f"observed rate within [p0, p1] +- 2 se in {i.bins_within}/{i.bins} deciles of p0")
+        console.print(f"observed rate within [p0, p1] +- 2 se in {i.bins_within}/{i.bins} deciles of p0", markup=False)
     if card.champion and card.champion.metrics:
         theirs = card.champion.metrics["roc_auc"]
         console.print(f"vs serving version {card.champion.version or card.champion.uri} on the same test rows: "
