@@ -80,9 +80,11 @@ def bench_model(name: str, path: Path, leads: pd.DataFrame, scale: float) -> dic
 
     artifact = PublishedArtifact.open(str(path))
     threads = default_threads()
-    onnx = OnnxScorer(artifact.onnx_path, device="cpu", threads=threads)
+    # as the predictor opens it: an ensemble with agreement answers its members' margins too
+    members = artifact.uncertainty is not None and len(artifact.uncertainty.members) > 1
+    onnx = OnnxScorer(artifact.onnx_path, device="cpu", threads=threads, members=members)
     started = time.perf_counter()
-    engines = choose(artifact.path, artifact.card, onnx.predict, threads=threads, small=SMALL_BATCH)
+    engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=threads, small=SMALL_BATCH)
     load_seconds = time.perf_counter() - started
     native = {SINGLE: native_scorer(artifact, 1), "batch": native_scorer(artifact, threads)}
     x_all = artifact.feature_spec.transform_columns(frame_columns(leads), len(leads))
@@ -91,9 +93,12 @@ def bench_model(name: str, path: Path, leads: pd.DataFrame, scale: float) -> dic
         x = np.ascontiguousarray(x_all[:batch])
         native_here = native[SINGLE if batch < SMALL_BATCH else "batch"]
         # "onnxruntime again" is the same scorer as "onnxruntime": their ratio is this run's noise floor.
-        peers = {("shipped",): engines.predict, ("onnxruntime",): onnx.predict, ("native",): native_here,
-                 ("onnxruntime again",): onnx.predict}
-        worst = float(np.max(np.abs(engines.predict(x) - onnx.predict(x))))
+        peers = {("shipped",): engines.scored, ("onnxruntime",): onnx.predict_members, ("native",): native_here,
+                 ("onnxruntime again",): onnx.predict_members}
+        (shipped, margins), (expected, expected_margins) = engines.scored(x), onnx.predict_members(x)
+        worst = float(np.max(np.abs(shipped - expected)))
+        if margins is not None and expected_margins is not None:
+            worst = max(worst, float(np.max(np.abs(margins - expected_margins))))
         rounds, budget = ROUNDS[batch]
         best = race(peers, x, int(rounds * scale), budget * scale)
         rate = {key[0]: batch / seconds for key, seconds in best.items()}

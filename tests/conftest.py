@@ -1,4 +1,4 @@
-"""Shared fixtures: the real servers of DESIGN.md section 5, started once per session on loopback.
+"""Shared fixtures: the real servers of docs/testing.md, started once per session on loopback.
 
 Each fixture finds its binary (env var from ``hack/tools.sh --env``, else the build cache),
 skips with the reason when it is missing (fails instead when ``CI=true``), and raises when a

@@ -28,12 +28,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from rich.console import Console
+from rich.rule import Rule
 from rich.table import Table
 
+from leadscore.api.leadscoringmodel import Vertical
 from leadscore.errors import LeadscoreError
 
 EXPERIMENT = "demo-rules-vs-model"
@@ -46,13 +48,30 @@ maturity lets every one of them arrive before a lead counts."""
 PROMPT_UPLIFT, LATE_PENALTY = 2.0, 0.5
 """A prompt call doubles the true conversion probability, a late one halves it (speed-to-lead)."""
 
-console = Console()
+LOG_WIDTH = 200
+"""Columns of the demo's output when it is piped or logged: wide enough that no table wraps (rich
+assumes 80 without a terminal), so a log reads like the terminal."""
+RULE_WIDTH = 100
+"""Section rules are drawn this wide at most, not across the whole log width."""
+
+
+def make_console(file: IO[str] | None = None) -> Console:
+    """A terminal keeps its own width; a pipe, a file or a log gets ``LOG_WIDTH`` columns."""
+    probe = Console(file=file)
+    return probe if probe.is_terminal else Console(file=file, width=LOG_WIDTH)
+
+
+console = make_console()
+
+
+def _section(title: str, style: str = "bold") -> None:
+    console.print(Rule(f"[{style}]{title}"), width=min(console.width, RULE_WIDTH))
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     workdir: Path
-    vertical: str = "pc"
+    vertical: Vertical = "pc"
     rows: int = 60_000
     history_rows: int = 15_000
     seed: int = 7
@@ -67,9 +86,11 @@ def _leadscore(*args: str) -> list[str]:
 
 def _run(args: list[str], title: str) -> str:
     """Run one ``leadscore`` command, streaming its progress; returns stdout."""
-    console.rule(f"[bold]{title}")
+    _section(title)
     console.print("$ " + " ".join(["leadscore", *args[3:]]), style="dim")
-    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=None, text=True, check=False)
+    # the child's rich output is captured through a pipe: it gets the demo's width, not rich's 80
+    proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=None, text=True, check=False,
+                          env={**os.environ, "COLUMNS": str(console.width)})
     if proc.returncode != 0:
         raise LeadscoreError(f"`leadscore {' '.join(args[3:5])}` failed with exit code {proc.returncode}")
     return proc.stdout
@@ -120,8 +141,8 @@ def prepare_data(options: DemoOptions) -> tuple[Path, Path, Path]:
     """
     from leadscore.data import drop_ground_truth, synth
 
-    console.rule("[bold]1. Synthetic leads")
-    frame = synth.generate(options.vertical, options.rows, options.seed)  # type: ignore[arg-type]
+    _section("1. Synthetic leads")
+    frame = synth.generate(options.vertical, options.rows, options.seed)
     frame = frame.sort_values(synth.TIME_COLUMN, kind="stable").reset_index(drop=True)
     cut = min(options.history_rows, len(frame) // 2)
     history, incoming = frame.iloc[:cut], frame.iloc[cut:]
@@ -145,7 +166,7 @@ def train(options: DemoOptions, history: Path) -> Path:
                     "--vertical", options.vertical,
                     "--version", "v1", "--mlflow-uri", (options.workdir / "mlruns").resolve().as_uri(),
                     "--output", str(output)), "2. Train (LR baseline, XGBoost, LightGBM, CatBoost + Optuna)")
-    console.print(summary.rstrip())
+    console.print(summary.rstrip(), markup=False)
     return output
 
 
@@ -155,10 +176,10 @@ def evaluate_and_score(model: Path, incoming: Path, workdir: Path) -> dict[str, 
     metrics = json.loads(_run(_leadscore("evaluate", "--model", str(model), "--data", str(incoming),
                                          "--target", synth.TARGET, "--json"),
                               "3. Evaluate on the newest leads (never seen in training)"))
-    console.print({k: metrics[k] for k in ("rows", "roc_auc", "pr_auc", "brier", "log_loss") if k in metrics})
+    console.print_json(data={k: metrics[k] for k in ("rows", "roc_auc", "pr_auc", "brier", "log_loss") if k in metrics})
     out = _run(_leadscore("score", "--model", str(model), "--data", str(incoming),
                           "--output", str(workdir / "scores.csv")), "4. Batch-score incoming leads")
-    console.print(out.strip())
+    console.print(out.strip(), markup=False)
     return metrics
 
 
@@ -197,7 +218,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
     truth = dict(zip(truth_frame[synth.ID_COLUMN].astype(str), truth_frame["true_probability"], strict=True))
     ab_env = {"LEADSCORE_AB_EXPERIMENT": EXPERIMENT, "LEADSCORE_AB_CONTROL_URI": "rules",
               "LEADSCORE_AB_TREATMENT_URI": str(model), "LEADSCORE_AB_TREATMENT_PERCENT": "50"}
-    console.rule("[bold]5. Serve: KServe predictor (sticky A/B: rule-based baseline vs model) + collector")
+    _section("5. Serve: KServe predictor (sticky A/B: rule-based baseline vs model) + collector")
     db = f"sqlite:///{(workdir / 'events.db').resolve()}"
     with _server(_leadscore("collector", "--db", db, "--port", str(collector)),
                  f"http://127.0.0.1:{collector}/healthz", workdir / "collector.log"), \
@@ -255,7 +276,7 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
 
 
 def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any]) -> None:
-    console.rule("[bold]6. What a sales manager sees")
+    _section("6. What a sales manager sees")
     table = Table(title="Model arm: leads and simulated conversion by tier")
     for column in ("tier", "action", "leads", "share", "converted"):
         table.add_column(column, justify="right" if column in ("leads", "share", "converted") else "left")
@@ -272,11 +293,16 @@ def print_sales_report(scored: list[dict[str, Any]], explanations: dict[str, Any
         factors = ", ".join(f"{f.get('description', f.get('feature'))} ({f['contribution']:+.2f})"
                             for f in item.get("top_factors", [])[:3])
         console.print(f"lead {item.get('lead_id')} ({item.get('arm', '-')} arm): score {item.get('score')}, "
-                      f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]")
-        console.print(f"  -> {item.get('action')} within {item.get('sla') or 'no SLA'}, {item.get('priority')}; "
+                      f"{item.get('tier')} <- {factors or 'no factors'}  [{item.get('unit', '')}]", markup=False)
+        sla = f"within {item['sla']}" if item.get("sla") else "no SLA"
+        agreement = item.get("agreement")
+        console.print(f"  -> {item.get('action')}, {sla}, {item.get('priority')}; "
                       f"converts (at the threshold): {'yes' if item.get('prediction') else 'no'}; "
+                      f"probability in [{item.get('interval_low')}, {item.get('interval_high')}], "
+                      f"confidence {item.get('confidence')}"
+                      + (f", members' agreement {agreement}" if agreement is not None else "") + "; "
                       f"{item.get('model_type')} {item.get('model_version')} ({item.get('vertical') or '-'}), "
-                      f"{item.get('processing_time_ms')} ms")
+                      f"explained in {item.get('processing_time_ms')} ms", markup=False)
 
 
 def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:
@@ -284,14 +310,14 @@ def experiment_report(summary: Any, workdir: Path, days: int) -> dict[str, Any]:
     from leadscore.experiments.report import render_report
     from leadscore.experiments.settings import ExperimentSettings
 
-    console.rule("[bold]7. A/B test: rule-based baseline (control) vs model (treatment)")
+    _section("7. A/B test: rule-based baseline (control) vs model (treatment)")
     settings = ExperimentSettings(sequential=True, traffic_percent=50, min_samples_per_arm=1000,
                                   minimum_detectable_effect=0.05)
     analysis = decide(summary, settings, elapsed=timedelta(days=days), final=True)
     files = render_report(summary, analysis, workdir / "ab-report.html")
     fields = status_fields(analysis)
-    console.print(fields)
-    console.print(f"report: {files}")
+    console.print_json(data=fields, default=str)
+    console.print(f"report: {files.html} (chart: {files.png})")
     return fields
 
 
@@ -302,7 +328,7 @@ def health_report(model: Path, incoming: Path, drift: dict[str, Any], live: dict
 
     table = _run(_leadscore("monitor", "drift", "--model", str(model), "--data", str(incoming)),
                  "8. Model health: drift of the incoming leads against the training reference")
-    console.print(table.rstrip())
+    console.print(table.rstrip(), markup=False)
     thresholds = DriftThresholds()
     fields = {f["name"]: f for f in drift["fields"]}
     console.print(f"served by the model arm ({drift['rows']:,} leads, collector window): score PSI "
@@ -344,7 +370,7 @@ def console_snapshot(options: DemoOptions, model: Path, summary: Any) -> list[Pa
     no Kubernetes API, so the CRs' status is written here the way the operator would write it."""
     from leadscore.console.snapshot import write_snapshot
 
-    console.rule("[bold]9. Insights console (static snapshot)")
+    _section("9. Insights console (static snapshot)")
     result = json.loads((model / "result.json").read_text())
     name = f"demo-{options.vertical}"
     version = {"version": "v1", "created": result["created"], "artifactUri": str(model.resolve()),
@@ -383,4 +409,4 @@ def run_demo(options: DemoOptions) -> None:
     console_snapshot(options, model, served["summary"])
     (options.workdir / "demo-summary.json").write_text(json.dumps(
         {"holdout": metrics, "experiment": fields, "health": health}, indent=2, default=str))
-    console.rule(f"[bold green]Done in {time.monotonic() - started:.0f}s; everything is in {options.workdir}/")
+    _section(f"Done in {time.monotonic() - started:.0f}s; everything is in {options.workdir}/", style="bold green")

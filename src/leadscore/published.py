@@ -8,7 +8,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from leadscore.api.artifact import CARD_FILE, MODEL_FILE, REQUIRED_FILES, RESULT_FILE, SPEC_FILE, ServingCard
+from leadscore.api.artifact import (
+    CARD_FILE,
+    MODEL_FILE,
+    REQUIRED_FILES,
+    RESULT_FILE,
+    SPEC_FILE,
+    UNCERTAINTY_FILE,
+    ServingCard,
+    Uncertainty,
+)
 from leadscore.errors import StorageError
 from leadscore.features.spec import FeatureSpec
 from leadscore.store.artifacts import fetch_directory
@@ -30,6 +39,7 @@ class PublishedArtifact:
     feature_spec: FeatureSpec
     card: ServingCard
     version: str
+    uncertainty: Uncertainty | None = None  # None: trained before intervals (uncertainty.json) existed
 
     @property
     def onnx_path(self) -> Path:
@@ -44,7 +54,9 @@ class PublishedArtifact:
                 raise MissingArtifactFileError(uri, path / name)
         spec = FeatureSpec.model_validate_json((path / SPEC_FILE).read_text())
         card = ServingCard.model_validate_json((path / CARD_FILE).read_text())
-        return cls(path=path, feature_spec=spec, card=card, version=_version(card, path))
+        extra = path / UNCERTAINTY_FILE
+        uncertainty = Uncertainty.model_validate_json(extra.read_text()) if extra.is_file() else None
+        return cls(path=path, feature_spec=spec, card=card, version=_version(card, path), uncertainty=uncertainty)
 
 
 def _version(card: ServingCard, path: Path) -> str:

@@ -1,5 +1,5 @@
 """Probability -> score (0-100) -> tier -> action: one mapping for the trainer's model card,
-the predictor's responses and ``leadscore score`` (DESIGN.md section 4).
+the predictor's responses and ``leadscore score`` (docs/architecture.md).
 
 The tiers are a ``ScoringSpec`` (the CR's ``spec.scoring``). Tiers set by score (``minScore``)
 are cut-offs already; tiers set by share of leads (``topPercent``) are resolved into cut-offs
@@ -69,6 +69,20 @@ def tier_index(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     ``bounds`` holds the low, medium and high cut-offs, one row for all scores or one per score."""
     scores = np.asarray(scores)
     return 3 - (scores[:, None] >= np.asarray(bounds)).sum(axis=-1)
+
+
+def demote_unconfident(tiers: np.ndarray, confidence: np.ndarray, spec: ScoringSpec) -> np.ndarray:
+    """Tier indices after each tier's ``minConfidence``: a lead below it moves one tier down, and on
+    down while the next tier's rule fails too. A NaN confidence (none known) never demotes."""
+    rules = (spec.high.min_confidence, spec.medium.min_confidence, spec.low.min_confidence)
+    if all(rule is None for rule in rules):
+        return tiers
+    tiers = np.array(tiers, copy=True)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    for index, rule in enumerate(rules):
+        if rule is not None:
+            tiers[(tiers == index) & (confidence < rule)] = index + 1
+    return tiers
 
 
 def resolved_tiers(spec: ScoringSpec, histogram: Sequence[int]) -> list[TierCutoff]:

@@ -1,4 +1,4 @@
-"""The whole path on one machine, as a user on a cluster sees it (DESIGN §1).
+"""The whole path on one machine, as a user on a cluster sees it (README, "Architecture").
 
 ``kubectl apply`` of a LeadScoringModel whose dataset sits in the S3 server; the operator's
 training Job run for real (the test plays the kubelet); the artifact in the bucket and the

@@ -1,5 +1,6 @@
 """`helm install` of charts/leadscore on the real node: the operator runs as its pod under the
-chart's ServiceAccount and RBAC, and reconciles a LeadScoringModel into a training Job."""
+chart's ServiceAccount and RBAC, and reconciles a LeadScoringModel into a training Job; the console
+runs as its pod and answers its readiness probe."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
                                                               kserve_install: Any) -> None:
     from kubernetes import client
 
-    node_cluster.node.load("operator")
+    node_cluster.node.load("operator", "console")
     with node_cluster.plane.api_client() as api:
         install_crds(api, kserve_install.crd_files)  # KServe's real CRDs; its controller is not on the node yet
         with contextlib.suppress(client.exceptions.ApiException):  # the chart puts a Role there
@@ -37,7 +38,9 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
                   "externalMlflow.trackingUri=http://mlflow.leadscore.svc.cluster.local:5000",
                   "operator.image.repository=docker.io/leadscore/operator", "operator.image.tag=dev",
                   "operator.image.pullPolicy=Never", "operator.trainer.image.repository=docker.io/leadscore/trainer",
-                  "operator.trainer.image.tag=dev"]
+                  "operator.trainer.image.tag=dev",
+                  "console.enabled=true", "console.image.repository=docker.io/leadscore/console",
+                  "console.image.tag=dev", "console.image.pullPolicy=Never"]
         args = [str(helm_bin), "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace",
                 "--kubeconfig", str(node_cluster.plane.kubeconfig)]
         for value in values:
@@ -46,15 +49,20 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
         assert done.returncode == 0, done.stderr
         try:
             apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-            operator = next(d for d in apps.list_namespaced_deployment(NAMESPACE).items
-                            if d.metadata.labels.get("app.kubernetes.io/component") == "operator")
-            try:
-                eventually(lambda: deployment_available(api, NAMESPACE, operator.metadata.name),
-                           what="the operator Deployment Available", timeout=300, interval=2)
-            except AssertionError as exc:
-                logs = [node_cluster.node.pod_log(NAMESPACE, p.metadata.name)
-                        for p in core.list_namespaced_pod(NAMESPACE).items]
-                raise AssertionError("\n".join([str(exc), pod_report(api, NAMESPACE), *logs])) from None
+            by_component = {d.metadata.labels.get("app.kubernetes.io/component"): d
+                            for d in apps.list_namespaced_deployment(NAMESPACE).items}
+            deployments = {component: d.metadata.name for component, d in by_component.items()}
+            operator = by_component["operator"]
+            for component in ("operator", "console"):  # Available only once the readiness probe answers
+                try:
+                    eventually(lambda name=deployments[component]: deployment_available(api, NAMESPACE, name),
+                               what=f"the {component} Deployment Available", timeout=300, interval=2)
+                except AssertionError as exc:
+                    logs = [node_cluster.node.pod_log(NAMESPACE, p.metadata.name)
+                            for p in core.list_namespaced_pod(NAMESPACE).items]
+                    raise AssertionError("\n".join([str(exc), pod_report(api, NAMESPACE), *logs])) from None
+            console = core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=console")
+            assert console.items[0].spec.service_account_name != "default"
             pod = core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=operator").items[0]
             assert pod.spec.service_account_name == operator.spec.template.spec.service_account_name != "default"
             assert pod.status.container_statuses[0].ready

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from support.controlplane import ControlPlane
+from support.netns import relay_in
 from support.processes import ServerProcess, ServerStartError, free_port, start_process, wait_until
 from support.skipping import require_or_skip
 
@@ -90,28 +91,7 @@ class Node:
 
     def forward(self, host: str, port: int) -> int:
         """A port on the host's 127.0.0.1 that reaches ``host:port`` (a pod or Service address) in the node."""
-        local = free_port()
-        socket_path = self.workdir / f"forward-{local}.sock"
-        inner = start_process(f"forward {host}:{port} (node side)",
-                              self.enter("socat", f"UNIX-LISTEN:{socket_path},fork", f"TCP:{host}:{port}"),
-                              self.workdir / f"forward-{local}-node.log")
-        self._stack.callback(inner.stop)
-        wait_until(socket_path.exists, what=f"{socket_path}", timeout=10, process=inner)
-        outer = start_process(f"forward {host}:{port} (host side)",
-                              ["socat", f"TCP-LISTEN:{local},bind=127.0.0.1,fork,reuseaddr",
-                               f"UNIX-CONNECT:{socket_path}"],
-                              self.workdir / f"forward-{local}-host.log")
-        self._stack.callback(outer.stop)
-        wait_until(lambda: _listening(local), what=f"127.0.0.1:{local}", timeout=10, process=outer)
-        return local
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return relay_in(self._stack, self.enter, self.workdir, host, port)
 
 
 def _ctr(address: Path, *args: str, timeout: float = 60) -> str:

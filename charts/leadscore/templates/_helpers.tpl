@@ -245,6 +245,16 @@ naming the values involved.
 {{- if and (include "leadscore.collector.hashes" .) (not .Values.collector.privacy.existingSecret) }}
 {{- fail "collector.privacy.rules hash fields: set collector.privacy.existingSecret (a Secret holding the hashing key)" }}
 {{- end }}
+{{- if .Values.rescoring.enabled }}
+{{- range $key := list "model" "data" "output" }}
+{{- if not (index $.Values.rescoring $key) }}
+{{- fail (printf "rescoring.enabled=true needs rescoring.%s (model: a version's s3:// artifact URI; data: the leads' s3:// URI; output: an s3:// .csv or .parquet URI)" $key) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.rescoring.since (not .Values.rescoring.timeColumn) }}
+{{- fail "rescoring.since needs rescoring.timeColumn (the dataset's time column the window reads), or set rescoring.since=\"\" to score every lead" }}
+{{- end }}
+{{- end }}
 {{- if and .Values.collector.export.enabled (not .Values.collector.export.namespace) }}
 {{- fail "collector.export.enabled=true needs collector.export.namespace (the model namespace whose leads are exported)" }}
 {{- end }}
@@ -370,6 +380,37 @@ Usage: include "leadscore.collector.cronJob" (dict "root" . "component" "collect
 */}}
 {{- define "leadscore.collector.cronJob" -}}
 {{- $root := .root }}
+{{- $env := include "leadscore.collector.cronEnv" . }}
+{{- include "leadscore.cronJob" (dict "root" $root "component" .component "schedule" .schedule "args" .args
+      "resources" .resources "env" $env "container" (.component | trimPrefix "collector-")
+      "image" (include "leadscore.image" (list $root $root.Values.collector.image "collector.image"))
+      "pullPolicy" $root.Values.collector.image.pullPolicy
+      "serviceAccount" (include "leadscore.componentName" (list $root "collector"))
+      "what" "It reads and writes the database (and the object store); no Kubernetes API."
+      "nodeSelector" $root.Values.collector.nodeSelector "tolerations" $root.Values.collector.tolerations) }}
+{{- end }}
+
+{{- define "leadscore.collector.cronEnv" -}}
+- name: LEADSCORE_DB_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadscore.database.secretName" .root }}
+      key: {{ include "leadscore.database.urlKey" .root }}
+{{- if .s3 }}
+{{ include "leadscore.s3.env" .root }}
+{{ include "leadscore.collector.privacyEnv" .root }}
+{{- end }}
+{{- end }}
+
+{{/*
+A CronJob running one `leadscore` command with the chart's pod hardening: the collector's
+export and prune, and the scheduled re-scoring. Its pods never call the Kubernetes API.
+Usage: include "leadscore.cronJob" (dict "root" . "component" "rescoring" "schedule" "..." "args" (list ...)
+  "resources" {...} "env" "<rendered EnvVar list>" "container" "score" "image" "..." "pullPolicy" "..."
+  "serviceAccount" "..." "what" "<comment>" "nodeSelector" {...} "tolerations" [...])
+*/}}
+{{- define "leadscore.cronJob" -}}
+{{- $root := .root }}
 apiVersion: batch/v1
 kind: CronJob
 metadata:
@@ -393,28 +434,20 @@ spec:
             {{- include "leadscore.labels" (list $root .component) | nindent 12 }}
         spec:
           restartPolicy: Never
-          # It reads and writes the database (and the object store); no Kubernetes API.
+          # {{ .what }}
           automountServiceAccountToken: false
-          serviceAccountName: {{ include "leadscore.componentName" (list $root "collector") }}
+          serviceAccountName: {{ .serviceAccount }}
           {{- with include "leadscore.imagePullSecrets" $root }}{{ . | nindent 10 }}{{ end }}
           securityContext:
             {{- include "leadscore.podSecurityContext" dict | nindent 12 }}
           containers:
-            - name: {{ .component | trimPrefix "collector-" }}
-              image: {{ include "leadscore.image" (list $root $root.Values.collector.image "collector.image") }}
-              imagePullPolicy: {{ $root.Values.collector.image.pullPolicy }}
+            - name: {{ .container }}
+              image: {{ .image }}
+              imagePullPolicy: {{ .pullPolicy }}
               command: [leadscore]
               args: {{ toJson .args }}
               env:
-                - name: LEADSCORE_DB_URL
-                  valueFrom:
-                    secretKeyRef:
-                      name: {{ include "leadscore.database.secretName" $root }}
-                      key: {{ include "leadscore.database.urlKey" $root }}
-                {{- if .s3 }}
-                {{- include "leadscore.s3.env" $root | nindent 16 }}
-                {{- include "leadscore.collector.privacyEnv" $root | nindent 16 }}
-                {{- end }}
+                {{- .env | nindent 16 }}
               securityContext:
                 {{- include "leadscore.containerSecurityContext" $root | nindent 16 }}
               resources:
@@ -426,11 +459,11 @@ spec:
             - name: tmp
               emptyDir:
                 sizeLimit: 2Gi
-          {{- with $root.Values.collector.nodeSelector }}
+          {{- with .nodeSelector }}
           nodeSelector:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- with $root.Values.collector.tolerations }}
+          {{- with .tolerations }}
           tolerations:
             {{- toYaml . | nindent 12 }}
           {{- end }}

@@ -1,4 +1,4 @@
-"""``ABExperiment``: two arms of one LeadScoringModel, a split, and a stopping rule (DESIGN §3)."""
+"""``ABExperiment``: two arms of one LeadScoringModel, a split, and a stopping rule (docs/operator.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pydantic import ConfigDict, Field, JsonValue
 from leadscore.api.base import ApiModel
 from leadscore.api.conditions import Condition
 
+VarianceReduction = Literal["auto", "off"]
+"""Whether an analysis adjusts for the pre-treatment score (CUPED/CUPAC) when it can."""
+
 RULES = "rules"
 """The arm name of the rule-based baseline scoring (no model artifact)."""
 
@@ -18,6 +21,12 @@ def splits_in_kserve(assignment: str, control: str, treatment: str) -> bool:
     """Whether KServe performs the split: a random split of two model versions is its canary;
     a sticky split, or one with the rules arm, is hashed by the predictor."""
     return assignment == "random" and RULES not in (control, treatment)
+
+
+def experiment_salt(namespace: str, experiment: str) -> str:
+    """The sticky split's hash salt for one experiment: the operator gives it to the predictor and
+    ``leadscore experiment assign`` hashes with it, so both put a lead in the same arm."""
+    return f"{namespace}/{experiment}"
 
 
 ARM_PATTERN = r"^(v[1-9][0-9]*|rules)$"
@@ -39,6 +48,11 @@ EXPERIMENT_RULES: list[JsonValue] = [
      "message": "modelRef is immutable; create a new ABExperiment", "fieldPath": ".modelRef"},
     {"rule": "!has(self.alphaSpending) || (self.sequential && self.metric == 'conversion')",
      "message": "alphaSpending needs sequential: true and metric: conversion", "fieldPath": ".alphaSpending"},
+    {"rule": "!has(self.winner) || self.stopped",
+     "message": "winner is chosen when stopping: set stopped: true with it", "fieldPath": ".winner"},
+    {"rule": "!has(self.winner) || "
+             "(self.winner == 'control' ? self.control.version : self.treatment.version) != 'rules'",
+     "message": "winner cannot be the rules arm: it has no model version to promote", "fieldPath": ".winner"},
 ]
 
 
@@ -74,7 +88,7 @@ class ABExperimentSpec(ApiModel):
                           "look at planned times: alpha is spent over the looks (O'Brien-Fleming: strict early, "
                           "Pocock: even) up to expectedSamplesPerArm (default: the fixed-horizon plan for the "
                           "MDE). Needs sequential: true and metric: conversion.")
-    variance_reduction: Literal["auto", "off"] = Field(
+    variance_reduction: VarianceReduction = Field(
         "auto", description="auto: decide on conversion adjusted for the control model's pre-treatment score "
                             "(CUPED/CUPAC) whenever every exposure carries one; off: never adjust.")
     expected_samples_per_arm: int | None = Field(
@@ -92,7 +106,19 @@ class ABExperimentSpec(ApiModel):
         "promote", description="promote: a winning treatment becomes the model's served version.")
     stopped: bool = Field(False, description="Set true to end the experiment now, before a decision: the "
                                              "model's traffic goes back to the control arm's serving, nothing "
-                                             "is promoted, and it never runs again (phase Stopped).")
+                                             "is promoted unless winner is set, and it never runs again "
+                                             "(phase Stopped). The results so far stay in status.")
+    winner: Literal["control", "treatment"] | None = Field(
+        None, description="With stopped: the arm the operator promotes on stopping, whatever the statistics say "
+                          "(its model version becomes the active one); left out, nothing is promoted. The "
+                          "rules arm cannot win: it has no model version.")
+
+
+def winner_version(spec: ABExperimentSpec) -> str | None:
+    """The model version ``spec.winner`` names, when set."""
+    if spec.winner is None:
+        return None
+    return (spec.control if spec.winner == "control" else spec.treatment).version
 
 
 class ArmStatus(ApiModel):
@@ -102,6 +128,9 @@ class ArmStatus(ApiModel):
     exposures: int = Field(0, ge=0, description="Distinct leads scored by the arm.")
     conversions: int = Field(0, ge=0, description="Of those, leads that converted.")
     rate: float | None = Field(None, description="Conversion rate (or mean value for metric value).")
+    mean_score: float | None = Field(None, description="Average score (0-100) the arm gave its leads.")
+    mean_hours_to_conversion: float | None = Field(
+        None, description="Average hours from a lead's first exposure to its conversion, over converted leads.")
 
 
 class ABExperimentStatus(ApiModel):

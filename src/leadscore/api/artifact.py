@@ -34,6 +34,51 @@ INPUT_TENSOR = "features"
 """``model.onnx``'s input: float32 [N, F], the encoded features."""
 OUTPUT_TENSOR = "probability"
 """``model.onnx``'s output: float32 [N], the calibrated conversion probability."""
+MEMBERS_TENSOR = "member_margins"
+"""``model.onnx``'s second output in ensembles: float64 [N, M], each member's margin (log-odds) in
+the card's ``members`` order; agreement is computed from it. Absent for a single model and in
+versions trained before agreement existed."""
+UNCERTAINTY_FILE = "uncertainty.json"
+"""The Venn-ABERS table and the members' own calibrations (``leadscore.uncertainty.Uncertainty``);
+optional: a version without it is served with ``interval``, ``confidence`` and ``agreement`` null."""
+
+
+class MemberCalibration(BaseModel):
+    """One ensemble member's own Platt calibration of its margin (log-odds)."""
+
+    algorithm: str
+    a: float
+    b: float
+
+
+class IntervalCoverage(BaseModel):
+    """How the intervals did on the held-out test rows (what the card's summary shows)."""
+
+    rows: int = Field(description="Held-out test rows measured.")
+    mean_width: float = Field(description="Mean p1 - p0.")
+    mean_confidence: float
+    observed_rate: float = Field(description="Conversion rate of the test rows.")
+    mean_p0: float
+    mean_p1: float
+    bins_within: int = Field(description="Bins (deciles of p0) whose observed rate lies in [mean p0 - 2 se, "
+                                         "mean p1 + 2 se].")
+    bins: int
+    mean_agreement: float | None = Field(None, description="Mean agreement (None for a single model).")
+
+
+class Uncertainty(BaseModel):
+    """``uncertainty.json``: the precomputed Venn-ABERS table and the members' own calibrations
+    (``leadscore.uncertainty`` fits and applies it and says what the numbers mean)."""
+
+    scores: list[float] = Field(description="Distinct calibration scores, ascending (k).")
+    p0_between: list[float] = Field(description="p0 for a score below scores[0] (index 0), between scores[i-1] "
+                                                "and scores[i] (index i), above scores[-1] (index k).")
+    p1_between: list[float]
+    p0_at: list[float] = Field(description="p0 for a score equal to scores[i].")
+    p1_at: list[float]
+    calibration_rows: int
+    members: list[MemberCalibration] = Field(default_factory=list,
+                                             description="Per member, in model.onnx's member_margins order.")
 
 MEMBER_MARGIN = "margin"
 """Each member's raw log-odds inside ``model.onnx``, named by ``member_tensor``."""
@@ -46,7 +91,7 @@ def member_tensor(member: str, name: str) -> str:
 
 
 def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
-    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (DESIGN §4), with the
+    """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (docs/architecture.md), with the
     trailing slash KServe expects. The operator writes there; the export reads the card there."""
     return f"{root.rstrip('/')}/{namespace}/{model}/{version}/"
 

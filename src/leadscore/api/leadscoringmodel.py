@@ -1,4 +1,4 @@
-"""``LeadScoringModel``: what to train, how to gate it, how to serve it (DESIGN §3).
+"""``LeadScoringModel``: what to train, how to gate it, how to serve it (docs/operator.md).
 
 These models are the single source of truth: ``leadscore.api.crd`` turns them into the CRD
 schema and the operator parses CR bodies with them, so a field documented here is what
@@ -20,6 +20,8 @@ from leadscore.api.conditions import Condition
 
 Vertical = Literal["pc", "health", "commercial", "generic"]
 Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost"]
+DataFormat = Literal["csv", "parquet"]
+"""A lead table's file format (``leadscore.data.load_dataset``, ``--format``)."""
 ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
 
 CRON_PATTERN = (
@@ -36,7 +38,7 @@ class DatasetSpec(ApiModel):
                      pattern=r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|/.+|file://.+)$",
                      description="Training data: s3://bucket/key or an absolute path in the trainer "
                                  "image (csv or parquet file, or a directory of parquet files).")
-    format: Literal["auto", "csv", "parquet"] = Field(
+    format: Literal["auto", DataFormat] = Field(
         "auto", description="File format; auto decides from the extension.")
     target_column: str = Field("converted", min_length=1, max_length=256,
                                description="Binary label column: 1/true when the lead converted.")
@@ -201,6 +203,12 @@ class Tier(ApiModel):
     priority: str | None = Field(None, pattern=PRIORITY_PATTERN,
                                  description="Work-queue priority, P0 (first) to P9; unset: P0 high, P1 medium, "
                                              "P2 low.")
+    min_confidence: float | None = Field(
+        None, ge=0, le=1,
+        description="A lead of this tier whose confidence (1 - the width of its Venn-ABERS interval, "
+                    "docs/trainer.md) is below this gets the next tier down (its action, SLA and priority; "
+                    "again if that tier's minConfidence also fails). Leads without a confidence (versions "
+                    "trained before it, the rules) keep their tier. Unset: no confidence rule.")
 
     @model_validator(mode="after")
     def _one_cutoff(self) -> Tier:

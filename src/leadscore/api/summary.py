@@ -41,6 +41,19 @@ class ArmSummary(CovariateSums):
     conversions: int = Field(0, ge=0, description="Of those, leads with a converted outcome.")
     value_sum: float = Field(0.0, description="Sum of outcome values (e.g. revenue) over exposures.")
     value_sum_sq: float = Field(0.0, ge=0, description="Sum of squared outcome values.")
+    score_count: int = Field(0, ge=0, description="Exposures whose prediction carried a score.")
+    score_sum: float = Field(0.0, description="Sum of those scores (each lead's first exposure).")
+    conversion_time_count: int = Field(0, ge=0, description="Converted leads whose time to conversion is known.")
+    conversion_seconds_sum: float = Field(0.0, ge=0, description="Sum over those leads of the seconds from their "
+                                                                 "first exposure to their first conversion.")
+
+    def mean_score(self) -> float | None:
+        """Average score the arm gave its leads; None without scores."""
+        return self.score_sum / self.score_count if self.score_count else None
+
+    def mean_hours_to_conversion(self) -> float | None:
+        """Average time from exposure to conversion, over the leads that converted; None without any."""
+        return self.conversion_seconds_sum / self.conversion_time_count / 3600 if self.conversion_time_count else None
 
 
 class DailyArmCount(CovariateSums):

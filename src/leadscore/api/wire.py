@@ -4,6 +4,8 @@ that both the predictor and the collector (which reads the predictor's logged re
 
 from __future__ import annotations
 
+from typing import Literal
+
 GROUP = "leadscoring.io"
 """The API group of the CRDs; also the prefix of our labels and annotations."""
 
@@ -21,6 +23,10 @@ EXPERIMENT_ANNOTATION = f"{GROUP}/experiment"
 """On an InferenceService: the ABExperiment splitting it; KServe's logger forwards it to the collector."""
 SPEC_HASH_ANNOTATION = f"{GROUP}/spec-hash"
 TRIGGER_ANNOTATION = f"{GROUP}/trigger"
+
+Device = Literal["auto", "cpu", "cuda"]
+"""Where the trainer trains and the predictor scores (``--device``, ``LEADSCORE_DEVICE``): CUDA
+when it is there, the CPU, or CUDA only."""
 
 RECORDS_TENSOR = "records"
 """A V2 request's BYTES input of JSON lead records (one per element)."""

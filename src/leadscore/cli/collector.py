@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import typer
 
-from leadscore.errors import ConfigError
+from leadscore.api.leadscoringmodel import Vertical
+from leadscore.cli.help import example
+from leadscore.cli.times import parse_time
 
 collector_app = typer.Typer(
     name="collector",
     help="Log predictions and outcomes; serve experiment summaries; export training data.",
     invoke_without_command=True,
     no_args_is_help=False,
+    epilog=example("leadscore collector --db postgresql+psycopg://user:pw@db:5432/leadscore --port 8090"),
 )
 
 _DB_HELP = (
@@ -64,28 +67,8 @@ def serve(
         store.dispose()
 
 
-def _since(value: str, now: datetime | None = None) -> datetime:
-    """A date (midnight UTC), an ISO timestamp (UTC when it names no zone), or an age such as
-    180d (that long before ``now``: what a scheduled export wants)."""
-    from leadscore.experiments.settings import parse_duration
-
-    if value[:1].isdigit() and value[-1:] in "dhms" and "-" not in value:
-        try:
-            return (now or datetime.now(UTC)) - parse_duration(value)
-        except ValueError as exc:
-            raise ConfigError(f"--since: {exc}") from None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"--since: expected a date like 2026-01-31, an ISO timestamp or an age like 180d, got {value!r}"
-        ) from None
-    if len(value) <= 10:
-        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
-@collector_app.command("export")
+@collector_app.command("export", epilog=example(
+    "leadscore collector export --since 180d --namespace sales --model pc-leads --output training.parquet"))
 def export(
     ctx: typer.Context,
     since: str = typer.Option(
@@ -94,25 +77,20 @@ def export(
     output: str = typer.Option(..., "--output", help="Parquet file to write: a path or an s3:// URI."),
     namespace: str = typer.Option(..., "--namespace", help="Only leads scored in this namespace (one team's)."),
     model: str | None = typer.Option(None, "--model", help="Only leads this model (LeadScoringModel) scored."),
-    vertical: str | None = typer.Option(
-        None, "--vertical", help="Only leads scored by model versions trained for this vertical (pc, health, "
-                                 "commercial, generic), as their model cards say."),
+    vertical: Vertical | None = typer.Option(
+        None, "--vertical", help="Only leads scored by model versions trained for this vertical, as their "
+                                 "model cards say."),
     artifact_root: str | None = typer.Option(
         None, "--artifact-root", envvar="LEADSCORE_ARTIFACT_ROOT",
         help="Where versions live (<root>/<namespace>/<model>/<version>/), for --vertical; the operator's setting."),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
     """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
-    from typing import get_args
-
-    from leadscore.api.leadscoringmodel import Vertical
     from leadscore.collector.export import export_training_set
     from leadscore.collector.privacy import Privacy
     from leadscore.store.events import open_store
 
-    start = _since(since)
-    if vertical is not None and vertical not in get_args(Vertical):
-        raise ConfigError(f"--vertical: expected one of {', '.join(get_args(Vertical))}, got {vertical!r}")
+    start = parse_time(since, "--since")
     privacy = Privacy.from_env()
     store = open_store(_db(db or ctx.obj))
     try:
@@ -127,7 +105,7 @@ def export(
     )
 
 
-@collector_app.command("prune")
+@collector_app.command("prune", epilog=example("leadscore collector prune --older-than-days 7"))
 def prune(
     ctx: typer.Context,
     older_than_days: float = typer.Option(

@@ -6,6 +6,7 @@ import os
 
 import typer
 
+from leadscore.cli.help import example
 from leadscore.errors import ConfigError
 
 SECRET_ENV = "LEADSCORE_CONSOLE_SECRET"
@@ -44,4 +45,5 @@ def console(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("console")(console)
+    app.command("console", epilog=example(
+        "leadscore console --collector http://leadscore-collector:8090 --port 8095"))(console)

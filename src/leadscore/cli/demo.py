@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
+from leadscore.api.leadscoringmodel import Vertical
+from leadscore.cli.help import example
+
 
 def demo(
     workdir: Path = typer.Option(Path(".demo"), "--workdir", help="Where every file of the run goes (replaced)."),
-    vertical: str = typer.Option("pc", "--vertical", help="Synthetic vertical: pc, health, commercial, generic."),
+    vertical: Vertical = typer.Option("pc", "--vertical", help="The synthetic vertical."),
     rows: int = typer.Option(60_000, "--rows", min=1_000, help="Synthetic leads in total."),
     history_rows: int = typer.Option(15_000, "--history-rows", min=500,
                                      help="The oldest leads that train (at most half); the rest are scored."),
@@ -26,4 +29,4 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo", epilog=example("leadscore demo", "leadscore demo --vertical health --rows 20000"))(demo)

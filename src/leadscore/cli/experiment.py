@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.api.abexperiment import ABExperimentSpec
+from leadscore.api.abexperiment import ABExperimentSpec, experiment_salt
+from leadscore.cli.help import example
 from leadscore.errors import ConfigError, InvalidInputError, StorageError, one_line
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from leadscore.experiments import ExperimentAnalysis
     from leadscore.experiments.group_sequential import Spending
 
-experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report.", no_args_is_help=True)
+experiment_app = typer.Typer(help="A/B statistics: analyse, plan, simulate, report; a lead's arm: assign.",
+                             no_args_is_help=True)
 
 # Defaults are the ABExperiment CR's (as ExperimentSettings' are): a CLI analysis with default flags
 # decides what the operator decides for a CR that sets nothing.
@@ -48,7 +50,33 @@ def register(app: typer.Typer) -> None:
     app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("analyze")
+@experiment_app.command("assign", epilog=example(
+    "leadscore experiment assign --namespace sales --experiment pc-v3-vs-v4 --split 20 L-1 L-2"))
+def assign_command(
+    lead_ids: list[str] = typer.Argument(..., help="Lead ids to place, as the predictor reads them (lead_id)."),
+    experiment: str = typer.Option(..., "--experiment", help="ABExperiment name."),
+    namespace: str = typer.Option(..., "--namespace", "-n", help="The ABExperiment's namespace (part of the salt)."),
+    split: float = typer.Option(float(_CR["traffic_percent"].default), "--split", min=0.0, max=100.0,
+                                help="The experiment's spec.trafficPercent: percent of leads in treatment."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Each lead's arm in a sticky experiment, without scoring it: the predictor's own hash and salt.
+
+    A random (KServe canary) split has no per-lead arm: each request is split anew."""
+    from leadscore.predictor.routing import assign_arm
+
+    salt = experiment_salt(namespace, experiment)
+    arms = {lead: assign_arm(lead, salt, split) for lead in lead_ids}
+    if as_json:
+        typer.echo(json.dumps({"namespace": namespace, "experiment": experiment, "trafficPercent": split,
+                               "arms": arms}))
+        return
+    for lead, arm in arms.items():
+        typer.echo(f"{lead}\t{arm}")
+
+
+@experiment_app.command("analyze", epilog=example(
+    "leadscore experiment analyze --control 5120,604 --treatment 5033,661 --json"))
 def analyze_command(
     control: str | None = typer.Option(
         None, "--control", help="Control arm as EXPOSURES,CONVERSIONS, e.g. 1000,150 (or use --leads)."
@@ -95,7 +123,7 @@ def analyze_command(
     _print_analysis(analysis, as_json)
 
 
-@experiment_app.command("plan")
+@experiment_app.command("plan", epilog=example("leadscore experiment plan --baseline 0.12 --mde 0.1 --json"))
 def plan_command(
     baseline: float = typer.Option(..., "--baseline", help="Control conversion rate, e.g. 0.1."),
     mde: float = typer.Option(..., "--mde", help="Minimum detectable effect, relative (0.1 = +10 %)."),
@@ -133,7 +161,8 @@ def plan_command(
     _print_fields(fields, as_json, "Experiment plan")
 
 
-@experiment_app.command("simulate")
+@experiment_app.command("simulate", epilog=example(
+    "leadscore experiment simulate --baseline 0.1 --lift 0 --per-arm 5000 --runs 2000 --peek-every 100 --json"))
 def simulate_command(
     baseline: float = typer.Option(..., "--baseline", help="True control conversion rate."),
     lift: float = typer.Option(..., "--lift", help="True relative lift of treatment (0 = no effect)."),
@@ -186,7 +215,9 @@ def simulate_command(
     _print_fields(fields, as_json, "Peeking simulation")
 
 
-@experiment_app.command("report")
+@experiment_app.command("report", epilog=example(
+    "leadscore experiment report --summary http://collector:8090/v1/experiments/sales/pc-v2-vs-v1/summary \\",
+    "    --output report.html"))
 def report_command(
     summary_uri: str = typer.Option(
         ..., "--summary", help="ExperimentSummary JSON: a file, s3:// URI, or the collector's http(s) URL."
@@ -369,7 +400,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
 
     titles = {"msprt": "Sequential (mSPRT)", "planned": "Group-sequential", "fixed": "Fixed-horizon"}
     arms = Table(title=f"{titles[analysis.design]} analysis")
-    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval"):
+    for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval", "mean score",
+                   "hours to conversion"):
         arms.add_column(column, justify="left" if column == "arm" else "right")
     for arm in (analysis.control, analysis.treatment):
         arms.add_row(
@@ -378,6 +410,8 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
             str(arm.conversions),
             percent(arm.rate),
             f"{percent(arm.rate_ci_low)} – {percent(arm.rate_ci_high)}",
+            number(arm.mean_score),
+            number(arm.mean_hours_to_conversion),
         )
     figures = Table(show_header=False)
     figures.add_column("figure")

@@ -15,6 +15,7 @@ app = typer.Typer(
     help="Train, serve and A/B-test lead-conversion models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[auto]" and "[days covered]" must not vanish as markup
     add_completion=False,
 )
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from leadscore.api.health import DriftReport
+from leadscore.cli.help import example
 
 if TYPE_CHECKING:  # the monitoring package needs pandas, which the operator and collector images may lack
     from leadscore.monitoring.drift import DriftThresholds
@@ -15,7 +16,8 @@ monitor_app = typer.Typer(name="monitor", help="Model health: drift against the 
                           no_args_is_help=True)
 
 
-@monitor_app.command("drift")
+@monitor_app.command("drift", epilog=example(
+    "leadscore monitor drift --model s3://models/sales/pc/v3/ --data this_week.csv --json"))
 def drift(
     model: str = typer.Option(..., "--model", help="Model version directory or s3:// prefix."),
     data: str = typer.Option(..., "--data", help="CSV/Parquet path or s3:// URI of leads (no label needed)."),

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
+from leadscore.cli.help import example
+
 operator_app = typer.Typer(help="The Kubernetes operator: CRDs and the reconcile loop.", no_args_is_help=True)
 
 
-@operator_app.command("crds")
+@operator_app.command("crds", epilog=example(
+    "leadscore operator crds --output crds --chart charts/leadscore/templates"))
 def crds(
     output: Path = typer.Option(Path("crds"), "--output", help="Folder for the generated CRD YAML."),
     chart: Path | None = typer.Option(
@@ -29,7 +32,7 @@ def crds(
             typer.echo(f"wrote {folder / name}")
 
 
-@operator_app.command("run")
+@operator_app.command("run", epilog=example("leadscore operator run --namespace sales"))
 def run(
     namespace: list[str] = typer.Option(
         [], "--namespace", "-n", help="Watch only these namespaces (repeatable; globs allowed); "

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from leadscore.api.wire import Device
+from leadscore.cli.help import example
+
 
 def register(app: typer.Typer) -> None:
     """Attach ``serve`` to the root CLI."""
 
-    @app.command()
+    @app.command(epilog=example("leadscore serve --model s3://models/sales/pc/v3/ --name pc-leads",
+                                "leadscore serve --model models/v1 --strict --max-batch 5000 --http-port 9000"))
     def serve(
         model: str = typer.Option(..., "--model", help="Artifact directory or s3:// prefix of a trained version."),
         name: str = typer.Option("leadscore", "--name", help="Model name in the URL: /v1/models/NAME:predict."),
@@ -20,7 +24,7 @@ def register(app: typer.Typer) -> None:
             None, "--strict/--lenient", help="Refuse unknown fields (default: ignore them)."
         ),
         max_batch: int | None = typer.Option(None, "--max-batch", min=1, help="Most leads in one request [10000]."),
-        device: str | None = typer.Option(None, "--device", help="auto (CUDA when available), cpu or cuda [auto]."),
+        device: Device | None = typer.Option(None, "--device", help="auto (CUDA when available), cpu or cuda [auto]."),
         access_log: bool = typer.Option(False, "--access-log", help="Log every request (slower)."),
     ) -> None:
         """Serve a model with KServe's ModelServer until interrupted.

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from leadscore.api.leadscoringmodel import DataFormat, Vertical
+from leadscore.api.wire import Device
+from leadscore.cli.help import example
 from leadscore.errors import ConfigError, Location, one_line
 
 if TYPE_CHECKING:
@@ -30,7 +35,7 @@ def _train(
     trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
     time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
     seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: Device = typer.Option("auto", "--device", help="auto: CUDA when available."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
     model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
@@ -42,8 +47,8 @@ def _train(
     job: str | None = typer.Option(None, "--job", envvar="LEADSCORE_JOB",
                                    help="Name of the training Job (tagged in MLflow)."),
     version: str | None = typer.Option(None, "--version", help="Version label (default: a UTC timestamp)."),
-    vertical: str | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
-    data_format: str | None = typer.Option(None, "--format", help="csv | parquet (default: detected)."),
+    vertical: Vertical | None = typer.Option(None, "--vertical", help="Recorded in the model card."),
+    data_format: DataFormat | None = typer.Option(None, "--format", help="Default: detected from the name."),
     allow_leaky: bool = typer.Option(False, "--allow-leaky", help="Keep columns the leakage guard refuses."),
     leak_threshold: float = typer.Option(0.9, "--leak-threshold", help="Single-column ROC-AUC that is a leak."),
     mlflow_uri: str | None = typer.Option(None, "--mlflow-uri", help="Tracking URI (default MLFLOW_TRACKING_URI)."),
@@ -115,16 +120,13 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
-    def columns(values: list[str]) -> list[str]:
-        return [c.strip() for value in values for c in value.split(",") if c.strip()]
-
     if scoring is not None:
         options["scoring"] = spec_from_json(scoring, "--scoring")
     try:
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=columns(exclude), post_outcome=columns(post_outcome),
+                                exclude=exclude, post_outcome=post_outcome,
                                 allow_leaky=allow_leaky, leak_threshold=leak_threshold),
         )
     except PydanticError as exc:
@@ -163,23 +165,68 @@ def _score(
                                        help="Tiers and actions as JSON, overriding the model card's (what "
                                             "LEADSCORE_SCORING does for the endpoint); topPercent tiers are "
                                             "resolved on the version's held-out scores."),
+    since: str | None = typer.Option(None, "--since", help="Only leads from this moment on: an age such as 7d "
+                                                           "(before now), a date or an ISO timestamp."),
+    start: str | None = typer.Option(None, "--from", help="Like --since, for a fixed window with --to."),
+    end: str | None = typer.Option(None, "--to", help="Only leads before this moment (a date, timestamp or age)."),
+    time_column: str | None = typer.Option(None, "--time-column", help="The dataset's time column the window "
+                                                                        "applies to (required with one)."),
+    vertical: str | None = typer.Option(None, "--vertical", help="Only leads whose --vertical-column equals this."),
+    vertical_column: str = typer.Option("vertical", "--vertical-column", help="Column --vertical filters on."),
+    as_json: bool = typer.Option(False, "--json", help="Finish with one JSON line of completion metrics (rows, "
+                                                       "leads per tier, durations) instead of the sentence."),
 ) -> None:
     """Write lead id, probability, prediction, score 0-100, tier, action, SLA, priority, model version and
-    type per lead; print rows/s."""
+    type per lead (optionally of a time window and one vertical); the output is replaced whole, so a
+    rerun overwrites it. Progress goes to stderr; rows/s (or --json metrics) to stdout."""
     if not output.lower().endswith((".csv", ".parquet")):
         raise ConfigError(f"--output must end in .csv or .parquet, got {output!r}")
+    if since is not None and start is not None:
+        raise ConfigError("--since and --from both set the window's start: give one")
+    from leadscore.cli.times import parse_time
+    from leadscore.data.selection import RowSelection
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.batch import score_file
 
+    began = time.monotonic()
+    now = datetime.now(UTC)
+    first, first_option = (since, "--since") if since is not None else (start, "--from")
+    selection = RowSelection(time_column=time_column,
+                             start=parse_time(first, first_option, now) if first else None,
+                             end=parse_time(end, "--to", now) if end else None,
+                             equals={vertical_column: vertical} if vertical is not None else {})
+    if selection.start and selection.end and selection.start >= selection.end:
+        raise ConfigError(f"--to ({selection.end.isoformat()}) must be after the start ({selection.start.isoformat()})")
     tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
-    rows, seconds, engines = score_file(model, data, output, batch_size, tiers)
-    rate = rows / seconds if seconds > 0 else float("inf")
-    for note in engines.notes:
+    run = score_file(model, data, output, batch_size, tiers, selection, _progress)
+    rate = run.rows / run.seconds if run.seconds > 0 else float("inf")
+    for note in run.engines.notes:
         typer.echo(f"engines: {note}", err=True)
-    typer.echo(f"scored {rows:,} leads in {seconds:.3f} s ({rate:,.0f} rows/s; {engines.summary()}) -> {output}")
+    if as_json:
+        typer.echo(json.dumps({"event": "scored", "rows": run.rows, "datasetRows": run.dataset_rows,
+                               "tiers": run.tiers, "modelVersion": run.model_version, "output": output,
+                               "scoringSeconds": round(run.seconds, 3),
+                               "durationSeconds": round(time.monotonic() - began, 3),
+                               "window": {"from": selection.start and selection.start.isoformat(),
+                                          "to": selection.end and selection.end.isoformat()},
+                               "vertical": vertical, "engines": run.engines.summary()}))
+        return
+    typer.echo(f"scored {run.rows:,} leads in {run.seconds:.3f} s ({rate:,.0f} rows/s; {run.engines.summary()}) "
+               f"-> {output}")
+
+
+def _progress(done: int, total: int) -> None:
+    """One line per batch on stderr, so a Job's log shows how far a long re-scoring got."""
+    typer.echo(f"scoring: {done:,}/{total:,} leads ({done / total:.0%})", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(_train)
-    app.command("evaluate")(_evaluate)
-    app.command("score")(_score)
+    app.command("train", epilog=example(
+        "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
+        "    --trials 10 --output models/v1 --version v1"))(_train)
+    app.command("evaluate", epilog=example(
+        "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
+    app.command("score", epilog=example(
+        "leadscore score --model models/v1 --data fresh.csv --output scores.csv",
+        "leadscore score --model s3://models/sales/pc/v3/ --data s3://leads/all.parquet \\",
+        "    --output s3://leads/scores/pc.parquet --since 7d --time-column created_at --vertical pc --json"))(_score)

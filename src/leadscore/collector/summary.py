@@ -13,6 +13,9 @@ Rules (pure, in ``summarize``; docs/collector.md repeats them):
 * ``daily`` counts leads by the UTC day of their first exposure (cohorts), with the
   conversions of that cohort so far;
 * an arm's ``model_version`` is the version its most recent prediction came from;
+* an arm's scores (``score_count``, ``score_sum``) are those of its leads' first exposures, and
+  its time to conversion (``conversion_time_count``, ``conversion_seconds_sum``) adds up, over converted leads, the time
+  from the first exposure to the earliest converting outcome at or after it;
 * a lead's covariate (the control model's probability, which the predictor logs in sticky
   experiments) is the one of its first exposure; the arm and its daily cohort add up n, Σx,
   Σx² and Σx over converted leads for the regression-adjusted (CUPED/CUPAC) statistics.
@@ -41,6 +44,7 @@ class Exposure:
     model_version: str
     at: datetime
     covariate: float | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ class _Tally:
     covariate_sum: float = 0.0
     covariate_sum_sq: float = 0.0
     covariate_conversion_sum: float = 0.0
+    score_count: int = 0
+    score_sum: float = 0.0
+    conversion_time_count: int = 0
+    conversion_seconds_sum: float = 0.0
 
     def add_covariate(self, x: float | None, converted: bool) -> None:
         if x is None:
@@ -110,6 +118,12 @@ def summarize(
         tally.value_sum += value
         tally.value_sum_sq += value * value
         tally.add_covariate(exposure.covariate, bool(won))
+        if exposure.score is not None:
+            tally.score_count += 1
+            tally.score_sum += exposure.score
+        if won:
+            tally.conversion_time_count += 1
+            tally.conversion_seconds_sum += (min(r.occurred_at for r in won) - exposure.at).total_seconds()
         cohort = daily[(exposure.at.astimezone(UTC).date(), exposure.arm)]
         cohort.exposures += 1
         cohort.conversions += bool(won)
@@ -127,7 +141,7 @@ def summarize(
 
 
 def _daily_fields(cohort: _Tally) -> dict[str, float]:
-    return {name: value for name, value in vars(cohort).items() if not name.startswith("value_")}
+    return {name: value for name, value in vars(cohort).items() if name in DailyArmCount.model_fields}
 
 
 def experiment_summary(
@@ -156,6 +170,7 @@ def experiment_summary(
                 e.model_version,
                 e.predicted_at,
                 e.covariate,
+                e.score,
             )
             for e in events.exposures(session, where)
         ]

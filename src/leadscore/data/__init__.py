@@ -18,9 +18,10 @@ from leadscore.data.schema import (
     infer_schema,
 )
 from leadscore.data.synth import drop_ground_truth
-from leadscore.data.validation import MIN_ROWS, validate
+from leadscore.data.validation import CONVERSION_RATE_RANGE, MIN_ROWS, conversion_rate_warning, validate
 
 __all__ = [
+    "CONVERSION_RATE_RANGE",
     "GROUND_TRUTH_COLUMNS",
     "MIN_ROWS",
     "ColumnRole",
@@ -29,6 +30,7 @@ __all__ = [
     "DatasetSpec",
     "LeakFinding",
     "check_leakage",
+    "conversion_rate_warning",
     "drop_ground_truth",
     "infer_schema",
     "load_dataset",

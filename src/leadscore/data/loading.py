@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Literal
 
 import pandas as pd
 
+from leadscore.api.leadscoringmodel import DataFormat
 from leadscore.errors import DatasetError, StorageError
 from leadscore.store import artifacts
 from leadscore.store.s3 import is_s3_uri
 
-Format = Literal["csv", "parquet"]
+Format = DataFormat
 DELIMITERS = (",", ";", "\t", "|")
 _PARQUET_MAGIC = b"PAR1"
 

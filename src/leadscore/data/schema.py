@@ -63,9 +63,10 @@ class DatasetSpec(BaseModel):
     @field_validator("exclude", "post_outcome", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
-        """Accept the CLI's "a,b,c" as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+        """Accept the CLI's "a,b,c", repeated or not, as well as a list."""
+        values = [value] if isinstance(value, str) else value
+        if isinstance(values, list) and all(isinstance(v, str) for v in values):
+            return [part.strip() for v in values for part in v.split(",") if part.strip()]
         return value
 
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from leadscore.api.leadscoringmodel import Vertical
 from leadscore.data.schema import GROUND_TRUTH_COLUMNS
 
-Vertical = Literal["pc", "health", "commercial", "generic"]
-VERTICALS: tuple[Vertical, ...] = ("pc", "health", "commercial", "generic")
+VERTICALS: tuple[Vertical, ...] = get_args(Vertical)
 TARGET = "converted"
 ID_COLUMN = "lead_id"
 TIME_COLUMN = "created_at"

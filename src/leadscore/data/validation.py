@@ -158,6 +158,22 @@ def validate(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, Dataset
     return clean, schema
 
 
+CONVERSION_RATE_RANGE = (0.05, 0.95)
+"""Outside this range a conversion rate is suspicious (seed 003): usually a mislabelled target."""
+
+
+def conversion_rate_warning(rate: float) -> str | None:
+    """A warning when the share of converted leads looks wrong; training still proceeds (a rare
+    outcome can be real), but the card and the log say so."""
+    low, high = CONVERSION_RATE_RANGE
+    if low <= rate <= high:
+        return None
+    side = "below" if rate < low else "above"
+    return (f"conversion rate {rate:.1%} is {side} the usual {low:.0%}-{high:.0%}: check that the target "
+            "column marks conversions (1) and non-conversions (0); with this few "
+            f"{'positives' if rate < low else 'negatives'} held-out estimates are noisy")
+
+
 def check_informative(clean: pd.DataFrame, schema: DatasetSchema) -> None:
     """Refuse a table whose every feature is constant or entirely missing: no algorithm can
     learn from it (CatBoost crashes on it, the others would ship a constant score)."""

@@ -5,13 +5,18 @@ class (``single``: fewer than ``small`` rows, scored on one thread; ``batch``: t
 member's candidate engines (``leadscore.engines.members``) are:
 
 1. verified: the member's margins from the candidate, with every other member on its
-   onnxruntime sub-graph, through the blend and calibrator, must match ``model.onnx`` within
-   ``TOLERANCE`` on the artifact's stored held-out rows (``PARITY_ROWS_FILE``); a candidate
-   that does not, or that fails, is refused and the refusal noted;
+   onnxruntime sub-graph, through the blend and calibrator, must match ``model.onnx``'s
+   probability within ``TOLERANCE`` on the artifact's stored held-out rows
+   (``PARITY_ROWS_FILE``), and the margins themselves its ``MEMBERS_TENSOR`` column (what
+   agreement is computed from) when the reference answers them; a candidate that does not, or
+   that fails, is refused and the refusal noted;
 2. timed: a short bounded race (``race``: every candidate called in turn, round after round)
    on one stored row (single) or ``BATCH_ROWS`` rows (batch), the fastest verified engine per
    member kept.
 
+Every route answers what the reference answers: the probability, and the members' margins
+[N, M] only when the reference does (an ensemble whose agreement is served): the members' route
+stacks the margins it computed anyway, so agreement never costs a second run of ``model.onnx``.
 The members on their chosen engines then make one route, which is verified again as a whole
 and timed against ``model.onnx``; it scores that class only when clearly faster (``MARGIN``),
 and never when every member chose onnxruntime (that is ``model.onnx`` cut in pieces). An artifact without
@@ -29,14 +34,19 @@ from typing import Any
 
 import numpy as np
 
-from leadscore.api.artifact import PARITY_ROWS_FILE, ServingCard
+from leadscore.api.artifact import MEMBERS_TENSOR, PARITY_ROWS_FILE, ServingCard
 from leadscore.engines.members import FASTER, ONNXRUNTIME, Loader, Margin, Tail, onnx_margin, onnx_members
 
-Scorer = Callable[[np.ndarray], np.ndarray]
-"""float32 features [N, F] -> calibrated probability, float64 [N]."""
+Scored = tuple[np.ndarray, np.ndarray | None]
+"""The calibrated probability, float64 [N], and the members' margins, float64 [N, M] in the card's
+``members`` order (``model.onnx``'s ``MEMBERS_TENSOR``), or None when they are not asked for."""
+Scorer = Callable[[np.ndarray], Scored]
+"""float32 features [N, F] -> ``Scored``."""
 Key = tuple[str, ...]
 """What is timed: (class, member, engine), (class, "members") or (class, "model.onnx")."""
-Measure = Callable[[Key, Scorer, np.ndarray], float]
+Timed = Callable[[np.ndarray], object]
+"""What a race times: a ``Scorer`` or one member's ``Margin``."""
+Measure = Callable[[Key, Timed, np.ndarray], float]
 """(what is timed, the callable, its input) -> seconds of one call."""
 
 TOLERANCE = 1e-5
@@ -54,14 +64,14 @@ ROUNDS = {SINGLE: (300, 0.1), BATCH: (40, 0.3)}
 """Per class: at most N rounds, stopping after S seconds per raced callable."""
 
 
-def measure_seconds(key: Key, scorer: Scorer, x: np.ndarray) -> float:
+def measure_seconds(key: Key, scorer: Timed, x: np.ndarray) -> float:
     """Seconds of one call."""
     start = time.perf_counter()
     scorer(x)
     return time.perf_counter() - start
 
 
-def race(scorers: Mapping[Key, Scorer], x: np.ndarray, rounds: int, budget: float,
+def race(scorers: Mapping[Key, Timed], x: np.ndarray, rounds: int, budget: float,
          measure: Measure = measure_seconds) -> dict[Key, float]:
     """Each scorer's fastest call on ``x`` over up to ``rounds`` rounds in which every scorer runs
     once in turn, each round led by the next one, so that a burst of load from other processes
@@ -109,10 +119,15 @@ class Engines:
     small: int
     notes: list[str] = field(default_factory=list)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def scored(self, x: np.ndarray) -> Scored:
+        """The probability and, when the reference answers them, the members' margins."""
         if not len(x):
             return self.reference(x)
         return self.routes[SINGLE if len(x) < self.small else BATCH].score(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The probability alone."""
+        return self.scored(x)[0]
 
     def describe(self) -> dict[str, Any]:
         """For the model metadata: the route per class and the notes."""
@@ -171,7 +186,13 @@ def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: in
     except Exception as exc:  # an unknown calibrator, a graph without the members' tensors, no onnx package
         return reference_only(reference, small, f"the members cannot be scored apart ({exc}): model.onnx scores "
                                                 "every lead")
-    expected = np.asarray(reference(rows), dtype=np.float64)
+    probability, member_margins = reference(rows)
+    expected = np.asarray(probability, dtype=np.float64)
+    if member_margins is not None and np.shape(member_margins) != (len(rows), len(names)):
+        return reference_only(reference, small, f"model.onnx answers {MEMBERS_TENSOR} of shape "
+                                                f"{np.shape(member_margins)} for {len(rows)} rows and {len(names)} "
+                                                "members: model.onnx scores every lead")
+    expected_margins = None if member_margins is None else np.asarray(member_margins, dtype=np.float64)
     natives = {m.algorithm: directory / m.native_file for m in card.members}
     notes: list[str] = []
     routes = {}
@@ -184,16 +205,28 @@ def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: in
                     candidates[m][engine] = load(natives[m], threads_here)
                 except Exception as exc:
                     notes.append(f"{name}: {m} on {engine} could not load ({exc}); refused")
-        routes[name] = _route(name, names, candidates, tail, rows, expected, reference, measure, notes)
+        routes[name] = _route(name, names, candidates, tail, rows, (expected, expected_margins), reference,
+                              measure, notes)
     return Engines(reference, routes, small, notes)
 
 
+def _differs(tail: Tail, margins: list[np.ndarray], expected: Scored) -> float:
+    """The worst of |probability - model.onnx's| and, when the reference answers them,
+    |margin - model.onnx's member margin| (infinite on a wrong shape or a non-finite value)."""
+    probability, member_margins = expected
+    diff = max_diff(tail(margins), probability)
+    if member_margins is not None:
+        diff = max(diff, max_diff(np.column_stack(margins), member_margins))
+    return diff
+
+
 def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]], tail: Tail, rows: np.ndarray,
-           expected: np.ndarray, reference: Scorer, measure: Measure, notes: list[str]) -> Route:
+           expected: Scored, reference: Scorer, measure: Measure, notes: list[str]) -> Route:
     """Verify, time and compose one class's engines; ``model.onnx`` when nothing beats it."""
     whole = Route({}, reference)
+    with_margins = expected[1] is not None
     base = {m: candidates[m][ONNXRUNTIME](rows) for m in names}
-    diff = max_diff(tail([base[m] for m in names]), expected)
+    diff = _differs(tail, [base[m] for m in names], expected)
     if diff > TOLERANCE:
         notes.append(f"{name}: the members' onnxruntime margins through the numpy blend and calibration differ "
                      f"from model.onnx by {diff:.3g} (> {TOLERANCE:g}): model.onnx scores this class")
@@ -205,7 +238,7 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
             try:
                 out = np.asarray(margin(rows), dtype=np.float64)
                 if out.shape == (len(rows),):
-                    diff = max_diff(tail([out if n == m else base[n] for n in names]), expected)
+                    diff = _differs(tail, [out if n == m else base[n] for n in names], expected)
                     problem = f"differs from model.onnx by {diff:.3g} (> {TOLERANCE:g})"
                 else:
                     diff, problem = float("inf"), f"answered shape {out.shape} for {len(rows)} rows"
@@ -227,10 +260,11 @@ def _route(name: str, names: list[str], candidates: dict[str, dict[str, Margin]]
         return Route({}, reference, timings=timings)
     margins = [candidates[m][chosen[m]] for m in names]
 
-    def composed(features: np.ndarray) -> np.ndarray:
-        return tail([margin(features) for margin in margins])
+    def composed(features: np.ndarray) -> Scored:
+        computed = [margin(features) for margin in margins]
+        return tail(computed), np.column_stack(computed) if with_margins else None
 
-    diff = max_diff(composed(rows), expected)
+    diff = _differs(tail, [margin(rows) for margin in margins], expected)
     if diff > TOLERANCE:
         notes.append(f"{name}: the members on {chosen} together differ from model.onnx by {diff:.3g} "
                      f"(> {TOLERANCE:g}): model.onnx scores this class")

@@ -51,6 +51,9 @@ class ArmResult(BaseModel):
     rate_ci_low: float | None = Field(None, description="Wilson interval at the experiment's alpha.")
     rate_ci_high: float | None = None
     value_per_lead: float | None = Field(None, description="Mean outcome value, when values are reported.")
+    mean_score: float | None = Field(None, description="Average score the arm gave its leads, when logged.")
+    mean_hours_to_conversion: float | None = Field(None, description="Average hours from exposure to conversion "
+                                                                     "of the leads that converted.")
 
 
 class ValueResult(BaseModel):
@@ -321,6 +324,8 @@ def _arm_result(arm: ArmSummary, counts: ArmCounts, alpha: float, values_reporte
         rate_ci_low=interval.low,
         rate_ci_high=interval.high,
         value_per_lead=arm.value_sum / counts.exposures if values_reported else None,
+        mean_score=arm.mean_score(),
+        mean_hours_to_conversion=arm.mean_hours_to_conversion(),
     )
 
 
@@ -392,6 +397,8 @@ def status_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:
             "exposures": result.exposures,
             "conversions": result.conversions,
             "rate": result.value_per_lead if analysis.metric == "value" else result.rate,
+            "meanScore": result.mean_score,
+            "meanHoursToConversion": result.mean_hours_to_conversion,
         }
 
     return {

@@ -271,24 +271,21 @@ def planned_per_arm(
     Conversion plans from ``baselineRate``, else the observed control rate; value plans from the
     observed control mean and sd.
     """
-    options = {
-        "alpha": settings.alpha,
-        "power": settings.power,
-        "alternative": settings.alternative,
-        "treatment_share": settings.treatment_share,
-    }
+    alpha, power, alternative, share = settings.alpha, settings.power, settings.alternative, settings.treatment_share
     mde = settings.minimum_detectable_effect
     if metric == "value":
         if values is None or values.mean <= 0 or values.variance <= 0:
             return None
-        plan = plan_mean_experiment(values.mean, math.sqrt(values.variance), mde, **options)
+        plan = plan_mean_experiment(values.mean, math.sqrt(values.variance), mde, alpha=alpha, power=power,
+                                    alternative=alternative, treatment_share=share)
     else:
         baseline = settings.baseline_rate
         if baseline is None and control.exposures > 0:
             baseline = control.rate
         if baseline is None or not 0 < baseline < 1 or not 0 < baseline * (1 + mde) < 1:
             return None
-        plan = plan_experiment(baseline, mde, **options)
+        plan = plan_experiment(baseline, mde, alpha=alpha, power=power, alternative=alternative,
+                               treatment_share=share)
     return max(plan.per_arm, plan.treatment_per_arm)
 
 

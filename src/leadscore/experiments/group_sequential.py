@@ -51,9 +51,10 @@ def alpha_spent(fraction: ArrayLike, alpha: float, spending: Spending) -> np.nda
     t = np.clip(np.asarray(fraction, float), 0.0, 1.0)
     if spending == "obrien-fleming":
         with np.errstate(divide="ignore"):
-            return np.where(t > 0, 2 * stats.norm.sf(stats.norm.isf(alpha / 2) / np.sqrt(t)), 0.0)
+            spent: np.ndarray = np.where(t > 0, 2 * stats.norm.sf(stats.norm.isf(alpha / 2) / np.sqrt(t)), 0.0)
+        return spent
     if spending == "pocock":
-        return alpha * np.log1p((math.e - 1) * t)
+        return np.asarray(alpha * np.log1p((math.e - 1) * t), float)
     raise InvalidInputError(f"spending: expected one of {', '.join(SPENDING)}, got {spending!r}")
 
 
@@ -74,17 +75,15 @@ def boundaries(fractions: Sequence[float] | np.ndarray, alpha: float, spending: 
     spent = alpha_spent(t, alpha, spending)
     increments = np.diff(spent, prepend=0.0)
     result = np.empty(t.size)
-    grid = weights = density = None
-    previous = 0.0
-    for k, (fraction, increment) in enumerate(zip(t, increments, strict=True)):
-        if k == 0:
-            result[0] = stats.norm.isf(increment / 2) if increment > NEGLIGIBLE else math.inf
-            bound = min(result[0], Z_RANGE)
-            grid = np.linspace(-bound, bound, GRID_POINTS)
-            weights = _simpson_weights(GRID_POINTS, 2 * bound)
-            density = np.exp(-0.5 * grid**2) / SQRT_2PI
-            previous = fraction
-            continue
+    # the first look: the test statistic is standard normal on a grid up to its boundary
+    result[0] = stats.norm.isf(increments[0] / 2) if increments[0] > NEGLIGIBLE else math.inf
+    bound = min(result[0], Z_RANGE)
+    grid: np.ndarray = np.linspace(-bound, bound, GRID_POINTS)
+    weights = _simpson_weights(GRID_POINTS, 2 * bound)
+    density: np.ndarray = np.exp(-0.5 * grid**2) / SQRT_2PI
+    previous = float(t[0])
+    for k in range(1, t.size):
+        fraction, increment = float(t[k]), float(increments[k])
         rho = math.sqrt(previous / fraction)
         scale = math.sqrt(1 - previous / fraction)
         mass = weights * density

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from leadscore.api.abexperiment import ABExperimentSpec
+from leadscore.api.abexperiment import ABExperimentSpec, VarianceReduction
 from leadscore.experiments.group_sequential import Spending
 from leadscore.experiments.proportions import Alternative
 from leadscore.experiments.sequential import Mixing
@@ -24,7 +24,6 @@ from leadscore.experiments.srm import DEFAULT_SRM_ALPHA
 
 Metric = Literal["conversion", "value"]
 Design = Literal["fixed", "msprt", "planned"]
-VarianceReduction = Literal["auto", "off"]
 
 _CR = ABExperimentSpec.model_fields
 DEFAULT_MINIMUM_DETECTABLE_EFFECT: float = _CR["minimum_detectable_effect"].default

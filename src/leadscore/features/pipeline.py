@@ -125,6 +125,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------
 
     def _roles(self, frame: pd.DataFrame) -> tuple[dict[str, str], str | None, str | None]:
+        roles: dict[str, str]
         if self.schema is None:
             roles = {str(c): infer_role(frame[c]) for c in frame.columns if c not in GROUND_TRUTH_COLUMNS}
             return roles, None, None

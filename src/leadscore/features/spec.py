@@ -188,7 +188,7 @@ class FrequencyTargetEncoder(BaseModel):
         column: parsing.Levels = parsed[self.field]
         out = [column.lookup(lambda level: self.frequency.get(level, 0.0))]
         if self.target_rate is not None:
-            rates, prior = self.target_rate, self.prior
+            rates, prior = self.target_rate, self._prior()
             out.append(column.lookup(lambda level: rates.get(level, prior)))
         return out
 
@@ -196,7 +196,13 @@ class FrequencyTargetEncoder(BaseModel):
         value = row[self.field]
         out.append(self.frequency.get(value, 0.0))
         if self.target_rate is not None:
-            out.append(self.target_rate.get(value, self.prior))
+            out.append(self.target_rate.get(value, self._prior()))
+
+    def _prior(self) -> float:
+        """An unseen level's target rate; fitted together with ``target_rate``."""
+        if self.prior is None:
+            raise ValueError(f"{self.field}: a target-rate encoding needs its prior")
+        return self.prior
 
 
 DatetimePart = Literal["hour", "day_of_week", "is_weekend", "is_business_hours", "month", "quarter"]

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadscore.api.abexperiment import RULES, splits_in_kserve
+from leadscore.api.abexperiment import RULES, experiment_salt, splits_in_kserve
 from leadscore.api.common import Resources, Toleration
 from leadscore.api.conditions import PINNED_VERSION_MISSING
 from leadscore.api.leadscoringmodel import (
@@ -263,7 +263,7 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoring
             "LEADSCORE_AB_CONTROL_URI": uri[experiment.control],
             "LEADSCORE_AB_TREATMENT_URI": uri[experiment.treatment],
             "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
-            "LEADSCORE_AB_SALT": f"{namespace}/{experiment.name}",
+            "LEADSCORE_AB_SALT": experiment_salt(namespace, experiment.name),
         }
         return ServingPlan(mode=mode, version=mounted, storage_uri=_artifact(status, mounted, "arm"),
                            experiment=experiment, traffic=traffic, env=env)

@@ -20,10 +20,10 @@ from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import abexperiment
 from leadscore.api import conditions as c
-from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus
+from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus, winner_version
 from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSpec, LeadScoringModelStatus
 from leadscore.api.summary import ExperimentSummary, ServingSplit
-from leadscore.experiments.decision import decide, status_fields
+from leadscore.experiments.decision import ExperimentAnalysis, decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
 from leadscore.operator import metrics
 from leadscore.operator.deployment_mode import can_split
@@ -111,7 +111,7 @@ def reconcile_experiment(ctx: ExperimentContext, fetch_summary: SummaryFetcher) 
     before = ctx.status.model_copy(deep=True)
     if not is_final(ctx.status):
         if ctx.spec.stopped:
-            _stop(ctx)
+            _stop(ctx, fetch_summary)
         else:
             _step(ctx, fetch_summary)
     ctx.status.phase = c.experiment_phase(ctx.status.conditions)
@@ -139,14 +139,30 @@ def _step(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     _evaluate(ctx, model, fetch_summary)
 
 
-def _stop(ctx: ExperimentContext) -> None:
-    """spec.stopped: give the model's traffic back (when this experiment holds it), promote nothing."""
+def _stop(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
+    """spec.stopped: record the results at hand, give the model's traffic back (when this experiment
+    holds it) and promote ``spec.winner``'s version if one is chosen, else nothing."""
     model = ctx.kube.read_model(ctx.namespace, ctx.spec.model_ref)
+    model_status = LeadScoringModelStatus.model_validate((model or {}).get("status") or {})
+    holds = model is not None and model_status.experiment is not None and model_status.experiment.name == ctx.name
+    winner = winner_version(ctx.spec)
+    if holds and _analyse(ctx, fetch_summary) is not None:
+        ctx.status.decision = None  # the user ended it: the statistics' verdict is recorded, not applied
+    promote = winner if holds and winner != model_status.active_version else None
     if model is not None:
-        release(ctx.kube, ctx.settings, model, ctx.name)
+        release(ctx.kube, ctx.settings, model, ctx.name, promote_to=promote)
     ctx.status.concluded = ctx.now
-    message = (f"stopped by spec.stopped before a decision: model {ctx.spec.model_ref} serves its active "
-               f"version to every lead again, nothing promoted")
+    # a pass racing this one (the timer on a stale body) finds the winner already promoted
+    if promote is not None:
+        applied = f"winner {ctx.spec.winner} ({winner}) promoted, model {ctx.spec.model_ref} serves it to every lead"
+    elif winner is not None and winner == model_status.active_version:
+        applied = f"winner {ctx.spec.winner} ({winner}) is the active version and serves every lead"
+    elif winner is not None:
+        applied = (f"winner {ctx.spec.winner} ({winner}) not promoted: the experiment did not hold model "
+                   f"{ctx.spec.model_ref}'s traffic")
+    else:
+        applied = f"model {ctx.spec.model_ref} serves its active version to every lead again, nothing promoted"
+    message = f"stopped by spec.stopped: {applied}"
     ctx.condition(c.RUNNING, c.FALSE, c.STOPPED_BY_USER, message)
     ctx.events.append(Event("Normal", c.STOPPED_BY_USER, message))
 
@@ -179,7 +195,9 @@ def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScor
     ctx.events.append(Event("Normal", c.TRAFFIC_SPLIT, message))
 
 
-def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: SummaryFetcher) -> None:
+def _analyse(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> ExperimentAnalysis | None:
+    """Fetch the collector's summary, analyse it and write the results to status; None (and a
+    SummaryUnavailable condition) when the collector cannot answer."""
     started = ctx.status.started or ctx.now
     # KServe's canary leaves the control revision's predictions untagged: count by version instead
     split = ServingSplit(service=ctx.spec.model_ref, control_version=ctx.spec.control.version,
@@ -189,14 +207,21 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
         summary = fetch_summary(ctx.namespace, ctx.name, split)
     except (httpx.HTTPError, ValueError) as exc:  # unreachable or malformed: the split keeps running
         ctx.condition(c.RUNNING, c.TRUE, c.SUMMARY_UNAVAILABLE, f"collector summary unavailable: {exc}")
-        return
-    settings = ExperimentSettings.from_spec(ctx.spec)
-    analysis = decide(summary, settings, elapsed=max(ctx.now - started, timedelta(0)))
+        return None
+    analysis = decide(summary, ExperimentSettings.from_spec(ctx.spec), elapsed=max(ctx.now - started, timedelta(0)))
     fields = status_fields(analysis)
     fields["control"]["version"] = ctx.spec.control.version
     fields["treatment"]["version"] = ctx.spec.treatment.version
     ctx.status = ABExperimentStatus.model_validate({**ctx.status.to_wire(), **fields,
                                                     "lastEvaluated": ctx.now.isoformat()})
+    return analysis
+
+
+def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: SummaryFetcher) -> None:
+    analysis = _analyse(ctx, fetch_summary)
+    if analysis is None:
+        return
+    settings = ExperimentSettings.from_spec(ctx.spec)
     if analysis.decision == "continue":
         ctx.condition(c.RUNNING, c.TRUE, c.TRAFFIC_SPLIT, analysis.reason)
         return

@@ -8,7 +8,7 @@ made it": the existing object is read back, which is what makes every handler id
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -26,15 +26,23 @@ ISVC_PLURAL = "inferenceservices"
 def load_api_client() -> client.ApiClient:
     """In-cluster credentials when running in a Pod, else ``$KUBECONFIG`` / ``~/.kube/config``."""
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     except config.ConfigException:
         # read $KUBECONFIG now: the client library resolves its default path once, at import
-        return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
+        loaded = config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))  # type: ignore[no-untyped-call]
+        return cast(client.ApiClient, loaded)
 
 
 def _missing(exc: ApiException) -> bool:
-    return exc.status == 404
+    return bool(exc.status == 404)
+
+
+def _object(value: object) -> dict[str, Any]:
+    """An API object as the client library returns it untyped: a JSON object."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a Kubernetes object (a dict), got {type(value).__name__}")
+    return value
 
 
 class Kube:
@@ -47,7 +55,7 @@ class Kube:
         self._custom = client.CustomObjectsApi(api)
 
     def _plain(self, obj: Any) -> dict[str, Any]:
-        return self._api.sanitize_for_serialization(obj)
+        return _object(self._api.sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
 
     # Jobs and their pods -------------------------------------------------------------------
 
@@ -55,7 +63,7 @@ class Kube:
         """Create the Job, or return the one of that name that already exists."""
         namespace = manifest["metadata"]["namespace"]
         try:
-            return self._plain(self._batch.create_namespaced_job(namespace, manifest))
+            return self._plain(self._batch.create_namespaced_job(namespace, cast(Any, manifest)))
         except ApiException as exc:
             if exc.status != 409:
                 raise
@@ -94,8 +102,8 @@ class Kube:
 
     def read_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            return self._custom.get_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
-                                                             ISVC_PLURAL, name)
+            return _object(self._custom.get_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
+                                                                     ISVC_PLURAL, name))
         except ApiException as exc:
             if _missing(exc):
                 return None
@@ -103,22 +111,22 @@ class Kube:
 
     def create_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
         namespace = manifest["metadata"]["namespace"]
-        return self._custom.create_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
-                                                            ISVC_PLURAL, manifest)
+        return _object(self._custom.create_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
+                                                                    ISVC_PLURAL, manifest))
 
     def replace_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """PUT with the read ``resourceVersion``: a concurrent writer makes this fail with 409
         (optimistic concurrency) instead of one of the two changes being lost."""
         meta = manifest["metadata"]
-        return self._custom.replace_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, meta["namespace"],
-                                                             ISVC_PLURAL, meta["name"], manifest)
+        return _object(self._custom.replace_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, meta["namespace"],
+                                                                     ISVC_PLURAL, meta["name"], manifest))
 
     # LeadScoringModels (read and status-patched by the experiment handlers) ---------------------
 
     def read_model(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            return self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
-                                                             LEAD_SCORING_MODEL.plural, name)
+            return _object(self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                                     LEAD_SCORING_MODEL.plural, name))
         except ApiException as exc:
             if _missing(exc):
                 return None
@@ -131,5 +139,5 @@ class Kube:
         body: dict[str, Any] = {"status": status}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
-        return self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace,
-                                                                  LEAD_SCORING_MODEL.plural, name, body)
+        return _object(self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace,
+                                                                          LEAD_SCORING_MODEL.plural, name, body))

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from leadscore.api.wire import Device
 from leadscore.engines import Engines, choose
 from leadscore.engines.choice import reference_only
 from leadscore.explain import UNIT, Explainer, members_from_card
@@ -21,8 +22,9 @@ from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
 from leadscore.predictor import metrics, rules
 from leadscore.predictor.columnar import Columns
-from leadscore.predictor.engine import SMALL_BATCH, Device, OnnxScorer, default_threads
+from leadscore.predictor.engine import SMALL_BATCH, OnnxScorer, default_threads
 from leadscore.published import PublishedArtifact
+from leadscore.uncertainty import Table, per_lead
 
 Factor = dict[str, Any]
 
@@ -35,6 +37,10 @@ class Arm(Protocol):
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Calibrated probability of conversion per lead, float64 [N]."""
+        ...
+
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities and ``leadscore.uncertainty.per_lead`` (None when the arm has no such numbers)."""
         ...
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
@@ -71,12 +77,16 @@ class ModelArm:
         self.version = artifact.version
         self.artifact = artifact
         self.feature_spec: FeatureSpec | None = artifact.feature_spec
-        self._onnx = OnnxScorer(artifact.onnx_path, device=device, threads=threads)
+        self._table = Table(artifact.uncertainty) if artifact.uncertainty is not None else None
+        # an ensemble whose agreement is served asks model.onnx for its members' margins too; the
+        # engines then answer them as well (verified against model.onnx's at load)
+        self._onnx = OnnxScorer(artifact.onnx_path, device=device, threads=threads,
+                                members=self._table is not None and len(self._table.members) > 1)
         if self._onnx.providers[0] == "CPUExecutionProvider":
-            self.engines: Engines = choose(artifact.path, artifact.card, self._onnx.predict,
-                                  threads=threads or default_threads(), small=SMALL_BATCH)
+            self.engines: Engines = choose(artifact.path, artifact.card, self._onnx.predict_members,
+                                           threads=threads or default_threads(), small=SMALL_BATCH)
         else:
-            self.engines = reference_only(self._onnx.predict, SMALL_BATCH,
+            self.engines = reference_only(self._onnx.predict_members, SMALL_BATCH,
                                           f"model.onnx runs on {self._onnx.providers[0]}: it scores every lead")
         self._names = artifact.feature_spec.feature_names()
         origins = artifact.feature_spec.feature_origins()
@@ -89,9 +99,16 @@ class ModelArm:
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return self.engines.predict(self.artifact.feature_spec.transform_records(records))
 
-    def score_columns(self, columns: Columns, size: int) -> np.ndarray:
-        """The same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
-        return self.engines.predict(self.artifact.feature_spec.transform_columns(columns, size))
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._with_uncertainty(self.artifact.feature_spec.transform_records(records))
+
+    def score_columns(self, columns: Columns, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """``scored`` for the same leads as typed columns (``leadscore.predictor.columnar``): the batch fast path."""
+        return self._with_uncertainty(self.artifact.feature_spec.transform_columns(columns, size))
+
+    def _with_uncertainty(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probability, margins = self.engines.scored(matrix)
+        return probability, None if self._table is None else per_lead(self._table, probability, margins)
 
     def announce(self, model_name: str, logger: logging.Logger) -> None:
         """Log the engine per batch-size class and member, and every refusal; set the engine metric."""
@@ -136,6 +153,10 @@ class RulesArm:
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return rules.rule_scores(records) / 100.0
+
+    def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rule points are not calibrated: no interval, confidence or agreement."""
+        return self.probabilities(records), None
 
     def factors(self, records: Sequence[Mapping[str, Any]], top: int) -> list[list[Factor]]:
         points, values = rules.rule_points(records)

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadscore.api import abexperiment
 from leadscore.api.leadscoringmodel import ScoringSpec
-from leadscore.api.wire import MAX_BATCH
+from leadscore.api.wire import MAX_BATCH, Device
 from leadscore.errors import ConfigError, Location, one_line
 
 RULES = abexperiment.RULES
@@ -62,7 +62,7 @@ class PredictorSettings(BaseModel):
     model_uri: str = Field(DEFAULT_MODEL_DIR, min_length=1)
     strict: bool = False
     max_batch: int = Field(MAX_BATCH, ge=1, le=1_000_000)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = "auto"
     threads: int | None = Field(None, ge=1, le=256)
     top_factors: int = Field(5, ge=1, le=100)
     scoring: ScoringSpec | None = None

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from leadscore.api.artifact import INPUT_TENSOR, OUTPUT_TENSOR
+from leadscore.api.artifact import INPUT_TENSOR, MEMBERS_TENSOR, OUTPUT_TENSOR
+from leadscore.api.wire import Device
 from leadscore.errors import ConfigError
-
-Device = Literal["auto", "cpu", "cuda"]
 
 SMALL_BATCH = 8
 """Below this many rows the single-threaded session is faster (measured crossover: ~10 rows)."""
@@ -56,9 +54,11 @@ def default_threads() -> int:
 
 
 class OnnxScorer:
-    """``features`` float32 [N, F] in, calibrated probability [N] out."""
+    """``features`` float32 [N, F] in, calibrated probability [N] out (and, when ``members`` is asked
+    for and the graph has them, the ensemble members' margins [N, M] from the same run)."""
 
-    def __init__(self, model_path: Path, device: Device = "auto", threads: int | None = None) -> None:
+    def __init__(self, model_path: Path, device: Device = "auto", threads: int | None = None,
+                 members: bool = False) -> None:
         import onnxruntime as ort
 
         providers = providers_for(device, ort.get_available_providers())
@@ -74,7 +74,7 @@ class OnnxScorer:
             raise ConfigError(f"{model_path}: expected an output named {OUTPUT_TENSOR!r}, found {outputs}")
         width = inputs[INPUT_TENSOR].shape[1] if len(inputs[INPUT_TENSOR].shape) == 2 else None
         self.n_features: int | None = width if isinstance(width, int) else None
-        self._outputs = [OUTPUT_TENSOR]
+        self._outputs = [OUTPUT_TENSOR] + ([MEMBERS_TENSOR] if members and MEMBERS_TENSOR in outputs else [])
 
     @property
     def providers(self) -> list[str]:
@@ -82,12 +82,16 @@ class OnnxScorer:
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities of conversion, float64 [N]: one positive-class column whatever the export's shape."""
+        return self.predict_members(matrix)[0]
+
+    def predict_members(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities as ``predict``, and the members' margins when they were asked for (else None)."""
         session = self._small if len(matrix) < SMALL_BATCH else self._session
-        (probability,) = session.run(self._outputs, {INPUT_TENSOR: matrix})
+        probability, *members = session.run(self._outputs, {INPUT_TENSOR: matrix})
         probability = np.asarray(probability)
         if probability.ndim == 2 and probability.shape[1] == 2:
             probability = probability[:, 1]
-        return probability.reshape(-1).astype(np.float64, copy=False)
+        return probability.reshape(-1).astype(np.float64, copy=False), (members[0] if members else None)
 
 
 def _open_session(model_path: Path, providers: list[str], threads: int):  # -> onnxruntime.InferenceSession

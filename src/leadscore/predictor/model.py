@@ -44,7 +44,8 @@ from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
-from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
+from leadscore.scoring import TIERS, actions, cutoffs, demote_unconfident, priorities, slas, tier_index, to_scores
+from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
 DEFAULT_ID_FIELD = "lead_id"
 
@@ -79,6 +80,7 @@ class Scored:
     factors: list[list[dict[str, Any]]] | None = field(default=None)
     fell_back: np.ndarray | None = field(default=None)  # per lead: scored by the rules after a model failure
     covariate: np.ndarray | None = field(default=None)  # per lead: the control arm's probability (experiments)
+    uncertainty: np.ndarray | None = field(default=None)  # [N, 4] UNCERTAINTY_FIELDS, NaN where none
 
 
 class LeadScoreModel(Model):
@@ -203,6 +205,7 @@ class LeadScoreModel(Model):
             ("model_version", "BYTES"),
             ("model_type", "BYTES"),
             ("vertical", "BYTES"),
+            *((name, "FP64") for name in UNCERTAINTY_FIELDS),
             ("processing_time_ms", "FP64"),
         ]
         if self.settings.ab:
@@ -309,13 +312,13 @@ class LeadScoreModel(Model):
         return ids
 
     def predict(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
-        probability, fell_back = self._probabilities(payload, self._fallback)
+        probability, fell_back, uncertainty = self._probabilities(payload, self._fallback)
         covariate = self._control_probabilities(payload, probability, fell_back)
-        return Scored(payload, probability, fell_back=fell_back, covariate=covariate)
+        return Scored(payload, probability, fell_back=fell_back, covariate=covariate, uncertainty=uncertainty)
 
     def explain(self, payload: Prepared, headers: dict[str, str] | None = None) -> Scored:
         top = self.settings.top_factors
-        probability, _ = self._probabilities(payload, None)  # factors come from the model: no fallback
+        probability, _, uncertainty = self._probabilities(payload, None)  # factors come from the model: no fallback
         factors: list[list[dict[str, Any]]] = [[] for _ in payload.lead_ids]
         for arm, rows in self._groups(payload):
             records = self._records(payload.batch, rows)
@@ -323,7 +326,8 @@ class LeadScoreModel(Model):
                 range(len(records)) if rows is None else rows, arm.factors(records, top), strict=True
             ):
                 factors[row] = lead_factors
-        return Scored(payload, probability, factors, covariate=self._control_probabilities(payload, probability, None))
+        return Scored(payload, probability, factors, covariate=self._control_probabilities(payload, probability, None),
+                      uncertainty=uncertainty)
 
     def _control_probabilities(
         self, payload: Prepared, probability: np.ndarray, fell_back: np.ndarray | None
@@ -342,7 +346,7 @@ class LeadScoreModel(Model):
         treated = np.flatnonzero(payload.arm_index == 1)
         if treated.size:
             try:
-                covariate[treated] = self._arm_probabilities(self.arms[0], payload, treated)
+                covariate[treated] = self._arm_probabilities(self.arms[0], payload, treated)[0]
             except Exception:
                 logger.exception("model %s: the control arm failed to score %d treatment leads; their "
                                  "covariate is left out", self.name, treated.size)
@@ -355,16 +359,22 @@ class LeadScoreModel(Model):
             return [(self.arms[0], None)]
         return [(arm, rows) for k, arm in enumerate(self.arms) if len(rows := np.flatnonzero(payload.arm_index == k))]
 
-    def _probabilities(self, payload: Prepared, fallback: RulesArm | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Each arm's probabilities for its own leads, and which leads ``fallback`` scored instead
-        because their model failed (None when none did)."""
+    def _probabilities(
+        self, payload: Prepared, fallback: RulesArm | None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Each arm's probabilities for its own leads, which leads ``fallback`` scored instead
+        because their model failed (None when none did), and each lead's interval, confidence and
+        agreement (``leadscore.uncertainty.per_lead``; NaN where its arm has none)."""
         batch = payload.batch
         out = np.empty(batch.size, dtype=np.float64)
+        uncertainty = np.full((batch.size, len(UNCERTAINTY_FIELDS)), np.nan)
         fell_back = None
         for arm, rows in self._groups(payload):
             leads = slice(None) if rows is None else rows
             try:
-                out[leads] = self._arm_probabilities(arm, payload, rows)
+                out[leads], arm_uncertainty = self._arm_probabilities(arm, payload, rows)
+                if arm_uncertainty is not None:
+                    uncertainty[leads] = arm_uncertainty
             except Exception:
                 if fallback is None or not isinstance(arm, ModelArm):
                     raise
@@ -374,10 +384,13 @@ class LeadScoreModel(Model):
                 out[leads] = fallback.probabilities(self._records(batch, rows))
                 fell_back = np.zeros(batch.size, dtype=bool) if fell_back is None else fell_back
                 fell_back[leads] = True
-        return out, fell_back
+                uncertainty[leads] = np.nan
+        return out, fell_back, uncertainty
 
     @staticmethod
-    def _arm_probabilities(arm: Arm, payload: Prepared, rows: np.ndarray | None) -> np.ndarray:
+    def _arm_probabilities(
+        arm: Arm, payload: Prepared, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """From typed columns when the batch had them for the arm's contract, else from records
         (which a batch that arrived as columns builds only then)."""
         columns = payload.columns.get(id(arm.feature_spec))
@@ -385,7 +398,7 @@ class LeadScoreModel(Model):
             if rows is not None:
                 columns = {name: column[rows] for name, column in columns.items()}
             return arm.score_columns(columns, payload.batch.size if rows is None else len(rows))
-        return arm.probabilities(LeadScoreModel._records(payload.batch, rows))
+        return arm.scored(LeadScoreModel._records(payload.batch, rows))
 
     @staticmethod
     def _records(batch: DecodedBatch, rows: np.ndarray | None) -> list[dict[str, Any]]:
@@ -399,6 +412,9 @@ class LeadScoreModel(Model):
         scores = to_scores(probability)
         per_arm = np.zeros(len(scores), dtype=np.intp) if prepared.arm_index is None else prepared.arm_index
         tiers = tier_index(scores, self._bounds[per_arm])
+        if result.uncertainty is not None:
+            tiers = demote_unconfident(tiers, result.uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
+                                       self._scoring)
         model_types = self._model_types[per_arm]
         if prepared.arm_index is None:
             versions = [self.arms[0].version] * len(scores)
@@ -424,6 +440,7 @@ class LeadScoreModel(Model):
             "model_version": versions,
             "model_type": model_types.tolist(),
             "vertical": [self._vertical] * len(scores),
+            **_uncertainty_columns(result.uncertainty, len(scores), prepared.request is not None),
             "processing_time_ms": [round((time.perf_counter() - prepared.started) * 1000.0, 3)] * len(scores),
         }
         if arms is not None:
@@ -480,6 +497,17 @@ class LeadScoreModel(Model):
             infer_outputs=outputs,
             from_grpc=request.from_grpc,
         )
+
+
+def _uncertainty_columns(values: np.ndarray | None, size: int, v2: bool) -> dict[str, list[float | None]]:
+    """``interval_low``, ``interval_high``, ``confidence`` and ``agreement`` rounded to 6 digits; a
+    missing one (an old version, a single model's agreement, the rules) is null in V1 JSON and
+    NaN in a V2 FP64 tensor."""
+    values = np.full((size, len(UNCERTAINTY_FIELDS)), np.nan) if values is None else np.round(values, 6)
+    columns = {}
+    for name, column in zip(UNCERTAINTY_FIELDS, values.T.tolist(), strict=True):
+        columns[name] = column if v2 else [None if v != v else v for v in column]
+    return columns
 
 
 def _flag(leads: list[dict[str, Any]], flags: list[list[str]] | None) -> None:

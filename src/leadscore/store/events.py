@@ -353,6 +353,7 @@ class ExposureRow(NamedTuple):
     model_version: str
     predicted_at: datetime
     covariate: float | None
+    score: float | None
 
 
 class ScoredRow(NamedTuple):
@@ -425,7 +426,7 @@ def _predictions(session: Session, row: Callable[..., R], columns: Sequence[Any]
 def exposures(session: Session, where: list[ColumnElement[bool]]) -> list[ExposureRow]:
     """The predictions ``where`` selects (``in_experiment``, ``in_service``), oldest first."""
     columns = (Prediction.lead_id, Prediction.arm, Prediction.model_version, Prediction.predicted_at,
-               Prediction.covariate)
+               Prediction.covariate, Prediction.score)
     return _predictions(session, ExposureRow, columns, where)
 
 

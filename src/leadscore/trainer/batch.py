@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 from leadscore.api.health import DriftReport
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
+from leadscore.data.selection import RowSelection, select_rows
 from leadscore.data.validation import binary_target
 from leadscore.engines import Engines, choose
 from leadscore.errors import DatasetError, StorageError
@@ -30,6 +32,7 @@ from leadscore.published import PublishedArtifact
 from leadscore.store import artifacts
 from leadscore.trainer import onnx_graph
 from leadscore.trainer.metrics import evaluate
+from leadscore.uncertainty import UNCERTAINTY_FIELDS, Table, per_lead
 
 
 @dataclass
@@ -45,23 +48,39 @@ class PublishedModel:
     def open(cls, uri: str) -> PublishedModel:
         artifact = PublishedArtifact.open(uri)
         session = onnx_graph.session(str(artifact.onnx_path))
+        # an ensemble with agreement also answers its members' margins, from the same run
+        members = artifact.uncertainty is not None and len(artifact.uncertainty.members) > 1
 
-        def reference(x: np.ndarray) -> np.ndarray:
-            return onnx_graph.predict(session, x).astype(np.float64)
+        def reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            return onnx_graph.predict_with_members(session, x, members)
 
         engines = choose(artifact.path, artifact.card, reference, threads=os.cpu_count() or 1, small=2,
                          spinning=True)
         return cls(artifact=artifact, session=session, engines=engines)
 
     def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
+        return self.scored(frame, batch_size, uncertain=False)[0]
+
+    def scored(self, frame: pd.DataFrame, batch_size: int = 65536, uncertain: bool = True,
+               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities, and ``leadscore.uncertainty.per_lead`` (the interval, confidence and
+        agreement the endpoint answers; NaN where the version has none) when ``uncertain``,
+        ``batch_size`` rows at a time; ``progress(done, total)`` after each batch."""
         from leadscore.features.pipeline import frame_columns
 
-        out = []
+        table = Table(self.artifact.uncertainty) if uncertain and self.artifact.uncertainty is not None else None
+        out, extra = [], []
         for start in range(0, len(frame), batch_size):
             chunk = frame.iloc[start : start + batch_size]
             matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
-            out.append(self.engines.predict(matrix))
-        return np.concatenate(out).astype(np.float64) if out else np.empty(0)
+            probability, margins = self.engines.scored(matrix)
+            out.append(probability)
+            extra.append(per_lead(table, probability, margins))
+            if progress is not None:
+                progress(start + len(chunk), len(frame))
+        if not out:
+            return np.empty(0), np.empty((0, len(UNCERTAINTY_FIELDS)))
+        return np.concatenate(out), np.concatenate(extra)
 
 
 def evaluate_model(model_uri: str, data_uri: str, target: str) -> dict[str, Any]:
@@ -89,25 +108,55 @@ def drift_of_file(model_uri: str, data_uri: str, thresholds: DriftThresholds) ->
     return compare(profile, frame_columns(frame), len(frame), model.probabilities(frame), thresholds)
 
 
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one ``score_file`` did: the completion metrics of a (scheduled) re-scoring."""
+
+    rows: int
+    """Leads scored and written."""
+    dataset_rows: int
+    """Leads in the dataset before the selection."""
+    seconds: float
+    """Time in the model alone (rows/s is measured on it)."""
+    model_version: str
+    engines: Engines
+    """What scored: the engine per batch-size class and member, and every refusal."""
+    tiers: dict[str, int] = field(default_factory=dict)
+    """Leads per tier, every tier named (zero included)."""
+
+
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
-               scoring: ScoringSpec | None = None) -> tuple[int, float, Engines]:
+               scoring: ScoringSpec | None = None, selection: RowSelection | None = None,
+               progress: Callable[[int, int], None] | None = None) -> ScoreRun:
     """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
-    action, SLA, priority, model version and type); returns (rows, seconds scoring, the engines that
-    scored). The tiers are
-    ``scoring``'s, else the card's: the precedence the predictor applies."""
-    from leadscore.scoring import TIERS, actions, cutoffs, priorities, slas, tier_index, to_scores
+    action, SLA, priority, interval, confidence, agreement, model version and type) for the rows
+    ``selection`` keeps. The tiers are ``scoring``'s, else the card's: the precedence the predictor
+    applies. The output is replaced whole (``artifacts.write_bytes``), so a rerun overwrites the
+    previous run's file."""
+    from leadscore.scoring import (
+        TIERS,
+        actions,
+        cutoffs,
+        demote_unconfident,
+        priorities,
+        slas,
+        tier_index,
+        to_scores,
+    )
 
     model = PublishedModel.open(model_uri)
     card = model.artifact.card
     spec = scoring or card.scoring
     bounds = cutoffs(spec, card.score_histogram)  # refuse before loading the data
-    frame = load_dataset(data_uri)
+    dataset = load_dataset(data_uri)
+    frame = select_rows(dataset, selection, data_uri) if selection is not None else dataset
     id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
-    probabilities = model.probabilities(frame, batch_size)
+    probabilities, uncertainty = model.scored(frame, batch_size, progress=progress)
     seconds = time.perf_counter() - started
     scores = to_scores(probabilities)
-    tiers = tier_index(scores, bounds)
+    tiers = demote_unconfident(tier_index(scores, bounds), uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
+                               spec)
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,
@@ -118,6 +167,7 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
         "action": np.asarray(actions(spec), dtype=object)[tiers],
         "sla": np.asarray(slas(spec), dtype=object)[tiers],
         "priority": np.asarray(priorities(spec), dtype=object)[tiers],
+        **dict(zip(UNCERTAINTY_FIELDS, np.round(uncertainty, 6).T, strict=True)),
         "model_version": model.artifact.version,
         "model_type": card.shipped,
     })
@@ -127,7 +177,9 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     else:
         table.to_csv(buffer, index=False)
     artifacts.write_bytes(output, buffer.getvalue())
-    return len(table), seconds, model.engines
+    counts = np.bincount(tiers, minlength=len(TIERS))
+    return ScoreRun(rows=len(table), dataset_rows=len(dataset), seconds=seconds, model_version=model.artifact.version,
+                    engines=model.engines, tiers={tier: int(n) for tier, n in zip(TIERS, counts, strict=True)})
 
 
 def write_termination_message(path: str | None, text: str) -> str | None:

@@ -1,4 +1,4 @@
-"""``model_card.json``: what was trained, on what, how well, and what shipped (DESIGN §4).
+"""``model_card.json``: what was trained, on what, how well, and what shipped (docs/architecture.md).
 
 Serving reads the slice ``leadscore.api.artifact.ServingCard`` defines (``version``,
 ``threshold``, ``scoring``, ``members``); the operator and people read the rest. Plain
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from leadscore.api.artifact import ServingMember
+from leadscore.api.artifact import IntervalCoverage, ServingMember
 from leadscore.api.leadscoringmodel import ScoringSpec, TierCutoff
 from leadscore.data import DatasetSchema, LeakFinding
 from leadscore.trainer.ensemble import CandidateScore
@@ -42,9 +42,11 @@ class AlgorithmCard(BaseModel):
     trials: int
     pruned: int
     seconds: float
-    valid_log_loss: float = Field(description="Best trial's raw validation log loss.")
+    valid_log_loss: float = Field(description="Best trial's validation log loss after Platt scaling (the search's "
+                                                "objective).")
     params: dict[str, Any]
-    test: dict[str, float] = Field(description="Held-out metrics, calibrated on validation alone.")
+    test: dict[str, float] = Field(description="Held-out metrics of the refitted model, calibrated on the "
+                                               "selection rows alone.")
 
 
 class TensorCard(BaseModel):
@@ -76,9 +78,26 @@ class DataCard(BaseModel):
     positive_rate: float
     split: dict[str, Any]
     leakage: list[LeakFinding]
+    warnings: list[str] = Field(default_factory=list, description="Sanity warnings (e.g. the conversion rate).")
     data_schema: DatasetSchema = Field(alias="schema")
 
     model_config = {"populate_by_name": True}
+
+
+class FinalFitCard(BaseModel):
+    """Which rows chose the model and which rows it learned from (see ``leadscore.trainer.refit``)."""
+
+    rows: int = Field(description="Rows the shipped models were refitted on: every non-test row.")
+    positives: int
+    selection: Literal["validation", "cross-validation"] = Field(
+        description="Rows behind the model choice, blend weights, calibrator and threshold: the validation "
+                    "part, or out-of-fold margins over all non-test rows when validation held too few positives.")
+    selection_rows: int
+    selection_positives: int
+    folds: int | None = None
+    rounds: dict[str, int] = Field(default_factory=dict,
+                                   description="Boosting rounds of each refitted model (search's rounds, scaled).")
+    reason: str
 
 
 class TrainingCard(BaseModel):
@@ -89,6 +108,7 @@ class TrainingCard(BaseModel):
     time_budget_seconds: float | None
     parity_max_abs_diff: float
     libraries: dict[str, str]
+    final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
 
 
 class ChampionCard(BaseModel):
@@ -131,6 +151,10 @@ class ModelCard(BaseModel):
                                                    "tiers set by share on it).")
     tiers: list[TierCutoff] = Field(description="Each tier's score cut-off, resolved from `scoring` on the held-out "
                                                 "scores, and the share of held-out leads it got (the tier mix).")
+    interval: IntervalCoverage | None = Field(
+        None, description="The Venn-ABERS intervals (uncertainty.json) on the held-out test rows: mean width and "
+                          "confidence, mean agreement, and per decile of p0 whether the observed rate lies "
+                          "within the interval (None in cards older than intervals).")
     champion: ChampionCard | None = Field(
         None, description="The serving version on the same held-out rows (`--champion`), for a fair gate.")
     feature_importance: list[FeatureImportance] = Field(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from leadscore.api.leadscoringmodel import ScoringSpec
+from leadscore.api.leadscoringmodel import DataFormat, ScoringSpec, Vertical
+from leadscore.api.wire import Device
 from leadscore.data.schema import DatasetSpec
 
 DEFAULT_ALGORITHMS = ["lr", "xgboost", "lightgbm", "catboost"]
@@ -24,13 +24,13 @@ class TrainConfig(BaseModel):
 
     data: str = Field(description="CSV/Parquet path or s3:// URI.")
     dataset: DatasetSpec
-    format: Literal["csv", "parquet"] | None = None
+    format: DataFormat | None = None
     algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
     trials: int = Field(20, ge=0, le=10_000,
                         description="Optuna trials per algorithm; 0 or 1 trains the default hyper-parameters only.")
     time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
     seed: int = Field(42, ge=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = "auto"
     threads: int = Field(0, ge=0, description="Threads per library; 0 = all available cores.")
     ensemble: bool = True
     model_name: str = Field("leadscore", min_length=1, max_length=63)
@@ -39,7 +39,7 @@ class TrainConfig(BaseModel):
     namespace: str | None = Field(None, description="The LeadScoringModel's namespace (a tag in MLflow).")
     job: str | None = Field(None, description="The training Job's name (a tag in MLflow).")
     version: str | None = None
-    vertical: str | None = None
+    vertical: Vertical | None = None
     output: str
     mlflow_uri: str | None = None
     mlflow_experiment: str | None = None

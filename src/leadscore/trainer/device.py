@@ -14,8 +14,6 @@ from typing import Literal
 
 from leadscore.errors import ConfigError
 
-Requested = Literal["auto", "cpu", "cuda"]
-
 
 def cuda_available() -> bool:
     if not (os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi")):

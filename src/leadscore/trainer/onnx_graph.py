@@ -23,6 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from leadscore.api.artifact import INPUT_TENSOR as INPUT
 from leadscore.api.artifact import MEMBER_MARGIN as MARGIN
+from leadscore.api.artifact import MEMBERS_TENSOR as MEMBERS
 from leadscore.api.artifact import OUTPUT_TENSOR as OUTPUT
 from leadscore.api.artifact import member_tensor
 from leadscore.errors import ParityError
@@ -147,9 +148,8 @@ class _Builder:
         return out
 
 
-def _weighted_margin(b: _Builder, margin: str, weight: float) -> str:
-    flat = b.op("Squeeze", b.op("Cast", margin, to=TensorProto.DOUBLE), b.const([1], np.int64))
-    return b.op("Mul", flat, b.const(weight))
+def _flat_margin(b: _Builder, margin: str) -> str:
+    return b.op("Squeeze", b.op("Cast", margin, to=TensorProto.DOUBLE), b.const([1], np.int64))
 
 
 def _calibrate(b: _Builder, score: str, calibrator: SigmoidCalibrator | IsotonicCalibrator) -> str:
@@ -172,20 +172,26 @@ def build(members: Sequence[Member], blend: Blend, n_features: int) -> onnx.Mode
     b = _Builder()
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
-    weighted = []
+    weighted, flat = [], []
     for member in members:
         member_nodes, member_inits, margin = _prefixed_nodes(member)
         nodes += member_nodes
         initializers += member_inits
-        weighted.append(_weighted_margin(b, margin, member.weight))
+        flat.append(_flat_margin(b, margin))
+        weighted.append(b.op("Mul", flat[-1], b.const(member.weight)))
     score = weighted[0] if len(weighted) == 1 else b.op("Sum", *weighted)
     calibrated = _calibrate(b, score, blend.calibrator)
     b.nodes.append(helper.make_node("Cast", [calibrated], [OUTPUT], name="output_cast", to=TensorProto.FLOAT))
+    outputs = [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N"])]
+    if len(members) > 1:  # an ensemble also answers its members' margins (agreement)
+        columns = [b.op("Unsqueeze", m, b.const([1], np.int64)) for m in flat]
+        b.nodes.append(helper.make_node("Concat", columns, [MEMBERS], name="members_concat", axis=1))
+        outputs.append(helper.make_tensor_value_info(MEMBERS, TensorProto.DOUBLE, ["N", len(members)]))
     ml_version = max([1] + [o.version for m in members for o in m.model.opset_import if o.domain == "ai.onnx.ml"])
     graph = helper.make_graph(
         nodes + b.nodes, "leadscore",
         inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
-        outputs=[helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N"])],
+        outputs=outputs,
         initializer=initializers + b.initializers,
     )
     model = helper.make_model(
@@ -217,6 +223,41 @@ def predict(sess, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = [sess.run([OUTPUT], {INPUT: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.empty(0, dtype=np.float32)
+
+
+def predict_with_members(sess, x: np.ndarray, members: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``predict`` as float64 and, when ``members`` is asked for and the graph has them, the
+    members' margins [N, M] float64 from the same run (else None)."""
+    outputs = [OUTPUT] + ([MEMBERS] if members and MEMBERS in {o.name for o in sess.get_outputs()} else [])
+    probability, *margins = sess.run(outputs, {INPUT: np.ascontiguousarray(x, dtype=np.float32)})
+    return (np.asarray(probability, dtype=np.float64).reshape(-1),
+            np.asarray(margins[0], dtype=np.float64) if margins else None)
+
+
+def predict_members(sess, x: np.ndarray, batch_size: int = 65536) -> np.ndarray | None:
+    """The members' margins [N, M] of an ensemble's graph; None when it has no such output."""
+    if MEMBERS not in {o.name for o in sess.get_outputs()}:
+        return None
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = [sess.run([MEMBERS], {INPUT: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype(np.float64) if out else np.empty((0, 0))
+
+
+def check_member_parity(model_bytes: bytes, x: np.ndarray, native: np.ndarray, a: np.ndarray, b: np.ndarray,
+                        tolerance: float = PARITY_TOLERANCE) -> float:
+    """Max |ONNX - native| of the members' own calibrated probabilities ``sigmoid(a * margin + b)``
+    (what agreement is computed from); raises ``ParityError`` above ``tolerance``."""
+    from scipy.special import expit
+
+    margins = predict_members(session(model_bytes), x)
+    if margins is None:
+        raise ParityError(f"the ONNX ensemble has no {MEMBERS!r} output; nothing was published")
+    diff = np.abs(expit(margins * a + b) - expit(np.asarray(native, dtype=np.float64) * a + b))
+    worst = float(diff.max()) if diff.size else 0.0
+    if not np.isfinite(worst) or worst > tolerance:
+        raise ParityError(f"the ONNX members' calibrated probabilities differ from the native models' by "
+                          f"{worst:.3g} (> {tolerance:g}); nothing was published")
+    return worst
 
 
 def check_parity(model: onnx.ModelProto, x: np.ndarray, native: np.ndarray,

@@ -1,5 +1,5 @@
-"""The training Job, end to end: data -> features -> search -> selection -> ONNX -> card ->
-MLflow -> artifact, all or nothing.
+"""The training Job, end to end: data -> features -> search -> selection rows -> refit on every
+non-test row -> selection -> ONNX -> card -> MLflow -> artifact, all or nothing.
 
 Every step that can refuse (data, leakage, device, parity) runs before anything is
 published; the artifact directory is assembled in a temporary directory and handed to
@@ -19,9 +19,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadscore.api.artifact import BOOSTERS_DIR, CARD_FILE, MODEL_FILE, RESULT_FILE, SPEC_FILE, ServingCard
+from leadscore.api.artifact import (
+    BOOSTERS_DIR,
+    CARD_FILE,
+    MODEL_FILE,
+    RESULT_FILE,
+    SPEC_FILE,
+    UNCERTAINTY_FILE,
+    IntervalCoverage,
+    ServingCard,
+    Uncertainty,
+)
 from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
-from leadscore.data import DatasetSchema, LeakFinding, check_leakage, load_dataset, validate
+from leadscore.data import DatasetSchema, LeakFinding, check_leakage, conversion_rate_warning, load_dataset, validate
 from leadscore.engines import save_parity_rows
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
@@ -30,7 +40,7 @@ from leadscore.features.spec import frame_columns
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.scoring import resolved_tiers, score_histogram
 from leadscore.store.artifacts import publish_directory
-from leadscore.trainer import onnx_graph
+from leadscore.trainer import intervals, onnx_graph, refit
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
 from leadscore.trainer.card import (
     AlgorithmCard,
@@ -38,6 +48,7 @@ from leadscore.trainer.card import (
     ChampionCard,
     DataCard,
     FeatureImportance,
+    FinalFitCard,
     MemberCard,
     ModelCard,
     TensorCard,
@@ -59,9 +70,10 @@ from leadscore.trainer.tuning import Tuned, tune
 
 IMPORTANCE_ROWS = 5000
 """Held-out rows, evenly spaced, behind the card's global feature importance."""
-CALIBRATION_CHOICE = ("cross-fitted on validation: 5-fold out-of-fold log loss of sigmoid vs isotonic "
-                      "(weights and calibrator refitted per fold); the lower wins, then refitted on all "
-                      "validation rows")
+CALIBRATION_CHOICE = ("cross-fitted on the selection rows (see training.final_fit): 5-fold out-of-fold log "
+                      "loss of sigmoid vs isotonic (weights and calibrator refitted per fold); the lower wins, "
+                      "then refitted on all selection rows, whose margins come from models that never trained "
+                      "on them")
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Prepared:
     features: Any  # LeadFeatures, fitted on the training rows
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
+    warnings: list[str]
 
 
 def prepare(config: TrainConfig, progress: Progress) -> Prepared:
@@ -85,6 +98,9 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     raw = load_dataset(config.data, format=config.format)
     clean, schema = validate(raw, config.dataset)
     findings = check_leakage(clean, schema, config.dataset, seed=config.seed)
+    warning = conversion_rate_warning(float(schema.positive_rate or 0.0))
+    if warning:
+        progress.stage(f"warning: {warning}")
     target = config.dataset.target
     y = clean[target].to_numpy(dtype=np.int64)
     times = None
@@ -102,7 +118,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     if x["train"].shape[1] == 0:
         raise DatasetError("no feature columns left after excluding id, target and excluded columns")
     return Prepared(raw=raw, schema=schema, findings=findings, split=split, features=features, x=x,
-                    y={part: y[rows] for part, rows in parts.items()})
+                    y={part: y[rows] for part, rows in parts.items()}, warnings=[warning] if warning else [])
 
 
 def search(config: TrainConfig, data: TrainData, progress: Progress,
@@ -130,11 +146,22 @@ def search(config: TrainConfig, data: TrainData, progress: Progress,
     return tuned
 
 
+def fit_final(searched: dict[str, Tuned], data: TrainData, prepared: Prepared,
+              progress: Progress) -> tuple[dict[str, Tuned], refit.Holdout]:
+    """The selection rows' margins, then every algorithm refitted on all non-test rows."""
+    if refit.use_cross_validation(data.y_valid, prepared.split.strategy):
+        progress.stage(f"validation holds {int(data.y_valid.sum())} positives (< {refit.CV_MIN_POSITIVES}): "
+                       f"cross-fitting {refit.CV_FOLDS} folds over all non-test rows to select on")
+    holdout = refit.holdout(searched, data, prepared.split.strategy)
+    progress.stage(f"refitting the tuned models on all {len(data.y_train) + len(data.y_valid):,} non-test rows")
+    return refit.refit_all(searched, data), holdout
+
+
 def _margins(tuned: dict[str, Tuned], names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
     return {name: tuned[name].algorithm.margin(tuned[name].model, x) for name in names}
 
 
-def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
+def _algorithm_cards(tuned: dict[str, Tuned], holdout: refit.Holdout, selection: Selection,
                      prepared: Prepared) -> tuple[list[AlgorithmCard], dict[str, Metrics]]:
     """Each algorithm alone, calibrated with its own best method, on the held-out rows."""
     cards, metrics = [], {}
@@ -142,8 +169,9 @@ def _algorithm_cards(tuned: dict[str, Tuned], selection: Selection,
     for name, result in tuned.items():
         scored = [s for s in selection.candidates if s.candidate == name]
         method = min(scored, key=lambda s: s.log_loss).method if scored else "sigmoid"
-        alone = fit_blend({name: result.valid_margin}, [name], prepared.y["valid"], method)
-        own_threshold = best_f1_threshold(prepared.y["valid"], alone.predict({name: result.valid_margin}))
+        own = {name: holdout.margins[name]}
+        alone = fit_blend(own, [name], holdout.y, method)
+        own_threshold = best_f1_threshold(holdout.y, alone.predict(own))
         metrics[name] = evaluate(prepared.y["test"], alone.predict({name: test[name]}), own_threshold)
         cards.append(AlgorithmCard(
             algorithm=name, trials=result.trials, pruned=result.pruned, seconds=round(result.seconds, 2),
@@ -161,6 +189,7 @@ def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned
     spec = prepared.features.to_spec()
     (directory / MODEL_FILE).write_bytes(shipped.onnx_bytes)
     (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1))
+    (directory / UNCERTAINTY_FILE).write_text(shipped.uncertainty.model_dump_json())
     # Drift is judged against the held-out rows as a request would carry them (raw, unparsed).
     test_raw = prepared.raw.iloc[prepared.split.test]
     profile = build_profile(FeatureSpec.model_validate(spec), frame_columns(test_raw), len(test_raw),
@@ -192,15 +221,18 @@ class Shipped:
     threshold: float
     metrics: Metrics
     test_probabilities: np.ndarray
+    uncertainty: Uncertainty
+    interval: IntervalCoverage
 
 
-def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Prepared,
+def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], holdout: refit.Holdout, prepared: Prepared,
                       progress: Progress) -> Shipped:
-    """Select on validation, build the ONNX graph, refuse it unless it matches the native models."""
+    """Select on the holdout margins, build the ONNX graph of the refitted models (``tuned``),
+    refuse it unless it matches the native models."""
     # The baseline is always trained (it is the yardstick) but ships only when it was asked for.
-    candidates = {n: t.valid_margin for n, t in tuned.items() if n in config.algorithms}
-    progress.stage("choosing calibration and ensemble on validation (cross-fitted)")
-    blend, selection = select(candidates, prepared.y["valid"], config.seed, allow_ensemble=config.ensemble)
+    candidates = {n: m for n, m in holdout.margins.items() if n in config.algorithms}
+    progress.stage(f"choosing calibration and ensemble on {holdout.selection} margins (cross-fitted)")
+    blend, selection = select(candidates, holdout.y, config.seed, allow_ensemble=config.ensemble)
     x_test = prepared.x["test"]
     progress.stage(f"exporting {selection.shipped} to ONNX; parity check on {len(x_test):,} test rows")
     n_features = x_test.shape[1]
@@ -211,16 +243,43 @@ def choose_and_export(config: TrainConfig, tuned: dict[str, Tuned], prepared: Pr
     onnx_bytes = model.SerializeToString()
     # Held-out metrics come from the ONNX graph: what is measured is what will be served.
     test_p = onnx_graph.predict(onnx_graph.session(onnx_bytes), x_test).astype(np.float64)
-    valid_p = blend.predict({n: tuned[n].valid_margin for n in blend.members})
-    threshold = best_f1_threshold(prepared.y["valid"], valid_p)
+    selection_p = blend.predict(holdout.margins)
+    threshold = best_f1_threshold(holdout.y, selection_p)
+    uncertainty, interval = fit_uncertainty(tuned, blend, holdout, selection_p, prepared, onnx_bytes)
     return Shipped(blend=blend, selection=selection, onnx_bytes=onnx_bytes, parity=parity, threshold=threshold,
-                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p)
+                   metrics=evaluate(prepared.y["test"], test_p, threshold), test_probabilities=test_p,
+                   uncertainty=uncertainty, interval=interval)
+
+
+def fit_uncertainty(tuned: dict[str, Tuned], blend: Blend, holdout: refit.Holdout, selection_p: np.ndarray,
+                    prepared: Prepared, onnx_bytes: bytes) -> tuple[Uncertainty, IntervalCoverage]:
+    """The per-lead interval and agreement (``trainer.intervals``), fitted on the selection rows
+    (never on rows the refitted models learned from), measured on test."""
+    uncertainty = intervals.fit(selection_p, blend.members, holdout.margins, holdout.y)
+    x_test = prepared.x["test"]
+    native = np.column_stack(list(_margins(tuned, blend.members, x_test).values())) if len(blend.members) > 1 else None
+    return uncertainty, intervals.measure(onnx_bytes, uncertainty, x_test, prepared.y["test"], native)
+
+
+def _final_fit_card(tuned: dict[str, Tuned], holdout: refit.Holdout, prepared: Prepared) -> FinalFitCard:
+    rows = np.concatenate([prepared.y["train"], prepared.y["valid"]])
+    if holdout.selection == "validation":
+        reason = (f"the validation part held {int(prepared.y['valid'].sum())} positives (at least "
+                  f"{refit.CV_MIN_POSITIVES}), or the split is by time: chosen on its margins")
+    else:
+        reason = (f"the validation part held {int(prepared.y['valid'].sum())} positives (fewer than "
+                  f"{refit.CV_MIN_POSITIVES}): chosen on {holdout.folds}-fold out-of-fold margins over all "
+                  "non-test rows")
+    iterations = {n: t.algorithm.iterations(t.model) for n, t in tuned.items()}
+    return FinalFitCard(rows=len(rows), positives=int(rows.sum()), selection=holdout.selection,
+                        selection_rows=len(holdout.y), selection_positives=holdout.positives, folds=holdout.folds,
+                        rounds={n: r for n, r in iterations.items() if r is not None}, reason=reason)
 
 
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
-               prepared: Prepared, tuned: dict[str, Tuned], shipped: Shipped) -> ModelCard:
+               prepared: Prepared, tuned: dict[str, Tuned], holdout: refit.Holdout, shipped: Shipped) -> ModelCard:
     blend, selection, metrics = shipped.blend, shipped.selection, shipped.metrics
-    algorithm_cards, algorithm_metrics = _algorithm_cards(tuned, selection, prepared)
+    algorithm_cards, algorithm_metrics = _algorithm_cards(tuned, holdout, selection, prepared)
     histogram = score_histogram(shipped.test_probabilities)
     return ModelCard(
         model_name=config.model_name, version=version, created=created, vertical=config.vertical,
@@ -240,11 +299,13 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         data=DataCard(uri=config.data, fingerprint=data_fingerprint(prepared.raw, prepared.schema),
                       rows=len(prepared.raw), positive_rate=float(prepared.schema.positive_rate or 0.0),
                       split={"strategy": prepared.split.strategy, **prepared.split.sizes()},
-                      leakage=prepared.findings, schema=prepared.schema),
+                      leakage=prepared.findings, warnings=prepared.warnings, schema=prepared.schema),
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
-                              parity_max_abs_diff=shipped.parity, libraries=library_versions()),
+                              parity_max_abs_diff=shipped.parity, libraries=library_versions(),
+                              final_fit=_final_fit_card(tuned, holdout, prepared)),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
+        interval=shipped.interval,
     )
 
 
@@ -287,9 +348,10 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                             "algorithms": ",".join(config.algorithms), "trials": config.trials,
                             "time_budget": config.time_budget, "seed": config.seed, "device": device,
                             "split": prepared.split.strategy, "n_features": data.n_features})
-        tuned = search(config, data, progress, tracker)
-        shipped = choose_and_export(config, tuned, prepared, progress)
-        card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, shipped)
+        tuned, holdout = fit_final(search(config, data, progress, tracker), data, prepared, progress)
+        shipped = choose_and_export(config, tuned, holdout, prepared, progress)
+        card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, holdout,
+                          shipped)
         if config.champion:
             card = card.model_copy(update={"champion": _champion(config, prepared, shipped, progress)})
         metrics = headline(card)

@@ -32,6 +32,12 @@ def print_summary(result: TrainingResult, card: ModelCard) -> None:
                   f"capture@20% {m.capture_at_20:.1%}; ONNX parity {card.training.parity_max_abs_diff:.1e}")
     console.print("tiers on the held-out scores: " + ", ".join(
         f"{t.tier} score >= {t.min_score} ({t.held_out_percent:.1f} % of leads)" for t in card.tiers))
+    if card.interval:
+        i = card.interval
+        console.print(f"intervals (Venn-ABERS, held-out): mean width {i.mean_width:.4f}, confidence "
+                      f"{i.mean_confidence:.3f}" + (f", agreement {i.mean_agreement:.3f}"
+                                                    if i.mean_agreement is not None else ""))
+        console.print(f"observed rate within [p0, p1] +- 2 se in {i.bins_within}/{i.bins} deciles of p0", markup=False)
     if card.champion and card.champion.metrics:
         theirs = card.champion.metrics["roc_auc"]
         console.print(f"vs serving version {card.champion.version or card.champion.uri} on the same test rows: "

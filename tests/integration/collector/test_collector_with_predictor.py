@@ -1,8 +1,9 @@
-"""The real predictor's responses, relayed as KServe's logger would, make a correct summary and export.
+"""The real predictor's responses, logged by KServe's real agent, make a correct summary and export.
 
 The predictor (KServe ModelServer, sticky A/B between two real artifacts) scores synthetic
-P&C leads over V1 and V2; each exchange is posted to a real collector on PostgreSQL as the
-two CloudEvents KServe's agent would send; outcomes come from the synthetic ground truth.
+P&C leads over V1 and V2 through KServe's agent (tests/support/kserve_agent.py), which logs each
+exchange to a real collector on PostgreSQL as an InferenceService with the experiment
+annotation would; outcomes come from the synthetic ground truth.
 """
 
 from __future__ import annotations
@@ -11,19 +12,24 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from integration.predictor.predictor_artifacts import SPEC, build_artifact, request_records, synthetic_leads
 from integration.predictor.predictor_servers import Predictor, running_predictor
+from leadscore.api.abexperiment import experiment_salt
 from leadscore.api.summary import ExperimentSummary
+from leadscore.api.wire import EXPERIMENT_ANNOTATION
 from leadscore.cli.main import main
 from leadscore.data import infer_schema, load_dataset
 from support.collector import running_collector
-from unit.collector.kserve_logger import relay
+from support.kserve import KServeInstall
+from support.kserve_agent import running_agent
+from support.polling import eventually
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.kserve, pytest.mark.slow]
 
 EXPERIMENT = "pc-v1-vs-v2"
 LEADS, SEED = 240, 202
@@ -38,7 +44,7 @@ def ab_predictor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Predictor
         "LEADSCORE_AB_EXPERIMENT": EXPERIMENT,
         "LEADSCORE_AB_TREATMENT_URI": str(treatment),
         "LEADSCORE_AB_TREATMENT_PERCENT": "50",
-        "LEADSCORE_AB_SALT": f"sales/{EXPERIMENT}",
+        "LEADSCORE_AB_SALT": experiment_salt("sales", EXPERIMENT),  # as the operator sets it
     }
     with running_predictor(control, tmp_path_factory.mktemp("logs"), name="pc", env=env) as predictor:
         yield predictor
@@ -51,25 +57,32 @@ def collector(postgres_database: str, tmp_path: Path) -> Iterator[tuple[str, str
 
 
 def test_collector_summarises_and_exports_what_the_real_predictor_scored(
-    ab_predictor: Predictor, collector: tuple[str, str], tmp_path: Path
+    ab_predictor: Predictor, collector: tuple[str, str], kserve_install: KServeInstall, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     url, db = collector
+    predictor_port, collector_port = urlsplit(ab_predictor.http).port, urlsplit(url).port
+    assert predictor_port and collector_port
     records = request_records(LEADS, seed=SEED)
     truth = dict(zip([r["lead_id"] for r in records], synthetic_leads(LEADS, SEED)[SPEC.target], strict=True))
     arms: dict[str, str] = {}
     covariates: dict[str, float] = {}
+    scores: dict[str, float] = {}
     with (
+        running_agent(kserve_install.directory / "agent", tmp_path / "agent", predictor_port=predictor_port,
+                      collector_port=collector_port, inference_service="pc", namespace="sales",
+                      annotations={EXPERIMENT_ANNOTATION: EXPERIMENT}) as agent,
         httpx.Client(base_url=url, timeout=30) as sink,
-        httpx.Client(base_url=ab_predictor.http, timeout=30) as crm,
+        httpx.Client(base_url=agent.url, timeout=30) as crm,
     ):
-        for n, start in enumerate(range(0, LEADS - 40, 50)):  # V1 batches
+        for start in range(0, LEADS - 40, 50):  # V1 batches
             body = json.dumps({"instances": records[start : start + 50]}).encode()
             reply = crm.post(
                 "/v1/models/pc:predict", content=body, headers={"Content-Type": "application/json"}
             )
             arms |= {p["lead_id"]: p["arm"] for p in reply.json()["predictions"]}
             covariates |= {p["lead_id"]: p["control_probability"] for p in reply.json()["predictions"]}
-            relay(sink, f"v1-{n}", body, reply.content, isvc="pc", experiment=EXPERIMENT)
+            scores |= {p["lead_id"]: p["score"] for p in reply.json()["predictions"]}
         tail = records[LEADS - 40 :]  # one V2 batch of whole records
         body = json.dumps(
             {
@@ -87,17 +100,20 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         outputs = {o["name"]: o["data"] for o in reply.json()["outputs"]}
         arms |= dict(zip(outputs["lead_id"], outputs["arm"], strict=True))
         covariates |= dict(zip(outputs["lead_id"], outputs["control_probability"], strict=True))
-        relay(sink, "v2-0", body, reply.content, isvc="pc", experiment=EXPERIMENT)
+        scores |= dict(zip(outputs["lead_id"], outputs["score"], strict=True))
 
-        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # a day (and the seconds since) after each exposure
         outcomes = [
             {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
             for lead, won in truth.items()
         ]
         assert sink.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
-        summary = ExperimentSummary.model_validate(
-            sink.get(f"/v1/experiments/sales/{EXPERIMENT}/summary").json()
-        )
+
+        def logged() -> ExperimentSummary | None:  # the agent logs asynchronously
+            found = ExperimentSummary.model_validate(sink.get(f"/v1/experiments/sales/{EXPERIMENT}/summary").json())
+            return found if sum(a.exposures for a in found.arms.values()) == LEADS else None
+
+        summary = eventually(logged, what=f"the {LEADS} leads the agent logged", timeout=60, interval=0.5)
 
     for arm, version in (("control", "v1"), ("treatment", "v2")):
         leads = [lead for lead, a in arms.items() if a == arm]
@@ -113,6 +129,14 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         assert got.covariate_count == len(leads)
         assert got.covariate_sum == pytest.approx(sum(covariates[lead] for lead in leads))
         assert got.covariate_conversion_sum == pytest.approx(sum(covariates[lead] * truth[lead] for lead in leads))
+        assert got.mean_score() == pytest.approx(sum(scores[lead] for lead in leads) / len(leads))
+        assert got.conversion_time_count == won and 24.0 <= (got.mean_hours_to_conversion() or 0) < 24.5
+    # a lead's arm asked for without scoring it: the CLI hashes as the predictor did
+    capsys.readouterr()
+    assert main(["experiment", "assign", "--namespace", "sales", "--experiment", EXPERIMENT, "--split", "50",
+                 "--json", *arms]) == 0
+    assert json.loads(capsys.readouterr().out)["arms"] == arms
+    assert set(arms.values()) == {"control", "treatment"}
     from leadscore.experiments import ExperimentSettings, decide
 
     analysis = decide(summary, ExperimentSettings(min_samples_per_arm=10), elapsed=timedelta(days=1), final=True)

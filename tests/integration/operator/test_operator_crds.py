@@ -54,6 +54,8 @@ def _with(body, path, value):
     return body
 
 
+STOPPED_WITH_WINNER = _with(_with(EXPERIMENT, "spec.stopped", True), "spec.winner", "treatment")
+
 BAD = [
     (MODEL, "spec.vertical", "auto", "spec.vertical"),
     (MODEL, "spec.training.gpu", 9, "spec.training.gpu"),
@@ -77,6 +79,9 @@ BAD = [
      "add up to more than expectedDailyLeads"),
     (MODEL, "spec.scoring.medium.priority", "urgent", "spec.scoring.medium.priority"),
     (MODEL, "spec.scoring.veryLowSla", "4 hours", "spec.scoring.veryLowSla"),
+    (MODEL, "spec.scoring.high.minConfidence", 1.5, "spec.scoring.high.minConfidence"),
+    (MODEL, "spec.scoring.medium.minConfidence", -0.1, "spec.scoring.medium.minConfidence"),
+    (MODEL, "spec.scoring.high.minConfidence", "high", "spec.scoring.high.minConfidence"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
@@ -85,6 +90,10 @@ BAD = [
     (EXPERIMENT, "spec.varianceReduction", "always", "spec.varianceReduction"),
     (EXPERIMENT, "spec.expectedSamplesPerArm", 5, "spec.expectedSamplesPerArm"),
     (EXPERIMENT, "spec.alphaSpending", "haybittle", "spec.alphaSpending"),
+    (EXPERIMENT, "spec.winner", "v2", "spec.winner"),
+    (EXPERIMENT, "spec.winner", "treatment", "spec.winner: Invalid value: winner is chosen when stopping"),
+    (STOPPED_WITH_WINNER, "spec.treatment", {"version": "rules"}, "spec.winner: Invalid value: winner "
+                                                                  "cannot be the rules arm"),
 ]
 
 
@@ -95,6 +104,18 @@ def test_bad_resource_is_refused_naming_the_field_when_applied(cluster, base, pa
         cluster.create(PLURALS[base["kind"]], _with(base, path, value))
     assert info.value.status == 422
     assert named in info.value.body, info.value.body
+
+
+def test_a_minimum_confidence_is_stored_and_travels_to_the_predictor_when_applied(cluster):
+    """Seed 002's rule: high needs confidence >= 0.8, else the lead gets medium's action."""
+    from leadscore.api.leadscoringmodel import LeadScoringModelSpec
+
+    high = {"topPercent": 5, "action": "immediate_assignment", "minConfidence": 0.8}
+    created = cluster.create("leadscoringmodels", _with(MODEL, "spec.scoring.high", high))
+    assert created["spec"]["scoring"]["high"] == high
+    spec = LeadScoringModelSpec.model_validate(created["spec"])
+    assert spec.scoring.high.min_confidence == 0.8
+    assert '"minConfidence":0.8' in spec.scoring.to_json()
 
 
 def test_variance_reduction_defaults_to_auto(cluster):
@@ -115,6 +136,12 @@ def test_control_equal_to_treatment_is_refused_with_the_rule_message_when_applie
     with pytest.raises(ApiException) as info:
         cluster.create("abexperiments", _with(EXPERIMENT, "spec.treatment", {"version": "v1"}))
     assert "control and treatment must be different versions" in info.value.body
+
+
+def test_stopping_with_a_winner_is_admitted_on_a_running_experiment(cluster):
+    cluster.create("abexperiments", copy.deepcopy(EXPERIMENT))
+    patched = cluster.patch("abexperiments", "x", {"spec": {"stopped": True, "winner": "control"}})
+    assert (patched["spec"]["stopped"], patched["spec"]["winner"]) == (True, "control")
 
 
 def test_model_ref_cannot_change_when_experiment_exists(cluster):

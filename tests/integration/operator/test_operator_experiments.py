@@ -97,6 +97,23 @@ def test_sticky_experiment_rolls_back_when_the_treatment_converts_worse(cluster,
     assert cluster.status(LSM, "m")["activeVersion"] == "v1"
 
 
+def test_stopping_with_a_winner_promotes_it_and_keeps_the_results_in_status(cluster, collector, operator):
+    two_versions(cluster)
+    collector.summaries[(cluster.namespace, "w")] = summary(cluster.namespace, "w", (300, 30), (300, 33))
+    cluster.create(ABX, experiment("w", "v1", "v2"))
+    eventually(lambda: model_env(cluster).get("LEADSCORE_AB_EXPERIMENT") == "w", what="predictor split configured")
+    cluster.patch(ABX, "w", {"spec": {"stopped": True, "winner": "treatment"}})
+    status = eventually(lambda: (s := cluster.status(ABX, "w")).get("phase") == "Stopped" and s,
+                        what="experiment Stopped", timeout=60)
+    assert (status["control"]["exposures"], status["treatment"]["conversions"]) == (300, 33)
+    assert "decision" not in status and status["concluded"]
+    message = condition(cluster, "w", "Running", ABX)["message"]  # promoted, or found promoted by a racing pass
+    assert "winner treatment (v2)" in message and "not promoted" not in message
+    eventually(lambda: cluster.status(LSM, "m").get("activeVersion") == "v2", what="v2 promoted")
+    eventually(lambda: deployment_serves(cluster, "m", "/m/v2/", ab=False), what="KServe rolled out v2 alone")
+    assert cluster.get(ABX, "w") is not None  # stopped, not deleted
+
+
 def test_random_experiment_is_refused_pointing_to_sticky_when_kserve_runs_in_standard_mode(
         cluster, collector, operator):
     two_versions(cluster)

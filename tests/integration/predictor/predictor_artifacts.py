@@ -1,6 +1,6 @@
 """Small real artifacts for predictor tests, built only through the trainer's and features' public API.
 
-An artifact is what DESIGN.md section 4 promises: ``model.onnx`` (the trainer's single scoring
+An artifact is what docs/architecture.md describes: ``model.onnx`` (the trainer's single scoring
 graph), ``feature_spec.json``, ``model_card.json``, ``boosters/`` and ``result.json``.
 """
 
@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leadscore.api.artifact import UNCERTAINTY_FILE
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
 from leadscore.engines import save_parity_rows
 from leadscore.features import LeadFeatures
 from leadscore.scoring import score_histogram
-from leadscore.trainer import onnx_graph
+from leadscore.trainer import intervals, onnx_graph
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData
 from leadscore.trainer.ensemble import fit_blend
 from leadscore.trainer.onnx_graph import Member
@@ -40,8 +41,10 @@ def build_artifact(
     threshold: float = 0.25,
     parity_rows: bool = False,
     method: str = "sigmoid",
+    uncertainty: bool = True,
 ) -> Path:
-    """Fit features and members on synthetic P&C leads, blend, export, write the directory.
+    """Fit features and members on synthetic P&C leads, blend, export, write the directory
+    (without ``uncertainty.json`` when not ``uncertainty``: a version trained before intervals).
 
     Without ``parity_rows`` the directory is an artifact from before per-member engines (no
     stored held-out rows): it scores with ``model.onnx`` alone."""
@@ -69,6 +72,9 @@ def build_artifact(
     (target / "model.onnx").write_bytes(model.SerializeToString())
     if parity_rows:
         save_parity_rows(target, data.x_valid)
+    if uncertainty:
+        table = intervals.fit(blend.predict(margins), blend.members, margins, data.y_valid)
+        (target / UNCERTAINTY_FILE).write_text(table.model_dump_json())
     (target / "feature_spec.json").write_text(json.dumps(features.to_spec()))
     card = {
         "version": version,

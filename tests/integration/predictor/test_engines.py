@@ -19,6 +19,7 @@ from leadscore.predictor.config import PredictorSettings
 from leadscore.predictor.engine import SMALL_BATCH, OnnxScorer
 from leadscore.predictor.model import LeadScoreModel
 from leadscore.published import PublishedArtifact
+from leadscore.uncertainty import Table
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +40,8 @@ def artifact(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def onnx(artifact: PublishedArtifact) -> OnnxScorer:
-    return OnnxScorer(artifact.onnx_path, device="cpu", threads=2)
+    """model.onnx as the ensemble's predictor opens it: the probability and the members' margins."""
+    return OnnxScorer(artifact.onnx_path, device="cpu", threads=2, members=True)
 
 
 def _members(artifact: PublishedArtifact) -> list[str]:
@@ -60,20 +62,49 @@ def _fresh_rows(artifact: PublishedArtifact, n: int) -> np.ndarray:
 def test_members_on_their_engines_score_as_model_onnx_in_both_classes(
     artifact: PublishedArtifact, onnx: OnnxScorer
 ) -> None:
-    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH,
+    engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(NATIVE, NUMPY))
     expected = {m: FASTER[m][0] for m in _members(artifact)}
     assert engines.routes[SINGLE].engines == expected
     assert engines.routes[BATCH].engines == expected
     assert engines.notes == []
     for x in (_fresh_rows(artifact, 1), _fresh_rows(artifact, 300), load_parity_rows(artifact.path)):
-        assert np.max(np.abs(engines.predict(x) - onnx.predict(x))) <= TOLERANCE
+        (probability, margins), (expected, expected_margins) = engines.scored(x), onnx.predict_members(x)
+        assert np.max(np.abs(probability - expected)) <= TOLERANCE
+        assert margins is not None and expected_margins is not None and margins.shape == expected_margins.shape
+        assert np.max(np.abs(margins - expected_margins)) <= TOLERANCE  # what agreement is computed from
+
+
+def test_without_member_margins_from_model_onnx_the_engines_answer_none(artifact: PublishedArtifact) -> None:
+    """A version without agreement (no uncertainty.json): neither route computes margins nobody reads."""
+    plain = OnnxScorer(artifact.onnx_path, device="cpu", threads=2)
+    engines = choose(artifact.path, artifact.card, plain.predict_members, threads=2, small=SMALL_BATCH,
+                     measure=favouring(NATIVE, NUMPY))
+    assert engines.routes[BATCH].engines == {m: FASTER[m][0] for m in _members(artifact)}
+    x = _fresh_rows(artifact, 50)
+    probability, margins = engines.scored(x)
+    assert margins is None and np.max(np.abs(probability - plain.predict(x))) <= TOLERANCE
+
+
+def test_member_margins_that_differ_from_model_onnx_are_refused_even_when_the_probability_matches(
+    artifact: PublishedArtifact, onnx: OnnxScorer
+) -> None:
+    """The reference's margins shifted by 1e-3: every candidate (onnxruntime's sub-graphs too) now
+    disagrees on the margins, so model.onnx scores both classes."""
+    def shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        probability, margins = onnx.predict_members(x)
+        return probability, None if margins is None else margins + 1e-3
+
+    engines = choose(artifact.path, artifact.card, shifted, threads=2, small=SMALL_BATCH,
+                     measure=favouring(NATIVE, NUMPY))
+    assert {route.label for route in engines.routes.values()} == {MODEL_ONNX}
+    assert all("onnxruntime margins through the numpy blend and calibration differ" in n for n in engines.notes)
 
 
 def test_members_all_fastest_on_onnxruntime_leave_the_class_to_model_onnx(
     artifact: PublishedArtifact, onnx: OnnxScorer
 ) -> None:
-    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH,
+    engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(ONNXRUNTIME))
     assert {route.label for route in engines.routes.values()} == {MODEL_ONNX}
     assert engines.notes == [f"{c}: every member is fastest on onnxruntime: model.onnx (the same trees in one graph) "
@@ -97,7 +128,7 @@ def test_the_choice_is_per_member_and_per_class_and_model_onnx_wins_unless_clear
             return 1.0 if engine == ONNXRUNTIME else 2.0
         return 2.0 if engine == ONNXRUNTIME else 1.0
 
-    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH, measure=measure)
+    engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH, measure=measure)
     assert engines.routes[SINGLE].label == MODEL_ONNX
     assert engines.routes[SINGLE].engines == {}
     assert engines.routes[BATCH].engines == _chosen(members, slow_member)
@@ -133,7 +164,7 @@ def test_an_engine_that_does_not_match_model_onnx_is_refused_and_onnxruntime_sco
     victim = _members(artifact)[0]
     engine, load = FASTER[victim]
     faster = {**FASTER, victim: (engine, _broken(load, damage))}
-    engines = choose(artifact.path, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH, faster=faster,
+    engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH, faster=faster,
                      measure=favouring(NATIVE, NUMPY))
     for batch_class in (SINGLE, BATCH):
         route = engines.routes[batch_class]
@@ -156,7 +187,7 @@ def test_an_engine_whose_native_file_is_missing_is_refused_with_the_reason(
     copy = Path(shutil.copytree(artifact.path, tmp_path / "v7"))
     victim = artifact.card.members[0]
     (copy / victim.native_file).unlink()
-    engines = choose(copy, artifact.card, onnx.predict, threads=2, small=SMALL_BATCH,
+    engines = choose(copy, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(NATIVE, NUMPY))
     assert engines.routes[BATCH].engines[victim.algorithm] == ONNXRUNTIME
     assert any(n.startswith(f"batch: {victim.algorithm} on {FASTER[victim.algorithm][0]} could not load")
@@ -166,7 +197,7 @@ def test_an_engine_whose_native_file_is_missing_is_refused_with_the_reason(
 def test_an_artifact_without_parity_rows_scores_with_model_onnx_and_says_why(artifact_v1: Path) -> None:
     old = PublishedArtifact.open(str(artifact_v1))
     scorer = OnnxScorer(old.onnx_path, device="cpu", threads=2)
-    engines = choose(old.path, old.card, scorer.predict, threads=2, small=SMALL_BATCH)
+    engines = choose(old.path, old.card, scorer.predict_members, threads=2, small=SMALL_BATCH)
     assert {route.label for route in engines.routes.values()} == {MODEL_ONNX}
     assert engines.notes == ["parity_rows.npy is missing (the artifact predates per-member engines), so nothing "
                              "can be verified: model.onnx scores every lead"]
@@ -186,8 +217,13 @@ def test_the_predictor_scores_as_model_onnx_and_names_its_engines(
     leads = request_records(size, seed=404)
     answer = model.postprocess(model.predict(model.preprocess({"instances": leads})))
     served = np.array([p["probability"] for p in answer["predictions"]])
-    reference = np.round(onnx.predict(artifact.feature_spec.transform_records(leads)), 6)
-    assert np.max(np.abs(served - reference)) <= TOLERANCE
+    probability, margins = onnx.predict_members(artifact.feature_spec.transform_records(leads))
+    assert np.max(np.abs(served - np.round(probability, 6))) <= TOLERANCE
+    assert artifact.uncertainty is not None
+    agreement = Table(artifact.uncertainty).agreement(margins)
+    assert agreement is not None
+    served_agreement = np.array([p["agreement"] for p in answer["predictions"]], dtype=np.float64)
+    assert np.max(np.abs(served_agreement - np.round(agreement, 6))) <= TOLERANCE
     described = model.info()["versions"][0]["engines"]
     arm = model.arms[0]
     for batch_class in (SINGLE, BATCH):

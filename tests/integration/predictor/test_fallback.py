@@ -12,6 +12,7 @@ from leadscore.predictor import metrics
 from leadscore.predictor.config import PredictorSettings
 from leadscore.predictor.model import LeadScoreModel
 from leadscore.predictor.rules import RULES_VERSION, rule_scores
+from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ def _failing_model(artifact: Path, fallback: str, monkeypatch: pytest.MonkeyPatc
     def fail(matrix: object) -> None:
         raise RuntimeError("onnxruntime: simulated kernel failure")
 
-    monkeypatch.setattr(model.arms[0].engines, "predict", fail)
+    monkeypatch.setattr(model.arms[0].engines, "scored", fail)
     return model
 
 
@@ -37,6 +38,7 @@ def test_rules_answer_and_name_themselves_when_the_model_fails(
     predictions = answer["predictions"]
     assert {p["model_version"] for p in predictions} == {RULES_VERSION}
     assert {p["model_type"] for p in predictions} == {"rules"}
+    assert {p[name] for p in predictions for name in UNCERTAINTY_FIELDS} == {None}  # not the model's interval
     assert [p["score"] for p in predictions] == rule_scores(leads).round().astype(int).tolist()
     assert [p["lead_id"] for p in predictions] == [lead["lead_id"] for lead in leads]
     assert counted._value.get() == before + 1

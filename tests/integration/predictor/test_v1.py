@@ -18,7 +18,7 @@ from leadscore.scoring import cutoffs
 pytestmark = pytest.mark.integration
 
 FIELDS = {"lead_id", "probability", "score", "tier", "action", "sla", "priority", "prediction", "model_version",
-          "model_type", "vertical", "processing_time_ms"}
+          "model_type", "vertical", "interval_low", "interval_high", "confidence", "agreement", "processing_time_ms"}
 SLA_PRIORITY = {"high": ("30m", "P0"), "medium": ("4h", "P1"), "low": ("24h", "P2"), "very_low": (None, "P3")}
 """Seed 000's table: the default of every tier."""
 

@@ -58,6 +58,10 @@ def test_metadata_lists_every_feature_field_with_a_type_and_the_records_input(se
         "model_version",
         "model_type",
         "vertical",
+        "interval_low",
+        "interval_high",
+        "confidence",
+        "agreement",
         "processing_time_ms",
     ]
 

@@ -87,9 +87,10 @@ def test_train_prints_a_summary_table_when_it_succeeds(trained: dict) -> None:
 
 def test_model_onnx_maps_features_to_probability_vector(trained: dict) -> None:
     model = onnx.load(str(trained["output"] / "model.onnx"))
-    assert [i.name for i in model.graph.input] == ["features"]
-    assert [o.name for o in model.graph.output] == ["probability"]
     card = json.loads((trained["output"] / "model_card.json").read_text())
+    assert [i.name for i in model.graph.input] == ["features"]
+    ensemble = len(card["members"]) > 1  # an ensemble also answers its members' margins (agreement)
+    assert [o.name for o in model.graph.output] == ["probability"] + (["member_margins"] if ensemble else [])
     width = len(card["feature_names"])
     session = onnx_graph.session(str(trained["output"] / "model.onnx"))
     out = session.run(None, {"features": np.full((3, width), np.nan, dtype=np.float32)})[0]
@@ -114,7 +115,10 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert "rows/s" in process.stdout
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores.columns) == ["lead_id", "probability", "prediction", "score", "tier", "action", "sla",
-                                    "priority", "model_version", "model_type"]
+                                    "priority", "interval_low", "interval_high", "confidence", "agreement",
+                                    "model_version", "model_type"]
+    assert (scores["interval_low"] <= scores["interval_high"]).all()
+    assert np.allclose(scores["confidence"], 1 - (scores["interval_high"] - scores["interval_low"]), atol=2e-6)
     assert len(scores) == 2000 and scores["lead_id"].is_unique
     assert scores["score"].between(0, 100).all()
     card = json.loads((trained["output"] / "model_card.json").read_text())
@@ -122,6 +126,74 @@ def test_score_writes_id_probability_score_and_tier(trained: dict, leads_csv: Pa
     assert (scores.loc[scores["score"] >= low["high"], "tier"] == "high").all()
     assert (scores.loc[scores["score"] < low["low"], "action"] == "archive").all()
     assert set(scores["tier"]) <= {"high", "medium", "low", "very_low"}
+
+
+def test_scheduled_rescoring_takes_a_window_and_a_vertical_and_overwrites_its_s3_output(
+    trained: dict, leads_csv: Path, run_cli, s3_bucket: str, s3_server, tmp_path: Path,
+) -> None:
+    """What the chart's re-scoring CronJob runs: leads of a time window and one vertical, read from
+    and written to MinIO; a rerun replaces the same object; progress on stderr, metrics as JSON."""
+    leads = pd.read_csv(leads_csv)
+    leads["vertical"] = np.where(np.arange(len(leads)) % 3 == 0, "health", "pc")
+    source = tmp_path / "all-leads.parquet"
+    leads.to_parquet(source, index=False)
+    s3_server.client().fput_object(s3_bucket, "leads/all.parquet", str(source))
+    times = pd.to_datetime(leads["created_at"], utc=True)
+    start, end = times.quantile(0.5).floor("D"), times.quantile(0.9).floor("D")
+    wanted = leads.loc[(times >= start) & (times < end) & (leads["vertical"] == "pc"), "lead_id"]
+    output = f"s3://{s3_bucket}/scores/nightly.parquet"
+
+    def rescore(*window: str) -> tuple[dict, pd.DataFrame, str]:
+        process = run_cli("score", "--model", str(trained["output"]), "--data", f"s3://{s3_bucket}/leads/all.parquet",
+                          "--output", output, "--batch-size", "100", "--time-column", "created_at",
+                          "--vertical", "pc", "--json", *window, env=s3_server.env)
+        assert process.returncode == 0, process.stderr[-3000:]
+        local = tmp_path / "got.parquet"
+        s3_server.client().fget_object(s3_bucket, "scores/nightly.parquet", str(local))
+        return json.loads(process.stdout.strip().splitlines()[-1]), pd.read_parquet(local), process.stderr
+
+    metrics, scores, stderr = rescore("--from", start.date().isoformat(), "--to", end.date().isoformat())
+    assert sorted(scores["lead_id"]) == sorted(wanted) and len(wanted) > 100
+    assert {"tier", "action", "sla", "priority", "model_version", "prediction"} <= set(scores.columns)
+    assert (metrics["rows"], metrics["datasetRows"], metrics["modelVersion"]) == (len(wanted), 2000, "v1")
+    assert metrics["tiers"] == {t: int((scores["tier"] == t).sum()) for t in ("high", "medium", "low", "very_low")}
+    assert metrics["durationSeconds"] >= metrics["scoringSeconds"] > 0
+    progress = [line for line in stderr.splitlines() if line.startswith("scoring: ")]
+    assert progress[-1] == f"scoring: {len(wanted):,}/{len(wanted):,} leads (100%)" and len(progress) > 1
+
+    # a rerun over another window replaces the object whole: the earlier rows are gone
+    later, _, _ = rescore("--from", end.date().isoformat())
+    _, again, _ = rescore("--from", end.date().isoformat())
+    listed = [o.object_name for o in s3_server.client().list_objects(s3_bucket, prefix="scores/", recursive=True)]
+    assert listed == ["scores/nightly.parquet"]
+    assert set(again["lead_id"]) == set(leads.loc[(times >= end) & (leads["vertical"] == "pc"), "lead_id"])
+    assert later["rows"] == len(again) and not set(again["lead_id"]) & set(wanted)
+
+
+def test_rescoring_to_a_path_replaces_the_file_and_leaves_no_temporary_one(
+    trained: dict, leads_csv: Path, run_cli, tmp_path: Path,
+) -> None:
+    output = tmp_path / "out" / "scores.csv"
+    for since in ("2000-01-01", "2999-01-01"):  # everything, then nothing
+        process = run_cli("score", "--model", str(trained["output"]), "--data", str(leads_csv), "--output",
+                          str(output), "--since", since, "--time-column", "created_at", "--json")
+        assert process.returncode == 0, process.stderr[-3000:]
+    assert [p.name for p in output.parent.iterdir()] == ["scores.csv"]
+    assert json.loads(process.stdout.strip().splitlines()[-1])["rows"] == 0
+    assert pd.read_csv(output).empty and "tier" in pd.read_csv(output).columns
+
+
+def test_rescoring_refuses_a_window_without_its_time_column_and_an_unknown_vertical_column(
+    trained: dict, leads_csv: Path, run_cli, tmp_path: Path,
+) -> None:
+    base = ("score", "--model", str(trained["output"]), "--data", str(leads_csv), "--output", str(tmp_path / "s.csv"))
+    process = run_cli(*base, "--since", "7d")
+    assert process.returncode != 0 and "needs --time-column" in process.stderr
+    process = run_cli(*base, "--vertical", "pc", "--vertical-column", "line_of_business")
+    assert process.returncode != 0 and "column 'line_of_business' is not in the dataset" in process.stderr
+    process = run_cli(*base, "--since", "last week", "--time-column", "created_at")
+    assert process.returncode != 0 and "--since: expected a date" in process.stderr
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_train_refuses_to_overwrite_a_published_version(trained: dict, leads_csv: Path, run_cli) -> None:
@@ -221,6 +293,17 @@ def test_monitor_drift_refuses_a_sample_below_the_minimum(trained: dict, leads_c
     assert "at least 500 leads" in process.stderr and "got 200" in process.stderr
 
 
+def test_a_time_split_selects_on_its_validation_slice_and_ships_models_fitted_on_all_non_test_rows(
+        trained: dict) -> None:
+    card = json.loads((trained["output"] / "model_card.json").read_text())
+    split, final_fit = card["data"]["split"], card["training"]["final_fit"]
+    assert final_fit["rows"] == split["train"] + split["valid"]
+    assert final_fit["selection"] == "validation"  # never shuffled folds across time
+    assert final_fit["selection_rows"] == split["valid"]
+    assert set(final_fit["rounds"]) == {"lightgbm"}
+    assert "refitting the tuned models on all" in trained["stderr"]
+
+
 def test_a_log_gets_one_plain_line_per_stage_and_trial(trained: dict) -> None:
     log = trained["stderr"]  # a pipe, not a terminal: no progress bars
     for line in ("tuning lr 1/2", "tuning lr 2/2", "tuning lightgbm 1/2", "tuning lightgbm 2/2", "exporting "):
@@ -287,3 +370,20 @@ def test_score_runs_on_engines_verified_against_model_onnx(trained: dict, leads_
     expected = onnx_graph.predict(onnx_graph.session(str(output / "model.onnx")), matrix).astype(np.float64)
     served = pd.read_csv(tmp_path / "scores.csv")["probability"].to_numpy()
     assert np.max(np.abs(served - expected)) <= 1e-5
+
+
+def test_the_version_carries_its_intervals_and_the_card_and_summary_their_held_out_coverage(trained: dict) -> None:
+    from leadscore.api.artifact import UNCERTAINTY_FILE, Uncertainty
+
+    output = trained["output"]
+    card = json.loads((output / "model_card.json").read_text())
+    table = Uncertainty.model_validate_json((output / UNCERTAINTY_FILE).read_text())
+    assert table.calibration_rows == card["training"]["final_fit"]["selection_rows"]  # the calibrator's rows
+    assert len(table.p0_between) == len(table.scores) + 1 and len(table.p0_at) == len(table.scores)
+    assert [m.algorithm for m in table.members] == ([m["algorithm"] for m in card["members"]]
+                                                    if len(card["members"]) > 1 else [])
+    interval = card["interval"]
+    assert interval["rows"] == card["metrics"]["rows"] and interval["bins"] == 10
+    assert 0 < interval["mean_width"] < 0.5 and interval["mean_p0"] <= interval["mean_p1"]
+    assert (interval["mean_agreement"] is None) == (len(card["members"]) == 1)
+    assert f"{interval['bins_within']}/10 deciles" in trained["stdout"]

@@ -578,7 +578,7 @@ def test_every_kubernetes_object_uses_only_known_fields(render, profile: str) ->
 def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_store_when_enabled(render) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from leadscore.cli.collector import _since
+    from leadscore.cli.times import parse_time
 
     output = "s3://leadscore-data/pc/leads.parquet"
     objects = render("external", "collector.export.enabled=true", f"collector.export.output={output}",
@@ -591,7 +591,7 @@ def test_collector_export_runs_the_cli_on_schedule_with_database_and_object_stor
     assert (params["since"], params["output"]) == ("30d", output)
     assert (params["namespace"], params["model"]) == ("pc", "pc-leads")
     now = datetime(2026, 6, 1, tzinfo=UTC)
-    assert _since(params["since"], now) == now - timedelta(days=30)
+    assert parse_time(params["since"], "--since", now) == now - timedelta(days=30)
     env = env_of(container)
     assert env["LEADSCORE_DB_URL"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-db"
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-s3"
@@ -611,6 +611,49 @@ def test_collector_export_by_vertical_reads_the_cards_under_the_operators_artifa
 
 def test_collector_export_is_absent_by_default(render) -> None:
     assert not find(render("dev"), "CronJob", f"{RELEASE}-leadscore-collector-export")
+
+
+# --- scheduled re-scoring -----------------------------------------------------------------------
+
+RESCORING = f"{RELEASE}-leadscore-rescoring"
+
+
+def test_rescoring_runs_leadscore_score_nightly_on_a_window_and_a_vertical_with_the_object_store(render) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from leadscore.cli.times import parse_time
+
+    sets = ("rescoring.enabled=true", "rescoring.model=s3://leadscore-models/sales/pc/v3/",
+            "rescoring.data=s3://leadscore-data/leads.parquet", "rescoring.output=s3://leadscore-data/scores/pc.csv",
+            "rescoring.timeColumn=created_at", "rescoring.since=7d", "rescoring.vertical=pc")
+    objects = render("external", *sets)
+    cron = only(objects, "CronJob", RESCORING)
+    assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("30 2 * * *", "Forbid")
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"].endswith("/leadscore/trainer:0.1.0")  # the image that carries `leadscore score`
+    params = _parse_cli(container["args"])  # the real CLI accepts every argument
+    assert (params["model"], params["data"], params["output"]) == (
+        "s3://leadscore-models/sales/pc/v3/", "s3://leadscore-data/leads.parquet", "s3://leadscore-data/scores/pc.csv")
+    assert (params["time_column"], params["vertical"], params["vertical_column"]) == ("created_at", "pc", "vertical")
+    assert params["as_json"] is True and params["batch_size"] == 10000
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert parse_time(params["since"], "--since", now) == now - timedelta(days=7)
+    env = env_of(container)
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "leadscore-s3"
+    assert "LEADSCORE_DB_URL" not in env  # it needs the object store only
+    assert pod["automountServiceAccountToken"] is False and pod["serviceAccountName"] == RESCORING
+    assert only(objects, "ServiceAccount", RESCORING)["automountServiceAccountToken"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_rescoring_of_every_lead_passes_no_window_or_vertical_and_is_absent_by_default(render) -> None:
+    assert not find(render("dev"), "CronJob", RESCORING) and not find(render("dev"), "ServiceAccount", RESCORING)
+    cron = only(render("dev", "rescoring.enabled=true", "rescoring.model=s3://leadscore-models/sales/pc/v3/",
+                       "rescoring.data=s3://leadscore-data/leads.csv", "rescoring.output=s3://leadscore-data/s.csv",
+                       "rescoring.since="), "CronJob", RESCORING)
+    args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in args if a.startswith(("--since", "--time-column", "--vertical"))]
 
 
 def test_privacy_rules_and_key_reach_the_collector_and_its_export(render) -> None:

@@ -118,6 +118,11 @@ def test_values_hold_no_credentials() -> None:
     ("operator.image.digest=sha256:abc", "digest"),
     ("collector.export.since=6 months", "since"),
     ("collector.export.output=/data/leads.parquet", "output"),
+    ("rescoring.output=s3://leadscore-data/scores.json", "/rescoring/output"),
+    ("rescoring.model=s3://leadscore-models/sales/pc/v3", "/rescoring/model"),
+    ("rescoring.since=last week", "/rescoring/since"),
+    ("rescoring.batchSize=0", "/rescoring/batchSize"),
+    ("rescoring.schedul=daily", "schedul"),
 ])
 def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment: str, message: str) -> None:
     with pytest.raises(HelmError, match=message):
@@ -135,6 +140,11 @@ def test_schema_rejects_bad_value_naming_it(helm: Helm, chart: Path, assignment:
     (["collector.export.enabled=true"], "collector.export.enabled=true needs collector.export.output"),
     (["collector.export.enabled=true", "collector.export.output=s3://bucket/x.parquet"],
      "collector.export.enabled=true needs collector.export.namespace"),
+    (["rescoring.enabled=true"], "rescoring.enabled=true needs rescoring.model"),
+    (["rescoring.enabled=true", "rescoring.model=s3://models/ns/m/v1/", "rescoring.data=s3://data/leads.csv"],
+     "rescoring.enabled=true needs rescoring.output"),
+    (["rescoring.enabled=true", "rescoring.model=s3://models/ns/m/v1/", "rescoring.data=s3://data/leads.csv",
+      "rescoring.output=s3://data/scores.csv"], "rescoring.since needs rescoring.timeColumn"),
 ])
 def test_contradictory_values_fail_with_a_message_naming_them(
         helm: Helm, chart: Path, assignments: list[str], message: str) -> None:

@@ -75,15 +75,3 @@ def scored(lead_id: str, probability: float = 0.82, *, version: str = "v3", arm:
 
 def response_body(*entries: dict[str, Any]) -> bytes:
     return json.dumps({"predictions": list(entries)}).encode()
-
-
-def relay(collector: Any, event_id: str, request: Any, response: Any, **kw: Any) -> None:
-    """Play KServe's agent for one exchange already made: post both halves to the collector.
-
-    ``collector`` is an httpx-like client; ``request``/``response`` are the bodies as sent to
-    and returned by the predictor (the agent copies them byte for byte).
-    """
-    for kind, body in (("request", request), ("response", response)):
-        posted = collector.post("/v1/events", headers=headers(event_id, kind, **kw), content=body)
-        if posted.status_code != 200:
-            raise AssertionError(f"collector refused the {kind} half of {event_id}: {posted.text}")

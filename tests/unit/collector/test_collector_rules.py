@@ -104,6 +104,27 @@ def test_summarize_squares_per_lead_totals_not_single_outcomes() -> None:
     assert (arm.conversions, arm.value_sum, arm.value_sum_sq) == (1, 7.0, 49.0)
 
 
+def test_summarize_averages_first_exposure_scores_and_time_to_first_conversion_per_arm() -> None:
+    exposures = [
+        Exposure("L1", "treatment", "v2", T0, score=80.0),
+        Exposure("L1", "treatment", "v2", T0 + timedelta(hours=1), score=10.0),  # a re-score is not an exposure
+        Exposure("L2", "treatment", "v2", T0, score=40.0),
+        Exposure("L3", "treatment", "v2", T0),  # rules arm responses may carry no score
+        Exposure("L4", "control", "v1", T0, score=20.0),
+    ]
+    results = [
+        Result("L1", True, None, T0 + timedelta(hours=6)),
+        Result("L1", True, None, T0 + timedelta(hours=2)),  # the earliest conversion counts
+        Result("L2", True, None, T0 - timedelta(hours=1)),  # before exposure: not caused by the arm
+        Result("L3", True, None, T0 + timedelta(hours=10)),
+    ]
+    arms = summarize("ns", "ab", exposures, results, T0).arms
+    treatment, control = arms["treatment"], arms["control"]
+    assert (treatment.score_count, treatment.mean_score()) == (2, 60.0)
+    assert (treatment.conversions, treatment.conversion_time_count, treatment.mean_hours_to_conversion()) == (2, 2, 6.0)
+    assert (control.mean_score(), control.mean_hours_to_conversion()) == (20.0, None)
+
+
 def test_summarize_reports_latest_model_version_of_each_arm() -> None:
     exposures = [Exposure("L1", "control", "v1", T0), Exposure("L2", "control", "v4", T0 + timedelta(days=1))]
     assert summarize("ns", "ab", exposures, [], T0).arms["control"].model_version == "v4"

@@ -284,3 +284,21 @@ def test_report_reads_a_planned_design(capsys: pytest.CaptureFixture[str], tmp_p
     code, _, err = run(capsys, "experiment", "report", "--summary", str(path), "--alpha-spending", "haybittle")
     assert code == 2
     assert "--alpha-spending: expected one of obrien-fleming, pocock" in err
+
+
+def test_assign_places_leads_with_the_predictor_s_hash_and_the_operator_s_salt(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from leadscore.api.abexperiment import experiment_salt
+    from leadscore.predictor.routing import assign_arm
+
+    leads = [f"L-{i}" for i in range(200)]
+    code, out, _ = run(capsys, "experiment", "assign", "-n", "sales", "--experiment", "x", "--split", "30",
+                       "--json", *leads)
+    arms = json.loads(out)["arms"]
+    assert code == 0 and arms == {lead: assign_arm(lead, experiment_salt("sales", "x"), 30) for lead in leads}
+    assert 30 < sum(arm == "treatment" for arm in arms.values()) < 90
+    _, other, _ = run(capsys, "experiment", "assign", "-n", "other", "--experiment", "x", "--split", "30",
+                      "--json", *leads)
+    assert json.loads(other)["arms"] != arms  # the namespace is part of the salt: experiments are independent
+    _, table, _ = run(capsys, "experiment", "assign", "-n", "sales", "--experiment", "x", "--split", "0", "L-1")
+    assert table == "L-1\tcontrol\n"

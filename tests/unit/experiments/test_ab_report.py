@@ -121,3 +121,19 @@ def test_render_report_explains_the_planned_design(tmp_path: Path) -> None:
     page = render_report(summary, analysis, tmp_path / "r.html").html.read_text()
     assert "repeated p-value (alpha spending)" in page
     assert "group-sequential" in page
+
+
+def test_report_and_status_show_each_arm_s_mean_score_and_hours_to_conversion(tmp_path: Path) -> None:
+    from leadscore.experiments.decision import status_fields
+
+    summary = daily_summary()
+    summary.arms["treatment"] = summary.arms["treatment"].model_copy(update={
+        "score_count": 4, "score_sum": 250.0, "conversion_time_count": 10, "conversion_seconds_sum": 54000})
+    analysis = decide(summary, ExperimentSettings(minimum_detectable_effect=0.1), elapsed=timedelta(days=10))
+    assert (analysis.treatment.mean_score, analysis.treatment.mean_hours_to_conversion) == (62.5, 1.5)
+    fields = status_fields(analysis)
+    assert (fields["treatment"]["meanScore"], fields["treatment"]["meanHoursToConversion"]) == (62.5, 1.5)
+    assert fields["control"]["meanScore"] is None
+    page = render_report(summary, analysis, tmp_path / "report.html").html.read_text()
+    assert '<td class="mean-score">62.5</td>' in page and '<td class="hours-to-conversion">1.5</td>' in page
+    assert '<td class="mean-score">—</td>' in page and '<td class="hours-to-conversion">—</td>' in page

@@ -1,4 +1,4 @@
-"""LeadFeatures honours scikit-learn's estimator contract (STYLE.md section 5)."""
+"""LeadFeatures honours scikit-learn's estimator contract (parameters kept as given, fitted state in "_" names)."""
 
 from __future__ import annotations
 

@@ -88,6 +88,46 @@ def test_stopped_experiment_releases_the_model_promotes_nothing_and_stays_stoppe
     assert exp["status"]["phase"] == "Stopped" and "experiment" not in kube.models["m"]["status"]
 
 
+def test_stopping_with_a_winner_promotes_it_whatever_the_statistics_and_keeps_the_results(kube, settings):
+    kube.models["m"] = model_body()
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    exp["spec"] |= {"stopped": True, "winner": "treatment"}
+    ctx = run(kube, settings, exp, summary((400, 40), (400, 41)))  # far from significant: the user decides
+    assert exp["status"]["phase"] == "Stopped" and "decision" not in exp["status"]
+    assert (exp["status"]["control"]["exposures"], exp["status"]["treatment"]["conversions"]) == (400, 41)
+    assert exp["status"]["lastEvaluated"] and exp["status"]["concluded"]
+    assert kube.models["m"]["status"]["activeVersion"] == "v2" and "experiment" not in kube.models["m"]["status"]
+    assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"].endswith("/v2/")
+    assert [e.reason for e in ctx.events] == ["StoppedByUser"]
+    assert "winner treatment (v2) promoted" in ctx.events[0].message
+
+
+def test_stopping_with_the_serving_control_as_winner_keeps_it_and_its_rollback_target(kube, settings):
+    body = model_body()
+    body["status"]["previousVersion"] = "v0"
+    kube.models["m"] = body
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)))
+    exp["spec"] |= {"stopped": True, "winner": "control"}
+    ctx = run(kube, settings, exp, summary((10000, 1000), (10000, 1300)))
+    status = kube.models["m"]["status"]
+    assert (status["activeVersion"], status.get("previousVersion")) == ("v1", "v0")
+    assert "experiment" not in status and "winner control (v1) is the active version" in ctx.events[0].message
+    assert exp["status"]["treatment"]["exposures"] == 10000 and "decision" not in exp["status"]
+
+
+def test_stopping_a_waiting_experiment_with_a_winner_promotes_nothing(kube, settings):
+    kube.models["m"] = model_body(experiment={"name": "other", "assignment": "sticky", "control": "v1",
+                                              "treatment": "v2", "trafficPercent": 50})
+    exp = experiment_body()
+    exp["spec"] |= {"stopped": True, "winner": "treatment"}
+    ctx = run(kube, settings, exp, summary((0, 0), (0, 0)))
+    assert kube.models["m"]["status"]["activeVersion"] == "v1"
+    assert kube.models["m"]["status"]["experiment"]["name"] == "other"
+    assert "not promoted: the experiment did not hold model m's traffic" in ctx.events[0].message
+
+
 def test_experiment_holds_a_clear_winner_until_its_min_duration_has_passed(kube, settings):
     kube.models["m"] = model_body()
     exp = experiment_body()

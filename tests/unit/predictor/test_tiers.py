@@ -13,6 +13,7 @@ from leadscore.scoring import (
     TIERS,
     actions,
     cutoffs,
+    demote_unconfident,
     priorities,
     resolved_tiers,
     score_histogram,
@@ -175,3 +176,21 @@ def test_capacity_tiers_cut_the_share_of_a_days_leads_the_team_can_contact() -> 
     assert cutoffs(spec, UNIFORM).tolist() == cutoffs(ScoringSpec(), UNIFORM).tolist() == [50, 80, 95]
     assert [t.top_percent for t in resolved_tiers(spec, UNIFORM)] == [5.0, 20.0, 50.0, None]
     assert [t.top_percent for t in resolved_tiers(BY_SCORE, UNIFORM)] == [None] * 4
+
+
+def test_a_lead_below_a_tiers_minimum_confidence_gets_the_next_tier_down() -> None:
+    """Seed 002: high needs confidence >= 0.8; medium's own rule (0.5) can demote further; an unknown
+    confidence (NaN: an old version, the rules) never demotes."""
+    spec = ScoringSpec(high=Tier(min_score=70, action="call", min_confidence=0.8),
+                       medium=Tier(min_score=40, action="queue", min_confidence=0.5),
+                       low=Tier(min_score=10, action="email"))
+    tiers = tier_index(np.array([90, 90, 90, 90, 50, 50, 20]), cutoffs(spec, None))
+    confidence = np.array([0.95, 0.8, 0.7, 0.3, 0.4, np.nan, 0.0])
+    demoted = demote_unconfident(tiers, confidence, spec)
+    assert [TIERS[i] for i in demoted] == ["high", "high", "medium", "low", "low", "medium", "low"]
+    assert [TIERS[i] for i in demote_unconfident(tiers, confidence, BY_SCORE)] == [TIERS[i] for i in tiers]
+
+
+def test_minimum_confidence_outside_zero_to_one_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError, match="min_confidence"):
+        Tier(min_score=70, action="call", min_confidence=1.2)

@@ -56,6 +56,11 @@ class Algorithm(ABC):
     def default_params(self) -> dict[str, Any]:
         """Sensible hyper-parameters; always the first trial, so one trial is already good."""
 
+    def regularised_params(self) -> dict[str, Any] | None:
+        """A strongly regularised configuration for small data, the search's second trial
+        (None: the defaults are all there is to start from)."""
+        return None
+
     @abstractmethod
     def search_space(self, trial: Any) -> dict[str, Any]:
         """Hyper-parameters suggested by an Optuna trial."""
@@ -63,6 +68,12 @@ class Algorithm(ABC):
     @abstractmethod
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
         """The fitted native model (early-stopped on validation where the library can)."""
+
+    @abstractmethod
+    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
+              rounds: int | None) -> Any:
+        """The tuned configuration fitted on ``(x, y)`` for a fixed number of ``rounds`` (None for
+        non-iterative models), without early stopping: no row is held back to watch."""
 
     @abstractmethod
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:

@@ -33,29 +33,30 @@ class CatBoostAlgorithm(Algorithm):
     native_file = "catboost.cbm"
 
     def default_params(self) -> dict[str, Any]:
-        return {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0}
+        return {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0, "scale_pos_weight": 1.0}
+
+    def regularised_params(self) -> dict[str, Any]:
+        return {"depth": 4, "learning_rate": 0.03, "l2_leaf_reg": 10.0, "scale_pos_weight": 1.0}
 
     def search_space(self, trial: Any) -> dict[str, Any]:
         return {
-            "depth": trial.suggest_int("depth", 3, 8),
+            "depth": trial.suggest_int("depth", 2, 8),
             "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-            "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 0.5, 20.0, log=True),
+            "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 0.5, 100.0, log=True),
+            "scale_pos_weight": trial.suggest_float("scale_pos_weight", 1.0, 10.0, log=True),
         }
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
-        from catboost import CatBoostClassifier
-
-        gpu = data.device == "cuda"
-        model = CatBoostClassifier(
-            iterations=MAX_ROUNDS, loss_function="Logloss", eval_metric="Logloss",
-            early_stopping_rounds=EARLY_STOPPING_ROUNDS, use_best_model=True, random_seed=data.seed,
-            thread_count=data.threads or -1, task_type="GPU" if gpu else "CPU",
-            allow_writing_files=False, verbose=False, **params,
-        )
+        model = _classifier(data, params, MAX_ROUNDS, eval_metric="Logloss",
+                            early_stopping_rounds=EARLY_STOPPING_ROUNDS, use_best_model=True)
         # CatBoost runs no Python callbacks on the GPU; there the trial is judged only at the end.
-        callbacks = None if gpu else [_Report(reporter)]
+        callbacks = None if data.device == "cuda" else [_Report(reporter)]
         model.fit(data.x_train, data.y_train, eval_set=(data.x_valid, data.y_valid), callbacks=callbacks)
         return model
+
+    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
+              rounds: int | None) -> Any:
+        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y)
 
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(x, prediction_type="RawFormulaVal"), dtype=np.float64)
@@ -75,3 +76,11 @@ class CatBoostAlgorithm(Algorithm):
 
     def iterations(self, model: Any) -> int | None:
         return int(model.tree_count_)
+
+
+def _classifier(data: TrainData, params: dict[str, Any], rounds: int, **extra: Any) -> Any:
+    from catboost import CatBoostClassifier
+
+    return CatBoostClassifier(iterations=rounds, loss_function="Logloss", random_seed=data.seed,
+                              thread_count=data.threads or -1, task_type="GPU" if data.device == "cuda" else "CPU",
+                              allow_writing_files=False, verbose=False, **extra, **params)

@@ -35,16 +35,21 @@ class LightGBMAlgorithm(Algorithm):
 
     def default_params(self) -> dict[str, Any]:
         return {"num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20, "subsample": 0.8,
-                "colsample_bytree": 0.8, "reg_lambda": 1.0}
+                "colsample_bytree": 0.8, "reg_lambda": 1.0, "scale_pos_weight": 1.0}
+
+    def regularised_params(self) -> dict[str, Any]:
+        return {"num_leaves": 8, "learning_rate": 0.03, "min_child_samples": 50, "subsample": 0.8,
+                "colsample_bytree": 0.8, "reg_lambda": 5.0, "scale_pos_weight": 1.0}
 
     def search_space(self, trial: Any) -> dict[str, Any]:
         return {
-            "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 2, 128, log=True),
             "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
-            "min_child_samples": trial.suggest_int("min_child_samples", 5, 200, log=True),
-            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
-            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
-            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+            "min_child_samples": trial.suggest_int("min_child_samples", 5, 400, log=True),
+            "subsample": trial.suggest_float("subsample", 0.4, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 100.0, log=True),
+            "scale_pos_weight": trial.suggest_float("scale_pos_weight", 1.0, 10.0, log=True),
         }
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
@@ -55,14 +60,15 @@ class LightGBMAlgorithm(Algorithm):
             if stop_every(reporter, env.iteration, value):
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
-        model = lgb.LGBMClassifier(
-            n_estimators=MAX_ROUNDS, subsample_freq=1, random_state=data.seed, n_jobs=data.threads or None,
-            verbose=-1, **params,
-        )
+        model = _classifier(data, params, MAX_ROUNDS)
         model.fit(data.x_train, data.y_train, eval_X=(data.x_valid,), eval_y=(data.y_valid,),
                   eval_metric="binary_logloss",
                   callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False), report])
         return model
+
+    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
+              rounds: int | None) -> Any:
+        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y)
 
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.predict(x, raw_score=True).astype(np.float64)
@@ -85,6 +91,13 @@ class LightGBMAlgorithm(Algorithm):
 
     def iterations(self, model: Any) -> int | None:
         return int(model.best_iteration_ or model.n_estimators_)
+
+
+def _classifier(data: TrainData, params: dict[str, Any], rounds: int) -> Any:
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(n_estimators=rounds, subsample_freq=1, random_state=data.seed,
+                              n_jobs=data.threads or None, verbose=-1, **params)
 
 
 _CATEGORICAL = 1  # bit 0 of a node's decision_type: a categorical split (its "threshold" is an index)

@@ -31,12 +31,16 @@ class LogisticBaseline(Algorithm):
         return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Pipeline:
+        return self.refit(data, data.x_train, data.y_train, params, None)
+
+    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
+              rounds: int | None) -> Pipeline:
         model = Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
             ("lr", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=2000)),
         ])
-        return model.fit(np.asarray(data.x_train, dtype=np.float64), data.y_train)
+        return model.fit(np.asarray(x, dtype=np.float64), y)
 
     def margin(self, model: Pipeline, x: np.ndarray) -> np.ndarray:
         return model.decision_function(np.asarray(x, dtype=np.float64))
