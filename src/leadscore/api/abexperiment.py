@@ -131,6 +131,8 @@ class ArmStatus(ApiModel):
     mean_score: float | None = Field(None, description="Average score (0-100) the arm gave its leads.")
     mean_hours_to_conversion: float | None = Field(
         None, description="Average hours from a lead's first exposure to its conversion, over converted leads.")
+    acceptance_rate: float | None = Field(
+        None, description="Share of the leads with a lead-acceptance report that sales accepted.")
 
 
 class ABExperimentStatus(ApiModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from leadscore.api.wire import CONTROL, TREATMENT
 
@@ -47,6 +47,9 @@ class ArmSummary(CovariateSums):
     conversion_seconds_sum: float = Field(0.0, ge=0, description="Sum over those leads of the seconds from their "
                                                                  "first exposure to their first conversion.")
 
+    acceptance_reports: int = Field(0, ge=0, description="Exposures with a lead-acceptance report from sales.")
+    accepted: int = Field(0, ge=0, description="Of those, leads whose most recent report says accepted.")
+
     def mean_score(self) -> float | None:
         """Average score the arm gave its leads; None without scores."""
         return self.score_sum / self.score_count if self.score_count else None
@@ -54,6 +57,10 @@ class ArmSummary(CovariateSums):
     def mean_hours_to_conversion(self) -> float | None:
         """Average time from exposure to conversion, over the leads that converted; None without any."""
         return self.conversion_seconds_sum / self.conversion_time_count / 3600 if self.conversion_time_count else None
+
+    def acceptance_rate(self) -> float | None:
+        """Share of the leads with an acceptance report that sales accepted; None without reports."""
+        return self.accepted / self.acceptance_reports if self.acceptance_reports else None
 
 
 class DailyArmCount(CovariateSums):
@@ -105,11 +112,26 @@ class ServingSplit(BaseModel):
 
 
 class TierCount(BaseModel):
-    """Leads one inference service put in one tier, and how many of them converted since."""
+    """Leads one inference service put in one tier, how many of them converted since, and how
+    fast sales reached them (outcomes' ``first_contacted_at``) against the tier's SLA."""
 
     tier: str = Field(description="Tier the predictor assigned ('' when the response named none).")
     leads: int = Field(0, ge=0, description="Distinct leads scored into this tier.")
     conversions: int = Field(0, ge=0, description="Of those, leads with a converted outcome at or after the score.")
+    sla_seconds: float | None = Field(None, ge=0, description="The tier's contact deadline in its most recent "
+                                                              "response; None: the tier has none.")
+    contacted: int = Field(0, ge=0, description="Leads with a first contact at or after their score in the tier.")
+    sla_due: int = Field(0, ge=0, description="Leads with a deadline that were contacted in time or whose "
+                                              "deadline has passed (the SLA share's denominator).")
+    sla_met: int = Field(0, ge=0, description="Leads first contacted within their deadline.")
+    median_hours_to_first_contact: float | None = Field(
+        None, ge=0, description="Median hours from the score to the first contact over contacted leads.")
+
+    @computed_field(description="sla_met / sla_due; None while no lead is due.")  # type: ignore[prop-decorator]
+    @property
+    def sla_met_share(self) -> float | None:
+        """Share of the due leads contacted within the SLA; None while none is due."""
+        return self.sla_met / self.sla_due if self.sla_due else None
 
 
 class TierSummary(BaseModel):

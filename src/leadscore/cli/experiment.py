@@ -401,7 +401,7 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
     titles = {"msprt": "Sequential (mSPRT)", "planned": "Group-sequential", "fixed": "Fixed-horizon"}
     arms = Table(title=f"{titles[analysis.design]} analysis")
     for column in ("arm", "exposures", "conversions", "rate", f"{1 - analysis.alpha:.0%} interval", "mean score",
-                   "hours to conversion"):
+                   "hours to conversion", "accepted"):
         arms.add_column(column, justify="left" if column == "arm" else "right")
     for arm in (analysis.control, analysis.treatment):
         arms.add_row(
@@ -412,6 +412,7 @@ def _print_analysis(analysis: ExperimentAnalysis, as_json: bool) -> None:
             f"{percent(arm.rate_ci_low)} – {percent(arm.rate_ci_high)}",
             number(arm.mean_score),
             number(arm.mean_hours_to_conversion),
+            percent(arm.acceptance_rate),
         )
     figures = Table(show_header=False)
     figures.add_column("figure")

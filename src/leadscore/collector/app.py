@@ -327,9 +327,11 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     @app.get("/v1/models/{namespace}/{service}/tiers", response_model=TierSummary)
     def get_tiers(request: Request, namespace: str, service: str,
                   days: int = Query(30, ge=1, le=3650)) -> TierSummary:
-        """Leads per tier that ``service`` scored in the last ``days`` days, and their conversions."""
+        """Leads per tier that ``service`` scored in the last ``days`` days, their conversions, and
+        their first contacts against the tier's SLA (rules in ``leadscore.collector.tiers``)."""
         check(request, READ_MODELS, namespace)
-        return tier_summary(store, namespace, service, datetime.now(UTC) - timedelta(days=days))
+        now = datetime.now(UTC)
+        return tier_summary(store, namespace, service, now - timedelta(days=days), now)
 
     @app.get("/v1/models/{namespace}/{service}/drift", response_model=DriftWindow)
     def get_drift(

@@ -29,6 +29,7 @@ from leadscore.collector.cloudevents import EventContext, assign_experiment
 from leadscore.collector.outcomes import DERIVED_KEY_PREFIX, OutcomeIn, check_agreement, outcome_rows
 from leadscore.collector.payloads import ScoredLead, request_instances, scored_leads
 from leadscore.collector.privacy import Privacy
+from leadscore.experiments.settings import parse_duration
 from leadscore.store import events
 from leadscore.store.events import EventKey, EventStore
 
@@ -108,6 +109,7 @@ def prediction_rows(
                 "inference_service": context.inferenceservicename,
                 "predicted_at": predicted_at,
                 "covariate": lead.control_probability,
+                "sla_seconds": None if lead.sla is None else parse_duration(lead.sla).total_seconds(),
             }
         )
     return rows

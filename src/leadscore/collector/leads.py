@@ -28,6 +28,8 @@ class LeadOutcome(BaseModel):
     converted: bool
     value: float | None = None
     occurred_at: datetime
+    first_contacted_at: datetime | None = None
+    accepted: bool | None = None
 
 
 class LeadHistory(BaseModel):
@@ -52,5 +54,5 @@ def lead_history(store: EventStore, namespace: str, lead_id: str, limit: int,
         model=model,
         lead_id=lead_id,
         predictions=[LeadScore(**row._asdict()) for row in scores],
-        outcomes=[LeadOutcome(converted=o.converted, value=o.value, occurred_at=o.occurred_at) for o in outcomes],
+        outcomes=[LeadOutcome(**o._asdict()) for o in outcomes],
     )

@@ -19,6 +19,12 @@ What is valid (docs/security.md, "Limits", lists the same):
   (``leadscore.collector.times``: clock skew and time zones, never the year 2999).
   A lower bound from the lead's first score is not used: outcomes may arrive before the
   logged prediction does, and order must not decide what is accepted;
+* ``first_contacted_at`` (optional: when sales first reached the lead) obeys the same bounds
+  and, for the same reason, may lie before the lead's score or its ``occurred_at``; the tier
+  SLA report (``leadscore.collector.tiers``) counts only a contact at or after the score;
+* ``accepted`` (optional: sales accepted the lead) is a JSON boolean like ``converted``;
+* an outcome's derived key covers ``first_contacted_at`` and ``accepted`` only when they are
+  sent, so the key of an outcome without them is the one it had before they existed;
 * two outcomes without keys for the same lead and the same ``occurred_at`` that disagree are
   a conflict (HTTP 409), whether in one batch or against one already stored: which one is
   true cannot be decided here. Identical re-posts stay harmless duplicates.
@@ -65,22 +71,29 @@ class OutcomeIn(BaseModel):
     converted: Annotated[bool, Strict()] = Field(description="Whether the lead converted (won, bound, signed).")
     value: float | None = Field(None, ge=0, allow_inf_nan=False, description="Revenue or premium, if known.")
     occurred_at: datetime = Field(description="When it happened; a time without a zone is read as UTC.")
+    first_contacted_at: datetime | None = Field(
+        None, description="When sales first contacted the lead (for the tier SLA report); no zone: UTC.")
+    accepted: Annotated[bool, Strict()] | None = Field(
+        None, description="Whether sales accepted the lead (for the A/B lead-acceptance rate).")
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=255, description="Re-sending the same key changes nothing."
     )
 
-    @field_validator("occurred_at")
+    @field_validator("occurred_at", "first_contacted_at")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return plausible_utc(value)
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else plausible_utc(value)
 
     def key(self) -> str:
         """The given key, else a digest of the content (so identical re-posts collide)."""
         if self.idempotency_key:
             return self.idempotency_key
+        optional = {"first_contacted_at": self.first_contacted_at and self.first_contacted_at.isoformat(),
+                    "accepted": self.accepted}
+        sent = {name: value for name, value in optional.items() if value is not None}
         content = json.dumps(
             [self.lead_id, self.converted, self.value, self.occurred_at.isoformat()]
-            + ([self.model] if self.model else []), separators=(",", ":"))
+            + ([self.model] if self.model else []) + ([sent] if sent else []), separators=(",", ":"))
         return DERIVED_KEY_PREFIX + hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -148,6 +161,8 @@ def outcome_rows(namespace: str, outcomes: list[OutcomeIn], received_at: datetim
                 "converted": outcome.converted,
                 "value": outcome.value,
                 "occurred_at": outcome.occurred_at,
+                "first_contacted_at": outcome.first_contacted_at,
+                "accepted": outcome.accepted,
                 "received_at": received_at,
             },
         )

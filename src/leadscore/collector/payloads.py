@@ -3,7 +3,7 @@
 Accepted shapes (the logger copies bodies byte for byte):
 
 * V1 request ``{"instances": [{...lead fields...}, ...]}``;
-  V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action",
+  V1 response ``{"predictions": [{"lead_id", "probability", "score", "tier", "action", "sla"?,
   "model_version", "arm"?, "control_probability"?}, ...]}``, or ``{"explanations": [...]}`` from ``:explain``, whose
   entries carry the same fields (a lead shown with its factors was scored all the same).
 * V2 (Open Inference Protocol) request ``{"inputs": [...]}`` with one tensor per feature
@@ -20,8 +20,9 @@ import json
 from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.wire import MAX_BATCH, RECORDS_TENSOR
 from leadscore.collector.errors import invalid
 from leadscore.errors import InvalidInputError
@@ -37,11 +38,19 @@ class ScoredLead(BaseModel):
     score: float | None = Field(None, ge=0.0, le=100.0)
     tier: str | None = Field(None, max_length=32)
     action: str | None = Field(None, max_length=64)
+    sla: str | None = Field(None, pattern=DURATION_PATTERN, max_length=32,
+                            description="The tier's contact deadline (spec.scoring), e.g. 30m; None: none.")
     model_version: str = Field(min_length=1, max_length=128)
     arm: str | None = Field(None, max_length=63)
     control_probability: float | None = Field(
         None, ge=0.0, le=1.0, description="The control arm's probability (sticky experiments): the A/B covariate."
     )
+
+    @field_validator("sla", mode="before")
+    @classmethod
+    def _no_deadline(cls, value: Any) -> Any:
+        """V2 BYTES tensors carry a tier without a deadline as ``""``."""
+        return None if value == "" else value
 
 
 class _Tensor(BaseModel):

@@ -16,6 +16,9 @@ Rules (pure, in ``summarize``; docs/collector.md repeats them):
 * an arm's scores (``score_count``, ``score_sum``) are those of its leads' first exposures, and
   its time to conversion (``conversion_time_count``, ``conversion_seconds_sum``) adds up, over converted leads, the time
   from the first exposure to the earliest converting outcome at or after it;
+* a lead's acceptance is the most recent ``accepted`` report (by ``occurred_at``) among its
+  outcomes at or after its first exposure: ``acceptance_reports`` counts the leads that have
+  one, ``accepted`` those whose report says true (sales may turn a lead down, then take it);
 * a lead's covariate (the control model's probability, which the predictor logs in sticky
   experiments) is the one of its first exposure; the arm and its daily cohort add up n, Σx,
   Σx² and Σx over converted leads for the regression-adjusted (CUPED/CUPAC) statistics.
@@ -53,6 +56,7 @@ class Result:
     converted: bool
     value: float | None
     occurred_at: datetime
+    accepted: bool | None = None
 
 
 def _first_exposures(exposures: list[Exposure]) -> dict[str, Exposure]:
@@ -82,6 +86,8 @@ class _Tally:
     score_sum: float = 0.0
     conversion_time_count: int = 0
     conversion_seconds_sum: float = 0.0
+    acceptance_reports: int = 0
+    accepted: int = 0
 
     def add_covariate(self, x: float | None, converted: bool) -> None:
         if x is None:
@@ -103,9 +109,12 @@ def summarize(
     exposures = list(exposures)
     first = _first_exposures(exposures)
     wins: dict[str, list[Result]] = defaultdict(list)
+    acceptances: dict[str, list[Result]] = defaultdict(list)
     for result in results:
         if result.converted:
             wins[result.lead_id].append(result)
+        if result.accepted is not None:
+            acceptances[result.lead_id].append(result)
 
     tallies: dict[str, _Tally] = {CONTROL: _Tally(), TREATMENT: _Tally()}
     daily: dict[tuple[date, str], _Tally] = defaultdict(_Tally)
@@ -121,6 +130,10 @@ def summarize(
         if exposure.score is not None:
             tally.score_count += 1
             tally.score_sum += exposure.score
+        reports = [r for r in acceptances.get(lead_id, ()) if r.occurred_at >= exposure.at]
+        if reports:
+            tally.acceptance_reports += 1
+            tally.accepted += bool(max(reports, key=lambda r: r.occurred_at).accepted)
         if won:
             tally.conversion_time_count += 1
             tally.conversion_seconds_sum += (min(r.occurred_at for r in won) - exposure.at).total_seconds()
@@ -174,5 +187,6 @@ def experiment_summary(
             )
             for e in events.exposures(session, where)
         ]
-        results = [Result(*o) for o in events.exposure_outcomes(session, where)]
+        results = [Result(o.lead_id, o.converted, o.value, o.occurred_at, o.accepted)
+                   for o in events.exposure_outcomes(session, where)]
     return summarize(namespace, experiment, exposures, results, now or datetime.now(UTC))

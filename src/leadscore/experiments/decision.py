@@ -54,6 +54,8 @@ class ArmResult(BaseModel):
     mean_score: float | None = Field(None, description="Average score the arm gave its leads, when logged.")
     mean_hours_to_conversion: float | None = Field(None, description="Average hours from exposure to conversion "
                                                                      "of the leads that converted.")
+    acceptance_reports: int = Field(0, ge=0, description="Leads with a lead-acceptance report from sales.")
+    acceptance_rate: float | None = Field(None, description="Of those, the share sales accepted.")
 
 
 class ValueResult(BaseModel):
@@ -326,6 +328,8 @@ def _arm_result(arm: ArmSummary, counts: ArmCounts, alpha: float, values_reporte
         value_per_lead=arm.value_sum / counts.exposures if values_reported else None,
         mean_score=arm.mean_score(),
         mean_hours_to_conversion=arm.mean_hours_to_conversion(),
+        acceptance_reports=arm.acceptance_reports,
+        acceptance_rate=arm.acceptance_rate(),
     )
 
 
@@ -399,6 +403,7 @@ def status_fields(analysis: ExperimentAnalysis) -> dict[str, Any]:
             "rate": result.value_per_lead if analysis.metric == "value" else result.rate,
             "meanScore": result.mean_score,
             "meanHoursToConversion": result.mean_hours_to_conversion,
+            "acceptanceRate": result.acceptance_rate,
         }
 
     return {

@@ -142,6 +142,8 @@ class Prediction(Base):
     predicted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     covariate: Mapped[float | None] = mapped_column(Float, nullable=True)
     """The control arm's probability for this lead (sticky experiments): the pre-treatment covariate."""
+    sla_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The contact deadline the response gave the lead's tier, in seconds (None: none given)."""
 
 
 class Outcome(Base):
@@ -163,6 +165,8 @@ class Outcome(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -368,6 +372,8 @@ class OutcomeRow(NamedTuple):
     converted: bool
     value: float | None
     occurred_at: datetime
+    first_contacted_at: datetime | None
+    accepted: bool | None
 
 
 def in_experiment(namespace: str, experiment: str) -> list[ColumnElement[bool]]:
@@ -388,7 +394,8 @@ def in_service(namespace: str, service: str, versions: list[str], since: datetim
 def _outcome_rows(session: Session, *which: ColumnElement[bool]) -> list[OutcomeRow]:
     """The outcomes ``which`` selects, oldest first."""
     rows = session.execute(
-        select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at)
+        select(Outcome.lead_id, Outcome.converted, Outcome.value, Outcome.occurred_at, Outcome.first_contacted_at,
+               Outcome.accepted)
         .where(*which)
         .order_by(Outcome.occurred_at, Outcome.id)
     )
@@ -548,6 +555,19 @@ def in_window(namespace: str, service: str, version: str, since: datetime,
               until: datetime) -> list[ColumnElement[bool]]:
     """Predictions one service's version made in [since, until)."""
     return [*in_service(namespace, service, [version], since), Prediction.predicted_at < until]
+
+
+class DeadlineRow(NamedTuple):
+    lead_id: str
+    tier: str | None
+    predicted_at: datetime
+    sla_seconds: float | None
+
+
+def deadlines(session: Session, where: list[ColumnElement[bool]]) -> list[DeadlineRow]:
+    """The predictions ``where`` selects with their tier and its contact deadline, oldest first."""
+    columns = (Prediction.lead_id, Prediction.tier, Prediction.predicted_at, Prediction.sla_seconds)
+    return _predictions(session, DeadlineRow, columns, where)
 
 
 def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow]:

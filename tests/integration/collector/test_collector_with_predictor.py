@@ -24,6 +24,7 @@ from leadscore.api.summary import ExperimentSummary
 from leadscore.api.wire import EXPERIMENT_ANNOTATION
 from leadscore.cli.main import main
 from leadscore.data import infer_schema, load_dataset
+from leadscore.experiments.settings import parse_duration
 from support.collector import running_collector
 from support.kserve import KServeInstall
 from support.kserve_agent import running_agent
@@ -68,6 +69,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
     arms: dict[str, str] = {}
     covariates: dict[str, float] = {}
     scores: dict[str, float] = {}
+    tiers: dict[str, tuple[str, str | None]] = {}  # lead -> (tier, sla) as the predictor answered
     with (
         running_agent(kserve_install.directory / "agent", tmp_path / "agent", predictor_port=predictor_port,
                       collector_port=collector_port, inference_service="pc", namespace="sales",
@@ -83,6 +85,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             arms |= {p["lead_id"]: p["arm"] for p in reply.json()["predictions"]}
             covariates |= {p["lead_id"]: p["control_probability"] for p in reply.json()["predictions"]}
             scores |= {p["lead_id"]: p["score"] for p in reply.json()["predictions"]}
+            tiers |= {p["lead_id"]: (p["tier"], p["sla"]) for p in reply.json()["predictions"]}
         tail = records[LEADS - 40 :]  # one V2 batch of whole records
         body = json.dumps(
             {
@@ -101,10 +104,14 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         arms |= dict(zip(outputs["lead_id"], outputs["arm"], strict=True))
         covariates |= dict(zip(outputs["lead_id"], outputs["control_probability"], strict=True))
         scores |= dict(zip(outputs["lead_id"], outputs["score"], strict=True))
+        tiers |= {lead: (tier, sla or None)  # V2 BYTES carry "no deadline" as ""
+                  for lead, tier, sla in zip(outputs["lead_id"], outputs["tier"], outputs["sla"], strict=True)}
 
         later = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # a day (and the seconds since) after each exposure
+        called = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()  # within every tier's deadline
         outcomes = [
-            {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later}
+            {"lead_id": lead, "converted": bool(won), "value": 1000.0 if won else None, "occurred_at": later,
+             "first_contacted_at": called, "accepted": bool(won)}
             for lead, won in truth.items()
         ]
         assert sink.post("/v1/namespaces/sales/outcomes", json={"outcomes": outcomes}).json()["stored"] == LEADS
@@ -114,6 +121,18 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
             return found if sum(a.exposures for a in found.arms.values()) == LEADS else None
 
         summary = eventually(logged, what=f"the {LEADS} leads the agent logged", timeout=60, interval=0.5)
+        by_tier = {t["tier"]: t for t in sink.get("/v1/models/sales/pc/tiers").json()["tiers"]}
+
+    # each tier's SLA as the predictor's responses (V1 and V2) gave it; everyone called within it
+    assert set(by_tier) == {tier for tier, _ in tiers.values()}
+    for tier, row in by_tier.items():
+        deadlines = {sla for t, sla in tiers.values() if t == tier}
+        assert len(deadlines) == 1
+        sla = deadlines.pop()
+        leads = sum(t == tier for t, _ in tiers.values())
+        assert row["sla_seconds"] == (None if sla is None else parse_duration(sla).total_seconds())
+        assert (row["leads"], row["contacted"]) == (leads, leads)
+        assert (row["sla_met"], row["sla_due"]) == ((0, 0) if sla is None else (leads, leads))
 
     for arm, version in (("control", "v1"), ("treatment", "v2")):
         leads = [lead for lead, a in arms.items() if a == arm]
@@ -131,6 +150,7 @@ def test_collector_summarises_and_exports_what_the_real_predictor_scored(
         assert got.covariate_conversion_sum == pytest.approx(sum(covariates[lead] * truth[lead] for lead in leads))
         assert got.mean_score() == pytest.approx(sum(scores[lead] for lead in leads) / len(leads))
         assert got.conversion_time_count == won and 24.0 <= (got.mean_hours_to_conversion() or 0) < 24.5
+        assert (got.acceptance_reports, got.accepted) == (len(leads), won)
     # a lead's arm asked for without scoring it: the CLI hashes as the predictor did
     capsys.readouterr()
     assert main(["experiment", "assign", "--namespace", "sales", "--experiment", EXPERIMENT, "--split", "50",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -385,6 +385,9 @@ def test_outcomes_read_naive_time_as_utc(client: TestClient, store: EventStore) 
         (_outcome("L1", occurred_at="last tuesday"), "occurred_at: Input should be a valid datetime"),
         (_outcome("L1", value="lots"), "value: Input should be a valid number"),
         (_outcome("L1", convertd=True), "convertd: Extra inputs are not permitted"),
+        (_outcome("L1", first_contacted_at="soon"), "first_contacted_at: Input should be a valid datetime"),
+        (_outcome("L1", first_contacted_at="2999-01-01T00:00:00Z"), "first_contacted_at: Value error, must lie"),
+        (_outcome("L1", accepted="yes"), "accepted: Input should be a valid boolean"),
         (_outcome("", converted=True), "lead_id: String should have at least 1 character"),
         (
             [_outcome("L1"), _outcome("L2", converted=None)],
@@ -403,6 +406,42 @@ def test_outcomes_refuse_with_field_path_when_payload_is_bad(
     assert response.status_code == 400
     assert response.json()["error"].startswith(expected), response.json()
     assert _count(store, Outcome) == 0
+
+
+def test_outcomes_store_first_contact_and_acceptance_once_when_resent(client: TestClient, store: EventStore) -> None:
+    reported = _outcome("L1", converted=False, first_contacted_at="2026-01-02T09:30:00+01:00", accepted=True)
+    assert client.post(OUTCOMES, json=reported).json() == {"received": 1, "stored": 1, "duplicates": 0}
+    assert client.post(OUTCOMES, json=reported).json() == {"received": 1, "stored": 0, "duplicates": 1}
+    with store.transaction() as session:
+        stored = session.scalars(select(Outcome)).one()
+    assert (stored.first_contacted_at.isoformat(), stored.accepted) == ("2026-01-02T08:30:00+00:00", True)
+    refused = client.post(OUTCOMES, json={**reported, "accepted": False})  # same lead and time, other content
+    assert refused.status_code == 409 and "L1" in refused.json()["error"]
+    history = client.get(f"{LEADS}/L1").json()
+    assert [(o["first_contacted_at"], o["accepted"]) for o in history["outcomes"]] == [
+        ("2026-01-02T08:30:00Z", True)]
+
+
+def test_tiers_report_first_contacts_against_the_sla_the_response_gave(client: TestClient) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    two_hours_ago = (now - timedelta(hours=2)).isoformat()
+    body = response_body({**scored("F1", 0.9), "sla": "30m"}, {**scored("F2", 0.9), "sla": "30m"},
+                         {**scored("S1", 0.2), "sla": "1d"})
+    _post_event(client, "t1", "response", body, time=two_hours_ago)
+    client.post(OUTCOMES, json=[
+        _outcome("F1", converted=False, occurred_at=now.isoformat(),
+                 first_contacted_at=(now - timedelta(hours=1, minutes=45)).isoformat()),  # 15 min after
+        _outcome("F2", converted=False, occurred_at=now.isoformat(),
+                 first_contacted_at=(now - timedelta(hours=1)).isoformat()),              # 60 min after
+    ])
+    response = client.get("/v1/models/sales/lead-model/tiers")
+    assert response.status_code == 200, response.text
+    tiers = {t["tier"]: t for t in response.json()["tiers"]}
+    high, low = tiers["high"], tiers["low"]
+    assert (high["leads"], high["sla_seconds"], high["contacted"], high["sla_met"], high["sla_due"]) == (
+        2, 1800.0, 2, 1, 2)
+    assert (high["sla_met_share"], high["median_hours_to_first_contact"]) == (0.5, pytest.approx(0.625))
+    assert (low["sla_seconds"], low["contacted"], low["sla_due"], low["sla_met_share"]) == (86400.0, 0, 0, None)
 
 
 def test_outcomes_refuse_when_body_is_not_json(client: TestClient) -> None:
@@ -609,6 +648,17 @@ def test_summary_refuses_a_partial_split_naming_the_missing_parameter(client: Te
     response = client.get("/v1/experiments/sales/ab/summary", params=params)
     assert response.status_code == 400
     assert response.json()["error"] == "query.control_version: Field required"
+
+
+def test_summary_counts_lead_acceptance_per_arm(client: TestClient) -> None:
+    body = response_body(scored("A1", arm="control", version="v1"), scored("A2", arm="control", version="v1"),
+                         scored("B1", arm="treatment", version="v2"))
+    _post_event(client, "acc", "response", body, experiment="ab", time="2024-01-01T09:00:00Z")
+    client.post(OUTCOMES, json=[_outcome("A1", converted=False, accepted=True),
+                                _outcome("A2", converted=False, accepted=False), _outcome("B1")])
+    arms = _summary(client).arms
+    assert (arms["control"].acceptance_reports, arms["control"].accepted) == (2, 1)
+    assert (arms["treatment"].acceptance_reports, arms["treatment"].acceptance_rate()) == (0, None)
 
 
 # --- one lead's history ----------------------------------------------------------------------

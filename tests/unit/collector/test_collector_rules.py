@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadscore.api.summary import TierCount
 from leadscore.collector.cloudevents import assign_experiment, declared_experiment, logger_headers, parse_context
 from leadscore.collector.export import ScoredRecord, training_frame
 from leadscore.collector.outcomes import OutcomeIn
 from leadscore.collector.payloads import request_instances, scored_leads
 from leadscore.collector.summary import Exposure, Result, summarize
+from leadscore.collector.tiers import contact_by_tier
 from leadscore.errors import InvalidInputError
+from leadscore.store.events import DeadlineRow, OutcomeRow
 from unit.collector.kserve_logger import headers
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def _context(**kw: str | None) -> object:
@@ -84,6 +90,74 @@ def test_outcome_key_is_the_same_for_same_content_in_other_time_zone() -> None:
     other = OutcomeIn(lead_id="L1", converted=False, occurred_at="2024-01-01T12:00:00Z")  # type: ignore[arg-type]
     assert utc.key() == paris.key() != other.key()
     assert utc.key().startswith("sha256:")
+
+
+def test_outcome_key_of_an_outcome_without_contact_or_acceptance_is_the_one_it_had_before_they_existed() -> None:
+    """Stored derived keys must still match a re-post after the upgrade, or it would count twice."""
+    plain = OutcomeIn(lead_id="L1", converted=True, value=5.0, occurred_at="2024-01-01T12:00:00Z")  # type: ignore[arg-type]
+    content = json.dumps(["L1", True, 5.0, "2024-01-01T12:00:00+00:00"], separators=(",", ":"))
+    assert plain.key() == "sha256:" + hashlib.sha256(content.encode()).hexdigest()
+    contacted = plain.model_copy(update={"first_contacted_at": T0})
+    accepted = plain.model_copy(update={"accepted": False})
+    assert len({plain.key(), contacted.key(), accepted.key()}) == 3
+
+
+def test_summarize_counts_the_latest_acceptance_report_after_the_first_exposure_per_arm() -> None:
+    exposures = [Exposure(lead, arm, "v", T0) for lead, arm in
+                 (("L1", "treatment"), ("L2", "treatment"), ("L3", "treatment"), ("L4", "control"))]
+    later = T0 + timedelta(hours=1)
+    results = [
+        Result("L1", False, None, T0, accepted=False),
+        Result("L1", False, None, later, accepted=True),    # turned down, then taken: the latest counts
+        Result("L2", False, None, later, accepted=False),
+        Result("L3", False, None, T0 - timedelta(hours=1), accepted=True),  # before its exposure
+        Result("L4", True, None, later),                    # no report: not in the rate's denominator
+    ]
+    arms = summarize("ns", "ab", exposures, results, T0).arms
+    treatment, control = arms["treatment"], arms["control"]
+    assert (treatment.acceptance_reports, treatment.accepted, treatment.acceptance_rate()) == (2, 1, 0.5)
+    assert (control.acceptance_reports, control.acceptance_rate()) == (0, None)
+
+
+def _scored(lead: str, tier: str, minutes_ago: float, sla: float | None = 1800.0) -> DeadlineRow:
+    return DeadlineRow(lead, tier, NOW - timedelta(minutes=minutes_ago), sla)
+
+
+def _contact(lead: str, minutes_ago: float) -> OutcomeRow:
+    return OutcomeRow(lead, False, None, NOW, NOW - timedelta(minutes=minutes_ago), None)
+
+
+def test_contact_by_tier_counts_met_due_and_the_median_by_the_documented_rules() -> None:
+    scored = [
+        _scored("A", "high", 120), _scored("A", "high", 60),  # re-scored: the first score's deadline counts
+        _scored("B", "high", 120),                           # never contacted, deadline passed: due, missed
+        _scored("C", "high", 10),                            # inside its deadline, not contacted: not due
+        _scored("D", "high", 120),                           # contacted 60 min after its score: missed
+        _scored("E", "very_low", 120, sla=None),             # no deadline: contacted, never due
+    ]
+    outcomes = [_contact("A", 100), _contact("A", 110), _contact("B", 130),  # B's contact predates its score
+                _contact("D", 60), _contact("E", 0)]
+    tiers = contact_by_tier(scored, outcomes, NOW)
+    high = TierCount(tier="high", leads=4, **tiers["high"])
+    assert (high.contacted, high.sla_met, high.sla_due, high.sla_met_share) == (2, 1, 3, 1 / 3)
+    assert high.median_hours_to_first_contact == pytest.approx((10 / 60 + 1) / 2)  # A after 10 min, D after 60
+    low = TierCount(tier="very_low", leads=1, **tiers["very_low"])
+    assert (low.sla_seconds, low.contacted, low.sla_due, low.sla_met_share, low.median_hours_to_first_contact) == (
+        None, 1, 0, None, 2.0)
+
+
+def test_scored_leads_read_a_v2_empty_sla_as_no_deadline_and_refuse_one_that_does_not_parse() -> None:
+    body = json.dumps({"outputs": [
+        {"name": "lead_id", "shape": [2], "datatype": "BYTES", "data": ["L1", "L2"]},
+        {"name": "probability", "shape": [2], "datatype": "FP64", "data": [0.9, 0.1]},
+        {"name": "sla", "shape": [2], "datatype": "BYTES", "data": ["30m", ""]},
+        {"name": "model_version", "shape": [2], "datatype": "BYTES", "data": ["v1", "v1"]},
+    ]}).encode()
+    assert [lead.sla for lead in scored_leads(body)] == ["30m", None]
+    bad = json.dumps({"predictions": [{"lead_id": "L1", "probability": 0.5, "model_version": "v1",
+                                       "sla": "soon"}]}).encode()
+    with pytest.raises(InvalidInputError, match=r"sla"):
+        scored_leads(bad)
 
 
 def test_summarize_attributes_value_only_from_converted_outcomes_after_exposure() -> None:

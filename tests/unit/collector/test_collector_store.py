@@ -152,6 +152,46 @@ def test_migration_0003_adds_the_covariate_and_keeps_existing_predictions(store_
         engine.dispose()
 
 
+def test_migration_0004_adds_contact_acceptance_and_sla_and_keeps_existing_rows(store_url: str) -> None:
+    """A database the previous schema (0003_i18) created keeps its rows, which report none of
+    the new fields; re-posting one of its outcomes after the upgrade stays a duplicate."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = _migrations()
+    old = parse_outcomes({"lead_id": "L1", "converted": True, "value": 10.0, "occurred_at": "2026-01-02T09:00:00Z"})
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003_i18")
+            connection.execute(text(
+                "INSERT INTO predictions (event_id, idx, lead_id, probability, tier, model_version, namespace, "
+                "inference_service, predicted_at) VALUES ('e1', 0, 'L1', 0.9, 'high', 'v1', 'ns', 'm', "
+                "'2030-01-01 09:00:00')"))
+            connection.execute(text(
+                "INSERT INTO outcomes (idempotency_key, namespace, lead_id, converted, value, occurred_at, "
+                "received_at) VALUES (:k, 'ns', 'L1', :c, 10.0, '2026-01-02 09:00:00', '2026-01-02 09:00:00')"),
+                {"k": old[0].key(), "c": True})
+            command.upgrade(config, "0004")
+            assert connection.execute(text("SELECT lead_id, tier, sla_seconds FROM predictions")).all() == [
+                ("L1", "high", None)]
+            assert connection.execute(text(
+                "SELECT lead_id, converted, value, first_contacted_at, accepted FROM outcomes")).all() == [
+                ("L1", True, 10.0, None, None)]
+            command.downgrade(config, "0003_i18")
+            assert "accepted" not in {c["name"] for c in inspect(connection).get_columns("outcomes")}
+            assert connection.execute(text("SELECT lead_id FROM outcomes")).scalars().all() == ["L1"]
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    store = open_store(store_url)
+    try:
+        assert record_outcomes(store, "ns", old).duplicates == 1
+    finally:
+        store.dispose()
+
+
 def test_times_read_back_as_utc_whatever_zone_they_were_written_in(store: EventStore) -> None:
     eastern = datetime(2024, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
     with store.transaction() as session:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import jinja2
 import pytest
 
+from leadscore.api.summary import TierCount, TierSummary
 from leadscore.console import actions, app, charts, glossary, session, views
 from leadscore.experiments.report import TimelinePoint
 
@@ -161,3 +162,20 @@ def test_model_page_shows_the_served_versions_health_figures() -> None:
     assert 'id="health-summary">Drift<' in html
     assert "0.710" in html and "0.660 to 0.760" in html and "at training 0.800" in html
     assert "0.310" in html and "drifted fields: source" in html and "40.00" in html
+
+
+def test_model_page_tiers_table_shows_the_sla_met_share_and_time_to_first_contact() -> None:
+    model = {"metadata": {"namespace": "sales", "name": "pc"}, "spec": {}, "status": {"versions": []}}
+    tiers = TierSummary(namespace="sales", service="pc", since=datetime(2026, 11, 1, tzinfo=UTC), tiers=[
+        TierCount(tier="high", leads=10, conversions=4, sla_seconds=1800.0, contacted=9, sla_due=8, sla_met=6,
+                  median_hours_to_first_contact=1.5),
+        TierCount(tier="very_low", leads=30, conversions=1)])
+
+    html = _render("model.html", **views.model_view(model, lambda _uri: None, tiers), can_patch=False,
+                   why_disabled="", experiments=[], message=None, refused=False)
+
+    high = html.split("<td>high</td>")[1].split("</tr>")[0]
+    assert "<td>0.5 h</td><td>9</td>" in high and ">75%</td>" in high and "<td>1.5 h</td>" in high
+    assert 'title="6 of 8 leads' in high
+    very_low = html.split("<td>very_low</td>")[1].split("</tr>")[0]
+    assert very_low.count("—") == 3  # no SLA, no share, no median

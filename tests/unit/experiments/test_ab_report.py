@@ -137,3 +137,20 @@ def test_report_and_status_show_each_arm_s_mean_score_and_hours_to_conversion(tm
     page = render_report(summary, analysis, tmp_path / "report.html").html.read_text()
     assert '<td class="mean-score">62.5</td>' in page and '<td class="hours-to-conversion">1.5</td>' in page
     assert '<td class="mean-score">—</td>' in page and '<td class="hours-to-conversion">—</td>' in page
+
+
+def test_report_status_and_cli_table_show_each_arm_s_lead_acceptance_rate(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from leadscore.cli.experiment import _print_analysis
+    from leadscore.experiments.decision import status_fields
+
+    summary = daily_summary()
+    summary.arms["control"] = summary.arms["control"].model_copy(update={"acceptance_reports": 8, "accepted": 6})
+    analysis = decide(summary, ExperimentSettings(minimum_detectable_effect=0.1), elapsed=timedelta(days=10))
+    assert (analysis.control.acceptance_reports, analysis.control.acceptance_rate) == (8, 0.75)
+    fields = status_fields(analysis)
+    assert (fields["control"]["acceptanceRate"], fields["treatment"]["acceptanceRate"]) == (0.75, None)
+    page = render_report(summary, analysis, tmp_path / "report.html").html.read_text()
+    assert '<td class="acceptance-rate">75.00%</td>' in page and '<td class="acceptance-rate">—</td>' in page
+    _print_analysis(analysis, as_json=False)
+    assert "75.00%" in capsys.readouterr().out
