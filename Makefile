@@ -39,7 +39,7 @@ crds: venv ## Regenerate crds/ (and the chart's copy) from leadscore.api
 
 chart: crds ## Same as crds: the chart's CRD templates are copied from crds/
 
-bench: venv ## Benchmarks: training time, ONNX vs native scoring, predictor vs MLServer; writes bench/results/
+bench: venv ## Benchmarks: training time, ONNX vs native scoring, scoring engines, predictor vs MLServer; writes bench/results/
 	@hack/bench.sh
 
 kind-up: ## (needs Docker) a kind cluster with cert-manager, KServe and the leadscore-demo namespace

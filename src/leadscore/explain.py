@@ -13,7 +13,6 @@ factor but is not additive, so contributions are reported before it, with ``base
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from leadscore.api.artifact import CARD_FILE, ServingCard
+from leadscore.api.artifact import CARD_FILE, LinearParameters, ServingCard
 from leadscore.errors import StorageError
 
 UNIT = "log-odds (uncalibrated model score)"
@@ -59,12 +58,10 @@ def _catboost(path: Path) -> Contributions:
 
 def _logistic(path: Path) -> Contributions:
     """Exact: ``coef_j * (impute(x_j) - mean_j) / std_j`` per feature, the intercept as bias."""
-    params = json.loads(path.read_text())
-    median = np.asarray(params["impute_median"], dtype=np.float64)
-    mean = np.asarray(params["scale_mean"], dtype=np.float64)
-    std = np.asarray(params["scale_std"], dtype=np.float64)
-    coef = np.asarray(params["coef"], dtype=np.float64)
-    intercept = float(params["intercept"])
+    params = LinearParameters.model_validate_json(path.read_text())
+    median, mean, std, coef = (np.asarray(v, dtype=np.float64)
+                               for v in (params.impute_median, params.scale_mean, params.scale_std, params.coef))
+    intercept = params.intercept
 
     def contributions(x: np.ndarray) -> np.ndarray:
         filled = np.where(np.isnan(x), median, x.astype(np.float64))

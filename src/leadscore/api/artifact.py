@@ -9,6 +9,7 @@ and the part of ``model_card.json`` that serving reads are defined here and nowh
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,10 @@ CARD_FILE = "model_card.json"
 RESULT_FILE = "result.json"
 BOOSTERS_DIR = "boosters"
 """Native models of the shipped members; only explanations read them."""
+PARITY_ROWS_FILE = "parity_rows.npy"
+"""Encoded held-out rows (float32 [n, F], ``numpy.save``): a faster scoring engine is used only
+after it matches ``model.onnx`` on them (``leadscore.engines``). Artifacts trained before it
+lack it and score with ``model.onnx`` alone."""
 COMMIT_MARKER = RESULT_FILE
 """Written last: a version without it is unfinished, and readers treat it as absent."""
 REQUIRED_FILES = (MODEL_FILE, SPEC_FILE, CARD_FILE)
@@ -75,6 +80,15 @@ class Uncertainty(BaseModel):
     members: list[MemberCalibration] = Field(default_factory=list,
                                              description="Per member, in model.onnx's member_margins order.")
 
+MEMBER_MARGIN = "margin"
+"""Each member's raw log-odds inside ``model.onnx``, named by ``member_tensor``."""
+
+
+def member_tensor(member: str, name: str) -> str:
+    """A member's tensor inside ``model.onnx``: the export prefixes every name of a member's graph
+    with its algorithm, so ``member_tensor("xgboost", MEMBER_MARGIN)`` is XGBoost's margin."""
+    return f"{member}__{name}"
+
 
 def artifact_uri(root: str, namespace: str, model: str, version: str) -> str:
     """Where a version lives: ``<root>/<namespace>/<model>/<version>/`` (docs/architecture.md), with the
@@ -92,6 +106,29 @@ class ServingMember(BaseModel):
     native_file: str = Field(description="Path of the native model, relative to the artifact directory.")
 
 
+class LinearParameters(BaseModel):
+    """``boosters/lr.json``: the logistic baseline's margin is
+    ``((impute(x) - scale_mean) / scale_std) @ coef + intercept``, missing values imputed by
+    ``impute_median`` (the export, the explanations and the numpy engine compute the same)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    impute_median: list[float]
+    scale_mean: list[float]
+    scale_std: list[float]
+    coef: list[float]
+    intercept: float
+
+
+class ServingCalibration(BaseModel):
+    """The calibrator applied to the members' weighted margin, as the trainer fitted it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    method: str = Field(description="'sigmoid' (parameters a, b) or 'isotonic' (knots x, y).")
+    parameters: dict[str, Any]
+
+
 class ServingCard(BaseModel):
     """The slice of ``model_card.json`` that serving reads; the trainer's card holds more."""
 
@@ -106,6 +143,8 @@ class ServingCard(BaseModel):
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tier thresholds and actions; the defaults when none is recorded.")
     members: list[ServingMember] = Field(default_factory=list)
+    calibration: ServingCalibration | None = Field(None, description="Absent in hand-made cards: scoring then "
+                                                                     "uses model.onnx alone.")
     score_histogram: list[int] = Field(
         default_factory=list, description="Held-out leads per score 0-100: what tiers set by topPercent are "
                                           "resolved on (empty in cards older than share-based tiers).")

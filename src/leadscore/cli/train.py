@@ -200,6 +200,8 @@ def _score(
     tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
     run = score_file(model, data, output, batch_size, tiers, selection, _progress)
     rate = run.rows / run.seconds if run.seconds > 0 else float("inf")
+    for note in run.engines.notes:
+        typer.echo(f"engines: {note}", err=True)
     if as_json:
         typer.echo(json.dumps({"event": "scored", "rows": run.rows, "datasetRows": run.dataset_rows,
                                "tiers": run.tiers, "modelVersion": run.model_version, "output": output,
@@ -207,9 +209,10 @@ def _score(
                                "durationSeconds": round(time.monotonic() - began, 3),
                                "window": {"from": selection.start and selection.start.isoformat(),
                                           "to": selection.end and selection.end.isoformat()},
-                               "vertical": vertical}))
+                               "vertical": vertical, "engines": run.engines.summary()}))
         return
-    typer.echo(f"scored {run.rows:,} leads in {run.seconds:.3f} s ({rate:,.0f} rows/s) -> {output}")
+    typer.echo(f"scored {run.rows:,} leads in {run.seconds:.3f} s ({rate:,.0f} rows/s; {run.engines.summary()}) "
+               f"-> {output}")
 
 
 def _progress(done: int, total: int) -> None:

@@ -7,6 +7,7 @@ two, ``control`` and ``treatment``, and either may be the rules; each lead's arm
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Protocol
@@ -14,12 +15,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from leadscore.api.wire import Device
+from leadscore.engines import Engines, choose
+from leadscore.engines.choice import reference_only
 from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
-from leadscore.predictor import rules
+from leadscore.predictor import metrics, rules
 from leadscore.predictor.columnar import Columns
-from leadscore.predictor.engine import OnnxScorer
+from leadscore.predictor.engine import SMALL_BATCH, OnnxScorer, default_threads
 from leadscore.published import PublishedArtifact
 from leadscore.uncertainty import Table, per_lead
 
@@ -64,7 +67,8 @@ def _top_factors(
 
 
 class ModelArm:
-    """A trained version: ONNX for scores, native boosters for explanations."""
+    """A trained version: scores from ``model.onnx`` or the members' verified faster engines
+    (``leadscore.engines``), native boosters for explanations."""
 
     unit = UNIT
 
@@ -74,18 +78,26 @@ class ModelArm:
         self.artifact = artifact
         self.feature_spec: FeatureSpec | None = artifact.feature_spec
         self._table = Table(artifact.uncertainty) if artifact.uncertainty is not None else None
-        self._scorer = OnnxScorer(artifact.onnx_path, device=device, threads=threads,
-                                  members=self._table is not None and len(self._table.members) > 1)
+        # an ensemble whose agreement is served asks model.onnx for its members' margins too; the
+        # engines then answer them as well (verified against model.onnx's at load)
+        self._onnx = OnnxScorer(artifact.onnx_path, device=device, threads=threads,
+                                members=self._table is not None and len(self._table.members) > 1)
+        if self._onnx.providers[0] == "CPUExecutionProvider":
+            self.engines: Engines = choose(artifact.path, artifact.card, self._onnx.predict_members,
+                                           threads=threads or default_threads(), small=SMALL_BATCH)
+        else:
+            self.engines = reference_only(self._onnx.predict_members, SMALL_BATCH,
+                                          f"model.onnx runs on {self._onnx.providers[0]}: it scores every lead")
         self._names = artifact.feature_spec.feature_names()
         origins = artifact.feature_spec.feature_origins()
         self._fields = [origins.get(name, name) for name in self._names]
 
     @property
     def providers(self) -> list[str]:
-        return self._scorer.providers
+        return self._onnx.providers
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        return self._scorer.predict(self.artifact.feature_spec.transform_records(records))
+        return self.engines.predict(self.artifact.feature_spec.transform_records(records))
 
     def scored(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray | None]:
         return self._with_uncertainty(self.artifact.feature_spec.transform_records(records))
@@ -95,8 +107,17 @@ class ModelArm:
         return self._with_uncertainty(self.artifact.feature_spec.transform_columns(columns, size))
 
     def _with_uncertainty(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        probability, margins = self._scorer.predict_members(matrix)
+        probability, margins = self.engines.scored(matrix)
         return probability, None if self._table is None else per_lead(self._table, probability, margins)
+
+    def announce(self, model_name: str, logger: logging.Logger) -> None:
+        """Log the engine per batch-size class and member, and every refusal; set the engine metric."""
+        logger.info("model %s: version %s scores with %s", model_name, self.version, self.engines.summary())
+        for note in self.engines.notes:
+            logger.info("model %s: version %s: %s", model_name, self.version, note)
+        for batch_class, route in self.engines.routes.items():
+            for member, engine in (route.engines or {"all": route.label}).items():
+                metrics.ENGINE.labels(model_name, self.version, batch_class, member, engine).set(1)
 
     @cached_property
     def _explainer(self) -> Explainer:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 
 import numpy as np
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -40,6 +40,12 @@ OUT_OF_RANGE = Counter(
     "leadscore_out_of_range",
     "Leads scored with a value outside the training range (clipped to it), by model name and field.",
     ["model_name", "field"],
+)
+ENGINE = Gauge(
+    "leadscore_scoring_engine",
+    "1 per engine in use: by model name and version, batch-size class (single, batch), member and engine "
+    "(member 'all' on engine 'model.onnx': the whole reference graph on onnxruntime).",
+    ["model_name", "model_version", "batch_class", "member", "engine"],
 )
 
 SCORE_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)

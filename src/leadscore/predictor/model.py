@@ -139,6 +139,8 @@ class LeadScoreModel(Model):
             where = ", ".join(arm.providers) if isinstance(arm, ModelArm) else "rules"
             logger.info("model %s: arm %s serves version %s (%s); tiers high >= %d, medium >= %d, low >= %d",
                         self.name, arm.label or "-", arm.version, where, high, medium, low)
+            if isinstance(arm, ModelArm):
+                arm.announce(self.name, logger)
         self.ready = True
         return self.ready
 
@@ -176,6 +178,7 @@ class LeadScoreModel(Model):
                 "vertical": self._vertical, "trained_at": card.created.isoformat() if card and card.created else None,
                 "activated_at": self.activated_at.isoformat(), "threshold": float(self._thresholds[k]),
                 "tiers": {"high": high, "medium": medium, "low": low},
+                "engines": arm.engines.describe() if isinstance(arm, ModelArm) else None,
             })
         return {"name": self.name, "ready": self.ready, "versions": versions}
 

@@ -1,12 +1,14 @@
 """Offline use of a published model: ``leadscore evaluate`` and ``leadscore score``.
 
 Both read only what a predictor reads (``model.onnx``, ``feature_spec.json``,
-``model_card.json``), so an evaluation measures exactly what would be served.
+``model_card.json``, the stored parity rows and the native boosters), and score on the same
+verified engines (``leadscore.engines``), so an evaluation measures exactly what would be served.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.data import load_dataset
 from leadscore.data.selection import RowSelection, select_rows
 from leadscore.data.validation import binary_target
+from leadscore.engines import Engines, choose
 from leadscore.errors import DatasetError, StorageError
 from leadscore.features.spec import frame_columns
 from leadscore.monitoring.drift import DriftThresholds, compare
@@ -34,15 +37,26 @@ from leadscore.uncertainty import UNCERTAINTY_FIELDS, Table, per_lead
 
 @dataclass
 class PublishedModel:
-    """A published version (opened as the predictor opens it) with a session tuned for batches."""
+    """A published version (opened as the predictor opens it) with a session tuned for batches
+    and the members' engines chosen as the predictor chooses them."""
 
     artifact: PublishedArtifact
     session: Any  # onnxruntime.InferenceSession
+    engines: Engines
 
     @classmethod
     def open(cls, uri: str) -> PublishedModel:
         artifact = PublishedArtifact.open(uri)
-        return cls(artifact=artifact, session=onnx_graph.session(str(artifact.onnx_path)))
+        session = onnx_graph.session(str(artifact.onnx_path))
+        # an ensemble with agreement also answers its members' margins, from the same run
+        members = artifact.uncertainty is not None and len(artifact.uncertainty.members) > 1
+
+        def reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            return onnx_graph.predict_with_members(session, x, members)
+
+        engines = choose(artifact.path, artifact.card, reference, threads=os.cpu_count() or 1, small=2,
+                         spinning=True)
+        return cls(artifact=artifact, session=session, engines=engines)
 
     def probabilities(self, frame: pd.DataFrame, batch_size: int = 65536) -> np.ndarray:
         return self.scored(frame, batch_size, uncertain=False)[0]
@@ -59,9 +73,8 @@ class PublishedModel:
         for start in range(0, len(frame), batch_size):
             chunk = frame.iloc[start : start + batch_size]
             matrix = self.artifact.feature_spec.transform_columns(frame_columns(chunk), len(chunk))
-            probability = onnx_graph.predict(self.session, matrix, batch_size).astype(np.float64)
+            probability, margins = self.engines.scored(matrix)
             out.append(probability)
-            margins = onnx_graph.predict_members(self.session, matrix, batch_size) if table is not None else None
             extra.append(per_lead(table, probability, margins))
             if progress is not None:
                 progress(start + len(chunk), len(frame))
@@ -106,6 +119,8 @@ class ScoreRun:
     seconds: float
     """Time in the model alone (rows/s is measured on it)."""
     model_version: str
+    engines: Engines
+    """What scored: the engine per batch-size class and member, and every refusal."""
     tiers: dict[str, int] = field(default_factory=dict)
     """Leads per tier, every tier named (zero included)."""
 
@@ -164,7 +179,7 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
     artifacts.write_bytes(output, buffer.getvalue())
     counts = np.bincount(tiers, minlength=len(TIERS))
     return ScoreRun(rows=len(table), dataset_rows=len(dataset), seconds=seconds, model_version=model.artifact.version,
-                    tiers={tier: int(n) for tier, n in zip(TIERS, counts, strict=True)})
+                    engines=model.engines, tiers={tier: int(n) for tier, n in zip(TIERS, counts, strict=True)})
 
 
 def write_termination_message(path: str | None, text: str) -> str | None:

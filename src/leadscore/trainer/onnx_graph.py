@@ -22,8 +22,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from leadscore.api.artifact import INPUT_TENSOR as INPUT
+from leadscore.api.artifact import MEMBER_MARGIN as MARGIN
 from leadscore.api.artifact import MEMBERS_TENSOR as MEMBERS
 from leadscore.api.artifact import OUTPUT_TENSOR as OUTPUT
+from leadscore.api.artifact import member_tensor
 from leadscore.errors import ParityError
 from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadscore.trainer.ensemble import Blend
@@ -32,8 +34,6 @@ OPSET = 15
 IR_VERSION = 8
 PARITY_TOLERANCE = 1e-5
 
-
-MARGIN = "margin"
 _TREE_ATTRIBUTES = ("nodes_falsenodeids", "nodes_featureids", "nodes_hitrates", "nodes_missing_value_tracks_true",
                     "nodes_modes", "nodes_nodeids", "nodes_treeids", "nodes_truenodeids", "nodes_values")
 
@@ -104,16 +104,15 @@ def linear_margin_model(median: np.ndarray, mean: np.ndarray, scale: np.ndarray,
 def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto], str]:
     """The member's nodes and initializers with every internal name prefixed."""
     graph = member.model.graph
-    prefix = f"{member.name}__"
 
     def rename(name: str) -> str:
-        return name if name in ("", INPUT) else prefix + name
+        return name if name in ("", INPUT) else member_tensor(member.name, name)
 
     nodes = []
     for index, node in enumerate(graph.node):
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
-        copy.name = f"{prefix}{index}_{node.name or node.op_type}"
+        copy.name = member_tensor(member.name, f"{index}_{node.name or node.op_type}")
         copy.input[:] = [rename(n) for n in node.input]
         copy.output[:] = [rename(n) for n in node.output]
         nodes.append(copy)
@@ -224,6 +223,15 @@ def predict(sess, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = [sess.run([OUTPUT], {INPUT: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.empty(0, dtype=np.float32)
+
+
+def predict_with_members(sess, x: np.ndarray, members: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``predict`` as float64 and, when ``members`` is asked for and the graph has them, the
+    members' margins [N, M] float64 from the same run (else None)."""
+    outputs = [OUTPUT] + ([MEMBERS] if members and MEMBERS in {o.name for o in sess.get_outputs()} else [])
+    probability, *margins = sess.run(outputs, {INPUT: np.ascontiguousarray(x, dtype=np.float32)})
+    return (np.asarray(probability, dtype=np.float64).reshape(-1),
+            np.asarray(margins[0], dtype=np.float64) if margins else None)
 
 
 def predict_members(sess, x: np.ndarray, batch_size: int = 65536) -> np.ndarray | None:

@@ -32,6 +32,7 @@ from leadscore.api.artifact import (
 )
 from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, conversion_rate_warning, load_dataset, validate
+from leadscore.engines import save_parity_rows
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
 from leadscore.features import FeatureSpec
@@ -194,6 +195,7 @@ def _write_artifact(directory: Path, shipped: Shipped, prepared: Prepared, tuned
     profile = build_profile(FeatureSpec.model_validate(spec), frame_columns(test_raw), len(test_raw),
                             shipped.test_probabilities)
     (directory / PROFILE_FILE).write_text(profile.model_dump_json(indent=1))
+    save_parity_rows(directory, prepared.x["test"])
     (directory / BOOSTERS_DIR).mkdir()
     for name in blend.members:
         algorithm = tuned[name].algorithm

@@ -16,6 +16,7 @@ from leadscore.api.artifact import UNCERTAINTY_FILE
 from leadscore.api.leadscoringmodel import ScoringSpec
 from leadscore.api.results import TrainingResult
 from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
+from leadscore.engines import save_parity_rows
 from leadscore.features import LeadFeatures
 from leadscore.scoring import score_histogram
 from leadscore.trainer import intervals, onnx_graph
@@ -38,10 +39,15 @@ def build_artifact(
     seed: int = 7,
     scoring: ScoringSpec | None = None,
     threshold: float = 0.25,
+    parity_rows: bool = False,
+    method: str = "sigmoid",
     uncertainty: bool = True,
 ) -> Path:
     """Fit features and members on synthetic P&C leads, blend, export, write the directory
-    (without ``uncertainty.json`` when not ``uncertainty``: a version trained before intervals)."""
+    (without ``uncertainty.json`` when not ``uncertainty``: a version trained before intervals).
+
+    Without ``parity_rows`` the directory is an artifact from before per-member engines (no
+    stored held-out rows): it scores with ``model.onnx`` alone."""
     frame = synthetic_leads(rows, seed)
     schema = infer_schema(frame, SPEC)
     y = frame[SPEC.target].to_numpy()
@@ -57,13 +63,15 @@ def build_artifact(
         fitted[name] = algorithm.fit(data, params, None)
         margins[name] = algorithm.margin(fitted[name], data.x_valid)
         algorithm.save_native(fitted[name], target / "boosters" / algorithm.native_file)
-    blend = fit_blend(margins, list(algorithms), data.y_valid, "sigmoid")
+    blend = fit_blend(margins, list(algorithms), data.y_valid, method)
     members = [
         Member(name, ALGORITHMS[name].to_onnx(fitted[name], x.shape[1]), float(w))
         for name, w in zip(blend.members, blend.weights, strict=True)
     ]
     model = onnx_graph.build(members, blend, x.shape[1])
     (target / "model.onnx").write_bytes(model.SerializeToString())
+    if parity_rows:
+        save_parity_rows(target, data.x_valid)
     if uncertainty:
         table = intervals.fit(blend.predict(margins), blend.members, margins, data.y_valid)
         (target / UNCERTAINTY_FILE).write_text(table.model_dump_json())
@@ -79,6 +87,7 @@ def build_artifact(
             {"algorithm": m.name, "weight": m.weight, "native_file": f"boosters/{ALGORITHMS[m.name].native_file}"}
             for m in members
         ],
+        "calibration": {"method": blend.method, "parameters": blend.calibrator.to_dict()},
         "scoring": (scoring or ScoringSpec()).to_wire(),
         "score_histogram": score_histogram(onnx_graph.predict(onnx_graph.session(model.SerializeToString()), x[cut:])),
     }

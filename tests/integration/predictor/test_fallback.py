@@ -1,6 +1,6 @@
 """A model that fails at scoring time: the rules answer for its leads (LEADSCORE_FALLBACK=rules)
 and say so, or the request fails (none). In-process on a real artifact; the failure is injected
-into the onnxruntime scorer, the one part that can fail after validation."""
+into the scoring engines, the one part that can fail after validation."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _failing_model(artifact: Path, fallback: str, monkeypatch: pytest.MonkeyPatc
     def fail(matrix: object) -> None:
         raise RuntimeError("onnxruntime: simulated kernel failure")
 
-    monkeypatch.setattr(model.arms[0]._scorer, "predict_members", fail)
+    monkeypatch.setattr(model.arms[0].engines, "scored", fail)
     return model
 
 

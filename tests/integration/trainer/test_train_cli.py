@@ -347,6 +347,31 @@ def test_score_applies_the_tiers_given_like_the_endpoint_does(trained: dict, lea
     assert refused.returncode == 2 and "--scoring" in refused.stderr
 
 
+def test_score_runs_on_engines_verified_against_model_onnx(trained: dict, leads_csv: Path, run_cli,
+                                                           tmp_path: Path) -> None:
+    """The trainer stores the parity rows; `score` names its engines and answers what model.onnx answers."""
+    from leadscore.api.artifact import PARITY_ROWS_FILE
+    from leadscore.data import load_dataset
+    from leadscore.features.spec import frame_columns
+    from leadscore.published import PublishedArtifact
+
+    output: Path = trained["output"]
+    rows = np.load(output / PARITY_ROWS_FILE)
+    card = json.loads((output / "model_card.json").read_text())
+    assert rows.dtype == np.float32 and rows.shape == (min(1000, card["data"]["split"]["test"]),
+                                                       len(card["feature_names"]))
+    process = run_cli("score", "--model", str(output), "--data", str(leads_csv),
+                      "--output", str(tmp_path / "scores.csv"), "--batch-size", "700")
+    assert process.returncode == 0, process.stderr
+    assert "single: " in process.stdout and "batch: " in process.stdout
+    frame = load_dataset(str(leads_csv))
+    artifact = PublishedArtifact.open(str(output))
+    matrix = artifact.feature_spec.transform_columns(frame_columns(frame), len(frame))
+    expected = onnx_graph.predict(onnx_graph.session(str(output / "model.onnx")), matrix).astype(np.float64)
+    served = pd.read_csv(tmp_path / "scores.csv")["probability"].to_numpy()
+    assert np.max(np.abs(served - expected)) <= 1e-5
+
+
 def test_the_version_carries_its_intervals_and_the_card_and_summary_their_held_out_coverage(trained: dict) -> None:
     from leadscore.api.artifact import UNCERTAINTY_FILE, Uncertainty
 
