@@ -102,6 +102,9 @@ def test_helm_test_account_may_only_get_the_operator_deployment_and_the_runtime(
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{PREFIX}-test", "namespace": NAMESPACE}]
         assert binding["roleRef"]["name"] == f"{PREFIX}-test"
     assert only(objects, "ServiceAccount")["automountServiceAccountToken"] is False  # the pod opts in
+    for o in objects:  # the account goes once the tests pass; the pods stay for `kubectl logs`
+        policy = "before-hook-creation" + (",hook-succeeded" if o["kind"] != "Pod" else "")
+        assert o["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == policy, o["kind"]
 
 
 def test_helm_test_leaves_out_what_the_release_does_not_run(render) -> None:
