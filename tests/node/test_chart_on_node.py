@@ -154,13 +154,20 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
             subprocess.run([str(helm_bin), "uninstall", RELEASE, "--namespace", NAMESPACE, "--kubeconfig",
                             str(node_cluster.plane.kubeconfig), "--wait", "--timeout", "120s"],
                            capture_output=True, timeout=180)
-            # what `helm uninstall` leaves: hook objects (the test pods; the test RBAC when a test failed)
-            # and this test's database Service, its EndpointSlice and Secret
+            # what `helm uninstall` leaves: hook objects (the test pods; the test account and RBAC, or the
+            # migration Job, when they failed) and this test's database Service, EndpointSlice and Secret
             selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=test"
+            migration = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=collector-migrate"
             rbac = client.RbacAuthorizationV1Api(api)
             for delete in (lambda: core.delete_collection_namespaced_pod(NAMESPACE, label_selector=selector),
+                           lambda: core.delete_collection_namespaced_service_account(NAMESPACE,
+                                                                                    label_selector=selector),
+                           lambda: rbac.delete_collection_namespaced_role(NAMESPACE, label_selector=selector),
+                           lambda: rbac.delete_collection_namespaced_role_binding(NAMESPACE, label_selector=selector),
                            lambda: rbac.delete_collection_cluster_role(label_selector=selector),
                            lambda: rbac.delete_collection_cluster_role_binding(label_selector=selector),
+                           lambda: client.BatchV1Api(api).delete_collection_namespaced_job(
+                               NAMESPACE, label_selector=migration, propagation_policy="Background"),
                            lambda: core.delete_namespaced_service(DATABASE_SERVICE, NAMESPACE),
                            lambda: client.DiscoveryV1Api(api).delete_namespaced_endpoint_slice(
                                DATABASE_SERVICE, NAMESPACE),
