@@ -1,19 +1,25 @@
 """`helm install` of charts/leadscore on the real node: the operator runs as its pod under the
 chart's ServiceAccount and RBAC, and reconciles a LeadScoringModel into a training Job; the console
-runs as its pod and answers its readiness probe."""
+runs as its pod and answers its readiness probe; the collector's database (the test PostgreSQL on
+the host, an external database to the chart) is migrated by the pre-install hook Job, and the
+collector, which then only checks the schema, turns Available; `helm test` passes."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import re
 import subprocess
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 from support.cluster import install_crds
 from support.helm import CHART
-from support.node import deployment_available, pod_report
+from support.node import deployment_available, host_service, pod_report
 from support.polling import eventually
+from support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
@@ -23,17 +29,63 @@ MODEL = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel", "m
                   "training": {"algorithms": ["lr"], "trials": 1}}}
 
 
-def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any, helm_bin: Any,
-                                                              kserve_install: Any) -> None:
+DATABASE_SERVICE = "events-db"
+
+
+def _external_database(api: Any, stack: ExitStack, node: Any, server: PostgresServer, database: str) -> None:
+    """The test PostgreSQL as the chart's external database: a Service in the release namespace
+    that leads pods to it, and the Secret externalDatabase.existingSecret names."""
     from kubernetes import client
 
-    node_cluster.node.load("operator", "console")
-    with node_cluster.plane.api_client() as api:
+    node.reach(stack, server.port)
+    host_service(api, NAMESPACE, DATABASE_SERVICE, server.port)
+    url = (f"postgresql+psycopg://{server.user}:{server.password}@{DATABASE_SERVICE}.{NAMESPACE}.svc.cluster.local:"
+           f"{server.port}/{database}")
+    client.CoreV1Api(api).create_namespaced_secret(NAMESPACE, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": DATABASE_SERVICE},
+        "data": {"url": base64.b64encode(url.encode()).decode()}})
+
+
+def _schema_revision(url: str) -> str | None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+
+
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", "leadscore.store:migrations")
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any, helm_bin: Any,
+                                                              kserve_install: Any, postgres_server: PostgresServer,
+                                                              postgres_database: str) -> None:
+    from kubernetes import client
+
+    node_cluster.node.load("operator", "console", "collector")
+    database = postgres_database.rsplit("/", 1)[1]
+    with node_cluster.plane.api_client() as api, ExitStack() as stack:
         install_crds(api, kserve_install.crd_files)  # KServe's real CRDs; its controller is not on the node yet
-        with contextlib.suppress(client.exceptions.ApiException):  # the chart puts a Role there
-            client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="kserve")))
+        core = client.CoreV1Api(api)
+        for namespace in ("kserve", NAMESPACE):  # the chart puts a Role in kserve; the database Secret goes here
+            with contextlib.suppress(client.exceptions.ApiException):
+                core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        _external_database(api, stack, node_cluster.node, postgres_server, database)
         values = ["minio.enabled=false", "mlflow.enabled=false", "postgresql.enabled=false",
-                  "collector.enabled=false", "servingRuntime.enabled=false",
+                  f"externalDatabase.existingSecret={DATABASE_SERVICE}",
+                  "collector.image.repository=docker.io/leadscore/collector", "collector.image.tag=dev",
+                  "collector.image.pullPolicy=Never",
+                  # the runtime is only registered (KServe's CRDs): `helm test` checks that it is
+                  "servingRuntime.image.repository=docker.io/leadscore/predictor", "servingRuntime.image.tag=dev",
                   "externalObjectStore.endpoint=http://minio.leadscore.svc.cluster.local:9000",
                   "externalMlflow.trackingUri=http://mlflow.leadscore.svc.cluster.local:5000",
                   "operator.image.repository=docker.io/leadscore/operator", "operator.image.tag=dev",
@@ -45,15 +97,22 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
                 "--kubeconfig", str(node_cluster.plane.kubeconfig)]
         for value in values:
             args += ["--set", value]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        # the pre-install hook Job migrates before anything else is created; helm waits for it
+        done = subprocess.run([*args, "--timeout", "300s"], capture_output=True, text=True, timeout=360)
         try:
-            apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+            if done.returncode != 0:
+                migration = core.list_namespaced_pod(
+                    NAMESPACE, label_selector="app.kubernetes.io/component=collector-migrate").items
+                logs = [node_cluster.node.pod_log(NAMESPACE, p.metadata.name) for p in migration]
+                raise AssertionError("\n".join([done.stderr, pod_report(api, NAMESPACE), *logs]))
+            assert _schema_revision(postgres_database) == _head_revision()
+            apps = client.AppsV1Api(api)
             by_component = {d.metadata.labels.get("app.kubernetes.io/component"): d
                             for d in apps.list_namespaced_deployment(NAMESPACE).items}
             deployments = {component: d.metadata.name for component, d in by_component.items()}
             operator = by_component["operator"]
-            for component in ("operator", "console"):  # Available only once the readiness probe answers
+            # Available only once the readiness probe answers; the collector only if the hook migrated
+            for component in ("operator", "console", "collector"):
                 try:
                     eventually(lambda name=deployments[component]: deployment_available(api, NAMESPACE, name),
                                what=f"the {component} Deployment Available", timeout=300, interval=2)
@@ -79,7 +138,39 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
                 raise AssertionError(f"{exc}\nstatus: {status}\n"
                                      f"{node_cluster.node.pod_log(NAMESPACE, pod.metadata.name)}") from None
             assert jobs[0].spec.template.spec.containers[0].image == "docker.io/leadscore/trainer:dev"
+
+            tested = subprocess.run([str(helm_bin), "test", RELEASE, "--namespace", NAMESPACE, "--kubeconfig",
+                                     str(node_cluster.plane.kubeconfig), "--timeout", "180s"],
+                                    capture_output=True, text=True, timeout=240)
+            test_pods = core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=test").items
+            logs = [node_cluster.node.pod_log(NAMESPACE, p.metadata.name) for p in test_pods]
+            assert tested.returncode == 0, "\n".join([tested.stdout, tested.stderr, pod_report(api, NAMESPACE), *logs])
+            assert sorted((p.metadata.name, p.status.phase) for p in test_pods) == [
+                (f"{RELEASE}-test-collector", "Succeeded"), (f"{RELEASE}-test-release", "Succeeded")]
+            suites = dict(re.findall(r"^TEST SUITE:\s+(\S+)\n(?:.*\n){2}Phase:\s+(\S+)$", tested.stdout, re.M))
+            assert {f"{RELEASE}-test-release", f"{RELEASE}-test-collector"} <= set(suites), tested.stdout
+            assert set(suites.values()) == {"Succeeded"}, tested.stdout  # the test account and its RBAC too
         finally:
             subprocess.run([str(helm_bin), "uninstall", RELEASE, "--namespace", NAMESPACE, "--kubeconfig",
                             str(node_cluster.plane.kubeconfig), "--wait", "--timeout", "120s"],
                            capture_output=True, timeout=180)
+            # what `helm uninstall` leaves: hook objects (the test pods; the test account and RBAC, or the
+            # migration Job, when they failed) and this test's database Service, EndpointSlice and Secret
+            selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=test"
+            migration = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=collector-migrate"
+            rbac = client.RbacAuthorizationV1Api(api)
+            for delete in (lambda: core.delete_collection_namespaced_pod(NAMESPACE, label_selector=selector),
+                           lambda: core.delete_collection_namespaced_service_account(NAMESPACE,
+                                                                                    label_selector=selector),
+                           lambda: rbac.delete_collection_namespaced_role(NAMESPACE, label_selector=selector),
+                           lambda: rbac.delete_collection_namespaced_role_binding(NAMESPACE, label_selector=selector),
+                           lambda: rbac.delete_collection_cluster_role(label_selector=selector),
+                           lambda: rbac.delete_collection_cluster_role_binding(label_selector=selector),
+                           lambda: client.BatchV1Api(api).delete_collection_namespaced_job(
+                               NAMESPACE, label_selector=migration, propagation_policy="Background"),
+                           lambda: core.delete_namespaced_service(DATABASE_SERVICE, NAMESPACE),
+                           lambda: client.DiscoveryV1Api(api).delete_namespaced_endpoint_slice(
+                               DATABASE_SERVICE, NAMESPACE),
+                           lambda: core.delete_namespaced_secret(DATABASE_SERVICE, NAMESPACE)):
+                with contextlib.suppress(client.exceptions.ApiException):
+                    delete()

@@ -43,16 +43,17 @@ def relay_in(stack: ExitStack, enter: Enter, workdir: Path, host: str, port: int
     return local
 
 
-def relay_out(stack: ExitStack, enter: Enter, workdir: Path, inner_port: int, host_port: int) -> None:
-    """127.0.0.1:``inner_port`` inside the namespace reaches 127.0.0.1:``host_port`` on the host."""
+def relay_out(stack: ExitStack, enter: Enter, workdir: Path, inner_port: int, host_port: int,
+              bind: str = "127.0.0.1") -> None:
+    """``bind``:``inner_port`` inside the namespace reaches 127.0.0.1:``host_port`` on the host."""
     socket_path = workdir / f"reach-{host_port}.sock"
     outer = start_process(f"reach 127.0.0.1:{host_port} (host side)",
                           ["socat", f"UNIX-LISTEN:{socket_path},fork", f"TCP:127.0.0.1:{host_port}"],
                           workdir / f"reach-{host_port}-outer.log")
     stack.callback(outer.stop)
     wait_until(socket_path.exists, what=f"{socket_path}", timeout=10, process=outer)
-    inner = start_process(f"reach 127.0.0.1:{host_port} (namespace side, port {inner_port})",
-                          enter("socat", f"TCP-LISTEN:{inner_port},bind=127.0.0.1,fork,reuseaddr",
+    inner = start_process(f"reach 127.0.0.1:{host_port} (namespace side, {bind}:{inner_port})",
+                          enter("socat", f"TCP-LISTEN:{inner_port},bind={bind},fork,reuseaddr",
                                 f"UNIX-CONNECT:{socket_path}"),
                           workdir / f"reach-{host_port}-inner.log")
     stack.callback(inner.stop)

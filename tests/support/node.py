@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from support.controlplane import ControlPlane
-from support.netns import relay_in
+from support.netns import relay_in, relay_out
 from support.processes import ServerProcess, ServerStartError, free_port, start_process, wait_until
 from support.skipping import require_or_skip
 
@@ -92,6 +92,11 @@ class Node:
     def forward(self, host: str, port: int) -> int:
         """A port on the host's 127.0.0.1 that reaches ``host:port`` (a pod or Service address) in the node."""
         return relay_in(self._stack, self.enter, self.workdir, host, port)
+
+    def reach(self, stack: ExitStack, host_port: int) -> None:
+        """Pods reach the host's 127.0.0.1:``host_port`` (a test server) at POD_GATEWAY:``host_port``,
+        until ``stack`` closes; ``host_service`` gives that address a Service name."""
+        relay_out(stack, self.enter, self.workdir, host_port, host_port, bind=POD_GATEWAY)
 
 
 def _ctr(address: Path, *args: str, timeout: float = 60) -> str:
@@ -300,6 +305,22 @@ def _publish_apiserver(api: Any, port: int) -> None:
             "endpoints": [{"addresses": [POD_GATEWAY], "conditions": {"ready": True}}],
             "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
     client.DiscoveryV1Api(api).create_namespaced_endpoint_slice("default", body)
+
+
+def host_service(api: Any, namespace: str, name: str, port: int) -> None:
+    """A Service ``name`` on ``port`` without selector, whose one endpoint is POD_GATEWAY:``port``:
+    with ``Node.reach`` it leads pods to a server on the host's loopback, as the apiserver's does."""
+    from kubernetes import client
+
+    client.CoreV1Api(api).create_namespaced_service(namespace, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {"ports": [{"name": "tcp", "port": port, "targetPort": port, "protocol": "TCP"}]}})
+    client.DiscoveryV1Api(api).create_namespaced_endpoint_slice(namespace, {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": name, "labels": {"kubernetes.io/service-name": name,
+                                              "endpointslice.kubernetes.io/managed-by": "leadscore-tests"}},
+        "addressType": "IPv4", "endpoints": [{"addresses": [POD_GATEWAY], "conditions": {"ready": True}}],
+        "ports": [{"name": "tcp", "port": port, "protocol": "TCP"}]})
 
 
 def apply_documents(api: Any, documents: list[dict[str, Any]]) -> None:

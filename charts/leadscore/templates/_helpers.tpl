@@ -169,14 +169,42 @@ services are named with their namespace, since Jobs and predictors in model name
 
 {{- define "leadscore.database.secretName" -}}
 {{- if .Values.postgresql.enabled }}
-{{- include "leadscore.componentName" (list . "database") }}
+{{- default (include "leadscore.componentName" (list . "database")) .Values.postgresql.existingSecret }}
 {{- else }}
 {{- .Values.externalDatabase.existingSecret }}
 {{- end }}
 {{- end }}
 
-{{- define "leadscore.database.urlKey" -}}
-{{- if .Values.postgresql.enabled }}url{{ else }}{{ .Values.externalDatabase.secretKeys.url }}{{ end }}
+{{/*
+The collector's database: LEADSCORE_DB_URL for every container that opens the event store (the
+collector, its CronJobs, the migration). The bundled PostgreSQL's own Secret holds the URL; with
+postgresql.existingSecret (only a password) the URL is assembled by Kubernetes' $(VAR) expansion.
+With collector.migration.enabled the chart migrates once (leadscore.collector.migration) and the
+others only check the schema (LEADSCORE_DB_MIGRATE=false); pass (list . true) for the migration.
+*/}}
+{{- define "leadscore.database.env" -}}
+{{- $root := index . 0 }}
+{{- $migrating := index . 1 }}
+{{- $pg := $root.Values.postgresql }}
+{{- if and $pg.enabled $pg.existingSecret }}
+- name: LEADSCORE_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $pg.existingSecret }}
+      key: {{ $pg.secretKeys.password }}
+- name: LEADSCORE_DB_URL
+  value: {{ printf "postgresql+psycopg://%s:$(LEADSCORE_DB_PASSWORD)@%s:%d/%s" $pg.username (include "leadscore.componentName" (list $root "postgresql")) (int $pg.service.port) $pg.database | quote }}
+{{- else }}
+- name: LEADSCORE_DB_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadscore.database.secretName" $root }}
+      key: {{ if $pg.enabled }}url{{ else }}{{ $root.Values.externalDatabase.secretKeys.url }}{{ end }}
+{{- end }}
+{{- if and $root.Values.collector.migration.enabled (not $migrating) }}
+- name: LEADSCORE_DB_MIGRATE
+  value: "false"
+{{- end }}
 {{- end }}
 
 {{- define "leadscore.collector.url" -}}
@@ -235,6 +263,9 @@ naming the values involved.
 {{- if .Values.collector.enabled }}
 {{- if and .Values.postgresql.enabled .Values.externalDatabase.existingSecret }}
 {{- fail "postgresql.enabled=true and externalDatabase.existingSecret are both set: use the bundled PostgreSQL or an external database, not both" }}
+{{- end }}
+{{- if and (not .Values.postgresql.enabled) .Values.postgresql.existingSecret }}
+{{- fail "postgresql.existingSecret is set but postgresql.enabled is false: it holds the bundled PostgreSQL's password; an external database's URL goes in externalDatabase.existingSecret" }}
 {{- end }}
 {{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.existingSecret) }}
 {{- fail "the collector has no database: set postgresql.enabled=true (dev) or externalDatabase.existingSecret (a Secret holding the SQLAlchemy URL)" }}
@@ -391,11 +422,7 @@ Usage: include "leadscore.collector.cronJob" (dict "root" . "component" "collect
 {{- end }}
 
 {{- define "leadscore.collector.cronEnv" -}}
-- name: LEADSCORE_DB_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "leadscore.database.secretName" .root }}
-      key: {{ include "leadscore.database.urlKey" .root }}
+{{ include "leadscore.database.env" (list .root false) | trim }}
 {{- if .s3 }}
 {{ include "leadscore.s3.env" .root }}
 {{ include "leadscore.collector.privacyEnv" .root }}
@@ -494,4 +521,48 @@ LEADSCORE_LOG_FORMAT and, with (list . true), the OpenTelemetry variables of a t
 - name: OTEL_TRACES_SAMPLER_ARG
   value: {{ $m.tracing.sampleRatio | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+A `helm test` Pod running files/helm-test.py with the chart's pod hardening (Pod Security
+restricted). With a serviceAccount it mounts that account's token (for API checks), else none.
+Usage: include "leadscore.testPod" (dict "root" . "name" "..." "serviceAccount" "..." "image" "..."
+  "pullPolicy" "..." "script" "<files/helm-test.py>" "checks" (list "http:..." ...))
+*/}}
+{{- define "leadscore.testPod" -}}
+{{- $root := .root }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "leadscore.labels" (list $root "test") | nindent 4 }}
+  annotations:
+    helm.sh/hook: test
+    # kept after the run so `kubectl logs` shows each check; the next `helm test` replaces it
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: {{ not (empty .serviceAccount) }}
+  {{- with .serviceAccount }}
+  serviceAccountName: {{ . }}
+  {{- end }}
+  {{- with include "leadscore.imagePullSecrets" $root }}{{ . | nindent 2 }}{{ end }}
+  securityContext:
+    {{- include "leadscore.podSecurityContext" dict | nindent 4 }}
+  containers:
+    - name: check
+      image: {{ .image }}
+      imagePullPolicy: {{ .pullPolicy }}
+      command: [python, -c, {{ .script | quote }}]
+      args: {{ toJson .checks }}
+      securityContext:
+        {{- include "leadscore.containerSecurityContext" $root | nindent 8 }}
+      resources:
+        requests:
+          cpu: 10m
+          memory: 32Mi
+        limits:
+          memory: 128Mi
 {{- end }}

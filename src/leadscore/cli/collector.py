@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 
 from leadscore.api.leadscoringmodel import Vertical
 from leadscore.cli.help import example
 from leadscore.cli.times import parse_time
+
+if TYPE_CHECKING:
+    from leadscore.store.events import EventStore
 
 collector_app = typer.Typer(
     name="collector",
@@ -30,6 +34,13 @@ def _db(url: str | None) -> str:
     return url or default_url()
 
 
+def _open(url: str | None) -> EventStore:
+    """The store at ``url``, migrated on open unless $LEADSCORE_DB_MIGRATE=false (then only checked)."""
+    from leadscore.store.events import migrate_on_open, open_store
+
+    return open_store(_db(url), migrate=migrate_on_open())
+
+
 @collector_app.callback()
 def serve(
     ctx: typer.Context,
@@ -38,7 +49,7 @@ def serve(
     port: int = typer.Option(8090, "--port", min=1, max=65535, help="HTTP port."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
-    """Run the collector's HTTP API (migrates the event store first)."""
+    """Run the collector's HTTP API (migrates the event store first, unless $LEADSCORE_DB_MIGRATE=false)."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = db  # `leadscore collector --db URL export ...` means the same store
         return
@@ -48,13 +59,12 @@ def serve(
     from leadscore.collector.auth import Gate
     from leadscore.collector.privacy import Privacy
     from leadscore.logs import json_wanted, uvicorn_log_config
-    from leadscore.store.events import open_store
     from leadscore.tracing import configure_tracing, instrument_app
 
     privacy = Privacy.from_env()  # refuse a bad rule or token before listening
     gate = Gate.from_env()
     traced = configure_tracing("leadscore-collector")  # OTEL_* variables; off by default
-    store = open_store(_db(db))
+    store = _open(db)
     from uvicorn.config import LOGGING_CONFIG
 
     log_config = uvicorn_log_config() if json_wanted() else LOGGING_CONFIG  # LEADSCORE_LOG_FORMAT=json
@@ -88,11 +98,10 @@ def export(
     """Join one namespace's predictions with its outcomes into a Parquet training set for `leadscore train`."""
     from leadscore.collector.export import export_training_set
     from leadscore.collector.privacy import Privacy
-    from leadscore.store.events import open_store
 
     start = parse_time(since, "--since")
     privacy = Privacy.from_env()
-    store = open_store(_db(db or ctx.obj))
+    store = _open(db or ctx.obj)
     try:
         report = export_training_set(store, start, output, namespace, model, privacy, vertical, artifact_root)
     finally:
@@ -120,11 +129,11 @@ def prune(
 ) -> None:
     """Delete logged requests whose response never came (refused by the predictor), and with
     --retention-days everything older than the retention period; run it daily."""
-    from leadscore.store.events import open_store, prune_older_than, prune_unanswered
+    from leadscore.store.events import prune_older_than, prune_unanswered
 
     now = datetime.now(UTC)
     cutoff = now - timedelta(days=older_than_days)
-    store = open_store(_db(db or ctx.obj))
+    store = _open(db or ctx.obj)
     try:
         with store.transaction() as session:
             removed = prune_unanswered(session, cutoff)
@@ -135,6 +144,16 @@ def prune(
     if expired is not None and retention_days is not None:
         typer.echo(f"removed {expired.predictions} predictions, {expired.outcomes} outcomes and {expired.events} "
                    f"logged events older than {retention_days:g} days")
+
+
+@collector_app.command("migrate")
+def migrate(ctx: typer.Context, db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
+    """Upgrade the event store's schema to this version's head and exit (the chart's migration hook)."""
+    from leadscore.store.events import open_store
+
+    store = open_store(_db(db or ctx.obj), migrate=True)
+    store.dispose()
+    typer.echo("event store schema is at head")
 
 
 def register(app: typer.Typer) -> None:

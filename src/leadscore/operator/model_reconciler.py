@@ -48,6 +48,7 @@ from leadscore.operator.observe import (
     parse_result,
     termination_message,
 )
+from leadscore.operator.pod_trouble import UNSCHEDULABLE, pod_trouble
 from leadscore.operator.retention import versions_to_delete
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.triggers import latest_tick, training_trigger
@@ -59,6 +60,7 @@ from leadscore.operator.versions import (
     VERSION_LABEL,
     next_version,
     training_spec_hash,
+    version_number,
 )
 from leadscore.store import artifacts
 
@@ -143,11 +145,18 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
 
 
 def adopt_running_job(ctx: ModelContext) -> None:
-    """A Job we do not know about (operator died between create and status write): adopt it."""
+    """A Job we do not know about (operator died between create and status write): adopt it. A
+    Job of a version the status already knows is not one: an older training judged while its Job
+    still ran (failed because its pod could not start) stays judged."""
+    known = [version_number(v.version) for v in ctx.status.versions]
+    if ctx.status.training is not None:
+        known.append(version_number(ctx.status.training.version))
     for job in ctx.kube.unfinished_training_jobs(ctx.namespace, ctx.name):
         meta = job["metadata"]
         if ctx.status.training is not None and ctx.status.training.job_name == meta["name"]:
             return
+        if version_number(meta["labels"][VERSION_LABEL]) <= max(known, default=0):
+            continue
         annotations = meta.get("annotations") or {}
         ctx.status.training = TrainingRun(
             version=meta["labels"][VERSION_LABEL], job_name=meta["name"],
@@ -230,6 +239,7 @@ def check_training(ctx: ModelContext) -> None:
     outcome = job_outcome(job) if job is not None else None
     if outcome is not None and outcome.state == "Running":
         run.stage = _training_stage(ctx, run.version) or run.stage
+        run.finished = _pods_cannot_run(ctx, run)
         return
     pods = ctx.kube.job_pods(ctx.namespace, run.job_name) if job is not None else []
     message = termination_message(pods)
@@ -242,6 +252,37 @@ def check_training(ctx: ModelContext) -> None:
     else:
         _record_failure(ctx, run, outcome, result, message)
     run.finished = True
+
+
+def _pods_cannot_run(ctx: ModelContext, run: TrainingRun) -> bool:
+    """Show a running Job's pod that cannot start (leadscore.operator.pod_trouble) on Trained, with
+    an Event when that news is new; True when the training has failed because of it. The Job is
+    left as it is (its pod events stay readable) until its activeDeadlineSeconds or the model goes."""
+    trouble = pod_trouble(ctx.kube.job_pods(ctx.namespace, run.job_name))
+    trained = c.find_condition(ctx.status.conditions, c.TRAINED)
+    if trouble is None:
+        if trained is not None and trained.reason == UNSCHEDULABLE:  # a node came: back to training
+            ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, f"job {run.job_name} trains {run.version}: scheduled")
+        return False
+    grace = ctx.settings.training_stall_seconds
+    if trouble.kind == "stalled":
+        since = datetime.fromisoformat(trouble.since) if trouble.since else ctx.now
+        waited = (ctx.now - since).total_seconds()
+        if waited < grace:
+            text = f"job {run.job_name} ({run.version}): {trouble.message}; fails after {grace:g}s unscheduled"
+            if trained is None or trained.reason != trouble.reason:
+                ctx.events.append(Event("Warning", trouble.reason, text))
+            ctx.condition(c.TRAINED, c.UNKNOWN, trouble.reason, text)
+            return False
+        detail = f"{trouble.message} (for {waited:.0f}s, longer than LEADSCORE_TRAINING_STALL_SECONDS={grace:g})"
+    else:
+        detail = trouble.message
+    metrics.TRAININGS.labels(ctx.namespace, ctx.name, "failed").inc()
+    text = f"job {run.job_name} ({run.version}) cannot run: {detail}"
+    current = ctx.status.served_version or ctx.status.active_version
+    ctx.condition(c.TRAINED, c.FALSE, trouble.reason, text + (f"; {current} keeps serving" if current else ""))
+    ctx.events.append(Event("Warning", trouble.reason, text))
+    return True
 
 
 def _training_stage(ctx: ModelContext, version: str) -> str | None:

@@ -65,6 +65,10 @@ class OperatorSettings(BaseModel):
     health_seconds: float = Field(300.0, gt=0, le=86400,
                                   description="How often the served version's health is read from the collector "
                                               "(drift, live accuracy) and the retrain triggers evaluated.")
+    training_stall_seconds: float = Field(
+        600.0, gt=0, le=86400,
+        description="How long a training Job's pod may stay unschedulable (PodScheduled=False, Unschedulable) "
+                    "before the training fails; meanwhile Trained says why (reason Unschedulable).")
     metrics_port: int = Field(0, ge=0, le=65535,
                               description="Port of the operator's Prometheus /metrics; 0 serves none.")
     http_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout of collector requests.")

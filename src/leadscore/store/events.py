@@ -2,7 +2,9 @@
 
 One schema, two databases: PostgreSQL in a cluster, a SQLite file as the embedded default.
 The schema is owned by Alembic (``leadscore/store/migrations``) and upgraded to head every
-time a store is opened, so a new collector version never runs against an old schema.
+time a store is opened, so a new collector version never runs against an old schema. Where a
+deployment migrates once instead (the Helm chart's migration hook runs ``leadscore collector
+migrate``), ``LEADSCORE_DB_MIGRATE=false`` makes opening only check that the schema is at head.
 
 Everything that must be idempotent is an insert that ignores conflicts on a natural key
 (``(namespace, inference_service, event_id, idx)`` for predictions, ``(namespace,
@@ -62,6 +64,19 @@ DEFAULT_DB_URL = "sqlite:///leadscore-events.db"
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 R = TypeVar("R")  # SQLite only auto-increments INTEGER keys
+
+
+MIGRATE_ENV = "LEADSCORE_DB_MIGRATE"
+
+
+def migrate_on_open() -> bool:
+    """``$LEADSCORE_DB_MIGRATE``: true (the default) upgrades the schema on open, false only checks it."""
+    raw = os.environ.get(MIGRATE_ENV, "true").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{MIGRATE_ENV}: expected true or false, got {raw!r}")
 
 
 def default_url() -> str:
@@ -198,8 +213,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(url: str) -> EventStore:
-    """Connect to ``url``, upgrade its schema to head, and return the store."""
+def open_store(url: str, migrate: bool = True) -> EventStore:
+    """Connect to ``url``, upgrade its schema to head (or, with ``migrate`` false, refuse a
+    schema that is not at head), and return the store."""
     try:
         parsed = make_url(url)
         if parsed.drivername in ("postgresql", "postgres"):
@@ -216,7 +232,10 @@ def open_store(url: str) -> EventStore:
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        upgrade_schema(engine)
+        if migrate:
+            upgrade_schema(engine)
+        else:
+            check_schema(engine)
     except OperationalError as exc:
         engine.dispose()
         reason = " ".join(str(exc.orig).split())  # drivers write several lines; errors are one
@@ -224,13 +243,35 @@ def open_store(url: str) -> EventStore:
     return EventStore(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Apply every Alembic migration shipped in the package that this database lacks."""
-    from alembic import command
+def _alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(resources.files("leadscore.store") / "migrations"))
+    return config
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema is not the head revision this version ships."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        engine.dispose()
+        raise StorageError(
+            f"event store schema is at revision {current or 'none (empty database)'}, this version needs {head}; "
+            f"run `leadscore collector migrate` (the chart's migration hook) or set {MIGRATE_ENV}=true"
+        )
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Apply every Alembic migration shipped in the package that this database lacks."""
+    from alembic import command
+
+    config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted",
               "pod-security.kubernetes.io/enforce-version": "latest"}
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
 _numbers = itertools.count()
 
 
@@ -60,6 +60,9 @@ def pod_templates(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if obj["kind"] not in WORKLOAD_KINDS:
             continue
         spec = obj["spec"]
+        if obj["kind"] == "Pod":  # `helm test` hooks
+            out[f"Pod/{obj['metadata']['name']}"] = spec
+            continue
         if obj["kind"] == "CronJob":
             spec = spec["jobTemplate"]["spec"]
         out[f"{obj['kind']}/{obj['metadata']['name']}"] = spec["template"]["spec"]
@@ -73,17 +76,24 @@ def test_namespace_refuses_a_pod_without_the_restricted_settings(kube: ControlPl
     assert reason is not None and "restricted" in reason
 
 
+# bundled PostgreSQL (the collector's migrate init container), or an external database (the
+# migration hook Job)
+DATABASES = {"bundled": ["postgresql.persistence.enabled=true"],
+             "external": ["postgresql.enabled=false", "externalDatabase.existingSecret=events-db"]}
+
+
+@pytest.mark.parametrize("database", sorted(DATABASES))
 def test_every_chart_pod_is_admitted_by_a_restricted_namespace(
-        kube: ControlPlane, helm_bin: Path, installable_chart: Path, restricted_namespace: str) -> None:
+        kube: ControlPlane, helm_bin: Path, installable_chart: Path, restricted_namespace: str, database: str) -> None:
     objects = Helm(helm_bin).template(
         installable_chart, namespace=restricted_namespace,
         set_values=["collector.export.enabled=true", "collector.export.output=s3://leadscore-data/export.parquet",
-                    "collector.export.namespace=pc",
-                    "minio.persistence.enabled=true", "postgresql.persistence.enabled=true"],
+                    "collector.export.namespace=pc", "minio.persistence.enabled=true", *DATABASES[database]],
         api_versions=["serving.kserve.io/v1alpha1"])
     templates = pod_templates(objects)
-    assert {k.split("/")[0] for k in templates} >= {"Deployment", "CronJob"}
-    assert len(templates) >= 6  # operator, collector, minio, mlflow, postgresql, export
+    assert {k.split("/")[0] for k in templates} >= {"Deployment", "CronJob", "Pod"}  # Pod: `helm test`
+    assert ("Job" in {k.split("/")[0] for k in templates}) == (database == "external")
+    assert len(templates) >= 6  # operator, collector, minio, mlflow, (postgresql,) export, tests
     with kube.api_client() as api:
         verdicts = {key: admit(api, restricted_namespace, f"pod-{i}", spec)
                     for i, (key, spec) in enumerate(templates.items())}

@@ -247,7 +247,8 @@ KSERVE_CONFIG_ROLE = f"{OPERATOR}-kserve-config"
 
 def test_rbac_grants_exactly_the_minimal_verbs_cluster_wide_when_watching_all(render) -> None:
     objects = render("dev")
-    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [KSERVE_CONFIG_ROLE]
+    # the `helm test` account's own Role: tests/unit/chart/test_chart_hooks.py
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [KSERVE_CONFIG_ROLE, f"{RELEASE}-leadscore-test"]
     expected = NAMESPACED_GRANTS | DISCOVERY | {("kopf.dev", "clusterkopfpeerings"): PEERING_VERBS}
     assert grants(only(objects, "ClusterRole", OPERATOR)) == expected
     binding = only(objects, "ClusterRoleBinding", OPERATOR)

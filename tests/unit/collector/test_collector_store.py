@@ -214,6 +214,29 @@ def test_open_store_refuses_unknown_database_scheme() -> None:
         open_store("mysqlx://db")
 
 
+def test_without_migrating_on_open_an_empty_database_is_refused_until_migrate_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    monkeypatch.setenv("LEADSCORE_DB_MIGRATE", "false")
+    assert main(["collector", "--db", url, "prune"]) != 0
+    assert (f"schema is at revision none (empty database), this version needs {_head()}; "
+            "run `leadscore collector migrate`") in capsys.readouterr().err
+    assert main(["collector", "--db", url, "migrate"]) == 0
+    assert "event store schema is at head" in capsys.readouterr().out
+    assert main(["collector", "--db", url, "prune"]) == 0  # at head: only checked, accepted
+    assert "removed 0 unanswered requests" in capsys.readouterr().out
+
+
+def test_migrate_on_open_refuses_a_value_that_is_not_a_boolean(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadscore.errors import ConfigError
+    from leadscore.store.events import migrate_on_open
+
+    assert migrate_on_open() is True
+    monkeypatch.setenv("LEADSCORE_DB_MIGRATE", "sometimes")
+    with pytest.raises(ConfigError, match="LEADSCORE_DB_MIGRATE: expected true or false, got 'sometimes'"):
+        migrate_on_open()
+
+
 def _seed(store_url: str) -> None:
     store = open_store(store_url)
     try:

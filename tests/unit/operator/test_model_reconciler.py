@@ -287,3 +287,62 @@ def test_isvc_write_gives_up_after_repeated_conflicts(kube):
     with pytest.raises(ApiException):
         write_isvc(kube, kube.isvcs["m"], _isvc("s3://b/v2/", "x"))
     assert len(calls) == ISVC_WRITE_ATTEMPTS
+
+
+# --- a training whose pod cannot start ------------------------------------------------------------
+
+def _pending_pod(**status):
+    return {"metadata": {"name": "m-train-v1-x7k2p", "creationTimestamp": "2026-03-02T12:00:00Z"},
+            "status": {"phase": "Pending", **status}}
+
+
+def test_an_image_that_cannot_be_pulled_fails_the_training_now_naming_the_image(kube, settings):
+    model = body(status={"activeVersion": "v0", "servedVersion": "v0"})
+    run(kube, settings, model)
+    never = {"reason": "ErrImageNeverPull",
+             "message": 'Container image "docker.io/leadscore/trainer:nope" is not present with pull policy of Never'}
+    kube.pods["m-train-v1"] = [_pending_pod(containerStatuses=[
+        {"name": "trainer", "image": "docker.io/leadscore/trainer:nope", "state": {"waiting": never}}])]
+    ctx = run(kube, settings, model)
+    trained = next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
+    assert (trained["status"], trained["reason"]) == ("False", "ErrImageNeverPull")
+    assert "cannot get image docker.io/leadscore/trainer:nope" in trained["message"]
+    assert trained["message"].endswith("v0 keeps serving")
+    assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "ErrImageNeverPull")]
+    assert model["status"]["training"]["finished"] is True
+    assert model["status"]["activeVersion"] == "v0"  # the serving version is untouched
+    assert model["status"]["phase"] == "Degraded"  # Failed when nothing serves
+    run(kube, settings, model)  # the Job still runs (until its deadline): it is not adopted again
+    assert model["status"]["training"]["jobName"] == "m-train-v1" and model["status"]["training"]["finished"]
+
+
+def test_an_unschedulable_pod_stalls_the_training_then_fails_it_after_the_grace_period(kube, settings):
+    from datetime import timedelta
+
+    settings = settings.model_copy(update={"training_stall_seconds": 600})
+    model = body()
+    run(kube, settings, model)
+    kube.pods["m-train-v1"] = [_pending_pod(conditions=[{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "lastTransitionTime": NOW.isoformat().replace("+00:00", "Z"),
+        "message": "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."}])]
+    first = run(kube, settings, model, now=NOW + timedelta(seconds=30))
+    again = run(kube, settings, model, now=NOW + timedelta(seconds=60))
+    trained = next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
+    assert (trained["status"], trained["reason"]) == ("Unknown", "Unschedulable")
+    assert "Insufficient nvidia.com/gpu" in trained["message"] and "fails after 600s" in trained["message"]
+    assert model["status"]["phase"] == "Training"
+    assert [e.reason for e in first.events] == ["Unschedulable"] and again.events == []  # one Event, not one a pass
+
+    kube.pods["m-train-v1"][0]["status"]["conditions"][0]["status"] = "True"  # a node came
+    run(kube, settings, model, now=NOW + timedelta(seconds=90))
+    trained = next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
+    assert (trained["status"], trained["reason"]) == ("Unknown", "JobStarted")
+
+    kube.pods["m-train-v1"][0]["status"]["conditions"][0]["status"] = "False"  # gone again, for too long
+    last = run(kube, settings, model, now=NOW + timedelta(seconds=601))
+    trained = next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
+    assert (trained["status"], trained["reason"]) == ("False", "Unschedulable")
+    assert "for 601s, longer than LEADSCORE_TRAINING_STALL_SECONDS=600" in trained["message"]
+    assert model["status"]["phase"] == "Failed" and model["status"]["training"]["finished"] is True
+    assert [(e.type, e.reason) for e in last.events] == [("Warning", "Unschedulable")]
