@@ -146,7 +146,8 @@ def prune(
                    f"logged events older than {retention_days:g} days")
 
 
-@collector_app.command("migrate")
+@collector_app.command("migrate", epilog=example(
+    "leadscore collector migrate --db postgresql+psycopg://user:pw@db:5432/leadscore"))
 def migrate(ctx: typer.Context, db: str | None = typer.Option(None, "--db", help=_DB_HELP)) -> None:
     """Upgrade the event store's schema to this version's head and exit (the chart's migration hook)."""
     from leadscore.store.events import open_store
