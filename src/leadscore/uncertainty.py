@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -165,9 +166,9 @@ def _expit(x: float) -> float:
     return z / (1.0 + z)
 
 
-def confidence(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
-    """``1 - (p1 - p0)``: see the module docstring."""
-    return 1.0 - (np.asarray(p1) - np.asarray(p0))
+def confidence(p0: Any, p1: Any) -> Any:
+    """``1 - (p1 - p0)`` for numbers or arrays alike: see the module docstring."""
+    return 1.0 - (p1 - p0)
 
 
 def per_lead(table: Table | None, probability: np.ndarray, margins: np.ndarray | None) -> np.ndarray:
@@ -176,10 +177,10 @@ def per_lead(table: Table | None, probability: np.ndarray, margins: np.ndarray |
     out = np.full((len(probability), len(UNCERTAINTY_FIELDS)), np.nan)
     if table is not None and len(probability) == 1:
         p0, p1, agrees = table.one(float(probability[0]), None if margins is None else margins[0].tolist())
-        out[0] = (p0, p1, 1.0 - (p1 - p0), agrees)
+        out[0] = (p0, p1, confidence(p0, p1), agrees)
     elif table is not None:
         out[:, 0], out[:, 1] = table.interval(probability)
-        out[:, 2] = 1.0 - (out[:, 1] - out[:, 0])  # confidence()
+        out[:, 2] = confidence(out[:, 0], out[:, 1])
         agreement = table.agreement(margins)
         if agreement is not None:
             out[:, 3] = agreement

@@ -17,12 +17,11 @@ from leadscore.errors import DatasetError, StorageError
 from leadscore.store import artifacts
 from leadscore.store.s3 import is_s3_uri
 
-Format = DataFormat
 DELIMITERS = (",", ";", "\t", "|")
 _PARQUET_MAGIC = b"PAR1"
 
 
-def detect_format(uri: str, head: bytes) -> Format:
+def detect_format(uri: str, head: bytes) -> DataFormat:
     """Parquet by extension or magic bytes, CSV otherwise."""
     if uri.lower().endswith((".parquet", ".pq")) or head.startswith(_PARQUET_MAGIC):
         return "parquet"
@@ -38,7 +37,7 @@ def sniff_delimiter(sample: str) -> str:
         return max(DELIMITERS, key=lambda d: min((line.count(d) for line in lines), default=0))
 
 
-def load_dataset(uri: str, *, format: Format | None = None, delimiter: str | None = None) -> pd.DataFrame:
+def load_dataset(uri: str, *, format: DataFormat | None = None, delimiter: str | None = None) -> pd.DataFrame:
     """The whole table; a missing, unreadable or empty file is a one-line ``DatasetError``."""
     try:
         data = artifacts.read_bytes(uri)
