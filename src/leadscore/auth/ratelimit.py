@@ -7,13 +7,13 @@ Buckets live in the server process: with several worker processes each has its o
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated
 
-from leadscore.errors import ConfigError
+from pydantic import Field
 
 
 class RateLimitedError(Exception):
@@ -65,19 +65,14 @@ class RateLimiter:
             raise RateLimitedError(client, wait)
 
 
-def parse_rate(rate: str | None, burst: str | None, rate_env: str, burst_env: str) -> tuple[float, int] | None:
-    """``(rate, burst)`` from two settings (burst defaults to 10 s of rate), or None when ``rate``
-    is unset: no limit. The names are the settings', for the error message."""
-    if not rate:
-        return None
-    try:
-        per_second = float(rate)
-        at_once = int(burst) if burst else None
-    except ValueError:
-        raise ConfigError(f"{rate_env}/{burst_env}: expected numbers, got {rate!r} and {burst!r}") from None
-    if not 0 < per_second < math.inf or (at_once is not None and at_once < 1):  # refuses NaN too
-        raise ConfigError(f"{rate_env} must be > 0 and finite and {burst_env} >= 1, got {rate!r} and {burst!r}")
-    return per_second, at_once or max(1, round(per_second * 10))
+Rate = Annotated[float, Field(gt=0, allow_inf_nan=False, description="Requests a second per client.")]
+"""A rate setting: positive and finite."""
+Burst = Annotated[int, Field(ge=1, description="Requests a client may send at once.")]
+
+
+def default_burst(rate: float) -> int:
+    """The burst when none is set: ten seconds of ``rate``, at least one request."""
+    return max(1, round(rate * 10))
 
 
 @lru_cache(maxsize=8)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import os
+from typing import Annotated, ClassVar
 
 import typer
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from leadscore.cli.help import example
 from leadscore.errors import ConfigError
+from leadscore.settings import EnvSettings, secret_of_at_least
 
-SECRET_ENV = "LEADSCORE_CONSOLE_SECRET"
+
+class ConsoleSettings(EnvSettings):
+    """``LEADSCORE_CONSOLE_SECRET``: the key that signs the login cookie."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_CONSOLE_")
+    secrets: ClassVar[frozenset[str]] = frozenset({"secret"})
+
+    secret: Annotated[SecretStr, secret_of_at_least(32)] = Field(
+        description="A random secret of at least 32 characters.")
 
 
 def console(
@@ -28,10 +39,10 @@ def console(
 ) -> None:
     """Serve the console. Kubernetes credentials: in-cluster, else $KUBECONFIG; the cookie-signing
     secret comes from $LEADSCORE_CONSOLE_SECRET (at least 32 characters)."""
-    secret = os.environ.get(SECRET_ENV, "")
-    if len(secret) < 32:
-        raise ConfigError(f"{SECRET_ENV} must hold a random secret of at least 32 characters "
-                          "(e.g. `openssl rand -hex 32`); it signs the login cookie")
+    try:
+        secret = ConsoleSettings.from_env().secret.get_secret_value()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; it signs the login cookie: set a random one (e.g. `openssl rand -hex 32`)") from None
     import uvicorn
 
     from leadscore.console.app import create_app

@@ -19,22 +19,40 @@ No token is 401, a token the apiserver does not accept is 401, a known user with
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from leadscore.auth.ratelimit import RateLimiter, parse_rate
-from leadscore.errors import ConfigError
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from leadscore.auth.ratelimit import Burst, Rate, RateLimiter, default_burst
+from leadscore.settings import EnvSettings, secret_of_at_least
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 GROUP, RESOURCE = "leadscoring.io", "outcomes"
 """What a SubjectAccessReview asks about; the chart's crm-writer/crm-reader ClusterRoles grant it."""
-TOKEN_ENV, KUBE_ENV = "LEADSCORE_COLLECTOR_TOKEN", "LEADSCORE_COLLECTOR_KUBE_AUTH"
-RATE_ENV, BURST_ENV = "LEADSCORE_COLLECTOR_RATE", "LEADSCORE_COLLECTOR_BURST"
 STATIC_USER = "static-token"
+
+
+class GateSettings(EnvSettings):
+    """``LEADSCORE_COLLECTOR_<FIELD>``; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_COLLECTOR_", env_ignore_empty=True)
+    secrets: ClassVar[frozenset[str]] = frozenset({"token"})
+
+    token: Annotated[SecretStr, secret_of_at_least(16)] | None = Field(
+        None, description="A static token that may do everything (from a Secret); at least 16 characters.")
+    kube_auth: bool = Field(False, description="Verify Kubernetes tokens with TokenReview and "
+                                               "SubjectAccessReview (in-cluster credentials, else $KUBECONFIG).")
+    rate: Rate | None = Field(None, description="Requests a second per caller; None: no limit.")
+    burst: Burst | None = Field(None, description="Requests a caller may send at once (default: ten seconds "
+                                                  "of the rate).")
+
+
+KUBE_ENV = GateSettings.variable("kube_auth")
 
 
 @dataclass(frozen=True)
@@ -79,12 +97,9 @@ class Gate:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Gate:
         """``LEADSCORE_COLLECTOR_TOKEN``, ``LEADSCORE_COLLECTOR_KUBE_AUTH=true`` (in-cluster
         credentials, else ``$KUBECONFIG``), ``LEADSCORE_COLLECTOR_RATE``/``_BURST``."""
-        env = os.environ if env is None else env
-        token = env.get(TOKEN_ENV) or None
-        if token is not None and len(token) < 16:
-            raise ConfigError(f"{TOKEN_ENV}: a static token needs at least 16 characters")
+        settings = GateSettings.from_env(env)
         kube = None
-        if env.get(KUBE_ENV, "").lower() in ("1", "true", "yes"):
+        if settings.kube_auth:
             from kubernetes import client, config
 
             try:
@@ -92,8 +107,10 @@ class Gate:
             except config.ConfigException:
                 config.load_kube_config()
             kube = client.ApiClient()
-        rate = parse_rate(env.get(RATE_ENV), env.get(BURST_ENV), RATE_ENV, BURST_ENV)
-        limiter = RateLimiter(*rate) if rate else None
+        limiter = None
+        if settings.rate is not None:
+            limiter = RateLimiter(settings.rate, settings.burst or default_burst(settings.rate))
+        token = settings.token.get_secret_value() if settings.token else None
         return cls(static_token=token, kube=kube, limiter=limiter)
 
     def check(self, authorization: str | None, right: Right, namespace: str) -> str:

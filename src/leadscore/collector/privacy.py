@@ -17,15 +17,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from leadscore.errors import ConfigError
+from leadscore.settings import JSON_TEXT, EnvSettings
 
-RULES_ENV, KEY_ENV = "LEADSCORE_PRIVACY", "LEADSCORE_PRIVACY_KEY"
 HASH_PREFIX = "hmac-sha256:"
 _ALL_MODELS = "*"
 
@@ -35,6 +35,34 @@ class FieldRules(BaseModel):
 
     drop: list[str] = Field(default_factory=list, description="Fields never stored.")
     hash: list[str] = Field(default_factory=list, description="Fields stored as a keyed hash.")
+
+
+class PrivacySettings(EnvSettings):
+    """``LEADSCORE_PRIVACY`` (JSON rules by ``<namespace>/<model>``) and ``LEADSCORE_PRIVACY_KEY``."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True)
+    secrets: ClassVar[frozenset[str]] = frozenset({"privacy_key"})
+
+    privacy: Annotated[dict[str, FieldRules], NoDecode, JSON_TEXT] = Field(
+        default_factory=dict, description='{"<namespace>/<model>" or "<namespace>/*": {"drop": [...], "hash": [...]}}')
+    privacy_key: SecretStr = Field(SecretStr(""), description="HMAC key of hashed fields; at least 16 characters.")
+
+    @field_validator("privacy")
+    @classmethod
+    def _keyed_by_model(cls, rules: dict[str, FieldRules]) -> dict[str, FieldRules]:
+        for name in rules:
+            if name.count("/") != 1 or not all(name.split("/")):
+                raise PydanticCustomError("model_key", "key '{name}' must be <namespace>/<model> or <namespace>/*",
+                                          {"name": name})
+        return rules
+
+    @field_validator("privacy_key")
+    @classmethod
+    def _long_enough_to_hash(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        rules: dict[str, FieldRules] = info.data.get("privacy", {})
+        if any(r.hash for r in rules.values()) and len(key.get_secret_value()) < 16:
+            raise PydanticCustomError("key_too_short", "hashing fields needs a secret key of at least 16 characters")
+        return key
 
 
 class Privacy(BaseModel):
@@ -47,20 +75,8 @@ class Privacy(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Privacy:
-        env = os.environ if env is None else env
-        raw = env.get(RULES_ENV) or "{}"
-        try:
-            rules = {name: FieldRules.model_validate(value) for name, value in json.loads(raw).items()}
-        except (json.JSONDecodeError, AttributeError, ValidationError) as exc:
-            raise ConfigError(f"{RULES_ENV}: expected {{\"<namespace>/<model>\": {{\"drop\": [...], "
-                              f"\"hash\": [...]}}}} as JSON ({str(exc).splitlines()[0]})") from None
-        for name in rules:
-            if name.count("/") != 1 or not all(name.split("/")):
-                raise ConfigError(f"{RULES_ENV}: key {name!r} must be <namespace>/<model> or <namespace>/*")
-        key = env.get(KEY_ENV, "")
-        if any(r.hash for r in rules.values()) and len(key) < 16:
-            raise ConfigError(f"{KEY_ENV}: hashing fields needs a secret key of at least 16 characters")
-        return cls(rules=rules, key=key.encode())
+        settings = PrivacySettings.from_env(env)
+        return cls(rules=settings.privacy, key=settings.privacy_key.get_secret_value().encode())
 
     def for_model(self, namespace: str, model: str) -> FieldRules | None:
         return self.rules.get(f"{namespace}/{model}") or self.rules.get(f"{namespace}/{_ALL_MODELS}")

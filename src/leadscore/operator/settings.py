@@ -1,4 +1,4 @@
-"""The operator's settings: one pydantic model read from ``LEADSCORE_*`` environment variables.
+"""The operator's settings: one pydantic-settings model read from ``LEADSCORE_*`` environment variables.
 
 The Helm chart sets these on the operator Deployment; docs/operator.md lists them. Values that
 only the cluster administrator knows (images, bucket, secret names, the collector's URL) live
@@ -7,24 +7,20 @@ here, never in a CR, so a data team cannot point a Job at another team's credent
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from leadscore.api.common import Toleration
-from leadscore.errors import ConfigError, one_line
-
-ENV_PREFIX = "LEADSCORE_"
+from leadscore.settings import JSON_TEXT, EnvSettings
 
 
-class OperatorSettings(BaseModel):
-    """Cluster-wide knobs of the operator; each field is ``LEADSCORE_<FIELD IN CAPITALS>``."""
+class OperatorSettings(EnvSettings):
+    """Cluster-wide knobs of the operator; each field is ``LEADSCORE_<FIELD IN CAPITALS>``; JSON for
+    dicts and lists; an empty value means None (so the chart can switch an optional name off)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_parse_none_str="")
 
     trainer_image: str = Field("ghcr.io/leadscore/trainer:0.1.0", min_length=1,
                                description="Trainer image for CPU training.")
@@ -53,10 +49,10 @@ class OperatorSettings(BaseModel):
     trainer_service_account: str | None = Field(None, description="ServiceAccount of trainer Pods.")
     predictor_service_account: str | None = Field(
         None, description="ServiceAccount of predictor Pods (KServe's S3 credentials are bound to it).")
-    gpu_node_selector: dict[str, str] = Field(
+    gpu_node_selector: Annotated[dict[str, str], NoDecode, JSON_TEXT] = Field(
         default_factory=lambda: {"nvidia.com/gpu.present": "true"},
         description="Node labels added when a Pod asks for GPUs (JSON object).")
-    gpu_tolerations: list[Toleration] = Field(
+    gpu_tolerations: Annotated[list[Toleration], NoDecode, JSON_TEXT] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")],
         description="Tolerations added when a Pod asks for GPUs (JSON list).")
     poll_seconds: float = Field(15.0, gt=0, le=3600, description="How often models are reconciled.")
@@ -76,25 +72,3 @@ class OperatorSettings(BaseModel):
         "/var/run/secrets/kubernetes.io/serviceaccount/token",
         description="Bearer token the operator shows the collector (re-read on every request, so a rotated "
                     "token is picked up); none is sent while the file does not exist.")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
-        """Read ``LEADSCORE_*`` variables; JSON for dicts and lists; empty string means unset."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for name, field in cls.model_fields.items():
-            raw = env.get(ENV_PREFIX + name.upper())
-            if raw is None:
-                continue
-            if field.annotation in (dict[str, str], list[Toleration]):
-                try:
-                    values[name] = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    variable = ENV_PREFIX + name.upper()
-                    raise ConfigError(f"{variable}: not valid JSON ({exc.msg}): {raw[:80]!r}") from None
-            else:
-                values[name] = raw or None
-        try:
-            return cls.model_validate(values)
-        except pydantic.ValidationError as exc:
-            raise ConfigError(one_line(exc, lambda loc: ENV_PREFIX + str(loc[0]).upper())) from None

@@ -29,54 +29,50 @@ import contextlib
 import json
 import logging
 import math
-import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from kserve.protocol.model_repository_extension import ModelRepositoryExtension
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, Field
+from pydantic_settings import SettingsConfigDict
 
-from leadscore.auth.ratelimit import RateLimitedError, parse_rate, shared_limiter
-from leadscore.errors import ConfigError
+from leadscore.auth.ratelimit import Burst, Rate, RateLimitedError, default_burst, shared_limiter
+from leadscore.settings import EnvSettings
 
 logger = logging.getLogger("leadscore.predictor")
 
-REPOSITORY_API_ENV = "LEADSCORE_MODEL_REPOSITORY_API"
-MAX_BODY_ENV = "LEADSCORE_MAX_BODY_BYTES"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 """16 MiB: a full 10,000-lead batch of typical leads is about 4 MB of JSON."""
-RATE_ENV, BURST_ENV = "LEADSCORE_RATE_LIMIT", "LEADSCORE_RATE_BURST"
-CLIENT_HEADER_ENV = "LEADSCORE_RATE_CLIENT_HEADER"
 
 
-class ServerGuards(BaseModel):
-    """The server-level settings a pod's deployer (never a caller) chooses."""
+class ServerGuards(EnvSettings):
+    """The server-level settings a pod's deployer (never a caller) chooses: ``LEADSCORE_<FIELD>``;
+    an empty variable counts as unset."""
 
-    repository_api: bool = Field(False, description="Allow the KServe model-repository load/unload API.")
+    model_config = SettingsConfigDict(env_ignore_empty=True, str_strip_whitespace=True)
+
+    model_repository_api: bool = Field(False, description="Allow the KServe model-repository load/unload API.")
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, description="Largest request body accepted.")
-    rate: float | None = Field(None, gt=0, description="Scoring requests a second per client; None: no limit.")
-    burst: int = Field(1, ge=1, description="Scoring requests a client may send at once.")
-    client_header: str | None = Field(None, description="Header naming the client (set by a trusted proxy); "
-                                                        "None: the peer address.")
+    rate_limit: Rate | None = Field(None, description="Scoring requests a second per client; None: no limit.")
+    rate_burst: Burst | None = Field(None, description="Scoring requests a client may send at once "
+                                                       "(default: ten seconds of the rate).")
+    rate_client_header: Annotated[str, AfterValidator(str.lower)] | None = Field(
+        None, pattern=r"^[A-Za-z0-9-]+$", description="Header naming the client (set by a trusted proxy); "
+                                                       "None: the peer address.")
+
+    @property
+    def burst(self) -> int:
+        """The burst in force: the one set, else ten seconds of the rate."""
+        if self.rate_burst is not None:
+            return self.rate_burst
+        return default_burst(self.rate_limit) if self.rate_limit is not None else 1
 
 
 def guards_from(env: Mapping[str, str] | None = None) -> ServerGuards:
     """``LEADSCORE_MODEL_REPOSITORY_API`` (true/false), ``LEADSCORE_MAX_BODY_BYTES`` (bytes),
     ``LEADSCORE_RATE_LIMIT`` (requests/s per client), ``LEADSCORE_RATE_BURST`` (default 10 s of
-    rate) and ``LEADSCORE_RATE_CLIENT_HEADER``."""
-    env = os.environ if env is None else env
-    flag = env.get(REPOSITORY_API_ENV, "false").strip().lower()
-    if flag not in ("true", "false"):
-        raise ConfigError(f"{REPOSITORY_API_ENV}: expected true or false, got {flag!r}")
-    raw = env.get(MAX_BODY_ENV, str(DEFAULT_MAX_BODY_BYTES)).strip()
-    if not raw.isdigit() or int(raw) < 1024:
-        raise ConfigError(f"{MAX_BODY_ENV}: expected a number of bytes >= 1024, got {raw!r}")
-    rate = parse_rate(env.get(RATE_ENV, "").strip(), env.get(BURST_ENV, "").strip(), RATE_ENV, BURST_ENV)
-    header = env.get(CLIENT_HEADER_ENV, "").strip().lower() or None
-    if header is not None and not header.replace("-", "").isalnum():
-        raise ConfigError(f"{CLIENT_HEADER_ENV}: expected a header name, got {header!r}")
-    return ServerGuards(repository_api=flag == "true", max_body_bytes=int(raw),
-                        rate=rate[0] if rate else None, burst=rate[1] if rate else 1, client_header=header)
+    rate) and ``LEADSCORE_RATE_CLIENT_HEADER``; a bad value raises ``ConfigError`` naming it."""
+    return ServerGuards.from_env(env)
 
 
 def peer_host(peer: str) -> str:
@@ -88,8 +84,8 @@ def peer_host(peer: str) -> str:
 
 def admit_client(guards: ServerGuards, client: str) -> None:
     """Count one scoring request of ``client``; raises ``RateLimitedError`` over the limit."""
-    if guards.rate is not None:
-        shared_limiter(guards.rate, guards.burst).admit(client)
+    if guards.rate_limit is not None:
+        shared_limiter(guards.rate_limit, guards.burst).admit(client)
 
 
 def retry_after_seconds(exc: RateLimitedError) -> str:
@@ -103,7 +99,7 @@ class RepositoryApiDisabledError(Exception):
     def __init__(self, model_name: str) -> None:
         self.reason = (
             f"model repository API is disabled on this server; {model_name!r} stays loaded "
-            f"(the deployer may set {REPOSITORY_API_ENV}=true)"
+            f"(the deployer may set {ServerGuards.variable('model_repository_api')}=true)"
         )
         super().__init__(self.reason)
 
@@ -211,7 +207,8 @@ class RequestLimits:
 
     async def _refuse(self, send: Any, scope: dict[str, Any]) -> None:
         logger.warning("refused http request: body over %d bytes at %s", self.max_bytes, scope.get("path", "")[:80])
-        await _answer(send, 413, f"request body is larger than {self.max_bytes} bytes ({MAX_BODY_ENV})")
+        variable = ServerGuards.variable("max_body_bytes")
+        await _answer(send, 413, f"request body is larger than {self.max_bytes} bytes ({variable})")
 
 
 class RateLimit:
@@ -233,8 +230,8 @@ class RateLimit:
         await self.app(scope, receive, send)
 
     def _client(self, scope: dict[str, Any]) -> str:
-        if self.guards.client_header:
-            wanted = self.guards.client_header.encode()
+        if self.guards.rate_client_header:
+            wanted = self.guards.rate_client_header.encode()
             for key, value in scope.get("headers", ()):
                 if key == wanted and value.strip():
                     return value.decode("latin-1").strip()

@@ -119,7 +119,7 @@ def _guarded_middlewares(add_middlewares: Callable[[Any], None], guards: ServerG
     traced = configure_observability()
     add_middlewares(app)
     app.add_middleware(RequestLimits, max_bytes=guards.max_body_bytes)
-    if guards.rate is not None:
+    if guards.rate_limit is not None:
         app.add_middleware(RateLimit, guards=guards)  # added last, so it runs first: a refused client costs nothing
     if traced:
         instrument_app(app)  # wraps the whole stack: refused requests get a span too
@@ -216,7 +216,7 @@ def serve(
         """KServe's servicer; each client's ModelInfer calls go through the rate limit first."""
 
         async def ModelInfer(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC's name)
-            admit_client(guards, _grpc_client(context, guards.client_header))
+            admit_client(guards, _grpc_client(context, guards.rate_client_header))
             return await super().ModelInfer(request, context)
 
     class BoundGRPCServer(grpc_server.GRPCServer):
@@ -249,7 +249,7 @@ def serve(
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.model_repository_extension = GuardedRepository(self.registered_models, guards.repository_api)
+            self.model_repository_extension = GuardedRepository(self.registered_models, guards.model_repository_api)
             self.dataplane.ready = AllModelsReady(self.registered_models)
 
         async def _serve(self) -> None:

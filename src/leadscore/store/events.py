@@ -18,7 +18,6 @@ whose CRMs both number leads ``12345`` see their own conversions only.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
 
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -58,30 +59,36 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from leadscore.errors import ConfigError, StorageError
+from leadscore.settings import EnvSettings
 
-DB_URL_ENV = "LEADSCORE_DB_URL"
 DEFAULT_DB_URL = "sqlite:///leadscore-events.db"
+
+
+class StoreSettings(EnvSettings):
+    """``LEADSCORE_DB_URL`` and ``LEADSCORE_DB_MIGRATE``; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True)
+
+    db_url: str = Field(DEFAULT_DB_URL, min_length=1, description="SQLAlchemy URL of the event store.")
+    db_migrate: bool = Field(True, description="Upgrade the schema on open (false: only check that it is at head).")
+
+
+MIGRATE_ENV = StoreSettings.variable("db_migrate")
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 R = TypeVar("R")  # SQLite only auto-increments INTEGER keys
 
 
-MIGRATE_ENV = "LEADSCORE_DB_MIGRATE"
 
 
 def migrate_on_open() -> bool:
     """``$LEADSCORE_DB_MIGRATE``: true (the default) upgrades the schema on open, false only checks it."""
-    raw = os.environ.get(MIGRATE_ENV, "true").strip().lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{MIGRATE_ENV}: expected true or false, got {raw!r}")
+    return StoreSettings.from_env().db_migrate
 
 
 def default_url() -> str:
     """``$LEADSCORE_DB_URL``, else a SQLite file in the working directory."""
-    return os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
+    return StoreSettings.from_env().db_url
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadscore.auth.ratelimit import RateLimitedError, RateLimiter, parse_rate, shared_limiter
-from leadscore.errors import ConfigError
+from leadscore.auth.ratelimit import RateLimitedError, RateLimiter, default_burst, shared_limiter
 
 
 def test_a_client_gets_its_burst_then_waits_for_the_refill() -> None:
@@ -37,15 +36,8 @@ def test_idle_clients_are_forgotten_so_new_names_cannot_grow_memory_without_boun
     assert drained.retry_after("crm", now=0.1) > 0  # a client still waiting is never forgotten
 
 
-def test_parse_rate_defaults_the_burst_and_refuses_nonsense() -> None:
-    assert parse_rate("", None, "R", "B") is None
-    assert parse_rate("0.05", None, "R", "B") == (0.05, 1)
-    assert parse_rate("5", "7", "R", "B") == (5.0, 7)
-    for rate, burst in (("-1", None), ("5", "0"), ("nan", None), ("inf", None)):
-        with pytest.raises(ConfigError, match="R must be > 0 and finite and B >= 1"):
-            parse_rate(rate, burst, "R", "B")
-    with pytest.raises(ConfigError, match="R/B: expected numbers"):
-        parse_rate("5", "many", "R", "B")
+def test_the_default_burst_is_ten_seconds_of_rate_and_at_least_one_request() -> None:
+    assert (default_burst(5.0), default_burst(0.05)) == (50, 1)
 
 
 def test_one_limiter_per_setting_in_a_process() -> None:

@@ -169,10 +169,10 @@ def test_operator_watches_all_namespaces_when_watch_namespace_empty(render) -> N
 
 
 def test_operator_settings_parse_with_the_operator_model_when_rendered(render) -> None:
-    from leadscore.operator.settings import ENV_PREFIX, OperatorSettings
+    from leadscore.operator.settings import OperatorSettings
 
     data = only(render("dev"), "ConfigMap", OPERATOR)["data"]
-    known = {ENV_PREFIX + name.upper() for name in OperatorSettings.model_fields}
+    known = {OperatorSettings.variable(name) for name in OperatorSettings.model_fields}
     assert set(data) <= known, f"settings the operator does not read: {sorted(set(data) - known)}"
     settings = OperatorSettings.from_env(data)
     assert settings.collector_url == f"http://{RELEASE}-leadscore-collector.{NAMESPACE}.svc:8090"

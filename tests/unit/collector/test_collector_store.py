@@ -233,7 +233,8 @@ def test_migrate_on_open_refuses_a_value_that_is_not_a_boolean(monkeypatch: pyte
 
     assert migrate_on_open() is True
     monkeypatch.setenv("LEADSCORE_DB_MIGRATE", "sometimes")
-    with pytest.raises(ConfigError, match="LEADSCORE_DB_MIGRATE: expected true or false, got 'sometimes'"):
+    with pytest.raises(ConfigError, match=r"LEADSCORE_DB_MIGRATE: Input should be a valid boolean, unable to "
+                       r"interpret input \(got 'sometimes'\)"):
         migrate_on_open()
 
 

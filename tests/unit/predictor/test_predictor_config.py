@@ -53,7 +53,8 @@ def test_settings_from_parses_scoring_override_when_given_as_json() -> None:
             "LEADSCORE_MAX_BATCH: Input should be greater than or equal to 1 (got '0')",
         ),
         ({}, {"max_batch": 0}, "--max-batch: Input should be greater than or equal to 1 (got 0)"),
-        ({"LEADSCORE_STRICT": "perhaps"}, {}, "LEADSCORE_STRICT: expected true or false, got 'perhaps'"),
+        ({"LEADSCORE_STRICT": "perhaps"}, {},
+         "LEADSCORE_STRICT: Input should be a valid boolean, unable to interpret input (got 'perhaps')"),
         ({"LEADSCORE_DEVICE": "tpu"}, {}, "LEADSCORE_DEVICE: Input should be 'auto', 'cpu' or 'cuda'"),
         ({"LEADSCORE_SCORING": "{high"}, {}, "LEADSCORE_SCORING: not valid JSON"),
         (
