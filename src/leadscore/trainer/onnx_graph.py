@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
+import onnx.compose
 from onnx import TensorProto, helper, numpy_helper
 
 from leadscore.api.artifact import INPUT_TENSOR as INPUT
@@ -101,28 +102,12 @@ def linear_margin_model(median: np.ndarray, mean: np.ndarray, scale: np.ndarray,
     return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)])
 
 
-def _prefixed_nodes(member: Member) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto], str]:
-    """The member's nodes and initializers with every internal name prefixed."""
-    graph = member.model.graph
-
-    def rename(name: str) -> str:
-        return name if name in ("", INPUT) else member_tensor(member.name, name)
-
-    nodes = []
-    for index, node in enumerate(graph.node):
-        copy = onnx.NodeProto()
-        copy.CopyFrom(node)
-        copy.name = member_tensor(member.name, f"{index}_{node.name or node.op_type}")
-        copy.input[:] = [rename(n) for n in node.input]
-        copy.output[:] = [rename(n) for n in node.output]
-        nodes.append(copy)
-    initializers = []
-    for tensor in graph.initializer:
-        copy = onnx.TensorProto()
-        copy.CopyFrom(tensor)
-        copy.name = rename(tensor.name)
-        initializers.append(copy)
-    return nodes, initializers, rename(MARGIN)
+def _prefixed(member: Member) -> tuple[onnx.GraphProto, str]:
+    """The member's graph with every name but the shared ``features`` input prefixed by its
+    algorithm (``onnx.compose``; onnx >= 1.19 leaves an input alone when asked, onnx#6994), and
+    the name of its margin there."""
+    graph = onnx.compose.add_prefix_graph(member.model.graph, member_tensor(member.name, ""), rename_inputs=False)
+    return graph, member_tensor(member.name, MARGIN)
 
 
 class _Builder:
@@ -174,9 +159,9 @@ def build(members: Sequence[Member], blend: Blend, n_features: int) -> onnx.Mode
     initializers: list[onnx.TensorProto] = []
     weighted, flat = [], []
     for member in members:
-        member_nodes, member_inits, margin = _prefixed_nodes(member)
-        nodes += member_nodes
-        initializers += member_inits
+        graph, margin = _prefixed(member)
+        nodes += graph.node
+        initializers += graph.initializer
         flat.append(_flat_margin(b, margin))
         weighted.append(b.op("Mul", flat[-1], b.const(member.weight)))
     score = weighted[0] if len(weighted) == 1 else b.op("Sum", *weighted)

@@ -71,6 +71,32 @@ def test_build_matches_the_native_blend_for_an_ensemble_of_all_four(method: str,
     assert onnx_graph.check_parity(model, data.x_valid, blend.predict(margins)) < 1e-6
 
 
+def test_build_prefixes_each_member_so_its_margin_can_be_cut_out_again(data: TrainData, fitted: dict,
+                                                                        tmp_path) -> None:
+    """Every member's nodes, tensors and constants carry its name (onnx.compose), the input stays
+    shared, and each member's sub-graph cut out of model.onnx gives its native margin."""
+    from leadscore.api.artifact import MODEL_FILE, member_tensor
+    from leadscore.engines.members import onnx_members
+
+    margins = {n: ALGORITHMS[n].margin(m, data.x_valid) for n, m in fitted.items()}
+    blend = Blend(members=list(fitted), weights=np.full(4, 0.25),
+                  calibrator=fit_blend(margins, ["lr"], data.y_valid, "sigmoid").calibrator, method="sigmoid")
+    members = [onnx_graph.Member(n, ALGORITHMS[n].to_onnx(fitted[n], data.n_features), 0.25) for n in fitted]
+    model = onnx_graph.build(members, blend, data.n_features)
+    member_nodes = [n for n in model.graph.node if not n.name.startswith(("tail_", "output_", "members_"))]
+    assert member_nodes and all(n.name.startswith(tuple(f"{m}__" for m in fitted)) for n in member_nodes)
+    for node in member_nodes:
+        owner = node.name.split("__")[0]
+        assert all(o.startswith(f"{owner}__") for o in node.output)
+        assert all(i == onnx_graph.INPUT or i.startswith(f"{owner}__") for i in node.input if i)
+    assert [i.name for i in model.graph.input] == [onnx_graph.INPUT]
+    (tmp_path / MODEL_FILE).write_bytes(model.SerializeToString())
+    for name, sub in onnx_members(tmp_path, list(fitted)).items():
+        session = onnx_graph.session(sub, threads=1)
+        cut = session.run([member_tensor(name, onnx_graph.MARGIN)], {onnx_graph.INPUT: data.x_valid})[0]
+        assert np.max(np.abs(np.asarray(cut, dtype=np.float64).reshape(-1) - margins[name])) < 1e-5
+
+
 def test_isotonic_graph_is_exact_piecewise_linear_outside_and_between_knots(data: TrainData, fitted: dict) -> None:
     calibrator = IsotonicCalibrator()
     calibrator.x_, calibrator.y_ = np.array([-1.0, 0.0, 2.0]), np.array([0.1, 0.3, 0.9])
