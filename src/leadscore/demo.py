@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 from rich.console import Console
@@ -241,7 +241,9 @@ def serve_and_experiment(options: DemoOptions, model: Path, incoming: Path, trut
             response.raise_for_status()
             predictions = response.json()["predictions"]
             event_id = str(uuid.uuid4())
-            for kind, body in (("request", batch), ("response", response.json())):
+            halves: tuple[tuple[Literal["request", "response"], dict[str, Any]], ...] = (
+                ("request", batch), ("response", response.json()))
+            for kind, body in halves:
                 client.post(f"http://127.0.0.1:{collector}/v1/events", content=json.dumps(body),
                             headers=logger_headers(event_id, kind, inference_service="demo-leads",
                                                    namespace=NAMESPACE, source="http://localhost/demo-logger",
@@ -326,9 +328,9 @@ def health_report(model: Path, incoming: Path, drift: dict[str, Any], live: dict
     from the simulated outcomes (docs/monitoring.md explains every number)."""
     from leadscore.monitoring.drift import DriftThresholds, level
 
-    table = _run(_leadscore("monitor", "drift", "--model", str(model), "--data", str(incoming)),
-                 "8. Model health: drift of the incoming leads against the training reference")
-    console.print(table.rstrip(), markup=False)
+    drift_text = _run(_leadscore("monitor", "drift", "--model", str(model), "--data", str(incoming)),
+                      "8. Model health: drift of the incoming leads against the training reference")
+    console.print(drift_text.rstrip(), markup=False)
     thresholds = DriftThresholds()
     fields = {f["name"]: f for f in drift["fields"]}
     console.print(f"served by the model arm ({drift['rows']:,} leads, collector window): score PSI "

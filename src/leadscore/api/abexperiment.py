@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
@@ -13,7 +13,7 @@ from leadscore.api.conditions import Condition
 VarianceReduction = Literal["auto", "off"]
 """Whether an analysis adjusts for the pre-treatment score (CUPED/CUPAC) when it can."""
 
-RULES = "rules"
+RULES: Final = "rules"
 """The arm name of the rule-based baseline scoring (no model artifact)."""
 
 

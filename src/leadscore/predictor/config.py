@@ -23,7 +23,7 @@ variables below. predictor/CONTRACT.md lists them for the image.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -34,7 +34,7 @@ from leadscore.api.wire import MAX_BATCH, Device
 from leadscore.errors import Location
 from leadscore.settings import JSON_TEXT, EnvSettings
 
-RULES = abexperiment.RULES
+RULES: Final = abexperiment.RULES
 """An arm URI that selects the rule-based baseline instead of a trained artifact."""
 
 DEFAULT_MODEL_DIR = "/mnt/models"

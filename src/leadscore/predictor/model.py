@@ -472,7 +472,8 @@ class LeadScoreModel(Model):
         scores: np.ndarray,
         prepared: Prepared,
     ) -> None:
-        labels = zip(versions, arms or [""] * len(versions), tiers, strict=True)  # type: ignore[arg-type]
+        arm_labels = [arm or "" for arm in arms] if arms else [""] * len(versions)  # one arm: no label
+        labels = zip(versions, arm_labels, tiers, strict=True)
         for key, n in Counter(labels).items():
             counter = self._prediction_counters.get(key)
             if counter is None:  # .labels() costs more than the increment: resolve each series once

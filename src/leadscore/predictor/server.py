@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable
 from concurrent import futures
 from functools import partial
+from types import ModuleType
 from typing import Any
 
 from leadscore.auth.ratelimit import RateLimitedError
@@ -48,7 +49,7 @@ from leadscore.tracing import configure_tracing, instrument_app
 TRACING_SERVICE = "leadscore-predictor"
 
 
-def _kserve_modules() -> tuple[Any, Any]:
+def _kserve_modules() -> tuple[ModuleType, ModuleType]:
     """Import KServe with a clean ``sys.argv``.
 
     ``kserve.model_server`` parses ``sys.argv`` at import time (``parse_known_args``), and
@@ -89,7 +90,7 @@ async def _unparseable_request(request: Any, exc: Exception) -> Any:
     """FastAPI's own body validation: 400 naming the fields, without echoing the body back."""
     from fastapi.responses import JSONResponse
 
-    errors = getattr(exc, "errors", list)()
+    errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
     where = "; ".join(".".join(str(p) for p in e.get("loc", ())) + f": {e.get('msg', '')}" for e in errors[:5])
     log_refusal("http", exc)
     return JSONResponse(status_code=400, content={"error": f"malformed request: {where}"[:500]})
@@ -191,12 +192,17 @@ def serve(
     from grpc import StatusCode
     from kserve.errors import InvalidInput
 
-    guards = guards or ServerGuards()
+    limits = guards or ServerGuards()  # one name the nested classes see as never None
     model_server, grpc_server = _kserve_modules()
+    # KServe ships no type hints: its classes are Any to mypy, named here so they can be bases
+    interceptor_base: Any = grpc_server.ExceptionToStatusInterceptor
+    servicer_base: Any = grpc_server.InferenceServicer
+    grpc_server_base: Any = grpc_server.GRPCServer
+    model_server_base: Any = model_server.ModelServer
     if http_port == grpc_port:
         raise ConfigError(f"--http-port and --grpc-port must differ, both are {http_port}")
 
-    class GuardedInterceptor(grpc_server.ExceptionToStatusInterceptor):
+    class GuardedInterceptor(interceptor_base):
         """KServe's error mapping, with one-line refusals and the repository API refused."""
 
         async def handle_exception(self, ex: Exception, request_or_iterator: Any, context: Any, method: str) -> None:
@@ -212,14 +218,14 @@ def serve(
             else:
                 await super().handle_exception(ex, request_or_iterator, context, method)
 
-    class LimitedServicer(grpc_server.InferenceServicer):
+    class LimitedServicer(servicer_base):
         """KServe's servicer; each client's ModelInfer calls go through the rate limit first."""
 
         async def ModelInfer(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC's name)
-            admit_client(guards, _grpc_client(context, guards.rate_client_header))
+            admit_client(limits, _grpc_client(context, limits.rate_client_header))
             return await super().ModelInfer(request, context)
 
-    class BoundGRPCServer(grpc_server.GRPCServer):
+    class BoundGRPCServer(grpc_server_base):
         """KServe's gRPC server, listening on ``host`` and without the per-call log line."""
 
         async def start(self, max_workers: int) -> None:
@@ -234,7 +240,7 @@ def serve(
                 interceptors=interceptors,
                 options=[
                     ("grpc.max_send_message_length", self._kwargs.get("grpc_max_send_message_length")),
-                    ("grpc.max_receive_message_length", guards.max_body_bytes),
+                    ("grpc.max_receive_message_length", limits.max_body_bytes),
                 ],
             )
             grpc_server.grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self._server)
@@ -244,12 +250,12 @@ def serve(
             await self._server.start()
             await self._server.wait_for_termination()
 
-    class BoundModelServer(model_server.ModelServer):
+    class BoundModelServer(model_server_base):
         """ModelServer whose REST and gRPC listeners bind to ``host``."""
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.model_repository_extension = GuardedRepository(self.registered_models, guards.model_repository_api)
+            self.model_repository_extension = GuardedRepository(self.registered_models, limits.model_repository_api)
             self.dataplane.ready = AllModelsReady(self.registered_models)
 
         async def _serve(self) -> None:
@@ -257,7 +263,7 @@ def serve(
             if rest is not None:
                 rest.config.host = host
                 rest.config.access_log = access_log
-                _guard_rest(rest, guards, access_log)
+                _guard_rest(rest, limits, access_log)
             if enable_grpc:
                 self._grpc_server = BoundGRPCServer(
                     grpc_port,

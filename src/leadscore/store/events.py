@@ -33,6 +33,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     DateTime,
+    Delete,
     Dialect,
     Engine,
     Float,
@@ -54,7 +55,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -344,17 +345,21 @@ def claim_event(session: Session, key: EventKey) -> InferenceEvent:
     return session.execute(select(InferenceEvent).where(*_of_event(InferenceEvent, key)).with_for_update()).scalar_one()
 
 
+def _deleted(session: Session, statement: Delete) -> int:
+    """How many rows a DELETE removed: the rowcount of its cursor result (0 when the driver has none)."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a DELETE gave a {type(result).__name__}, not a CursorResult")
+    return int(result.rowcount or 0)
+
+
 def prune_unanswered(session: Session, before: datetime) -> int:
     """Forget logged requests that never got a response (the predictor refused them), older than ``before``.
 
     KServe logs a response only for HTTP 200, so every refused request leaves its half behind.
     """
-    result = session.execute(
-        delete(InferenceEvent).where(
-            InferenceEvent.response_received_at.is_(None), InferenceEvent.request_received_at < before
-        )
-    )
-    return int(result.rowcount or 0)
+    return _deleted(session, delete(InferenceEvent).where(
+        InferenceEvent.response_received_at.is_(None), InferenceEvent.request_received_at < before))
 
 
 def predictions_without_features(session: Session, key: EventKey) -> list[tuple[int, str]]:
@@ -376,11 +381,11 @@ class Pruned(NamedTuple):
 def prune_older_than(session: Session, before: datetime) -> Pruned:
     """Retention: forget predictions made, outcomes that occurred, and logged halves received
     before ``before`` (each lead record lives on its prediction or its pending event row)."""
-    predictions = session.execute(delete(Prediction).where(Prediction.predicted_at < before))
-    outcomes = session.execute(delete(Outcome).where(Outcome.occurred_at < before))
-    events = session.execute(delete(InferenceEvent).where(
+    predictions = _deleted(session, delete(Prediction).where(Prediction.predicted_at < before))
+    outcomes = _deleted(session, delete(Outcome).where(Outcome.occurred_at < before))
+    events = _deleted(session, delete(InferenceEvent).where(
         func.coalesce(InferenceEvent.response_received_at, InferenceEvent.request_received_at) < before))
-    return Pruned(int(predictions.rowcount or 0), int(outcomes.rowcount or 0), int(events.rowcount or 0))
+    return Pruned(predictions, outcomes, events)
 
 
 
@@ -519,7 +524,7 @@ def scored_since(session: Session, since: datetime, scope: list[ColumnElement[bo
         .where(Prediction.predicted_at >= since, *scope)
         .order_by(Prediction.predicted_at, Prediction.id)
     )
-    return [ScoredRow(*row) for row in rows]
+    return [ScoredRow._make(row) for row in rows]
 
 
 def outcomes_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[OutcomeRow]:
@@ -571,7 +576,7 @@ def lead_scores(session: Session, scope: list[ColumnElement[bool]], lead_id: str
         .order_by(Prediction.predicted_at.desc(), Prediction.id.desc())
         .limit(limit)
     )
-    return [LeadScoreRow(*row) for row in rows]
+    return [LeadScoreRow._make(row) for row in rows]
 
 
 def lead_outcomes(session: Session, namespace: str, lead_id: str, model: str | None = None) -> list[OutcomeRow]:

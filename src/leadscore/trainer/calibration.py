@@ -91,18 +91,20 @@ def _pool_close_knots(
     Means of adjacent knots of a non-decreasing sequence stay non-decreasing, so the result
     is still monotone.
     """
-    xs, ys, weights = list(xs), list(ys), list(weights)
-    while len(xs) > 1:
-        gaps = np.diff(xs)
+    x: list[float] = xs.tolist()
+    y: list[float] = ys.tolist()
+    w: list[float] = weights.tolist()
+    while len(x) > 1:
+        gaps = np.diff(x)
         i = int(np.argmin(gaps))
         if gaps[i] >= min_gap:
             break
-        w = weights[i] + weights[i + 1]
-        xs[i] = (xs[i] * weights[i] + xs[i + 1] * weights[i + 1]) / w
-        ys[i] = (ys[i] * weights[i] + ys[i + 1] * weights[i + 1]) / w
-        weights[i] = w
-        del xs[i + 1], ys[i + 1], weights[i + 1]
-    return np.asarray(xs), np.asarray(ys)
+        pooled = w[i] + w[i + 1]
+        x[i] = (x[i] * w[i] + x[i + 1] * w[i + 1]) / pooled
+        y[i] = (y[i] * w[i] + y[i + 1] * w[i + 1]) / pooled
+        w[i] = pooled
+        del x[i + 1], y[i + 1], w[i + 1]
+    return np.asarray(x), np.asarray(y)
 
 
 Calibrator = SigmoidCalibrator | IsotonicCalibrator

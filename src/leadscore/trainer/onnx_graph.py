@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
@@ -65,16 +66,17 @@ def tree_margin_model(converted: onnx.ModelProto) -> onnx.ModelProto:
     positive = 1 if 1 in classes else 0
     keep = [i for i, c in enumerate(classes) if c == positive]
     base = list(attrs.get("base_values") or [])
-    regressor = helper.make_node(
-        "TreeEnsembleRegressor", [INPUT], [MARGIN], domain="ai.onnx.ml", name="trees",
-        n_targets=1, aggregate_function="SUM", post_transform="NONE",
-        target_ids=[0] * len(keep),
-        target_nodeids=[attrs["class_nodeids"][i] for i in keep],
-        target_treeids=[attrs["class_treeids"][i] for i in keep],
-        target_weights=[attrs["class_weights"][i] for i in keep],
+    attributes: dict[str, Any] = {  # onnx attribute values: ints, floats, strings and lists of them
+        "n_targets": 1, "aggregate_function": "SUM", "post_transform": "NONE",
+        "target_ids": [0] * len(keep),
+        "target_nodeids": [attrs["class_nodeids"][i] for i in keep],
+        "target_treeids": [attrs["class_treeids"][i] for i in keep],
+        "target_weights": [attrs["class_weights"][i] for i in keep],
         **({"base_values": [base[positive] if len(base) > 1 else base[0]]} if base else {}),
         **{k: attrs[k] for k in _TREE_ATTRIBUTES if k in attrs},
-    )
+    }
+    regressor = helper.make_node("TreeEnsembleRegressor", [INPUT], [MARGIN], domain="ai.onnx.ml", name="trees",
+                                 **attributes)
     n_features = converted.graph.input[0].type.tensor_type.shape.dim[1].dim_value
     graph = helper.make_graph(
         [regressor], "trees",
@@ -122,14 +124,17 @@ class _Builder:
         self._count += 1
         return f"tail_{hint}_{self._count}"
 
-    def const(self, value: np.ndarray | float | Sequence[int], dtype: type = np.float64) -> str:
+    def const(self, value: np.ndarray | float | Sequence[float], dtype: type = np.float64) -> str:
         name = self.name("c")
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
         return name
 
-    def op(self, op_type: str, *inputs: str, **attrs: object) -> str:
+    def op(self, op_type: str, *inputs: str, **attrs: int) -> str:
+        """One node; the tail's attributes (``to``, ``axis``, ``keepdims``) are all integers."""
         out = self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        node = helper.make_node(op_type, list(inputs), [out], name=out)
+        node.attribute.extend(helper.make_attribute(key, value) for key, value in sorted(attrs.items()))
+        self.nodes.append(node)
         return out
 
 

@@ -299,7 +299,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         data=DataCard(uri=config.data, fingerprint=data_fingerprint(prepared.raw, prepared.schema),
                       rows=len(prepared.raw), positive_rate=float(prepared.schema.positive_rate or 0.0),
                       split={"strategy": prepared.split.strategy, **prepared.split.sizes()},
-                      leakage=prepared.findings, warnings=prepared.warnings, schema=prepared.schema),
+                      leakage=prepared.findings, warnings=prepared.warnings, data_schema=prepared.schema),
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
