@@ -34,7 +34,7 @@ from leadscore.collector.auth import (
     Gate,
     Right,
 )
-from leadscore.collector.cloudevents import forwarded_headers, parse_context
+from leadscore.collector.cloudevents import forwarded_headers, parse_event
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
 from leadscore.collector.ingest import record_event, record_outcomes
@@ -61,7 +61,6 @@ from leadscore.tracing import logged_trace_context
 MAX_BODY_BYTES = 16 * 1024 * 1024
 NamespaceName = Annotated[str, Path(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
                                     description="A Kubernetes namespace name (a DNS label).")]
-_STRUCTURED = "application/cloudevents"
 
 
 class _Metrics:
@@ -248,14 +247,9 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
 
     @app.post("/v1/events")
     async def post_event(request: Request) -> dict[str, Any]:
-        """One KServe inference-logger CloudEvent in binary mode (request or response half)."""
-        if request.headers.get("content-type", "").startswith(_STRUCTURED):
-            raise InvalidInputError(
-                f"content-type: {_STRUCTURED} (structured mode) is not accepted; "
-                "send binary mode, with the attributes in ce-* headers, as KServe's logger does"
-            )
-        context = parse_context(request.headers)
-        body = await _body(request)
+        """One KServe inference-logger CloudEvent (request or response half), in binary mode as
+        KServe's logger sends it, or structured (``application/cloudevents+json``)."""
+        context, body = parse_event(request.headers, await _body(request))
         with _tracer.start_as_current_span(
             "record inference event",
             context=logged_trace_context(forwarded_headers(context)),  # the CRM's trace, when forwarded

@@ -1,4 +1,20 @@
-"""The CloudEvents KServe's inference logger sends, read from binary-mode HTTP headers.
+"""The CloudEvents KServe's inference logger sends, read with the ``cloudevents`` SDK.
+
+Both HTTP modes are accepted: binary (attributes in ``ce-*`` headers, the body is the data:
+what KServe's logger sends) and structured (``Content-Type: application/cloudevents+json``,
+attributes and ``data`` or ``data_base64`` in one JSON envelope). The SDK (1.x: KServe pins
+``<2``) reads either; our own checks run before and after it, so a hostile or malformed event
+gets the same 400 naming the attribute as before the SDK:
+
+* the envelope of a structured event is read by our guarded JSON reader first (the SDK's
+  ``json.loads`` would turn a deeply nested or huge-number body into a 500);
+* ``id``, ``source``, ``type`` and ``specversion`` must be *sent*: the SDK's ``CloudEvent``
+  invents an ``id`` (a fresh UUID, which would silently break the pairing of the two halves)
+  and a ``time`` (its own clock) when they are absent, so presence is checked on what was sent
+  and an invented ``time`` is dropped;
+* binary values are percent-decoded as the HTTP binding (1.0.2) prescribes (the SDK 1.x does not);
+* the attributes the SDK returns are validated by ``EventContext`` (the types KServe sends,
+  ``specversion`` 1.0 only: the SDK also takes 0.3, plausible ``time``, JSON ``metadata``).
 
 KServe's agent (``pkg/logger``, 0.15 and later) posts each logged request and response as
 its own event, with the same ``ce-id`` on both (the caller's ``Ce-Id`` header, else a fresh
@@ -29,10 +45,13 @@ from typing import Annotated, Literal
 from urllib.parse import unquote
 
 import pydantic
+from cloudevents.exceptions import GenericException
+from cloudevents.http import from_http
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadscore.api.wire import CONTROL, EXPERIMENT_ANNOTATION, TREATMENT
 from leadscore.collector.errors import invalid
+from leadscore.collector.payloads import load_json
 from leadscore.collector.times import plausible_utc
 from leadscore.errors import InvalidInputError
 
@@ -41,6 +60,10 @@ RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
 CANARY_ENDPOINT = "canary"
 
 _HEADER_PREFIX = "ce-"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents"
+"""The media type that makes an event structured (``application/cloudevents+json``)."""
+_SENT = ("id", "source", "type", "specversion")
+"""Required attributes that must be sent, never defaulted (see the module docstring)."""
 _Name = Annotated[str, Field(min_length=1, max_length=253)]
 
 
@@ -59,7 +82,7 @@ def logger_headers(
 ) -> dict[str, str]:
     """The binary-mode headers KServe's logger sends with one logged half (see the module docstring).
 
-    The inverse of :func:`parse_context`, for whatever plays KServe's agent (the demo, the
+    The inverse of :func:`parse_event`, for whatever plays KServe's agent (the demo, the
     end-to-end test), so that they send exactly what the collector reads. ``annotations`` are
     the ISVC annotations the logger forwards (``ce-annotations``, sent when given, even empty);
     ``experiment`` is the direct ``ce-experiment`` extension.
@@ -113,23 +136,46 @@ class EventContext(BaseModel):
         return self.type == REQUEST_TYPE
 
 
-def parse_context(headers: Mapping[str, str]) -> EventContext:
-    """Read the ``ce-*`` headers; a missing or malformed attribute names its header.
-
-    Values are percent-decoded as the CloudEvents HTTP binding (1.0.2) prescribes.
-    """
-    attributes = {
-        name.lower()[len(_HEADER_PREFIX) :]: unquote(value)
-        for name, value in headers.items()
-        if name.lower().startswith(_HEADER_PREFIX)
-    }
+def parse_event(headers: Mapping[str, str], body: bytes) -> tuple[EventContext, bytes]:
+    """One logged half, binary or structured: its attributes and its data (the JSON the predictor
+    received or answered). A missing or malformed attribute names its header (``ce-id``) in
+    binary mode, its envelope key (``id``) in structured mode."""
+    headers = {name.lower(): value for name, value in headers.items()}
+    structured = headers.get("content-type", "").lower().startswith(STRUCTURED_CONTENT_TYPE)
+    if structured:
+        envelope = load_json(body)  # our guards first: the SDK's own json.loads has none
+        if not isinstance(envelope, dict):
+            raise InvalidInputError(f"body: expected a CloudEvent JSON object, got {type(envelope).__name__}")
+        prefix, sent = "", {str(name).lower() for name in envelope}
+    else:
+        prefix = _HEADER_PREFIX
+        sent = {name[len(prefix):] for name in headers if name.startswith(prefix)}
+    missing = [name for name in _SENT if name not in sent]
+    if missing:
+        raise InvalidInputError("; ".join(f"{prefix}{name}: Field required" for name in missing))
+    try:
+        event = from_http(headers, body, data_unmarshaller=_as_bytes)
+    except GenericException as exc:
+        raise InvalidInputError(f"{'body' if structured else 'ce-specversion'}: not a CloudEvent ({exc})") from exc
+    attributes = {name: value for name, value in event.get_attributes().items() if name in sent}
+    if not structured:
+        attributes = {name: unquote(value) if isinstance(value, str) else value for name, value in attributes.items()}
     try:
         context = EventContext.model_validate(attributes)
     except pydantic.ValidationError as exc:
-        raise invalid(exc, prefix="ce-") from exc
-    _json_object(context.metadata, "ce-metadata")
-    _json_object(context.annotations, "ce-annotations")
-    return context
+        raise invalid(exc, prefix=prefix) from exc
+    _json_object(context.metadata, f"{prefix}metadata")
+    _json_object(context.annotations, f"{prefix}annotations")
+    data = event.get_data()
+    if not data:
+        raise InvalidInputError("body: empty" if not structured else "data: an event without data")
+    return context, data if isinstance(data, bytes) else bytes(data)
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    """The SDK's data as bytes, parsed later by the payload readers (binary: the body;
+    structured: ``data`` re-serialised by the SDK, or ``data_base64`` decoded)."""
+    return data.encode() if isinstance(data, str) else bytes(data)
 
 
 def _json_object(text: str | None, header: str) -> dict[str, object]:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from leadscore.api.summary import ExperimentSummary
 from leadscore.cli.main import main
-from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.cloudevents import parse_event
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.outcomes import parse_outcomes
 from leadscore.store import artifacts
@@ -166,7 +166,7 @@ def test_collector_export_writes_to_s3_when_output_is_a_uri(s3_bucket: str, tmp_
     store = open_store(db)
     try:
         for sent_headers, body in _halves("s3-1", ["S1", "S2"]):
-            record_event(store, parse_context({k.lower(): v for k, v in sent_headers.items()}), body)
+            record_event(store, *parse_event(sent_headers, body))
         record_outcomes(
             store,
             "sales",

@@ -268,11 +268,71 @@ def test_events_refuse_with_header_name_when_an_attribute_is_bad(
     assert _count(store, Prediction) == 0
 
 
-def test_events_refuse_structured_mode_with_a_hint(client: TestClient) -> None:
-    event = {"specversion": "1.0", "id": "s", "type": "org.kubeflow.serving.inference.request", "source": "x"}
-    reply = client.post("/v1/events", json=event, headers={"Content-Type": "application/cloudevents+json"})
-    assert reply.status_code == 400
-    assert reply.json()["error"].startswith("content-type: application/cloudevents (structured mode) is not accepted")
+def _structured(event_id: str, kind: str, data: Any = None, **attributes: Any) -> dict[str, Any]:
+    """The structured-mode envelope of one half: the binary headers' attributes as keys."""
+    envelope = {name.lower().removeprefix("ce-"): value
+                for name, value in headers(event_id, kind).items() if name.lower().startswith("ce-")}
+    if data is not None:
+        envelope["data"] = data
+    return {**envelope, **attributes}
+
+
+STRUCTURED = {"Content-Type": "application/cloudevents+json"}
+
+
+def test_events_are_read_in_structured_mode_too(client: TestClient, store: EventStore) -> None:
+    request = _structured("s1", "request", json.loads(request_body("L1", "L2")), time="2026-01-05T09:00:00Z")
+    response = _structured("s1", "response", json.loads(response_body(scored("L1"), scored("L2"))))
+    assert client.post("/v1/events", json=request, headers=STRUCTURED).status_code == 200
+    answer = client.post("/v1/events", json=response, headers=STRUCTURED)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions_stored"] == 2 and answer.json()["features_mismatched"] == 0
+    assert [p.features["lead_id"] for p in _predictions(store)] == ["L1", "L2"]  # type: ignore[index]
+
+
+def test_structured_events_carry_data_base64_too(client: TestClient, store: EventStore) -> None:
+    import base64
+
+    encoded = base64.b64encode(response_body(scored("L9"))).decode()
+    answer = client.post("/v1/events", json=_structured("s64", "response", data_base64=encoded), headers=STRUCTURED)
+    assert answer.status_code == 200, answer.text
+    assert [p.lead_id for p in _predictions(store)] == ["L9"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (json.dumps({k: v for k, v in _structured("s", "response", {"x": 1}).items() if k != "id"}),
+         "id: Field required"),
+        (json.dumps({k: v for k, v in _structured("s", "response", {"x": 1}).items() if k != "source"}),
+         "source: Field required"),
+        (json.dumps(_structured("s", "response", {"x": 1}, specversion="0.3")), "specversion: Input should be '1.0'"),
+        (json.dumps(_structured("s", "response", {"x": 1}, namespace="")), "namespace: String should have at least"),
+        (json.dumps(_structured("s", "response", {"x": 1}, time="2999-01-01T00:00:00Z")),
+         "time: Value error, must lie between"),
+        (json.dumps(_structured("s", "response")), "data: an event without data"),
+        (json.dumps(_structured("s", "response", data_base64="not base64!")), "body: not a CloudEvent"),
+        ("[" * 100_000 + "]" * 100_000, "body: JSON nested too deeply"),
+        ('{"id": 1' + "0" * 5000 + "}", "body: a number is out of range"),
+        ("[1, 2]", "body: expected a CloudEvent JSON object"),
+    ],
+)
+def test_structured_events_are_refused_naming_the_attribute(
+    client: TestClient, store: EventStore, content: str, expected: str
+) -> None:
+    reply = client.post("/v1/events", content=content.encode(), headers=STRUCTURED)
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"].startswith(expected), reply.json()
+    assert _count(store, InferenceEvent) == 0
+
+
+def test_a_binary_event_without_ce_time_gets_no_invented_time(store: EventStore) -> None:
+    """The SDK's CloudEvent fills in a missing time with its own clock; we keep it absent."""
+    from leadscore.collector.cloudevents import parse_event
+
+    context, body = parse_event(headers("t", "request"), request_body("L1"))
+    assert context.time is None and body == request_body("L1")
+    assert parse_event(headers("t", "request", time="2026-01-05T09:00:00Z"), b"{}")[0].time is not None
 
 
 @pytest.mark.parametrize("missing", ["Ce-Id", "Ce-Type", "Ce-Source", "Ce-Inferenceservicename", "Ce-Namespace"])

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadscore.api.summary import TierCount
-from leadscore.collector.cloudevents import assign_experiment, declared_experiment, logger_headers, parse_context
+from leadscore.collector.cloudevents import assign_experiment, declared_experiment, logger_headers, parse_event
 from leadscore.collector.export import ScoredRecord, training_frame
 from leadscore.collector.outcomes import OutcomeIn
 from leadscore.collector.payloads import request_instances, scored_leads
@@ -24,13 +24,13 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def _context(**kw: str | None) -> object:
-    return parse_context({k.lower(): v for k, v in headers("x", "response", **kw).items()})  # type: ignore[arg-type]
+    return parse_event(headers("x", "response", **kw), b"{}")[0]  # type: ignore[arg-type]
 
 
 def test_assign_experiment_prefers_ce_experiment_over_annotation() -> None:
     sent = headers("x", "response", experiment="from-annotation")
     sent["Ce-Experiment"] = "direct"
-    assert assign_experiment(parse_context(sent), "treatment") == ("direct", "treatment")
+    assert assign_experiment(parse_event(sent, b"{}")[0], "treatment") == ("direct", "treatment")
 
 
 def test_assign_experiment_falls_back_to_isvc_name_when_response_names_an_arm() -> None:
@@ -44,7 +44,7 @@ def test_assign_experiment_leaves_both_empty_without_experiment_or_arm() -> None
 def test_logger_headers_parse_back_to_the_same_context_when_every_option_is_set() -> None:
     sent = logger_headers("e1", "response", inference_service="leads", namespace="sales", source="http://agent/",
                           endpoint="canary", experiment="direct", annotations={"team": "a"}, time=T0)
-    context = parse_context(sent)
+    context = parse_event(sent, b"{}")[0]
     assert (context.id, context.is_request, context.source, context.inferenceservicename, context.namespace,
             context.endpoint, context.component, context.time) == (
         "e1", False, "http://agent/", "leads", "sales", "canary", "predictor", T0)
@@ -54,13 +54,13 @@ def test_logger_headers_parse_back_to_the_same_context_when_every_option_is_set(
 def test_logger_headers_name_the_experiment_through_annotations_when_no_extension_is_given() -> None:
     sent = logger_headers("e2", "request", inference_service="leads", namespace="sales", source="http://agent/",
                           annotations={"leadscoring.io/experiment": "ab-1"})
-    context = parse_context(sent)
+    context = parse_event(sent, b"{}")[0]
     assert "ce-experiment" not in sent and "ce-time" not in sent
     assert (context.is_request, context.endpoint, declared_experiment(context)) == (True, "default", "ab-1")
 
 
-def test_parse_context_reads_headers_case_insensitively() -> None:
-    context = parse_context({k.upper(): v for k, v in headers("abc", "request", namespace="ops").items()})
+def test_parse_event_reads_headers_case_insensitively() -> None:
+    context, _ = parse_event({k.upper(): v for k, v in headers("abc", "request", namespace="ops").items()}, b"{}")
     assert (context.id, context.is_request, context.namespace) == ("abc", True, "ops")
 
 

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from leadscore.cli.main import main
-from leadscore.collector.cloudevents import parse_context
+from leadscore.collector.cloudevents import parse_event
 from leadscore.collector.ingest import record_event, record_outcomes
 from leadscore.collector.outcomes import parse_outcomes
 from leadscore.store.events import Base, EventStore, InferenceEvent, Outcome, open_store
@@ -245,10 +245,7 @@ def _seed(store_url: str) -> None:
             ("request", request_body("L1", "L2", "L3")),
             ("response", response_body(scored("L1"), scored("L2"), scored("L3"))),
         ):
-            context = parse_context(
-                {k.lower(): v for k, v in headers("cli-1", kind, time="2024-02-01T10:00:00Z").items()}
-            )
-            record_event(store, context, body)
+            record_event(store, *parse_event(headers("cli-1", kind, time="2024-02-01T10:00:00Z"), body))
         record_outcomes(
             store,
             "sales",
@@ -291,7 +288,7 @@ def _seed_verticals(store_url: str, root: Path) -> None:
             for kind, body in (("request", request_body(*leads)),
                                ("response", response_body(*(scored(i, version=version) for i in leads)))):
                 raw = headers(event_id, kind, isvc=isvc, time="2024-02-01T10:00:00Z")
-                record_event(store, parse_context({k.lower(): v for k, v in raw.items()}), body)
+                record_event(store, *parse_event(raw, body))
         record_outcomes(store, "sales", parse_outcomes([
             {"lead_id": i, "converted": i != "P2", "occurred_at": "2024-02-03T00:00:00Z"}
             for i in ("P0", "P1", "P2", "H1")]))
@@ -401,10 +398,8 @@ def test_cli_prune_forgets_only_old_requests_without_response(
     try:
         for event_id, kind in (("orphan", "request"), ("paired", "request"), ("paired", "response")):
             body = request_body("L1") if kind == "request" else response_body(scored("L1"))
-            record_event(store, parse_context({k.lower(): v for k, v in headers(event_id, kind).items()}), body, old)
-        record_event(
-            store, parse_context({k.lower(): v for k, v in headers("fresh", "request").items()}), request_body("L2")
-        )
+            record_event(store, *parse_event(headers(event_id, kind), body), old)
+        record_event(store, *parse_event(headers("fresh", "request"), request_body("L2")))
     finally:
         store.dispose()
     assert main(["collector", "prune", "--older-than-days", "7", "--db", store_url]) == 0
@@ -429,8 +424,7 @@ def test_cli_prune_with_retention_forgets_predictions_outcomes_and_events_older_
         for event_id, lead_id, age in (("old", "L-old", 200), ("new", "L-new", 10)):
             for kind in ("request", "response"):
                 body = request_body(lead_id) if kind == "request" else response_body(scored(lead_id))
-                context = parse_context({k.lower(): v for k, v in headers(event_id, kind).items()})
-                record_event(store, context, body, now - timedelta(days=age))
+                record_event(store, *parse_event(headers(event_id, kind), body), now - timedelta(days=age))
         record_outcomes(store, "sales", parse_outcomes([
             {"lead_id": "L-old", "converted": True, "occurred_at": (now - timedelta(days=190)).isoformat()},
             {"lead_id": "L-new", "converted": True, "occurred_at": (now - timedelta(days=5)).isoformat()},
