@@ -25,10 +25,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from leadscore.api.artifact import INPUT_TENSOR as INPUT
 from leadscore.api.artifact import MEMBER_MARGIN as MARGIN
-from leadscore.api.artifact import MEMBER_REFERENCE
+from leadscore.api.artifact import MEMBER_REFERENCE, member_tensor
 from leadscore.api.artifact import MEMBERS_TENSOR as MEMBERS
 from leadscore.api.artifact import OUTPUT_TENSOR as OUTPUT
-from leadscore.api.artifact import member_tensor
 from leadscore.errors import ParityError
 from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadscore.trainer.ensemble import Blend
