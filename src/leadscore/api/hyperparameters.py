@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, JsonValue, TypeAdapter, model_validator
 
 from leadscore.api.base import ApiModel
 
@@ -65,12 +65,16 @@ def _allowed(algorithm: str) -> str:
     return ", ".join(HYPERPARAMETERS[algorithm])
 
 
-PARAMS_RULES = [
+def _algorithm_rule(algorithm: str) -> JsonValue:
+    names = json.dumps(list(HYPERPARAMETERS[algorithm]))
+    return {"rule": f"!('{algorithm}' in self) || self['{algorithm}'].all(k, k in {names})",
+            "message": f"params.{algorithm}: unknown parameter; {algorithm} takes {_allowed(algorithm)}"}
+
+
+PARAMS_RULES: list[JsonValue] = [
     {"rule": "self.all(k, k in " + json.dumps(list(HYPERPARAMETERS)) + ")",
      "message": "params: keys must be algorithms (" + ", ".join(HYPERPARAMETERS) + ")"},
-    *[{"rule": f"!('{a}' in self) || self['{a}'].all(k, k in " + json.dumps(list(names)) + ")",
-       "message": f"params.{a}: unknown parameter; {a} takes {_allowed(a)}"}
-      for a, names in HYPERPARAMETERS.items()],
+    *[_algorithm_rule(a) for a in HYPERPARAMETERS],
 ]
 """The apiserver's half of ``check_params`` (CEL on the map keys)."""
 

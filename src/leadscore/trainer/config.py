@@ -35,7 +35,7 @@ class TrainConfig(BaseModel):
     data: str = Field(description="CSV/Parquet path or s3:// URI.")
     dataset: DatasetSpec
     format: DataFormat | None = None
-    algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    algorithms: list[str] = Field(default_factory=lambda: [str(a) for a in DEFAULT_ALGORITHMS])
     trials: int = Field(20, ge=0, le=10_000,
                         description="Optuna trials per algorithm; 0 or 1 trains the default hyper-parameters only.")
     time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
