@@ -81,31 +81,30 @@ class RandomForestAlgorithm(Algorithm):
         from leadscore.trainer.onnx_graph import forest_margin_model
 
         trees = model.forest.estimators_
-        nodes: dict[str, list[Any]] = {k: [] for k in ("tree", "node", "feature", "value", "mode", "true",
-                                                          "false", "missing")}
-        leaves: dict[str, list[Any]] = {"tree": [], "node": [], "positive": [], "negative": []}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("tree", "node", "feature", "value", "leaf", "true",
+                                                               "false", "missing", "positive", "negative")}
         for index, estimator in enumerate(trees):
             tree = estimator.tree_
-            left, right = tree.children_left, tree.children_right
-            leaf = left < 0
+            leaf = tree.children_left < 0
             counts = tree.value[:, 0, :]
             total = counts.sum(axis=1)
-            share = counts / np.where(total == 0, 1.0, total)[:, None]
-            thresholds = float32_floor(tree.threshold)
-            for n in range(tree.node_count):
-                nodes["tree"].append(index)
-                nodes["node"].append(n)
-                nodes["feature"].append(0 if leaf[n] else int(tree.feature[n]))
-                nodes["value"].append(0.0 if leaf[n] else float(thresholds[n]))
-                nodes["mode"].append("LEAF" if leaf[n] else "BRANCH_LEQ")
-                nodes["true"].append(0 if leaf[n] else int(left[n]))
-                nodes["false"].append(0 if leaf[n] else int(right[n]))
-                nodes["missing"].append(0 if leaf[n] else int(tree.missing_go_to_left[n]))
-                if leaf[n]:
-                    leaves["tree"].append(index)
-                    leaves["node"].append(n)
-                    leaves["positive"].append(float(share[n, 1]) / len(trees))
-                    leaves["negative"].append(float(share[n, 0]) / len(trees))
+            share = counts / np.where(total == 0, 1.0, total)[:, None] / len(trees)
+            parts["tree"].append(np.full(tree.node_count, index))
+            parts["node"].append(np.arange(tree.node_count))
+            parts["feature"].append(np.where(leaf, 0, tree.feature))
+            parts["value"].append(np.where(leaf, 0.0, float32_floor(tree.threshold)))
+            parts["leaf"].append(leaf)
+            parts["true"].append(np.where(leaf, 0, tree.children_left))
+            parts["false"].append(np.where(leaf, 0, tree.children_right))
+            parts["missing"].append(np.where(leaf, 0, tree.missing_go_to_left))
+            parts["positive"].append(share[:, 1])
+            parts["negative"].append(share[:, 0])
+        flat = {k: np.concatenate(v) for k, v in parts.items()}
+        leaf = flat["leaf"]
+        nodes = {k: flat[k].tolist() for k in ("tree", "node", "feature", "value", "true", "false", "missing")}
+        nodes["mode"] = np.where(leaf, "LEAF", "BRANCH_LEQ").tolist()
+        leaves = {"tree": flat["tree"][leaf].tolist(), "node": flat["node"][leaf].tolist(),
+                  "positive": flat["positive"][leaf].tolist(), "negative": flat["negative"][leaf].tolist()}
         return forest_margin_model(nodes, leaves, FOREST_EPS, n_features)
 
     def save_native(self, model: FittedForest, path: Path) -> None:
