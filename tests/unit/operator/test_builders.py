@@ -246,7 +246,7 @@ def test_training_params_and_fractions_reach_the_trainer_config_when_set(spec):
     assert "--params" not in trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", spec)
 
 
-def _bounds(field: str) -> tuple[int, int]:
+def _bounds(field: str) -> tuple[float, float]:
     """The lowest and highest value the CRD accepts for ``spec.training.<field>``."""
     import annotated_types
 
@@ -258,7 +258,8 @@ def _bounds(field: str) -> tuple[int, int]:
     return low, high
 
 
-@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu"])
+@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu", "validation_fraction",
+                                   "test_fraction"])
 def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
     """Every value the CRD admits must start a trainer that accepts it, not a Job that fails."""
     train_cli = pytest.importorskip("leadscore.cli.train")
