@@ -26,8 +26,8 @@ DataFormat = Literal["csv", "parquet"]
 ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost", "randomforest", "mlp")
 DEFAULT_ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
 """Trained when the CR or the command line names none. The random forest and the MLP are opt-in:
-they lost to the boosters on both bundled real data sets and cost more search time
-(docs/trainer.md, benchmark)."""
+neither beat the boosters on the bundled real data sets, and with them a bank-marketing training
+took 2.9x as long (docs/trainer.md, "More model families")."""
 VALIDATION_FRACTION = 0.15
 TEST_FRACTION = 0.15
 """Default shares of the rows held out for validation (search, selection) and test (the report)."""
