@@ -62,6 +62,7 @@ def one_run(name: str, rows: int, seed: int, trials: int, work: Path, compare: b
     return {"data_set": name, "rows": len(frame), "seed": seed, "trials": trials,
             "shipped": card.shipped, "members": {m.algorithm: round(m.weight, 4) for m in card.members},
             "shipped_roc_auc": card.metrics.roc_auc, "train_seconds": round(seconds, 1),
+            "parity_max_abs_diff": card.training.parity_max_abs_diff,
             "selection_log_loss": best, **default,
             "algorithms": {a.algorithm: {"roc_auc": a.test["roc_auc"], "seconds": a.seconds, "trials": a.trials,
                                          "params": a.params} for a in card.algorithms}}
