@@ -48,3 +48,15 @@ def test_mlp_refit_runs_the_epochs_it_was_given(data: TrainData) -> None:
     assert 1 <= (algorithm.iterations(model) or 0) < 200
     again = algorithm.refit(data, data.x_train, data.y_train, algorithm.default_params(), 7)
     assert algorithm.iterations(again) == 7
+
+
+def test_refit_scales_boosting_rounds_but_not_mlp_epochs(data: TrainData) -> None:
+    from leadscore.trainer.refit import scaled_rounds
+    from leadscore.trainer.tuning import tune
+
+    mlp = tune(ALGORITHMS["mlp"], data, trials=1, timeout=None)
+    booster = tune(ALGORITHMS["lightgbm"], data, trials=1, timeout=None)
+    assert scaled_rounds(mlp, 2000, 1000) == ALGORITHMS["mlp"].iterations(mlp.model)
+    rounds = ALGORITHMS["lightgbm"].iterations(booster.model) or 0
+    assert scaled_rounds(booster, 2000, 1000) == 2 * rounds
+    assert scaled_rounds(tune(ALGORITHMS["randomforest"], data, trials=1, timeout=None), 2000, 1000) is None

@@ -2,7 +2,8 @@
 median-imputed, standardised inputs.
 
 Trained one epoch at a time (``partial_fit``) so it early-stops on the validation log loss and
-reports to the pruner like the boosters; the epoch count kept is what the final refit runs.
+reports to the pruner like the boosters; the epoch count kept is what the final refit runs
+(unscaled: an epoch over more rows already takes proportionally more steps).
 Everything is float64, and the ONNX graph computes the same layers in float64, so the margin
 (the output layer before its sigmoid) matches to ~1e-12. Class imbalance enters as sample
 weights (``scale_pos_weight`` on positives), which the search tunes.
@@ -45,6 +46,7 @@ class FittedMLP:
 class MLPAlgorithm(Algorithm):
     name = "mlp"
     native_file = "mlp.onnx"
+    rounds_scale_with_rows = False  # an epoch over more rows already takes more Adam steps
 
     def default_params(self) -> dict[str, Any]:
         return {"width": 64, "layers": 3, "alpha": 1e-4, "learning_rate_init": 1e-3, "batch_size": 256,
