@@ -136,7 +136,8 @@ def _start(x: np.ndarray, seed: int, params: dict[str, Any]) -> FittedMLP:
     mean, std = filled.mean(axis=0), filled.std(axis=0)
     network = MLPClassifier(hidden_layer_sizes=_layers(params), alpha=float(params["alpha"]),
                             learning_rate_init=float(params["learning_rate_init"]),
-                            batch_size=int(params["batch_size"]), random_state=seed, shuffle=True)
+                            batch_size=max(1, min(int(params["batch_size"]), len(x))), random_state=seed,
+                            shuffle=True)
     return FittedMLP(median=median, mean=mean, scale=np.where(std > 0, std, 1.0), network=network, epochs=0)
 
 
