@@ -160,13 +160,13 @@ def choose(scores: list[CandidateScore]) -> tuple[CandidateScore, str]:
     if not combined:
         return best_single, reason
     best_combined = min(combined.values(), key=lambda s: (s.log_loss, s.candidate != ENSEMBLE))
-    others = "; ".join(f"{s.candidate} {s.log_loss:.5f}" for s in combined.values() if s is not best_combined)
+    others = ", ".join(f"the {s.candidate} ({s.log_loss:.5f})" for s in combined.values() if s is not best_combined)
     if best_combined.log_loss < best_single.log_loss:
         return best_combined, (f"the {best_combined.candidate}'s cross-fitted validation log loss "
                                f"{best_combined.log_loss:.5f} beat the best single model ({best_single.candidate}, "
                                f"{best_single.log_loss:.5f})" + (f" and {others}" if others else ""))
-    return best_single, reason + (f"; no combination beat it ({best_combined.candidate} "
-                                  f"{best_combined.log_loss:.5f}" + (f", {others}" if others else "")
+    return best_single, reason + (f"; no combination beat it (the {best_combined.candidate} "
+                                  f"({best_combined.log_loss:.5f})" + (f", {others}" if others else "")
                                   + "), so a single model ships")
 
 

@@ -71,7 +71,8 @@ def _score(candidate: str, log_loss: float) -> CandidateScore:
 def test_choose_ships_stacking_when_it_has_the_lowest_validation_log_loss():
     best, reason = choose([_score("lr", 0.40), _score(ENSEMBLE, 0.38), _score(STACKING, 0.37)])
     assert best.candidate == STACKING
-    assert "stacking" in reason and "ensemble 0.38000" in reason
+    assert reason == ("the stacking's cross-fitted validation log loss 0.37000 beat the best single model "
+                      "(lr, 0.40000) and the ensemble (0.38000)")
 
 
 def test_choose_ships_the_blend_when_it_beats_stacking_and_the_blend_on_a_tie():
