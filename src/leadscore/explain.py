@@ -5,7 +5,8 @@ Unit: log-odds of the *uncalibrated* model score. The shipped model computes
 ``p = calibrator(sum_i w_i * logit(p_i))`` over its members; each member's log-odds splits
 exactly into per-feature terms (TreeSHAP for the boosters: XGBoost's and LightGBM's
 ``pred_contrib(s)``, CatBoost's ``ShapValues``; ``coef_j * standardized x_j`` for the
-logistic baseline), so the weighted sum splits the ensemble's score the same way. The
+logistic baseline; an order-dependent path attribution from the training medians for the
+random forest and the MLP, see ``_path_attribution``), so the weighted sum splits the ensemble's score the same way. The
 calibrator is a monotone map applied afterwards: it keeps the order and sign of every
 factor but is not additive, so contributions are reported before it, with ``base_value``
 (the expected log-odds) and the sum of terms equal to the lead's score on that scale.
@@ -13,6 +14,7 @@ factor but is not additive, so contributions are reported before it, with ``base
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from leadscore.api.artifact import CARD_FILE, LinearParameters, ServingCard
+from leadscore.api.artifact import CARD_FILE, INPUT_TENSOR, MEMBER_REFERENCE, LinearParameters, ServingCard
 from leadscore.errors import StorageError
 
 UNIT = "log-odds (uncalibrated model score)"
+ATTRIBUTION_ROWS = 256
+"""Leads per onnxruntime call of the path attribution."""
 
 Contributions = Callable[[np.ndarray], np.ndarray]
 """float32 features [N, F] -> [N, F + 1]: per-feature terms, then the bias (expected value)."""
@@ -71,11 +75,48 @@ def _logistic(path: Path) -> Contributions:
     return contributions
 
 
+def _path_attribution(path: Path) -> Contributions:
+    """For members kept as their own ONNX graph (random forest, MLP), which have no exact TreeSHAP
+    or linear split: starting from the training medians (the bias), feature j's term is the
+    margin change when x_j replaces the median with features 0..j-1 already replaced. The terms
+    sum exactly to the lead's margin, but they depend on the feature order (not Shapley values);
+    F + 1 margin evaluations per lead."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    if MEMBER_REFERENCE not in props:
+        raise StorageError(f"{path}: no {MEMBER_REFERENCE!r} metadata, cannot explain")
+    reference = np.asarray(json.loads(props[MEMBER_REFERENCE]), dtype=np.float32)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    output = session.get_outputs()[0].name
+
+    def contributions(x: np.ndarray) -> np.ndarray:
+        if len(x) > ATTRIBUTION_ROWS:  # the path matrix is [rows, F + 1, F]: bounded per call
+            return np.concatenate([contributions(x[i:i + ATTRIBUTION_ROWS])
+                                   for i in range(0, len(x), ATTRIBUTION_ROWS)])
+        n, f = x.shape
+        steps = np.repeat(reference[None, None, :], f + 1, axis=1).repeat(n, axis=0)  # [N, F+1, F]
+        for j in range(f):
+            steps[:, j + 1:, j] = x[:, None, j]
+        flat = np.ascontiguousarray(steps.reshape(n * (f + 1), f), dtype=np.float32)
+        margins = np.asarray(session.run([output], {INPUT_TENSOR: flat})[0], dtype=np.float64).reshape(n, f + 1)
+        return np.column_stack([np.diff(margins, axis=1), margins[:, 0]])
+
+    return contributions
+
+
 LOADERS: dict[str, Callable[[Path], Contributions]] = {
     "lightgbm": _lightgbm,
     "xgboost": _xgboost,
     "catboost": _catboost,
     "lr": _logistic,
+    "randomforest": _path_attribution,
+    "mlp": _path_attribution,
 }
 
 

@@ -82,6 +82,9 @@ class Uncertainty(BaseModel):
 
 MEMBER_MARGIN = "margin"
 """Each member's raw log-odds inside ``model.onnx``, named by ``member_tensor``."""
+MEMBER_REFERENCE = "leadscore.reference"
+"""Metadata key of a member saved as its own ONNX graph under ``boosters/`` (random forest, MLP):
+the JSON list of training medians its explanations start from (``leadscore.explain``)."""
 
 
 def member_tensor(member: str, name: str) -> str:

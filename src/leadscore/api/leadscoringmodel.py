@@ -11,18 +11,34 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.base import ApiModel
 from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
 from leadscore.api.conditions import Condition
+from leadscore.api.hyperparameters import PARAMS_RULES, Params, check_params
 
 Vertical = Literal["pc", "health", "commercial", "generic"]
-Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost"]
+Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost", "randomforest", "mlp"]
 DataFormat = Literal["csv", "parquet"]
 """A lead table's file format (``leadscore.data.load_dataset``, ``--format``)."""
-ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
+ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost", "randomforest", "mlp")
+DEFAULT_ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
+"""Trained when the CR or the command line names none. The random forest and the MLP are opt-in:
+neither beat the boosters on the bundled real data sets, and with them a bank-marketing training
+took 2.9x as long (docs/trainer.md, "More model families")."""
+VALIDATION_FRACTION = 0.15
+TEST_FRACTION = 0.15
+"""Default shares of the rows held out for validation (search, selection) and test (the report)."""
+MIN_FRACTION, MAX_FRACTION, MAX_HELD_OUT = 0.05, 0.4, 0.6
+FRACTIONS_TOO_LARGE = "validationFraction + testFraction must not exceed 0.6 (the rest trains)"
+
+
+def check_fractions(validation: float, test: float) -> None:
+    """The CR's and the trainer's rule: at least 40 % of the rows train."""
+    if validation + test > MAX_HELD_OUT + 1e-9:
+        raise ValueError(f"{FRACTIONS_TOO_LARGE}: got {validation:g} + {test:g}")
 
 CRON_PATTERN = (
     r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
@@ -61,12 +77,31 @@ class DatasetSpec(ApiModel):
 class TrainingSpec(ApiModel):
     """How the trainer Job runs."""
 
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
+        {"rule": f"self.validationFraction + self.testFraction <= {MAX_HELD_OUT + 1e-9!r}",
+         "message": FRACTIONS_TOO_LARGE}]})
+
     algorithms: list[Algorithm] = Field(
-        default_factory=lambda: list(ALGORITHMS), min_length=1, max_length=4,
+        default_factory=lambda: list(DEFAULT_ALGORITHMS), min_length=1, max_length=len(ALGORITHMS),
         json_schema_extra={"x-kubernetes-list-type": "set"},
-        description="Algorithms to train: lr (logistic regression baseline), xgboost, lightgbm, catboost.")
-    ensemble: bool = Field(True, description="Blend the calibrated algorithms into one ensemble "
-                                             "when it beats the best single model on validation.")
+        description="Algorithms to train: lr (logistic regression baseline), xgboost, lightgbm, catboost, "
+                    "randomforest, mlp (the last two opt-in).")
+    ensemble: bool = Field(True, description="Combine the calibrated algorithms (a weighted blend, or a stacking "
+                                             "meta-learner) when that beats the best single model on validation.")
+    params: Params = Field(
+        default_factory=dict, max_length=len(ALGORITHMS),
+        json_schema_extra={"x-kubernetes-validations": PARAMS_RULES},
+        description="Per algorithm, hyper-parameters pinned ({value}) or searched within bounds ({low, high}), "
+                    "e.g. {lightgbm: {num_leaves: {high: 31}}}; names as the library spells them "
+                    "(docs/trainer.md lists them).")
+    validation_fraction: float = Field(
+        VALIDATION_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION,
+        description="Share of the rows for validation (early stopping, search, model choice); the most recent "
+                    "ones when the dataset has a timeColumn.")
+    test_fraction: float = Field(
+        TEST_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION,
+        description="Share of the rows held out for the reported test metrics; the most recent ones when the "
+                    "dataset has a timeColumn.")
     trials: int = Field(20, ge=1, le=1000,
                         description="Optuna trials per algorithm; the first is the algorithm's default "
                                     "hyper-parameters, so 1 trains the defaults only.")
@@ -90,6 +125,16 @@ class TrainingSpec(ApiModel):
         7200, ge=60, le=7 * 86400, description="Kill the training Job after this many seconds.")
     ttl_seconds_after_finished: int = Field(
         86400, ge=0, le=30 * 86400, description="Delete a finished Job (not its artifacts) after this long.")
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, value: Params) -> Params:
+        return check_params(value)
+
+    @model_validator(mode="after")
+    def _fractions(self) -> TrainingSpec:
+        check_fractions(self.validation_fraction, self.test_fraction)
+        return self
 
 
 class ScheduleSpec(ApiModel):

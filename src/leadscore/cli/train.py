@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.api.leadscoringmodel import DataFormat, Vertical
+from leadscore.api.leadscoringmodel import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHMS,
+    TEST_FRACTION,
+    VALIDATION_FRACTION,
+    DataFormat,
+    Vertical,
+)
 from leadscore.api.wire import Device
 from leadscore.cli.help import example
 from leadscore.errors import ConfigError, Location, one_line
@@ -30,14 +37,25 @@ def _train(
     exclude: list[str] = typer.Option([], "--exclude", help="Columns never used (comma-separated, repeatable)."),
     post_outcome: list[str] = typer.Option([], "--post-outcome",
                                            help="Columns filled after the outcome (refused unless --allow-leaky)."),
-    algorithms: str = typer.Option("lr,xgboost,lightgbm,catboost", "--algorithms",
-                                   help="Comma-separated: lr, xgboost, lightgbm, catboost."),
+    algorithms: str = typer.Option(",".join(DEFAULT_ALGORITHMS), "--algorithms",
+                                   help="Comma-separated: " + ", ".join(ALGORITHMS) + " (randomforest and mlp "
+                                        "are opt-in)."),
     trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
     time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds for the whole search."),
     seed: int = typer.Option(42, "--seed", help="Seed for the split, the search and the models."),
     device: Device = typer.Option("auto", "--device", help="auto: CUDA when available."),
     threads: int = typer.Option(0, "--threads", help="Threads per library (0 = all cores)."),
-    ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Consider a weighted ensemble."),
+    ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble",
+                                  help="Consider a weighted blend and a stacking ensemble."),
+    params: str | None = typer.Option(None, "--params",
+                                      help="Per-algorithm hyper-parameters as JSON (the CR's training.params): "
+                                           "pinned {\"value\": v} or searched within {\"low\": a, \"high\": b}, "
+                                           "e.g. '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}'."),
+    valid_fraction: float = typer.Option(VALIDATION_FRACTION, "--valid-fraction",
+                                         help="Share of rows for validation (the most recent with --time-col)."),
+    test_fraction: float = typer.Option(TEST_FRACTION, "--test-fraction",
+                                        help="Share of rows held out for the test metrics (the most recent with "
+                                             "--time-col)."),
     model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
     registered_model: str | None = typer.Option(None, "--registered-model",
                                                 help="MLflow registered model (default: the model name; the "
@@ -79,6 +97,7 @@ def _train(
     config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
                           exclude=exclude, post_outcome=post_outcome, algorithms=algorithms, trials=trials,
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
+                          params=params, valid_fraction=valid_fraction, test_fraction=test_fraction,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
@@ -111,17 +130,24 @@ def _train(
 
 def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
                  exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
-                 leak_threshold: float, scoring: str | None = None, **options: Any) -> TrainConfig:
+                 leak_threshold: float, scoring: str | None = None, params: str | None = None,
+                 **options: Any) -> TrainConfig:
     """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
     the trainer's command line (what the operator's Job passes) to the trainer's input."""
     from pydantic import ValidationError as PydanticError
 
+    from leadscore.api.hyperparameters import params_from_json
     from leadscore.data import DatasetSpec
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
     if scoring is not None:
         options["scoring"] = spec_from_json(scoring, "--scoring")
+    if params is not None:
+        try:
+            options["params"] = params_from_json(params)
+        except (PydanticError, ValueError) as exc:
+            raise ConfigError(f"--params: {one_line(exc) if isinstance(exc, PydanticError) else exc}") from None
     try:
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
@@ -223,7 +249,10 @@ def _progress(done: int, total: int) -> None:
 def register(app: typer.Typer) -> None:
     app.command("train", epilog=example(
         "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
-        "    --trials 10 --output models/v1 --version v1"))(_train)
+        "    --trials 10 --output models/v1 --version v1",
+        "leadscore train --data leads.csv --target converted --algorithms lr,lightgbm,randomforest,mlp \\",
+        "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
+        "    --output models/v2"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(

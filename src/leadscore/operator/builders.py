@@ -14,6 +14,7 @@ from typing import Any
 from leadscore.api.abexperiment import RULES, experiment_salt, splits_in_kserve
 from leadscore.api.common import Resources, Toleration
 from leadscore.api.conditions import PINNED_VERSION_MISSING
+from leadscore.api.hyperparameters import params_to_json
 from leadscore.api.leadscoringmodel import (
     ExperimentBinding,
     LeadScoringModelSpec,
@@ -128,6 +129,8 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--trials", str(training.trials),
         "--time-budget", str(training.time_budget_seconds),
         "--seed", str(training.seed),
+        "--valid-fraction", repr(training.validation_fraction),
+        "--test-fraction", repr(training.test_fraction),
         "--device", "cuda" if training.gpu > 0 else "cpu",
         "--scoring", spec.scoring.to_json(),
         "--mlflow-experiment", f"{namespace}/{model}",
@@ -146,6 +149,8 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
     if dataset.allow_leaky:
         args.append("--allow-leaky")
     args.append("--ensemble" if training.ensemble else "--no-ensemble")
+    if training.params:
+        args += ["--params", params_to_json(training.params)]
     if champion:
         args += ["--champion", champion]
     return args

@@ -135,7 +135,8 @@ class ModelCard(BaseModel):
     input: TensorCard
     output: TensorCard
     feature_names: list[str]
-    shipped: str = Field(description="'ensemble' or the single algorithm that ships.")
+    shipped: str = Field(description="'ensemble' (the weighted blend), 'stacking' (the logistic meta-learner) or the "
+                                    "single algorithm that ships.")
     shipped_reason: str
     members: list[MemberCard]
     calibration: CalibrationCard

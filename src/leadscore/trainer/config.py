@@ -5,13 +5,23 @@ from __future__ import annotations
 import os
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from leadscore.api.leadscoringmodel import DataFormat, ScoringSpec, Vertical
+from leadscore.api.hyperparameters import Params, check_params
+from leadscore.api.leadscoringmodel import (
+    DEFAULT_ALGORITHMS,
+    MAX_FRACTION,
+    MIN_FRACTION,
+    TEST_FRACTION,
+    VALIDATION_FRACTION,
+    DataFormat,
+    ScoringSpec,
+    Vertical,
+    check_fractions,
+)
 from leadscore.api.wire import Device
 from leadscore.data.schema import DatasetSpec
 
-DEFAULT_ALGORITHMS = ["lr", "xgboost", "lightgbm", "catboost"]
 TERMINATION_ENV = "LEADSCORE_TERMINATION_PATH"
 DEFAULT_TERMINATION_PATH = "/dev/termination-log"
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -25,7 +35,7 @@ class TrainConfig(BaseModel):
     data: str = Field(description="CSV/Parquet path or s3:// URI.")
     dataset: DatasetSpec
     format: DataFormat | None = None
-    algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    algorithms: list[str] = Field(default_factory=lambda: [str(a) for a in DEFAULT_ALGORITHMS])
     trials: int = Field(20, ge=0, le=10_000,
                         description="Optuna trials per algorithm; 0 or 1 trains the default hyper-parameters only.")
     time_budget: float | None = Field(None, gt=0, description="Seconds for the whole search.")
@@ -33,6 +43,10 @@ class TrainConfig(BaseModel):
     device: Device = "auto"
     threads: int = Field(0, ge=0, description="Threads per library; 0 = all available cores.")
     ensemble: bool = True
+    params: Params = Field(default_factory=dict,
+                           description="Per-algorithm hyper-parameters pinned or bounded (the CR's training.params).")
+    valid_fraction: float = Field(VALIDATION_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION)
+    test_fraction: float = Field(TEST_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION)
     model_name: str = Field("leadscore", min_length=1, max_length=63)
     registered_model: str | None = Field(None, min_length=1, max_length=300,
                                          description="MLflow registered model (default: model_name).")
@@ -60,6 +74,17 @@ class TrainConfig(BaseModel):
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, value: Params) -> Params:
+        return check_params(value)
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _fractions(cls, value: float, info: ValidationInfo) -> float:
+        check_fractions(info.data.get("valid_fraction", VALIDATION_FRACTION), value)
         return value
 
     def resolved_termination_path(self) -> str | None:

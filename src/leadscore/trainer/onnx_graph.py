@@ -13,9 +13,11 @@ float32 probability of 0.9999999 has lost the digits its logit needs.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +27,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from leadscore.api.artifact import INPUT_TENSOR as INPUT
 from leadscore.api.artifact import MEMBER_MARGIN as MARGIN
+from leadscore.api.artifact import MEMBER_REFERENCE, member_tensor
 from leadscore.api.artifact import MEMBERS_TENSOR as MEMBERS
 from leadscore.api.artifact import OUTPUT_TENSOR as OUTPUT
-from leadscore.api.artifact import member_tensor
 from leadscore.errors import ParityError
 from leadscore.trainer.calibration import IsotonicCalibrator, SigmoidCalibrator
 from leadscore.trainer.ensemble import Blend
@@ -102,6 +104,68 @@ def linear_margin_model(median: np.ndarray, mean: np.ndarray, scale: np.ndarray,
         initializer=b.initializers,
     )
     return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
+def forest_margin_model(nodes: dict[str, list], leaves: dict[str, list], eps: float,
+                        n_features: int) -> onnx.ModelProto:
+    """A random forest's margin: its trees summing ``(p_leaf, 1 - p_leaf) / n_trees`` as two
+    targets (``TreeEnsembleRegressor``, float32) -> float64 -> ``log(clip(p)) - log(clip(1 - p))``.
+
+    Both class frequencies are summed rather than ``1 - p`` taken afterwards: near p = 1 a float32
+    p keeps ~1e-7 absolute precision, which the logit multiplies by 1 / (1 - p); each sum keeps
+    ~1e-7 *relative* precision, which the logit leaves at ~1e-7."""
+    b = _Builder()
+    trees = b.name("trees")
+    count = len(leaves["node"])
+    b.nodes.append(helper.make_node(
+        "TreeEnsembleRegressor", [INPUT], [trees], domain="ai.onnx.ml", name=trees,
+        n_targets=2, aggregate_function="SUM", post_transform="NONE", base_values=[0.0, 0.0],
+        nodes_treeids=nodes["tree"], nodes_nodeids=nodes["node"], nodes_featureids=nodes["feature"],
+        nodes_values=nodes["value"], nodes_modes=nodes["mode"], nodes_truenodeids=nodes["true"],
+        nodes_falsenodeids=nodes["false"], nodes_missing_value_tracks_true=nodes["missing"],
+        nodes_hitrates=[1.0] * len(nodes["node"]),
+        target_ids=[0] * count + [1] * count, target_nodeids=leaves["node"] * 2,
+        target_treeids=leaves["tree"] * 2, target_weights=leaves["positive"] + leaves["negative"]))
+    clipped = b.op("Clip", b.op("Cast", trees, to=TensorProto.DOUBLE), b.const(eps), b.const(1.0 - eps))
+    logs = b.op("Log", clipped)
+    positive = b.op("Slice", logs, b.const([0], np.int64), b.const([1], np.int64), b.const([1], np.int64))
+    negative = b.op("Slice", logs, b.const([1], np.int64), b.const([2], np.int64), b.const([1], np.int64))
+    b.nodes.append(helper.make_node("Sub", [positive, negative], [MARGIN], name="forest_margin"))
+    graph = helper.make_graph(
+        b.nodes, "forest",
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
+        outputs=[helper.make_tensor_value_info(MARGIN, TensorProto.DOUBLE, ["N", 1])],
+        initializer=b.initializers,
+    )
+    return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[
+        helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", 1)])
+
+
+def mlp_margin_model(median: np.ndarray, mean: np.ndarray, scale: np.ndarray, weights: Sequence[np.ndarray],
+                     biases: Sequence[np.ndarray], n_features: int) -> onnx.ModelProto:
+    """Impute, standardise, then ``relu(h @ W + b)`` per hidden layer and ``h @ W + b`` last, in float64."""
+    b = _Builder()
+    x = b.op("Cast", INPUT, to=TensorProto.DOUBLE)
+    h = b.op("Div", b.op("Sub", b.op("Where", b.op("IsNaN", x), b.const(median), x), b.const(mean)), b.const(scale))
+    for index, (w, bias) in enumerate(zip(weights, biases, strict=True)):
+        z = b.op("MatMul", h, b.const(w))
+        if index < len(weights) - 1:
+            h = b.op("Relu", b.op("Add", z, b.const(bias)))
+        else:
+            b.nodes.append(helper.make_node("Add", [z, b.const(bias)], [MARGIN], name="mlp_margin"))
+    graph = helper.make_graph(
+        b.nodes, "mlp",
+        inputs=[helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["N", n_features])],
+        outputs=[helper.make_tensor_value_info(MARGIN, TensorProto.DOUBLE, ["N", 1])],
+        initializer=b.initializers,
+    )
+    return helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
+def save_member(model: onnx.ModelProto, reference: np.ndarray, path: Path) -> None:
+    """A member's own graph with its explanation reference point in the metadata (``MEMBER_REFERENCE``)."""
+    helper.set_model_props(model, {MEMBER_REFERENCE: json.dumps([float(v) for v in reference])})
+    path.write_bytes(model.SerializeToString())
 
 
 def _prefixed(member: Member) -> tuple[onnx.GraphProto, str]:

@@ -106,7 +106,7 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     times = None
     if config.dataset.time_column:
         times = clean[config.dataset.time_column].astype("int64").to_numpy(dtype=np.float64) / 1e9
-    split = split_rows(y, times, config.seed)
+    split = split_rows(y, times, config.seed, config.valid_fraction, config.test_fraction)
     progress.stage(f"{len(clean):,} rows, {schema.positive_rate:.1%} positive; {split.strategy} split "
                    + ", ".join(f"{k} {v:,}" for k, v in split.sizes().items()))
     frame = clean.drop(columns=[target])
@@ -141,7 +141,8 @@ def search(config: TrainConfig, data: TrainData, progress: Progress,
                 tracker.log_trial(name, trial.number, trial.params, value, trial.state.name)
             step(f"best {study.best_value:.4f}" if value is not None or len(study.trials) > 1 else "")
 
-        tuned[algorithm.name] = tune(algorithm, data, config.trials, timeout, callbacks=[on_trial])
+        tuned[algorithm.name] = tune(algorithm, data, config.trials, timeout, callbacks=[on_trial],
+                                     overrides=config.params.get(algorithm.name, {}))
         progress.done(algorithm.name)
     return tuned
 

@@ -66,9 +66,12 @@ def use_cross_validation(y_valid: np.ndarray, strategy: str) -> bool:
 
 
 def scaled_rounds(tuned: Tuned, rows: int, train_rows: int) -> int | None:
-    """The search's early-stopped rounds scaled to ``rows`` (None for non-iterative models)."""
+    """The search's early-stopped rounds scaled to ``rows`` (None for non-iterative models; an
+    MLP's epochs unscaled)."""
     kept = tuned.algorithm.iterations(tuned.model)
-    return None if kept is None else max(1, round(kept * rows / train_rows))
+    if kept is None or not tuned.algorithm.rounds_scale_with_rows:
+        return kept
+    return max(1, round(kept * rows / train_rows))
 
 
 def cross_fitted(tuned: dict[str, Tuned], data: TrainData, folds: int = CV_FOLDS) -> Holdout:

@@ -15,10 +15,10 @@ from typing import Literal
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from leadscore.api.leadscoringmodel import TEST_FRACTION
+from leadscore.api.leadscoringmodel import VALIDATION_FRACTION as VALID_FRACTION
 from leadscore.errors import DatasetError
 
-VALID_FRACTION = 0.15
-TEST_FRACTION = 0.15
 # Each part needs enough positives to compute a ROC-AUC and fit a calibrator.
 MIN_POSITIVES_PER_PART = 5
 

@@ -16,12 +16,13 @@ stopping watches (so it can still stop a heavily weighted trial early: a known b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from leadscore.api.hyperparameters import ParamSetting
 from leadscore.trainer.algorithms.base import Algorithm, TrainData
 from leadscore.trainer.calibration import SigmoidCalibrator
 from leadscore.trainer.metrics import logloss
@@ -47,9 +48,60 @@ class Tuned:
 TrialCallback = Callable[[Any, Any], None]
 
 
+class BoundedTrial:
+    """An Optuna trial as an algorithm's ``search_space`` sees it, with the CR's ``training.params``
+    applied: a pinned parameter returns its value (and is not searched), a bounded one is
+    suggested within the given bounds instead of the algorithm's."""
+
+    def __init__(self, trial: Any, overrides: Mapping[str, ParamSetting]) -> None:
+        self._trial, self._overrides = trial, overrides
+
+    def _bounds(self, name: str, low: float, high: float) -> tuple[float, float]:
+        setting = self._overrides[name]
+        low = setting.low if setting.low is not None else low
+        high = setting.high if setting.high is not None else high
+        return low, max(low, high)
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        setting = self._overrides.get(name)
+        if setting is not None and setting.value is not None:
+            return float(setting.value)
+        if setting is not None:
+            low, high = self._bounds(name, low, high)
+        return float(self._trial.suggest_float(name, low, high, log=log))
+
+    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
+        setting = self._overrides.get(name)
+        if setting is not None and setting.value is not None:
+            return int(setting.value)
+        if setting is not None:
+            bounded = self._bounds(name, low, high)
+            low, high = int(bounded[0]), int(bounded[1])
+        return int(self._trial.suggest_int(name, low, high, log=log))
+
+
+def start_points(params: dict[str, Any], overrides: Mapping[str, ParamSetting]) -> dict[str, Any]:
+    """A starting configuration (defaults, regularised) with pinned values applied and the rest
+    clipped into the overridden bounds; pinned parameters are left out (they are not searched)."""
+    out = {}
+    for name, value in params.items():
+        setting = overrides.get(name)
+        if setting is None:
+            out[name] = value
+        elif setting.value is None:
+            low = setting.low if setting.low is not None else value
+            high = setting.high if setting.high is not None else value
+            clipped = min(max(value, low), high)
+            out[name] = type(value)(clipped) if isinstance(value, int) else float(clipped)
+    return out
+
+
 def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | None,
-         callbacks: list[TrialCallback] | None = None) -> Tuned:
-    """Run the search; ``callbacks`` are Optuna study callbacks (progress, MLflow)."""
+         callbacks: list[TrialCallback] | None = None,
+         overrides: Mapping[str, ParamSetting] | None = None) -> Tuned:
+    """Run the search; ``callbacks`` are Optuna study callbacks (progress, MLflow); ``overrides``
+    the CR's ``training.params`` for this algorithm (pinned values, search bounds)."""
+    overrides = overrides or {}
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -60,15 +112,15 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
                                            n_warmup_steps=PRUNER_WARMUP_STEPS),
         study_name=algorithm.name,
     )
-    study.enqueue_trial(algorithm.default_params())
+    study.enqueue_trial(start_points(algorithm.default_params(), overrides))
     regularised = algorithm.regularised_params()
     if regularised is not None:
-        study.enqueue_trial(regularised)
+        study.enqueue_trial(start_points(regularised, overrides))
     best: dict[str, Any] = {}
     started = time.monotonic()
 
     def objective(trial: optuna.Trial) -> float:
-        params = algorithm.search_space(trial)
+        params = algorithm.search_space(BoundedTrial(trial, overrides))
 
         def report(step: int, value: float) -> bool:
             trial.report(value, step)

@@ -44,6 +44,19 @@ def test_defaults_are_filled_by_the_apiserver_when_fields_are_left_out(cluster):
     assert "schedule" not in spec
 
 
+def test_training_params_fractions_and_new_families_are_stored_when_applied(cluster):
+    body = _with(_with(MODEL, "metadata.name", "knobs"), "spec.training", {
+        "algorithms": ["lr", "randomforest", "mlp"], "validationFraction": 0.4, "testFraction": 0.2,
+        "params": {"randomforest": {"max_depth": {"low": 4, "high": 8}}, "mlp": {"width": {"value": 32}}}})
+    training = cluster.create("leadscoringmodels", body)["spec"]["training"]
+    assert training["algorithms"] == ["lr", "randomforest", "mlp"]
+    assert training["params"] == {"randomforest": {"max_depth": {"low": 4, "high": 8}}, "mlp": {"width": {"value": 32}}}
+    # 0.4 + 0.2 is 0.6000000000000001 in floating point: still admitted
+    assert (training["validationFraction"], training["testFraction"]) == (0.4, 0.2)
+    defaults = cluster.create("leadscoringmodels", _with(MODEL, "metadata.name", "knob-defaults"))["spec"]["training"]
+    assert (defaults["validationFraction"], defaults["testFraction"], defaults["params"]) == (0.15, 0.15, {})
+
+
 def _with(body, path, value):
     body = copy.deepcopy(body)
     *parents, leaf = path.split(".")
@@ -82,6 +95,16 @@ BAD = [
     (MODEL, "spec.scoring.high.minConfidence", 1.5, "spec.scoring.high.minConfidence"),
     (MODEL, "spec.scoring.medium.minConfidence", -0.1, "spec.scoring.medium.minConfidence"),
     (MODEL, "spec.scoring.high.minConfidence", "high", "spec.scoring.high.minConfidence"),
+    (MODEL, "spec.training.params", {"svm": {"C": {"value": 1}}}, "params: keys must be algorithms"),
+    (MODEL, "spec.training.params", {"lightgbm": {"max_leaves": {"value": 8}}},
+     "params.lightgbm: unknown parameter; lightgbm takes num_leaves"),
+    (MODEL, "spec.training.params", {"lr": {"C": {"value": 1, "low": 0.1}}},
+     "set value, or low and/or high (search bounds), not both"),
+    (MODEL, "spec.training.params", {"mlp": {"alpha": {"low": 0.1, "high": 0.01}}}, "low must not exceed high"),
+    (MODEL, "spec.training.validationFraction", 0.5, "spec.training.validationFraction"),
+    (MODEL, "spec.training.testFraction", 0.01, "spec.training.testFraction"),
+    (MODEL, "spec.training", {"validationFraction": 0.35, "testFraction": 0.3},
+     "validationFraction + testFraction must not exceed 0.6"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),

@@ -111,7 +111,8 @@ def test_crd_has_status_subresource_short_name_and_columns_when_generated():
 def test_model_schema_carries_enums_ranges_defaults_and_cel_when_generated():
     spec = openapi_schema(LEAD_SCORING_MODEL)["properties"]["spec"]
     assert _prop(spec, "vertical")["enum"] == ["pc", "health", "commercial", "generic"]
-    assert _prop(spec, "training.algorithms")["items"]["enum"] == ["lr", "xgboost", "lightgbm", "catboost"]
+    assert _prop(spec, "training.algorithms")["items"]["enum"] == ["lr", "xgboost", "lightgbm", "catboost",
+                                                                  "randomforest", "mlp"]
     assert _prop(spec, "training.algorithms")["x-kubernetes-list-type"] == "set"
     assert (_prop(spec, "training.gpu")["minimum"], _prop(spec, "training.gpu")["maximum"]) == (0, 8)
     assert _prop(spec, "serving.canaryTrafficPercent")["maximum"] == 100

@@ -39,6 +39,14 @@ def test_model_spec_accepts_camel_case_and_snake_case_when_parsing():
     ({"schedule": {"cron": "every day"}}, "schedule.cron"),
     ({"dataset": {"uri": "http://example.com/x.csv"}}, "dataset.uri"),
     ({"training": {"unknown": 1}}, "training.unknown"),
+    ({"training": {"params": {"svm": {"C": {"value": 1}}}}}, "training.params"),
+    ({"training": {"params": {"lightgbm": {"max_leaves": {"value": 8}}}}}, "training.params"),
+    ({"training": {"params": {"lightgbm": {"num_leaves": {"value": 8, "high": 9}}}}},
+     "training.params.lightgbm.num_leaves"),
+    ({"training": {"params": {"lightgbm": {"num_leaves": {"low": 9, "high": 8}}}}},
+     "training.params.lightgbm.num_leaves"),
+    ({"training": {"validationFraction": 0.5}}, "training.validationFraction"),
+    ({"training": {"validationFraction": 0.35, "testFraction": 0.3}}, "training"),
 ])
 def test_model_spec_names_the_field_when_a_value_is_bad(patch, field):
     with pytest.raises(ValidationError) as info:
@@ -75,3 +83,25 @@ def test_experiment_spec_names_the_field_when_a_value_is_bad(patch, field):
     with pytest.raises(ValidationError) as info:
         ABExperimentSpec.model_validate(body)
     assert field in {".".join(str(p) for p in error["loc"]) for error in info.value.errors()}
+
+
+@pytest.mark.parametrize(("params", "named"), [
+    ({"svm": {"C": {"value": 1}}}, "params.svm: unknown algorithm"),
+    ({"lightgbm": {"max_leaves": {"value": 8}}}, "params.lightgbm.max_leaves: unknown parameter; lightgbm takes "
+                                                 "num_leaves"),
+    ({"mlp": {"width": {"value": 32.5}}}, "params.mlp.width: an integer parameter"),
+])
+def test_training_params_name_the_algorithm_and_parameter_when_refused(params, named):
+    with pytest.raises(ValidationError, match=named.replace("(", r"\(")):
+        LeadScoringModelSpec.model_validate({**MINIMAL, "training": {"params": params}})
+
+
+def test_training_params_and_fractions_are_kept_when_valid():
+    spec = LeadScoringModelSpec.model_validate({**MINIMAL, "training": {
+        "algorithms": ["lr", "randomforest", "mlp"], "validationFraction": 0.2, "testFraction": 0.25,
+        "params": {"randomforest": {"max_depth": {"low": 4, "high": 8}}, "mlp": {"alpha": {"value": 0.01}}}}})
+    training = spec.training
+    assert training.params["randomforest"]["max_depth"].high == 8
+    assert training.params["mlp"]["alpha"].value == 0.01
+    assert (training.validation_fraction, training.test_fraction) == (0.2, 0.25)
+    assert spec.to_wire()["training"]["params"]["mlp"] == {"alpha": {"value": 0.01}}

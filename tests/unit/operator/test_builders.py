@@ -222,7 +222,31 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
     assert params["data_format"] == "parquet" and params["device"] == "cpu"
 
 
-def _bounds(field: str) -> tuple[int, int]:
+def test_training_params_and_fractions_reach_the_trainer_config_when_set(spec):
+    """spec.training.params and the split fractions travel through the Job's args into TrainConfig."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.api.hyperparameters import ParamSetting
+    from leadscore.operator.builders import trainer_args
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    training = spec.training.model_copy(update={
+        "algorithms": ["lr", "randomforest", "mlp"], "validation_fraction": 0.2, "test_fraction": 0.1,
+        "params": {"randomforest": {"max_depth": ParamSetting(low=4, high=8)},
+                   "mlp": {"width": ParamSetting(value=32)}}})
+    args = trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", spec.model_copy(update={"training": training}))
+    config = train_cli.train_config(**command.make_context("train", args[1:]).params)
+    assert config.algorithms == ["lr", "randomforest", "mlp"]
+    assert (config.valid_fraction, config.test_fraction) == (0.2, 0.1)
+    assert config.params["randomforest"]["max_depth"] == ParamSetting(low=4, high=8)
+    assert config.params["mlp"]["width"].value == 32
+    assert "--params" not in trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", spec)
+
+
+def _bounds(field: str) -> tuple[float, float]:
     """The lowest and highest value the CRD accepts for ``spec.training.<field>``."""
     import annotated_types
 
@@ -234,7 +258,8 @@ def _bounds(field: str) -> tuple[int, int]:
     return low, high
 
 
-@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu"])
+@pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu", "validation_fraction",
+                                   "test_fraction"])
 def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
     """Every value the CRD admits must start a trainer that accepts it, not a Job that fails."""
     train_cli = pytest.importorskip("leadscore.cli.train")

@@ -40,3 +40,45 @@ def test_resolve_uri_turns_a_directory_into_a_sqlite_store(tmp_path: Path) -> No
 def test_resolve_uri_refuses_an_unknown_scheme() -> None:
     with pytest.raises(ConfigError, match="ftp"):
         resolve_uri("ftp://host/x")
+
+
+def _cli(*extra: str) -> TrainConfig:
+    """``leadscore train``'s real options parsed into the config (the Job's path)."""
+    import typer
+
+    from leadscore.cli import train as train_cli
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    params = command.make_context("train", ["--data", "x.csv", "--target", "y", "--output", "out", *extra]).params
+    return train_cli.train_config(**params)
+
+
+def test_cli_accepts_the_new_families_params_and_fractions() -> None:
+    config = _cli("--algorithms", "lr,randomforest,mlp", "--params",
+                  '{"randomforest": {"max_depth": {"high": 8}}, "mlp": {"layers": {"value": 2}}}',
+                  "--valid-fraction", "0.2", "--test-fraction", "0.25")
+    assert config.algorithms == ["lr", "randomforest", "mlp"]
+    assert config.params["randomforest"]["max_depth"].high == 8
+    assert config.params["mlp"]["layers"].value == 2
+    assert (config.valid_fraction, config.test_fraction) == (0.2, 0.25)
+
+
+def test_cli_defaults_leave_the_new_families_out_and_split_15_15() -> None:
+    config = _cli()
+    assert config.algorithms == ["lr", "xgboost", "lightgbm", "catboost"]
+    assert (config.valid_fraction, config.test_fraction, config.params) == (0.15, 0.15, {})
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--params", '{"xgboost": {"max_leaves": {"value": 3}}}'], "--params: params.xgboost.max_leaves: unknown"),
+    (["--params", '{"svm": {}}'], "--params: params.svm: unknown algorithm"),
+    (["--params", '{"lr": {"C": {"value": 1, "low": 0.1}}}'], "--params: lr.C"),
+    (["--params", "not json"], "--params"),
+    (["--valid-fraction", "0.9"], "--valid-fraction"),
+    (["--valid-fraction", "0.35", "--test-fraction", "0.35"], "--test-fraction: .*must not exceed 0.6"),
+])
+def test_cli_refuses_bad_params_and_fractions_naming_the_option(extra: list[str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        _cli(*extra)

@@ -48,3 +48,51 @@ def test_resolve_puts_the_baseline_first_even_when_not_asked_for() -> None:
 def test_resolve_refuses_an_unknown_algorithm_by_name() -> None:
     with pytest.raises(ConfigError, match="'svm'"):
         resolve(["lr", "svm"])
+
+
+class _RecordingTrial:
+    """Stands in for an Optuna trial: records the bounds each parameter was suggested within."""
+
+    def __init__(self) -> None:
+        self.bounds: dict[str, tuple[float, float]] = {}
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        self.bounds[name] = (low, high)
+        return low
+
+    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
+        self.bounds[name] = (low, high)
+        return low
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_every_search_space_tunes_exactly_the_parameters_the_crd_names(name: str) -> None:
+    """``training.params`` is validated against ``HYPERPARAMETERS``: the search must agree with it."""
+    from leadscore.api.hyperparameters import HYPERPARAMETERS
+
+    algorithm = ALGORITHMS[name]
+    assert set(algorithm.search_space(_RecordingTrial())) == set(HYPERPARAMETERS[name])
+    assert set(algorithm.default_params()) == set(HYPERPARAMETERS[name])
+
+
+def test_bounded_trial_pins_values_and_replaces_bounds() -> None:
+    from leadscore.api.hyperparameters import ParamSetting
+    from leadscore.trainer.tuning import BoundedTrial
+
+    recording = _RecordingTrial()
+    overrides = {"max_depth": ParamSetting(value=7), "n_estimators": ParamSetting(low=120),
+                 "max_features": ParamSetting(high=0.4)}
+    params = ALGORITHMS["randomforest"].search_space(BoundedTrial(recording, overrides))
+    assert params["max_depth"] == 7 and "max_depth" not in recording.bounds
+    assert recording.bounds["n_estimators"] == (120, 300)
+    assert recording.bounds["max_features"] == (0.1, 0.4)
+
+
+def test_tune_keeps_pinned_values_and_stays_within_bounds(data: TrainData) -> None:
+    from leadscore.api.hyperparameters import ParamSetting
+
+    overrides = {"num_leaves": ParamSetting(value=4), "learning_rate": ParamSetting(low=0.1, high=0.2)}
+    result = tune(ALGORITHMS["lightgbm"], data, trials=4, timeout=None, overrides=overrides)
+    assert result.params["num_leaves"] == 4
+    assert 0.1 <= result.params["learning_rate"] <= 0.2  # the defaults' 0.05 was clipped into the bounds
+    assert result.trials == 4

@@ -1,17 +1,20 @@
-"""The four learners, by the names the CLI and the CR use."""
+"""The learners, by the names the CLI and the CR use."""
 
 from __future__ import annotations
 
 from leadscore.errors import ConfigError
 from leadscore.trainer.algorithms.base import Algorithm, TrainData
 from leadscore.trainer.algorithms.catb import CatBoostAlgorithm
+from leadscore.trainer.algorithms.forest import RandomForestAlgorithm
 from leadscore.trainer.algorithms.lgbm import LightGBMAlgorithm
 from leadscore.trainer.algorithms.logreg import LogisticBaseline
+from leadscore.trainer.algorithms.mlp import MLPAlgorithm
 from leadscore.trainer.algorithms.xgb import XGBoostAlgorithm
 
 BASELINE = "lr"
 ALGORITHMS: dict[str, Algorithm] = {
-    a.name: a for a in (LogisticBaseline(), XGBoostAlgorithm(), LightGBMAlgorithm(), CatBoostAlgorithm())
+    a.name: a for a in (LogisticBaseline(), XGBoostAlgorithm(), LightGBMAlgorithm(), CatBoostAlgorithm(),
+                        RandomForestAlgorithm(), MLPAlgorithm())
 }
 
 

@@ -51,6 +51,9 @@ class Algorithm(ABC):
     name: str
     native_file: str
     """File name under ``boosters/`` for the native model (explanations)."""
+    rounds_scale_with_rows: bool = True
+    """Whether a refit on more rows runs proportionally more rounds (boosting: yes; epochs of a
+    network, which already take more steps per epoch on more rows: no)."""
 
     @abstractmethod
     def default_params(self) -> dict[str, Any]:
