@@ -303,8 +303,9 @@ def feedback(leads: pd.DataFrame, seed: int, noise: float = 1.0) -> pd.DataFrame
     """What users' feedback would say about ``leads`` (from ``generate``): the collector export's
     ``feedback.*`` columns (``leadscore.api.feedback.SIGNAL_COLUMNS``), one row per lead.
 
-    Feedback is a noisy view of each lead's true quality: the log-odds of ``true_probability``
-    plus normal noise of scale ``noise`` (0: feedback knows the truth; large: it says nothing).
+    Feedback is a noisy view of each lead's true quality: the standardised log-odds of
+    ``true_probability`` (a lead's rank among these leads, not the base rate) plus normal noise of
+    scale ``noise`` (0: feedback knows the truth; large: it says nothing).
     Better leads get longer views, more and more successful contacts, fewer quick archives and
     higher ratings (15 % of leads are rated); 80 % of conversions are also reported as a convert
     action. How informative real feedback is, is a property of a team's CRM: this generator only
@@ -316,7 +317,9 @@ def feedback(leads: pd.DataFrame, seed: int, noise: float = 1.0) -> pd.DataFrame
     p = np.clip(leads["true_probability"].to_numpy(dtype=np.float64), 1e-6, 1 - 1e-6)
     converted = leads[TARGET].to_numpy(dtype=np.int64) == 1
     rows = len(p)
-    quality = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + noise * rng.normal(size=rows))))
+    logit = np.log(p / (1 - p))
+    standard = (logit - logit.mean()) / max(float(logit.std()), 1e-9)  # spread over all leads, not the base rate
+    quality = 1.0 / (1.0 + np.exp(-(1.5 * standard + noise * rng.normal(size=rows))))
     viewed = rng.random(rows) < 0.7
     view = np.where(viewed, np.exp(rng.normal(np.log(60.0) + 2.0 * (quality - 0.3), 0.8)), np.nan)
     contacted = rng.random(rows) < 0.2 + 0.6 * quality
