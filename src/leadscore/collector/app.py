@@ -42,6 +42,8 @@ from leadscore.collector.feedback import (
     FEEDBACK_PATH,
     IMPLICIT_PATH,
     FeedbackAnalytics,
+    FeedbackIn,
+    SessionIn,
     feedback_analytics,
     parse_feedback,
     parse_session,
@@ -168,6 +170,21 @@ def _outcomes_openapi() -> dict[str, Any]:
 
 
 _OUTCOMES_OPENAPI = _outcomes_openapi()
+
+
+def _feedback_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The explicit and implicit feedback bodies in /docs (parsed by hand, as outcomes are)."""
+    report = FeedbackIn.model_json_schema()
+    batch = {"type": "array", "items": report, "maxItems": MAX_BATCH}
+    wrapped = {"type": "object", "properties": {"feedback": batch}, "required": ["feedback"]}
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+    return body({"oneOf": [report, batch, wrapped]}), body(SessionIn.model_json_schema())
+
+
+_FEEDBACK_OPENAPI, _IMPLICIT_OPENAPI = _feedback_openapi()
 
 
 class BodyTooLargeError(InvalidInputError):
@@ -306,7 +323,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
 
-    @app.post(FEEDBACK_PATH)
+    @app.post(FEEDBACK_PATH, openapi_extra=_FEEDBACK_OPENAPI)
     async def post_feedback(namespace: NamespaceName, request: Request) -> dict[str, int]:
         """One explicit feedback report, a list, or ``{"feedback": [...]}`` about leads scored in
         ``namespace``; all stored or none (rules in ``leadscore.collector.feedback``)."""
@@ -317,7 +334,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         metrics.feedback.labels("explicit", "duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
 
-    @app.post(IMPLICIT_PATH)
+    @app.post(IMPLICIT_PATH, openapi_extra=_IMPLICIT_OPENAPI)
     async def post_implicit(namespace: NamespaceName, request: Request) -> dict[str, int]:
         """One session's implicit interactions (``{session_id, occurred_at, interactions: [{lead_id,
         type, duration}]}``); all stored or none."""

@@ -118,6 +118,15 @@ def test_bad_feedback_is_refused_with_one_400_naming_the_field_and_nothing_store
     assert _count(store) == 0
 
 
+def test_openapi_documents_the_feedback_bodies(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    explicit = paths[FEEDBACK_PATH]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert "action_type" in explicit[0]["properties"]
+    implicit = paths[IMPLICIT_PATH]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "interactions" in implicit["properties"]
+    assert "days" in str(paths[ANALYTICS_PATH]["get"]["parameters"])
+
+
 def test_analytics_count_actions_per_day_and_the_share_of_leads_with_explicit_feedback(client: TestClient) -> None:
     client.post(FEEDBACK, json=[
         _report("L1", "contact", days_ago=1, contact_successful=True, user_rating=80),
