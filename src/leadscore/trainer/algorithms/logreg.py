@@ -36,10 +36,14 @@ class LogisticBaseline(Algorithm):
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
               rounds: int | None, soft: np.ndarray | None = None) -> Pipeline:
         x, y, weight = soft_rows(x, y, soft)
+        if weight is not None:  # "balanced" counts rows; graded rows are balanced by their weights instead
+            totals = np.array([weight[y == 0].sum(), weight[y == 1].sum()])
+            weight = weight * weight.sum() / (2 * totals[y])
         model = Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("lr", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=2000)),
+            ("lr", LogisticRegression(C=params["C"], class_weight="balanced" if weight is None else None,
+                                      max_iter=2000)),
         ])
         return model.fit(np.asarray(x, dtype=np.float64), y, lr__sample_weight=weight)
 
