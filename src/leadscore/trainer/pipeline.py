@@ -113,6 +113,9 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
         times = clean[config.dataset.time_column].astype("int64").to_numpy(dtype=np.float64) / 1e9
     split = split_rows(y, times, config.seed)
     graded = None if config.targets is None else soft_labels(raw.loc[clean.index], y, config.targets)
+    if graded is not None:
+        progress.stage(f"graded targets: {int(((graded > 0) & (graded < 1)).sum()):,} rows between 0 and 1, mean "
+                       f"{graded.mean():.3f} (conversion rate {y.mean():.3f}); calibration and metrics stay binary")
     progress.stage(f"{len(clean):,} rows, {schema.positive_rate:.1%} positive; {split.strategy} split "
                    + ", ".join(f"{k} {v:,}" for k, v in split.sizes().items()))
     frame = clean.drop(columns=[target])
