@@ -679,6 +679,15 @@ def feedback_between(session: Session, namespace: str, since: datetime, until: d
     return [FeedbackRow(*row) for row in rows]
 
 
+def lead_feedback(session: Session, namespace: str, lead_id: str, model: str | None = None) -> list[FeedbackRow]:
+    """Every feedback row about one lead of ``namespace`` (for ``model``, when given), oldest first."""
+    which = [Feedback.namespace == namespace, Feedback.lead_id == lead_id]
+    if model is not None:
+        which.append(_feedback_model_matches(model))
+    rows = session.execute(select(*_FEEDBACK_COLUMNS).where(*which).order_by(Feedback.occurred_at, Feedback.id))
+    return [FeedbackRow(*row) for row in rows]
+
+
 def feedback_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[FeedbackRow]:
     """Feedback about the leads ``scope`` scored at or after ``since``, whenever it occurred
     (same lead id, namespace, and model when the feedback names one), oldest first."""

@@ -97,6 +97,16 @@ def test_an_implicit_session_stores_one_row_per_interaction_once(client: TestCli
     assert rows[2].occurred_at > rows[0].occurred_at
 
 
+def test_lead_history_lists_the_leads_feedback_oldest_first(client: TestClient) -> None:
+    client.post(FEEDBACK, json=[_report("L9", "contact", days_ago=1, contact_successful=True),
+                                _report("L9", "view", days_ago=2, interaction_duration=42)])
+    history = client.get("/v1/namespaces/sales/leads/L9").json()
+    assert [(f["action_type"], f["source"]) for f in history["feedback"]] == [("view", "explicit"),
+                                                                             ("contact", "explicit")]
+    assert history["feedback"][1]["contact_successful"] is True and history["predictions"] == []
+    assert client.get("/v1/namespaces/marketing/leads/L9").status_code == 404
+
+
 @pytest.mark.parametrize(("path", "body", "field"), [
     (FEEDBACK, _report("L1", user_rating=101), "user_rating"),
     (FEEDBACK, _report("L1", "click"), "action_type"),
