@@ -85,7 +85,7 @@ BAD = [
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (MODEL, "spec.dataset.targets", {"longView": 1.5}, "spec.dataset.targets.longView"),
     (MODEL, "spec.dataset.targets", {"quickArchiveSeconds": 200},
-     "expected quickArchiveSeconds < normalViewSeconds < longViewSeconds"),
+     "spec.dataset.targets: Invalid value: expected quickArchiveSeconds"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
     (EXPERIMENT, "spec.assignment", "roundrobin", "spec.assignment"),
