@@ -17,6 +17,7 @@ from leadscore.api.abexperiment import DURATION_PATTERN
 from leadscore.api.base import ApiModel
 from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
 from leadscore.api.conditions import Condition
+from leadscore.api.feedback import TargetsSpec
 from leadscore.api.hyperparameters import PARAMS_RULES, Params, check_params
 
 Vertical = Literal["pc", "health", "commercial", "generic"]
@@ -72,6 +73,11 @@ class DatasetSpec(ApiModel):
                     "is refused while they are present, unless allowLeaky.")
     allow_leaky: bool = Field(False, description="Train despite leaky columns, recording warnings "
                                                  "in the model card instead of failing.")
+    targets: TargetsSpec | None = Field(
+        None, description="Learn from graded targets: each lead's feedback (the collector export's feedback.* "
+                          "columns, or a target_score column) mapped to a score in [0, 1] (seed 001's values by "
+                          "default; targets: {} uses them). Calibration, model selection and every metric still "
+                          "use the binary targetColumn. Unset: the binary outcome only (docs/trainer.md).")
 
 
 class TrainingSpec(ApiModel):

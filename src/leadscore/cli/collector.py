@@ -122,7 +122,7 @@ def prune(
     ),
     retention_days: float | None = typer.Option(
         None, "--retention-days", min=1.0,
-        help="Also forget predictions made, outcomes that occurred and events logged longer ago than this "
+        help="Also forget predictions made, outcomes and feedback that occurred and events logged longer ago than this "
              "(personal data is kept no longer than needed: docs/security.md).",
     ),
     db: str | None = typer.Option(None, "--db", help=_DB_HELP),
@@ -142,8 +142,8 @@ def prune(
         store.dispose()
     typer.echo(f"removed {removed} unanswered requests logged before {cutoff.isoformat(timespec='seconds')}")
     if expired is not None and retention_days is not None:
-        typer.echo(f"removed {expired.predictions} predictions, {expired.outcomes} outcomes and {expired.events} "
-                   f"logged events older than {retention_days:g} days")
+        typer.echo(f"removed {expired.predictions} predictions, {expired.outcomes} outcomes, {expired.feedback} "
+                   f"feedback and {expired.events} logged events older than {retention_days:g} days")
 
 
 @collector_app.command("migrate", epilog=example(

@@ -21,7 +21,7 @@ from leadscore.api.leadscoringmodel import (
 )
 from leadscore.api.wire import Device
 from leadscore.cli.help import example
-from leadscore.errors import ConfigError, Location, one_line
+from leadscore.errors import ConfigError, Location, dotted, one_line
 
 if TYPE_CHECKING:
     from leadscore.trainer.config import TrainConfig
@@ -76,6 +76,11 @@ def _train(
                                        help="Tiers and actions as JSON (the CR's spec.scoring), by minScore or by "
                                             "topPercent (resolved on the held-out scores), recorded in the model "
                                             "card; default: the top 5 / 20 / 50 % of leads."),
+    targets: str | None = typer.Option(None, "--targets",
+                                       help="Learn from graded targets: JSON of the mapping from a lead's feedback "
+                                            "to a score (the CR's spec.dataset.targets; '{}' = seed 001's values). "
+                                            "Needs feedback.* or target_score columns; calibration and metrics "
+                                            "still use --target. Default: the binary outcome only."),
     champion: str | None = typer.Option(None, "--champion",
                                         help="Artifact (dir or s3://) of the version serving now: scored on the "
                                              "same held-out rows, recorded for the promotion gate."),
@@ -100,7 +105,7 @@ def _train(
                           params=params, valid_fraction=valid_fraction, test_fraction=test_fraction,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
-                          mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring,
+                          mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring, targets=targets,
                           registered_model=registered_model, namespace=namespace, job=job,
                           termination_path=termination_path)
     # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
@@ -131,11 +136,13 @@ def _train(
 def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
                  exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
                  leak_threshold: float, scoring: str | None = None, params: str | None = None,
+                 targets: str | None = None,
                  **options: Any) -> TrainConfig:
     """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
     the trainer's command line (what the operator's Job passes) to the trainer's input."""
     from pydantic import ValidationError as PydanticError
 
+    from leadscore.api.feedback import TargetsSpec
     from leadscore.api.hyperparameters import params_from_json
     from leadscore.data import DatasetSpec
     from leadscore.scoring import spec_from_json
@@ -148,6 +155,11 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
             options["params"] = params_from_json(params)
         except (PydanticError, ValueError) as exc:
             raise ConfigError(f"--params: {one_line(exc) if isinstance(exc, PydanticError) else exc}") from None
+    if targets is not None:
+        try:
+            options["targets"] = TargetsSpec.model_validate_json(targets)
+        except PydanticError as exc:
+            raise ConfigError(one_line(exc, lambda loc: f"--targets: {dotted(loc)}" if loc else "--targets")) from None
     try:
         return TrainConfig(
             data=data, format=data_format, output=output, **options,

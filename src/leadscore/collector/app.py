@@ -37,7 +37,18 @@ from leadscore.collector.auth import (
 from leadscore.collector.cloudevents import forwarded_headers, parse_event
 from leadscore.collector.drift import drift_window
 from leadscore.collector.errors import invalid
-from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.feedback import (
+    ANALYTICS_PATH,
+    FEEDBACK_PATH,
+    IMPLICIT_PATH,
+    FeedbackAnalytics,
+    FeedbackIn,
+    SessionIn,
+    feedback_analytics,
+    parse_feedback,
+    parse_session,
+)
+from leadscore.collector.ingest import record_event, record_feedback, record_outcomes, record_session
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import (
     LEAD_PATH,
@@ -86,6 +97,12 @@ class _Metrics:
             "leadscore_collector_outcomes",
             "Outcomes received, by result.",
             ["result"],
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "leadscore_collector_feedback",
+            "Feedback rows received (explicit reports and implicit interactions), by source and result.",
+            ["source", "result"],
             registry=self.registry,
         )
         self.rejected = Counter(
@@ -152,6 +169,21 @@ def _outcomes_openapi() -> dict[str, Any]:
 
 
 _OUTCOMES_OPENAPI = _outcomes_openapi()
+
+
+def _feedback_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The explicit and implicit feedback bodies in /docs (parsed by hand, as outcomes are)."""
+    report = FeedbackIn.model_json_schema()
+    batch = {"type": "array", "items": report, "maxItems": MAX_BATCH}
+    wrapped = {"type": "object", "properties": {"feedback": batch}, "required": ["feedback"]}
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+    return body({"oneOf": [report, batch, wrapped]}), body(SessionIn.model_json_schema())
+
+
+_FEEDBACK_OPENAPI, _IMPLICIT_OPENAPI = _feedback_openapi()
 
 
 class BodyTooLargeError(InvalidInputError):
@@ -284,6 +316,42 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
         return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post(FEEDBACK_PATH, openapi_extra=_FEEDBACK_OPENAPI)
+    async def post_feedback(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One explicit feedback report, a list, or ``{"feedback": [...]}`` about leads scored in
+        ``namespace``; all stored or none (rules in ``leadscore.collector.feedback``)."""
+        await admit(request, POST_OUTCOMES, namespace)
+        reports = parse_feedback(load_json(await _body(request)))
+        result = await run_in_threadpool(record_feedback, store, namespace, reports)
+        metrics.feedback.labels("explicit", "stored").inc(result.stored)
+        metrics.feedback.labels("explicit", "duplicate").inc(result.duplicates)
+        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.post(IMPLICIT_PATH, openapi_extra=_IMPLICIT_OPENAPI)
+    async def post_implicit(namespace: NamespaceName, request: Request) -> dict[str, int]:
+        """One session's implicit interactions (``{session_id, occurred_at, interactions: [{lead_id,
+        type, duration}]}``); all stored or none."""
+        await admit(request, POST_OUTCOMES, namespace)
+        session = parse_session(load_json(await _body(request)))
+        result = await run_in_threadpool(record_session, store, namespace, session)
+        metrics.feedback.labels("implicit", "stored").inc(result.stored)
+        metrics.feedback.labels("implicit", "duplicate").inc(result.duplicates)
+        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+
+    @app.get(ANALYTICS_PATH, response_model=FeedbackAnalytics)
+    async def get_feedback_analytics(
+        request: Request, namespace: NamespaceName,
+        days: int = Query(30, ge=1, le=3650, description="The window: feedback of the last `days` days."),
+        model: str | None = Query(None, min_length=1, max_length=253,
+                                  description="One model's feedback (and the namespace's that names none)."),
+    ) -> FeedbackAnalytics:
+        """Counts by action type, source and day, contact success, mean rating and the feedback
+        confidence of the last ``days`` days (``leadscore.collector.feedback``)."""
+        await admit(request, READ_LEADS, namespace)
+        until = datetime.now(UTC)
+        return await run_in_threadpool(feedback_analytics, store, namespace, model, until - timedelta(days=days),
+                                       until)
 
     @app.post("/v1/outcomes", include_in_schema=False)
     async def outcomes_without_namespace() -> None:

@@ -10,7 +10,13 @@ One row per lead that has features (the logged request) and at least one outcome
   to ``parent.child`` columns, so ``leadscore train`` sees the same columns it trained on;
 * ``lead_id`` (id column), ``predicted_at`` (time column: when the lead was first scored
   since ``--since``, which keeps the trainer's time-aware split honest);
-* ``converted`` (target, 0/1): 1 when any outcome of the lead says converted.
+* ``converted`` (target, 0/1): 1 when any outcome of the lead says converted;
+* when any exported lead has feedback (``POST .../feedback`` or ``.../feedback/implicit``), the
+  ``feedback.*`` columns (``leadscore.api.feedback.SIGNAL_COLUMNS``): what each lead's feedback
+  said (a convert action, the latest rating, a contact and its success, the longest view and the
+  quickest archive in seconds, the number of feedback rows). They are known only after the lead
+  was worked, so the trainer never uses them as features; with ``spec.dataset.targets`` it maps
+  them to a graded target (docs/trainer.md). Leads with feedback but no outcome stay out, as above.
 
 Leads with no outcome yet are left out rather than counted as lost: "not converted yet"
 is not a label. The old model's probability, score and tier are left out too, so a new
@@ -29,6 +35,8 @@ from typing import Any
 import pandas as pd
 
 from leadscore.api.artifact import CARD_FILE, ServingCard, artifact_uri
+from leadscore.api.feedback import SIGNAL_COLUMNS, LeadSignals
+from leadscore.collector.feedback import lead_signals
 from leadscore.collector.privacy import Privacy
 from leadscore.errors import ConfigError, DatasetError, StorageError
 from leadscore.store import artifacts, events
@@ -71,7 +79,21 @@ def _uniform_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> tuple[pd.DataFrame, ExportReport]:
+_NUMERIC_SIGNALS = ("rating", "longest_view_seconds", "quickest_archive_seconds")
+
+
+def _feedback_columns(lead_ids: list[str], signals: dict[str, LeadSignals]) -> pd.DataFrame:
+    """The ``feedback.*`` columns of ``lead_ids`` (none when no lead among them has feedback)."""
+    if not any(lead_id in signals for lead_id in lead_ids):
+        return pd.DataFrame()
+    rows = [signals.get(lead_id, LeadSignals()) for lead_id in lead_ids]
+    return pd.DataFrame({column: pd.Series([getattr(r, field) for r in rows],
+                                           dtype="float64" if field in _NUMERIC_SIGNALS else None)
+                         for field, column in SIGNAL_COLUMNS.items()})
+
+
+def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool],
+                   signals: dict[str, LeadSignals] | None = None) -> tuple[pd.DataFrame, ExportReport]:
     """The training rows and the counts of what was left out (``output`` is left empty)."""
     first: dict[str, ScoredRecord] = {}
     without_features: set[str] = set()
@@ -83,7 +105,8 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
     without_features -= set(first)
     kept = [r for r in first.values() if r.lead_id in labels]
     features = _uniform_columns(pd.json_normalize([r.features for r in kept])) if kept else pd.DataFrame()
-    features = features.drop(columns=[c for c in (ID_COLUMN, TIME_COLUMN, TARGET_COLUMN) if c in features])
+    reserved = (ID_COLUMN, TIME_COLUMN, TARGET_COLUMN, *SIGNAL_COLUMNS.values())
+    features = features.drop(columns=[c for c in reserved if c in features])
     frame = pd.concat(
         [
             pd.DataFrame(
@@ -94,6 +117,7 @@ def training_frame(scored: Iterable[ScoredRecord], labels: dict[str, bool]) -> t
             ),
             features,
             pd.DataFrame({TARGET_COLUMN: pd.Series([int(labels[r.lead_id]) for r in kept], dtype="int8")}),
+            _feedback_columns([r.lead_id for r in kept], signals or {}),
         ],
         axis=1,
     )
@@ -150,7 +174,8 @@ def export_training_set(store: EventStore, since: datetime, output: str, namespa
         labels: dict[str, bool] = {}
         for outcome in events.outcomes_since(session, since, scope):
             labels[outcome.lead_id] = labels.get(outcome.lead_id, False) or outcome.converted
-    frame, report = training_frame(scored, labels)
+        signals = lead_signals(events.feedback_since(session, since, scope))
+    frame, report = training_frame(scored, labels, signals)
     if report.rows == 0:
         raise DatasetError(
             f"--since {since.isoformat()}, --namespace {namespace}"

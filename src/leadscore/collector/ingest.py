@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadscore.collector.cloudevents import EventContext, assign_experiment
+from leadscore.collector.feedback import FeedbackIn, SessionIn, feedback_rows, session_rows
 from leadscore.collector.outcomes import DERIVED_KEY_PREFIX, OutcomeIn, check_agreement, outcome_rows
 from leadscore.collector.payloads import ScoredLead, request_instances, scored_leads
 from leadscore.collector.privacy import Privacy
@@ -180,3 +181,22 @@ def record_outcomes(store: EventStore, namespace: str, outcomes: list[OutcomeIn]
         check_agreement(outcomes, events.outcome_keys(session, namespace, keyless, DERIVED_KEY_PREFIX))
         stored = events.insert_new(session, events.Outcome, rows)
     return OutcomeResult(received=len(outcomes), stored=stored)
+
+
+def record_feedback(store: EventStore, namespace: str, reports: list[FeedbackIn],
+                    received_at: datetime | None = None) -> OutcomeResult:
+    """Store a validated batch of explicit feedback of ``namespace`` in one transaction; keys
+    already present there are skipped."""
+    rows = feedback_rows(namespace, reports, received_at or datetime.now(UTC))
+    with store.transaction() as session:
+        stored = events.insert_new(session, events.Feedback, rows)
+    return OutcomeResult(received=len(reports), stored=stored)
+
+
+def record_session(store: EventStore, namespace: str, session_in: SessionIn,
+                   received_at: datetime | None = None) -> OutcomeResult:
+    """Store a session's interactions in one transaction (one row each; re-posts are skipped)."""
+    rows = session_rows(namespace, session_in, received_at or datetime.now(UTC))
+    with store.transaction() as session:
+        stored = events.insert_new(session, events.Feedback, rows)
+    return OutcomeResult(received=len(rows), stored=stored)

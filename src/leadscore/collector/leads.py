@@ -1,5 +1,6 @@
 """One lead's story, for the sales rep who asks "why this score, and what happened since":
-its predictions (newest first: version, arm, score, tier, action) and its reported outcomes."""
+its predictions (newest first: version, arm, score, tier, action), its reported outcomes and
+its feedback (seed 001's lead feedback history)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,22 @@ class LeadOutcome(BaseModel):
     accepted: bool | None = None
 
 
+class LeadFeedback(BaseModel):
+    source: str = Field(description="explicit or implicit.")
+    action_type: str
+    user_rating: float | None = None
+    interaction_duration: float | None = None
+    contact_successful: bool | None = None
+    occurred_at: datetime
+
+
 class LeadHistory(BaseModel):
     namespace: str
     model: str | None = Field(None, description="The model asked about; absent: every model of the namespace.")
     lead_id: str
     predictions: list[LeadScore] = Field(description="Newest first, at most `limit`.")
     outcomes: list[LeadOutcome] = Field(description="Oldest first, all of them.")
+    feedback: list[LeadFeedback] = Field(default_factory=list, description="Oldest first, all of it.")
 
 
 def lead_history(store: EventStore, namespace: str, lead_id: str, limit: int,
@@ -47,7 +58,8 @@ def lead_history(store: EventStore, namespace: str, lead_id: str, limit: int,
     with store.transaction() as session:
         scores = events.lead_scores(session, events.in_scope(namespace, model), lead_id, limit)
         outcomes = events.lead_outcomes(session, namespace, lead_id, model)
-    if not scores and not outcomes:
+        feedback = events.lead_feedback(session, namespace, lead_id, model)
+    if not scores and not outcomes and not feedback:
         return None
     return LeadHistory(
         namespace=namespace,
@@ -55,4 +67,5 @@ def lead_history(store: EventStore, namespace: str, lead_id: str, limit: int,
         lead_id=lead_id,
         predictions=[LeadScore(**row._asdict()) for row in scores],
         outcomes=[LeadOutcome(**o._asdict()) for o in outcomes],
+        feedback=[LeadFeedback(**{k: v for k, v in f._asdict().items() if k != "lead_id"}) for f in feedback],
     )

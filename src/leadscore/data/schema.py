@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leadscore.api.feedback import FEEDBACK_PREFIX, TARGET_SCORE_COLUMN
+
 ColumnRole = Literal[
     "id", "target", "time", "numeric", "boolean", "categorical", "datetime", "text", "excluded"
 ]
@@ -22,6 +24,14 @@ DeclarableType = Literal["numeric", "boolean", "categorical", "datetime", "text"
 # Columns the synthetic generator writes that describe the truth, not the lead. Training never
 # sees them: infer_schema marks them excluded whatever the spec says.
 GROUND_TRUTH_COLUMNS: tuple[str, ...] = ("true_probability",)
+
+
+def never_a_feature(name: object) -> bool:
+    """Ground truth, and what happened to a lead after it was scored (its ``feedback.*`` facts,
+    a graded ``target_score``): excluded whatever the spec says."""
+    return name in GROUND_TRUTH_COLUMNS or (
+        isinstance(name, str) and (name.startswith(FEEDBACK_PREFIX) or name == TARGET_SCORE_COLUMN))
+
 
 # More distinct levels than this makes a categorical "high cardinality" (the feature pipeline
 # then uses frequency + out-of-fold target encoding instead of one-hot).
@@ -221,7 +231,8 @@ def infer_role(series: pd.Series) -> ColumnRole:
 def infer_schema(df: pd.DataFrame, spec: DatasetSpec) -> DatasetSchema:
     """Assign a role to every column of ``df``; checks nothing (``validate`` does).
 
-    Precedence: ground-truth columns are always excluded, then the spec's target / id / time /
+    Precedence: ground-truth and feedback columns (``never_a_feature``)
+    are always excluded, then the spec's target / id / time /
     exclude, then declared types, then inference from the values.
     """
     excluded = set(spec.exclude) | set(GROUND_TRUTH_COLUMNS)
@@ -229,7 +240,7 @@ def infer_schema(df: pd.DataFrame, spec: DatasetSpec) -> DatasetSchema:
     for name in df.columns:
         series = df[name]
         declared = False
-        if name in GROUND_TRUTH_COLUMNS or name in excluded:
+        if name in excluded or never_a_feature(name):
             role: ColumnRole = "excluded"
         elif name == spec.target:
             role = "target"

@@ -297,3 +297,40 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 def drop_ground_truth(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` without the columns that describe the truth rather than the lead."""
     return df.drop(columns=[c for c in GROUND_TRUTH_COLUMNS if c in df.columns])
+
+
+def feedback(leads: pd.DataFrame, seed: int, noise: float = 1.0) -> pd.DataFrame:
+    """What users' feedback would say about ``leads`` (from ``generate``): the collector export's
+    ``feedback.*`` columns (``leadscore.api.feedback.SIGNAL_COLUMNS``), one row per lead.
+
+    Feedback is a noisy view of each lead's true quality: the standardised log-odds of
+    ``true_probability`` (a lead's rank among these leads, not the base rate) plus normal noise of
+    scale ``noise`` (0: feedback knows the truth; large: it says nothing).
+    Better leads get longer views, more and more successful contacts, fewer quick archives and
+    higher ratings (15 % of leads are rated); 80 % of conversions are also reported as a convert
+    action. How informative real feedback is, is a property of a team's CRM: this generator only
+    lets the trainer's graded targets be exercised and measured.
+    """
+    from leadscore.api.feedback import SIGNAL_COLUMNS
+
+    rng = np.random.default_rng(seed)
+    p = np.clip(leads["true_probability"].to_numpy(dtype=np.float64), 1e-6, 1 - 1e-6)
+    converted = leads[TARGET].to_numpy(dtype=np.int64) == 1
+    rows = len(p)
+    logit = np.log(p / (1 - p))
+    standard = (logit - logit.mean()) / max(float(logit.std()), 1e-9)  # spread over all leads, not the base rate
+    quality = 1.0 / (1.0 + np.exp(-(1.5 * standard + noise * rng.normal(size=rows))))
+    viewed = rng.random(rows) < 0.7
+    view = np.where(viewed, np.exp(rng.normal(np.log(60.0) + 2.0 * (quality - 0.3), 0.8)), np.nan)
+    contacted = rng.random(rows) < 0.2 + 0.6 * quality
+    successful = contacted & (rng.random(rows) < np.where(converted, 0.9, quality))
+    archived = ~converted & (rng.random(rows) < 0.6 * (1 - quality))
+    archive = np.where(archived, np.exp(rng.normal(np.log(40.0) + 2.0 * (quality - 0.3), 1.0)), np.nan)
+    rated = rng.random(rows) < 0.15
+    rating = np.where(rated, np.clip(100 * quality + rng.normal(0, 15, rows), 0, 100).round(), np.nan)
+    convert_action = converted & (rng.random(rows) < 0.8)
+    events = viewed.astype(int) + contacted + archived + rated + convert_action
+    values = {"converted": convert_action, "rating": rating, "contacted": contacted,
+              "contact_successful": successful, "longest_view_seconds": view.round(1),
+              "quickest_archive_seconds": archive.round(1), "events": events}
+    return pd.DataFrame({column: values[field] for field, column in SIGNAL_COLUMNS.items()}, index=leads.index)

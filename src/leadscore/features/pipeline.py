@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
-from leadscore.data.schema import GROUND_TRUTH_COLUMNS, DatasetSchema, infer_role
+from leadscore.data.schema import DatasetSchema, infer_role, never_a_feature
 from leadscore.features import parsing
 from leadscore.features.contract import InputField
 from leadscore.features.spec import (
@@ -127,11 +127,11 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     def _roles(self, frame: pd.DataFrame) -> tuple[dict[str, str], str | None, str | None]:
         roles: dict[str, str]
         if self.schema is None:
-            roles = {str(c): infer_role(frame[c]) for c in frame.columns if c not in GROUND_TRUTH_COLUMNS}
+            roles = {str(c): infer_role(frame[c]) for c in frame.columns if not never_a_feature(c)}
             return roles, None, None
         schema = DatasetSchema.model_validate(self.schema)
         roles = {c.name: c.role for c in schema.columns if c.role not in ("target", "excluded")}
-        for name in GROUND_TRUTH_COLUMNS:
+        for name in [n for n in roles if never_a_feature(n)]:
             roles.pop(name, None)
         return roles, schema.id_column, schema.time_column
 

@@ -148,6 +148,8 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         args += ["--post-outcome", column]
     if dataset.allow_leaky:
         args.append("--allow-leaky")
+    if dataset.targets is not None:
+        args += ["--targets", dataset.targets.model_dump_json(by_alias=True)]
     args.append("--ensemble" if training.ensemble else "--no-ensemble")
     if training.params:
         args += ["--params", params_to_json(training.params)]

@@ -192,6 +192,33 @@ class Outcome(Base):
     accepted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
+class Feedback(Base):
+    """One thing a user did with a lead of one namespace (and, when ``model`` is set, of one
+    model): an explicit report or one interaction of an implicit session (``source``)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("namespace", "idempotency_key", name="uq_feedback_namespace_key"),
+        Index("ix_feedback_namespace_lead", "namespace", "lead_id"),
+        Index("ix_feedback_namespace_occurred_at", "namespace", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(253))
+    model: Mapped[str | None] = mapped_column(String(253), nullable=True)
+    lead_id: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16))
+    action_type: Mapped[str] = mapped_column(String(32))
+    user_rating: Mapped[float | None] = mapped_column(Float, nullable=True)
+    interaction_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    contact_successful: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    conversion_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 @dataclass(frozen=True)
 class EventStore:
     """An engine whose schema is at head, and the session factory bound to it."""
@@ -295,7 +322,8 @@ def _insert(session: Session, model: type[Base]) -> Any:
     raise StorageError(f"event store: unsupported database {dialect!r}; use PostgreSQL or SQLite")
 
 
-def insert_new(session: Session, model: type[Prediction] | type[Outcome], rows: Sequence[dict[str, Any]]) -> int:
+def insert_new(session: Session, model: type[Prediction] | type[Outcome] | type[Feedback],
+               rows: Sequence[dict[str, Any]]) -> int:
     """Insert ``rows``, silently skipping those whose natural key exists; returns how many were new."""
     if not rows:
         return 0
@@ -376,16 +404,18 @@ class Pruned(NamedTuple):
     predictions: int
     outcomes: int
     events: int
+    feedback: int = 0
 
 
 def prune_older_than(session: Session, before: datetime) -> Pruned:
-    """Retention: forget predictions made, outcomes that occurred, and logged halves received
-    before ``before`` (each lead record lives on its prediction or its pending event row)."""
+    """Retention: forget predictions made, outcomes and feedback that occurred, and logged halves
+    received before ``before`` (each lead record lives on its prediction or its pending event row)."""
     predictions = _deleted(session, delete(Prediction).where(Prediction.predicted_at < before))
     outcomes = _deleted(session, delete(Outcome).where(Outcome.occurred_at < before))
+    feedback = _deleted(session, delete(Feedback).where(Feedback.occurred_at < before))
     events = _deleted(session, delete(InferenceEvent).where(
         func.coalesce(InferenceEvent.response_received_at, InferenceEvent.request_received_at) < before))
-    return Pruned(predictions, outcomes, events)
+    return Pruned(predictions, outcomes, events, feedback)
 
 
 
@@ -629,3 +659,56 @@ def tiered(session: Session, where: list[ColumnElement[bool]]) -> list[TieredRow
     return _predictions(session, TieredRow, columns, where)
 
 
+
+
+class FeedbackRow(NamedTuple):
+    lead_id: str
+    source: str
+    action_type: str
+    user_rating: float | None
+    interaction_duration: float | None
+    contact_successful: bool | None
+    occurred_at: datetime
+
+
+_FEEDBACK_COLUMNS = (Feedback.lead_id, Feedback.source, Feedback.action_type, Feedback.user_rating,
+                     Feedback.interaction_duration, Feedback.contact_successful, Feedback.occurred_at)
+
+
+def _feedback_model_matches(model: ColumnElement[str] | str) -> ColumnElement[bool]:
+    """Feedback that names no model counts for every model of its namespace, as outcomes do."""
+    return or_(Feedback.model.is_(None), Feedback.model == model)
+
+
+def feedback_between(session: Session, namespace: str, since: datetime, until: datetime,
+                     model: str | None = None) -> list[FeedbackRow]:
+    """``namespace``'s feedback (for ``model``, when given) that occurred in [since, until), oldest first."""
+    which = [Feedback.namespace == namespace, Feedback.occurred_at >= since, Feedback.occurred_at < until]
+    if model is not None:
+        which.append(_feedback_model_matches(model))
+    rows = session.execute(select(*_FEEDBACK_COLUMNS).where(*which).order_by(Feedback.occurred_at, Feedback.id))
+    return [FeedbackRow(*row) for row in rows]
+
+
+def lead_feedback(session: Session, namespace: str, lead_id: str, model: str | None = None) -> list[FeedbackRow]:
+    """Every feedback row about one lead of ``namespace`` (for ``model``, when given), oldest first."""
+    which = [Feedback.namespace == namespace, Feedback.lead_id == lead_id]
+    if model is not None:
+        which.append(_feedback_model_matches(model))
+    rows = session.execute(select(*_FEEDBACK_COLUMNS).where(*which).order_by(Feedback.occurred_at, Feedback.id))
+    return [FeedbackRow(*row) for row in rows]
+
+
+def feedback_since(session: Session, since: datetime, scope: list[ColumnElement[bool]]) -> list[FeedbackRow]:
+    """Feedback about the leads ``scope`` scored at or after ``since``, whenever it occurred
+    (same lead id, namespace, and model when the feedback names one), oldest first."""
+    scored = (select(Prediction.lead_id, Prediction.namespace, Prediction.inference_service)
+              .where(Prediction.predicted_at >= since, *scope).distinct().subquery())
+    matched = select(Feedback.id).join(scored, and_(
+        scored.c.lead_id == Feedback.lead_id,
+        scored.c.namespace == Feedback.namespace,
+        _feedback_model_matches(scored.c.inference_service),
+    ))
+    rows = session.execute(select(*_FEEDBACK_COLUMNS).where(Feedback.id.in_(matched))
+                           .order_by(Feedback.occurred_at, Feedback.id))
+    return [FeedbackRow(*row) for row in rows]

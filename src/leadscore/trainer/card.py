@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from leadscore.api.artifact import IntervalCoverage, ServingMember
+from leadscore.api.feedback import TargetsSpec
 from leadscore.api.leadscoringmodel import ScoringSpec, TierCutoff
 from leadscore.data import DatasetSchema, LeakFinding
 from leadscore.trainer.ensemble import CandidateScore
@@ -100,6 +101,17 @@ class FinalFitCard(BaseModel):
     reason: str
 
 
+class TargetsCard(BaseModel):
+    """What the models learned from when the model asked for graded targets (``spec.dataset.targets``)."""
+
+    mapping: TargetsSpec
+    source: Literal["target_score", "feedback"] = Field(description="The column(s) the targets came from.")
+    graded_rows: int = Field(description="Non-test rows whose target lies strictly between 0 and 1.")
+    mean_target: float = Field(description="Mean graded target of the non-test rows (their conversion rate is "
+                                           "the binary one's).")
+    learned_from: str = Field(description="What learned from what.")
+
+
 class TrainingCard(BaseModel):
     seconds: float
     device: Literal["cpu", "cuda"]
@@ -109,6 +121,7 @@ class TrainingCard(BaseModel):
     parity_max_abs_diff: float
     libraries: dict[str, str]
     final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
+    targets: TargetsCard | None = Field(None, description="Graded targets, when used (absent: the binary outcome).")
 
 
 class ChampionCard(BaseModel):

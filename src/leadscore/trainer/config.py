@@ -7,6 +7,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from leadscore.api.feedback import TargetsSpec
 from leadscore.api.hyperparameters import Params, check_params
 from leadscore.api.leadscoringmodel import (
     DEFAULT_ALGORITHMS,
@@ -61,6 +62,8 @@ class TrainConfig(BaseModel):
     champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec,
                                  description="Tiers and actions (the CR's spec.scoring), recorded in the card.")
+    targets: TargetsSpec | None = Field(
+        None, description="Graded targets (the CR's spec.dataset.targets): learn from soft labels; None: binary only.")
 
     @field_validator("version")
     @classmethod

@@ -30,8 +30,10 @@ from leadscore.api.artifact import (
     ServingCard,
     Uncertainty,
 )
+from leadscore.api.feedback import TARGET_SCORE_COLUMN
 from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG, TrainingResult
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, conversion_rate_warning, load_dataset, validate
+from leadscore.data.targets import soft_labels
 from leadscore.engines import save_parity_rows
 from leadscore.errors import DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
@@ -51,6 +53,7 @@ from leadscore.trainer.card import (
     FinalFitCard,
     MemberCard,
     ModelCard,
+    TargetsCard,
     TensorCard,
     TrainingCard,
     compare_to_baseline,
@@ -88,6 +91,8 @@ class Prepared:
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     warnings: list[str]
+    t: dict[str, np.ndarray] | None = None
+    """Graded targets per part (``--targets``); None: the models learn from ``y``."""
 
 
 def prepare(config: TrainConfig, progress: Progress) -> Prepared:
@@ -107,6 +112,10 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     if config.dataset.time_column:
         times = clean[config.dataset.time_column].astype("int64").to_numpy(dtype=np.float64) / 1e9
     split = split_rows(y, times, config.seed, config.valid_fraction, config.test_fraction)
+    graded = None if config.targets is None else soft_labels(raw.loc[clean.index], y, config.targets)
+    if graded is not None:
+        progress.stage(f"graded targets: {int(((graded > 0) & (graded < 1)).sum()):,} rows between 0 and 1, mean "
+                       f"{graded.mean():.3f} (conversion rate {y.mean():.3f}); calibration and metrics stay binary")
     progress.stage(f"{len(clean):,} rows, {schema.positive_rate:.1%} positive; {split.strategy} split "
                    + ", ".join(f"{k} {v:,}" for k, v in split.sizes().items()))
     frame = clean.drop(columns=[target])
@@ -118,7 +127,8 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     if x["train"].shape[1] == 0:
         raise DatasetError("no feature columns left after excluding id, target and excluded columns")
     return Prepared(raw=raw, schema=schema, findings=findings, split=split, features=features, x=x,
-                    y={part: y[rows] for part, rows in parts.items()}, warnings=[warning] if warning else [])
+                    y={part: y[rows] for part, rows in parts.items()}, warnings=[warning] if warning else [],
+                    t=None if graded is None else {part: graded[rows] for part, rows in parts.items()})
 
 
 def search(config: TrainConfig, data: TrainData, progress: Progress,
@@ -277,6 +287,20 @@ def _final_fit_card(tuned: dict[str, Tuned], holdout: refit.Holdout, prepared: P
                         rounds={n: r for n, r in iterations.items() if r is not None}, reason=reason)
 
 
+LEARNED_FROM = ("the models learned from the graded targets (each row a positive of weight t and a negative of "
+                "weight 1 - t); early stopping, the search's objective, model selection, calibration and every "
+                "metric used the binary outcome")
+
+
+def _targets_card(config: TrainConfig, prepared: Prepared) -> TargetsCard | None:
+    if config.targets is None or prepared.t is None:
+        return None
+    rows = np.concatenate([prepared.t["train"], prepared.t["valid"]])
+    source = "target_score" if TARGET_SCORE_COLUMN in prepared.raw else "feedback"
+    return TargetsCard(mapping=config.targets, source=source, graded_rows=int(((rows > 0) & (rows < 1)).sum()),
+                       mean_target=float(rows.mean()), learned_from=LEARNED_FROM)
+
+
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
                prepared: Prepared, tuned: dict[str, Tuned], holdout: refit.Holdout, shipped: Shipped) -> ModelCard:
     blend, selection, metrics = shipped.blend, shipped.selection, shipped.metrics
@@ -304,7 +328,8 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
         training=TrainingCard(seconds=round(seconds, 2), device=device, seed=config.seed,
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
-                              final_fit=_final_fit_card(tuned, holdout, prepared)),
+                              final_fit=_final_fit_card(tuned, holdout, prepared),
+                              targets=_targets_card(config, prepared)),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
         interval=shipped.interval,
     )
@@ -338,7 +363,9 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
     resolve(config.algorithms)  # refuse unknown names before loading anything
     prepared = prepare(config, progress)
     data = TrainData(prepared.x["train"], prepared.y["train"], prepared.x["valid"], prepared.y["valid"],
-                     seed=config.seed, device=device, threads=config.threads)
+                     seed=config.seed, device=device, threads=config.threads,
+                     t_train=prepared.t["train"] if prepared.t else None,
+                     t_valid=prepared.t["valid"] if prepared.t else None)
     tracker = Tracker(config.mlflow_uri, config.mlflow_experiment or config.model_name)
     tags = {MODEL_TAG: config.model_name, VERSION_TAG: version,
             **({NAMESPACE_TAG: config.namespace} if config.namespace else {}),

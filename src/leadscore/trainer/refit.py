@@ -61,6 +61,13 @@ def non_test(data: TrainData) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([data.x_train, data.x_valid]), np.concatenate([data.y_train, data.y_valid])
 
 
+def non_test_targets(data: TrainData) -> np.ndarray | None:
+    """The graded targets of the same rows (None when the training learns from the binary outcome)."""
+    if data.t_train is None or data.t_valid is None:
+        return None
+    return np.concatenate([data.t_train, data.t_valid])
+
+
 def use_cross_validation(y_valid: np.ndarray, strategy: str) -> bool:
     return strategy == "stratified" and int(np.sum(y_valid)) < CV_MIN_POSITIVES
 
@@ -77,13 +84,15 @@ def scaled_rounds(tuned: Tuned, rows: int, train_rows: int) -> int | None:
 def cross_fitted(tuned: dict[str, Tuned], data: TrainData, folds: int = CV_FOLDS) -> Holdout:
     """Out-of-fold margins of every algorithm over all non-test rows (same folds for all)."""
     x, y = non_test(data)
+    soft = non_test_targets(data)
     train_rows = len(data.y_train)
     margins = {name: np.empty(len(y), dtype=np.float64) for name in tuned}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=data.seed)
     for fit_rows, held_out in splitter.split(np.zeros(len(y)), y):
         for name, result in tuned.items():
             rounds = scaled_rounds(result, len(fit_rows), train_rows)
-            model = result.algorithm.refit(data, x[fit_rows], y[fit_rows], result.params, rounds)
+            model = result.algorithm.refit(data, x[fit_rows], y[fit_rows], result.params, rounds,
+                                           None if soft is None else soft[fit_rows])
             margins[name][held_out] = result.algorithm.margin(model, x[held_out])
     return Holdout(margins=margins, y=y, selection="cross-validation", folds=folds)
 
@@ -104,7 +113,8 @@ def refit_all(tuned: dict[str, Tuned], data: TrainData) -> dict[str, Tuned]:
     """Each algorithm's tuned configuration refitted on every non-test row (the search's
     validation margin and log loss are kept as the record of the search)."""
     x, y = non_test(data)
+    soft = non_test_targets(data)
     train_rows = len(data.y_train)
     return {name: replace(result, model=result.algorithm.refit(data, x, y, result.params,
-                                                               scaled_rounds(result, len(y), train_rows)))
+                                                               scaled_rounds(result, len(y), train_rows), soft))
             for name, result in tuned.items()}

@@ -12,6 +12,7 @@ import pytest
 
 from unit.collector.test_collector_api import *  # noqa: F403  (the shared suite)
 from unit.collector.test_collector_drift import *  # noqa: F403
+from unit.collector.test_collector_feedback import *  # noqa: F403
 from unit.collector.test_collector_performance import *  # noqa: F403
 from unit.collector.test_collector_store import *  # noqa: F403
 

@@ -106,6 +106,9 @@ BAD = [
     (MODEL, "spec.training", {"validationFraction": 0.35, "testFraction": 0.3},
      "validationFraction + testFraction must not exceed 0.6"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
+    (MODEL, "spec.dataset.targets", {"longView": 1.5}, "spec.dataset.targets.longView"),
+    (MODEL, "spec.dataset.targets", {"quickArchiveSeconds": 200},
+     "spec.dataset.targets: Invalid value: expected quickArchiveSeconds"),
     (EXPERIMENT, "spec.treatment", {"version": "v1"}, "spec.treatment.version"),
     (EXPERIMENT, "spec.trafficPercent", 0, "spec.trafficPercent"),
     (EXPERIMENT, "spec.assignment", "roundrobin", "spec.assignment"),
@@ -139,6 +142,21 @@ def test_a_minimum_confidence_is_stored_and_travels_to_the_predictor_when_applie
     spec = LeadScoringModelSpec.model_validate(created["spec"])
     assert spec.scoring.high.min_confidence == 0.8
     assert '"minConfidence":0.8' in spec.scoring.to_json()
+
+
+def test_graded_targets_get_seed_001s_defaults_and_travel_to_the_trainer_when_applied(cluster):
+    """targets: {} asks for graded targets with every default; the apiserver fills them in."""
+    from leadscore.api.feedback import TargetsSpec
+    from leadscore.api.leadscoringmodel import LeadScoringModelSpec
+
+    created = cluster.create("leadscoringmodels", _with(MODEL, "spec.dataset.targets", {"contactAttempt": 0.65}))
+    targets = created["spec"]["dataset"]["targets"]
+    assert (targets["conversion"], targets["successfulContact"], targets["contactAttempt"]) == (1, 0.9, 0.65)
+    assert (targets["longViewSeconds"], targets["quickArchiveSeconds"]) == (300, 30)
+    spec = LeadScoringModelSpec.model_validate(created["spec"])
+    assert spec.dataset.targets == TargetsSpec(contact_attempt=0.65)
+    plain = cluster.create("leadscoringmodels", _with(MODEL, "metadata.name", "plain"))
+    assert "targets" not in plain["spec"]["dataset"]
 
 
 def test_variance_reduction_defaults_to_auto(cluster):

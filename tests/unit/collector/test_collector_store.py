@@ -15,7 +15,8 @@ from sqlalchemy import inspect, select, text
 
 from leadscore.cli.main import main
 from leadscore.collector.cloudevents import parse_event
-from leadscore.collector.ingest import record_event, record_outcomes
+from leadscore.collector.feedback import parse_feedback
+from leadscore.collector.ingest import record_event, record_feedback, record_outcomes
 from leadscore.collector.outcomes import parse_outcomes
 from leadscore.store.events import Base, EventStore, InferenceEvent, Outcome, open_store
 from unit.collector.kserve_logger import headers, request_body, response_body, scored
@@ -188,6 +189,52 @@ def test_migration_0004_adds_contact_acceptance_and_sla_and_keeps_existing_rows(
     store = open_store(store_url)
     try:
         assert record_outcomes(store, "ns", old).duplicates == 1
+    finally:
+        store.dispose()
+
+
+def test_migration_0005_adds_feedback_and_keeps_the_predictions_and_outcomes_of_0004(store_url: str) -> None:
+    """A database the previous schema (0004) created, holding a prediction and an outcome, keeps
+    both; feedback can be stored after the upgrade; downgrading drops only the feedback table."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = _migrations()
+    old = parse_outcomes({"lead_id": "L1", "converted": True, "occurred_at": "2026-01-02T09:00:00Z",
+                          "accepted": True})
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+            connection.execute(text(
+                "INSERT INTO predictions (event_id, idx, lead_id, probability, tier, model_version, namespace, "
+                "inference_service, predicted_at, sla_seconds) VALUES ('e1', 0, 'L1', 0.9, 'high', 'v1', 'ns', "
+                "'m', '2026-01-01 09:00:00', 1800)"))
+            connection.execute(text(
+                "INSERT INTO outcomes (idempotency_key, namespace, lead_id, converted, occurred_at, received_at, "
+                "accepted) VALUES (:k, 'ns', 'L1', :c, '2026-01-02 09:00:00', '2026-01-02 09:00:00', :a)"),
+                {"k": old[0].key(), "c": True, "a": True})
+            assert "feedback" not in inspect(connection).get_table_names()
+            command.upgrade(config, "0005")
+            assert connection.execute(text("SELECT lead_id, tier, sla_seconds FROM predictions")).all() == [
+                ("L1", "high", 1800.0)]
+            assert connection.execute(text("SELECT lead_id, converted, accepted FROM outcomes")).all() == [
+                ("L1", True, True)]
+            assert connection.execute(text("SELECT COUNT(*) FROM feedback")).scalar_one() == 0
+            command.downgrade(config, "0004")
+            assert "feedback" not in inspect(connection).get_table_names()
+            assert connection.execute(text("SELECT lead_id FROM outcomes")).scalars().all() == ["L1"]
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    store = open_store(store_url)
+    try:
+        assert record_outcomes(store, "ns", old).duplicates == 1
+        reports = parse_feedback({"lead_id": "L1", "action_type": "view", "interaction_duration": 320,
+                                  "occurred_at": "2026-01-02T08:00:00Z"})
+        assert record_feedback(store, "ns", reports).stored == 1
+        assert record_feedback(store, "ns", reports).duplicates == 1
     finally:
         store.dispose()
 
@@ -432,7 +479,8 @@ def test_cli_prune_with_retention_forgets_predictions_outcomes_and_events_older_
     finally:
         store.dispose()
     assert main(["collector", "prune", "--retention-days", "180", "--db", store_url]) == 0
-    assert "removed 1 predictions, 1 outcomes and 1 logged events older than 180 days" in capsys.readouterr().out
+    assert ("removed 1 predictions, 1 outcomes, 0 feedback and 1 logged events older than 180 days"
+            in capsys.readouterr().out)
     store = open_store(store_url)
     try:
         with store.transaction() as session:

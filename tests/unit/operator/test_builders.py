@@ -246,6 +246,25 @@ def test_training_params_and_fractions_reach_the_trainer_config_when_set(spec):
     assert "--params" not in trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", spec)
 
 
+def test_the_crs_graded_targets_reach_the_trainer_config_unchanged(spec):
+    """spec.dataset.targets -> the Job's --targets -> TrainConfig.targets: one mapping, one set of defaults."""
+    train_cli = pytest.importorskip("leadscore.cli.train")
+    import typer
+
+    from leadscore.api.feedback import TargetsSpec
+    from leadscore.operator.builders import trainer_args
+
+    app = typer.Typer()
+    train_cli.register(app)
+    command = typer.main.get_command(app).commands["train"]
+    targets = TargetsSpec.model_validate({"contactAttempt": 0.65, "quickArchiveSeconds": 20})
+    graded = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={"targets": targets})})
+    params = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", graded)[1:]).params
+    assert train_cli.train_config(**params).targets == targets
+    plain = command.make_context("train", trainer_args("ns", "m", "v3", "s3://m/ns/m/v3/", spec)[1:]).params
+    assert train_cli.train_config(**plain).targets is None
+
+
 def _bounds(field: str) -> tuple[float, float]:
     """The lowest and highest value the CRD accepts for ``spec.training.<field>``."""
     import annotated_types

@@ -39,10 +39,34 @@ class TrainData:
     seed: int
     device: Device = "cpu"
     threads: int = 0  # 0 = the library's default (all cores)
+    t_train: np.ndarray | None = None
+    """Graded targets in [0, 1] of the training rows (``leadscore.data.targets``): learned from
+    instead of ``y_train`` when given. Validation, early stopping and calibration keep ``y``."""
+    t_valid: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
         return int(self.x_train.shape[1])
+
+    def learning_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The training part as the learner sees it (``soft_rows``)."""
+        return soft_rows(self.x_train, self.y_train, self.t_train)
+
+
+def soft_rows(x: np.ndarray, y: np.ndarray, soft: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(x, y, sample_weight)`` that make a binary learner minimise cross-entropy on ``soft``.
+
+    Each row appears as a positive with weight s and as a negative with weight 1 - s (a copy of
+    weight 0 is left out), so the weighted log loss is exactly sum -(s log p + (1 - s) log(1 - p)).
+    Without ``soft``: the rows as they are, unweighted.
+    """
+    if soft is None:
+        return x, y, None
+    positive, negative = soft > 0, soft < 1
+    return (np.concatenate([x[positive], x[negative]]),
+            np.concatenate([np.ones(int(positive.sum()), dtype=y.dtype), np.zeros(int(negative.sum()), dtype=y.dtype)]),
+            np.concatenate([soft[positive], 1.0 - soft[negative]]))
 
 
 class Algorithm(ABC):
@@ -74,9 +98,10 @@ class Algorithm(ABC):
 
     @abstractmethod
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> Any:
-        """The tuned configuration fitted on ``(x, y)`` for a fixed number of ``rounds`` (None for
-        non-iterative models), without early stopping: no row is held back to watch."""
+              rounds: int | None, soft: np.ndarray | None = None) -> Any:
+        """The tuned configuration fitted on ``(x, y)`` (on graded targets ``soft`` when given,
+        ``soft_rows``) for a fixed number of ``rounds`` (None for non-iterative models), without
+        early stopping: no row is held back to watch."""
 
     @abstractmethod
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from leadscore.trainer.algorithms.base import (
     Algorithm,
     Reporter,
     TrainData,
+    soft_rows,
     stop_every,
 )
 
@@ -51,12 +52,14 @@ class CatBoostAlgorithm(Algorithm):
                             early_stopping_rounds=EARLY_STOPPING_ROUNDS, use_best_model=True)
         # CatBoost runs no Python callbacks on the GPU; there the trial is judged only at the end.
         callbacks = None if data.device == "cuda" else [_Report(reporter)]
-        model.fit(data.x_train, data.y_train, eval_set=(data.x_valid, data.y_valid), callbacks=callbacks)
+        x, y, weight = data.learning_rows()
+        model.fit(x, y, sample_weight=weight, eval_set=(data.x_valid, data.y_valid), callbacks=callbacks)
         return model
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> Any:
-        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y)
+              rounds: int | None, soft: np.ndarray | None = None) -> Any:
+        x, y, weight = soft_rows(x, y, soft)
+        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y, sample_weight=weight)
 
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(x, prediction_type="RawFormulaVal"), dtype=np.float64)

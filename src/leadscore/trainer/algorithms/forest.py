@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData
+from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData, soft_rows
 from leadscore.trainer.algorithms.lgbm import float32_floor
 
 FOREST_EPS = 1e-4
@@ -58,19 +58,21 @@ class RandomForestAlgorithm(Algorithm):
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> FittedForest:
         """No learning curve to early-stop on: each trial fits its forest once."""
-        return self.refit(data, data.x_train, data.y_train, params, None)
+        return self.refit(data, data.x_train, data.y_train, params, None, data.t_train)
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> FittedForest:
+              rounds: int | None, soft: np.ndarray | None = None) -> FittedForest:
         from sklearn.ensemble import RandomForestClassifier
+
+        reference = _medians(np.asarray(x, dtype=np.float32))
+        x, y, sample_weight = soft_rows(x, y, soft)
 
         settings = dict(params)
         weight = float(settings.pop("scale_pos_weight", 1.0))
         forest = RandomForestClassifier(class_weight={0: 1.0, 1: weight}, random_state=data.seed,
                                         n_jobs=data.threads or -1, **settings)
-        x = np.asarray(x, dtype=np.float32)
-        forest.fit(x, y)
-        return FittedForest(forest=forest, reference=_medians(x))
+        forest.fit(np.asarray(x, dtype=np.float32), y, sample_weight=sample_weight)
+        return FittedForest(forest=forest, reference=reference)
 
     def margin(self, model: FittedForest, x: np.ndarray) -> np.ndarray:
         p = np.clip(model.forest.predict_proba(np.asarray(x, dtype=np.float32)).astype(np.float64),

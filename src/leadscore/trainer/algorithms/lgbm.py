@@ -25,6 +25,7 @@ from leadscore.trainer.algorithms.base import (
     Algorithm,
     Reporter,
     TrainData,
+    soft_rows,
     stop_every,
 )
 
@@ -61,14 +62,16 @@ class LightGBMAlgorithm(Algorithm):
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
         model = _classifier(data, params, MAX_ROUNDS)
-        model.fit(data.x_train, data.y_train, eval_X=(data.x_valid,), eval_y=(data.y_valid,),
+        x, y, weight = data.learning_rows()
+        model.fit(x, y, sample_weight=weight, eval_X=(data.x_valid,), eval_y=(data.y_valid,),
                   eval_metric="binary_logloss",
                   callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False), report])
         return model
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> Any:
-        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y)
+              rounds: int | None, soft: np.ndarray | None = None) -> Any:
+        x, y, weight = soft_rows(x, y, soft)
+        return _classifier(data, params, rounds or MAX_ROUNDS).fit(x, y, sample_weight=weight)
 
     def margin(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.predict(x, raw_score=True).astype(np.float64)

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData
+from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData, soft_rows
 
 
 class LogisticBaseline(Algorithm):
@@ -31,16 +31,21 @@ class LogisticBaseline(Algorithm):
         return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Pipeline:
-        return self.refit(data, data.x_train, data.y_train, params, None)
+        return self.refit(data, data.x_train, data.y_train, params, None, data.t_train)
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> Pipeline:
+              rounds: int | None, soft: np.ndarray | None = None) -> Pipeline:
+        x, y, weight = soft_rows(x, y, soft)
+        if weight is not None:  # "balanced" counts rows; graded rows are balanced by their weights instead
+            totals = np.array([weight[y == 0].sum(), weight[y == 1].sum()])
+            weight = weight * weight.sum() / (2 * totals[y])
         model = Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("lr", LogisticRegression(C=params["C"], class_weight="balanced", max_iter=2000)),
+            ("lr", LogisticRegression(C=params["C"], class_weight="balanced" if weight is None else None,
+                                      max_iter=2000)),
         ])
-        return model.fit(np.asarray(x, dtype=np.float64), y)
+        return model.fit(np.asarray(x, dtype=np.float64), y, lr__sample_weight=weight)
 
     def margin(self, model: Pipeline, x: np.ndarray) -> np.ndarray:
         return model.decision_function(np.asarray(x, dtype=np.float64))

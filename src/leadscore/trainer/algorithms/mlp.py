@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData, stop_every
+from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData, soft_rows, stop_every
 from leadscore.trainer.metrics import logloss
 
 MAX_EPOCHS = 200
@@ -69,11 +69,12 @@ class MLPAlgorithm(Algorithm):
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> FittedMLP:
         """Epochs until the validation log loss has not improved for ``PATIENCE``; the best kept."""
         model = _start(data.x_train, data.seed, params)
-        x, weights = model.prepare(data.x_train), _weights(data.y_train, params)
+        rows, labels, soft_weight = data.learning_rows()
+        x, weights = model.prepare(rows), _weights(labels, params, soft_weight)
         x_valid = model.prepare(data.x_valid)
         best, best_loss, since = model, np.inf, 0
         for epoch in range(1, MAX_EPOCHS + 1):
-            _epoch(model.network, x, data.y_train, weights)
+            _epoch(model.network, x, labels, weights)
             value = logloss(data.y_valid, model.network.predict_proba(x_valid)[:, 1])
             if value < best_loss - 1e-6:
                 best = replace(model, network=copy.deepcopy(model.network), epochs=epoch)
@@ -85,9 +86,10 @@ class MLPAlgorithm(Algorithm):
         return best
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> FittedMLP:
+              rounds: int | None, soft: np.ndarray | None = None) -> FittedMLP:
         model = _start(x, data.seed, params)
-        prepared, weights = model.prepare(x), _weights(y, params)
+        x, y, soft_weight = soft_rows(x, y, soft)
+        prepared, weights = model.prepare(x), _weights(y, params, soft_weight)
         epochs = rounds or MAX_EPOCHS
         for _ in range(epochs):
             _epoch(model.network, prepared, y, weights)
@@ -141,8 +143,10 @@ def _start(x: np.ndarray, seed: int, params: dict[str, Any]) -> FittedMLP:
     return FittedMLP(median=median, mean=mean, scale=np.where(std > 0, std, 1.0), network=network, epochs=0)
 
 
-def _weights(y: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    return np.where(np.asarray(y) == 1, float(params.get("scale_pos_weight", 1.0)), 1.0)
+def _weights(y: np.ndarray, params: dict[str, Any], soft_weight: np.ndarray | None = None) -> np.ndarray:
+    """The positive class's weight times, on graded targets, each row's ``soft_rows`` weight."""
+    weights = np.where(np.asarray(y) == 1, float(params.get("scale_pos_weight", 1.0)), 1.0)
+    return weights if soft_weight is None else weights * soft_weight
 
 
 def _epoch(network: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> None:

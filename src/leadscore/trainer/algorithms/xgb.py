@@ -14,6 +14,7 @@ from leadscore.trainer.algorithms.base import (
     Algorithm,
     Reporter,
     TrainData,
+    soft_rows,
     stop_every,
 )
 
@@ -50,15 +51,17 @@ class XGBoostAlgorithm(Algorithm):
 
         model = _classifier(data, params, MAX_ROUNDS, early_stopping_rounds=EARLY_STOPPING_ROUNDS,
                             eval_metric="logloss", callbacks=[_Report()])
-        model.fit(data.x_train, data.y_train, eval_set=[(data.x_valid, data.y_valid)], verbose=False)
+        x, y, weight = data.learning_rows()
+        model.fit(x, y, sample_weight=weight, eval_set=[(data.x_valid, data.y_valid)], verbose=False)
         # Score on the CPU whatever trained it: parity and batch scoring run on host arrays.
         model.set_params(device="cpu", callbacks=None)
         return model
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None) -> Any:
+              rounds: int | None, soft: np.ndarray | None = None) -> Any:
         model = _classifier(data, params, rounds or MAX_ROUNDS)
-        model.fit(x, y, verbose=False)
+        x, y, weight = soft_rows(x, y, soft)
+        model.fit(x, y, sample_weight=weight, verbose=False)
         model.set_params(device="cpu")
         return model
 
