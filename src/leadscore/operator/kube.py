@@ -7,6 +7,7 @@ made it": the existing object is read back, which is what makes every handler id
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, cast
 
@@ -118,9 +119,11 @@ class Kube:
         webhook defaults or another manager sets are left alone. An unchanged apply changes
         nothing (no new resourceVersion), so applying on every pass causes no churn."""
         meta = manifest["metadata"]
-        return _object(self._custom.patch_namespaced_custom_object(
+        # raw answer: the client library decodes only a 200, and an apply that creates answers 201
+        raw: Any = self._custom.patch_namespaced_custom_object(
             ISVC_GROUP, ISVC_VERSION, meta["namespace"], ISVC_PLURAL, meta["name"], manifest,
-            field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH))
+            field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH, _preload_content=False)
+        return _object(json.loads(raw.data))
 
     # LeadScoringModels (read by the experiment handlers; kopf patches their status) -----------
 
