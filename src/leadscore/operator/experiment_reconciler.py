@@ -80,6 +80,7 @@ def splits_in_kserve(spec: ABExperimentSpec) -> bool:
 
 
 def claim_for(spec: ABExperimentSpec) -> ServingClaim:
+    """The split this experiment asks its model to serve (fixed once the model serves it)."""
     return ServingClaim(assignment=spec.assignment, control=spec.control.version,
                         treatment=spec.treatment.version, traffic_percent=spec.traffic_percent)
 
