@@ -121,6 +121,16 @@ def winner_version(spec: ABExperimentSpec) -> str | None:
     return (spec.control if spec.winner == "control" else spec.treatment).version
 
 
+class ServingClaim(ApiModel):
+    """The split an ABExperiment asks its model to serve: the experiment's reconciler states it on
+    the ABExperiment, the LeadScoringModel's reconciler serves it (docs/operator.md, who writes what)."""
+
+    assignment: Literal["random", "sticky"] = Field(description="random (KServe canary) or sticky (hash).")
+    control: str = Field(description="Control arm: a version or 'rules'.")
+    treatment: str = Field(description="Treatment arm: a version or 'rules'.")
+    traffic_percent: int = Field(ge=0, le=100, description="Percent of leads sent to treatment.")
+
+
 class ArmStatus(ApiModel):
     """Observed counts and rate of one arm."""
 
@@ -166,3 +176,10 @@ class ABExperimentStatus(ApiModel):
     adjusted_lift: float | None = Field(None, description="Relative lift adjusted for the pre-treatment score.")
     adjusted_lift_lower: float | None = Field(None, description="Lower bound of the adjusted lift's interval.")
     adjusted_lift_upper: float | None = Field(None, description="Upper bound of the adjusted lift's interval.")
+    claim: ServingClaim | None = Field(
+        None, description="The split this experiment asks its model to serve; set while it wants to run, "
+                          "cleared when it ends. The model's reconciler serves it when the model is free "
+                          "and names the holder in the model's status.experiment.")
+    winner_version: str | None = Field(
+        None, description="Version the model serves to every lead once it lets this experiment go (the "
+                          "treatment that won, or spec.winner's); unset: the model keeps its active version.")

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, JsonValue, field_validator, model_validator
 
-from leadscore.api.abexperiment import DURATION_PATTERN
+from leadscore.api.abexperiment import DURATION_PATTERN, ServingClaim
 from leadscore.api.base import ApiModel
 from leadscore.api.common import VERSION_PATTERN, Resources, Toleration
 from leadscore.api.conditions import Condition
@@ -431,14 +431,10 @@ class TrainingRun(ApiModel):
                                                 "reported it (loading, tuning lightgbm 12/25, exporting).")
 
 
-class ExperimentBinding(ApiModel):
-    """The ABExperiment currently splitting this model's traffic (at most one)."""
+class ExperimentBinding(ServingClaim):
+    """The ABExperiment currently splitting this model's traffic (at most one), and its claim."""
 
     name: str = Field(description="ABExperiment name (same namespace).")
-    assignment: Literal["random", "sticky"] = Field(description="random (KServe canary) or sticky (hash).")
-    control: str = Field(description="Control arm: a version or 'rules'.")
-    treatment: str = Field(description="Treatment arm: a version or 'rules'.")
-    traffic_percent: int = Field(ge=0, le=100, description="Percent of leads sent to treatment.")
 
 
 class DriftHealth(ApiModel):

@@ -262,13 +262,13 @@ def plan_serving(namespace: str, spec: LeadScoringModelSpec, status: LeadScoring
                                storage_uri=_artifact(status, experiment.treatment, "treatment"),
                                canary_traffic_percent=percent, experiment=experiment, traffic=traffic)
         mounted = experiment.control if experiment.control != RULES else experiment.treatment
-        uri = {arm: RULES if arm == RULES else (MOUNTED_MODEL_DIR if arm == mounted
-                                                 else _artifact(status, arm, "arm"))
-               for arm in (experiment.control, experiment.treatment)}
+        arm_uri = {arm: RULES if arm == RULES else (MOUNTED_MODEL_DIR if arm == mounted
+                                                     else _artifact(status, arm, "arm"))
+                   for arm in (experiment.control, experiment.treatment)}
         env = {
             "LEADSCORE_AB_EXPERIMENT": experiment.name,
-            "LEADSCORE_AB_CONTROL_URI": uri[experiment.control],
-            "LEADSCORE_AB_TREATMENT_URI": uri[experiment.treatment],
+            "LEADSCORE_AB_CONTROL_URI": arm_uri[experiment.control],
+            "LEADSCORE_AB_TREATMENT_URI": arm_uri[experiment.treatment],
             "LEADSCORE_AB_TREATMENT_PERCENT": str(percent),
             "LEADSCORE_AB_SALT": experiment_salt(namespace, experiment.name),
         }

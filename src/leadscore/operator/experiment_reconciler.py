@@ -1,10 +1,13 @@
-"""One ABExperiment, reconciled: claim the model, split its traffic, evaluate, decide, release.
+"""One ABExperiment, reconciled: claim the model's traffic, evaluate, decide, withdraw the claim.
 
-The split itself lives in the model's status (``status.experiment``): the InferenceService is
-always rendered from the model alone (``builders.plan_serving``), so the model's own reconcile
-and this one can never fight over the ISVC, and releasing the claim is all it takes to restore
-the control. The claim is a status patch conditioned on the model's ``resourceVersion``: of two
-experiments racing for one model, exactly one wins and the other records why it waits.
+This reconciler writes its own ABExperiment's status and nothing else. It states what it wants
+there: ``status.claim`` (the split it asks its model to serve) while it runs, then
+``status.winnerVersion`` when it ends with a winner. The LeadScoringModel's reconciler, the only
+writer of the model's status and InferenceService, reads those through the operator's index
+(``leadscore.operator.claims``): it serves the oldest valid claim, names the holder in the model's
+``status.experiment``, and lets it go (promoting the winner) once the claim is withdrawn. The
+experiment counts as started when it sees itself named there: of two experiments wanting one
+model, the model serves one and the other records why it waits.
 """
 
 from __future__ import annotations
@@ -16,19 +19,25 @@ from typing import Any
 
 import httpx
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import abexperiment
 from leadscore.api import conditions as c
-from leadscore.api.abexperiment import RULES, ABExperimentSpec, ABExperimentStatus, ArmStatus, winner_version
-from leadscore.api.leadscoringmodel import ExperimentBinding, LeadScoringModelSpec, LeadScoringModelStatus
+from leadscore.api.abexperiment import (
+    RULES,
+    ABExperimentSpec,
+    ABExperimentStatus,
+    ArmStatus,
+    ServingClaim,
+    winner_version,
+)
+from leadscore.api.leadscoringmodel import LeadScoringModelSpec, LeadScoringModelStatus
 from leadscore.api.summary import ExperimentSummary, ServingSplit
 from leadscore.experiments.decision import ExperimentAnalysis, decide, status_fields
 from leadscore.experiments.settings import ExperimentSettings
 from leadscore.operator import metrics
-from leadscore.operator.deployment_mode import can_split
+from leadscore.operator.claims import arms_problem
 from leadscore.operator.kube import Kube
-from leadscore.operator.model_reconciler import Event, serve_model, serving_mode
+from leadscore.operator.model_reconciler import Event, serving_mode
 from leadscore.operator.settings import OperatorSettings
 
 SummaryFetcher = Callable[[str, str, ServingSplit | None], ExperimentSummary]
@@ -65,40 +74,15 @@ def context_from(kube: Kube, settings: OperatorSettings, body: Any) -> Experimen
                              status=ABExperimentStatus.model_validate(dict(body.get("status") or {})))
 
 
-def arms_problem(spec: ABExperimentSpec, model: LeadScoringModelSpec,
-                 status: LeadScoringModelStatus, mode: str) -> tuple[str, str] | None:
-    """(reason, message) when the experiment cannot split this model's traffic now, else None;
-    ``mode`` is the KServe deployment mode of the model's InferenceService."""
-    if model.serving.pinned_version:
-        return c.MODEL_PINNED, (f"model {spec.model_ref} is pinned to {model.serving.pinned_version} "
-                                "(spec.serving.pinnedVersion); unpin it to run an experiment")
-    available = [v.version for v in status.versions if not v.artifacts_deleted]
-    for arm, ref in (("control", spec.control), ("treatment", spec.treatment)):
-        if ref.version != RULES and ref.version not in available:
-            return c.ARM_VERSION_MISSING, (f"{arm}.version {ref.version} is not a version of model "
-                                           f"{spec.model_ref} (available: {', '.join(available) or 'none'})")
-    if not splits_in_kserve(spec):
-        return None
-    if not can_split(mode):
-        return c.RANDOM_SPLIT_UNAVAILABLE, (
-            f"assignment random of two model versions is KServe's canary split, which KServe does only in "
-            f"Knative mode; model {spec.model_ref}'s InferenceService runs in {mode} mode, where the split "
-            f"would not happen; use assignment: sticky (the predictor splits the leads in any mode)")
-    if spec.control.version != status.active_version:
-        return c.CONTROL_NOT_SERVING, (
-            f"assignment random splits KServe traffic away from the served version, so control.version "
-            f"must be {status.active_version}, got {spec.control.version}; use assignment sticky instead")
-    return None
-
-
 def splits_in_kserve(spec: ABExperimentSpec) -> bool:
     """leadscore.api.abexperiment's rule, for this experiment's spec."""
     return abexperiment.splits_in_kserve(spec.assignment, spec.control.version, spec.treatment.version)
 
 
-def binding_for(ctx: ExperimentContext) -> ExperimentBinding:
-    return ExperimentBinding(name=ctx.name, assignment=ctx.spec.assignment, control=ctx.spec.control.version,
-                             treatment=ctx.spec.treatment.version, traffic_percent=ctx.spec.traffic_percent)
+def claim_for(spec: ABExperimentSpec) -> ServingClaim:
+    """The split this experiment asks its model to serve (fixed once the model serves it)."""
+    return ServingClaim(assignment=spec.assignment, control=spec.control.version,
+                        treatment=spec.treatment.version, traffic_percent=spec.traffic_percent)
 
 
 def is_final(status: ABExperimentStatus) -> bool:
@@ -123,25 +107,58 @@ def reconcile_experiment(ctx: ExperimentContext, fetch_summary: SummaryFetcher) 
 def _step(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     model = ctx.kube.read_model(ctx.namespace, ctx.spec.model_ref)
     if model is None:
+        ctx.status.claim = None
         ctx.condition(c.RUNNING, c.FALSE, c.MODEL_NOT_FOUND,
                       f"LeadScoringModel {ctx.spec.model_ref} not found in namespace {ctx.namespace}")
         return
     model_status = LeadScoringModelStatus.model_validate(model.get("status") or {})
     bound = model_status.experiment
-    if bound is None or bound.name != ctx.name:
-        if bound is not None:
-            ctx.condition(c.RUNNING, c.FALSE, c.ANOTHER_EXPERIMENT_RUNNING,
-                          f"ABExperiment {bound.name} already splits the traffic of model "
-                          f"{ctx.spec.model_ref}; this one starts when it concludes or is deleted")
-            return
-        _start(ctx, model, model_status)
+    if bound is not None and bound.name == ctx.name:
+        if ctx.status.started is None:
+            _started(ctx)
+        else:
+            _evaluate(ctx, fetch_summary)
         return
-    _evaluate(ctx, model, fetch_summary)
+    _claim(ctx, model, model_status)
+
+
+def _claim(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScoringModelStatus) -> None:
+    """State (or withdraw) the claim on the model's traffic; the model's reconciler serves it."""
+    model_spec = LeadScoringModelSpec.model_validate(model.get("spec") or {})
+    mode = serving_mode(ctx.kube, ctx.settings, ctx.kube.read_isvc(ctx.namespace, ctx.spec.model_ref))
+    claim = claim_for(ctx.spec)
+    problem = arms_problem(ctx.spec.model_ref, claim, model_spec, model_status, mode)
+    if problem is not None:
+        ctx.status.claim = None
+        ctx.condition(c.RUNNING, c.FALSE, *problem)
+        return
+    ctx.status.claim = claim
+    bound = model_status.experiment
+    if bound is not None:
+        ctx.condition(c.RUNNING, c.FALSE, c.ANOTHER_EXPERIMENT_RUNNING,
+                      f"ABExperiment {bound.name} already splits the traffic of model "
+                      f"{ctx.spec.model_ref}; this one starts when it concludes or is deleted")
+        return
+    ctx.condition(c.RUNNING, c.UNKNOWN, c.TRAFFIC_REQUESTED,
+                  f"asked model {ctx.spec.model_ref} for {claim.traffic_percent}% of its leads; "
+                  "waiting for its reconciler to serve the split")
+
+
+def _started(ctx: ExperimentContext) -> None:
+    """The model serves this experiment's claim: the split runs from now."""
+    ctx.status.started = ctx.now
+    ctx.status.control = ArmStatus(version=ctx.spec.control.version)
+    ctx.status.treatment = ArmStatus(version=ctx.spec.treatment.version)
+    how = "KServe canary split" if splits_in_kserve(ctx.spec) else "predictor hash split"
+    message = (f"{ctx.spec.treatment.version} gets {ctx.spec.traffic_percent}% of model {ctx.spec.model_ref}'s "
+               f"leads, {ctx.spec.control.version} the rest ({ctx.spec.assignment} assignment, {how})")
+    ctx.condition(c.RUNNING, c.TRUE, c.TRAFFIC_SPLIT, message)
+    ctx.events.append(Event("Normal", c.TRAFFIC_SPLIT, message))
 
 
 def _stop(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
-    """spec.stopped: record the results at hand, give the model's traffic back (when this experiment
-    holds it) and promote ``spec.winner``'s version if one is chosen, else nothing."""
+    """spec.stopped: record the results at hand, withdraw the claim (the model gives its traffic back
+    when this experiment holds it) and name ``spec.winner``'s version to promote if one is chosen."""
     model = ctx.kube.read_model(ctx.namespace, ctx.spec.model_ref)
     model_status = LeadScoringModelStatus.model_validate((model or {}).get("status") or {})
     holds = model is not None and model_status.experiment is not None and model_status.experiment.name == ctx.name
@@ -149,8 +166,8 @@ def _stop(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     if holds and _analyse(ctx, fetch_summary) is not None:
         ctx.status.decision = None  # the user ended it: the statistics' verdict is recorded, not applied
     promote = winner if holds and winner != model_status.active_version else None
-    if model is not None:
-        release(ctx.kube, ctx.settings, model, ctx.name, promote_to=promote)
+    ctx.status.claim = None
+    ctx.status.winner_version = promote
     ctx.status.concluded = ctx.now
     # a pass racing this one (the timer on a stale body) finds the winner already promoted
     if promote is not None:
@@ -165,34 +182,6 @@ def _stop(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     message = f"stopped by spec.stopped: {applied}"
     ctx.condition(c.RUNNING, c.FALSE, c.STOPPED_BY_USER, message)
     ctx.events.append(Event("Normal", c.STOPPED_BY_USER, message))
-
-
-def _start(ctx: ExperimentContext, model: dict[str, Any], model_status: LeadScoringModelStatus) -> None:
-    model_spec = LeadScoringModelSpec.model_validate(model.get("spec") or {})
-    mode = serving_mode(ctx.kube, ctx.settings, ctx.kube.read_isvc(ctx.namespace, ctx.spec.model_ref))
-    problem = arms_problem(ctx.spec, model_spec, model_status, mode)
-    if problem is not None:
-        ctx.condition(c.RUNNING, c.FALSE, *problem)
-        return
-    binding = binding_for(ctx)
-    try:
-        claimed = ctx.kube.patch_model_status(ctx.namespace, ctx.spec.model_ref,
-                                              {"experiment": binding.to_wire()},
-                                              resource_version=model["metadata"]["resourceVersion"])
-    except ApiException as exc:
-        if exc.status == 409:
-            message = f"model {ctx.spec.model_ref} changed while claiming it"
-            raise kopf.TemporaryError(message, delay=1) from exc
-        raise
-    serve_model(ctx.kube, ctx.settings, claimed)
-    ctx.status.started = ctx.status.started or ctx.now
-    ctx.status.control = ArmStatus(version=binding.control)
-    ctx.status.treatment = ArmStatus(version=binding.treatment)
-    how = "KServe canary split" if splits_in_kserve(ctx.spec) else "predictor hash split"
-    message = (f"{binding.treatment} gets {binding.traffic_percent}% of model {ctx.spec.model_ref}'s leads, "
-               f"{binding.control} the rest ({binding.assignment} assignment, {how})")
-    ctx.condition(c.RUNNING, c.TRUE, c.TRAFFIC_SPLIT, message)
-    ctx.events.append(Event("Normal", c.TRAFFIC_SPLIT, message))
 
 
 def _analyse(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> ExperimentAnalysis | None:
@@ -217,7 +206,7 @@ def _analyse(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> Experimen
     return analysis
 
 
-def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: SummaryFetcher) -> None:
+def _evaluate(ctx: ExperimentContext, fetch_summary: SummaryFetcher) -> None:
     analysis = _analyse(ctx, fetch_summary)
     if analysis is None:
         return
@@ -227,8 +216,8 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
         return
     promote = analysis.decision == "promote" and ctx.spec.on_success == "promote" and \
         ctx.spec.treatment.version != RULES
-    winner = ctx.spec.treatment.version if promote else None
-    release(ctx.kube, ctx.settings, model, ctx.name, promote_to=winner)
+    ctx.status.claim = None  # the model lets the experiment go
+    ctx.status.winner_version = ctx.spec.treatment.version if promote else None
     ctx.status.concluded = ctx.now
     srm = analysis.decision == "halted" and analysis.srm_p_value is not None and \
         analysis.srm_p_value < settings.srm_alpha
@@ -243,22 +232,3 @@ def _evaluate(ctx: ExperimentContext, model: dict[str, Any], fetch_summary: Summ
     ctx.condition(c.RUNNING, c.FALSE, c.DECISION_REACHED, message)
     ctx.condition(c.CONCLUDED, c.TRUE, c.DECISION_REACHED, message)
     ctx.events.append(Event("Normal", c.DECISION_REACHED, message))
-
-
-def release(kube: Kube, settings: OperatorSettings, model: dict[str, Any], experiment: str,
-            promote_to: str | None = None) -> None:
-    """Give the model's traffic back (to ``promote_to`` when the treatment won, else the control)."""
-    fresh = kube.read_model(model["metadata"]["namespace"], model["metadata"]["name"])
-    if fresh is None:
-        return
-    status = LeadScoringModelStatus.model_validate(fresh.get("status") or {})
-    if status.experiment is None or status.experiment.name != experiment:
-        return
-    patch: dict[str, Any] = {"experiment": None}
-    if promote_to is not None:
-        # a decided winner is rolled out fully: no previous version left to canary against
-        patch |= {"activeVersion": promote_to, "previousVersion": None}
-    meta = fresh["metadata"]
-    released = kube.patch_model_status(meta["namespace"], meta["name"], patch,
-                                       resource_version=meta["resourceVersion"])
-    serve_model(kube, settings, released)

@@ -7,6 +7,7 @@ made it": the existing object is read back, which is what makes every handler id
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, cast
 
@@ -21,6 +22,9 @@ from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL
 
 ISVC_GROUP, ISVC_VERSION = ISVC_API_VERSION.split("/")
 ISVC_PLURAL = "inferenceservices"
+FIELD_MANAGER = "leadscore-operator"
+"""The operator's name in the children's ``metadata.managedFields`` (server-side apply)."""
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 def load_api_client() -> client.ApiClient:
@@ -109,19 +113,19 @@ class Kube:
                 return None
             raise
 
-    def create_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        namespace = manifest["metadata"]["namespace"]
-        return _object(self._custom.create_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, namespace,
-                                                                    ISVC_PLURAL, manifest))
-
-    def replace_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """PUT with the read ``resourceVersion``: a concurrent writer makes this fail with 409
-        (optimistic concurrency) instead of one of the two changes being lost."""
+    def apply_isvc(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply as ``FIELD_MANAGER``, forced: the fields in ``manifest`` become the
+        operator's (and those it set before but omits now are removed), while fields KServe's
+        webhook defaults or another manager sets are left alone. An unchanged apply changes
+        nothing (no new resourceVersion), so applying on every pass causes no churn."""
         meta = manifest["metadata"]
-        return _object(self._custom.replace_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, meta["namespace"],
-                                                                     ISVC_PLURAL, meta["name"], manifest))
+        # raw answer: the client library decodes only a 200, and an apply that creates answers 201
+        raw: Any = self._custom.patch_namespaced_custom_object(
+            ISVC_GROUP, ISVC_VERSION, meta["namespace"], ISVC_PLURAL, meta["name"], manifest,
+            field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH, _preload_content=False)
+        return _object(json.loads(raw.data))
 
-    # LeadScoringModels (read and status-patched by the experiment handlers) ---------------------
+    # LeadScoringModels (read by the experiment handlers; kopf patches their status) -----------
 
     def read_model(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -131,13 +135,3 @@ class Kube:
             if _missing(exc):
                 return None
             raise
-
-    def patch_model_status(self, namespace: str, name: str, status: dict[str, Any],
-                           resource_version: str | None = None) -> dict[str, Any]:
-        """Merge-patch ``status``; with ``resource_version`` the apiserver refuses (409) a patch
-        based on a stale read, so two experiments cannot both claim one model."""
-        body: dict[str, Any] = {"status": status}
-        if resource_version is not None:
-            body["metadata"] = {"resourceVersion": resource_version}
-        return _object(self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace,
-                                                                          LEAD_SCORING_MODEL.plural, name, body))

@@ -3,8 +3,12 @@
 Level-triggered: ``reconcile_model`` looks at what exists and moves one step towards the spec,
 so the create/update/resume handlers and the polling timer all call the same function and an
 operator restarted at any point picks up where it stopped. It mutates a working copy of the
-status; the handler patches only the fields that changed, so concurrent writers (the experiment
-handlers own ``status.experiment``) are not overwritten with stale values.
+status; the handler patches only the fields that changed, so a pass on an older body (timer vs.
+change handler) does not write back fields it did not touch.
+
+This reconciler is the only writer of a LeadScoringModel's status and of its InferenceService.
+ABExperiments state what they want on their own status (``leadscore.operator.claims``);
+``follow_experiments`` serves a claim and lets it go, promoting the winner the experiment names.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 
 from leadscore.api import conditions as c
 from leadscore.api.artifact import COMMIT_MARKER, artifact_uri
 from leadscore.api.leadscoringmodel import (
+    ExperimentBinding,
     LeadScoringModelSpec,
     LeadScoringModelStatus,
     ModelVersion,
@@ -36,6 +40,7 @@ from leadscore.operator.builders import (
     plan_serving,
     training_job_manifest,
 )
+from leadscore.operator.claims import ExperimentIntent, arms_problem, released, waiting
 from leadscore.operator.deployment_mode import CONFIG_MAP_NAME, annotated_mode, cluster_default_mode
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
 from leadscore.operator.health import Due, Figures, assess, retrain_due
@@ -53,7 +58,6 @@ from leadscore.operator.retention import versions_to_delete
 from leadscore.operator.settings import OperatorSettings
 from leadscore.operator.triggers import latest_tick, training_trigger
 from leadscore.operator.versions import (
-    EXPERIMENT_ANNOTATION,
     RETRAIN_ANNOTATION,
     SPEC_HASH_ANNOTATION,
     TRIGGER_ANNOTATION,
@@ -100,6 +104,9 @@ class ModelContext:
     """Reads drift and live accuracy from the collector; None skips health (create/update handlers)."""
     due: Due | None = None
     """An automatic retraining the health check found due in this pass."""
+    experiments: list[ExperimentIntent] | None = None
+    """What the model's ABExperiments ask of it (the operator's index); None leaves
+    ``status.experiment`` as it is (a caller that does not know them)."""
 
     def condition(self, type_: str, status: c.ConditionStatus, reason: str, message: str) -> None:
         self.status.conditions = c.parse_conditions(c.set_condition(
@@ -107,7 +114,8 @@ class ModelContext:
 
 
 def context_from(kube: Kube, settings: OperatorSettings, body: Any,
-                 health_source: HealthSource | None = None) -> ModelContext:
+                 health_source: HealthSource | None = None,
+                 experiments: list[ExperimentIntent] | None = None) -> ModelContext:
     """Parse a CR body with the same models the CRD came from."""
     meta = body["metadata"]
     try:
@@ -118,7 +126,7 @@ def context_from(kube: Kube, settings: OperatorSettings, body: Any,
         kube=kube, settings=settings, body=body, namespace=meta["namespace"], name=meta["name"],
         generation=meta.get("generation"), annotations=dict(meta.get("annotations") or {}),
         spec=spec, status=LeadScoringModelStatus.model_validate(dict(body.get("status") or {})),
-        health_source=health_source)
+        health_source=health_source, experiments=experiments)
 
 
 def status_patch(before: LeadScoringModelStatus, after: LeadScoringModelStatus) -> dict[str, Any]:
@@ -135,6 +143,7 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
     check_training(ctx)
     check_health(ctx)
     start_training(ctx)
+    follow_experiments(ctx)
     ensure_serving(ctx)
     apply_retention(ctx)
     sync_quietly(ctx.settings.mlflow_tracking_uri, ctx.settings.http_timeout_seconds, ctx.namespace, ctx.name,
@@ -348,8 +357,43 @@ def _record_version(ctx: ModelContext, run: TrainingRun, result: TrainingResult)
     ctx.events.append(Event("Normal" if gate.passed else "Warning", gate.reason, gate.message))
 
 
+def follow_experiments(ctx: ModelContext) -> None:
+    """Let the bound ABExperiment go once it withdrew its claim (promoting the winner it names) or
+    was deleted; then serve the oldest claim that can run. Claims only ever come from the index."""
+    if ctx.experiments is None:
+        return
+    status = ctx.status
+    ended = released(status.experiment, ctx.experiments)
+    if ended is not None:
+        status.experiment = None
+        winner = ended.winner_version
+        if winner is not None and winner != status.active_version:
+            # a decided winner is rolled out fully: no previous version left to canary against
+            status.active_version, status.previous_version = winner, None
+            ctx.events.append(Event("Normal", c.VERSION_PROMOTED,
+                                    f"ABExperiment {ended.name} ended: {winner} promoted, it serves every lead"))
+        else:
+            ctx.events.append(Event("Normal", c.EXPERIMENT_RELEASED, f"ABExperiment {ended.name} ended: "
+                                    f"{status.active_version} serves every lead"))
+    if status.experiment is not None:
+        return
+    claims = waiting(ctx.experiments)
+    if not claims:
+        return
+    mode = serving_mode(ctx.kube, ctx.settings, ctx.kube.read_isvc(ctx.namespace, ctx.name))
+    for intent in claims:
+        assert intent.claim is not None  # waiting() keeps claims only
+        if arms_problem(ctx.name, intent.claim, ctx.spec, status, mode) is None:
+            status.experiment = ExperimentBinding(name=intent.name, **intent.claim.model_dump())
+            ctx.events.append(Event("Normal", c.TRAFFIC_SPLIT, f"ABExperiment {intent.name} splits the traffic: "
+                                    f"{intent.claim.treatment} gets {intent.claim.traffic_percent}%, "
+                                    f"{intent.claim.control} the rest"))
+            return
+
+
 def ensure_serving(ctx: ModelContext) -> None:
-    """Create or update the InferenceService from the serving plan; mirror what KServe reports."""
+    """Apply the InferenceService of the serving plan (server-side apply: only the fields the
+    operator sets are its own; KServe's defaults and other writers' fields stay); mirror what KServe reports."""
     current = ctx.kube.read_isvc(ctx.namespace, ctx.name)
     mode = serving_mode(ctx.kube, ctx.settings, current)
     try:
@@ -362,7 +406,7 @@ def ensure_serving(ctx: ModelContext) -> None:
         return
     desired = inference_service_manifest(ctx.namespace, ctx.name, ctx.spec, plan, ctx.settings)
     kopf.adopt(desired, owner=ctx.body)
-    current = write_isvc(ctx.kube, current, desired)
+    current = ctx.kube.apply_isvc(desired)
     seen = observe_isvc(current, plan.version, plan.traffic)
     ctx.status.endpoint = seen.url
     ctx.status.serving_ready = seen.ready
@@ -384,52 +428,6 @@ def serving_mode(kube: Kube, settings: OperatorSettings, isvc: dict[str, Any] | 
         kube.config_map_data(settings.kserve_namespace, CONFIG_MAP_NAME))
 
 
-ISVC_WRITE_ATTEMPTS = 3
-
-
-def write_isvc(kube: Kube, current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
-    """Create the InferenceService, or replace it when it lacks something we set. KServe's
-    controller writes the object too (its finalizer, right after creation), so a replace can
-    meet 409 Conflict: read it again and retry, a bounded number of times."""
-    conflicts = 0
-    while True:
-        if current is None:
-            return kube.create_isvc(desired)
-        if covers(current, desired):
-            return current
-        try:
-            return kube.replace_isvc(merged_isvc(current, desired))
-        except ApiException as exc:
-            conflicts += 1
-            if exc.status != 409 or conflicts >= ISVC_WRITE_ATTEMPTS:
-                raise
-        meta = desired["metadata"]
-        current = kube.read_isvc(meta["namespace"], meta["name"])
-
-
-def covers(actual: Any, desired: Any) -> bool:
-    """True when every field we set has our value (KServe's webhook may add more)."""
-    if isinstance(desired, dict):
-        return isinstance(actual, dict) and all(covers(actual.get(k), v) for k, v in desired.items())
-    if isinstance(desired, list):
-        return isinstance(actual, list) and len(actual) == len(desired) and \
-            all(covers(a, d) for a, d in zip(actual, desired, strict=True))
-    same: bool = actual == desired
-    return same
-
-
-def merged_isvc(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
-    """Our spec and labels over the live object's metadata (resourceVersion kept for the PUT);
-    the experiment annotation is dropped when no experiment runs, so the collector stops
-    attributing predictions to it."""
-    meta = dict(current["metadata"])
-    meta["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != EXPERIMENT_ANNOTATION}
-    meta["annotations"] = {**annotations, **desired["metadata"].get("annotations", {})}
-    meta["ownerReferences"] = desired["metadata"].get("ownerReferences", meta.get("ownerReferences"))
-    return {**current, "metadata": meta, "spec": desired["spec"]}
-
-
 def apply_retention(ctx: ModelContext) -> None:
     status = ctx.status
     protected = {status.active_version, status.served_version, status.previous_version,
@@ -448,14 +446,3 @@ def apply_retention(ctx: ModelContext) -> None:
         ctx.events.append(Event(
             "Normal", "ArtifactsDeleted", f"{version.version}: {removed} files under {version.artifact_uri} "
                                           f"deleted (spec.retention.keepVersions={ctx.spec.retention.keep_versions})"))
-
-
-def serve_model(kube: Kube, settings: OperatorSettings, model: dict[str, Any]) -> None:
-    """Re-render one model's InferenceService now (after an experiment claimed or released it)."""
-    ctx = context_from(kube, settings, model)
-    before = ctx.status.model_copy(deep=True)
-    ensure_serving(ctx)
-    ctx.status.phase = c.model_phase(ctx.status.conditions)
-    patch = status_patch(before, ctx.status)
-    if patch:
-        kube.patch_model_status(ctx.namespace, ctx.name, patch)

@@ -58,6 +58,11 @@ class OperatorSettings(EnvSettings):
     poll_seconds: float = Field(15.0, gt=0, le=3600, description="How often models are reconciled.")
     experiment_seconds: float = Field(300.0, gt=0, le=86400,
                                       description="How often running experiments are evaluated.")
+    claim_seconds: float = Field(
+        2.0, gt=0, le=3600,
+        description="How often each model and experiment compares, in memory (the operator's indexes), the "
+                    "experiments' claims with the split the model serves; either reconciles only when they "
+                    "disagree, so an experiment's start or end reaches the InferenceService within this time.")
     health_seconds: float = Field(300.0, gt=0, le=86400,
                                   description="How often the served version's health is read from the collector "
                                               "(drift, live accuracy) and the retrain triggers evaluated.")

@@ -131,13 +131,14 @@ def test_operator_rbac_allows_its_work_cluster_wide_and_nothing_more(
         operator = (kube_namespace, f"{release}-leadscore-operator")
         assert can(api, operator, "create", "batch", "jobs", other_namespace)
         assert can(api, operator, "patch", "leadscoring.io", "leadscoringmodels/status", other_namespace)
-        assert can(api, operator, "update", "serving.kserve.io", "inferenceservices", other_namespace)
+        assert can(api, operator, "patch", "serving.kserve.io", "inferenceservices", other_namespace)
         assert can(api, operator, "watch", "apiextensions.k8s.io", "customresourcedefinitions", None)
         assert can(api, operator, "get", "", "configmaps", "kserve", name="inferenceservice-config")
         assert not can(api, operator, "get", "", "configmaps", "kserve", name="other")
         assert not can(api, operator, "get", "", "secrets", other_namespace)
         assert not can(api, operator, "delete", "batch", "jobs", other_namespace)
         assert not can(api, operator, "create", "apps", "deployments", other_namespace)
+        assert not can(api, operator, "update", "serving.kserve.io", "inferenceservices", other_namespace)
         assert not can(api, operator, "delete", "leadscoring.io", "leadscoringmodels", other_namespace)
 
 

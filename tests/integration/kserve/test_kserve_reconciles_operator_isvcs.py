@@ -21,8 +21,7 @@ from leadscore.api.leadscoringmodel import (
 )
 from leadscore.operator.builders import inference_service_manifest, plan_serving
 from leadscore.operator.deployment_mode import DEPLOYMENT_MODE_ANNOTATION, KNATIVE, STANDARD
-from leadscore.operator.kube import Kube
-from leadscore.operator.model_reconciler import covers, write_isvc
+from leadscore.operator.kube import FIELD_MANAGER, Kube
 from leadscore.operator.observe import observe_isvc
 from leadscore.operator.settings import OperatorSettings
 from support.kserve import INGRESS_DOMAIN
@@ -66,9 +65,14 @@ def render(namespace: str, model_spec: LeadScoringModelSpec, model_status: LeadS
 
 
 def apply(cluster, manifest: dict) -> dict:
-    """Create or replace it the way the operator does (write_isvc): through KServe's webhooks."""
-    kube = Kube(cluster.api)
-    return write_isvc(kube, kube.read_isvc(cluster.namespace, "m"), manifest)
+    """Server-side apply it the way the operator does (Kube.apply_isvc): through KServe's webhooks."""
+    return Kube(cluster.api).apply_isvc(copy.deepcopy(manifest))
+
+
+def managers(obj: dict, subresource: str = "") -> dict[str, Any]:
+    """Field managers of ``obj`` (its main resource or ``subresource``) and the fields each owns."""
+    return {entry["manager"]: entry.get("fieldsV1", {}) for entry in obj["metadata"].get("managedFields", [])
+            if entry.get("subresource", "") == subresource}
 
 
 def apps(cluster):
@@ -99,9 +103,10 @@ def test_first_version_is_admitted_and_reconciled_into_a_deployment_service_and_
     desired = render(ns, spec(), status(ns, "v1", active_version="v1"))
     admitted = apply(cluster, desired)
     # KServe's defaulting webhook ran on create: it wrote the cluster's mode onto the object,
-    # and changed nothing the operator set (else the operator would replace it on every pass)
+    # and applying the same manifest again changes nothing (no churn on every pass)
     assert admitted["metadata"]["annotations"][DEPLOYMENT_MODE_ANNOTATION] == STANDARD
-    assert covers(admitted, desired)
+    again = apply(cluster, desired)
+    assert again["metadata"]["resourceVersion"] == admitted["metadata"]["resourceVersion"]
     pod = predictor_pod(cluster, uri(ns, "v1"))
     isvc = cluster.get(PLURAL, "m", group=GROUP, version=VERSION)
     assert isvc["status"]["clusterServingRuntimeName"] == "leadscore"  # chosen for format `leadscore`
@@ -142,6 +147,28 @@ def test_first_version_is_admitted_and_reconciled_into_a_deployment_service_and_
     ports = {p.name: p for p in service.spec.ports}
     assert (ports["http1"].port, ports["http1"].target_port) == (80, 9081)
     assert (ports["grpc-port"].target_port, ports["grpc-port"].app_protocol) == (8081, "kubernetes.io/h2c")
+
+
+def test_apply_changes_the_operators_fields_and_leaves_another_managers_alone(model_namespace):
+    """Server-side apply: a field another manager set (here a label and the predictor's timeout, as a
+    user's kubectl or KServe itself could) survives the operator's next apply, which still changes
+    every field the operator owns, and drops those it no longer sets (the experiment annotation)."""
+    cluster, ns = model_namespace, model_namespace.namespace
+    binding = ExperimentBinding(name="x", assignment="sticky", control="v1", treatment="v2", traffic_percent=30)
+    apply(cluster, render(ns, spec(), status(ns, "v1", "v2", active_version="v1", experiment=binding)))
+    cluster.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, ns, PLURAL, "m", {"metadata": {"labels": {"team": "sales"}},
+                                          "spec": {"predictor": {"timeout": 77}}}, field_manager="someone-else")
+    updated = apply(cluster, render(ns, spec(), status(ns, "v1", "v2", active_version="v2")))
+    predictor = updated["spec"]["predictor"]
+    assert predictor["model"]["storageUri"] == uri(ns, "v2") and predictor["timeout"] == 77
+    assert updated["metadata"]["labels"]["team"] == "sales"
+    assert updated["metadata"]["labels"]["leadscoring.io/version"] == "v2"
+    assert "leadscoring.io/experiment" not in updated["metadata"]["annotations"]
+    owners = managers(updated)
+    assert "f:storageUri" in owners[FIELD_MANAGER]["f:spec"]["f:predictor"]["f:model"]
+    assert "f:timeout" in owners["someone-else"]["f:spec"]["f:predictor"]
+    assert "f:timeout" not in owners[FIELD_MANAGER]["f:spec"]["f:predictor"]
 
 
 def test_new_version_update_passes_the_webhooks_and_rolls_the_deployment(model_namespace):

@@ -72,6 +72,38 @@ def test_sticky_experiment_promotes_the_winner_when_the_collector_shows_a_lift(c
     eventually(lambda: deployment_serves(cluster, "m", "/m/v2/", ab=False), what="KServe rolled out v2 alone")
 
 
+def writers(obj, *, subresource="", field="f:spec"):
+    """Field managers that own ``field`` of ``obj`` (of its main resource or a subresource)."""
+    return {e["manager"] for e in obj["metadata"].get("managedFields", [])
+            if e.get("subresource", "") == subresource and field in e.get("fieldsV1", {})}
+
+
+def test_the_models_handlers_alone_write_the_model_and_its_isvc_when_an_experiment_promotes(
+        cluster, collector, operator):
+    """The experiment states its claim and its winner on its own status; the model's handlers (kopf's
+    field manager) serve and promote it, and server-side apply it to the InferenceService."""
+    from leadscore.operator.kube import FIELD_MANAGER
+
+    two_versions(cluster)
+    collector.summaries[(cluster.namespace, "o")] = summary(cluster.namespace, "o", (300, 30), (300, 33))
+    cluster.create(ABX, experiment("o", "v1", "v2", percent=40))
+    eventually(lambda: cluster.status(ABX, "o").get("phase") == "Running", what="experiment Running")
+    claim = cluster.status(ABX, "o")["claim"]
+    assert claim == {"assignment": "sticky", "control": "v1", "treatment": "v2", "trafficPercent": 40}
+    assert cluster.status(LSM, "m")["experiment"] == {**claim, "name": "o"}
+    assert model_env(cluster)["LEADSCORE_AB_TREATMENT_PERCENT"] == "40"
+    cluster.patch(ABX, "o", {"spec": {"stopped": True, "winner": "treatment"}})
+    eventually(lambda: cluster.status(LSM, "m").get("activeVersion") == "v2", what="v2 promoted")
+    status = cluster.status(ABX, "o")
+    assert "claim" not in status and status["winnerVersion"] == "v2"
+    eventually(lambda: cluster.isvc("m")["spec"]["predictor"]["model"]["storageUri"].endswith("/m/v2/")
+               and "LEADSCORE_AB_EXPERIMENT" not in model_env(cluster), what="ISVC serves v2 alone")
+    assert writers(cluster.get(LSM, "m"), subresource="status", field="f:status") == {"kopf"}
+    isvc = cluster.isvc("m")
+    assert writers(isvc) == {FIELD_MANAGER}
+    assert writers(isvc, field="f:metadata") >= {FIELD_MANAGER}
+
+
 def deployment_serves(cluster, name, suffix, *, ab):
     """KServe's predictor Deployment downloads ``suffix``'s artifact, with or without A/B arms."""
     from kubernetes import client

@@ -225,7 +225,7 @@ NAMESPACED_GRANTS = {  # operator/CONTRACT.md, "RBAC the operator needs"
     ("batch", "jobs"): {"get", "list", "watch", "create"},
     ("", "pods"): {"get", "list"},
     ("", "events"): {"create"},
-    ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "update"},
+    ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "patch"},
 }
 DISCOVERY = {("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"}}
 PEERING_VERBS = {"get", "list", "watch", "patch"}

@@ -147,30 +147,22 @@ class FakeKube:
         self.config_maps[("kserve", "inferenceservice-config")] = {
             "deploy": json.dumps({"defaultDeploymentMode": mode})}
 
-    def create_isvc(self, manifest):
-        self.writes.append("create isvc")
-        self.isvcs[manifest["metadata"]["name"]] = {**manifest, "metadata": {**manifest["metadata"],
-                                                                              "resourceVersion": self._version()}}
-        return self.isvcs[manifest["metadata"]["name"]]
-
-    def replace_isvc(self, manifest):
-        self.writes.append("replace isvc")
-        self.isvcs[manifest["metadata"]["name"]] = manifest
-        return manifest
+    def apply_isvc(self, manifest):
+        """Server-side apply as the operator's only manager: its fields replace the ones it set
+        before; the resourceVersion moves only when something changed."""
+        name = manifest["metadata"]["name"]
+        current = self.isvcs.get(name)
+        if current is not None and {k: v for k, v in current.items() if k != "status"} == \
+                {**manifest, "metadata": {**manifest["metadata"], "resourceVersion": current["metadata"].get(
+                    "resourceVersion")}}:
+            return current
+        self.writes.append("apply isvc")
+        self.isvcs[name] = {**manifest, "metadata": {**manifest["metadata"], "resourceVersion": self._version()},
+                            **({"status": current["status"]} if current and "status" in current else {})}
+        return self.isvcs[name]
 
     def read_model(self, namespace, name):
         return self.models.get(name)
-
-    def patch_model_status(self, namespace, name, status, resource_version=None):
-        from kubernetes.client.exceptions import ApiException
-
-        model = self.models[name]
-        if resource_version is not None and resource_version != model["metadata"]["resourceVersion"]:
-            raise ApiException(status=409, reason="Conflict")
-        merged = {**(model.get("status") or {}), **status}
-        model["status"] = {k: v for k, v in merged.items() if v is not None}
-        model["metadata"]["resourceVersion"] = self._version()
-        return model
 
 
 @pytest.fixture

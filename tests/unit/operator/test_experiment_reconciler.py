@@ -1,4 +1,6 @@
-"""The experiment reconcile pass over an in-memory cluster, with the collector's summary faked."""
+"""The experiment reconcile pass over an in-memory cluster, with the collector's summary faked.
+Each ``run`` plays the operator: the experiment's pass writes its own status; the model's pass
+(the only writer of the model and its InferenceService) follows the experiment's claim."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 from leadscore.api.abexperiment import ABExperimentSpec
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
 from leadscore.api.summary import ExperimentSummary, ServingSplit
-from leadscore.operator.experiment_reconciler import arms_problem, context_from, reconcile_experiment
+from leadscore.operator import model_reconciler
+from leadscore.operator.claims import arms_problem, intent_of
+from leadscore.operator.experiment_reconciler import claim_for, context_from, reconcile_experiment
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -41,11 +45,37 @@ def summary(control, treatment):
         "treatment": {"exposures": treatment[0], "conversions": treatment[1]}})
 
 
-def run(kube, settings, exp, fetch):
+def experiment_pass(kube, settings, exp, fetch):
     ctx = context_from(kube, settings, exp)
     ctx.now = NOW
     patch = reconcile_experiment(ctx, fetch)
     exp["status"] = {k: v for k, v in {**exp["status"], **patch}.items() if v is not None}
+    return ctx
+
+
+def model_pass(kube, settings, *experiments):
+    """The model's reconciler following its experiments' claims (the operator's index)."""
+    model = kube.models.get("m")
+    if model is None:
+        return None
+    ctx = model_reconciler.context_from(kube, settings, model,
+                                        experiments=[intent_of(e["metadata"], e["status"]) for e in experiments])
+    before = ctx.status.model_copy(deep=True)
+    model_reconciler.follow_experiments(ctx)
+    model_reconciler.ensure_serving(ctx)
+    patch = model_reconciler.status_patch(before, ctx.status)
+    model["status"] = {k: v for k, v in {**model["status"], **patch}.items() if v is not None}
+    return ctx
+
+
+def run(kube, settings, exp, fetch, *others):
+    """An experiment pass, the model's pass, and the experiment's again when the model just
+    started serving it (the operator's follow-model timer)."""
+    ctx = experiment_pass(kube, settings, exp, fetch)
+    model_pass(kube, settings, exp, *others)
+    bound = (kube.models.get("m", {}).get("status") or {}).get("experiment") or {}
+    if bound.get("name") == exp["metadata"]["name"] and not exp["status"].get("started"):
+        ctx = experiment_pass(kube, settings, exp, fetch)
     return ctx
 
 
@@ -120,9 +150,10 @@ def test_stopping_with_the_serving_control_as_winner_keeps_it_and_its_rollback_t
 def test_stopping_a_waiting_experiment_with_a_winner_promotes_nothing(kube, settings):
     kube.models["m"] = model_body(experiment={"name": "other", "assignment": "sticky", "control": "v1",
                                               "treatment": "v2", "trafficPercent": 50})
+    other = claiming("other")
     exp = experiment_body()
     exp["spec"] |= {"stopped": True, "winner": "treatment"}
-    ctx = run(kube, settings, exp, summary((0, 0), (0, 0)))
+    ctx = run(kube, settings, exp, summary((0, 0), (0, 0)), other)
     assert kube.models["m"]["status"]["activeVersion"] == "v1"
     assert kube.models["m"]["status"]["experiment"]["name"] == "other"
     assert "not promoted: the experiment did not hold model m's traffic" in ctx.events[0].message
@@ -173,13 +204,53 @@ def test_experiment_asks_for_a_version_count_only_when_kserve_splits_the_traffic
     assert asked == [expected if counted_by_version else None]
 
 
-def test_experiment_waits_when_another_one_holds_the_model(kube, settings):
+def claiming(name):
+    """An experiment that holds (or wants) the model: its status states its claim."""
+    exp = experiment_body(name=name)
+    exp["metadata"]["creationTimestamp"] = "2026-03-01T00:00:00Z"
+    exp["status"] = {"claim": claim_for(ABExperimentSpec.model_validate(exp["spec"])).to_wire(),
+                     "started": "2026-03-01T00:00:00Z"}
+    return exp
+
+
+def test_experiment_waits_when_another_one_holds_the_model_and_starts_when_it_ends(kube, settings):
     kube.models["m"] = model_body(experiment={"name": "other", "assignment": "sticky", "control": "v1",
                                               "treatment": "v2", "trafficPercent": 50})
+    other = claiming("other")
+    exp = experiment_body()
+    run(kube, settings, exp, summary((0, 0), (0, 0)), other)
+    assert exp["status"]["phase"] == "Pending" and exp["status"]["claim"]["trafficPercent"] == 50
+    assert kube.models["m"]["status"]["experiment"]["name"] == "other"
+    other["status"] |= {"claim": None, "winnerVersion": "v2"}  # the other one concluded: v2 won
+    run(kube, settings, exp, summary((0, 0), (0, 0)), other)
+    status = kube.models["m"]["status"]
+    assert (status["experiment"]["name"], status["activeVersion"]) == ("x", "v2")
+    assert exp["status"]["phase"] == "Running"
+
+
+def test_model_serves_the_oldest_claim_first_when_two_experiments_want_it(kube, settings):
+    kube.models["m"] = model_body()
+    young, old = claiming("young"), claiming("old")
+    young["metadata"]["creationTimestamp"] = "2026-03-01T00:00:01Z"
+    model_pass(kube, settings, young, old)
+    assert kube.models["m"]["status"]["experiment"]["name"] == "old"
+
+
+def test_deleting_the_experiment_lets_the_model_go_without_promoting(kube, settings):
+    kube.models["m"] = model_body()
     exp = experiment_body()
     run(kube, settings, exp, summary((0, 0), (0, 0)))
-    assert exp["status"]["phase"] == "Pending"
-    assert kube.models["m"]["status"]["experiment"]["name"] == "other"
+    assert kube.models["m"]["status"]["experiment"]["name"] == "x"
+    ctx = model_pass(kube, settings)  # gone from the index
+    assert "experiment" not in kube.models["m"]["status"] and kube.models["m"]["status"]["activeVersion"] == "v1"
+    assert [e.reason for e in ctx.events] == ["ExperimentReleased"]
+    assert "LEADSCORE_AB_EXPERIMENT" not in str(kube.isvcs["m"]["spec"])
+
+
+def test_model_does_not_serve_a_claim_that_became_impossible(kube, settings):
+    kube.models["m"] = model_body(pinned="v1")
+    model_pass(kube, settings, claiming("x"))
+    assert "experiment" not in kube.models["m"]["status"]
 
 
 def test_experiment_is_pending_when_its_model_does_not_exist(kube, settings):
@@ -199,7 +270,7 @@ def test_arms_problem_names_the_reason_when_the_split_is_impossible(model_kwargs
 
     body = model_body(**model_kwargs)
     spec = ABExperimentSpec.model_validate({**experiment_body()["spec"], **spec_changes})
-    found = arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
+    found = arms_problem("m", claim_for(spec), LeadScoringModelSpec.model_validate(body["spec"]),
                          LeadScoringModelStatus.model_validate(body["status"]), "Knative")
     assert found is not None and found[0] == reason
 
@@ -235,24 +306,5 @@ def test_arms_problem_allows_the_rules_baseline_when_assignment_is_random():
     body = model_body()
     spec = ABExperimentSpec.model_validate({**experiment_body(assignment="random")["spec"],
                                             "control": {"version": "rules"}})
-    assert arms_problem(spec, LeadScoringModelSpec.model_validate(body["spec"]),
+    assert arms_problem("m", claim_for(spec), LeadScoringModelSpec.model_validate(body["spec"]),
                         LeadScoringModelStatus.model_validate(body["status"]), "Standard") is None
-
-
-def test_claim_is_retried_when_the_model_changed_under_it(kube, settings):
-    import kopf
-    from kubernetes.client.exceptions import ApiException
-
-    kube.models["m"] = model_body()
-    real_patch = kube.patch_model_status
-
-    def conflicting(namespace, name, status, resource_version=None):
-        kube.patch_model_status = real_patch  # the retry finds a fresh resourceVersion
-        raise ApiException(status=409, reason="Conflict")
-
-    kube.patch_model_status = conflicting
-    exp = experiment_body()
-    with pytest.raises(kopf.TemporaryError, match="model m changed while claiming it"):
-        run(kube, settings, exp, summary((0, 0), (0, 0)))
-    run(kube, settings, exp, summary((0, 0), (0, 0)))
-    assert kube.models["m"]["status"]["experiment"]["name"] == "x"

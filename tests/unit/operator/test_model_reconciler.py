@@ -85,7 +85,7 @@ def test_success_records_promotes_and_serves_the_version_when_job_completes(kube
     kube.isvcs["m"]["status"] = {"url": "http://m", "conditions": [{"type": "Ready", "status": "True"}]}
     run(kube, settings, model)
     assert (model["status"]["phase"], model["status"]["endpoint"]) == ("Ready", "http://m")
-    assert kube.writes.count("create isvc") == 1 and "replace isvc" not in kube.writes
+    assert kube.writes.count("apply isvc") == 1  # unchanged applies change nothing
 
 
 def test_each_version_records_its_own_tier_cutoffs_in_status_when_trained(kube, settings):
@@ -217,76 +217,6 @@ def test_status_patch_holds_only_changed_fields_when_computed():
     before = LeadScoringModelStatus(active_version="v1", endpoint="http://m")
     after = before.model_copy(update={"endpoint": None, "latest_version": "v2"})
     assert status_patch(before, after) == {"endpoint": None, "latestVersion": "v2"}
-
-
-def test_isvc_is_left_alone_when_kserve_only_added_defaults():
-    from leadscore.operator.model_reconciler import covers
-
-    desired = {"spec": {"predictor": {"model": {"storageUri": "s3://a/v1/", "env": [{"name": "A", "value": "1"}]}}}}
-    defaulted = {"spec": {"predictor": {"model": {"storageUri": "s3://a/v1/", "protocolVersion": "v1",
-                                                   "env": [{"name": "A", "value": "1"}]}, "timeout": 60}}}
-    assert covers(defaulted, desired)
-    assert not covers(defaulted, {"spec": {"predictor": {"model": {"storageUri": "s3://a/v2/"}}}})
-    assert not covers(defaulted, {"spec": {"predictor": {"model": {"env": []}}}})
-
-
-def test_isvc_replacement_keeps_live_metadata_and_drops_a_finished_experiment_when_merged():
-    from leadscore.operator.model_reconciler import merged_isvc
-
-    current = {"metadata": {"name": "m", "resourceVersion": "7", "labels": {"team": "sales"},
-                            "annotations": {"leadscoring.io/experiment": "x", "note": "keep"}},
-               "spec": {"predictor": {"canaryTrafficPercent": 30}}, "status": {"url": "http://m"}}
-    desired = {"metadata": {"name": "m", "labels": {"leadscoring.io/version": "v2"}},
-               "spec": {"predictor": {"model": {"storageUri": "s3://a/v2/"}}}}
-    merged = merged_isvc(current, desired)
-    assert merged["metadata"]["resourceVersion"] == "7"
-    assert merged["metadata"]["labels"] == {"team": "sales", "leadscoring.io/version": "v2"}
-    assert merged["metadata"]["annotations"] == {"note": "keep"}
-    assert merged["spec"] == desired["spec"]
-
-
-def _isvc(uri: str, resource_version: str) -> dict:
-    return {"metadata": {"name": "m", "namespace": "ns", "resourceVersion": resource_version, "labels": {}},
-            "spec": {"predictor": {"model": {"storageUri": uri}}}}
-
-
-def test_isvc_write_rereads_and_retries_when_kserve_wrote_it_in_between(kube):
-    from kubernetes.client.exceptions import ApiException
-
-    from leadscore.operator.model_reconciler import write_isvc
-
-    kube.isvcs["m"] = _isvc("s3://b/v1/", "2")  # KServe added its finalizer: resourceVersion moved on
-    replace, conflicts = kube.replace_isvc, []
-
-    def replace_checking_version(manifest):
-        if manifest["metadata"]["resourceVersion"] != kube.isvcs["m"]["metadata"]["resourceVersion"]:
-            conflicts.append(manifest["metadata"]["resourceVersion"])
-            raise ApiException(status=409, reason="Conflict")
-        return replace(manifest)
-
-    kube.replace_isvc = replace_checking_version
-    written = write_isvc(kube, _isvc("s3://b/v1/", "1"), _isvc("s3://b/v2/", "ignored"))
-    assert conflicts == ["1"]
-    assert written["spec"]["predictor"]["model"]["storageUri"] == "s3://b/v2/"
-
-
-def test_isvc_write_gives_up_after_repeated_conflicts(kube):
-    import pytest
-    from kubernetes.client.exceptions import ApiException
-
-    from leadscore.operator.model_reconciler import ISVC_WRITE_ATTEMPTS, write_isvc
-
-    kube.isvcs["m"] = _isvc("s3://b/v1/", "1")
-    calls = []
-
-    def always_conflict(manifest):
-        calls.append(manifest)
-        raise ApiException(status=409, reason="Conflict")
-
-    kube.replace_isvc = always_conflict
-    with pytest.raises(ApiException):
-        write_isvc(kube, kube.isvcs["m"], _isvc("s3://b/v2/", "x"))
-    assert len(calls) == ISVC_WRITE_ATTEMPTS
 
 
 # --- a training whose pod cannot start ------------------------------------------------------------
