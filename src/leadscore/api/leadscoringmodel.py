@@ -23,6 +23,9 @@ Algorithm = Literal["lr", "xgboost", "lightgbm", "catboost"]
 DataFormat = Literal["csv", "parquet"]
 """A lead table's file format (``leadscore.data.load_dataset``, ``--format``)."""
 ALGORITHMS: tuple[Algorithm, ...] = ("lr", "xgboost", "lightgbm", "catboost")
+TEXT_MAX_FEATURES = 50
+"""Default TF-IDF vocabulary size per declared text column (seed 001 used 100 for titles, 200 for
+descriptions; lead notes are shorter, and every column is a feature each model must weigh)."""
 
 CRON_PATTERN = (
     r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
@@ -56,6 +59,14 @@ class DatasetSpec(ApiModel):
                     "is refused while they are present, unless allowLeaky.")
     allow_leaky: bool = Field(False, description="Train despite leaky columns, recording warnings "
                                                  "in the model card instead of failing.")
+    text_columns: list[str] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Free-text columns (notes, inquiries) encoded in full: TF-IDF over a bounded vocabulary, "
+                    "keyword flags, e-mail/phone patterns, money amounts and years. Other text columns give "
+                    "their length only.")
+    text_max_features: int = Field(TEXT_MAX_FEATURES, ge=1, le=1000,
+                                   description="TF-IDF vocabulary size per text column (most frequent training "
+                                               "words, English stop words left out).")
 
 
 class TrainingSpec(ApiModel):

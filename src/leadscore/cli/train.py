@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from leadscore.api.leadscoringmodel import DataFormat, Vertical
+from leadscore.api.leadscoringmodel import TEXT_MAX_FEATURES, DataFormat, Vertical
 from leadscore.api.wire import Device
 from leadscore.cli.help import example
 from leadscore.errors import ConfigError, Location, one_line
@@ -30,6 +30,11 @@ def _train(
     exclude: list[str] = typer.Option([], "--exclude", help="Columns never used (comma-separated, repeatable)."),
     post_outcome: list[str] = typer.Option([], "--post-outcome",
                                            help="Columns filled after the outcome (refused unless --allow-leaky)."),
+    text_col: list[str] = typer.Option([], "--text-col", "--text-column",
+                                       help="Free-text columns to encode in full: TF-IDF terms, keyword flags, "
+                                            "e-mail/phone patterns, amounts, years (comma-separated, repeatable)."),
+    text_max_features: int = typer.Option(TEXT_MAX_FEATURES, "--text-max-features",
+                                          help="TF-IDF vocabulary size per text column."),
     algorithms: str = typer.Option("lr,xgboost,lightgbm,catboost", "--algorithms",
                                    help="Comma-separated: lr, xgboost, lightgbm, catboost."),
     trials: int = typer.Option(20, "--trials", help="Optuna trials per algorithm (0: default hyper-parameters only)."),
@@ -77,7 +82,8 @@ def _train(
     from leadscore.trainer.report import print_summary
 
     config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
-                          exclude=exclude, post_outcome=post_outcome, algorithms=algorithms, trials=trials,
+                          exclude=exclude, post_outcome=post_outcome, text_col=text_col,
+                          text_max_features=text_max_features, algorithms=algorithms, trials=trials,
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
@@ -111,7 +117,8 @@ def _train(
 
 def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
                  exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
-                 leak_threshold: float, scoring: str | None = None, **options: Any) -> TrainConfig:
+                 leak_threshold: float, scoring: str | None = None, text_col: list[str] | None = None,
+                 text_max_features: int = TEXT_MAX_FEATURES, **options: Any) -> TrainConfig:
     """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
     the trainer's command line (what the operator's Job passes) to the trainer's input."""
     from pydantic import ValidationError as PydanticError
@@ -126,8 +133,9 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=exclude, post_outcome=post_outcome,
-                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
+                                exclude=exclude, post_outcome=post_outcome, text_columns=text_col or [],
+                                text_max_features=text_max_features, allow_leaky=allow_leaky,
+                                leak_threshold=leak_threshold),
         )
     except PydanticError as exc:
         raise ConfigError(one_line(exc, _flag)) from None
@@ -223,7 +231,7 @@ def _progress(done: int, total: int) -> None:
 def register(app: typer.Typer) -> None:
     app.command("train", epilog=example(
         "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
-        "    --trials 10 --output models/v1 --version v1"))(_train)
+        "    --text-col inquiry --trials 10 --output models/v1 --version v1"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(
