@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadscore.data import DatasetSpec, drop_ground_truth, synth, validate
+from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth, validate
 from leadscore.features import FeatureSpec, LeadFeatures
 from leadscore.features.contract import MAX_TEXT_CHARS
 from leadscore.features.text import TextTermsEncoder, amounts, fit_text_terms, has_phone, years
@@ -145,10 +145,11 @@ def test_missing_text_encodes_as_no_words_no_flags_no_numbers(fitted: LeadFeatur
 
 def test_vocabulary_is_learnt_from_training_rows_only() -> None:
     train = pd.DataFrame({"inquiry": ["alpha beta"] * 10 + [None] * 5, "x": np.arange(15.0)})
-    spec = DatasetSpec(target="y", text_columns=["inquiry"])
-    clean, schema = validate(train.assign(y=[0, 1] * 7 + [0]), spec)
-    features = LeadFeatures(schema).fit(clean.drop(columns=["y"]))
-    assert features.spec_.encoders[-1].vocabulary == ["alpha", "beta"]
+    schema = infer_schema(train.assign(y=[0, 1] * 7 + [0]), DatasetSpec(target="y", text_columns=["inquiry"]))
+    assert schema.column("inquiry").role == "text" and schema.column("inquiry").declared
+    features = LeadFeatures(schema).fit(train)
+    terms = next(e for e in features.spec_.encoders if isinstance(e, TextTermsEncoder))
+    assert terms.vocabulary == ["alpha", "beta"]
     later = features.transform(pd.DataFrame({"inquiry": ["gamma gamma"], "x": [1.0]}))
     assert not later[0, features.feature_names_out_.tolist().index("inquiry__tfidf=alpha")]
 
