@@ -120,12 +120,13 @@ class TextTermsEncoder(BaseModel):
         """The features of one text (the one function both paths run)."""
         text = text[:MAX_TEXT_CHARS].lower()
         tokens = TOKEN.findall(text)
+        counts = Counter(i for i in map(self._index.get, tokens) if i is not None)
+        found = sorted(counts)  # a fixed summation order: the same norm on every path
+        raw = [(1.0 + math.log(counts[index])) * self.idf[index] for index in found]
+        norm = math.sqrt(sum(w * w for w in raw))
         weights = [0.0] * len(self.vocabulary)
-        for index, count in Counter(i for i in map(self._index.get, tokens) if i is not None).items():
-            weights[index] = (1.0 + math.log(count)) * self.idf[index]
-        norm = math.sqrt(sum(w * w for w in weights))
-        if norm > 0.0:
-            weights = [w / norm for w in weights]
+        for index, weight in zip(found, raw, strict=True):
+            weights[index] = weight / norm
         joined = f" {' '.join(tokens)} "
         flags = [float(any(f" {word} " in joined for word in group)) for group in self.keywords.values()]
         contacts = [float(EMAIL.search(text) is not None), float(has_phone(text))]
