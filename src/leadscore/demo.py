@@ -160,7 +160,8 @@ def train(options: DemoOptions, history: Path) -> Path:
 
     output = options.workdir / "models" / "v1"
     summary = _run(_leadscore("train", "--data", str(history), "--target", synth.TARGET, "--id-col", synth.ID_COLUMN,
-                    "--time-col", synth.TIME_COLUMN, "--algorithms", "lr,xgboost,lightgbm,catboost",
+                    "--time-col", synth.TIME_COLUMN, "--text-col", synth.TEXT_COLUMN,
+                    "--algorithms", "lr,xgboost,lightgbm,catboost",
                     "--trials", str(options.trials), "--time-budget", str(options.time_budget),
                     "--seed", str(options.seed), "--model-name", f"demo-{options.vertical}",
                     "--vertical", options.vertical,

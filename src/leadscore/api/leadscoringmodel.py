@@ -40,6 +40,9 @@ def check_fractions(validation: float, test: float) -> None:
     """The CR's and the trainer's rule: at least 40 % of the rows train."""
     if validation + test > MAX_HELD_OUT + 1e-9:
         raise ValueError(f"{FRACTIONS_TOO_LARGE}: got {validation:g} + {test:g}")
+TEXT_MAX_FEATURES = 50
+"""Default TF-IDF vocabulary size per declared text column (seed 001 used 100 for titles, 200 for
+descriptions; lead notes are shorter, and every column is a feature each model must weigh)."""
 
 CRON_PATTERN = (
     r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
@@ -78,6 +81,14 @@ class DatasetSpec(ApiModel):
                           "columns, or a target_score column) mapped to a score in [0, 1] (seed 001's values by "
                           "default; targets: {} uses them). Calibration, model selection and every metric still "
                           "use the binary targetColumn. Unset: the binary outcome only (docs/trainer.md).")
+    text_columns: list[str] = Field(
+        default_factory=list, max_length=20, json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Free-text columns (notes, inquiries) encoded in full: TF-IDF over a bounded vocabulary, "
+                    "keyword flags, e-mail/phone patterns, money amounts and years. Other text columns give "
+                    "their length only.")
+    text_max_features: int = Field(TEXT_MAX_FEATURES, ge=1, le=1000,
+                                   description="TF-IDF vocabulary size per text column (most frequent training "
+                                               "words, English stop words left out).")
 
 
 class TrainingSpec(ApiModel):

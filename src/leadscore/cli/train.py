@@ -14,6 +14,7 @@ import typer
 from leadscore.api.leadscoringmodel import (
     ALGORITHMS,
     DEFAULT_ALGORITHMS,
+    TEXT_MAX_FEATURES,
     TEST_FRACTION,
     VALIDATION_FRACTION,
     DataFormat,
@@ -37,6 +38,11 @@ def _train(
     exclude: list[str] = typer.Option([], "--exclude", help="Columns never used (comma-separated, repeatable)."),
     post_outcome: list[str] = typer.Option([], "--post-outcome",
                                            help="Columns filled after the outcome (refused unless --allow-leaky)."),
+    text_col: list[str] = typer.Option([], "--text-col", "--text-column",
+                                       help="Free-text columns to encode in full: TF-IDF terms, keyword flags, "
+                                            "e-mail/phone patterns, amounts, years (comma-separated, repeatable)."),
+    text_max_features: int = typer.Option(TEXT_MAX_FEATURES, "--text-max-features",
+                                          help="TF-IDF vocabulary size per text column."),
     algorithms: str = typer.Option(",".join(DEFAULT_ALGORITHMS), "--algorithms",
                                    help="Comma-separated: " + ", ".join(ALGORITHMS) + " (randomforest and mlp "
                                         "are opt-in)."),
@@ -100,7 +106,8 @@ def _train(
     from leadscore.trainer.report import print_summary
 
     config = train_config(data=data, target=target, output=output, id_col=id_col, time_col=time_col,
-                          exclude=exclude, post_outcome=post_outcome, algorithms=algorithms, trials=trials,
+                          exclude=exclude, post_outcome=post_outcome, text_col=text_col,
+                          text_max_features=text_max_features, algorithms=algorithms, trials=trials,
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
                           params=params, valid_fraction=valid_fraction, test_fraction=test_fraction,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
@@ -136,7 +143,8 @@ def _train(
 def train_config(*, data: str, target: str, output: str, id_col: str | None, time_col: str | None,
                  exclude: list[str], post_outcome: list[str], data_format: str | None, allow_leaky: bool,
                  leak_threshold: float, scoring: str | None = None, params: str | None = None,
-                 targets: str | None = None,
+                 targets: str | None = None, text_col: list[str] | None = None,
+                 text_max_features: int = TEXT_MAX_FEATURES,
                  **options: Any) -> TrainConfig:
     """The ``train`` command's parsed options as a validated ``TrainConfig``: the one mapping from
     the trainer's command line (what the operator's Job passes) to the trainer's input."""
@@ -164,8 +172,9 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
         return TrainConfig(
             data=data, format=data_format, output=output, **options,
             dataset=DatasetSpec(target=target, id_column=id_col, time_column=time_col,
-                                exclude=exclude, post_outcome=post_outcome,
-                                allow_leaky=allow_leaky, leak_threshold=leak_threshold),
+                                exclude=exclude, post_outcome=post_outcome, text_columns=text_col or [],
+                                text_max_features=text_max_features, allow_leaky=allow_leaky,
+                                leak_threshold=leak_threshold),
         )
     except PydanticError as exc:
         raise ConfigError(one_line(exc, _flag)) from None
@@ -261,7 +270,7 @@ def _progress(done: int, total: int) -> None:
 def register(app: typer.Typer) -> None:
     app.command("train", epilog=example(
         "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
-        "    --trials 10 --output models/v1 --version v1",
+        "    --text-col inquiry --trials 10 --output models/v1 --version v1",
         "leadscore train --data leads.csv --target converted --algorithms lr,lightgbm,randomforest,mlp \\",
         "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
         "    --output models/v2"))(_train)

@@ -12,7 +12,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from leadscore.api.leadscoringmodel import TEXT_MAX_FEATURES
 
 from leadscore.api.feedback import FEEDBACK_PREFIX, TARGET_SCORE_COLUMN
 
@@ -64,13 +66,20 @@ class DatasetSpec(BaseModel):
     types: dict[str, DeclarableType] = Field(
         default_factory=dict, description="Declared column types that override inference."
     )
+    text_columns: list[str] = Field(
+        default_factory=list,
+        description="Free-text columns to encode in full (TF-IDF terms, keyword flags, e-mail/phone, amounts); "
+                    "a column declared text in ``types`` counts too. Undeclared text gives its length only.",
+    )
+    text_max_features: int = Field(TEXT_MAX_FEATURES, ge=1, le=1000,
+                                   description="TF-IDF vocabulary size per declared text column.")
     allow_leaky: bool = Field(False, description="Keep leaky columns, recording warnings instead.")
     leak_threshold: float = Field(
         0.9, gt=0.5, le=1.0,
         description="Single-column holdout ROC-AUC at or above which a column is refused.",
     )
 
-    @field_validator("exclude", "post_outcome", mode="before")
+    @field_validator("exclude", "post_outcome", "text_columns", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         """Accept the CLI's "a,b,c", repeated or not, as well as a list."""
@@ -78,6 +87,16 @@ class DatasetSpec(BaseModel):
         if isinstance(values, list) and all(isinstance(v, str) for v in values):
             return [part.strip() for v in values for part in v.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _text_columns_are_features(self) -> DatasetSpec:
+        """A text column cannot also be the target, id or time, nor be declared another type."""
+        for name in self.text_columns:
+            if name in (self.target, self.id_column, self.time_column):
+                raise ValueError(f"text column {name!r} is the dataset's target, id or time column")
+            if self.types.get(name, "text") != "text":
+                raise ValueError(f"text column {name!r} is also declared {self.types[name]}")
+        return self
 
 
 class ColumnSchema(BaseModel):
@@ -250,6 +269,8 @@ def infer_schema(df: pd.DataFrame, spec: DatasetSpec) -> DatasetSchema:
             role = "time"
         elif name in spec.types:
             role, declared = spec.types[name], True
+        elif name in spec.text_columns:
+            role, declared = "text", True
         else:
             role = infer_role(series)
         n_unique = int(series.nunique(dropna=True))

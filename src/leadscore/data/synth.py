@@ -5,7 +5,8 @@ from the vertical's name); ``seed`` only draws leads from it, so two seeds give 
 of the same process and a model trained on one can be checked on the other.
 
 The label is drawn from ``true_probability``, a logistic function of the *observed* columns
-(missing values included as their own effect), so a model that learns the function reaches
+(missing values included as their own effect; the free-text ``inquiry`` counts by its sentences,
+phone number, budget and years), so a model that learns the function reaches
 the truth's Brier score and no better. Twelve months of ``created_at`` carry covariate
 drift (more mobile and paid traffic, fewer referrals, over the year) and a mild trend in the
 base rate. ``true_probability`` is listed in ``GROUND_TRUTH_COLUMNS``: the schema always
@@ -28,6 +29,8 @@ VERTICALS: tuple[Vertical, ...] = get_args(Vertical)
 TARGET = "converted"
 ID_COLUMN = "lead_id"
 TIME_COLUMN = "created_at"
+TEXT_COLUMN = "inquiry"
+"""The free-text column whose words carry signal (declared text in the demo)."""
 START = pd.Timestamp("2025-01-01")
 SNAPSHOT = pd.Timestamp("2026-01-15")
 
@@ -57,6 +60,22 @@ _NOTE_PHRASES = [
     "price was a concern", "sent documents by email", "prefers text messages",
     "referred by a friend", "no answer on first call", "interested in bundling",
 ]
+# The lead's own words on the web form, each with its effect on the log-odds: the words carry signal
+# no other column has (the phone number, budget and years add to it), so declaring ``inquiry`` a text
+# column (TF-IDF, keyword flags, patterns, amounts) pays off where its length alone cannot.
+_INQUIRY: tuple[tuple[str, float], ...] = (
+    ("Ready to buy a policy this week.", 0.8),
+    ("Please call me back today.", 0.6),
+    ("Switching from my current provider.", 0.5),
+    ("Need a quote before my renewal.", 0.4),
+    ("What does the basic plan cover?", 0.0),
+    ("Send me more information by mail.", -0.1),
+    ("Comparing prices from several companies.", -0.2),
+    ("Not sure I need this yet.", -0.5),
+    ("Just browsing for now.", -0.6),
+    ("Maybe next year.", -0.7),
+    ("Filled this in by mistake.", -1.2),
+)
 
 
 @dataclass(frozen=True)
@@ -244,6 +263,9 @@ def generate(vertical: Vertical, rows: int, seed: int) -> pd.DataFrame:
     logit += 0.15 * ((hours >= 9) & (hours < 17) & (weekday < 5)) - 0.1 * (weekday >= 5) + 0.15 * (t - 0.5)
     columns["days_since_creation"] = ((SNAPSHOT.to_datetime64() - created) / np.timedelta64(1, "D")).round(1)
     columns["notes"] = _notes(rng, engaged)
+    # a stream of its own, so every other column is what it was before the inquiry existed
+    columns[TEXT_COLUMN], inquiry_logit = _inquiry(np.random.default_rng((seed, 1)), engaged)
+    logit += inquiry_logit
 
     probability = 1 / (1 + np.exp(-(logit + _intercept(logit, profile.positive_rate))))
     columns[TARGET] = (rng.random(rows) < probability).astype(np.int64)
@@ -279,6 +301,39 @@ def _notes(rng: np.random.Generator, engaged: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(count):
         notes[i] = "; ".join(_NOTE_PHRASES[j] for j in order[i, : count[i]]).capitalize() + "."
     return notes
+
+
+def _inquiry(rng: np.random.Generator, engaged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lead's message (30 % leave none) and its effect on the log-odds.
+
+    One or two sentences of ``_INQUIRY`` (engaged leads lean to the keen ones), sometimes a phone
+    number (+0.4), a monthly budget (larger helps) or the years insured so far (more help).
+    """
+    rows = len(engaged)
+    effects = np.array([effect for _, effect in _INQUIRY])
+    weights = np.exp(np.outer(0.6 * engaged, effects))
+    first, second = _categorical(rng, weights), _categorical(rng, weights)
+    two = (rng.random(rows) < 0.35) & (second != first)
+    phone = rng.random(rows) < np.where(engaged > 0, 0.25, 0.1)
+    area, line = rng.integers(200, 990, rows), rng.integers(0, 10000, rows)
+    budget = np.round(np.exp(rng.normal(4.8, 0.6, rows)), -1).clip(10, None)
+    with_budget = rng.random(rows) < 0.25
+    insured = rng.integers(0, 26, rows)
+    with_years = rng.random(rows) < 0.2
+    written = rng.random(rows) < 0.7
+    logit = (effects[first] + two * effects[second] + 0.4 * phone
+             + with_budget * 0.3 * np.log(budget / 120) + with_years * 0.03 * (insured - 5))
+    text = np.empty(rows, dtype=object)
+    for i in np.flatnonzero(written):
+        parts = [_INQUIRY[first[i]][0]] + ([_INQUIRY[second[i]][0]] if two[i] else [])
+        if with_budget[i]:
+            parts.append(f"My budget is about ${budget[i]:,.0f} a month.")
+        if with_years[i]:
+            parts.append(f"Insured for {insured[i]} years so far.")
+        if phone[i]:
+            parts.append(f"Call me at ({area[i]}) 555-{line[i]:04d}.")
+        text[i] = " ".join(parts)
+    return text, np.where(written, logit, 0.0)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

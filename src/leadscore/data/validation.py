@@ -41,6 +41,7 @@ def check_columns(df: pd.DataFrame, spec: DatasetSpec) -> None:
     named += [("excluded column", c) for c in spec.exclude]
     named += [("post-outcome column", c) for c in spec.post_outcome]
     named += [("declared column", c) for c in spec.types]
+    named += [("text column", c) for c in spec.text_columns]
     for what, column in named:
         if column is not None and column not in available:
             shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")

@@ -12,7 +12,9 @@ serving cannot drift apart. Choices, and why:
   target-rate encoding, out-of-fold in ``fit_transform`` (as scikit-learn's TargetEncoder);
 - the time column and other timestamps give UTC hour, day of week, weekend, business hours
   (Mon-Fri 9-17), month and quarter; other timestamps also give days after the time column;
-- free text gives character and word counts only;
+- free text gives character and word counts; a text column the dataset declares (``text_columns``
+  or ``types``) also gets ``TextTermsEncoder``: TF-IDF over at most ``text_max_features`` training
+  words, keyword flags, e-mail/phone patterns, amounts and years (``leadscore.features.text``);
 - contact fields (e-mail, phone, name, address, zip; or their ``has_*`` flags) give presence
   flags and ``contact_completeness``; engagement ratios appear when their columns exist.
 """
@@ -26,9 +28,11 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
+from leadscore.api.leadscoringmodel import TEXT_MAX_FEATURES
 from leadscore.data.schema import DatasetSchema, infer_role, never_a_feature
 from leadscore.features import parsing
 from leadscore.features.contract import InputField
@@ -45,6 +49,7 @@ from leadscore.features.spec import (
     TextEncoder,
     frame_columns,
 )
+from leadscore.features.text import fit_text_terms
 
 __all__ = ["LeadFeatures", "frame_columns", "is_contact_field", "normalized"]
 
@@ -106,12 +111,14 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         target_folds: int = 5,
         smoothing: float = 10.0,
         random_state: int = 0,
+        text_max_features: int = TEXT_MAX_FEATURES,
     ) -> None:
         self.schema = schema
         self.max_onehot = max_onehot
         self.target_folds = target_folds
         self.smoothing = smoothing
         self.random_state = random_state
+        self.text_max_features = text_max_features
 
     def __sklearn_tags__(self) -> Any:
         """Raw lead tables: strings and categories welcome, NaN means missing, float32 out."""
@@ -135,6 +142,13 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             roles.pop(name, None)
         return roles, schema.id_column, schema.time_column
 
+    def _declared_text(self) -> set[str]:
+        """Text columns the dataset declared: these get the full text encoding, not just lengths."""
+        if self.schema is None:
+            return set()
+        schema = DatasetSchema.model_validate(self.schema)
+        return {c.name for c in schema.columns if c.role == "text" and c.declared}
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> LeadFeatures:  # noqa: N803 (scikit-learn's name)
         """Learn encoders from training rows (never validation or test rows)."""
         frame = _as_frame(X)
@@ -152,11 +166,15 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         encoders: list[Encoder] = []
         contact = [name for name, role in roles.items()
                    if role in ("boolean", "categorical", "text", "numeric") and is_contact_field(name)]
+        declared_text = self._declared_text()
         for name, role in roles.items():
             raw = columns.get(name, np.full(n, None, dtype=object))
             field, encoder = self._field(name, role, raw, target, time_field, contact)
             inputs.append(field)
             encoders.extend(encoder)
+            if name in declared_text and name not in contact:
+                encoders.append(fit_text_terms(name, parsing.texts(raw), self.text_max_features,
+                                               ENGLISH_STOP_WORDS))
         if contact:
             kinds = {field.name: field.kind for field in inputs if field.name in contact}
             presence = [name for name in contact if roles[name] != "boolean"]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from leadscore.features import parsing
 from leadscore.features.contract import FieldKind, InputField, RecordError, validate_records
+from leadscore.features.text import TextTermsEncoder
 
 SPEC_VERSION = 1
 OTHER = "__other__"
@@ -371,7 +372,7 @@ class RatioEncoder(BaseModel):
 
 Encoder = Annotated[
     NumericEncoder | BooleanEncoder | OneHotEncoder | FrequencyTargetEncoder | DatetimeEncoder
-    | TextEncoder | ContactEncoder | RatioEncoder,
+    | TextEncoder | TextTermsEncoder | ContactEncoder | RatioEncoder,
     Field(discriminator="type"),
 ]
 

@@ -146,6 +146,10 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         args += ["--exclude", column]
     for column in dataset.post_outcome_columns:
         args += ["--post-outcome", column]
+    for column in dataset.text_columns:
+        args += ["--text-col", column]
+    if dataset.text_columns:
+        args += ["--text-max-features", str(dataset.text_max_features)]
     if dataset.allow_leaky:
         args.append("--allow-leaky")
     if dataset.targets is not None:

@@ -119,7 +119,8 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
     progress.stage(f"{len(clean):,} rows, {schema.positive_rate:.1%} positive; {split.strategy} split "
                    + ", ".join(f"{k} {v:,}" for k, v in split.sizes().items()))
     frame = clean.drop(columns=[target])
-    features = LeadFeatures(schema=schema, random_state=config.seed)
+    features = LeadFeatures(schema=schema, random_state=config.seed,
+                            text_max_features=config.dataset.text_max_features)
     parts = {"train": split.train, "valid": split.valid, "test": split.test}
     x = {"train": features.fit_transform(frame.iloc[split.train], y[split.train])}
     for part in ("valid", "test"):

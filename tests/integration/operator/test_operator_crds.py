@@ -41,6 +41,7 @@ def test_defaults_are_filled_by_the_apiserver_when_fields_are_left_out(cluster):
                                        "priority": "P0"}
     assert (spec["scoring"]["veryLowAction"], spec["scoring"]["veryLowPriority"]) == ("archive", "P3")
     assert spec["retention"] == {"keepVersions": 5}
+    assert spec["dataset"]["textColumns"] == [] and spec["dataset"]["textMaxFeatures"] == 50
     assert "schedule" not in spec
 
 
@@ -55,6 +56,17 @@ def test_training_params_fractions_and_new_families_are_stored_when_applied(clus
     assert (training["validationFraction"], training["testFraction"]) == (0.4, 0.2)
     defaults = cluster.create("leadscoringmodels", _with(MODEL, "metadata.name", "knob-defaults"))["spec"]["training"]
     assert (defaults["validationFraction"], defaults["testFraction"], defaults["params"]) == (0.15, 0.15, {})
+
+
+def test_text_columns_are_stored_and_reach_the_trainer_when_applied(cluster):
+    from leadscore.api.leadscoringmodel import LeadScoringModelSpec
+    from leadscore.operator.builders import trainer_args
+
+    body = _with(_with(MODEL, "spec.dataset.textColumns", ["inquiry", "notes"]), "spec.dataset.textMaxFeatures", 80)
+    stored = cluster.create("leadscoringmodels", body)["spec"]
+    args = trainer_args("ns", "m", "v1", "s3://models/ns/m/v1/", LeadScoringModelSpec.model_validate(stored))
+    assert args[args.index("--text-col"):][:6] == ["--text-col", "inquiry", "--text-col", "notes",
+                                                   "--text-max-features", "80"]
 
 
 def _with(body, path, value):
@@ -72,6 +84,8 @@ STOPPED_WITH_WINNER = _with(_with(EXPERIMENT, "spec.stopped", True), "spec.winne
 BAD = [
     (MODEL, "spec.vertical", "auto", "spec.vertical"),
     (MODEL, "spec.training.gpu", 9, "spec.training.gpu"),
+    (MODEL, "spec.dataset.textMaxFeatures", 0, "spec.dataset.textMaxFeatures"),
+    (MODEL, "spec.dataset.textColumns", ["notes", "notes"], "spec.dataset.textColumns[1]"),
     (MODEL, "spec.training.algorithms", ["lr", "svm"], "spec.training.algorithms[1]"),
     (MODEL, "spec.schedule", {"cron": "every day"}, "spec.schedule.cron"),
     (MODEL, "spec.serving.canaryTrafficPercent", 120, "spec.serving.canaryTrafficPercent"),

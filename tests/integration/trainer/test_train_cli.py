@@ -22,12 +22,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def trained(leads_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """One training shared by the module's tests: LR + LightGBM, two trials each."""
+    """One training shared by the module's tests: LR + LightGBM, two trials each; ``inquiry`` declared text."""
     work = tmp_path_factory.mktemp("train")
     output = work / "models" / "v1"
     process = run_leadscore(
         "train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
-        "--time-col", "created_at", *FAST, "--model-name", "unit-leads", "--version", "v1",
+        "--time-col", "created_at", "--text-col", "inquiry", *FAST, "--model-name", "unit-leads", "--version", "v1",
         "--mlflow-uri", str(work / "mlruns"), "--termination-path", str(work / "termination.json"),
         "--output", str(output), cwd=work)
     assert process.returncode == 0, process.stderr[-3000:]
@@ -52,6 +52,30 @@ def test_train_publishes_the_artifact_contract_when_data_is_good(trained: dict) 
     served = ServingCard.model_validate(card)  # the slice the predictor and `leadscore score` read
     assert (served.version, served.threshold, served.scoring) == ("v1", card["threshold"], ScoringSpec())
     assert [m.native_file for m in served.members] == [m["native_file"] for m in card["members"]]
+
+
+def test_declared_text_is_encoded_into_model_onnx_and_both_serving_paths_agree(trained: dict,
+                                                                              leads_csv: Path) -> None:
+    """The inquiry's TF-IDF terms, flags and amounts are plain inputs of model.onnx; records = columns."""
+    from leadscore.data import load_dataset
+    from leadscore.features.spec import frame_columns
+    from leadscore.features.text import TextTermsEncoder
+    from leadscore.published import PublishedArtifact
+
+    output: Path = trained["output"]
+    card = json.loads((output / "model_card.json").read_text())
+    assert sum(name.startswith("inquiry__tfidf=") for name in card["feature_names"]) == 50
+    assert {"inquiry__kw=price", "inquiry__has_phone", "inquiry__amount"} <= set(card["feature_names"])
+    assert card["training"]["parity_max_abs_diff"] <= onnx_graph.PARITY_TOLERANCE
+    spec = PublishedArtifact.open(str(output)).feature_spec
+    assert [type(e) for e in spec.encoders].count(TextTermsEncoder) == 1
+    frame = load_dataset(str(leads_csv)).head(300)
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))
+    by_records = spec.transform_records(records)
+    by_columns = spec.transform_columns(frame_columns(frame), len(frame))
+    assert np.array_equal(by_records, by_columns, equal_nan=True)
+    session = onnx_graph.session(str(output / "model.onnx"))
+    assert np.array_equal(onnx_graph.predict(session, by_records), onnx_graph.predict(session, by_columns))
 
 
 def test_card_records_default_share_tiers_resolved_on_the_held_out_scores(trained: dict) -> None:
@@ -224,7 +248,7 @@ def test_retraining_scores_the_serving_version_on_its_own_test_rows(trained: dic
     output = trained["work"] / "models" / "v2"
     process = run_cli(
         "train", "--data", str(leads_csv), "--target", "converted", "--id-col", "lead_id",
-        "--time-col", "created_at", *FAST, "--model-name", "unit-leads", "--version", "v2",
+        "--time-col", "created_at", "--text-col", "inquiry", *FAST, "--model-name", "unit-leads", "--version", "v2",
         "--mlflow-uri", str(trained["work"] / "mlruns"), "--champion", str(trained["output"]),
         "--output", str(output))
     assert process.returncode == 0, process.stderr[-3000:]

@@ -47,6 +47,19 @@ def test_generate_writes_seed_feature_families(samples: dict) -> None:
     }
     assert expected <= columns
     assert "applicant_age" in samples["health"].columns and "employees" in samples["commercial"].columns
+    assert synth.TEXT_COLUMN in columns
+
+
+def test_generate_inquiry_words_carry_signal_beyond_other_columns(samples: dict) -> None:
+    """Keen sentences go with a higher truth, reluctant ones with a lower; a third are empty."""
+    frame = pd.concat([samples[v] for v in synth.VERTICALS])
+    text = frame[synth.TEXT_COLUMN].fillna("")
+    keen = text.str.contains("Ready to buy", regex=False)
+    reluctant = text.str.contains("by mistake", regex=False)
+    truth = frame["true_probability"]
+    assert truth[keen].mean() > 1.5 * truth[reluctant].mean()
+    assert 0.2 < (text == "").mean() < 0.4
+    assert text.str.contains(r"\(\d{3}\) 555-\d{4}").mean() > 0.05
 
 
 def test_generate_leaves_values_missing_in_several_columns(samples: dict) -> None:
@@ -120,7 +133,8 @@ def test_generate_truth_is_learnable_by_a_booster_on_lead_features() -> None:
     from leadscore.features import LeadFeatures
 
     frame = synth.generate("pc", 24000, seed=21)
-    spec = DatasetSpec(target="converted", id_column="lead_id", time_column="created_at")
+    spec = DatasetSpec(target="converted", id_column="lead_id", time_column="created_at",
+                       text_columns=[synth.TEXT_COLUMN])  # the inquiry's words carry part of the truth
     clean, schema = validate(frame, spec)
     train, test = clean.iloc[:18000], clean.iloc[18000:]  # time order: the test rows are the latest
     features = LeadFeatures(schema)

@@ -210,7 +210,8 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
     train_cli.register(app)
     command = typer.main.get_command(app).commands["train"]
     leaky = spec.model_copy(update={"dataset": spec.dataset.model_copy(update={
-        "format": "parquet", "post_outcome_columns": ["policy_issued"], "allow_leaky": True})})
+        "format": "parquet", "post_outcome_columns": ["policy_issued"], "allow_leaky": True,
+        "text_columns": ["inquiry", "notes"], "text_max_features": 80})})
     args = trainer_args("ns", "m", "v3", "s3://models/ns/m/v3/", leaky, champion="s3://models/ns/m/v2/")
     context = command.make_context("train", args[1:])
     params = context.params
@@ -220,6 +221,9 @@ def test_trainer_args_are_accepted_by_the_trainer_cli_when_parsed(spec):
                                                                      "s3://models/ns/m/v3/", "v3")
     assert params["post_outcome"] == ["policy_issued"] and params["allow_leaky"] is True
     assert params["data_format"] == "parquet" and params["device"] == "cpu"
+    assert params["text_col"] == ["inquiry", "notes"] and params["text_max_features"] == 80
+    config = train_cli.train_config(**params)
+    assert config.dataset.text_columns == ["inquiry", "notes"] and config.dataset.text_max_features == 80
 
 
 def test_training_params_and_fractions_reach_the_trainer_config_when_set(spec):

@@ -19,7 +19,8 @@ from leadscore.predictor.decode import v1_batch, v2_batch
 @pytest.fixture(scope="module")
 def spec_and_leads() -> tuple[FeatureSpec, list[dict[str, object]]]:
     frame = drop_ground_truth(synth.generate("pc", 600, 5))
-    schema = infer_schema(frame, DatasetSpec(target="converted", id_column="lead_id", time_column="created_at"))
+    schema = infer_schema(frame, DatasetSpec(target="converted", id_column="lead_id", time_column="created_at",
+                                             text_columns=[synth.TEXT_COLUMN]))  # TF-IDF etc. on this path too
     features = LeadFeatures(schema=schema.model_dump()).fit(frame.iloc[:500], frame["converted"].iloc[:500])
     spec = FeatureSpec.model_validate(features.to_spec())
     held = frame.iloc[500:].drop(columns=["converted"])
@@ -38,6 +39,7 @@ def test_plain_columns_encode_bit_identically_to_the_record_path_when_leads_are_
     assert columns is not None
     expected = spec.transform_records(leads)
     np.testing.assert_array_equal(spec.transform_columns(columns, len(leads)), expected)
+    assert any(name.startswith("inquiry__tfidf=") for name in spec.feature_names())
 
 
 @pytest.mark.parametrize(
