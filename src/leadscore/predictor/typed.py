@@ -32,10 +32,12 @@ _CLOUDEVENT = frozenset({"time", "type", "source", "id", "specversion", "data"})
 _JSON_TYPES = ("application/json", "application/cloudevents+json", "application/ld+json")
 """The content types KServe parses as JSON (``kserve.protocol.dataplane.JSON_HEADERS``)."""
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_ORJSON_REFUSES = re.compile(rb"\d{19}|\d[eE][+-]?\d{3}|\\u[dD][89a-fA-F]")
-"""What ``orjson`` (KServe's parser) refuses but a skipping ``msgspec`` decode lets through in an
-ignored field: integers beyond 64 bits, numbers beyond float range, lone surrogates; a match (also
-inside a string, harmlessly) sends the body the usual way."""
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A UTF-16 surrogate escape, which ``orjson`` (KServe's parser) refuses unpaired (a literal prefix:
+searched at memchr speed)."""
+_NUMBER_SHAPES = bytes(b"0"[0] if 0x30 <= i <= 0x39 else b"e"[0] if i in b"eE" else b" "[0] for i in range(256))
+"""Digits to ``0``, ``e``/``E`` to ``e``, everything else to a space: a number beyond float range
+(which ``orjson`` refuses) then shows as ``0e`` (an exponent) or a run of 309 ``0``."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,12 @@ def _as_orjson_parses(body: bytes, leads: int) -> bool:
     """True when ``orjson`` would parse ``body`` too, even the fields the typed decoder skipped
     (so a body KServe refused is never scored): no nesting beyond the body, its ``instances`` and
     one object per lead (deep nesting; a bracket in a string also counts, harmlessly), valid
-    UTF-8, nothing ``_ORJSON_REFUSES``."""
-    if body.count(b"{") + body.count(b"[") != 2 + leads or _ORJSON_REFUSES.search(body):
+    UTF-8, no unpaired surrogate escape, no number with an exponent (conservative: also inside a
+    string) or of 309 digits. Each check is a C scan of the body (about 1 ms for 700 KB)."""
+    if body.count(b"{") + body.count(b"[") != 2 + leads or _SURROGATE.search(body):
+        return False
+    shapes = body.translate(_NUMBER_SHAPES)
+    if b"0e" in shapes or b"0" * 309 in shapes:
         return False
     if not body.isascii():
         try:
