@@ -383,7 +383,7 @@ def summary(latencies: list[float], leads_per_request: int) -> dict[str, float]:
 # ---- where the time goes ----------------------------------------------------------------
 
 
-def breakdown(artifact: Path, body: bytes, repeats: int) -> dict[str, float]:
+def breakdown(artifact: Path, body: bytes, repeats: int) -> dict[str, Any]:
     """Median milliseconds of each step of one V1 request, in process on the same model and body:
     ``parse`` (what the route does to the body before the model's stages), ``validation``
     (``preprocess``: decode, check and type the raw values), ``encoding`` (the feature matrix),
@@ -431,7 +431,8 @@ def breakdown(artifact: Path, body: bytes, repeats: int) -> dict[str, float]:
         t6 = time.perf_counter()
         for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5), strict=True):
             steps[name].append(seconds * 1000.0)
-    return {name: float(statistics.median(values)) for name, values in steps.items()}
+    return {**{name: float(statistics.median(values)) for name, values in steps.items()},
+            "engines": arm.engines.summary()}
 
 
 # ---- the run ----------------------------------------------------------------------------
@@ -486,7 +487,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report(scenarios, steps, args)
 
 
-def report(scenarios: dict[str, dict[str, list[float]]], steps: dict[str, float],
+def report(scenarios: dict[str, dict[str, list[float]]], steps: dict[str, Any],
            args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for scenario, by_server in scenarios.items():
@@ -528,6 +529,7 @@ def report(scenarios: dict[str, dict[str, list[float]]], steps: dict[str, float]
         },
         "results": results,
         "goals_met": goals,
+        "engines": steps.pop("engines"),
         "batch_breakdown_ms": {**steps, "http_route_and_client": results["batch_http"]["leadscore"]["p50_ms"]
                                - sum(steps.values())},
     }
@@ -555,6 +557,7 @@ def print_table(out: dict[str, Any]) -> None:
               "the end-to-end p50 less the steps):")
         for step, ms in steps.items():
             print(f"  {step:<22} {ms:7.2f}")
+        print(f"  (scored with {out['engines']})")
     print(f"load average during the run: {out['machine']['load_average_1m']:.1f} on {out['machine']['cpus']} cpus")
 
 
