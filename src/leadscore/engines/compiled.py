@@ -29,7 +29,10 @@ LLEAVES = "lleaves"
 
 def available() -> bool:
     """True when ``lleaves`` can be imported (the ``fast`` extra is installed)."""
-    return find_spec("lleaves") is not None
+    try:
+        return find_spec("lleaves") is not None
+    except ImportError:  # an import hook that refuses it outright
+        return False
 
 
 def cache_dir() -> Path:
