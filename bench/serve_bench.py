@@ -58,6 +58,7 @@ def build_model(workdir: Path, rows: int, trees: int, seed: int) -> tuple[Path, 
 
     from leadscore.api.leadscoringmodel import ScoringSpec
     from leadscore.data import DatasetSpec, drop_ground_truth, infer_schema, synth
+    from leadscore.engines import save_parity_rows
     from leadscore.features import LeadFeatures
     from leadscore.scoring import score_histogram
     from leadscore.trainer.algorithms import ALGORITHMS
@@ -98,8 +99,12 @@ def build_model(workdir: Path, rows: int, trees: int, seed: int) -> tuple[Path, 
         "members": [{"algorithm": "lightgbm", "weight": 1.0, "native_file": f"boosters/{algorithm.native_file}"}],
         "scoring": ScoringSpec().to_wire(),
         "score_histogram": score_histogram(blend.predict({"lightgbm": algorithm.margin(model, x[cut:])})),
+        # what the trainer ships too: the calibration and stored held-out rows let the predictor
+        # verify and pick a faster engine per member (leadscore.engines)
+        "calibration": {"method": blend.method, "parameters": blend.calibrator.to_dict()},
     }
     (artifact / "model_card.json").write_text(json.dumps(card))
+    save_parity_rows(artifact, x[cut:])
 
     peer = workdir / "mlserver"
     peer.mkdir()
@@ -375,6 +380,61 @@ def summary(latencies: list[float], leads_per_request: int) -> dict[str, float]:
     }
 
 
+# ---- where the time goes ----------------------------------------------------------------
+
+
+def breakdown(artifact: Path, body: bytes, repeats: int) -> dict[str, Any]:
+    """Median milliseconds of each step of one V1 request, in process on the same model and body:
+    ``parse`` (what the route does to the body before the model's stages), ``validation``
+    (``preprocess``: decode, check and type the raw values), ``encoding`` (the feature matrix),
+    ``scoring`` (the engines chosen at load), ``response`` (``postprocess`` and the JSON bytes).
+    The rest of the end-to-end time is the HTTP stack, KServe's route and the client."""
+    import orjson
+
+    from leadscore.predictor.arms import ModelArm
+    from leadscore.predictor.config import PredictorSettings
+    from leadscore.predictor.engine import default_threads
+    from leadscore.predictor.model import LeadScoreModel
+
+    def kserve_decode(body: bytes, headers: Any, *_: Any) -> tuple[Any, dict[str, Any]]:
+        return orjson.loads(body), {}  # what KServe's decode does to a plain JSON V1 body
+
+    try:
+        from leadscore.predictor.typed import raw_v1_decode
+    except ImportError:  # a checkout from before the typed V1 path (the before/after comparison)
+        def raw_v1_decode(decode: Any, body: bytes, headers: Any, *_: Any) -> tuple[Any, dict[str, Any]]:
+            return decode(body, headers)
+
+    model = LeadScoreModel(MODEL_NAME, PredictorSettings(model_uri=str(artifact), device="cpu",
+                                                         threads=default_threads(), max_batch=100_000))
+    model.load()
+    arm = model.arms[0]
+    assert isinstance(arm, ModelArm) and arm.feature_spec is not None
+    spec = arm.feature_spec
+    headers = {"content-type": "application/json"}
+    steps: dict[str, list[float]] = {s: [] for s in ("parse", "validation", "encoding", "scoring", "response")}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        payload, _ = raw_v1_decode(kserve_decode, body, headers)
+        t1 = time.perf_counter()
+        prepared = model.preprocess(payload)
+        t2 = time.perf_counter()
+        matrix = spec.transform_columns(prepared.columns[id(spec)], prepared.batch.size)
+        t3 = time.perf_counter()
+        arm.engines.scored(matrix)
+        t4 = time.perf_counter()
+        scored = model.predict(prepared)  # encodes and scores again, untimed: t2..t4 measured that
+        t5 = time.perf_counter()
+        response = model.postprocess(scored)
+        if not isinstance(response, bytes):
+            response = orjson.dumps(response)
+        t6 = time.perf_counter()
+        for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5), strict=True):
+            steps[name].append(seconds * 1000.0)
+    return {**{name: float(statistics.median(values)) for name, values in steps.items()},
+            "engines": arm.engines.summary()}
+
+
 # ---- the run ----------------------------------------------------------------------------
 
 
@@ -421,12 +481,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for caller in callers.values():
                     caller.close()
                 print(f"{scenario} done", file=sys.stderr)
+        steps = breakdown(artifact, v1_bodies(leads, args.batch, 1)[0], args.breakdown_repeats)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return report(scenarios, args)
+    return report(scenarios, steps, args)
 
 
-def report(scenarios: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> dict[str, Any]:
+def report(scenarios: dict[str, dict[str, list[float]]], steps: dict[str, Any],
+           args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for scenario, by_server in scenarios.items():
         size = args.batch if scenario == "batch_http" else 1
@@ -467,6 +529,9 @@ def report(scenarios: dict[str, dict[str, list[float]]], args: argparse.Namespac
         },
         "results": results,
         "goals_met": goals,
+        "engines": steps.pop("engines"),
+        "batch_breakdown_ms": {**steps, "http_route_and_client": results["batch_http"]["leadscore"]["p50_ms"]
+                               - sum(steps.values())},
     }
 
 
@@ -486,6 +551,13 @@ def print_table(out: dict[str, Any]) -> None:
         )
     for goal, met in out["goals_met"].items():
         print(f"goal {goal}: {'met' if met else 'NOT met'}")
+    if not all(out["goals_met"].values()):
+        steps = out["batch_breakdown_ms"]
+        print(f"where a {out['setup']['batch']}-lead V1 request's time goes (median ms, in process; the route is "
+              "the end-to-end p50 less the steps):")
+        for step, ms in steps.items():
+            print(f"  {step:<22} {ms:7.2f}")
+        print(f"  (scored with {out['engines']})")
     print(f"load average during the run: {out['machine']['load_average_1m']:.1f} on {out['machine']['cpus']} cpus")
 
 
@@ -499,11 +571,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=30, help="alternating chunks the requests are split into")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--breakdown-repeats", type=int, default=30, help="in-process runs of the batch breakdown")
     parser.add_argument("--quick", action="store_true", help="small counts for a smoke run")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.batches, args.rounds, args.warmup, args.rows = 600, 20, 4, 20, 5000
+        args.breakdown_repeats = 5
     out = run(args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=1))

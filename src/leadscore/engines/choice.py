@@ -165,10 +165,10 @@ def max_diff(scores: np.ndarray, expected: np.ndarray) -> float:
 
 
 def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: int, small: int,
-           spinning: bool = False, faster: Mapping[str, tuple[str, Loader]] = FASTER,
+           spinning: bool = False, faster: Mapping[str, Mapping[str, Loader]] = FASTER,
            measure: Measure = measure_seconds) -> Engines:
     """The engines for one artifact (see the module docstring). ``reference`` scores with
-    ``model.onnx``; ``faster`` names the candidate besides onnxruntime per algorithm."""
+    ``model.onnx``; ``faster`` names the candidates besides onnxruntime per algorithm."""
     rows = load_parity_rows(directory)
     if rows is None:
         return reference_only(reference, small, f"{PARITY_ROWS_FILE} is missing (the artifact predates per-member "
@@ -199,8 +199,7 @@ def choose(directory: Path, card: ServingCard, reference: Scorer, *, threads: in
     for name, threads_here in ((SINGLE, 1), (BATCH, threads)):
         candidates = {m: {ONNXRUNTIME: onnx_margin(m, graphs[m], threads_here, spinning)} for m in names}
         for m in names:
-            if m in faster:
-                engine, load = faster[m]
+            for engine, load in faster.get(m, {}).items():
                 try:
                     candidates[m][engine] = load(natives[m], threads_here)
                 except Exception as exc:

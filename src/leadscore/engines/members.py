@@ -8,7 +8,9 @@ weighted sum. Engines:
 * ``native``: the library that trained it, from ``boosters/`` (XGBoost's in-place predictor,
   LightGBM's and CatBoost's ``predict``): at batch size the XGBoost and CatBoost predictors
   outrun onnxruntime's tree operators, one lead at a time they pay a per-call overhead;
-* ``numpy``: the logistic baseline's three vector operations.
+* ``numpy``: the logistic baseline's three vector operations;
+* ``lleaves``: a LightGBM member compiled by LLVM (``leadscore.engines.compiled``), a candidate
+  only when the optional ``fast`` extra is installed.
 
 ``Tail`` is the rest of ``model.onnx``: ``calibrator(sum_i w_i * margin_i)`` in float64, then the
 float32 rounding of its ``probability`` output.
@@ -30,6 +32,7 @@ from leadscore.api.artifact import (
     ServingCard,
     member_tensor,
 )
+from leadscore.engines import compiled
 
 Margin = Callable[[np.ndarray], np.ndarray]
 """float32 features [N, F] -> the member's margin, float64 [N]."""
@@ -88,13 +91,16 @@ def _logistic(path: Path, threads: int) -> Margin:
     return margin
 
 
-FASTER: dict[str, tuple[str, Loader]] = {
-    "xgboost": (NATIVE, _xgboost),
-    "lightgbm": (NATIVE, _lightgbm),
-    "catboost": (NATIVE, _catboost),
-    "lr": (NUMPY, _logistic),
-}
-"""Per algorithm, the engine that may beat its ``onnxruntime`` sub-graph, and how to load it."""
+def _faster() -> dict[str, dict[str, Loader]]:
+    lightgbm: dict[str, Loader] = {NATIVE: _lightgbm}
+    if compiled.available():
+        lightgbm[compiled.LLEAVES] = compiled.lleaves_margin
+    return {"xgboost": {NATIVE: _xgboost}, "lightgbm": lightgbm, "catboost": {NATIVE: _catboost},
+            "lr": {NUMPY: _logistic}}
+
+
+FASTER: dict[str, dict[str, Loader]] = _faster()
+"""Per algorithm, the engines that may beat its ``onnxruntime`` sub-graph, and how to load each."""
 
 
 def onnx_members(directory: Path, members: Sequence[str]) -> dict[str, bytes]:

@@ -86,11 +86,19 @@ def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
     if field.kind == "id" and str in types and not all(map(str.strip, (v for v in values if type(v) is str))):
         return None  # a blank id
     limit = MAX_TEXT_CHARS if field.kind == "text" else MAX_STRING_CHARS
-    if str in types and max(len(v) for v in values if type(v) is str) > limit:
+    if str in types and _longest(values, types) > limit:
         return None  # a string over the documented length
     column = np.empty(len(values), dtype=object)
     column[:] = values
     return column
+
+
+def _longest(values: list[Any], types: set[type]) -> int:
+    """The longest string's length; in C when the column holds only strings and None (``filter``
+    drops None, and empty strings, which cannot be the longest)."""
+    if int not in types:
+        return max(map(len, filter(None, values)), default=0)
+    return max(len(v) for v in values if type(v) is str)
 
 
 def _numbers(field: InputField, values: list[Any]) -> np.ndarray | None:

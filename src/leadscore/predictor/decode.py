@@ -32,7 +32,9 @@ class DecodedBatch:
     """Leads of one request, and how the caller's protocol names ``(index, field)``.
 
     Exactly one of ``given_records`` (one dict per lead) and ``fields`` (one list per field,
-    one value per lead) is set; ``records`` and ``values`` answer from either.
+    one value per lead) is set; ``records`` and ``values`` answer from either. ``source`` gives the
+    leads as sent when the fields were typed from them (``leadscore.predictor.typed``): records
+    then come from it, unknown fields and integers as they were sent.
     """
 
     size: int
@@ -40,12 +42,15 @@ class DecodedBatch:
     protocol: str  # "v1" | "v2"
     given_records: list[dict[str, Any]] | None = None
     fields: dict[str, list[Any]] | None = None
+    source: Callable[[], list[dict[str, Any]]] | None = None
 
     @cached_property
     def records(self) -> list[dict[str, Any]]:
-        """One dict per lead (built once from the field lists when the request sent columns)."""
+        """One dict per lead (built once from the field lists, or the source, when the request came as columns)."""
         if self.given_records is not None:
             return self.given_records
+        if self.source is not None:
+            return self.source()
         fields = self.fields or {}
         return [dict(zip(fields, row, strict=True)) for row in zip(*fields.values(), strict=True)]
 
@@ -60,7 +65,7 @@ class DecodedBatch:
         return set(self.fields) if self.fields is not None else set().union(*self.records)
 
 
-def _v1_locate(index: int, field: str) -> str:
+def v1_locate(index: int, field: str) -> str:
     return f"instances[{index}].{field}" if field else f"instances[{index}]"
 
 
@@ -106,7 +111,7 @@ def v1_batch(body: object, max_batch: int) -> DecodedBatch:
                 f"instances[{index}]: expected an object of lead fields, "
                 f"got {type(instance).__name__} {_short(instance)}"
             )
-    return DecodedBatch(len(instances), _v1_locate, "v1", given_records=instances)
+    return DecodedBatch(len(instances), v1_locate, "v1", given_records=instances)
 
 
 def v2_batch(inputs: list[Any], max_batch: int) -> DecodedBatch:

@@ -40,10 +40,11 @@ from leadscore.predictor.arms import Arm, ModelArm, RulesArm
 from leadscore.predictor.artifact import open_artifact
 from leadscore.predictor.columnar import MIN_BATCH, Columns, plain_columns
 from leadscore.predictor.config import RULES, PredictorSettings
-from leadscore.predictor.decode import DecodedBatch, v1_batch, v2_batch
+from leadscore.predictor.decode import DecodedBatch, check_batch_size, v1_batch, v1_locate, v2_batch
 from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
+from leadscore.predictor.typed import RawInstances, TypedLeads
 from leadscore.scoring import TIERS, actions, cutoffs, demote_unconfident, priorities, slas, tier_index, to_scores
 from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
@@ -107,6 +108,9 @@ class LeadScoreModel(Model):
         self._specs = specs
         self._id_field = next((s.id_field for s in specs if s.id_field), DEFAULT_ID_FIELD)
         self._known_fields = {f.name for s in specs for f in s.inputs} | {self._id_field}
+        # V1 bodies typed in C against the one contract; two trained arms' contracts take the usual path
+        self._typed = (TypedLeads(specs[0].inputs, self._id_field, strict=self.settings.strict)
+                       if len(specs) == 1 else None)
         first = next(arm for arm in self.arms if isinstance(arm, ModelArm))
         self._scoring = self.settings.scoring or first.artifact.card.scoring
         # Each version cuts its own held-out distribution (tiers set by share); the rules arm of an
@@ -238,6 +242,9 @@ class LeadScoreModel(Model):
         if isinstance(payload, InferRequest):
             batch = v2_batch(payload.inputs, self.settings.max_batch)
             request: InferRequest | None = payload
+        elif isinstance(payload, RawInstances):
+            batch = self._typed_batch(payload)
+            request = None
         else:
             batch = v1_batch(payload, self.settings.max_batch)
             request = None
@@ -250,6 +257,16 @@ class LeadScoreModel(Model):
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
         return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started)
+
+    def _typed_batch(self, raw: RawInstances) -> DecodedBatch:
+        """A V1 body KServe left unparsed: typed columns when every lead is plainly valid, else
+        parsed as KServe would have and decoded the usual way (which words any error)."""
+        columns = self._typed.columns(raw) if self._typed is not None else None
+        if columns is None:
+            return v1_batch(raw.parsed(), self.settings.max_batch)
+        size = len(columns[self._id_field])
+        check_batch_size(size, self.settings.max_batch, "instances")
+        return DecodedBatch(size, v1_locate, "v1", fields=columns, source=lambda: raw.parsed()["instances"])
 
     def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
         """Per lead, the fields whose value lies outside any serving arm's training range (the

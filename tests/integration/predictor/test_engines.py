@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from predictor_artifacts import build_artifact, request_records
 
-from leadscore.engines import BATCH, MODEL_ONNX, SINGLE, TOLERANCE, choose
+from leadscore.engines import BATCH, MODEL_ONNX, SINGLE, TOLERANCE, choose, compiled
 from leadscore.engines.choice import Measure, load_parity_rows
 from leadscore.engines.members import FASTER, NATIVE, NUMPY, ONNXRUNTIME, Loader, Margin
 from leadscore.predictor import metrics
@@ -48,6 +48,11 @@ def _members(artifact: PublishedArtifact) -> list[str]:
     return [m.algorithm for m in artifact.card.members]
 
 
+def _plain(member: str) -> str:
+    """The member's engine that needs no optional extra: numpy for the baseline, else native."""
+    return NUMPY if member == "lr" else NATIVE
+
+
 def favouring(*fast: str) -> Measure:
     """A measurement under which the engines named in ``fast`` (and the composed members) win."""
     def measure(key: tuple[str, ...], scorer: object, x: np.ndarray) -> float:
@@ -64,7 +69,7 @@ def test_members_on_their_engines_score_as_model_onnx_in_both_classes(
 ) -> None:
     engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(NATIVE, NUMPY))
-    expected = {m: FASTER[m][0] for m in _members(artifact)}
+    expected = {m: _plain(m) for m in _members(artifact)}
     assert engines.routes[SINGLE].engines == expected
     assert engines.routes[BATCH].engines == expected
     assert engines.notes == []
@@ -80,7 +85,7 @@ def test_without_member_margins_from_model_onnx_the_engines_answer_none(artifact
     plain = OnnxScorer(artifact.onnx_path, device="cpu", threads=2)
     engines = choose(artifact.path, artifact.card, plain.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(NATIVE, NUMPY))
-    assert engines.routes[BATCH].engines == {m: FASTER[m][0] for m in _members(artifact)}
+    assert engines.routes[BATCH].engines == {m: _plain(m) for m in _members(artifact)}
     x = _fresh_rows(artifact, 50)
     probability, margins = engines.scored(x)
     assert margins is None and np.max(np.abs(probability - plain.predict(x))) <= TOLERANCE
@@ -140,7 +145,7 @@ def test_the_choice_is_per_member_and_per_class_and_model_onnx_wins_unless_clear
 
 
 def _chosen(members: list[str], slow_member: str) -> dict[str, str]:
-    return {m: ONNXRUNTIME if m == slow_member else FASTER[m][0] for m in members}
+    return {m: ONNXRUNTIME if m == slow_member else _plain(m) for m in members}
 
 
 def _broken(load: Loader, damage: str) -> Loader:
@@ -162,8 +167,8 @@ def test_an_engine_that_does_not_match_model_onnx_is_refused_and_onnxruntime_sco
     artifact: PublishedArtifact, onnx: OnnxScorer, damage: str
 ) -> None:
     victim = _members(artifact)[0]
-    engine, load = FASTER[victim]
-    faster = {**FASTER, victim: (engine, _broken(load, damage))}
+    engine = _plain(victim)
+    faster = {**FASTER, victim: {engine: _broken(FASTER[victim][engine], damage)}}
     engines = choose(artifact.path, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH, faster=faster,
                      measure=favouring(NATIVE, NUMPY))
     for batch_class in (SINGLE, BATCH):
@@ -190,7 +195,7 @@ def test_an_engine_whose_native_file_is_missing_is_refused_with_the_reason(
     engines = choose(copy, artifact.card, onnx.predict_members, threads=2, small=SMALL_BATCH,
                      measure=favouring(NATIVE, NUMPY))
     assert engines.routes[BATCH].engines[victim.algorithm] == ONNXRUNTIME
-    assert any(n.startswith(f"batch: {victim.algorithm} on {FASTER[victim.algorithm][0]} could not load")
+    assert any(n.startswith(f"batch: {victim.algorithm} on {_plain(victim.algorithm)} could not load")
                for n in engines.notes)
 
 
@@ -244,3 +249,80 @@ def test_the_predictor_still_serves_an_artifact_from_before_engines(
     described = model.info()["versions"][0]["engines"]
     assert described[SINGLE]["engine"] == described[BATCH]["engine"] == MODEL_ONNX
     assert "parity_rows.npy is missing" in described["notes"][0]
+
+
+# ---- LightGBM compiled by lleaves (the optional ``fast`` extra) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def lightgbm_artifact(tmp_path_factory: pytest.TempPathFactory) -> PublishedArtifact:
+    """LightGBM and the baseline, with stored parity rows."""
+    path = build_artifact(tmp_path_factory.mktemp("lleaves") / "v8", "v8", algorithms=("lightgbm", "lr"), rows=1600,
+                          seed=7, parity_rows=True)
+    artifact = PublishedArtifact.open(str(path))
+    assert "lightgbm" in _members(artifact)
+    return artifact
+
+
+@pytest.fixture(scope="module")
+def engine_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compile cache for the module: the first test compiles, the others load the object."""
+    return tmp_path_factory.mktemp("engine-cache")
+
+
+def test_lleaves_is_a_lightgbm_candidate_only_when_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadscore.engines import members
+
+    monkeypatch.setattr(compiled, "available", lambda: False)
+    assert set(members._faster()["lightgbm"]) == {NATIVE}
+    monkeypatch.setattr(compiled, "available", lambda: True)
+    assert set(members._faster()["lightgbm"]) == {NATIVE, compiled.LLEAVES}
+    assert (compiled.LLEAVES in FASTER["lightgbm"]) == compiled.available()
+
+
+def test_lleaves_scores_lightgbm_when_fastest_matching_model_onnx_from_a_cache_keyed_by_the_model_file(
+    lightgbm_artifact: PublishedArtifact, engine_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("lleaves")
+    monkeypatch.setenv(compiled.CACHE_ENV, str(engine_cache))
+    onnx = OnnxScorer(lightgbm_artifact.onnx_path, device="cpu", threads=2, members=True)
+    engines = choose(lightgbm_artifact.path, lightgbm_artifact.card, onnx.predict_members, threads=2,
+                     small=SMALL_BATCH, measure=favouring(compiled.LLEAVES, NUMPY))
+    for batch_class in (SINGLE, BATCH):
+        assert engines.routes[batch_class].engines["lightgbm"] == compiled.LLEAVES
+        assert engines.routes[batch_class].max_diff is not None
+        assert engines.routes[batch_class].max_diff <= TOLERANCE
+    booster = lightgbm_artifact.path / next(m.native_file for m in lightgbm_artifact.card.members
+                                            if m.algorithm == "lightgbm")
+    cached = engine_cache / f"lleaves-{compiled.cache_key(booster)}.o"
+    assert [p.name for p in engine_cache.iterdir()] == [cached.name]  # compiled once for both classes
+    for x in (_fresh_rows(lightgbm_artifact, 1), _fresh_rows(lightgbm_artifact, 300)):
+        assert np.max(np.abs(engines.predict(x) - onnx.predict(x))) <= TOLERANCE
+
+
+def test_the_lleaves_cache_key_follows_the_model_file(lightgbm_artifact: PublishedArtifact, tmp_path: Path) -> None:
+    pytest.importorskip("lleaves")
+    booster = next(lightgbm_artifact.path / m.native_file for m in lightgbm_artifact.card.members
+                   if m.algorithm == "lightgbm")
+    copy = tmp_path / "model.txt"
+    copy.write_bytes(booster.read_bytes())
+    assert compiled.cache_key(copy) == compiled.cache_key(booster)
+    copy.write_bytes(booster.read_bytes() + b"\n")
+    assert compiled.cache_key(copy) != compiled.cache_key(booster)
+
+
+@pytest.mark.parametrize("damage", ["perturbed", "raises"])
+def test_a_broken_lleaves_engine_is_refused_and_the_reason_noted(
+    lightgbm_artifact: PublishedArtifact, engine_cache: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    pytest.importorskip("lleaves")
+    monkeypatch.setenv(compiled.CACHE_ENV, str(engine_cache))
+    onnx = OnnxScorer(lightgbm_artifact.onnx_path, device="cpu", threads=2, members=True)
+    faster = {**FASTER, "lightgbm": {compiled.LLEAVES: _broken(compiled.lleaves_margin, damage)}}
+    engines = choose(lightgbm_artifact.path, lightgbm_artifact.card, onnx.predict_members, threads=2,
+                     small=SMALL_BATCH, faster=faster, measure=favouring(compiled.LLEAVES, NUMPY))
+    why = {"perturbed": "differs from model.onnx by", "raises": "failed"}[damage]
+    for batch_class in (SINGLE, BATCH):
+        assert engines.routes[batch_class].engines == {"lightgbm": ONNXRUNTIME, "lr": NUMPY}
+        refusal = [n for n in engines.notes if n.startswith(f"{batch_class}: lightgbm on {compiled.LLEAVES}")]
+        assert len(refusal) == 1 and why in refusal[0] and refusal[0].endswith("refused, onnxruntime scores it")
