@@ -64,10 +64,10 @@ def mlflow_server(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[RayCluster]:
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
     """A real local Ray cluster (``ray start --head`` on 127.0.0.1, two CPUs, from the test virtualenv):
     ``.address`` for ``--ray-address``; stopped by its PID at the end. Tests that use it carry ``ray``."""
-    with running_ray(Path(tempfile.mkdtemp(prefix="leadscore-ray-"))) as cluster:
+    with running_ray(tmp_path_factory.mktemp("ray")) as cluster:
         yield cluster
 
 
