@@ -1,6 +1,7 @@
 # leadscore's Python images: one build target each, built from this repo with the image's pip extra.
 #   docker build --target operator  --build-arg EXTRAS=operator  -t leadscore/operator:dev .
 #   docker build --target trainer   --build-arg EXTRAS=trainer   -t leadscore/trainer:dev .
+#   docker build --target trainer-ray --build-arg EXTRAS=ray -t leadscore/trainer-ray:dev .
 #   docker build --target predictor --build-arg EXTRAS=predictor -t leadscore/predictor:dev .
 #   docker build --target predictor --build-arg EXTRAS=predictor,gpu -t leadscore/predictor:dev-cuda .
 #   docker build --target collector --build-arg EXTRAS=collector -t leadscore/collector:dev .
@@ -25,7 +26,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MPLCONFIGDIR=/tmp/matplotlib
 # libgomp: XGBoost's and LightGBM's native libraries (trainer, predictor) link against OpenMP.
 # The wheels are mounted from the build stage, not copied: no layer keeps them.
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
-    case ",${EXTRAS}," in *,trainer,*|*,predictor,*) \
+    case ",${EXTRAS}," in *,trainer,*|*,ray,*|*,predictor,*) \
       dpkg -s libgomp1 >/dev/null 2>&1 \
       || (apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*) ;; \
     esac \
@@ -47,6 +48,14 @@ FROM app AS trainer
 ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
 ENTRYPOINT ["leadscore"]
 CMD ["train", "--help"]
+
+# The trainer plus Ray (the `ray` extra names `trainer`): a KubeRay RayJob's head and workers, and
+# `leadscore train|score --engine ray`. Its own image so the default trainer does not carry Ray.
+# Not built by hack/images.sh yet (docs/scale.md).
+FROM app AS trainer-ray
+ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
+ENTRYPOINT ["leadscore"]
+CMD ["score", "--help"]
 
 # KServe's ModelServer with onnxruntime and leadscore.predictor; no training stack.
 FROM app AS predictor

@@ -4,7 +4,8 @@
 #   bench/engine_bench.py the shipped model's engines vs model.onnx and native, per batch size (1, 1000, 10k)
 #   bench/serve_bench.py  the predictor vs MLServer 1.7 (own virtualenv, hack/bench-mlserver.sh)
 #   bench/console_bench.py the console's server time per page (real control plane and collector)
-# Results: bench/results/{train,engines,serve,console}.json (the README quotes them with the machine they ran on).
+#   bench/ray_bench.py    batch scoring: one process vs leadscore score --engine ray on a local Ray of 1 and 2 CPUs
+# Results: bench/results/{train,engines,serve,console,ray}.json (the README quotes them with the machine they ran on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results
@@ -12,5 +13,6 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >
 .venv/bin/python bench/train_bench.py
 .venv/bin/python bench/engine_bench.py
 .venv/bin/python bench/serve_bench.py
+.venv/bin/python bench/ray_bench.py
 eval "$(hack/tools.sh --env)"
 .venv/bin/python bench/console_bench.py

@@ -20,6 +20,7 @@ from support.helm import CHART, Helm
 from support.kserve import KServe, KServeInstall, running_kserve
 from support.mlflow_server import MLflowServer, running_mlflow
 from support.postgres import PostgresServer, running_postgres
+from support.ray_cluster import RayCluster, running_ray
 from support.s3 import S3Server, running_minio
 from support.skipping import require_or_skip
 from support.tools import built_tool, postgres_bin_dir
@@ -60,6 +61,14 @@ def mlflow_server(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory)
     """``mlflow server`` (SQLite store, artifacts proxied to ``s3://mlflow``): ``.uri``, ``.env``."""
     with running_mlflow(s3_server, tmp_path_factory.mktemp("mlflow")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """A real local Ray cluster (``ray start --head`` on 127.0.0.1, two CPUs, from the test virtualenv):
+    ``.address`` for ``--ray-address``; stopped by its PID at the end. Tests that use it carry ``ray``."""
+    with running_ray(tmp_path_factory.mktemp("ray")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -81,6 +81,14 @@ class InsufficientDataError(LeadscoreError):
 
     exit_code = 8
     reason = "InsufficientData"
+class ClusterError(LeadscoreError):
+    """The Ray cluster (``--engine ray``) cannot be reached or lost a worker mid-run: the same
+    inputs may succeed once it is back, so the operator retries it."""
+
+    exit_code = 9
+    reason = "ClusterUnavailable"
+
+
 PERMANENT: tuple[type[LeadscoreError], ...] = (ConfigError, DatasetError, LeakageError, ParityError)
 """Failures that running again on the same inputs cannot fix: the operator does not retry them."""
 PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error in PERMANENT}))

@@ -19,6 +19,7 @@ IMAGES = {
     "collector": ("leadscore.collector.app", ["collector", "--help"]),
     "console": ("leadscore.console.app", ["console", "--help"]),
     "trainer": ("leadscore.trainer.pipeline", ["train", "--help"]),
+    "ray": ("leadscore.trainer.distributed.scoring", ["score", "--help"]),
     "predictor": ("leadscore.predictor.server", None),
 }
 
@@ -84,6 +85,7 @@ def test_the_trainer_extra_lacks_the_servers_packages() -> None:
     """The check means something: packages of other extras are really blocked."""
     assert {"kopf", "kserve"} <= _blocked_modules("trainer")
     assert {"pandas", "sklearn", "lightgbm"} <= _blocked_modules("operator")
+    assert "ray" in _blocked_modules("trainer")  # the default trainer image does not grow with Ray
 
 
 def test_extras_named_inside_an_extra_are_followed() -> None:

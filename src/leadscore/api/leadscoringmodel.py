@@ -91,12 +91,43 @@ class DatasetSpec(ApiModel):
                                                "words, English stop words left out).")
 
 
+TrainingEngine = Literal["job", "ray"]
+"""What runs a training: a ``batch/v1`` Job (one pod) or a KubeRay ``RayJob`` (a Ray cluster)."""
+RAY_ONLY_WITH_RAY_ENGINE = "spec.training.ray is only read with engine ray"
+
+
+class RayGroupSpec(ApiModel):
+    """One Ray pod group (the head, or the workers): its container's resources."""
+
+    resources: Resources = Field(default_factory=Resources,
+                                 description="CPU/memory requests and limits of each pod's Ray container.")
+
+
+class RaySpec(ApiModel):
+    """The Ray cluster a ``ray`` training runs on (KubeRay ``RayJob.spec.rayClusterSpec``)."""
+
+    head: RayGroupSpec = Field(default_factory=RayGroupSpec,
+                               description="The head pod: runs the driver (leadscore train --engine ray).")
+    workers: int = Field(2, ge=1, le=256, description="Worker pods (replicas of the one worker group).")
+    worker: RayGroupSpec = Field(default_factory=RayGroupSpec, description="Each worker pod.")
+    gpu_per_worker: int = Field(0, ge=0, le=8,
+                                description="GPUs per worker pod (nvidia.com/gpu); 0 trains on CPU. The head "
+                                            "gets none.")
+
+
 class TrainingSpec(ApiModel):
     """How the trainer Job runs."""
 
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [
         {"rule": f"self.validationFraction + self.testFraction <= {MAX_HELD_OUT + 1e-9!r}",
-         "message": FRACTIONS_TOO_LARGE}]})
+         "message": FRACTIONS_TOO_LARGE},
+        {"rule": "!has(self.ray) || (has(self.engine) && self.engine == 'ray')",
+         "message": RAY_ONLY_WITH_RAY_ENGINE}]})
+
+    engine: TrainingEngine = Field(
+        "job", description="job: one trainer pod (a batch/v1 Job); ray: a KubeRay RayJob sized by spec.training.ray "
+                           "(needs the KubeRay operator and the trainer-ray image; docs/scale.md).")
+    ray: RaySpec | None = Field(None, description="The Ray cluster of engine ray (default: 2 workers).")
 
     algorithms: list[Algorithm] = Field(
         default_factory=lambda: list(DEFAULT_ALGORITHMS), min_length=1, max_length=len(ALGORITHMS),
@@ -152,6 +183,16 @@ class TrainingSpec(ApiModel):
     def _fractions(self) -> TrainingSpec:
         check_fractions(self.validation_fraction, self.test_fraction)
         return self
+
+    @model_validator(mode="after")
+    def _ray_with_ray_engine(self) -> TrainingSpec:
+        if self.ray is not None and self.engine != "ray":
+            raise ValueError(RAY_ONLY_WITH_RAY_ENGINE)
+        return self
+
+    def ray_cluster(self) -> RaySpec:
+        """The Ray cluster to run on: ``ray``, or the defaults."""
+        return self.ray or RaySpec()
 
 
 class ScheduleSpec(ApiModel):

@@ -28,6 +28,14 @@ Device = Literal["auto", "cpu", "cuda"]
 """Where the trainer trains and the predictor scores (``--device``, ``LEADSCORE_DEVICE``): CUDA
 when it is there, the CPU, or CUDA only."""
 
+ComputeEngine = Literal["local", "ray"]
+"""Where ``leadscore train`` and ``leadscore score`` run (``--engine``): this process, or a Ray
+cluster (``--ray-address``, else ``$RAY_ADDRESS``, else a local one; docs/scale.md)."""
+
+RAY_VERSION = "2.60.0"
+"""The Ray in the trainer-ray image (pyproject's ``ray`` extra), told to KubeRay as a RayJob's
+``rayVersion``; a unit test holds it to the installed Ray."""
+
 RECORDS_TENSOR = "records"
 """A V2 request's BYTES input of JSON lead records (one per element)."""
 MAX_BATCH = 10_000

@@ -14,18 +14,32 @@ import typer
 from leadscore.api.leadscoringmodel import (
     ALGORITHMS,
     DEFAULT_ALGORITHMS,
-    TEXT_MAX_FEATURES,
     TEST_FRACTION,
+    TEXT_MAX_FEATURES,
     VALIDATION_FRACTION,
     DataFormat,
     Vertical,
 )
-from leadscore.api.wire import Device
+from leadscore.api.wire import ComputeEngine, Device
 from leadscore.cli.help import example
 from leadscore.errors import ConfigError, Location, dotted, one_line
 
 if TYPE_CHECKING:
     from leadscore.trainer.config import TrainConfig
+
+
+def _engine_option(ray: str) -> Any:
+    return typer.Option("local", "--engine", help=f"local: this process; ray: {ray}.")
+
+
+def _ray_address_option() -> Any:
+    return typer.Option(None, "--ray-address", help="With --engine ray: the cluster's head, host:port (default: "
+                                                    "$RAY_ADDRESS, else a local cluster on this machine's cores).")
+
+
+def _check_engine(engine: ComputeEngine, ray_address: str | None) -> None:
+    if ray_address is not None and engine != "ray":
+        raise ConfigError(f"--ray-address needs --engine ray (got --engine {engine})")
 
 
 def _train(
@@ -94,6 +108,8 @@ def _train(
                                                 help="Where the result JSON goes too (default "
                                                      "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
                                                      "if present)."),
+    engine: ComputeEngine = _engine_option("the shards on a Ray cluster: not implemented yet (docs/scale.md)"),
+    ray_address: str | None = _ray_address_option(),
 ) -> None:
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
     # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
@@ -114,7 +130,7 @@ def _train(
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring, targets=targets,
                           registered_model=registered_model, namespace=namespace, job=job,
-                          termination_path=termination_path)
+                          termination_path=termination_path, engine=engine, ray_address=ray_address)
     # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
     # (a cluster's Job), the stage also beside the version, where the operator reads it into
     # status.training.stage (never locally: a failed training must leave no directory behind)
@@ -156,6 +172,7 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
+    _check_engine(options.get("engine", "local"), options.get("ray_address"))
     if scoring is not None:
         options["scoring"] = spec_from_json(scoring, "--scoring")
     if params is not None:
@@ -222,6 +239,9 @@ def _score(
     vertical_column: str = typer.Option("vertical", "--vertical-column", help="Column --vertical filters on."),
     as_json: bool = typer.Option(False, "--json", help="Finish with one JSON line of completion metrics (rows, "
                                                        "leads per tier, durations) instead of the sentence."),
+    engine: ComputeEngine = _engine_option("every shard (a file, or each CSV/Parquet file under a directory or "
+                                           "s3:// prefix) scored on a Ray cluster (docs/scale.md)"),
+    ray_address: str | None = _ray_address_option(),
 ) -> None:
     """Write lead id, probability, prediction, score 0-100, tier, action, SLA, priority, model version and
     type per lead (optionally of a time window and one vertical); the output is replaced whole, so a
@@ -245,7 +265,13 @@ def _score(
     if selection.start and selection.end and selection.start >= selection.end:
         raise ConfigError(f"--to ({selection.end.isoformat()}) must be after the start ({selection.start.isoformat()})")
     tiers = spec_from_json(scoring, "--scoring") if scoring is not None else None
-    run = score_file(model, data, output, batch_size, tiers, selection, _progress)
+    _check_engine(engine, ray_address)
+    if engine == "ray":
+        from leadscore.trainer.distributed.scoring import score_shards
+
+        run = score_shards(model, data, output, batch_size, tiers, selection, ray_address, _shard_progress)
+    else:
+        run = score_file(model, data, output, batch_size, tiers, selection, _progress)
     rate = run.rows / run.seconds if run.seconds > 0 else float("inf")
     for note in run.engines.notes:
         typer.echo(f"engines: {note}", err=True)
@@ -267,6 +293,11 @@ def _progress(done: int, total: int) -> None:
     typer.echo(f"scoring: {done:,}/{total:,} leads ({done / total:.0%})", err=True)
 
 
+def _shard_progress(done: int, total: int, rows: int) -> None:
+    """One line per shard scored on the Ray cluster."""
+    typer.echo(f"scoring: {done:,}/{total:,} shards ({rows:,} leads)", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("train", epilog=example(
         "leadscore train --data leads.csv --target converted --id-col lead_id --time-col created_at \\",
@@ -279,4 +310,6 @@ def register(app: typer.Typer) -> None:
     app.command("score", epilog=example(
         "leadscore score --model models/v1 --data fresh.csv --output scores.csv",
         "leadscore score --model s3://models/sales/pc/v3/ --data s3://leads/all.parquet \\",
-        "    --output s3://leads/scores/pc.parquet --since 7d --time-column created_at --vertical pc --json"))(_score)
+        "    --output s3://leads/scores/pc.parquet --since 7d --time-column created_at --vertical pc --json",
+        "leadscore score --engine ray --ray-address 10.0.0.5:6379 --model s3://models/sales/pc/v3/ \\",
+        "    --data s3://leads/shards/ --output s3://leads/scores/pc.parquet"))(_score)

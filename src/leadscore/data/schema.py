@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from leadscore.api.leadscoringmodel import TEXT_MAX_FEATURES
-
 from leadscore.api.feedback import FEEDBACK_PREFIX, TARGET_SCORE_COLUMN
+from leadscore.api.leadscoringmodel import TEXT_MAX_FEATURES
 
 ColumnRole = Literal[
     "id", "target", "time", "numeric", "boolean", "categorical", "datetime", "text", "excluded"

@@ -8,6 +8,7 @@ references are added by the handler (``kopf.adopt``), not here.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from leadscore.api.leadscoringmodel import (
     TrafficTarget,
 )
 from leadscore.api.results import registered_model_name
-from leadscore.api.wire import TRACE_CONTEXT_HEADERS
+from leadscore.api.wire import RAY_VERSION, TRACE_CONTEXT_HEADERS
 from leadscore.errors import PERMANENT_EXIT_CODES
 from leadscore.operator.deployment_mode import KNATIVE, can_split, normalize
 from leadscore.operator.settings import OperatorSettings
@@ -112,7 +113,7 @@ def _env_from(settings: OperatorSettings, *, mlflow: bool) -> list[dict[str, Any
 
 
 def trainer_args(namespace: str, model: str, version: str, output: str,
-                 spec: LeadScoringModelSpec, champion: str | None = None) -> list[str]:
+                 spec: LeadScoringModelSpec, champion: str | None = None, termination_log: bool = True) -> list[str]:
     """The trainer CLI's arguments (trainer/CONTRACT.md): one option per spec field, and the
     serving version's artifact (``champion``) to be scored on the same test rows."""
     dataset, training = spec.dataset, spec.training
@@ -134,7 +135,7 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
         "--device", "cuda" if training.gpu > 0 else "cpu",
         "--scoring", spec.scoring.to_json(),
         "--mlflow-experiment", f"{namespace}/{model}",
-        "--termination-log", TERMINATION_LOG,
+        *(["--termination-log", TERMINATION_LOG] if termination_log else []),
     ]
     if dataset.id_column:
         args += ["--id-column", dataset.id_column]
@@ -162,19 +163,14 @@ def trainer_args(namespace: str, model: str, version: str, output: str,
     return args
 
 
-def training_job_manifest(namespace: str, model: str, version: str, output: str,
-                          spec: LeadScoringModelSpec, settings: OperatorSettings,
-                          champion: str | None = None) -> dict[str, Any]:
-    """The batch/v1 Job that trains ``version`` of ``model`` and writes it to ``output``
-    (scoring ``champion``, the serving version's artifact, on the same test rows)."""
-    training = spec.training
-    labels = _labels(model, version, "trainer")
-    container: dict[str, Any] = {
-        "name": TRAINER_CONTAINER,
-        "image": training.image or (settings.trainer_gpu_image if training.gpu > 0
-                                    else settings.trainer_image),
-        "command": ["leadscore"],
-        "args": trainer_args(namespace, model, version, output, spec, champion),
+def _trainer_container(namespace: str, model: str, version: str, image: str, resources: Resources, gpu: int,
+                       settings: OperatorSettings, name: str = TRAINER_CONTAINER) -> dict[str, Any]:
+    """A trainer container without its command: image, env (the S3 and MLflow ConfigMaps and Secrets
+    by reference), resources, security context and the scratch volume. The Job's pod and a RayJob's
+    head and workers all use it."""
+    return {
+        "name": name,
+        "image": image,
         "env": [
             {"name": "LEADSCORE_NAMESPACE", "value": namespace},
             {"name": "LEADSCORE_MODEL", "value": model},
@@ -185,22 +181,44 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
             {"name": "TMPDIR", "value": SCRATCH_DIR},
         ],
         "envFrom": _env_from(settings, mlflow=True),
-        "resources": _resources(training.resources, training.gpu),
-        "terminationMessagePath": TERMINATION_LOG,
-        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "resources": _resources(resources, gpu),
         "securityContext": CONTAINER_SECURITY_CONTEXT,
         "volumeMounts": [{"name": SCRATCH_VOLUME["name"], "mountPath": SCRATCH_DIR}],
         "workingDir": SCRATCH_DIR,
     }
+
+
+def _trainer_pod_spec(container: dict[str, Any], gpu: int, spec: LeadScoringModelSpec,
+                      settings: OperatorSettings, restart: str = "Never") -> dict[str, Any]:
+    """The pod around a trainer container: security context, scratch volume, placement, service account."""
+    training = spec.training
     pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
+        "restartPolicy": restart,
         "securityContext": POD_SECURITY_CONTEXT,
         "containers": [container],
         "volumes": [SCRATCH_VOLUME],
-        **_placement(training.node_selector, training.tolerations, training.gpu, settings),
+        **_placement(training.node_selector, training.tolerations, gpu, settings),
     }
     if settings.trainer_service_account:
         pod_spec["serviceAccountName"] = settings.trainer_service_account
+    return pod_spec
+
+
+def training_job_manifest(namespace: str, model: str, version: str, output: str,
+                          spec: LeadScoringModelSpec, settings: OperatorSettings,
+                          champion: str | None = None) -> dict[str, Any]:
+    """The batch/v1 Job that trains ``version`` of ``model`` and writes it to ``output``
+    (scoring ``champion``, the serving version's artifact, on the same test rows)."""
+    training = spec.training
+    labels = _labels(model, version, "trainer")
+    image = training.image or (settings.trainer_gpu_image if training.gpu > 0 else settings.trainer_image)
+    container = {
+        **_trainer_container(namespace, model, version, image, training.resources, training.gpu, settings),
+        "command": ["leadscore"],
+        "args": trainer_args(namespace, model, version, output, spec, champion),
+        "terminationMessagePath": TERMINATION_LOG,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -214,7 +232,59 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
                 "onExitCodes": {"containerName": TRAINER_CONTAINER, "operator": "In",
                                 "values": list(PERMANENT_EXIT_CODES)},
             }]},
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            "template": {"metadata": {"labels": labels},
+                         "spec": _trainer_pod_spec(container, training.gpu, spec, settings)},
+        },
+    }
+
+
+RAY_API_VERSION = "ray.io/v1"
+RAY_HEAD_CONTAINER = "ray-head"
+RAY_WORKER_CONTAINER = "ray-worker"
+RAY_WORKER_GROUP = "workers"
+
+
+def ray_job_manifest(namespace: str, model: str, version: str, output: str, spec: LeadScoringModelSpec,
+                     settings: OperatorSettings, champion: str | None = None) -> dict[str, Any]:
+    """The KubeRay ``RayJob`` of ``spec.training.engine: ray``: a Ray cluster (a head and one worker
+    group sized from ``spec.training.ray``, trainer-ray pods built like the Job's) that runs
+    ``leadscore train --engine ray`` with the Job's arguments, and is deleted when it finishes.
+    KubeRay adds ``ray start`` as the containers' command, and the Ray ports."""
+    training = spec.training
+    ray = training.ray_cluster()
+    labels = _labels(model, version, "trainer")
+    image = training.image or settings.trainer_ray_image
+    head = _trainer_container(namespace, model, version, image, ray.head.resources, 0, settings, RAY_HEAD_CONTAINER)
+    worker = _trainer_container(namespace, model, version, image, ray.worker.resources, ray.gpu_per_worker, settings,
+                                RAY_WORKER_CONTAINER)
+    args = [*trainer_args(namespace, model, version, output, spec, champion, termination_log=False),
+            "--engine", "ray"]
+    return {
+        "apiVersion": RAY_API_VERSION,
+        "kind": "RayJob",
+        "metadata": {"name": job_name(model, version), "namespace": namespace, "labels": labels},
+        "spec": {
+            "entrypoint": shlex.join(["leadscore", *args]),
+            "shutdownAfterJobFinishes": True,
+            "ttlSecondsAfterFinished": training.ttl_seconds_after_finished,
+            "activeDeadlineSeconds": training.active_deadline_seconds,
+            "backoffLimit": training.backoff_limit,
+            "rayClusterSpec": {
+                "rayVersion": RAY_VERSION,
+                "headGroupSpec": {
+                    "rayStartParams": {},
+                    "template": {"metadata": {"labels": labels},
+                                 "spec": _trainer_pod_spec(head, 0, spec, settings, restart="Always")},
+                },
+                "workerGroupSpecs": [{
+                    "groupName": RAY_WORKER_GROUP,
+                    "replicas": ray.workers, "minReplicas": ray.workers, "maxReplicas": ray.workers,
+                    "rayStartParams": {},
+                    "template": {"metadata": {"labels": labels},
+                                 "spec": _trainer_pod_spec(worker, ray.gpu_per_worker, spec, settings,
+                                                           restart="Always")},
+                }],
+            },
         },
     }
 

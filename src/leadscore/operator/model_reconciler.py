@@ -217,6 +217,14 @@ def start_training(ctx: ModelContext) -> None:
         trigger, why = ctx.due.trigger, f": {ctx.due.reason}"
     if trigger is None:
         return
+    if ctx.spec.training.engine == "ray":
+        text = ("spec.training.engine ray is not implemented yet: the operator does not start RayJobs (distributed "
+                "training is not built; docs/scale.md); use engine job")
+        said = any(k.type == c.TRAINED and k.reason == c.ENGINE_NOT_IMPLEMENTED for k in ctx.status.conditions)
+        ctx.condition(c.TRAINED, c.FALSE, c.ENGINE_NOT_IMPLEMENTED, text)
+        if not said:
+            ctx.events.append(Event("Warning", c.ENGINE_NOT_IMPLEMENTED, text))
+        return
     version = next_version(ctx.status)
     spec_hash = training_spec_hash(ctx.spec)
     output = artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version)

@@ -26,6 +26,9 @@ class OperatorSettings(EnvSettings):
                                description="Trainer image for CPU training.")
     trainer_gpu_image: str = Field("ghcr.io/leadscore/trainer:0.1.0-cuda", min_length=1,
                                    description="Trainer image used when training.gpu > 0 (CUDA build).")
+    trainer_ray_image: str = Field("ghcr.io/leadscore/trainer-ray:0.1.0", min_length=1,
+                                   description="Image of a RayJob's head and workers (spec.training.engine ray): "
+                                               "the trainer plus Ray.")
     artifact_root: str = Field("s3://leadscore", min_length=1,
                                description="Where versions go: <root>/<namespace>/<model>/<version>/.")
     collector_url: str = Field("http://leadscore-collector.leadscore.svc:8090", min_length=1,

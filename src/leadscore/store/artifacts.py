@@ -167,6 +167,39 @@ def read_bytes(uri: str) -> bytes:
         raise StorageError(f"cannot read {uri}: {exc}") from exc
 
 
+def list_files(uri: str) -> list[str]:
+    """Every file under a local directory or an ``s3://`` prefix, as URIs, sorted; a single file
+    or object is itself. Nothing there is an empty list."""
+    if not is_s3_uri(uri):
+        path = Path(uri)
+        if path.is_file():
+            return [str(path)]
+        return [str(file) for file, _ in _local_files(path)] if path.is_dir() else []
+    location = S3Location.parse(uri)
+    if location.key and not location.key.endswith("/") and exists(uri) and not _s3_keys(location):
+        return [uri]
+    return sorted(f"s3://{location.bucket}/{key}" for key in _s3_keys(location) if not key.endswith("/"))
+
+
+def put_file(uri: str, local: Path) -> None:
+    """A finished local file moved to ``uri`` whole: renamed into place locally (``local`` must be on
+    the same filesystem, e.g. a temp file beside ``uri``), uploaded in one object put on S3 (then
+    ``local`` is removed). Readers never see part of it."""
+    if not is_s3_uri(uri):
+        os.replace(local, uri)
+        return
+    location = S3Location.parse(uri)
+    client = s3.client()
+    try:
+        if not client.bucket_exists(location.bucket):
+            client.make_bucket(location.bucket)
+        client.fput_object(location.bucket, location.key, str(local))
+    except Exception as exc:
+        raise StorageError(f"cannot write {uri}: {exc}") from exc
+    finally:
+        local.unlink(missing_ok=True)
+
+
 def write_bytes(uri: str, data: bytes) -> None:
     """One file or object, replaced atomically (temp file + rename locally)."""
     if is_s3_uri(uri):

@@ -45,7 +45,8 @@ class PublishedModel:
     engines: Engines
 
     @classmethod
-    def open(cls, uri: str) -> PublishedModel:
+    def open(cls, uri: str, threads: int | None = None) -> PublishedModel:
+        """``threads`` per batch call (default: every core; a Ray task passes the CPUs it holds)."""
         artifact = PublishedArtifact.open(uri)
         session = onnx_graph.session(str(artifact.onnx_path))
         # an ensemble with agreement also answers its members' margins, from the same run
@@ -54,7 +55,7 @@ class PublishedModel:
         def reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
             return onnx_graph.predict_with_members(session, x, members)
 
-        engines = choose(artifact.path, artifact.card, reference, threads=os.cpu_count() or 1, small=2,
+        engines = choose(artifact.path, artifact.card, reference, threads=threads or os.cpu_count() or 1, small=2,
                          spinning=True)
         return cls(artifact=artifact, session=session, engines=engines)
 
@@ -128,35 +129,43 @@ class ScoreRun:
 def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
                scoring: ScoringSpec | None = None, selection: RowSelection | None = None,
                progress: Callable[[int, int], None] | None = None) -> ScoreRun:
-    """Write per row what the endpoint answers (lead id, probability, binary prediction, score, tier,
-    action, SLA, priority, interval, confidence, agreement, model version and type) for the rows
-    ``selection`` keeps. The tiers are ``scoring``'s, else the card's: the precedence the predictor
-    applies. The output is replaced whole (``artifacts.write_bytes``), so a rerun overwrites the
-    previous run's file."""
-    from leadscore.scoring import (
-        TIERS,
-        actions,
-        cutoffs,
-        demote_unconfident,
-        priorities,
-        slas,
-        tier_index,
-        to_scores,
-    )
-
+    """Write per row what the endpoint answers (``score_rows``) for the rows ``selection`` keeps.
+    The tiers are ``scoring``'s, else the card's: the precedence the predictor applies. The output
+    is replaced whole (``artifacts.write_bytes``), so a rerun overwrites the previous run's file."""
     model = PublishedModel.open(model_uri)
-    card = model.artifact.card
-    spec = scoring or card.scoring
-    bounds = cutoffs(spec, card.score_histogram)  # refuse before loading the data
+    bounds = tier_bounds(model, scoring)  # refuse before loading the data
     dataset = load_dataset(data_uri)
     frame = select_rows(dataset, selection, data_uri) if selection is not None else dataset
-    id_field = model.artifact.feature_spec.id_field
     started = time.perf_counter()
-    probabilities, uncertainty = model.scored(frame, batch_size, progress=progress)
+    table, counts = score_rows(model, scoring, bounds, frame, batch_size, progress)
     seconds = time.perf_counter() - started
+    artifacts.write_bytes(output, table_bytes(table, output))
+    return ScoreRun(rows=len(table), dataset_rows=len(dataset), seconds=seconds, model_version=model.artifact.version,
+                    engines=model.engines, tiers=counts)
+
+
+def tier_bounds(model: PublishedModel, scoring: ScoringSpec | None) -> np.ndarray:
+    """The score cut-offs of ``scoring``'s tiers, else the card's (``leadscore.scoring.cutoffs``)."""
+    from leadscore.scoring import cutoffs
+
+    return cutoffs(scoring or model.artifact.card.scoring, model.artifact.card.score_histogram)
+
+
+def score_rows(model: PublishedModel, scoring: ScoringSpec | None, bounds: np.ndarray, frame: pd.DataFrame,
+               batch_size: int, progress: Callable[[int, int], None] | None = None,
+               ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The output table of ``leadscore score`` for ``frame`` (lead id, probability, binary prediction,
+    score, tier, action, SLA, priority, interval, confidence, agreement, model version and type) and
+    the leads per tier, every tier named. One home for a node's whole file and a Ray shard alike."""
+    from leadscore.scoring import TIERS, actions, demote_unconfident, priorities, slas, tier_index, to_scores
+
+    card = model.artifact.card
+    spec = scoring or card.scoring
+    probabilities, uncertainty = model.scored(frame, batch_size, progress=progress)
     scores = to_scores(probabilities)
     tiers = demote_unconfident(tier_index(scores, bounds), uncertainty[:, UNCERTAINTY_FIELDS.index("confidence")],
                                spec)
+    id_field = model.artifact.feature_spec.id_field
     ids = frame[id_field].to_numpy() if id_field and id_field in frame.columns else np.arange(len(frame))
     table = pd.DataFrame({
         id_field or "row": ids,
@@ -171,15 +180,18 @@ def score_file(model_uri: str, data_uri: str, output: str, batch_size: int,
         "model_version": model.artifact.version,
         "model_type": card.shipped,
     })
+    counts = np.bincount(tiers, minlength=len(TIERS))
+    return table, {tier: int(n) for tier, n in zip(TIERS, counts, strict=True)}
+
+
+def table_bytes(table: pd.DataFrame, output: str) -> bytes:
+    """The scores file: Parquet when ``output`` ends in ``.parquet``, else CSV."""
     buffer = io.BytesIO()
     if output.lower().endswith(".parquet"):
         table.to_parquet(buffer, index=False)
     else:
         table.to_csv(buffer, index=False)
-    artifacts.write_bytes(output, buffer.getvalue())
-    counts = np.bincount(tiers, minlength=len(TIERS))
-    return ScoreRun(rows=len(table), dataset_rows=len(dataset), seconds=seconds, model_version=model.artifact.version,
-                    engines=model.engines, tiers={tier: int(n) for tier, n in zip(TIERS, counts, strict=True)})
+    return buffer.getvalue()
 
 
 def write_termination_message(path: str | None, text: str) -> str | None:

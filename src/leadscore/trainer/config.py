@@ -20,7 +20,7 @@ from leadscore.api.leadscoringmodel import (
     Vertical,
     check_fractions,
 )
-from leadscore.api.wire import Device
+from leadscore.api.wire import ComputeEngine, Device
 from leadscore.data.schema import DatasetSpec
 
 TERMINATION_ENV = "LEADSCORE_TERMINATION_PATH"
@@ -57,6 +57,8 @@ class TrainConfig(BaseModel):
     vertical: Vertical | None = None
     output: str
     mlflow_uri: str | None = None
+    engine: ComputeEngine = Field("local", description="local, or ray (not implemented yet for training).")
+    ray_address: str | None = Field(None, description="The Ray cluster's head (host:port) of engine ray.")
     mlflow_experiment: str | None = None
     termination_path: str | None = None
     champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")

@@ -35,7 +35,7 @@ from leadscore.api.results import JOB_TAG, MODEL_TAG, NAMESPACE_TAG, VERSION_TAG
 from leadscore.data import DatasetSchema, LeakFinding, check_leakage, conversion_rate_warning, load_dataset, validate
 from leadscore.data.targets import soft_labels
 from leadscore.engines import save_parity_rows
-from leadscore.errors import DatasetError, LeadscoreError
+from leadscore.errors import ConfigError, DatasetError, LeadscoreError
 from leadscore.explain import Explainer, global_importance, members_from_card
 from leadscore.features import FeatureSpec
 from leadscore.features.spec import frame_columns
@@ -356,6 +356,9 @@ def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progres
 
 def train(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainingResult, ModelCard]:
     """Run the whole training; the Succeeded result and the card (``LeadscoreError`` otherwise)."""
+    if config.engine == "ray":
+        raise ConfigError("--engine ray: distributed training is not implemented yet (docs/scale.md says what is "
+                          "built); train on one node with --engine local, score on Ray with score --engine ray")
     progress = progress or Silent()
     started = time.monotonic()
     created = datetime.now(UTC)
