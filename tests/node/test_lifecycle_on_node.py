@@ -76,8 +76,8 @@ KSERVE_IMAGES = {"storageInitializer": "docker.io/leadscore/storage-initializer:
                  "batcher": "docker.io/leadscore/agent:dev"}
 """KServe's own images as hack/images.sh builds them (upstream's ``kserve/...:latest`` cannot be pulled)."""
 OUTCOME_BATCH = 500
-MODEL_NAMESPACE_LABELS = {"pod-security.kubernetes.io/enforce": "baseline",
-                          "pod-security.kubernetes.io/warn": "restricted"}
+MODEL_NAMESPACE_LABELS = {"pod-security.kubernetes.io/enforce": "restricted"}
+"""Item 3 of the node's issue: Jobs and predictor pods are admitted under Pod Security `restricted`."""
 T = TypeVar("T")
 
 
