@@ -142,6 +142,12 @@ def crm_token(api: Any, namespace: str) -> str:
     return request.status.token
 
 
+def scale(api: Any, deployment: str, replicas: int) -> None:
+    from kubernetes import client
+
+    client.AppsV1Api(api).patch_namespaced_deployment_scale(deployment, NAMESPACE, {"spec": {"replicas": replicas}})
+
+
 def service_port(api: Any, node: Any, namespace: str, name: str) -> int:
     """A host port that reaches Service ``name`` (its first port) through kube-proxy in the node."""
     from kubernetes import client
@@ -363,9 +369,13 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
                       what="the A/B predictions logged to the collector", timeout=180)
 
         # the CRM posts the sales floor's outcomes in batches; the collector pod is killed after the
-        # third: each batch is retried until acknowledged, and none acknowledged is lost
+        # third: each batch is retried until acknowledged, and none acknowledged is lost. The operator
+        # is scaled to 0 meanwhile, so that it decides on all of them (not on the first batches).
         truth = dict(zip(incoming["lead_id"], incoming["true_probability"], strict=True))
         outcomes = sales_floor(predictions, truth)
+        scale(api, deployments["operator"], 0)
+        explain.until(lambda: not core.list_namespaced_pod(NAMESPACE, label_selector=operator_selector).items,
+                      what="the operator scaled to 0")
         collectors = "app.kubernetes.io/component=collector"
         killed = core.list_namespaced_pod(NAMESPACE, label_selector=collectors).items[0].metadata.name
         acknowledged = set()
@@ -379,6 +389,7 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         assert killed not in {p.metadata.name for p in core.list_namespaced_pod(
             NAMESPACE, label_selector=collectors).items}
         assert len(acknowledged) == len(outcomes) == outcome_count(postgres_database, MODELS)
+        scale(api, deployments["operator"], 1)
 
         concluded = explain.until(lambda: (s := cluster.status(ABX, EXPERIMENT)).get("phase") == "Concluded" and s,
                                   what="the experiment Concluded", timeout=300)
