@@ -293,8 +293,10 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         job = explain.until(lambda: next(iter(cluster.jobs(MODEL)), None), what="the training Job of v1")
         assert job.metadata.name == f"{MODEL}-train-v1"
         assert job.spec.template.spec.containers[0].image == "docker.io/leadscore/trainer:dev"
-        explain.until(lambda: any(p.status.phase == "Running" for p in cluster.core.list_namespaced_pod(
-            MODELS, label_selector=f"job-name={job.metadata.name}").items), what="the trainer pod Running")
+        phase = explain.until(lambda: next((p.status.phase for p in cluster.core.list_namespaced_pod(
+            MODELS, label_selector=f"job-name={job.metadata.name}").items if p.status.phase != "Pending"), None),
+            what="the trainer pod started")
+        assert phase == "Running", f"the trainer pod is {phase} already\n{explain.report()}"
         operator_selector = "app.kubernetes.io/component=operator"
         killed = core.list_namespaced_pod(NAMESPACE, label_selector=operator_selector).items[0].metadata.name
         core.delete_namespaced_pod(killed, NAMESPACE, grace_period_seconds=0)
