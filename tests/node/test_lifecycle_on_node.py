@@ -5,7 +5,7 @@ hack/build-minio.sh; the test PostgreSQL and an MLflow server on the host as the
 and tracking server, reached by pods through Services), with the real KServe controller running
 beside the node (``running_kserve`` against the node's apiserver; its webhooks inject the storage
 initializer and the logger agent built here). Then a LeadScoringModel is applied in a model
-namespace and everything after that is done by the pods:
+namespace that enforces Pod Security `restricted`, and everything after that is done by the pods:
 
 - the operator pod's training Job trains v1 from the bundled MinIO; the operator pod is killed
   mid-training and its replacement adopts the running Job (no second Job) and records the version;
@@ -15,8 +15,9 @@ namespace and everything after that is done by the pods:
 - a retrain annotation trains v2; a sticky ABExperiment (v1 control, v2 treatment) is rendered into
   the InferenceService, 4 000 leads are scored through the Service, the sales floor's outcomes are
   posted to the collector with a Kubernetes token of a CRM ServiceAccount while the collector pod is
-  killed (every batch retried until acknowledged; the database holds every acknowledged outcome),
-  and the operator's timer concludes the experiment from the collector's summary and promotes v2;
+  killed (every batch retried until acknowledged; the database holds every acknowledged outcome;
+  the operator is scaled to 0 meanwhile, so it decides on all of them), and the operator's timer
+  concludes the experiment from the collector's summary and promotes v2;
 - deleting the model garbage-collects its Jobs, the InferenceService, the Deployment and the pods.
 
 The scenario (data, experiment, sales floor) is support/lifecycle.py's, shared with tests/e2e.
