@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from support.controlplane import ControlPlane, fresh_namespace, running_control_plane
-from support.helm import CHART, Helm
+from support.helm import chart_object
 from support.kserve import KServe, KServeInstall, running_kserve
 from support.mlflow_server import MLflowServer, running_mlflow
 from support.postgres import PostgresServer, running_postgres
@@ -159,10 +159,7 @@ def kserve_install() -> KServeInstall:
 
 def chart_serving_runtime(helm_bin: Path) -> dict:
     """The chart's ClusterServingRuntime as a default install renders it."""
-    import yaml
-
-    text = Helm(helm_bin).run("template", "demo", str(CHART), "--show-only", "templates/servingruntime.yaml")
-    return next(doc for doc in yaml.safe_load_all(text) if doc)
+    return chart_object(helm_bin, "servingruntime.yaml")
 
 
 @pytest.fixture(scope="session")

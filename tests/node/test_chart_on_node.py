@@ -6,7 +6,6 @@ collector, which then only checks the schema, turns Available; `helm test` passe
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import subprocess
@@ -14,36 +13,18 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
+from release import DATABASE_SERVICE, IMAGE_VALUES, NAMESPACE, RELEASE, external_database, helm_install, uninstall
 
 from support.cluster import install_crds
-from support.helm import CHART
-from support.node import deployment_available, host_service, pod_report
+from support.node import deployment_available, pod_report
 from support.polling import eventually
 from support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
-RELEASE = NAMESPACE = "leadscore"
 MODEL = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel", "metadata": {"name": "pc-leads"},
          "spec": {"vertical": "pc", "dataset": {"uri": "s3://leadscore-data/pc/leads.csv"},
                   "training": {"algorithms": ["lr"], "trials": 1}}}
-
-
-DATABASE_SERVICE = "events-db"
-
-
-def _external_database(api: Any, stack: ExitStack, node: Any, server: PostgresServer, database: str) -> None:
-    """The test PostgreSQL as the chart's external database: a Service in the release namespace
-    that leads pods to it, and the Secret externalDatabase.existingSecret names."""
-    from kubernetes import client
-
-    node.reach(stack, server.port)
-    host_service(api, NAMESPACE, DATABASE_SERVICE, server.port)
-    url = (f"postgresql+psycopg://{server.user}:{server.password}@{DATABASE_SERVICE}.{NAMESPACE}.svc.cluster.local:"
-           f"{server.port}/{database}")
-    client.CoreV1Api(api).create_namespaced_secret(NAMESPACE, {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": DATABASE_SERVICE},
-        "data": {"url": base64.b64encode(url.encode()).decode()}})
 
 
 def _schema_revision(url: str) -> str | None:
@@ -79,26 +60,14 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
         for namespace in ("kserve", NAMESPACE):  # the chart puts a Role in kserve; the database Secret goes here
             with contextlib.suppress(client.exceptions.ApiException):
                 core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-        _external_database(api, stack, node_cluster.node, postgres_server, database)
+        external_database(api, stack, node_cluster.node, postgres_server, database)
         values = ["minio.enabled=false", "mlflow.enabled=false", "postgresql.enabled=false",
                   f"externalDatabase.existingSecret={DATABASE_SERVICE}",
-                  "collector.image.repository=docker.io/leadscore/collector", "collector.image.tag=dev",
-                  "collector.image.pullPolicy=Never",
-                  # the runtime is only registered (KServe's CRDs): `helm test` checks that it is
-                  "servingRuntime.image.repository=docker.io/leadscore/predictor", "servingRuntime.image.tag=dev",
                   "externalObjectStore.endpoint=http://minio.leadscore.svc.cluster.local:9000",
                   "externalMlflow.trackingUri=http://mlflow.leadscore.svc.cluster.local:5000",
-                  "operator.image.repository=docker.io/leadscore/operator", "operator.image.tag=dev",
-                  "operator.image.pullPolicy=Never", "operator.trainer.image.repository=docker.io/leadscore/trainer",
-                  "operator.trainer.image.tag=dev",
-                  "console.enabled=true", "console.image.repository=docker.io/leadscore/console",
-                  "console.image.tag=dev", "console.image.pullPolicy=Never"]
-        args = [str(helm_bin), "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--create-namespace",
-                "--kubeconfig", str(node_cluster.plane.kubeconfig)]
-        for value in values:
-            args += ["--set", value]
+                  "console.enabled=true", *IMAGE_VALUES]
         # the pre-install hook Job migrates before anything else is created; helm waits for it
-        done = subprocess.run([*args, "--timeout", "300s"], capture_output=True, text=True, timeout=360)
+        done = helm_install(helm_bin, node_cluster.plane.kubeconfig, values)
         try:
             if done.returncode != 0:
                 migration = core.list_namespaced_pod(
@@ -151,26 +120,4 @@ def test_helm_install_runs_the_operator_under_the_charts_rbac(node_cluster: Any,
             assert {f"{RELEASE}-test-release", f"{RELEASE}-test-collector"} <= set(suites), tested.stdout
             assert set(suites.values()) == {"Succeeded"}, tested.stdout  # the test account and its RBAC too
         finally:
-            subprocess.run([str(helm_bin), "uninstall", RELEASE, "--namespace", NAMESPACE, "--kubeconfig",
-                            str(node_cluster.plane.kubeconfig), "--wait", "--timeout", "120s"],
-                           capture_output=True, timeout=180)
-            # what `helm uninstall` leaves: hook objects (the test pods; the test account and RBAC, or the
-            # migration Job, when they failed) and this test's database Service, EndpointSlice and Secret
-            selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=test"
-            migration = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=collector-migrate"
-            rbac = client.RbacAuthorizationV1Api(api)
-            for delete in (lambda: core.delete_collection_namespaced_pod(NAMESPACE, label_selector=selector),
-                           lambda: core.delete_collection_namespaced_service_account(NAMESPACE,
-                                                                                    label_selector=selector),
-                           lambda: rbac.delete_collection_namespaced_role(NAMESPACE, label_selector=selector),
-                           lambda: rbac.delete_collection_namespaced_role_binding(NAMESPACE, label_selector=selector),
-                           lambda: rbac.delete_collection_cluster_role(label_selector=selector),
-                           lambda: rbac.delete_collection_cluster_role_binding(label_selector=selector),
-                           lambda: client.BatchV1Api(api).delete_collection_namespaced_job(
-                               NAMESPACE, label_selector=migration, propagation_policy="Background"),
-                           lambda: core.delete_namespaced_service(DATABASE_SERVICE, NAMESPACE),
-                           lambda: client.DiscoveryV1Api(api).delete_namespaced_endpoint_slice(
-                               DATABASE_SERVICE, NAMESPACE),
-                           lambda: core.delete_namespaced_secret(DATABASE_SERVICE, NAMESPACE)):
-                with contextlib.suppress(client.exceptions.ApiException):
-                    delete()
+            uninstall(api, helm_bin, node_cluster.plane.kubeconfig)

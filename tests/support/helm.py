@@ -53,6 +53,14 @@ class Helm:
         return [doc for doc in yaml.safe_load_all(self.run(*args)) if doc]
 
 
+def chart_object(helm_bin: Path, template: str, *values: str) -> dict[str, Any]:
+    """The one object ``templates/<template>`` renders in a default install (``values``: ``--set``)."""
+    args = ["template", "demo", str(CHART), "--show-only", f"templates/{template}"]
+    for value in values:
+        args += ["--set", value]
+    return next(doc for doc in yaml.safe_load_all(Helm(helm_bin).run(*args)) if doc)
+
+
 def find(objects: Sequence[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
     """The objects of ``kind`` (and ``name``, when given)."""
     return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]

@@ -21,7 +21,7 @@ import copy
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +66,18 @@ class KServeInstall:
                   self.directory / "config" / "webhook" / "manifests.yaml"]
         return [str(p) for p in wanted if not p.is_file()]
 
-    def config_map(self, deployment_mode: str = STANDARD) -> dict[str, Any]:
+    def config_map(self, deployment_mode: str = STANDARD, images: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Upstream's ``inferenceservice-config``, with ``deployment_mode`` as the default mode
-        and the test ingress (see INGRESS_DOMAIN)."""
+        and the test ingress (see INGRESS_DOMAIN); ``images`` replaces the image of sections
+        (``storageInitializer``, ``agent``, ``logger``, ``batcher``): a node that cannot pull
+        ``kserve/...:latest`` runs locally built ones."""
         path = self.directory / "config" / "configmap" / "inferenceservice.yaml"
         document = yaml.safe_load(path.read_text())
         data = document["data"]
         data.pop("_example", None)
         data["deploy"] = json.dumps({"defaultDeploymentMode": deployment_mode})
+        for section, image in (images or {}).items():
+            data[section] = json.dumps({**json.loads(data[section]), "image": image})
         ingress = json.loads(data["ingress"])
         ingress.update(enableGatewayApi=False, ingressDomain=INGRESS_DOMAIN, disableIngressCreation=False)
         data["ingress"] = json.dumps(ingress)
@@ -143,8 +147,9 @@ def _serving_cert_dir(workdir: Path, ca: CertificateAuthority) -> Path:
 @contextmanager
 def running_kserve(kubeconfig: Path, install: KServeInstall, workdir: Path, *,
                    runtimes: Sequence[dict[str, Any]] = (), deployment_mode: str = STANDARD,
-                   timeout: float = 300.0) -> Iterator[KServe]:
+                   images: Mapping[str, str] | None = None, timeout: float = 300.0) -> Iterator[KServe]:
     """Install KServe on the apiserver of ``kubeconfig`` and run its manager; undo it after.
+    ``images``: see ``KServeInstall.config_map``.
 
     CRDs stay installed (other tests may hold objects of those kinds); the ConfigMap, the
     ``kserve`` namespace, the webhooks and ``runtimes`` are removed.
@@ -159,7 +164,7 @@ def running_kserve(kubeconfig: Path, install: KServeInstall, workdir: Path, *,
         core = client.CoreV1Api(api)
         with contextlib.suppress(client.exceptions.ApiException):  # already there: keep it
             core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=KSERVE_NAMESPACE)))
-        core.create_namespaced_config_map(KSERVE_NAMESPACE, install.config_map(deployment_mode))
+        core.create_namespaced_config_map(KSERVE_NAMESPACE, install.config_map(deployment_mode, images))
         stack.callback(core.delete_namespaced_config_map, CONFIG_MAP, KSERVE_NAMESPACE)
 
         ca = CertificateAuthority("kserve-webhook-test-ca")

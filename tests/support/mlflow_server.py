@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,10 @@ def mlflow_executable() -> Path:
 
 
 @contextmanager
-def running_mlflow(s3: S3Server, workdir: Path, *, timeout: float = 180.0) -> Iterator[MLflowServer]:
+def running_mlflow(s3: S3Server, workdir: Path, *, timeout: float = 180.0,
+                   allowed_hosts: Sequence[str] = ()) -> Iterator[MLflowServer]:
+    """``allowed_hosts``: Host headers MLflow accepts besides its defaults (loopback, private
+    addresses), e.g. the name of a Service that leads pods to it."""
     s3.create_bucket(ARTIFACT_BUCKET)
     port = free_port()
     destination = f"s3://{ARTIFACT_BUCKET}"
@@ -47,6 +50,8 @@ def running_mlflow(s3: S3Server, workdir: Path, *, timeout: float = 180.0) -> It
         "--serve-artifacts", "--artifacts-destination", destination,
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]
+    if allowed_hosts:
+        args += ["--allowed-hosts", ",".join([*allowed_hosts, "127.0.0.1", f"127.0.0.1:{port}", "localhost"])]
     env = {**os.environ, **s3.env, "MLFLOW_TRACKING_URI": ""}
     process = start_process("mlflow", args, workdir / "mlflow.log", env=env, cwd=workdir)
     uri = f"http://127.0.0.1:{port}"

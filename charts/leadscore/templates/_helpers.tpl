@@ -566,3 +566,13 @@ spec:
         limits:
           memory: 128Mi
 {{- end }}
+
+{{/*
+The ClusterStorageContainer of leadscore predictors (storagecontainer.yaml), or "" when the chart
+makes none: the operator then names none and KServe picks one by the storageUri's scheme.
+*/}}
+{{- define "leadscore.storageContainerName" -}}
+{{- if and .Values.servingRuntime.enabled .Values.servingRuntime.storageContainer.enabled }}
+{{- printf "%s-storage" .Values.servingRuntime.name }}
+{{- end }}
+{{- end }}

@@ -417,6 +417,8 @@ def inference_service_manifest(namespace: str, model: str, spec: LeadScoringMode
         predictor["canaryTrafficPercent"] = plan.canary_traffic_percent
     if settings.predictor_service_account:
         predictor["serviceAccountName"] = settings.predictor_service_account
+    if settings.storage_container:
+        predictor["storageContainerName"] = settings.storage_container
     annotations = metrics_annotations(plan.mode, settings.runtime_http_port)
     if plan.experiment is not None:
         annotations[EXPERIMENT_ANNOTATION] = plan.experiment.name

@@ -52,6 +52,10 @@ class OperatorSettings(EnvSettings):
     trainer_service_account: str | None = Field(None, description="ServiceAccount of trainer Pods.")
     predictor_service_account: str | None = Field(
         None, description="ServiceAccount of predictor Pods (KServe's S3 credentials are bound to it).")
+    storage_container: str | None = Field(
+        None, description="ClusterStorageContainer whose settings KServe merges into the storage initializer of "
+                          "every predictor (InferenceService spec.predictor.storageContainerName); the chart's adds "
+                          "what Pod Security restricted requires. None: KServe matches one by the storageUri.")
     gpu_node_selector: Annotated[dict[str, str], NoDecode, JSON_TEXT] = Field(
         default_factory=lambda: {"nvidia.com/gpu.present": "true"},
         description="Node labels added when a Pod asks for GPUs (JSON object).")

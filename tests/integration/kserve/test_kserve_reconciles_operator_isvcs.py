@@ -24,6 +24,7 @@ from leadscore.operator.deployment_mode import DEPLOYMENT_MODE_ANNOTATION, KNATI
 from leadscore.operator.kube import FIELD_MANAGER, Kube
 from leadscore.operator.observe import observe_isvc
 from leadscore.operator.settings import OperatorSettings
+from support.helm import chart_object
 from support.kserve import INGRESS_DOMAIN
 from support.kubelet import make_ready
 from support.polling import eventually
@@ -270,3 +271,43 @@ def test_ready_status_and_url_come_from_the_controller_once_the_pod_is_ready(mod
     seen = observe_isvc(isvc, "v1", [])
     assert seen.url == f"http://m-{ns}.{INGRESS_DOMAIN}"
     assert isvc["status"]["address"]["url"] == f"http://m-predictor.{ns}.svc.cluster.local"
+
+
+def test_predictor_pods_pass_pod_security_restricted_through_the_charts_storage_container(model_namespace, helm_bin):
+    """KServe injects its storage initializer without a securityContext, so a namespace that
+    enforces Pod Security `restricted` refuses the predictor pod (the real node showed it). The
+    chart's ClusterStorageContainer, which the operator names in the InferenceService, gives that
+    init container what `restricted` requires, and the pod is admitted."""
+    from kubernetes import client
+
+    cluster, ns = model_namespace, model_namespace.namespace
+    cluster.core.patch_namespace(ns, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+    apply(cluster, render(ns, spec(), status(ns, "v1", active_version="v1")))
+
+    def refused() -> str | None:
+        events = cluster.core.list_namespaced_event(ns).items
+        return next((e.message for e in events if e.reason == "FailedCreate" and "storage-initializer" in e.message),
+                    None)
+
+    assert 'violates PodSecurity "restricted' in eventually(refused, what="the predictor pod refused", timeout=90)
+
+    container = chart_object(helm_bin, "storagecontainer.yaml", "operator.artifactRoot=s3://models")
+    custom = client.CustomObjectsApi(cluster.api)
+    name = container["metadata"]["name"]
+    custom.create_cluster_custom_object(GROUP, "v1alpha1", "clusterstoragecontainers", container)
+    try:
+        with_storage = OperatorSettings.from_env({
+            "LEADSCORE_COLLECTOR_URL": COLLECTOR, "LEADSCORE_PREDICTOR_SERVICE_ACCOUNT": PREDICTOR_SA,
+            "LEADSCORE_STORAGE_CONTAINER": name})
+        model_spec, model_status = spec(), status(ns, "v1", active_version="v1")
+        plan = plan_serving(ns, model_spec, model_status, mode=STANDARD)
+        assert plan is not None
+        admitted = apply(cluster, inference_service_manifest(ns, "m", model_spec, plan, with_storage))
+        assert admitted["spec"]["predictor"]["storageContainerName"] == "leadscore-storage"
+        pod = predictor_pod(cluster, uri(ns, "v1"))
+        init = by_name(pod.spec.init_containers)["storage-initializer"].security_context
+        assert (init.allow_privilege_escalation, init.capabilities.drop, init.run_as_non_root) == (False, ["ALL"], True)
+        assert init.seccomp_profile.type == "RuntimeDefault"
+        assert by_name(pod.spec.init_containers)["storage-initializer"].image  # KServe's image, not overridden
+    finally:
+        custom.delete_cluster_custom_object(GROUP, "v1alpha1", "clusterstoragecontainers", name)

@@ -184,6 +184,20 @@ def test_operator_settings_parse_with_the_operator_model_when_rendered(render) -
     assert settings.gpu_tolerations[0].key == "nvidia.com/gpu"
 
 
+def test_the_storage_container_the_operator_names_claims_only_the_artifact_root(render) -> None:
+    from leadscore.operator.settings import OperatorSettings
+
+    objects = render("dev")
+    settings = OperatorSettings.from_env(only(objects, "ConfigMap", OPERATOR)["data"])
+    container = only(objects, "ClusterStorageContainer", settings.storage_container)
+    assert container["spec"]["supportedUriFormats"] == [{"prefix": settings.artifact_root.rstrip("/") + "/"}]
+    security = container["spec"]["container"]["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False and security["capabilities"] == {"drop": ["ALL"]}
+    disabled = render("dev", "servingRuntime.storageContainer.enabled=false")
+    assert not find(disabled, "ClusterStorageContainer")
+    assert OperatorSettings.from_env(only(disabled, "ConfigMap", OPERATOR)["data"]).storage_container is None
+
+
 def test_operator_settings_name_the_mlflow_secret_when_mlflow_external(render) -> None:
     from leadscore.operator.settings import OperatorSettings
 

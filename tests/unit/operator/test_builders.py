@@ -110,6 +110,15 @@ def test_isvc_serves_the_active_version_with_runtime_and_logger_when_built(spec,
     assert json.loads(_env(model)["LEADSCORE_SCORING"])["high"]["topPercent"] == 5
 
 
+def test_isvc_names_the_storage_container_only_when_one_is_configured(spec, settings, status):
+    plan = plan_serving("ns", spec, status("v1", active_version="v1"), mode=STANDARD)
+    unnamed = inference_service_manifest("ns", "m", spec, plan, settings)["spec"]["predictor"]
+    assert "storageContainerName" not in unnamed
+    named = settings.model_copy(update={"storage_container": "leadscore-storage"})
+    predictor = inference_service_manifest("ns", "m", spec, plan, named)["spec"]["predictor"]
+    assert predictor["storageContainerName"] == "leadscore-storage"
+
+
 @pytest.mark.parametrize(("mode", "expected"), [
     (KNATIVE, {"serving.kserve.io/enable-prometheus-scraping": "true",
                "serving.kserve.io/enable-metric-aggregation": "true", "prometheus.io/scrape": "true"}),
