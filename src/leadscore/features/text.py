@@ -58,6 +58,9 @@ KEYWORDS: dict[str, list[str]] = {
 }
 """Default intent groups (lead vocabulary, not seed 001's job-ad groups); saved with each encoder."""
 _SCALE = {"k": 1e3, "m": 1e6}
+TERM, KEYWORD = "__tfidf=", "__kw="
+TAIL = ("has_email", "has_phone", "amount", "years")
+"""Output column names: ``<field>__tfidf=<word>``, ``<field>__kw=<group>``, ``<field>__<tail>``."""
 
 
 def words(text: str) -> list[str]:
@@ -88,6 +91,37 @@ def has_phone(text: str) -> bool:
                for m in PHONE.finditer(text))
 
 
+def describe_term(feature: str, field: str, text: object) -> str | None:
+    """A phrase for one text feature of a lead (``mentions "quote"``), None for other features:
+    an explanation factor names what in the text moved the score, not the whole text twice."""
+    if not feature.startswith(f"{field}__") or not isinstance(text, str):
+        return None
+    part = feature[len(field):]
+    lowered = text[:MAX_TEXT_CHARS].lower()
+    if part.startswith(TERM):
+        word = part[len(TERM):]
+        return f'{field} {"mentions" if word in words(text) else "does not mention"} "{word}"'
+    if part.startswith(KEYWORD):
+        group = part[len(KEYWORD):]
+        return f"{field} {'has' if group in matched_groups(lowered) else 'has no'} {group} words"
+    found = {"__has_email": EMAIL.search(lowered) is not None, "__has_phone": has_phone(lowered)}
+    if part in found:
+        what = "e-mail address" if part == "__has_email" else "phone number"
+        article = "an" if part == "__has_email" else "a"
+        return f"{field} gives {article if found[part] else 'no'} {what}"
+    number = {"__amount": amounts(lowered), "__years": years(lowered)}.get(part)
+    if number is None:
+        return None
+    unit = "an amount of" if part == "__amount" else "years:"
+    return f"{field} names no {part[2:]}" if math.isnan(number) else f"{field} names {unit} {number:g}"
+
+
+def matched_groups(lowered: str) -> set[str]:
+    """The default keyword groups a lower-cased text hits (the rule ``TextTermsEncoder.row`` applies)."""
+    joined = f" {' '.join(TOKEN.findall(lowered))} "
+    return {group for group, phrases in KEYWORDS.items() if any(f" {p} " in joined for p in phrases)}
+
+
 def _capped(value: float, cap: float | None) -> float:
     """At most ``cap``; NaN when training saw no such number (the column carried nothing there)."""
     if cap is None:
@@ -111,10 +145,9 @@ class TextTermsEncoder(BaseModel):
         return {word: i for i, word in enumerate(self.vocabulary)}
 
     def names(self) -> list[str]:
-        terms = [f"{self.field}__tfidf={word}" for word in self.vocabulary]
-        flags = [f"{self.field}__kw={group}" for group in self.keywords]
-        tail = ["has_email", "has_phone", "amount", "years"]
-        return terms + flags + [f"{self.field}__{name}" for name in tail]
+        terms = [f"{self.field}{TERM}{word}" for word in self.vocabulary]
+        flags = [f"{self.field}{KEYWORD}{group}" for group in self.keywords]
+        return terms + flags + [f"{self.field}__{name}" for name in TAIL]
 
     def row(self, text: str) -> list[float]:
         """The features of one text (the one function both paths run)."""

@@ -20,6 +20,7 @@ from leadscore.engines.choice import reference_only
 from leadscore.explain import UNIT, Explainer, members_from_card
 from leadscore.features.describe import describe
 from leadscore.features.spec import FeatureSpec
+from leadscore.features.text import describe_term
 from leadscore.predictor import metrics, rules
 from leadscore.predictor.columnar import Columns
 from leadscore.predictor.engine import SMALL_BATCH, OnnxScorer, default_threads
@@ -59,7 +60,7 @@ def _top_factors(
             "field": fields[j],
             "value": values[j],
             "contribution": round(float(terms[j]), 6),
-            "description": describe(fields[j], values[j]),
+            "description": describe_term(names[j], fields[j], values[j]) or describe(fields[j], values[j]),
         }
         for j in order
         if terms[j] != 0.0

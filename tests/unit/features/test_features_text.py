@@ -177,3 +177,21 @@ def test_feature_spec_written_before_text_encoders_still_loads() -> None:
     spec = FeatureSpec.model_validate(old)
     matrix = spec.transform_records([{"lead_id": 1, "pages": 50, "notes": "asap please call"}])
     assert matrix.tolist() == [[40.0, 0.0, 16.0, 3.0]]
+
+
+def test_a_text_factor_names_what_in_the_text_moved_the_score_not_the_whole_text():
+    """Explanation phrases for text features: the word, group, contact or number, never the text itself."""
+    from leadscore.features.text import describe_term
+
+    text = "Need a quote ASAP, budget $1,200. Insured 10 years. Call 555-010-1234"
+    assert describe_term("inquiry__tfidf=quote", "inquiry", text) == 'inquiry mentions "quote"'
+    assert describe_term("inquiry__tfidf=mistake", "inquiry", text) == 'inquiry does not mention "mistake"'
+    assert describe_term("inquiry__kw=urgent", "inquiry", text) == "inquiry has urgent words"
+    assert describe_term("inquiry__kw=negative", "inquiry", text) == "inquiry has no negative words"
+    assert describe_term("inquiry__has_phone", "inquiry", text) == "inquiry gives a phone number"
+    assert describe_term("inquiry__has_email", "inquiry", text) == "inquiry gives no e-mail address"
+    assert describe_term("inquiry__amount", "inquiry", text) == "inquiry names an amount of 1200"
+    assert describe_term("inquiry__years", "inquiry", text) == "inquiry names years: 10"
+    assert describe_term("inquiry__years", "inquiry", "no numbers here") == "inquiry names no years"
+    assert describe_term("pages_visited", "pages_visited", 3) is None
+    assert describe_term("inquiry__tfidf=quote", "inquiry", None) is None
