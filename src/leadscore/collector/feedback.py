@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field
 
 from leadscore.api.feedback import ACTION_TYPES, ActionType, LeadSignals
 from leadscore.collector.errors import invalid
-from leadscore.collector.outcomes import DERIVED_KEY_PREFIX, MAX_BATCH
+from leadscore.collector.outcomes import DERIVED_KEY_PREFIX, MAX_BATCH, parse_batch
 from leadscore.collector.times import plausible_utc
 from leadscore.errors import InvalidInputError
 from leadscore.monitoring.accuracy import wilson
@@ -123,34 +123,9 @@ class SessionIn(_Timed):
         return DERIVED_KEY_PREFIX + hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-_BATCH = pydantic.TypeAdapter(list[FeedbackIn])
-
-
 def parse_feedback(document: Any) -> list[FeedbackIn]:
     """One report, a list, or ``{"feedback": [...]}``; errors name ``feedback[i].field``."""
-    if isinstance(document, dict) and "feedback" in document:
-        extra = sorted(set(document) - {"feedback"})
-        if extra:
-            raise InvalidInputError(f"body: unexpected field(s) {extra} beside 'feedback'")
-        document = document["feedback"]
-        if not isinstance(document, list):
-            raise InvalidInputError(f"feedback: expected a list, got {type(document).__name__}")
-    if isinstance(document, dict):
-        try:
-            return [FeedbackIn.model_validate(document)]
-        except pydantic.ValidationError as exc:
-            raise invalid(exc) from exc
-    if not isinstance(document, list):
-        raise InvalidInputError(
-            f"body: expected a feedback report, a list or {{'feedback': [...]}}, got {type(document).__name__}")
-    if not document:
-        raise InvalidInputError("feedback: empty batch")
-    if len(document) > MAX_BATCH:
-        raise InvalidInputError(f"feedback: {len(document)} reports is more than the {MAX_BATCH} accepted")
-    try:
-        return _BATCH.validate_python(document)
-    except pydantic.ValidationError as exc:
-        raise invalid(exc, prefix="feedback") from exc
+    return parse_batch(document, "feedback", FeedbackIn, "a feedback report", "reports")
 
 
 def parse_session(document: Any) -> SessionIn:

@@ -32,10 +32,11 @@ What is valid (docs/security.md, "Limits", lists the same):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
@@ -43,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 from leadscore.collector.errors import invalid
 from leadscore.collector.times import plausible_utc
 from leadscore.errors import InvalidInputError
+
+Item = TypeVar("Item", bound=BaseModel)
 
 MAX_BATCH = 10_000
 DERIVED_KEY_PREFIX = "sha256:"
@@ -97,35 +100,43 @@ class OutcomeIn(BaseModel):
         return DERIVED_KEY_PREFIX + hashlib.sha256(content.encode()).hexdigest()
 
 
-_BATCH = pydantic.TypeAdapter(list[OutcomeIn])
+@functools.cache
+def _list_of(item: type[BaseModel]) -> pydantic.TypeAdapter[list[Any]]:
+    return pydantic.TypeAdapter(list[item])  # type: ignore[valid-type]  # a model class given at run time
 
 
-def parse_outcomes(document: Any) -> list[OutcomeIn]:
-    """One outcome, a list, or ``{"outcomes": [...]}``; errors name ``outcomes[i].field``."""
-    if isinstance(document, dict) and "outcomes" in document:
-        extra = sorted(set(document) - {"outcomes"})
+def parse_batch(document: Any, key: str, item: type[Item], one: str, many: str) -> list[Item]:
+    """One item, a list, or ``{key: [...]}`` (how CRMs post outcomes and feedback); errors name
+    ``<key>[i].field``. ``one`` and ``many`` name an item in messages ("an outcome", "outcomes")."""
+    if isinstance(document, dict) and key in document:
+        extra = sorted(set(document) - {key})
         if extra:
-            raise InvalidInputError(f"body: unexpected field(s) {extra} beside 'outcomes'")
-        document = document["outcomes"]
+            raise InvalidInputError(f"body: unexpected field(s) {extra} beside {key!r}")
+        document = document[key]
         if not isinstance(document, list):
-            raise InvalidInputError(f"outcomes: expected a list, got {type(document).__name__}")
+            raise InvalidInputError(f"{key}: expected a list, got {type(document).__name__}")
     if isinstance(document, dict):
         try:
-            return [OutcomeIn.model_validate(document)]
+            return [item.model_validate(document)]
         except pydantic.ValidationError as exc:
             raise invalid(exc) from exc
     if not isinstance(document, list):
         raise InvalidInputError(
-            f"body: expected an outcome, a list or {{'outcomes': [...]}}, got {type(document).__name__}"
+            f"body: expected {one}, a list or {{'{key}': [...]}}, got {type(document).__name__}"
         )
     if not document:
-        raise InvalidInputError("outcomes: empty batch")
+        raise InvalidInputError(f"{key}: empty batch")
     if len(document) > MAX_BATCH:
-        raise InvalidInputError(f"outcomes: {len(document)} outcomes is more than the {MAX_BATCH} accepted per request")
+        raise InvalidInputError(f"{key}: {len(document)} {many} is more than the {MAX_BATCH} accepted per request")
     try:
-        return _BATCH.validate_python(document)
+        return _list_of(item).validate_python(document)
     except pydantic.ValidationError as exc:
-        raise invalid(exc, prefix="outcomes") from exc
+        raise invalid(exc, prefix=key) from exc
+
+
+def parse_outcomes(document: Any) -> list[OutcomeIn]:
+    """One outcome, a list, or ``{"outcomes": [...]}``; errors name ``outcomes[i].field``."""
+    return parse_batch(document, "outcomes", OutcomeIn, "an outcome", "outcomes")
 
 
 def check_agreement(outcomes: list[OutcomeIn], stored: dict[tuple[str, datetime], str] | None = None) -> None:
