@@ -14,6 +14,7 @@ import typer
 from leadscore.api.leadscoringmodel import (
     ALGORITHMS,
     DEFAULT_ALGORITHMS,
+    MAX_CV_FOLDS,
     TEST_FRACTION,
     TEXT_MAX_FEATURES,
     VALIDATION_FRACTION,
@@ -76,6 +77,10 @@ def _train(
     test_fraction: float = typer.Option(TEST_FRACTION, "--test-fraction",
                                         help="Share of rows held out for the test metrics (the most recent with "
                                              "--time-col)."),
+    cv_folds: int | None = typer.Option(None, "--cv-folds", min=0, max=MAX_CV_FOLDS,
+                                        help="k-fold ROC-AUC of the shipped configuration over all labelled rows, "
+                                             "beside the test part's: unset = 5 when the test part holds few "
+                                             "positives and there is no --time-col, 0 = off."),
     model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
     registered_model: str | None = typer.Option(None, "--registered-model",
                                                 help="MLflow registered model (default: the model name; the "
@@ -125,7 +130,7 @@ def _train(
                           exclude=exclude, post_outcome=post_outcome, text_col=text_col,
                           text_max_features=text_max_features, algorithms=algorithms, trials=trials,
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
-                          params=params, valid_fraction=valid_fraction, test_fraction=test_fraction,
+                          params=params, valid_fraction=valid_fraction, test_fraction=test_fraction, cv_folds=cv_folds,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring, targets=targets,

@@ -112,6 +112,17 @@ class TargetsCard(BaseModel):
     learned_from: str = Field(description="What learned from what.")
 
 
+class CrossValidationCard(BaseModel):
+    """The shipped configuration's k-fold ROC-AUC over every labelled row (``trainer.estimate``)."""
+
+    folds: int = Field(description="Folds run; 0 when none (see reason).")
+    roc_auc_mean: float | None = None
+    roc_auc_sd: float | None = Field(None, description="Standard deviation over the folds.")
+    roc_auc_per_fold: list[float] = Field(default_factory=list)
+    reason: str = Field(description="Why it ran or did not. It sits beside the test part's ROC-AUC, never "
+                                    "instead of it: the configuration was chosen without the test rows.")
+
+
 class TrainingCard(BaseModel):
     seconds: float
     device: Literal["cpu", "cuda"]
@@ -122,6 +133,7 @@ class TrainingCard(BaseModel):
     libraries: dict[str, str]
     final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
     targets: TargetsCard | None = Field(None, description="Graded targets, when used (absent: the binary outcome).")
+    cross_validation: CrossValidationCard | None = Field(None, description="Absent in cards written before it existed.")
 
 
 class ChampionCard(BaseModel):

@@ -11,8 +11,10 @@ from leadscore.api.feedback import TargetsSpec
 from leadscore.api.hyperparameters import Params, check_params
 from leadscore.api.leadscoringmodel import (
     DEFAULT_ALGORITHMS,
+    MAX_CV_FOLDS,
     MAX_FRACTION,
     MIN_FRACTION,
+    ONE_FOLD,
     TEST_FRACTION,
     VALIDATION_FRACTION,
     DataFormat,
@@ -48,6 +50,10 @@ class TrainConfig(BaseModel):
                            description="Per-algorithm hyper-parameters pinned or bounded (the CR's training.params).")
     valid_fraction: float = Field(VALIDATION_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION)
     test_fraction: float = Field(TEST_FRACTION, ge=MIN_FRACTION, le=MAX_FRACTION)
+    cv_folds: int | None = Field(None, ge=0, le=MAX_CV_FOLDS,
+                                 description="k-fold estimate of the shipped configuration over all labelled rows "
+                                             "(trainer.estimate): None = 5 when the test part holds few positives "
+                                             "and the split is not by time, 0 = off, or 2 and more folds.")
     model_name: str = Field("leadscore", min_length=1, max_length=63)
     registered_model: str | None = Field(None, min_length=1, max_length=300,
                                          description="MLflow registered model (default: model_name).")
@@ -85,6 +91,13 @@ class TrainConfig(BaseModel):
     @classmethod
     def _known_params(cls, value: Params) -> Params:
         return check_params(value)
+
+    @field_validator("cv_folds")
+    @classmethod
+    def _not_one_fold(cls, value: int | None) -> int | None:
+        if value == 1:
+            raise ValueError(ONE_FOLD.replace("cvFolds", "--cv-folds"))
+        return value
 
     @field_validator("test_fraction")
     @classmethod

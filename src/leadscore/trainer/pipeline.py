@@ -42,12 +42,13 @@ from leadscore.features.spec import frame_columns
 from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.scoring import resolved_tiers, score_histogram
 from leadscore.store.artifacts import publish_directory
-from leadscore.trainer import intervals, onnx_graph, refit
+from leadscore.trainer import estimate, intervals, onnx_graph, refit
 from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
 from leadscore.trainer.card import (
     AlgorithmCard,
     CalibrationCard,
     ChampionCard,
+    CrossValidationCard,
     DataCard,
     FeatureImportance,
     FinalFitCard,
@@ -93,6 +94,10 @@ class Prepared:
     warnings: list[str]
     t: dict[str, np.ndarray] | None = None
     """Graded targets per part (``--targets``); None: the models learn from ``y``."""
+    frame: pd.DataFrame | None = None
+    """Every labelled row's raw features (the k-fold estimate refits the feature pipeline per fold)."""
+    labels: np.ndarray | None = None
+    graded: np.ndarray | None = None
 
 
 def prepare(config: TrainConfig, progress: Progress) -> Prepared:
@@ -129,7 +134,8 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
         raise DatasetError("no feature columns left after excluding id, target and excluded columns")
     return Prepared(raw=raw, schema=schema, findings=findings, split=split, features=features, x=x,
                     y={part: y[rows] for part, rows in parts.items()}, warnings=[warning] if warning else [],
-                    t=None if graded is None else {part: graded[rows] for part, rows in parts.items()})
+                    t=None if graded is None else {part: graded[rows] for part, rows in parts.items()},
+                    frame=frame, labels=y, graded=graded)
 
 
 def search(config: TrainConfig, data: TrainData, progress: Progress,
@@ -273,6 +279,27 @@ def fit_uncertainty(tuned: dict[str, Tuned], blend: Blend, holdout: refit.Holdou
     return uncertainty, intervals.measure(onnx_bytes, uncertainty, x_test, prepared.y["test"], native)
 
 
+def cross_validation(config: TrainConfig, prepared: Prepared, tuned: dict[str, Tuned], blend: Blend,
+                     data: TrainData, progress: Progress) -> CrossValidationCard:
+    """The k-fold estimate beside the test part's number, when ``estimate.plan`` says so."""
+    from leadscore.features import LeadFeatures
+
+    planned = estimate.plan(config.cv_folds, prepared.split.strategy, int(prepared.y["test"].sum()))
+    if planned.folds == 0 or prepared.frame is None or prepared.labels is None:
+        return CrossValidationCard(folds=0, reason=planned.reason)
+    progress.stage(f"k-fold estimate: refitting the shipped configuration on {planned.folds} folds of all "
+                   f"{len(prepared.labels):,} labelled rows ({planned.reason})")
+    result = estimate.cross_validate(
+        tuned, blend, prepared.frame, prepared.labels, prepared.graded,
+        lambda: LeadFeatures(schema=prepared.schema, random_state=config.seed,
+                             text_max_features=config.dataset.text_max_features),
+        data, planned.folds)
+    progress.stage(f"k-fold ROC-AUC {result.mean:.4f} +- {result.sd:.4f} over {result.folds} folds "
+                   "(beside the test part's; the configuration was chosen without the test rows)")
+    return CrossValidationCard(folds=result.folds, roc_auc_mean=result.mean, roc_auc_sd=result.sd,
+                               roc_auc_per_fold=result.roc_auc, reason=planned.reason)
+
+
 def _final_fit_card(tuned: dict[str, Tuned], holdout: refit.Holdout, prepared: Prepared) -> FinalFitCard:
     rows = np.concatenate([prepared.y["train"], prepared.y["valid"]])
     if holdout.selection == "validation":
@@ -303,7 +330,8 @@ def _targets_card(config: TrainConfig, prepared: Prepared) -> TargetsCard | None
 
 
 def model_card(config: TrainConfig, version: str, created: datetime, device: str, seconds: float,
-               prepared: Prepared, tuned: dict[str, Tuned], holdout: refit.Holdout, shipped: Shipped) -> ModelCard:
+               prepared: Prepared, tuned: dict[str, Tuned], holdout: refit.Holdout, shipped: Shipped,
+               cross_validated: CrossValidationCard | None = None) -> ModelCard:
     blend, selection, metrics = shipped.blend, shipped.selection, shipped.metrics
     algorithm_cards, algorithm_metrics = _algorithm_cards(tuned, holdout, selection, prepared)
     histogram = score_histogram(shipped.test_probabilities)
@@ -330,7 +358,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
                               final_fit=_final_fit_card(tuned, holdout, prepared),
-                              targets=_targets_card(config, prepared)),
+                              targets=_targets_card(config, prepared), cross_validation=cross_validated),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
         interval=shipped.interval,
     )
@@ -382,8 +410,9 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                             "split": prepared.split.strategy, "n_features": data.n_features})
         tuned, holdout = fit_final(search(config, data, progress, tracker), data, prepared, progress)
         shipped = choose_and_export(config, tuned, holdout, prepared, progress)
+        cross_validated = cross_validation(config, prepared, tuned, shipped.blend, data, progress)
         card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, holdout,
-                          shipped)
+                          shipped, cross_validated)
         if config.champion:
             card = card.model_copy(update={"champion": _champion(config, prepared, shipped, progress)})
         metrics = headline(card)

@@ -119,6 +119,8 @@ BAD = [
     (MODEL, "spec.training.testFraction", 0.01, "spec.training.testFraction"),
     (MODEL, "spec.training", {"validationFraction": 0.35, "testFraction": 0.3},
      "validationFraction + testFraction must not exceed 0.6"),
+    (MODEL, "spec.training.cvFolds", 1, "cvFolds must be 0 (off) or at least 2"),
+    (MODEL, "spec.training.cvFolds", 21, "spec.training.cvFolds"),
     (MODEL, "metadata.name", "m" * 45, "metadata.name must be a DNS-1035 label of at most 40"),
     (MODEL, "spec.dataset.targets", {"longView": 1.5}, "spec.dataset.targets.longView"),
     (MODEL, "spec.dataset.targets", {"quickArchiveSeconds": 200},

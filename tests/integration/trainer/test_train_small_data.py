@@ -34,3 +34,10 @@ def test_few_validation_positives_select_on_cross_fitted_margins_and_warn_of_the
     assert card["training"]["parity_max_abs_diff"] <= onnx_graph.PARITY_TOLERANCE
     assert any("below the usual 5%-95%" in w for w in card["data"]["warnings"])
     assert "warning: conversion rate" in process.stderr
+    # few test positives and no time column: the k-fold estimate over every labelled row runs
+    estimate = card["training"]["cross_validation"]
+    assert estimate["folds"] == 5 and len(estimate["roc_auc_per_fold"]) == 5
+    assert all(0.5 < auc <= 1.0 for auc in estimate["roc_auc_per_fold"])
+    assert abs(estimate["roc_auc_mean"] - card["metrics"]["roc_auc"]) < 0.1  # the same configuration
+    assert estimate["roc_auc_sd"] > 0 and "positives" in estimate["reason"]
+    assert "k-fold ROC-AUC" in process.stderr
