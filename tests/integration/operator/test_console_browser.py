@@ -94,6 +94,8 @@ def world(kube, cluster, real_collector, operator, s3_bucket, card_dir) -> Itera
         "apiVersion": "leadscoring.io/v1alpha1", "kind": "ABExperiment", "metadata": {"name": EXPERIMENT},
         "spec": {"modelRef": "pc", "control": {"version": "v1"}, "treatment": {"version": "v2"},
                  "minSamplesPerArm": 1000000}})
+    # the model serves the experiment's split one claim interval later (the model is its only writer)
+    eventually(lambda: cluster.status(LSM, "pc").get("experiment"), what="the experiment's split served", timeout=60)
     namespace = cluster.namespace
     ops, viewer = (service_account_token(cluster.api, namespace, n) for n in ("ops", "viewer"))
     read = client.V1PolicyRule(api_groups=[GROUP], resources=["leadscoringmodels", "abexperiments"],

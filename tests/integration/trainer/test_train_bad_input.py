@@ -106,8 +106,8 @@ def test_train_refuses_a_leaky_column_and_names_it(run_cli, tmp_path: Path, smal
 
 
 def test_train_refuses_an_unknown_algorithm(run_cli, tmp_path: Path, small: pd.DataFrame) -> None:
-    process = _train(run_cli, tmp_path, _csv(small, tmp_path), "--algorithms", "lr,randomforest")
-    _assert_refused(process, tmp_path, "randomforest", exit_code=2)
+    process = _train(run_cli, tmp_path, _csv(small, tmp_path), "--algorithms", "lr,svm")
+    _assert_refused(process, tmp_path, "svm", exit_code=2)
 
 
 def test_train_refuses_negative_trials(run_cli, tmp_path: Path, small: pd.DataFrame) -> None:
