@@ -25,28 +25,16 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from small_data_bench import DATASETS, SETS
+from small_data_bench import SETS, sampled_config
 
 RESULTS = Path(__file__).parent / "results" / "families.json"
-EVERY = ["lr", "xgboost", "lightgbm", "catboost", "randomforest", "mlp"]
 
 
 def one_run(name: str, rows: int, seed: int, trials: int, work: Path, compare: bool) -> dict[str, Any]:
-    from leadscore.api.leadscoringmodel import DEFAULT_ALGORITHMS
-    from leadscore.data import DatasetSpec, load_dataset
-    from leadscore.trainer.config import TrainConfig
+    from leadscore.api.leadscoringmodel import ALGORITHMS, DEFAULT_ALGORITHMS
     from leadscore.trainer.pipeline import train
 
-    spec = SETS[name]
-    frame = load_dataset(str(DATASETS / spec["file"]))
-    if rows:
-        frame = frame.sample(n=min(rows, len(frame)), random_state=seed).reset_index(drop=True)
-    path = work / f"{name}.parquet"
-    frame.to_parquet(path, index=False)
-    config = TrainConfig(data=str(path), output=str(work / f"{name}-model"), trials=trials, seed=seed,
-                         algorithms=EVERY, threads=1, device="cpu", mlflow_uri=str(work / "mlruns"),
-                         dataset=DatasetSpec(target=spec["target"], id_column=spec["id_column"],
-                                             exclude=spec["exclude"]))
+    config, frame = sampled_config(name, rows, seed, trials, list(ALGORITHMS), work)
     started = time.monotonic()
     _, card = train(config)
     seconds = time.monotonic() - started

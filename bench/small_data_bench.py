@@ -87,22 +87,32 @@ def variant(name: str) -> Iterator[None]:
         yield
 
 
-def one_run(name: str, rows: int, seed: int, trials: int, algorithms: list[str], work: Path,
-            variants: list[str]) -> dict[str, Any]:
+def sampled_config(name: str, rows: int | None, seed: int, trials: int, algorithms: list[str],
+                   work: Path) -> tuple[Any, Any]:
+    """A one-thread CPU ``TrainConfig`` on ``rows`` rows of a bundled data set (every row with None),
+    written under ``work``, and those rows (the families bench uses it too)."""
     from leadscore.data import DatasetSpec, load_dataset
     from leadscore.trainer.config import TrainConfig
-    from leadscore.trainer.pipeline import prepare, train
-    from leadscore.trainer.progress import Silent
 
     spec = SETS[name]
     frame = load_dataset(str(DATASETS / spec["file"]))
-    sample = frame.sample(n=min(rows, len(frame)), random_state=seed).reset_index(drop=True)
+    if rows:
+        frame = frame.sample(n=min(rows, len(frame)), random_state=seed).reset_index(drop=True)
     path = work / f"{name}-{seed}.parquet"
-    sample.to_parquet(path, index=False)
+    frame.to_parquet(path, index=False)
     config = TrainConfig(data=str(path), output=str(work / f"{name}-{seed}-model"), trials=trials, seed=seed,
                          algorithms=algorithms, threads=1, device="cpu", mlflow_uri=str(work / "mlruns"),
                          dataset=DatasetSpec(target=spec["target"], id_column=spec["id_column"],
                                              exclude=spec["exclude"]))
+    return config, frame
+
+
+def one_run(name: str, rows: int, seed: int, trials: int, algorithms: list[str], work: Path,
+            variants: list[str]) -> dict[str, Any]:
+    from leadscore.trainer.pipeline import prepare, train
+    from leadscore.trainer.progress import Silent
+
+    config, sample = sampled_config(name, rows, seed, trials, algorithms, work)
     started = time.monotonic()
     _, card = train(config)
     seconds = time.monotonic() - started

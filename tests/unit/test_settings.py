@@ -20,11 +20,11 @@ MODULES = ("leadscore.operator.settings", "leadscore.predictor.config", "leadsco
 def _all_settings() -> list[type[EnvSettings]]:
     for module in MODULES:
         importlib.import_module(module)
-    found, todo = [], list(EnvSettings.__subclasses__())
-    while todo:
-        cls = todo.pop()
+    found, pending = [], list(EnvSettings.__subclasses__())
+    while pending:
+        cls = pending.pop()
         found.append(cls)
-        todo += cls.__subclasses__()
+        pending += cls.__subclasses__()
     return found
 
 

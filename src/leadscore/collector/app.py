@@ -48,7 +48,13 @@ from leadscore.collector.feedback import (
     parse_feedback,
     parse_session,
 )
-from leadscore.collector.ingest import record_event, record_feedback, record_outcomes, record_session
+from leadscore.collector.ingest import (
+    OutcomeResult,
+    record_event,
+    record_feedback,
+    record_outcomes,
+    record_session,
+)
 from leadscore.collector.leads import LeadHistory, lead_history
 from leadscore.collector.outcomes import (
     LEAD_PATH,
@@ -231,6 +237,12 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
     ``gate`` (bearer tokens, per-namespace rights, a rate limit) when given."""
     app = FastAPI(title="leadscore collector", version=__version__)
     metrics = _Metrics()
+
+    def _counted(source: str, result: OutcomeResult) -> dict[str, int]:
+        """Feedback stored and resent, counted by source (explicit or implicit); the receipt."""
+        metrics.feedback.labels(source, "stored").inc(result.stored)
+        metrics.feedback.labels(source, "duplicate").inc(result.duplicates)
+        return result.receipt()
     gate = gate or Gate()
     # Request counts and latency per route template and status class, on the app's own registry
     # (http_requests_total, http_request_duration_seconds, ...): the PrometheusRule's error rate
@@ -315,7 +327,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         result = await run_in_threadpool(record_outcomes, store, namespace, outcomes)
         metrics.outcomes.labels("stored").inc(result.stored)
         metrics.outcomes.labels("duplicate").inc(result.duplicates)
-        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+        return result.receipt()
 
     @app.post(FEEDBACK_PATH, openapi_extra=_FEEDBACK_OPENAPI)
     async def post_feedback(namespace: NamespaceName, request: Request) -> dict[str, int]:
@@ -323,10 +335,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         ``namespace``; all stored or none (rules in ``leadscore.collector.feedback``)."""
         await admit(request, POST_OUTCOMES, namespace)
         reports = parse_feedback(load_json(await _body(request)))
-        result = await run_in_threadpool(record_feedback, store, namespace, reports)
-        metrics.feedback.labels("explicit", "stored").inc(result.stored)
-        metrics.feedback.labels("explicit", "duplicate").inc(result.duplicates)
-        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+        return _counted("explicit", await run_in_threadpool(record_feedback, store, namespace, reports))
 
     @app.post(IMPLICIT_PATH, openapi_extra=_IMPLICIT_OPENAPI)
     async def post_implicit(namespace: NamespaceName, request: Request) -> dict[str, int]:
@@ -334,10 +343,7 @@ def create_app(store: EventStore, privacy: Privacy | None = None, gate: Gate | N
         type, duration}]}``); all stored or none."""
         await admit(request, POST_OUTCOMES, namespace)
         session = parse_session(load_json(await _body(request)))
-        result = await run_in_threadpool(record_session, store, namespace, session)
-        metrics.feedback.labels("implicit", "stored").inc(result.stored)
-        metrics.feedback.labels("implicit", "duplicate").inc(result.duplicates)
-        return {"received": result.received, "stored": result.stored, "duplicates": result.duplicates}
+        return _counted("implicit", await run_in_threadpool(record_session, store, namespace, session))
 
     @app.get(ANALYTICS_PATH, response_model=FeedbackAnalytics)
     async def get_feedback_analytics(

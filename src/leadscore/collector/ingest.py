@@ -56,6 +56,10 @@ class OutcomeResult:
     def duplicates(self) -> int:
         return self.received - self.stored
 
+    def receipt(self) -> dict[str, int]:
+        """The response to the CRM that posted the batch."""
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates}
+
 
 ID_FIELD = "lead_id"
 
