@@ -7,7 +7,8 @@
 #     NAME       operator trainer predictor collector console storage-initializer (KServe's, from PyPI),
 #                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
 #                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
-#                tests and the chart's bundled MinIO); default: all of them
+#                tests and the chart's bundled MinIO), postgresql and mlflow (the chart's bundled
+#                database and tracking server, from hack/images/); default: all of them
 #     --path     print "NAME ARCHIVE" for each image without building (ARCHIVE may not exist yet)
 #     --load A   import the archives into the containerd at socket A, namespace k8s.io (kubelet's)
 # Prints "NAME ARCHIVE" lines (docker-archive tarballs tagged docker.io/leadscore/NAME:dev).
@@ -29,7 +30,8 @@ BUILDAH="buildah --storage-driver vfs --root $STORE/storage --runroot /run/leads
 export BUILDAH
 read -r -a buildah <<<"$BUILDAH"
 
-# name | Dockerfile | context (. = the repo, or the build script whose output directory holds BINARY) | build args
+# name | Dockerfile | context | build args. The context is . (the repo), a build script whose output
+# directory holds BINARY, or a directory of this repo (staged with constraints.txt beside its files)
 # (the repo's Dockerfile has one target per Python image, named like the image)
 IMAGES=(
   "pause|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=pause UID=65535"
@@ -42,6 +44,8 @@ IMAGES=(
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
   "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
+  "postgresql|hack/images/postgresql.Dockerfile|hack/images|"
+  "mlflow|hack/images/mlflow.Dockerfile|hack/images|"
 )
 # What the repo context's Dockerfiles COPY (.dockerignore lets only these through).
 REPO_CONTEXT=(pyproject.toml constraints.txt src storage-initializer/initializer-entrypoint)
@@ -69,9 +73,16 @@ ensure_base() {
   hack/images/base.sh "$BASE_IMAGE"
 }
 
+uses_base() { [ "$1" = "." ] || [ -d "$1" ]; }  # CONTEXT: the image builds FROM the local base
+
 context_dir() {  # CONTEXT: the directory buildah is given (a build script's output, or its binary's folder)
   local path
   if [ "$1" = "." ]; then echo .; return; fi
+  if [ -d "$1" ]; then   # a directory of the repo, with the pins its pip installs follow
+    path="$(mktemp -d)"
+    cp -a "$1/." constraints.txt "$path/"
+    echo "$path"; return
+  fi
   path="$("$1" --path)"
   if [ -d "$path" ]; then echo "$path"; else dirname "$path"; fi
 }
@@ -82,6 +93,8 @@ image_hash() {  # DOCKERFILE CONTEXT ARGS; fails when the context's binary is no
   local dockerfile="$1" context="$2" args="$3" binary
   if [ "$context" = "." ]; then
     { files_hash "$dockerfile" "${REPO_CONTEXT[@]}"; echo "$BASE_IMAGE $args"; } | sha256sum | cut -c1-16
+  elif [ -d "$context" ]; then
+    { files_hash "$dockerfile" "$context" constraints.txt; echo "$BASE_IMAGE $args"; } | sha256sum | cut -c1-16
   else
     binary="$(context_dir "$context")/$(binary_of "$args")"
     [ -f "$binary" ] || return 1
@@ -95,7 +108,7 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   local arg
   for arg in $args; do bud+=(--build-arg "$arg"); done
   [ "$dockerfile" != Dockerfile ] || bud+=(--target "$name")
-  if [ "$context" = "." ]; then
+  if uses_base "$context"; then
     ensure_base
     bud+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
     [ ! -f "$CA_BUNDLE" ] || bud+=(--volume "$CA_BUNDLE:$CA_BUNDLE:ro")
@@ -104,6 +117,7 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   echo ">> buildah bud $ref from $dockerfile" >&2
   local start=$SECONDS
   nice "${buildah[@]}" "${bud[@]}" "$dir" >&2
+  [ "$context" = "." ] || [ ! -d "$context" ] || rm -rf "$dir"
   rm -f "$archive.tmp"
   "${buildah[@]}" push "$ref" "docker-archive:$archive.tmp:$ref" >&2
   "${buildah[@]}" rmi "$ref" >/dev/null
@@ -119,7 +133,7 @@ exec 8>"$STORE.lock"
 for entry in "${IMAGES[@]}"; do
   IFS='|' read -r name dockerfile context args <<<"$entry"
   if [ "${#names[@]}" -gt 0 ] && [[ " ${names[*]} " != *" $name "* ]]; then continue; fi
-  if [ "$context" != "." ] && [ ! -x "$context" ]; then
+  if ! uses_base "$context" && [ ! -x "$context" ]; then
     echo ">> skipping $name: $context is not in this checkout" >&2; continue
   fi
   if ! hash="$(image_hash "$dockerfile" "$context" "$args")"; then

@@ -1,10 +1,11 @@
 """The whole lifecycle on the real node, the way a platform team runs it (README, "Install with Helm").
 
-`helm install` of the chart (its bundled MinIO on the image hack/images.sh builds from
-hack/build-minio.sh; the test PostgreSQL and an MLflow server on the host as the external database
-and tracking server, reached by pods through Services), with the real KServe controller running
-beside the node (``running_kserve`` against the node's apiserver; its webhooks inject the storage
-initializer and the logger agent built here). Then a LeadScoringModel is applied in a model
+`helm install` of the chart with its bundled MinIO, PostgreSQL and MLflow (on the images
+hack/images.sh builds: MinIO from hack/build-minio.sh, PostgreSQL and MLflow from hack/images/;
+PostgreSQL keeps its data on a PersistentVolume the test provides, bound by the control plane's
+PV binder), with the real KServe controller running beside the node (``running_kserve`` against
+the node's apiserver; its webhooks inject the storage initializer and the logger agent built
+here). Then a LeadScoringModel is applied in a model
 namespace that enforces Pod Security `restricted`, and everything after that is done by the pods:
 
 - the operator pod's training Job trains v1 from the bundled MinIO; the operator pod is killed
@@ -14,8 +15,9 @@ namespace that enforces Pod Security `restricted`, and everything after that is 
   Service, and KServe's logger agent delivers each request and response to the collector pod;
 - a retrain annotation trains v2; a sticky ABExperiment (v1 control, v2 treatment) is rendered into
   the InferenceService, 4 000 leads are scored through the Service, the sales floor's outcomes are
-  posted to the collector with a Kubernetes token of a CRM ServiceAccount while the collector pod is
-  killed (every batch retried until acknowledged; the database holds every acknowledged outcome;
+  posted to the collector with a Kubernetes token of a CRM ServiceAccount while the collector pod and
+  then the PostgreSQL pod are killed (every batch retried until acknowledged; the database, read
+  through its Service, holds every acknowledged outcome;
   the operator is scaled to 0 meanwhile, so it decides on all of them), and the operator's timer
   concludes the experiment from the collector's summary and promotes v2;
 - deleting the model garbage-collects its Jobs, the InferenceService, the Deployment and the pods.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 import shutil
 import tempfile
 import time
@@ -39,7 +42,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from release import DATABASE_SERVICE, IMAGE_VALUES, NAMESPACE, external_database, helm_install, uninstall
+from release import IMAGE_VALUES, NAMESPACE, RELEASE, helm_install, uninstall
 
 from leadscore.data import synth
 from support.cluster import Cluster
@@ -56,11 +59,8 @@ from support.lifecycle import (
     records,
     sales_floor,
 )
-from support.mlflow_server import MLflowServer, running_mlflow
-from support.node import deployment_available, host_service, pod_report
+from support.node import deployment_available, pod_report
 from support.polling import eventually
-from support.postgres import PostgresServer
-from support.s3 import S3Server
 
 pytestmark = [pytest.mark.node, pytest.mark.kserve, pytest.mark.slow]
 
@@ -68,7 +68,16 @@ MODELS = "sales"
 """The model namespace (modelNamespaces.names): the chart writes its S3/MLflow settings and
 ServiceAccounts there; Jobs and predictors run there."""
 LSM, ABX = "leadscoringmodels", "abexperiments"
-MLFLOW_SERVICE = "mlflow"
+BUNDLED_VALUES = (
+    "minio.image.repository=docker.io/leadscore/minio", "minio.image.tag=dev",
+    "mlflow.image.repository=docker.io/leadscore/mlflow", "mlflow.image.tag=dev",
+    "postgresql.image.repository=docker.io/leadscore/postgresql", "postgresql.image.tag=dev",
+    "postgresql.persistence.enabled=true",
+)
+"""The chart's bundled servers on the images hack/images.sh builds (upstream's cannot be pulled)."""
+DATABASE_CLAIM = f"{RELEASE}-postgresql"
+"""The bundled PostgreSQL's PersistentVolumeClaim (the chart's leadscore.dataClaim)."""
+POSTGRES_UID = 999
 DATA_BUCKET, DATA_KEY = "leadscore-data", "pc/leads.csv"
 PREDICTOR = f"{MODEL}-predictor"
 """KServe's name for the InferenceService's Deployment and Service (Standard mode)."""
@@ -91,16 +100,67 @@ def node_kserve(node_cluster: Any, kserve_install: Any) -> Iterator[KServe]:
         yield kserve
 
 
-@pytest.fixture(scope="module")
-def node_mlflow(s3_server: S3Server) -> Iterator[MLflowServer]:
-    """An MLflow server on the host that accepts the Host header of the Service pods reach it by."""
-    workdir = Path(tempfile.mkdtemp(prefix="leadscore-node-mlflow-"))
-    hosts = [f"{MLFLOW_SERVICE}.{NAMESPACE}.svc.cluster.local:*", f"{MLFLOW_SERVICE}.{NAMESPACE}.svc:*"]
-    try:
-        with running_mlflow(s3_server, workdir, allowed_hosts=hosts) as server:
-            yield server
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+def database_volume(api: Any, stack: ExitStack) -> None:
+    """A hostPath PersistentVolume reserved for the bundled PostgreSQL's claim (the node's one disk;
+    the directory belongs to the image's postgres user), removed with its claim when ``stack``
+    closes: the claim outlives `helm uninstall` (helm.sh/resource-policy: keep)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    directory = Path(tempfile.mkdtemp(prefix="leadscore-node-pv-"))
+    stack.callback(shutil.rmtree, directory, ignore_errors=True)
+    (directory / "data").mkdir()
+    os.chown(directory / "data", POSTGRES_UID, POSTGRES_UID)
+    name = f"{NAMESPACE}-{DATABASE_CLAIM}"
+    core.create_persistent_volume({
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+        "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
+                 "claimRef": {"namespace": NAMESPACE, "name": DATABASE_CLAIM},
+                 "hostPath": {"path": str(directory / "data"), "type": "Directory"}}})
+
+    def remove() -> None:
+        with contextlib.suppress(client.exceptions.ApiException):
+            core.delete_namespaced_persistent_volume_claim(DATABASE_CLAIM, NAMESPACE)
+        with contextlib.suppress(client.exceptions.ApiException):
+            core.delete_persistent_volume(name)
+
+        def gone() -> bool:
+            try:
+                core.read_persistent_volume(name)
+            except client.exceptions.ApiException as error:
+                return error.status == 404
+            return False
+
+        eventually(gone, what=f"the PersistentVolume {name} deleted", timeout=120)
+
+    stack.callback(remove)
+
+
+def database_url(api: Any, node: Any, deployment: str) -> str:
+    """SQLAlchemy URL of the bundled PostgreSQL through its Service (credentials from its Secret)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    env = {e.name: e for e in client.AppsV1Api(api).read_namespaced_deployment(
+        deployment, NAMESPACE).spec.template.spec.containers[0].env}
+    reference = env["POSTGRES_PASSWORD"].value_from.secret_key_ref
+    password = base64.b64decode(core.read_namespaced_secret(reference.name, NAMESPACE).data[reference.key]).decode()
+    return (f"postgresql+psycopg://{env['POSTGRES_USER'].value}:{password}@127.0.0.1:"
+            f"{service_port(api, node, NAMESPACE, deployment)}/{env['POSTGRES_DB'].value}")
+
+
+def mlflow_run_status(api: Any, node: Any, deployment: str, run_id: str) -> str:
+    """A run's status from the bundled MLflow's REST API through its Service, with the Service's
+    name as Host (the server refuses other Host headers)."""
+    from kubernetes import client
+
+    service = client.CoreV1Api(api).read_namespaced_service(deployment, NAMESPACE)
+    answer = httpx.get(f"http://127.0.0.1:{service_port(api, node, NAMESPACE, deployment)}/api/2.0/mlflow/runs/get",
+                       params={"run_id": run_id}, timeout=30,
+                       headers={"Host": f"{deployment}.{NAMESPACE}.svc:{service.spec.ports[0].port}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["run"]["info"]["status"]
 
 
 class Explain:
@@ -232,14 +292,12 @@ def predict(port: int, leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and_is_collected(
-        node_cluster: Any, node_kserve: KServe, node_mlflow: MLflowServer, helm_bin: Path,
-        postgres_server: PostgresServer, postgres_database: str) -> None:
+        node_cluster: Any, node_kserve: KServe, helm_bin: Path) -> None:
     from kubernetes import client
     from minio import Minio
-    from mlflow.tracking import MlflowClient
 
     node, kubeconfig = node_cluster.node, node_cluster.plane.kubeconfig
-    node.load("operator", "collector", "minio", "trainer")
+    node.load("operator", "collector", "minio", "postgresql", "mlflow", "trainer")
     with node_cluster.plane.api_client() as api, ExitStack() as stack:
         core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
         explain = Explain(api, node, node_kserve)
@@ -249,19 +307,9 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
                 core.create_namespace({"metadata": {"name": namespace, "labels": labels}})
         stack.callback(lambda: core.delete_namespace(MODELS, grace_period_seconds=0))
 
-        # --- helm install: bundled MinIO, external PostgreSQL and MLflow (on the host) --------
-        external_database(api, stack, node, postgres_server, postgres_database.rsplit("/", 1)[1])
-        mlflow_port = urlsplit(node_mlflow.uri).port
-        assert mlflow_port is not None
-        node.reach(stack, mlflow_port)
-        host_service(api, NAMESPACE, MLFLOW_SERVICE, mlflow_port)
-        stack.callback(lambda: core.delete_namespaced_service(MLFLOW_SERVICE, NAMESPACE))
-        stack.callback(lambda: client.DiscoveryV1Api(api).delete_namespaced_endpoint_slice(MLFLOW_SERVICE, NAMESPACE))
-        values = ["minio.image.repository=docker.io/leadscore/minio", "minio.image.tag=dev",
-                  "mlflow.enabled=false",
-                  f"externalMlflow.trackingUri=http://{MLFLOW_SERVICE}.{NAMESPACE}.svc.cluster.local:{mlflow_port}",
-                  "postgresql.enabled=false", f"externalDatabase.existingSecret={DATABASE_SERVICE}",
-                  f"modelNamespaces.names={{{MODELS}}}",
+        # --- helm install: bundled MinIO, PostgreSQL (on a PersistentVolume) and MLflow --------
+        database_volume(api, stack)
+        values = [*BUNDLED_VALUES, f"modelNamespaces.names={{{MODELS}}}",
                   "operator.intervals.pollSeconds=2", "operator.intervals.experimentSeconds=5",
                   *IMAGE_VALUES]
         done = helm_install(helm_bin, kubeconfig, values)
@@ -269,7 +317,7 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         assert done.returncode == 0, f"{done.stderr}\n{explain.report()}"
         deployments = {d.metadata.labels.get("app.kubernetes.io/component"): d.metadata.name
                        for d in apps.list_namespaced_deployment(NAMESPACE).items}
-        for component in ("minio", "collector", "operator"):
+        for component in ("minio", "postgresql", "mlflow", "collector", "operator"):
             explain.until(lambda name=deployments[component]: deployment_available(api, NAMESPACE, name),
                           what=f"the {component} Deployment Available")
 
@@ -313,7 +361,7 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         stored = {o.object_name.rsplit("/", 1)[-1] for o in s3.list_objects(
             urlsplit(v1["artifactUri"]).netloc, prefix=urlsplit(v1["artifactUri"]).path.lstrip("/"), recursive=True)}
         assert {"model.onnx", "feature_spec.json", "model_card.json"} <= stored
-        assert MlflowClient(node_mlflow.uri).get_run(v1["mlflowRunId"]).info.status == "FINISHED"
+        assert mlflow_run_status(api, node, deployments["mlflow"], v1["mlflowRunId"]) == "FINISHED"
 
         # --- v1 served: KServe's Deployment, storage initializer, Ready, scored via the Service --
         explain.until(lambda: cluster.status(LSM, MODEL).get("activeVersion") == "v1", what="v1 active")
@@ -374,26 +422,31 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
                       what="the A/B predictions logged to the collector", timeout=180)
 
         # the CRM posts the sales floor's outcomes in batches; the collector pod is killed after the
-        # third: each batch is retried until acknowledged, and none acknowledged is lost. The operator
-        # is scaled to 0 meanwhile, so that it decides on all of them (not on the first batches).
+        # third batch and the PostgreSQL pod after the fifth: each batch is retried until
+        # acknowledged, and none acknowledged is lost. The operator is scaled to 0 meanwhile, so
+        # that it decides on all of them (not on the first batches).
         truth = dict(zip(incoming["lead_id"], incoming["true_probability"], strict=True))
         outcomes = sales_floor(predictions, truth)
         scale(api, deployments["operator"], 0)
         explain.until(lambda: not core.list_namespaced_pod(NAMESPACE, label_selector=operator_selector).items,
                       what="the operator scaled to 0")
-        collectors = "app.kubernetes.io/component=collector"
-        killed = core.list_namespaced_pod(NAMESPACE, label_selector=collectors).items[0].metadata.name
+        victims = {3: "app.kubernetes.io/component=collector", 5: "app.kubernetes.io/component=postgresql"}
+        killed = {}
         acknowledged = set()
         for index, start in enumerate(range(0, len(outcomes), OUTCOME_BATCH)):
-            if index == 3:
-                core.delete_namespaced_pod(killed, NAMESPACE, grace_period_seconds=0)
+            if index in victims:
+                pod = core.list_namespaced_pod(NAMESPACE, label_selector=victims[index]).items[0].metadata.name
+                core.delete_namespaced_pod(pod, NAMESPACE, grace_period_seconds=0)
+                killed[victims[index]] = pod
             batch = outcomes[start:start + OUTCOME_BATCH]
             answer = post_until_acknowledged(f"{collector}/v1/namespaces/{MODELS}/outcomes", headers, batch)
             assert answer["received"] == answer["stored"] + answer["duplicates"] == len(batch), answer
             acknowledged |= {o["lead_id"] for o in batch}
-        assert killed not in {p.metadata.name for p in core.list_namespaced_pod(
-            NAMESPACE, label_selector=collectors).items}
-        assert len(acknowledged) == len(outcomes) == outcome_count(postgres_database, MODELS)
+        for selector, pod in killed.items():
+            assert pod not in {p.metadata.name for p in core.list_namespaced_pod(
+                NAMESPACE, label_selector=selector).items}, f"{pod} was not replaced"
+        stored = outcome_count(database_url(api, node, deployments["postgresql"]), MODELS)
+        assert len(acknowledged) == len(outcomes) == stored
         scale(api, deployments["operator"], 1)
 
         concluded = explain.until(lambda: (s := cluster.status(ABX, EXPERIMENT)).get("phase") == "Concluded" and s,

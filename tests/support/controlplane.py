@@ -36,11 +36,14 @@ CONTROLLERS = ("job-controller", "garbage-collector-controller", "namespace-cont
 with no scheduler and no kubelet those Pods stay Pending unless a test plays the kubelet."""
 NODE_CONTROLLERS = ("serviceaccount-controller", "root-ca-certificate-publisher-controller",
                     "statefulset-controller", "endpointslice-controller", "ttl-after-finished-controller",
-                    "pod-garbage-collector-controller", "node-lifecycle-controller")
+                    "pod-garbage-collector-controller", "node-lifecycle-controller",
+                    "persistentvolume-binder-controller", "persistentvolume-protection-controller",
+                    "persistentvolumeclaim-protection-controller")
 """What pods on a real node need besides CONTROLLERS: the `default` ServiceAccount and the
 ``kube-root-ca.crt`` ConfigMap in every namespace (projected tokens), StatefulSets, the
-EndpointSlices kube-proxy and CoreDNS read, the clean-up of finished Jobs and orphaned pods, and
-the node's not-ready taint lifted once its kubelet reports Ready."""
+EndpointSlices kube-proxy and CoreDNS read, the clean-up of finished Jobs and orphaned pods, the
+node's not-ready taint lifted once its kubelet reports Ready, and PersistentVolumeClaims bound to
+the PersistentVolumes a test provides (and released from their protection finalizers)."""
 KUBERNETES_SERVICE_IP = "10.0.0.1"
 ADMIN_USER, ADMIN_GROUP = "leadscore-admin", "system:masters"
 
