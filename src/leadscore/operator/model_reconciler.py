@@ -344,8 +344,8 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         detail = f"{result.reason}: {result.message}" if result.reason else result.message
     elif message:
         detail = one_line(message)
-    elif outcome is not None:
-        detail = f"{outcome.reason}: {outcome.message}" if outcome.message else outcome.reason
+    elif outcome is not None:  # a RayJob's message may end with the driver's log tail: keep its last line
+        detail = f"{outcome.reason}: {one_line(outcome.message)}" if outcome.message else outcome.reason
     else:
         detail = f"the {_kind(run.engine)} disappeared before it finished and left no result.json"
     kind = _kind(run.engine)

@@ -156,6 +156,21 @@ def test_a_finished_rayjob_becomes_a_version_through_result_json_and_the_gate(ku
     assert "VersionPromoted" in [e.reason for e in ctx.events]
 
 
+def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, settings, tmp_path):
+    """Ray's message for a failed entrypoint carries the driver's last logs: the condition keeps its
+    last line (the trainer's one-line error), not kilobytes of log."""
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body(RAY)
+    run(kube, settings, model)
+    tail = "\n".join(f"INFO step {i}" for i in range(500))
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Failed", jobStatus="FAILED", reason="AppFailed",
+                message="Job entrypoint command failed with exit code 3, last available logs (truncated to 20,000 "
+                        f"chars):\n{tail}\nerror: --target: column 'converted' is not in the data set\n")
+    run(kube, settings, model)
+    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: error: --target: column "
+                                          "'converted' is not in the data set")
+
+
 def test_a_finished_rayjob_without_result_json_is_reported_unreadable(kube, settings, tmp_path):
     settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
     model = body(RAY)
@@ -202,3 +217,24 @@ def test_the_ray_engine_without_kuberay_says_so_once_and_starts_nothing(kube, se
     kube.kuberay = True  # KubeRay installed later: the next pass starts the training
     run(kube, settings, model)
     assert list(kube.ray_jobs) == ["m-train-v1"]
+
+
+def test_a_ray_pod_that_cannot_get_its_image_fails_the_training_as_a_jobs_pod_does(kube, settings):
+    model = body(RAY, status={"activeVersion": "v0", "servedVersion": "v0"})
+    run(kube, settings, model)
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Initializing")
+    back_off = {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"leadscore/trainer-ray:nope\""}
+    kube.pods["m-train-v1"] = [{"metadata": {"name": "m-train-v1-abcde-head-x7k2p",
+                                             "creationTimestamp": "2026-03-02T12:00:00Z"},
+                                "status": {"phase": "Pending", "containerStatuses": [
+                                    {"name": "ray-head", "image": "leadscore/trainer-ray:nope",
+                                     "state": {"waiting": back_off}}]}}]
+    ctx = run(kube, settings, model)
+    trained = _trained(model)
+    assert (trained["status"], trained["reason"]) == ("False", "ImagePullBackOff")
+    assert trained["message"].startswith("RayJob m-train-v1 (v1) cannot run: pod m-train-v1-abcde-head-x7k2p: "
+                                         "container ray-head cannot get image leadscore/trainer-ray:nope")
+    assert trained["message"].endswith("v0 keeps serving")
+    assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "ImagePullBackOff")]
+    run(kube, settings, model)  # the RayJob still runs (until its deadline): it is not adopted again
+    assert model["status"]["training"]["finished"] is True and list(kube.ray_jobs) == ["m-train-v1"]
