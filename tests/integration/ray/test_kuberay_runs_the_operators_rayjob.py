@@ -50,8 +50,14 @@ def kuberay(kube) -> Iterator[Any]:
 
 @pytest.fixture
 def cluster(kube, kuberay, kube_namespace) -> Iterator[Cluster]:
+    """The test namespace; its RayJobs are deleted while KubeRay still runs, so KubeRay removes the
+    finalizer it puts on them and the namespace's deletion is not left waiting on it."""
     with kube.api_client() as api:
-        yield Cluster(api, kube_namespace)
+        cluster = Cluster(api, kube_namespace)
+        yield cluster
+        for job in _ray_jobs(cluster):
+            cluster.delete("rayjobs", job["metadata"]["name"], **RAY)
+        eventually(lambda: not _ray_jobs(cluster), what="KubeRay to let its RayJobs go", timeout=60)
 
 
 def _model(cluster: Cluster, name: str) -> dict[str, Any]:
