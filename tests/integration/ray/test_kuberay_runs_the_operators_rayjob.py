@@ -135,20 +135,24 @@ def test_kuberay_takes_over_the_operators_rayjob_and_a_restart_adopts_it(cluster
 
 
 def test_a_rayjob_kuberay_refuses_fails_the_training_with_kuberays_reason(cluster: Cluster, tmp_path) -> None:
-    """KubeRay caps RayJob names at 47 characters (its RayCluster gets a suffix); a 40-character
-    model name makes ``<model>-train-v1`` 49: KubeRay marks it ``ValidationFailed``, and the
-    operator's next pass reports that as the training's failure."""
+    """KubeRay caps RayJob names at 47 characters (its RayCluster gets a suffix). Our CRD keeps
+    model names with engine ray to 36, which fits ``<model>-train-v999``; the 1000th version of
+    such a model is 48: KubeRay marks it ``ValidationFailed``, and the operator's next pass
+    reports that as the training's failure."""
     settings = OperatorSettings(artifact_root=str(tmp_path))
-    name = "pc-renewals-north-east-region-2026-batch"
+    name = "pc-renewals-north-east-region-batch1"
+    assert len(name) == 36
     body = _model(cluster, name)
+    body["status"] = {"training": {"version": "v999", "jobName": f"{name}-train-v999", "engine": "ray",
+                                   "trigger": "created", "specHash": "", "finished": True}}
     _pass(cluster, body, settings)
-    job = f"{name}-train-v1"
+    job = f"{name}-train-v1000"
     eventually(lambda: (cluster.get("rayjobs", job, **RAY) or {}).get("status", {})
                .get("jobDeploymentStatus") == "ValidationFailed", what="KubeRay to refuse the RayJob", timeout=90)
     ctx = _pass(cluster, body, settings)
     trained = _trained(body)
     assert (trained["status"], trained["reason"]) == ("False", "JobFailed")
-    assert trained["message"].startswith(f"RayJob {job} (v1) failed: ValidationFailed: ")
+    assert trained["message"].startswith(f"RayJob {job} (v1000) failed: ValidationFailed: ")
     assert "RayJob name should be no more than 47 characters" in trained["message"]
     assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "JobFailed")]
     assert body["status"]["training"]["finished"] is True and _ray_jobs(cluster)[0]["metadata"]["name"] == job

@@ -81,6 +81,23 @@ def test_kuberays_crd_refuses_what_it_does_not_know(cluster: Cluster) -> None:
     assert refused.value.status == 422 and "groupName" in refused.value.body
 
 
+def test_our_crd_refuses_a_model_name_too_long_for_kuberays_rayjob_names(cluster: Cluster) -> None:
+    """``<name>-train-v999`` must fit KubeRay's 47 characters: 36 is taken, 37 refused with engine ray
+    (and taken with engine job)."""
+    def body(name: str, engine: str) -> dict:
+        model = copy.deepcopy(MODEL)
+        model["metadata"]["name"] = name
+        model["spec"]["training"] = {"engine": engine}
+        return model
+
+    assert cluster.create("leadscoringmodels", body("a" * 36, "ray"))["metadata"]["name"] == "a" * 36
+    assert cluster.create("leadscoringmodels", body("b" * 37, "job"))["metadata"]["name"] == "b" * 37
+    with pytest.raises(ApiException) as refused:
+        cluster.create("leadscoringmodels", body("c" * 37, "ray"))
+    assert refused.value.status == 422
+    assert "metadata.name must be at most 36 characters with spec.training.engine ray" in refused.value.body
+
+
 def test_our_crd_refuses_ray_settings_on_the_job_engine(cluster: Cluster) -> None:
     body = copy.deepcopy(MODEL)
     body["spec"]["training"]["engine"] = "job"

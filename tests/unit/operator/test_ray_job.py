@@ -12,10 +12,12 @@ import pytest
 from pydantic import ValidationError
 from test_model_reconciler import body, result, run
 
+from leadscore.api.crd import KUBERAY_MAX_RAYJOB_NAME, RAY_MODEL_NAME_MAX, RAY_NAME_RULE
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
 from leadscore.api.wire import RAY_VERSION
 from leadscore.operator.builders import ray_job_manifest, training_job_manifest
 from leadscore.operator.observe import ray_job_outcome, training_outcome
+from leadscore.operator.versions import job_name
 
 
 def _ray_spec(spec: LeadScoringModelSpec, **ray) -> LeadScoringModelSpec:
@@ -79,6 +81,11 @@ def test_ray_settings_are_refused_without_the_ray_engine(spec):
         LeadScoringModelSpec.model_validate({**spec.model_dump(by_alias=True, exclude_none=True),
                                              "training": {**training, "ray": {"workers": 2}}})
     assert spec.training.engine == "job"
+
+
+def test_the_crds_name_limit_for_ray_fits_the_rayjob_name_in_kuberays_limit_up_to_v999():
+    assert len(job_name("a" * RAY_MODEL_NAME_MAX, "v999")) == KUBERAY_MAX_RAYJOB_NAME == 47
+    assert str(RAY_MODEL_NAME_MAX) in RAY_NAME_RULE["rule"] and RAY_NAME_RULE["message"].startswith("metadata.name")
 
 
 def test_the_ray_version_told_to_kuberay_is_the_installed_ray():
