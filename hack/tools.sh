@@ -7,7 +7,7 @@
 #   kube-apiserver, kube-controller-manager, etcd   hack/build-control-plane.sh (Go module proxy)
 #   promtool (alert rule checks and rule tests)     hack/build-promtool.sh (Go module proxy)
 #   KServe manager and agent (+ CRDs, config)        hack/build-kserve.sh (../shared/vendor source)
-#   KubeRay's CRDs (RayCluster, RayJob, RayService)  hack/build-kuberay.sh (Go module proxy, no build)
+#   KubeRay operator + its CRDs (RayJob, RayCluster) hack/build-kuberay.sh (Go module proxy)
 #   the node: containerd, runc, CNI plugins, buildah hack/install-debs.sh --node (Debian packages)
 #   kubelet, kube-scheduler, kube-proxy, CoreDNS     hack/build-node.sh (Go module proxy)
 #   the images the node runs                        hack/images.sh (buildah; cached by content hash)

@@ -29,6 +29,18 @@ NAME_RULE = {
     "message": "metadata.name must be a DNS-1035 label of at most 40 characters "
                "(children are named <name>-train-<version> and <name>-predictor)",
 }
+KUBERAY_MAX_RAYJOB_NAME = 47
+"""KubeRay v1.5.0's ``MaxRayJobNameLength``: longer RayJob names end ``ValidationFailed`` (their Ray
+cluster, ``<rayjob>-<5 characters>``, must fit 53)."""
+RAY_MODEL_NAME_MAX = KUBERAY_MAX_RAYJOB_NAME - len("-train-v999")
+"""With ``engine: ray`` a model's RayJobs (``<name>-train-<version>``) fit KubeRay up to v999."""
+RAY_NAME_RULE = {
+    "rule": "!has(self.spec) || !has(self.spec.training) || !has(self.spec.training.engine) || "
+            f"self.spec.training.engine != 'ray' || size(self.metadata.name) <= {RAY_MODEL_NAME_MAX}",
+    "message": f"metadata.name must be at most {RAY_MODEL_NAME_MAX} characters with spec.training.engine ray "
+               f"(KubeRay takes RayJob names of at most {KUBERAY_MAX_RAYJOB_NAME} characters, and the "
+               "operator names them <name>-train-<version>)",
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ LEAD_SCORING_MODEL = Resource(
         PrinterColumn("Endpoint", "string", ".status.endpoint", "InferenceService URL."),
         AGE,
     ),
-    root_rules=(NAME_RULE,),
+    root_rules=(NAME_RULE, RAY_NAME_RULE),
 )
 AB_EXPERIMENT = Resource(
     kind="ABExperiment", plural="abexperiments", singular="abexperiment", short_names=("abx",),

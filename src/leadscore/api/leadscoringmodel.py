@@ -480,10 +480,12 @@ class TrafficTarget(ApiModel):
 
 
 class TrainingRun(ApiModel):
-    """The training Job currently running or last run."""
+    """The training Job (or RayJob) currently running or last run."""
 
     version: str = Field(pattern=VERSION_PATTERN, description="Version the Job trains.")
-    job_name: str = Field(description="Name of the Job.")
+    job_name: str = Field(description="Name of the Job (engine job) or RayJob (engine ray).")
+    engine: TrainingEngine = Field("job", description="What runs it: a batch/v1 Job (job) or a KubeRay RayJob "
+                                                      "(ray), as spec.training.engine said when it started.")
     trigger: str = Field(description="Why it started: created, specChanged, schedule, annotation, drift, "
                                      "degradation, newOutcomes, maxAge.")
     started: datetime | None = Field(None, description="When the operator created the Job.")

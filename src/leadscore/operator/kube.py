@@ -15,13 +15,16 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from leadscore.api.crd import LEAD_SCORING_MODEL, VERSION
+from leadscore.api.leadscoringmodel import TrainingEngine
 from leadscore.api.wire import GROUP
-from leadscore.operator.builders import ISVC_API_VERSION
-from leadscore.operator.observe import job_outcome
-from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL
+from leadscore.operator.builders import ISVC_API_VERSION, RAY_API_VERSION
+from leadscore.operator.observe import training_outcome
+from leadscore.operator.versions import COMPONENT_LABEL, MODEL_LABEL, VERSION_LABEL
 
 ISVC_GROUP, ISVC_VERSION = ISVC_API_VERSION.split("/")
 ISVC_PLURAL = "inferenceservices"
+RAY_GROUP, RAY_VERSION = RAY_API_VERSION.split("/")
+RAY_JOB_PLURAL = "rayjobs"
 FIELD_MANAGER = "leadscore-operator"
 """The operator's name in the children's ``metadata.managedFields`` (server-side apply)."""
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -40,6 +43,10 @@ def load_api_client() -> client.ApiClient:
 
 def _missing(exc: ApiException) -> bool:
     return bool(exc.status == 404)
+
+
+class KindMissingError(Exception):
+    """The cluster does not serve a kind the spec needs (KubeRay's RayJob CRD is not installed)."""
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -61,35 +68,73 @@ class Kube:
     def _plain(self, obj: Any) -> dict[str, Any]:
         return _object(self._api.sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
 
-    # Jobs and their pods -------------------------------------------------------------------
+    # Trainings (a batch/v1 Job or a KubeRay RayJob) and their pods ---------------------------
 
-    def create_job(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """Create the Job, or return the one of that name that already exists."""
-        namespace = manifest["metadata"]["namespace"]
+    def create_training(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the Job or RayJob (by the manifest's kind), or return the one of that name that
+        already exists. KindMissingError when the cluster has no RayJob kind (KubeRay not installed)."""
+        meta = manifest["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        ray = manifest["kind"] == "RayJob"
         try:
+            if ray:
+                return _object(self._custom.create_namespaced_custom_object(
+                    RAY_GROUP, RAY_VERSION, namespace, RAY_JOB_PLURAL, manifest))
             return self._plain(self._batch.create_namespaced_job(namespace, cast(Any, manifest)))
         except ApiException as exc:
+            if ray and _missing(exc):
+                raise KindMissingError(f"the cluster serves no {RAY_API_VERSION} RayJob (is KubeRay installed?): "
+                                  f"{exc.reason}") from exc
             if exc.status != 409:
                 raise
-        return self._plain(self._batch.read_namespaced_job(manifest["metadata"]["name"], namespace))
+        found = self.read_training(namespace, name, "ray" if ray else "job")
+        if found is None:  # deleted between the 409 and the read: the next pass creates it
+            raise RuntimeError(f"{manifest['kind']} {namespace}/{name} exists and vanished at once")
+        return found
 
-    def read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+    def read_training(self, namespace: str, name: str, engine: TrainingEngine) -> dict[str, Any] | None:
+        """The Job (engine job) or RayJob (engine ray) of that name; None when it is gone (or,
+        for a RayJob, when the cluster has no RayJob kind)."""
         try:
+            if engine == "ray":
+                return _object(self._custom.get_namespaced_custom_object(
+                    RAY_GROUP, RAY_VERSION, namespace, RAY_JOB_PLURAL, name))
             return self._plain(self._batch.read_namespaced_job(name, namespace))
         except ApiException as exc:
             if _missing(exc):
                 return None
             raise
 
-    def unfinished_training_jobs(self, namespace: str, model: str) -> list[dict[str, Any]]:
-        """Training Jobs of ``model`` still running, found by label (how a restart adopts them)."""
+    def unfinished_trainings(self, namespace: str, model: str,
+                             engines: tuple[TrainingEngine, ...]) -> list[tuple[TrainingEngine, dict[str, Any]]]:
+        """Trainings of ``model`` still running, per engine in ``engines``, found by label (how a
+        restart adopts them). A cluster without the RayJob kind has no RayJobs."""
         selector = f"{MODEL_LABEL}={model},{COMPONENT_LABEL}=trainer"
-        jobs = self._batch.list_namespaced_job(namespace, label_selector=selector).items
-        return [job for job in map(self._plain, jobs) if job_outcome(job).state == "Running"
-                and not (job.get("metadata") or {}).get("deletionTimestamp")]
+        found: list[tuple[TrainingEngine, dict[str, Any]]] = []
+        for engine in engines:
+            if engine == "ray":
+                try:
+                    listed = _object(self._custom.list_namespaced_custom_object(
+                        RAY_GROUP, RAY_VERSION, namespace, RAY_JOB_PLURAL, label_selector=selector))
+                except ApiException as exc:
+                    if _missing(exc):
+                        continue
+                    raise
+                items = [_object(item) for item in listed.get("items") or ()]
+            else:
+                items = [self._plain(job) for job in
+                         self._batch.list_namespaced_job(namespace, label_selector=selector).items]
+            found += [(engine, item) for item in items if training_outcome(engine, item).state == "Running"
+                      and not (item.get("metadata") or {}).get("deletionTimestamp")]
+        return found
 
-    def job_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
-        pods = self._core.list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={job}")
+    def training_pods(self, namespace: str, model: str, version: str, name: str,
+                      engine: TrainingEngine) -> list[dict[str, Any]]:
+        """The pods of a training: the Job's (by the job controller's label), or the Ray head and
+        workers KubeRay made from the RayJob's templates (by the labels the builder gave them)."""
+        selector = (f"{MODEL_LABEL}={model},{VERSION_LABEL}={version},{COMPONENT_LABEL}=trainer"
+                    if engine == "ray" else f"batch.kubernetes.io/job-name={name}")
+        pods = self._core.list_namespaced_pod(namespace, label_selector=selector)
         return [self._plain(pod) for pod in pods.items]
 
     # InferenceServices -------------------------------------------------------------------

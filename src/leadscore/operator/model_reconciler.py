@@ -28,6 +28,7 @@ from leadscore.api.leadscoringmodel import (
     LeadScoringModelSpec,
     LeadScoringModelStatus,
     ModelVersion,
+    TrainingEngine,
     TrainingRun,
 )
 from leadscore.api.results import TrainingProgress, TrainingResult, progress_uri
@@ -38,20 +39,21 @@ from leadscore.operator.builders import (
     ServingError,
     inference_service_manifest,
     plan_serving,
+    ray_job_manifest,
     training_job_manifest,
 )
 from leadscore.operator.claims import ExperimentIntent, arms_problem, released, waiting
 from leadscore.operator.deployment_mode import CONFIG_MAP_NAME, annotated_mode, cluster_default_mode
 from leadscore.operator.gate import GATE_METRIC, evaluate_gate
 from leadscore.operator.health import Due, Figures, assess, retrain_due
-from leadscore.operator.kube import Kube
+from leadscore.operator.kube import KindMissingError, Kube
 from leadscore.operator.mlflow_aliases import sync_quietly
 from leadscore.operator.observe import (
-    job_outcome,
     observe_isvc,
     one_line,
     parse_result,
     termination_message,
+    training_outcome,
 )
 from leadscore.operator.pod_trouble import UNSCHEDULABLE, pod_trouble
 from leadscore.operator.retention import versions_to_delete
@@ -153,14 +155,21 @@ def reconcile_model(ctx: ModelContext) -> dict[str, Any]:
     return status_patch(before, ctx.status)
 
 
+def _kind(engine: TrainingEngine) -> str:
+    """How conditions and events name a training's object."""
+    return "RayJob" if engine == "ray" else "job"
+
+
 def adopt_running_job(ctx: ModelContext) -> None:
-    """A Job we do not know about (operator died between create and status write): adopt it. A
-    Job of a version the status already knows is not one: an older training judged while its Job
-    still ran (failed because its pod could not start) stays judged."""
+    """A Job or RayJob we do not know about (operator died between create and status write):
+    adopt it. One of a version the status already knows is not one: an older training judged
+    while its Job still ran (failed because its pod could not start) stays judged. RayJobs are
+    looked for only while the spec asks for Ray (a cluster without KubeRay is never asked)."""
     known = [version_number(v.version) for v in ctx.status.versions]
     if ctx.status.training is not None:
         known.append(version_number(ctx.status.training.version))
-    for job in ctx.kube.unfinished_training_jobs(ctx.namespace, ctx.name):
+    engines: tuple[TrainingEngine, ...] = ("job", "ray") if ctx.spec.training.engine == "ray" else ("job",)
+    for engine, job in ctx.kube.unfinished_trainings(ctx.namespace, ctx.name, engines):
         meta = job["metadata"]
         if ctx.status.training is not None and ctx.status.training.job_name == meta["name"]:
             return
@@ -168,12 +177,12 @@ def adopt_running_job(ctx: ModelContext) -> None:
             continue
         annotations = meta.get("annotations") or {}
         ctx.status.training = TrainingRun(
-            version=meta["labels"][VERSION_LABEL], job_name=meta["name"],
+            version=meta["labels"][VERSION_LABEL], job_name=meta["name"], engine=engine,
             trigger=annotations.get(TRIGGER_ANNOTATION, "adopted"),
             spec_hash=annotations.get(SPEC_HASH_ANNOTATION, ""),
             started=meta.get("creationTimestamp"))
         ctx.status.last_training_job = meta["name"]
-        ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_ADOPTED, f"job {meta['name']} is running (adopted)")
+        ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_ADOPTED, f"{_kind(engine)} {meta['name']} is running (adopted)")
         return
 
 
@@ -217,33 +226,35 @@ def start_training(ctx: ModelContext) -> None:
         trigger, why = ctx.due.trigger, f": {ctx.due.reason}"
     if trigger is None:
         return
-    if ctx.spec.training.engine == "ray":
-        text = ("spec.training.engine ray is not implemented yet: the operator does not start RayJobs (distributed "
-                "training is not built; docs/scale.md); use engine job")
-        said = any(k.type == c.TRAINED and k.reason == c.ENGINE_NOT_IMPLEMENTED for k in ctx.status.conditions)
-        ctx.condition(c.TRAINED, c.FALSE, c.ENGINE_NOT_IMPLEMENTED, text)
-        if not said:
-            ctx.events.append(Event("Warning", c.ENGINE_NOT_IMPLEMENTED, text))
-        return
+    engine = ctx.spec.training.engine
     version = next_version(ctx.status)
     spec_hash = training_spec_hash(ctx.spec)
     output = artifact_uri(ctx.settings.artifact_root, ctx.namespace, ctx.name, version)
     serving = next((v for v in ctx.status.versions
                     if v.version == ctx.status.active_version and not v.artifacts_deleted), None)
-    job = training_job_manifest(ctx.namespace, ctx.name, version, output, ctx.spec, ctx.settings,
-                                champion=serving.artifact_uri if serving else None)
+    build = ray_job_manifest if engine == "ray" else training_job_manifest
+    job = build(ctx.namespace, ctx.name, version, output, ctx.spec, ctx.settings,
+                champion=serving.artifact_uri if serving else None)
     job["metadata"]["annotations"] = {SPEC_HASH_ANNOTATION: spec_hash, TRIGGER_ANNOTATION: trigger}
     kopf.adopt(job, owner=ctx.body)
-    created = ctx.kube.create_job(job)
+    try:
+        created = ctx.kube.create_training(job)
+    except KindMissingError as exc:  # retried on every pass (KubeRay may be installed later); said once
+        text = f"spec.training.engine ray cannot start {version}: {exc}; install KubeRay or use engine job"
+        said = any(k.type == c.TRAINED and k.reason == c.ENGINE_UNAVAILABLE for k in ctx.status.conditions)
+        ctx.condition(c.TRAINED, c.FALSE, c.ENGINE_UNAVAILABLE, text)
+        if not said:
+            ctx.events.append(Event("Warning", c.ENGINE_UNAVAILABLE, text))
+        return
     name = created["metadata"]["name"]
-    ctx.status.training = TrainingRun(version=version, job_name=name, trigger=trigger, spec_hash=spec_hash,
-                                      started=ctx.now)
+    ctx.status.training = TrainingRun(version=version, job_name=name, engine=engine, trigger=trigger,
+                                      spec_hash=spec_hash, started=ctx.now)
     ctx.status.last_training_job = name
     if trigger == "annotation":
         ctx.status.retrain_request = ctx.annotations.get(RETRAIN_ANNOTATION)
     if trigger == "schedule" and ctx.spec.schedule is not None:
         ctx.status.last_schedule_time = latest_tick(ctx.spec.schedule.cron, ctx.now)
-    text = f"job {name} trains {version} ({trigger}{why})"
+    text = f"{_kind(engine)} {name} trains {version} ({trigger}{why})"
     ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, text)
     ctx.events.append(Event("Normal", c.RETRAIN_TRIGGERED if why else c.JOB_STARTED, text))
 
@@ -252,13 +263,13 @@ def check_training(ctx: ModelContext) -> None:
     run = ctx.status.training
     if run is None or run.finished:
         return
-    job = ctx.kube.read_job(ctx.namespace, run.job_name)
-    outcome = job_outcome(job) if job is not None else None
+    job = ctx.kube.read_training(ctx.namespace, run.job_name, run.engine)
+    outcome = training_outcome(run.engine, job) if job is not None else None
     if outcome is not None and outcome.state == "Running":
         run.stage = _training_stage(ctx, run.version) or run.stage
         run.finished = _pods_cannot_run(ctx, run)
         return
-    pods = ctx.kube.job_pods(ctx.namespace, run.job_name) if job is not None else []
+    pods = _pods(ctx, run) if job is not None else []
     message = termination_message(pods)
     result = parse_result(message)
     succeeded = outcome is None or outcome.state == "Succeeded"  # a vanished Job may have published
@@ -271,22 +282,28 @@ def check_training(ctx: ModelContext) -> None:
     run.finished = True
 
 
+def _pods(ctx: ModelContext, run: TrainingRun) -> list[dict[str, Any]]:
+    return ctx.kube.training_pods(ctx.namespace, ctx.name, run.version, run.job_name, run.engine)
+
+
 def _pods_cannot_run(ctx: ModelContext, run: TrainingRun) -> bool:
     """Show a running Job's pod that cannot start (leadscore.operator.pod_trouble) on Trained, with
     an Event when that news is new; True when the training has failed because of it. The Job is
     left as it is (its pod events stay readable) until its activeDeadlineSeconds or the model goes."""
-    trouble = pod_trouble(ctx.kube.job_pods(ctx.namespace, run.job_name))
+    trouble = pod_trouble(_pods(ctx, run))
     trained = c.find_condition(ctx.status.conditions, c.TRAINED)
     if trouble is None:
         if trained is not None and trained.reason == UNSCHEDULABLE:  # a node came: back to training
-            ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED, f"job {run.job_name} trains {run.version}: scheduled")
+            ctx.condition(c.TRAINED, c.UNKNOWN, c.JOB_STARTED,
+                          f"{_kind(run.engine)} {run.job_name} trains {run.version}: scheduled")
         return False
     grace = ctx.settings.training_stall_seconds
     if trouble.kind == "stalled":
         since = datetime.fromisoformat(trouble.since) if trouble.since else ctx.now
         waited = (ctx.now - since).total_seconds()
         if waited < grace:
-            text = f"job {run.job_name} ({run.version}): {trouble.message}; fails after {grace:g}s unscheduled"
+            text = f"{_kind(run.engine)} {run.job_name} ({run.version}): {trouble.message}; " \
+                   f"fails after {grace:g}s unscheduled"
             if trained is None or trained.reason != trouble.reason:
                 ctx.events.append(Event("Warning", trouble.reason, text))
             ctx.condition(c.TRAINED, c.UNKNOWN, trouble.reason, text)
@@ -295,7 +312,7 @@ def _pods_cannot_run(ctx: ModelContext, run: TrainingRun) -> bool:
     else:
         detail = trouble.message
     metrics.TRAININGS.labels(ctx.namespace, ctx.name, "failed").inc()
-    text = f"job {run.job_name} ({run.version}) cannot run: {detail}"
+    text = f"{_kind(run.engine)} {run.job_name} ({run.version}) cannot run: {detail}"
     current = ctx.status.served_version or ctx.status.active_version
     ctx.condition(c.TRAINED, c.FALSE, trouble.reason, text + (f"; {current} keeps serving" if current else ""))
     ctx.events.append(Event("Warning", trouble.reason, text))
@@ -327,15 +344,16 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
         detail = f"{result.reason}: {result.message}" if result.reason else result.message
     elif message:
         detail = one_line(message)
-    elif outcome is not None:
-        detail = f"{outcome.reason}: {outcome.message}" if outcome.message else outcome.reason
+    elif outcome is not None:  # a RayJob's message may end with the driver's log tail: keep its last line
+        detail = f"{outcome.reason}: {one_line(outcome.message)}" if outcome.message else outcome.reason
     else:
-        detail = "the Job disappeared before it finished and left no result.json"
+        detail = f"the {_kind(run.engine)} disappeared before it finished and left no result.json"
+    kind = _kind(run.engine)
     if result is None and outcome is not None and outcome.state == "Succeeded":
         reason = c.RESULT_UNREADABLE
-        text = f"job {run.job_name} succeeded but left no readable result (termination message, result.json)"
+        text = f"{kind} {run.job_name} succeeded but left no readable result (termination message, result.json)"
     else:
-        reason, text = c.JOB_FAILED, f"job {run.job_name} ({run.version}) failed: {detail}"
+        reason, text = c.JOB_FAILED, f"{kind} {run.job_name} ({run.version}) failed: {detail}"
     metrics.TRAININGS.labels(ctx.namespace, ctx.name, "failed").inc()
     current = ctx.status.served_version or ctx.status.active_version
     serving = f"; {current} keeps serving" if current else ""

@@ -1,4 +1,4 @@
-"""Pure readers of what the cluster reports: a Job's outcome, a trainer's result, an ISVC's state.
+"""Pure readers of what the cluster reports: a Job's or RayJob's outcome, a trainer's result, an ISVC's state.
 
 Kept apart from the handlers so each rule (which condition means done, which pod's message
 counts, how KServe's revision traffic maps onto our versions) is unit-tested on plain dicts.
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from leadscore.api.leadscoringmodel import TrafficTarget
+from leadscore.api.leadscoringmodel import TrafficTarget, TrainingEngine
 from leadscore.api.results import TrainingResult
 from leadscore.operator.builders import TRAINER_CONTAINER
 
@@ -41,6 +41,34 @@ def job_outcome(job: Mapping[str, Any]) -> JobOutcome:
     if failed is not None:
         return JobOutcome("Failed", failed.get("reason") or "Failed", failed.get("message") or "")
     return JobOutcome("Running")
+
+
+RAY_JOB_FAILED = frozenset({"Failed", "ValidationFailed"})
+"""KubeRay v1.5.0 ``status.jobDeploymentStatus`` values after which a RayJob never runs again: ``Failed``
+is stored only once ``spec.backoffLimit`` retries are spent (KubeRay writes ``Retrying`` before that),
+``ValidationFailed`` when KubeRay refuses the spec. ``Complete`` is the other terminal one."""
+
+
+def ray_job_outcome(ray_job: Mapping[str, Any]) -> JobOutcome:
+    """Succeeded only when KubeRay says the deployment is ``Complete`` and Ray's job ``SUCCEEDED``
+    (``Complete`` also follows a ``STOPPED`` job, which published nothing); Failed on a terminal
+    failure, with KubeRay's ``reason`` (AppFailed, SubmissionFailed, DeadlineExceeded, ...) and
+    ``message``; Running otherwise (New, Initializing, Running, Retrying, Waiting, Suspended)."""
+    status = ray_job.get("status") or {}
+    deployment, job = status.get("jobDeploymentStatus") or "", status.get("jobStatus") or ""
+    if deployment == "Complete" and job == "SUCCEEDED":
+        return JobOutcome("Succeeded")
+    if deployment == "Complete":
+        return JobOutcome("Failed", f"Job{job.capitalize() or 'Ended'}",
+                          status.get("message") or f"the Ray job ended {job or 'without a status'}")
+    if deployment in RAY_JOB_FAILED:
+        return JobOutcome("Failed", status.get("reason") or deployment, status.get("message") or "")
+    return JobOutcome("Running")
+
+
+def training_outcome(engine: TrainingEngine, obj: Mapping[str, Any]) -> JobOutcome:
+    """The outcome of a training Job (engine job) or RayJob (engine ray)."""
+    return ray_job_outcome(obj) if engine == "ray" else job_outcome(obj)
 
 
 def termination_message(pods: Sequence[Mapping[str, Any]]) -> str | None:

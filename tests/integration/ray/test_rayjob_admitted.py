@@ -30,12 +30,12 @@ MODEL = {"apiVersion": "leadscoring.io/v1alpha1", "kind": "LeadScoringModel", "m
 
 @pytest.fixture(scope="module")
 def kuberay_crds() -> list[Path]:
-    """KubeRay's CRDs (``LEADSCORE_KUBERAY_DIR``, else hack/build-kuberay.sh's cache, fetched from the Go
-    module proxy when missing: no build, under a second when the module is cached)."""
+    """KubeRay's CRDs (``LEADSCORE_KUBERAY_DIR``, else hack/build-kuberay.sh's cache; built when missing:
+    the script builds the operator too, minutes on a cold machine, at once when cached)."""
     directory = built_tool("LEADSCORE_KUBERAY_DIR", "build-kuberay.sh")
     if not (directory / "crd" / "ray.io_rayjobs.yaml").is_file():
         done = subprocess.run([str(REPO / "hack" / "build-kuberay.sh")], capture_output=True, text=True,
-                              timeout=300, check=False)
+                              timeout=600, check=False)
         if done.returncode != 0:
             require_or_skip(f"KubeRay CRDs not found in {directory} and not fetched: {done.stderr[-500:]}")
     return sorted((directory / "crd").glob("ray.io_*.yaml"))
@@ -79,6 +79,23 @@ def test_kuberays_crd_refuses_what_it_does_not_know(cluster: Cluster) -> None:
     with pytest.raises(ApiException) as refused:
         cluster.create("rayjobs", job, group="ray.io", version="v1")
     assert refused.value.status == 422 and "groupName" in refused.value.body
+
+
+def test_our_crd_refuses_a_model_name_too_long_for_kuberays_rayjob_names(cluster: Cluster) -> None:
+    """``<name>-train-v999`` must fit KubeRay's 47 characters: 36 is taken, 37 refused with engine ray
+    (and taken with engine job)."""
+    def body(name: str, engine: str) -> dict:
+        model = copy.deepcopy(MODEL)
+        model["metadata"]["name"] = name
+        model["spec"]["training"] = {"engine": engine}
+        return model
+
+    assert cluster.create("leadscoringmodels", body("a" * 36, "ray"))["metadata"]["name"] == "a" * 36
+    assert cluster.create("leadscoringmodels", body("b" * 37, "job"))["metadata"]["name"] == "b" * 37
+    with pytest.raises(ApiException) as refused:
+        cluster.create("leadscoringmodels", body("c" * 37, "ray"))
+    assert refused.value.status == 422
+    assert "metadata.name must be at most 36 characters with spec.training.engine ray" in refused.value.body
 
 
 def test_our_crd_refuses_ray_settings_on_the_job_engine(cluster: Cluster) -> None:

@@ -179,6 +179,7 @@ def test_operator_settings_parse_with_the_operator_model_when_rendered(render) -
     assert settings.runtime == "leadscore" and settings.model_format == "leadscore"
     assert settings.trainer_image == "leadscore/trainer:0.1.0"
     assert settings.trainer_gpu_image == "leadscore/trainer:0.1.0-cuda"
+    assert settings.trainer_ray_image == "leadscore/trainer-ray:0.1.0"
     assert settings.predictor_service_account == "leadscore-predictor"
     assert settings.mlflow_secret is None
     assert settings.gpu_tolerations[0].key == "nvidia.com/gpu"
@@ -237,6 +238,7 @@ NAMESPACED_GRANTS = {  # operator/CONTRACT.md, "RBAC the operator needs"
     ("leadscoring.io", "leadscoringmodels/status"): {"patch"},
     ("leadscoring.io", "abexperiments/status"): {"patch"},
     ("batch", "jobs"): {"get", "list", "watch", "create"},
+    ("ray.io", "rayjobs"): {"get", "list", "create"},
     ("", "pods"): {"get", "list"},
     ("", "events"): {"create"},
     ("serving.kserve.io", "inferenceservices"): {"get", "list", "watch", "create", "patch"},

@@ -98,6 +98,9 @@ class FakeKube:
 
     def __init__(self) -> None:
         self.jobs: dict[str, dict] = {}
+        self.ray_jobs: dict[str, dict] = {}
+        self.kuberay = True
+        """False: the cluster serves no RayJob kind (KubeRay not installed)."""
         self.pods: dict[str, list[dict]] = {}
         self.isvcs: dict[str, dict] = {}
         self.models: dict[str, dict] = {}
@@ -109,24 +112,32 @@ class FakeKube:
         self._rv += 1
         return str(self._rv)
 
-    def create_job(self, manifest):
-        name = manifest["metadata"]["name"]
-        if name not in self.jobs:
-            self.writes.append(f"create job {name}")
-            self.jobs[name] = {**manifest, "status": {}}
-        return self.jobs[name]
+    def _store(self, kind):
+        return self.ray_jobs if kind == "RayJob" else self.jobs
 
-    def read_job(self, namespace, name):
-        return self.jobs.get(name)
+    def create_training(self, manifest):
+        from leadscore.operator.kube import KindMissingError
 
-    def unfinished_training_jobs(self, namespace, model):
-        from leadscore.operator.observe import job_outcome
+        if manifest["kind"] == "RayJob" and not self.kuberay:
+            raise KindMissingError("the cluster serves no ray.io/v1 RayJob (is KubeRay installed?): Not Found")
+        name, store = manifest["metadata"]["name"], self._store(manifest["kind"])
+        if name not in store:
+            self.writes.append(f"create {manifest['kind']} {name}")
+            store[name] = {**manifest, "status": {}}
+        return store[name]
 
-        return [j for j in self.jobs.values() if j["metadata"]["labels"]["leadscoring.io/model"] == model
-                and job_outcome(j).state == "Running"]
+    def read_training(self, namespace, name, engine):
+        return (self.ray_jobs if engine == "ray" else self.jobs).get(name)
 
-    def job_pods(self, namespace, job):
-        return self.pods.get(job, [])
+    def unfinished_trainings(self, namespace, model, engines):
+        from leadscore.operator.observe import training_outcome
+
+        return [(engine, j) for engine in engines for j in (self.ray_jobs if engine == "ray" else self.jobs).values()
+                if j["metadata"]["labels"]["leadscoring.io/model"] == model
+                and training_outcome(engine, j).state == "Running"]
+
+    def training_pods(self, namespace, model, version, name, engine):
+        return self.pods.get(name, [])
 
     def finish(self, job, *, succeeded=True, message=""):
         """Play the job controller and kubelet."""

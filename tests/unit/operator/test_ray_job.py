@@ -1,5 +1,7 @@
-"""The KubeRay RayJob of ``spec.training.engine: ray``, built without a cluster, and what the
-reconciler does with that engine today (it is not run yet: the Trained condition says so)."""
+"""The KubeRay RayJob of ``spec.training.engine: ray``, built without a cluster; how its status
+(KubeRay v1.5.0's ``jobDeploymentStatus`` / ``jobStatus``) maps to an outcome; and the reconciler
+running it through the Job's paths: created once, adopted after a restart, a finished one made a
+version through result.json and the gate, a failed one reported while the active version serves."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from importlib import metadata
 
 import pytest
 from pydantic import ValidationError
-from test_model_reconciler import body, run
+from test_model_reconciler import body, result, run
 
+from leadscore.api.crd import KUBERAY_MAX_RAYJOB_NAME, RAY_MODEL_NAME_MAX, RAY_NAME_RULE
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
 from leadscore.api.wire import RAY_VERSION
 from leadscore.operator.builders import ray_job_manifest, training_job_manifest
+from leadscore.operator.observe import ray_job_outcome, training_outcome
+from leadscore.operator.versions import job_name
 
 
 def _ray_spec(spec: LeadScoringModelSpec, **ray) -> LeadScoringModelSpec:
@@ -78,17 +83,165 @@ def test_ray_settings_are_refused_without_the_ray_engine(spec):
     assert spec.training.engine == "job"
 
 
+def test_the_crds_name_limit_for_ray_fits_the_rayjob_name_in_kuberays_limit_up_to_v999():
+    assert len(job_name("a" * RAY_MODEL_NAME_MAX, "v999")) == KUBERAY_MAX_RAYJOB_NAME == 47
+    assert str(RAY_MODEL_NAME_MAX) in RAY_NAME_RULE["rule"] and RAY_NAME_RULE["message"].startswith("metadata.name")
+
+
 def test_the_ray_version_told_to_kuberay_is_the_installed_ray():
     assert metadata.version("ray") == RAY_VERSION
 
 
-def test_the_ray_engine_is_refused_on_the_trained_condition_not_run(kube, settings):
-    model = body({"training": {"engine": "ray", "ray": {"workers": 2}}})
+RAY = {"training": {"engine": "ray", "ray": {"workers": 2}}}
+
+
+def _ray_status(kube, name, **status):
+    """Play KubeRay: write the RayJob's status as its controller does."""
+    kube.ray_jobs[name]["status"] = status
+
+
+def _trained(model):
+    return next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ({}, ("Running", "", "")),
+    ({"jobDeploymentStatus": "Initializing"}, ("Running", "", "")),
+    ({"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"}, ("Running", "", "")),
+    ({"jobDeploymentStatus": "Retrying", "jobStatus": "FAILED", "reason": "AppFailed"}, ("Running", "", "")),
+    ({"jobDeploymentStatus": "Suspended"}, ("Running", "", "")),
+    ({"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"}, ("Succeeded", "", "")),
+    ({"jobDeploymentStatus": "Complete", "jobStatus": "STOPPED", "message": "stopped by the user"},
+     ("Failed", "JobStopped", "stopped by the user")),
+    ({"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
+      "message": "Job entrypoint command failed with exit code 3"},
+     ("Failed", "AppFailed", "Job entrypoint command failed with exit code 3")),
+    ({"jobDeploymentStatus": "Failed", "reason": "DeadlineExceeded", "message": "passed activeDeadlineSeconds"},
+     ("Failed", "DeadlineExceeded", "passed activeDeadlineSeconds")),
+    ({"jobDeploymentStatus": "ValidationFailed", "reason": "ValidationFailed", "message": "bad spec"},
+     ("Failed", "ValidationFailed", "bad spec")),
+])
+def test_a_rayjobs_status_maps_to_the_jobs_outcomes(status, expected):
+    outcome = ray_job_outcome({"status": status})
+    assert (outcome.state, outcome.reason, outcome.message) == expected
+    assert training_outcome("ray", {"status": status}) == outcome
+
+
+def test_the_ray_engine_creates_one_owned_rayjob_and_no_job(kube, settings):
+    model = body(RAY)
     ctx = run(kube, settings, model)
-    assert kube.jobs == {}
-    trained = next(c for c in model["status"]["conditions"] if c["type"] == "Trained")
-    assert (trained["status"], trained["reason"]) == ("False", "EngineNotImplemented")
-    assert "not implemented yet" in trained["message"]
-    assert [e.reason for e in ctx.events] == ["EngineNotImplemented"]
+    assert kube.jobs == {} and list(kube.ray_jobs) == ["m-train-v1"]
+    created = kube.ray_jobs["m-train-v1"]
+    assert created["kind"] == "RayJob" and created["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert created["metadata"]["annotations"]["leadscoring.io/trigger"] == "created"
+    assert (model["status"]["training"]["engine"], model["status"]["phase"]) == ("ray", "Training")
+    assert [(e.reason, e.message) for e in ctx.events] == [("JobStarted", "RayJob m-train-v1 trains v1 (created)")]
+    run(kube, settings, model)
+    model["status"].pop("training")  # as if the status write was lost: the RayJob is adopted
+    run(kube, settings, model)
+    assert list(kube.ray_jobs) == ["m-train-v1"] and kube.writes == ["create RayJob m-train-v1"]
+    assert model["status"]["training"]["engine"] == "ray"
+    assert _trained(model)["message"] == "RayJob m-train-v1 is running (adopted)"
+
+
+def test_a_finished_rayjob_becomes_a_version_through_result_json_and_the_gate(kube, settings, tmp_path):
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body(RAY)
+    run(kube, settings, model)
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Running", jobStatus="RUNNING")
+    run(kube, settings, model)
+    assert "versions" not in model["status"]
+    version_dir = tmp_path / "ns" / "m" / "v1"
+    version_dir.mkdir(parents=True)
+    (version_dir / "result.json").write_text(result("v1", 0.81, uri=str(version_dir) + "/"))
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Complete", jobStatus="SUCCEEDED")
+    ctx = run(kube, settings, model)
+    status = model["status"]
+    assert status["activeVersion"] == "v1" and status["versions"][0]["metrics"] == {"roc_auc": 0.81}
+    assert status["versions"][0]["jobName"] == "m-train-v1" and status["training"]["finished"] is True
+    assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"] == str(version_dir) + "/"
+    assert "VersionPromoted" in [e.reason for e in ctx.events]
+
+
+def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, settings, tmp_path):
+    """Ray's message for a failed entrypoint carries the driver's last logs: the condition keeps its
+    last line (the trainer's one-line error), not kilobytes of log."""
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body(RAY)
+    run(kube, settings, model)
+    tail = "\n".join(f"INFO step {i}" for i in range(500))
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Failed", jobStatus="FAILED", reason="AppFailed",
+                message="Job entrypoint command failed with exit code 3, last available logs (truncated to 20,000 "
+                        f"chars):\n{tail}\nerror: --target: column 'converted' is not in the data set\n")
+    run(kube, settings, model)
+    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: error: --target: column "
+                                          "'converted' is not in the data set")
+
+
+def test_a_finished_rayjob_without_result_json_is_reported_unreadable(kube, settings, tmp_path):
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body(RAY)
+    run(kube, settings, model)
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Complete", jobStatus="SUCCEEDED")
+    run(kube, settings, model)
+    assert _trained(model)["reason"] == "ResultUnreadable" and "RayJob m-train-v1" in _trained(model)["message"]
+
+
+def test_a_failed_rayjob_keeps_the_active_version_serving_and_says_why(kube, settings, tmp_path):
+    settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
+    model = body(RAY)
+    run(kube, settings, model)
+    (tmp_path / "ns" / "m" / "v1").mkdir(parents=True)
+    (tmp_path / "ns" / "m" / "v1" / "result.json").write_text(result("v1"))
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Complete", jobStatus="SUCCEEDED")
+    run(kube, settings, model)
+    model["metadata"]["annotations"]["leadscoring.io/retrain"] = "now"
+    run(kube, settings, model)
+    assert list(kube.ray_jobs) == ["m-train-v1", "m-train-v2"]
+    _ray_status(kube, "m-train-v2", jobDeploymentStatus="Failed", jobStatus="FAILED", reason="AppFailed",
+                message="Job entrypoint command failed with exit code 9")
+    ctx = run(kube, settings, model)
+    trained = _trained(model)
+    assert (trained["status"], trained["reason"]) == ("False", "JobFailed")
+    assert trained["message"] == ("RayJob m-train-v2 (v2) failed: AppFailed: Job entrypoint command failed with "
+                                  "exit code 9; v1 keeps serving")
+    assert model["status"]["activeVersion"] == "v1" and [v["version"] for v in model["status"]["versions"]] == ["v1"]
+    assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "JobFailed")]
+    assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v1/"
+
+
+def test_the_ray_engine_without_kuberay_says_so_once_and_starts_nothing(kube, settings):
+    kube.kuberay = False
+    model = body(RAY)
+    ctx = run(kube, settings, model)
+    assert kube.jobs == {} and kube.ray_jobs == {} and "training" not in model["status"]
+    trained = _trained(model)
+    assert (trained["status"], trained["reason"]) == ("False", "EngineUnavailable")
+    assert "serves no ray.io/v1 RayJob" in trained["message"] and "install KubeRay" in trained["message"]
+    assert [e.reason for e in ctx.events] == ["EngineUnavailable"]
     again = run(kube, settings, model)
-    assert again.events == [] and kube.jobs == {}  # said once, not on every pass
+    assert again.events == [] and kube.ray_jobs == {}  # said once, not on every pass
+    kube.kuberay = True  # KubeRay installed later: the next pass starts the training
+    run(kube, settings, model)
+    assert list(kube.ray_jobs) == ["m-train-v1"]
+
+
+def test_a_ray_pod_that_cannot_get_its_image_fails_the_training_as_a_jobs_pod_does(kube, settings):
+    model = body(RAY, status={"activeVersion": "v0", "servedVersion": "v0"})
+    run(kube, settings, model)
+    _ray_status(kube, "m-train-v1", jobDeploymentStatus="Initializing")
+    back_off = {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"leadscore/trainer-ray:nope\""}
+    kube.pods["m-train-v1"] = [{"metadata": {"name": "m-train-v1-abcde-head-x7k2p",
+                                             "creationTimestamp": "2026-03-02T12:00:00Z"},
+                                "status": {"phase": "Pending", "containerStatuses": [
+                                    {"name": "ray-head", "image": "leadscore/trainer-ray:nope",
+                                     "state": {"waiting": back_off}}]}}]
+    ctx = run(kube, settings, model)
+    trained = _trained(model)
+    assert (trained["status"], trained["reason"]) == ("False", "ImagePullBackOff")
+    assert trained["message"].startswith("RayJob m-train-v1 (v1) cannot run: pod m-train-v1-abcde-head-x7k2p: "
+                                         "container ray-head cannot get image leadscore/trainer-ray:nope")
+    assert trained["message"].endswith("v0 keeps serving")
+    assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "ImagePullBackOff")]
+    run(kube, settings, model)  # the RayJob still runs (until its deadline): it is not adopted again
+    assert model["status"]["training"]["finished"] is True and list(kube.ray_jobs) == ["m-train-v1"]

@@ -1,0 +1,66 @@
+"""The real KubeRay operator (``ray-operator``, hack/build-kuberay.sh) on a test control plane.
+
+``running_kuberay`` does what KubeRay's Helm chart does, minus the Pod: KubeRay's CRDs (RayCluster,
+RayJob, RayService; Established before the operator starts, since it watches all three) and the
+operator out of cluster with the admin kubeconfig, leader election off, its health and metrics
+endpoints on loopback ports. KubeRay's webhooks are off by default (``ENABLE_WEBHOOKS`` unset),
+as in its chart. Teardown stops the operator by PID; the CRDs stay (other tests may hold objects
+of those kinds).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from support.cluster import install_crds
+from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
+
+
+@dataclass(frozen=True)
+class KubeRayInstall:
+    """The pinned build (hack/build-kuberay.sh): ``ray-operator`` and ``crd/ray.io_*.yaml``."""
+
+    directory: Path
+
+    @property
+    def operator(self) -> Path:
+        return self.directory / "ray-operator"
+
+    @property
+    def crd_files(self) -> list[Path]:
+        return sorted((self.directory / "crd").glob("ray.io_*.yaml"))
+
+    @property
+    def missing(self) -> list[str]:
+        wanted = [self.operator, *(self.directory / "crd" / f"ray.io_{kind}.yaml"
+                                   for kind in ("rayclusters", "rayjobs", "rayservices"))]
+        return [str(p) for p in wanted if not p.is_file()]
+
+
+@contextmanager
+def running_kuberay(kubeconfig: Path, install: KubeRayInstall, workdir: Path, *,
+                    timeout: float = 120.0) -> Iterator[ServerProcess]:
+    """Install KubeRay's CRDs on the apiserver of ``kubeconfig`` and run its operator until the
+    block ends (log ``<workdir>/ray-operator.log``, removed with the workdir)."""
+    from kubernetes import config
+
+    with ExitStack() as stack:
+        workdir.mkdir(parents=True, exist_ok=True)
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        with config.new_client_from_config(config_file=str(kubeconfig)) as api:
+            install_crds(api, install.crd_files)
+        probe, metrics = free_port(), free_port()
+        args = [install.operator, "-kubeconfig", str(kubeconfig), "-enable-leader-election=false",
+                "-health-probe-bind-address", f"127.0.0.1:{probe}", "-metrics-addr", f"127.0.0.1:{metrics}",
+                "-log-stdout-encoder", "console"]
+        process = start_process("ray-operator", args, workdir / "ray-operator.log",
+                                env={**os.environ, "KUBECONFIG": str(kubeconfig)})
+        stack.callback(process.stop)
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{probe}/readyz"), what="KubeRay operator /readyz",
+                   timeout=timeout, process=process)
+        yield process
