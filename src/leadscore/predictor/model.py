@@ -45,6 +45,7 @@ from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
 from leadscore.predictor.typed import RawInstances, TypedLeads
+from leadscore.predictor.v1json import encode_leads
 from leadscore.scoring import TIERS, actions, cutoffs, demote_unconfident, priorities, slas, tier_index, to_scores
 from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
@@ -70,6 +71,7 @@ class Prepared:
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
     out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
     started: float = 0.0  # perf_counter() when the decoded request reached preprocess
+    encoded: bool = False  # answer V1 as JSON bytes (a raw V1 body whose answer KServe does not wrap)
 
 
 @dataclass
@@ -224,7 +226,10 @@ class LeadScoreModel(Model):
         """KServe's pipeline, timed, with refusals and failures counted by reason."""
         start = time.perf_counter()
         try:
-            return await super().__call__(body, headers, verb)
+            response, response_headers = await super().__call__(body, headers, verb)
+            if isinstance(response, bytes):  # KServe's route sends bytes as they are, typed by these headers
+                response_headers["content-type"] = "application/json"
+            return response, response_headers
         except RequestRefused as exc:
             self._errors[exc.label].inc()
             raise
@@ -256,7 +261,9 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started)
+        encoded = isinstance(payload, RawInstances) and not payload.wrapped
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started,
+                        encoded)
 
     def _typed_batch(self, raw: RawInstances) -> DecodedBatch:
         """A V1 body KServe left unparsed: typed columns when every lead is plainly valid, else
@@ -423,7 +430,7 @@ class LeadScoreModel(Model):
 
     def postprocess(
         self, result: Any, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
-    ) -> dict[str, Any] | InferResponse:
+    ) -> dict[str, Any] | InferResponse | bytes:
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
@@ -471,6 +478,8 @@ class LeadScoreModel(Model):
             if flags is not None:
                 columns[OUT_OF_RANGE] = [",".join(names) for names in flags]
             return self._v2_response(prepared.request, columns)
+        if prepared.encoded:
+            return encode_leads("predictions", columns, None if flags is None else (OUT_OF_RANGE, flags))
         keys = list(columns)
         predictions = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         _flag(predictions, flags)

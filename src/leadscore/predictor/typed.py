@@ -29,7 +29,9 @@ from leadscore.features.contract import MAX_STRING_CHARS, MAX_TEXT_CHARS, InputF
 
 _CLOUDEVENT = frozenset({"time", "type", "source", "id", "specversion", "data"})
 """A body with all of these is a structured CloudEvent, which KServe unwraps: left to KServe."""
-_JSON_TYPES = ("application/json", "application/cloudevents+json", "application/ld+json")
+_CLOUDEVENT_TYPE = "application/cloudevents+json"
+"""The content type whose answer KServe wraps in a structured CloudEvent."""
+_JSON_TYPES = ("application/json", _CLOUDEVENT_TYPE, "application/ld+json")
 """The content types KServe parses as JSON (``kserve.protocol.dataplane.JSON_HEADERS``)."""
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -46,6 +48,9 @@ class RawInstances:
 
     instances: msgspec.Raw
     body: bytes
+    wrapped: bool = False
+    """KServe wraps the answer in a CloudEvent (content type ``application/cloudevents+json``), so
+    the model answers a dict; otherwise it may answer the JSON bytes (``leadscore.predictor.v1json``)."""
 
     def parsed(self) -> Any:
         """The body as KServe would have parsed it (``orjson``), with KServe's error on invalid JSON."""
@@ -55,7 +60,7 @@ class RawInstances:
             raise InvalidInput(f"Unrecognized request format: {exc}") from None
 
 
-def split_v1(body: bytes) -> RawInstances | None:
+def split_v1(body: bytes, *, wrapped: bool = False) -> RawInstances | None:
     """The body's ``instances`` left unparsed, or None for anything else (KServe then decodes it)."""
     try:
         top = _TOP.decode(body)
@@ -63,17 +68,17 @@ def split_v1(body: bytes) -> RawInstances | None:
         return None
     if "instances" not in top or top.keys() >= _CLOUDEVENT:
         return None
-    return RawInstances(top["instances"], body)
+    return RawInstances(top["instances"], body, wrapped)
 
 
 def raw_v1_decode(decode: Callable[..., tuple[Any, dict[str, Any]]], body: Any, headers: Any,
                   protocol_version: str = "v1", model_name: str | None = None) -> tuple[Any, dict[str, Any]]:
     """In place of KServe's ``DataPlane.decode``: a plain JSON V1 body goes to the model unparsed
     (``RawInstances``); everything else (V2, CloudEvents, other content types) as KServe decodes it."""
-    if (type(body) is bytes and protocol_version == "v1" and headers is not None
-            and headers.get("content-type", "application/json") in _JSON_TYPES
+    content_type = headers.get("content-type", "application/json") if headers is not None else None
+    if (type(body) is bytes and protocol_version == "v1" and content_type in _JSON_TYPES
             and not any(key.startswith("ce-") for key in headers)):
-        raw = split_v1(body)
+        raw = split_v1(body, wrapped=content_type == _CLOUDEVENT_TYPE)
         if raw is not None:
             return raw, {}
     return decode(body, headers, protocol_version, model_name)
