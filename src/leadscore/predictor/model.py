@@ -273,7 +273,8 @@ class LeadScoreModel(Model):
             return v1_batch(raw.parsed(), self.settings.max_batch)
         size = len(columns[self._id_field])
         check_batch_size(size, self.settings.max_batch, "instances")
-        return DecodedBatch(size, v1_locate, "v1", fields=columns, source=lambda: raw.parsed()["instances"])
+        return DecodedBatch(size, v1_locate, "v1", fields=columns, source=lambda: raw.parsed()["instances"],
+                            typed=True)
 
     def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
         """Per lead, the fields whose value lies outside any serving arm's training range (the
@@ -305,7 +306,7 @@ class LeadScoreModel(Model):
             for spec in self._specs:
                 plain = None
                 if batch.size >= MIN_BATCH:
-                    plain = plain_columns(spec.inputs, batch, strict=strict_per_spec)
+                    plain = plain_columns(spec.inputs, batch, strict=strict_per_spec, typed=batch.typed)
                 if plain is None:
                     spec.validate_records(batch.records, strict=strict_per_spec)
                 else:
