@@ -287,8 +287,8 @@ class TextEncoder(BaseModel):
 
     def lengths(self, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unclipped character and word counts."""
-        chars = np.fromiter((len(v) for v in values), np.float64, len(values))
-        words = np.fromiter((len(v.split()) for v in values), np.float64, len(values))
+        chars = np.fromiter(map(len, values), np.float64, len(values))
+        words = np.fromiter(map(len, map(str.split, values)), np.float64, len(values))
         return chars, words
 
     def beyond(self, chars: np.ndarray, words: np.ndarray) -> np.ndarray:
