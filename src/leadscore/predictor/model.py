@@ -533,8 +533,14 @@ def _uncertainty_columns(values: np.ndarray | None, size: int, v2: bool) -> dict
     NaN in a V2 FP64 tensor."""
     values = np.full((size, len(UNCERTAINTY_FIELDS)), np.nan) if values is None else np.round(values, 6)
     columns = {}
-    for name, column in zip(UNCERTAINTY_FIELDS, values.T.tolist(), strict=True):
-        columns[name] = column if v2 else [None if v != v else v for v in column]
+    for name, column in zip(UNCERTAINTY_FIELDS, values.T, strict=True):
+        missing = np.isnan(column)
+        if v2 or not missing.any():
+            columns[name] = column.tolist()
+        elif missing.all():
+            columns[name] = [None] * size
+        else:
+            columns[name] = np.where(missing, None, column.astype(object)).tolist()
     return columns
 
 

@@ -29,9 +29,11 @@ Fragments = bytes | list[bytes]
 
 def _fragments(values: list[Any]) -> Fragments:
     first = values[0]
-    types = set(map(type, values))
-    if len(types) == 1 and values.count(first) == len(values):
+    if values.count(first) == len(values) and (
+        first is None or type(first) is str or len(set(map(type, values))) == 1  # 1 == 1.0 == True, not in JSON
+    ):
         return orjson.dumps(first)
+    types = set(map(type, values))
     if types <= _NUMBERS:
         return orjson.dumps(values)[1:-1].split(b",")
     if types <= _STRINGS:
