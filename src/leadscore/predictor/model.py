@@ -540,7 +540,9 @@ def _uncertainty_columns(values: np.ndarray | None, size: int, v2: bool) -> dict
         elif missing.all():
             columns[name] = [None] * size
         else:
-            columns[name] = np.where(missing, None, column.astype(object)).tolist()
+            present = column.astype(object)  # Python floats, None where missing
+            present[missing] = None
+            columns[name] = present.tolist()
     return columns
 
 
