@@ -282,11 +282,15 @@ class LeadScoreModel(Model):
         flagged: dict[str, np.ndarray] = {}
         for spec in self._specs:
             plain = typed.get(id(spec))
-            columns = {
-                name: plain[name] if plain is not None and name in plain else np.array(batch.values(name), dtype=object)
-                for name in spec.range_fields
-            }
-            for name, where in spec.out_of_range(columns, batch.size).items():
+            if plain is None and batch.size < MIN_BATCH:
+                found = spec.out_of_range_records(batch.records)
+            else:
+                found = spec.out_of_range({
+                    name: plain[name] if plain is not None and name in plain
+                    else np.array(batch.values(name), dtype=object)
+                    for name in spec.range_fields
+                }, batch.size)
+            for name, where in found.items():
                 flagged[name] = where | flagged[name] if name in flagged else where
         if not flagged:
             return None
