@@ -53,11 +53,11 @@ class RawInstances:
     instances: msgspec.Raw
     body: bytes
     wrapped: bool = False
+    """KServe wraps the answer in a CloudEvent (content type ``application/cloudevents+json``), so
+    the model answers a dict; otherwise it may answer the JSON bytes (``leadscore.predictor.v1json``)."""
     alone: bool = False
     """The body holds nothing but ``{"instances": ...}`` (and whitespace), so ``msgspec`` has read
     every byte of it once the instances are decoded."""
-    """KServe wraps the answer in a CloudEvent (content type ``application/cloudevents+json``), so
-    the model answers a dict; otherwise it may answer the JSON bytes (``leadscore.predictor.v1json``)."""
 
     def parsed(self) -> Any:
         """The body as KServe would have parsed it (``orjson``), with KServe's error on invalid JSON."""
