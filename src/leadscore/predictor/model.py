@@ -223,7 +223,8 @@ class LeadScoreModel(Model):
     async def __call__(
         self, body: Any, headers: dict[str, str] | None = None, verb: InferenceVerb = InferenceVerb.PREDICT
     ) -> Any:
-        """KServe's pipeline, timed, with refusals and failures counted by reason."""
+        """KServe's pipeline, timed, with refusals and failures counted by reason; an answer of JSON bytes
+        (``leadscore.predictor.v1json``) goes out typed as JSON, as a dict answer would."""
         start = time.perf_counter()
         try:
             response, response_headers = await super().__call__(body, headers, verb)
