@@ -177,6 +177,13 @@ def categories(column: np.ndarray) -> Levels:
     return Levels(list(index), codes)
 
 
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
 def texts(column: np.ndarray) -> list[str]:
-    """``to_text`` over a column."""
-    return [to_text(v) for v in column]
+    """``to_text`` over a column; for the JSON case (strings and None) without a call per value
+    (``str.isspace`` is true for the very strings ``not str.strip()`` is, except ``""``)."""
+    values = list(column)
+    if set(map(type, values)) <= _STR_OR_NONE:
+        return [v if v and not v.isspace() else "" for v in values]
+    return [to_text(v) for v in values]

@@ -287,8 +287,8 @@ class TextEncoder(BaseModel):
 
     def lengths(self, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unclipped character and word counts."""
-        chars = np.fromiter((len(v) for v in values), np.float64, len(values))
-        words = np.fromiter((len(v.split()) for v in values), np.float64, len(values))
+        chars = np.fromiter(map(len, values), np.float64, len(values))
+        words = np.fromiter(map(len, map(str.split, values)), np.float64, len(values))
         return chars, words
 
     def beyond(self, chars: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -460,6 +460,23 @@ class FeatureSpec(BaseModel):
                 outside = encoder.beyond(*encoder.lengths(parsed.raw(encoder.field)))
                 if outside.any():
                     flags[encoder.field] = outside
+        return flags
+
+    def out_of_range_records(self, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """``out_of_range`` for a few leads given as records, value by value with the same parsers:
+        for one lead, a dozen numpy calls per field cost more than the whole check."""
+        flags: dict[str, np.ndarray] = {}
+        for name, (low, high) in self._clips.items():
+            values = map(parsing.to_number, (record.get(name) for record in records))
+            outside = [not low <= v <= high and v == v for v in values]  # NaN (missing) is never outside
+            if any(outside):
+                flags[name] = np.array(outside, dtype=bool)
+        for encoder in self.encoders:
+            if isinstance(encoder, TextEncoder):
+                texts = [parsing.to_text(record.get(encoder.field)) for record in records]
+                beyond = encoder.beyond(*encoder.lengths(texts))
+                if beyond.any():
+                    flags[encoder.field] = beyond
         return flags
 
     @cached_property

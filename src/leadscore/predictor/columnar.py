@@ -54,19 +54,41 @@ class FieldValues(Protocol):
     def names(self) -> set[str]: ...
 
 
-def plain_columns(fields: Iterable[InputField], batch: FieldValues, *, strict: bool) -> Columns | None:
-    """Typed columns when every lead is plainly valid for ``fields``; None when in any doubt."""
+def plain_columns(
+    fields: Iterable[InputField], batch: FieldValues, *, strict: bool, typed: bool = False
+) -> Columns | None:
+    """Typed columns when every lead is plainly valid for ``fields``; None when in any doubt.
+
+    ``typed``: the values come from ``leadscore.predictor.typed``, whose decoder already proved
+    each value's JSON type, minimum and length (its annotations are this module's ``_PLAIN``
+    rules); only what it cannot prove is checked here (blank ids, timestamps)."""
     fields = list(fields)
     if strict and not batch.names() <= {f.name for f in fields}:
         return None
     columns: Columns = {}
     for field in fields:
-        column = _plain_column(field, batch.values(field.name))
+        values = batch.values(field.name)
+        column = _proven_column(field, values) if typed else _plain_column(field, values)
         if column is None:
             return None
         if field.kind != "id":
             columns[field.name] = column
     return columns
+
+
+def _proven_column(field: InputField, values: list[Any]) -> np.ndarray | None:
+    """A column of values whose types, minimums and lengths the typed decoder has checked."""
+    if field.kind in ("numeric", "boolean"):  # float | None, bool | None -> float64, None -> NaN
+        return np.array(values, dtype=np.float64)
+    if field.kind in ("categorical", "text"):
+        return _objects(values)
+    return _plain_column(field, values)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
@@ -88,9 +110,7 @@ def _plain_column(field: InputField, values: list[Any]) -> np.ndarray | None:
     limit = MAX_TEXT_CHARS if field.kind == "text" else MAX_STRING_CHARS
     if str in types and _longest(values, types) > limit:
         return None  # a string over the documented length
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
-    return column
+    return _objects(values)
 
 
 def _longest(values: list[Any], types: set[type]) -> int:
@@ -128,6 +148,4 @@ def _timestamps(values: list[Any]) -> np.ndarray | None:
             datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    column = np.empty(len(values), dtype=object)
-    column[:] = values
-    return column
+    return _objects(values)

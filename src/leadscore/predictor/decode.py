@@ -43,6 +43,7 @@ class DecodedBatch:
     given_records: list[dict[str, Any]] | None = None
     fields: dict[str, list[Any]] | None = None
     source: Callable[[], list[dict[str, Any]]] | None = None
+    typed: bool = False  # the fields were typed by leadscore.predictor.typed (types, minimums, lengths checked)
 
     @cached_property
     def records(self) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ from leadscore.predictor.errors import InvalidRecord, RequestRefused
 from leadscore.predictor.routing import CONTROL, TREATMENT, assign_arm
 from leadscore.predictor.rules import RULES_VERSION
 from leadscore.predictor.typed import RawInstances, TypedLeads
+from leadscore.predictor.v1json import encode_leads
 from leadscore.scoring import TIERS, actions, cutoffs, demote_unconfident, priorities, slas, tier_index, to_scores
 from leadscore.uncertainty import UNCERTAINTY_FIELDS
 
@@ -70,6 +71,7 @@ class Prepared:
     columns: dict[int, Columns] = field(default_factory=dict)  # id(FeatureSpec) -> typed columns
     out_of_range: list[list[str]] | None = None  # per lead: fields outside the training range; None: none
     started: float = 0.0  # perf_counter() when the decoded request reached preprocess
+    encoded: bool = False  # answer V1 as JSON bytes (a raw V1 body whose answer KServe does not wrap)
 
 
 @dataclass
@@ -221,10 +223,14 @@ class LeadScoreModel(Model):
     async def __call__(
         self, body: Any, headers: dict[str, str] | None = None, verb: InferenceVerb = InferenceVerb.PREDICT
     ) -> Any:
-        """KServe's pipeline, timed, with refusals and failures counted by reason."""
+        """KServe's pipeline, timed, with refusals and failures counted by reason; an answer of JSON bytes
+        (``leadscore.predictor.v1json``) goes out typed as JSON, as a dict answer would."""
         start = time.perf_counter()
         try:
-            return await super().__call__(body, headers, verb)
+            response, response_headers = await super().__call__(body, headers, verb)
+            if isinstance(response, bytes):  # KServe's route sends bytes as they are, typed by these headers
+                response_headers["content-type"] = "application/json"
+            return response, response_headers
         except RequestRefused as exc:
             self._errors[exc.label].inc()
             raise
@@ -256,7 +262,9 @@ class LeadScoreModel(Model):
             arm_index = np.fromiter(
                 (assign_arm(i, salt, percent) == TREATMENT for i in lead_ids), dtype=np.intp, count=len(lead_ids)
             )
-        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started)
+        encoded = isinstance(payload, RawInstances) and not payload.wrapped
+        return Prepared(batch, lead_ids, arm_index, request, columns, self._out_of_range(batch, columns), started,
+                        encoded)
 
     def _typed_batch(self, raw: RawInstances) -> DecodedBatch:
         """A V1 body KServe left unparsed: typed columns when every lead is plainly valid, else
@@ -266,7 +274,8 @@ class LeadScoreModel(Model):
             return v1_batch(raw.parsed(), self.settings.max_batch)
         size = len(columns[self._id_field])
         check_batch_size(size, self.settings.max_batch, "instances")
-        return DecodedBatch(size, v1_locate, "v1", fields=columns, source=lambda: raw.parsed()["instances"])
+        return DecodedBatch(size, v1_locate, "v1", fields=columns, source=lambda: raw.parsed()["instances"],
+                            typed=True)
 
     def _out_of_range(self, batch: DecodedBatch, typed: dict[int, Columns]) -> list[list[str]] | None:
         """Per lead, the fields whose value lies outside any serving arm's training range (the
@@ -274,11 +283,15 @@ class LeadScoreModel(Model):
         flagged: dict[str, np.ndarray] = {}
         for spec in self._specs:
             plain = typed.get(id(spec))
-            columns = {
-                name: plain[name] if plain is not None and name in plain else np.array(batch.values(name), dtype=object)
-                for name in spec.range_fields
-            }
-            for name, where in spec.out_of_range(columns, batch.size).items():
+            if plain is None and batch.size < MIN_BATCH:
+                found = spec.out_of_range_records(batch.records)
+            else:
+                found = spec.out_of_range({
+                    name: plain[name] if plain is not None and name in plain
+                    else np.array(batch.values(name), dtype=object)
+                    for name in spec.range_fields
+                }, batch.size)
+            for name, where in found.items():
                 flagged[name] = where | flagged[name] if name in flagged else where
         if not flagged:
             return None
@@ -298,7 +311,7 @@ class LeadScoreModel(Model):
             for spec in self._specs:
                 plain = None
                 if batch.size >= MIN_BATCH:
-                    plain = plain_columns(spec.inputs, batch, strict=strict_per_spec)
+                    plain = plain_columns(spec.inputs, batch, strict=strict_per_spec, typed=batch.typed)
                 if plain is None:
                     spec.validate_records(batch.records, strict=strict_per_spec)
                 else:
@@ -423,7 +436,7 @@ class LeadScoreModel(Model):
 
     def postprocess(
         self, result: Any, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
-    ) -> dict[str, Any] | InferResponse:
+    ) -> dict[str, Any] | InferResponse | bytes:
         prepared = result.prepared
         probability = np.round(result.probability, 6)
         scores = to_scores(probability)
@@ -471,6 +484,8 @@ class LeadScoreModel(Model):
             if flags is not None:
                 columns[OUT_OF_RANGE] = [",".join(names) for names in flags]
             return self._v2_response(prepared.request, columns)
+        if prepared.encoded:
+            return encode_leads("predictions", columns, None if flags is None else (OUT_OF_RANGE, flags))
         keys = list(columns)
         predictions = [dict(zip(keys, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         _flag(predictions, flags)
@@ -523,8 +538,16 @@ def _uncertainty_columns(values: np.ndarray | None, size: int, v2: bool) -> dict
     NaN in a V2 FP64 tensor."""
     values = np.full((size, len(UNCERTAINTY_FIELDS)), np.nan) if values is None else np.round(values, 6)
     columns = {}
-    for name, column in zip(UNCERTAINTY_FIELDS, values.T.tolist(), strict=True):
-        columns[name] = column if v2 else [None if v != v else v for v in column]
+    for name, column in zip(UNCERTAINTY_FIELDS, values.T, strict=True):
+        missing = np.isnan(column)
+        if v2 or not missing.any():
+            columns[name] = column.tolist()
+        elif missing.all():
+            columns[name] = [None] * size
+        else:
+            present = column.astype(object)  # Python floats, None where missing
+            present[missing] = None
+            columns[name] = present.tolist()
     return columns
 
 

@@ -5,7 +5,8 @@ dicts field by field. Here the server hands the model the raw body instead (``ra
 only for plain JSON V1 bodies with an ``instances`` key), and one ``msgspec`` decoder typed by the
 feature contract parses, checks and transposes the leads: one ``Lead`` struct per lead with one
 attribute per contract field (numbers for numeric fields, booleans, strings within the documented
-lengths, the lead id), then one list per field.
+lengths, integers within 64 bits, the lead id), then one list per field. The columns it gives are
+marked typed, so ``leadscore.predictor.columnar`` does not check again what the decoder proved.
 
 Like ``leadscore.predictor.columnar`` it only ever *accepts*. Any body the typed decoder refuses
 (a numeric string, a negative count, an unknown field in strict mode, a bad timestamp later in the
@@ -29,9 +30,14 @@ from leadscore.features.contract import MAX_STRING_CHARS, MAX_TEXT_CHARS, InputF
 
 _CLOUDEVENT = frozenset({"time", "type", "source", "id", "specversion", "data"})
 """A body with all of these is a structured CloudEvent, which KServe unwraps: left to KServe."""
-_JSON_TYPES = ("application/json", "application/cloudevents+json", "application/ld+json")
+_CLOUDEVENT_TYPE = "application/cloudevents+json"
+"""The content type whose answer KServe wraps in a structured CloudEvent."""
+_JSON_TYPES = ("application/json", _CLOUDEVENT_TYPE, "application/ld+json")
 """The content types KServe parses as JSON (``kserve.protocol.dataplane.JSON_HEADERS``)."""
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_INT_RANGE = (-(2**63), 2**63 - 1)
+"""Integers ``orjson`` surely reads (int64: msgspec's bounds go no further); unbounded, ``msgspec``
+would take any (a 400-digit one too, which ``orjson`` refuses)."""
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 """A UTF-16 surrogate escape, which ``orjson`` (KServe's parser) refuses unpaired (a literal prefix:
 searched at memchr speed)."""
@@ -46,6 +52,12 @@ class RawInstances:
 
     instances: msgspec.Raw
     body: bytes
+    wrapped: bool = False
+    """KServe wraps the answer in a CloudEvent (content type ``application/cloudevents+json``), so
+    the model answers a dict; otherwise it may answer the JSON bytes (``leadscore.predictor.v1json``)."""
+    alone: bool = False
+    """The body holds nothing but ``{"instances": ...}`` (and whitespace), so ``msgspec`` has read
+    every byte of it once the instances are decoded."""
 
     def parsed(self) -> Any:
         """The body as KServe would have parsed it (``orjson``), with KServe's error on invalid JSON."""
@@ -55,7 +67,7 @@ class RawInstances:
             raise InvalidInput(f"Unrecognized request format: {exc}") from None
 
 
-def split_v1(body: bytes) -> RawInstances | None:
+def split_v1(body: bytes, *, wrapped: bool = False) -> RawInstances | None:
     """The body's ``instances`` left unparsed, or None for anything else (KServe then decodes it)."""
     try:
         top = _TOP.decode(body)
@@ -63,17 +75,20 @@ def split_v1(body: bytes) -> RawInstances | None:
         return None
     if "instances" not in top or top.keys() >= _CLOUDEVENT:
         return None
-    return RawInstances(top["instances"], body)
+    instances = top["instances"]
+    # one key, and too few bytes left over to hide a repeated "instances" ('"instances":0,' is 14)
+    alone = len(top) == 1 and len(body) - len(instances) < 2 * len(b'{"instances":}')
+    return RawInstances(instances, body, wrapped, alone)
 
 
 def raw_v1_decode(decode: Callable[..., tuple[Any, dict[str, Any]]], body: Any, headers: Any,
                   protocol_version: str = "v1", model_name: str | None = None) -> tuple[Any, dict[str, Any]]:
     """In place of KServe's ``DataPlane.decode``: a plain JSON V1 body goes to the model unparsed
     (``RawInstances``); everything else (V2, CloudEvents, other content types) as KServe decodes it."""
-    if (type(body) is bytes and protocol_version == "v1" and headers is not None
-            and headers.get("content-type", "application/json") in _JSON_TYPES
+    content_type = headers.get("content-type", "application/json") if headers is not None else None
+    if (type(body) is bytes and protocol_version == "v1" and content_type in _JSON_TYPES
             and not any(key.startswith("ce-") for key in headers)):
-        raw = split_v1(body)
+        raw = split_v1(body, wrapped=content_type == _CLOUDEVENT_TYPE)
         if raw is not None:
             return raw, {}
     return decode(body, headers, protocol_version, model_name)
@@ -91,7 +106,8 @@ def _annotation(field: InputField) -> Any:
     if field.kind == "datetime":
         return str | None
     short = Annotated[str, msgspec.Meta(max_length=MAX_STRING_CHARS)]
-    return short | int if field.required else short | int | None  # categorical, id
+    whole = Annotated[int, msgspec.Meta(ge=_INT_RANGE[0], le=_INT_RANGE[1])]
+    return short | whole if field.required else short | whole | None  # categorical, id
 
 
 class TypedLeads:
@@ -103,18 +119,34 @@ class TypedLeads:
             fields.append(InputField(name=id_field, kind="id"))
         self.names = [f.name for f in fields]
         attributes = [(f"f{i}", _annotation(f), None) for i, f in enumerate(fields)]
-        lead = msgspec.defstruct("Lead", attributes, rename={f"f{i}": f.name for i, f in enumerate(fields)},
-                                 forbid_unknown_fields=strict, kw_only=True, gc=False)
-        self._decoder = msgspec.json.Decoder(list[lead])  # type: ignore[valid-type]
+        rename = {f"f{i}": f.name for i, f in enumerate(fields)}
+        known = msgspec.defstruct("Lead", attributes, rename=rename, forbid_unknown_fields=True, kw_only=True, gc=False)
+        self._known = msgspec.json.Decoder(list[known])  # type: ignore[valid-type]
+        self._lenient = None
+        if not strict:
+            lead = msgspec.defstruct("Lead", attributes, rename=rename, kw_only=True, gc=False)
+            self._lenient = msgspec.json.Decoder(list[lead])  # type: ignore[valid-type]
 
     def columns(self, raw: RawInstances) -> dict[str, list[Any]] | None:
         """Each field's values, lead by lead (None where a lead lacks it); None when any lead is
-        not plainly valid, or the instances are not a list of lead objects."""
+        not plainly valid, or the instances are not a list of lead objects.
+
+        When every field of every lead is a contract field and the body holds nothing else,
+        ``msgspec`` has read each byte of it, and what it accepts ``orjson`` accepts
+        (tests/unit/predictor/test_typed.py tries the edge cases): no byte scans are needed. Leads
+        with fields the model ignores (skipped unchecked) take the scans of ``_as_orjson_parses``."""
         try:
-            leads = self._decoder.decode(raw.instances)
+            leads = self._known.decode(raw.instances)
+            exact = raw.alone
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # msgspec: nesting thousands deep
-            return None
-        if not leads or not _as_orjson_parses(raw.body, len(leads)):
+            if self._lenient is None:
+                return None
+            try:
+                leads = self._lenient.decode(raw.instances)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                return None
+            exact = False
+        if not leads or not (exact or _as_orjson_parses(raw.body, len(leads))):
             return None
         return dict(zip(self.names, map(list, zip(*map(msgspec.structs.astuple, leads), strict=True)), strict=True))
 

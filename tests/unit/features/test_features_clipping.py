@@ -72,6 +72,22 @@ def test_out_of_range_names_the_fields_and_leads(fitted: LeadFeatures) -> None:
     assert flags["notes"].tolist() == [False, True, False, False]
 
 
+def test_out_of_range_of_records_flags_the_same_leads(fitted: LeadFeatures) -> None:
+    low, high = _inputs(fitted)["time_on_site"]["clip"]
+    values = {
+        "time_on_site": [high, high + 1, None, low, low - 1, " 7 ", float("nan"), float("inf"), "x", True, 1e300],
+        "pages_visited": [1, 2, 3, 1e308, -5, None, "1e308", 0, 2.5, False, 10**20],
+        "notes": ["", "x" * 100_000, None, "short", " ", "w " * 5000, 3, "\u3000", "a", None, "word"],
+    }
+    records = [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    records[2].pop("notes")
+    by_columns = fitted.spec_.out_of_range({k: np.array(v, dtype=object) for k, v in values.items()}, len(records))
+    by_records = fitted.spec_.out_of_range_records(records)
+    assert by_records.keys() == by_columns.keys() == {"time_on_site", "pages_visited", "notes"}
+    for name, flags in by_columns.items():
+        assert by_records[name].tolist() == flags.tolist(), name
+
+
 def test_a_spec_without_ranges_still_loads_and_does_not_clip(fitted: LeadFeatures, lead: dict[str, object]) -> None:
     data = fitted.spec_.model_dump()
     for field in data["inputs"]:

@@ -88,3 +88,13 @@ def test_categories_lookup_is_per_level() -> None:
 def test_categories_handles_empty_and_all_missing_columns() -> None:
     assert parsing.categories(np.array([], dtype=object)).values().tolist() == []
     assert parsing.categories(np.array([None, None], dtype=object)).values().tolist() == [parsing.MISSING] * 2
+
+
+def test_texts_of_a_json_column_equal_to_text_per_value() -> None:
+    """The strings-and-None column takes a shortcut; every kind of blank still reads as missing."""
+    plain = ["note", "", " ", "\t\n", "\u00a0", "\u2003x", "\u3000", "\x1c", " a b ", None, "\u200b"]
+    mixed = [*plain, 3, 2.5, float("nan"), True]
+    for values in (plain, mixed):
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
+        assert parsing.texts(column) == [parsing.to_text(v) for v in values]

@@ -45,11 +45,15 @@ def test_typed_columns_encode_bit_identically_to_the_usual_path(spec_and_leads) 
     spec, leads = spec_and_leads
     fields = _typed(spec, leads, strict=True)
     assert fields is not None
-    typed = plain_columns(spec.inputs, DecodedBatch(len(leads), v1_locate, "v1", fields=fields), strict=True)
+    typed = plain_columns(spec.inputs, DecodedBatch(len(leads), v1_locate, "v1", fields=fields, typed=True),
+                          strict=True, typed=True)
     usual = plain_columns(spec.inputs, v1_batch({"instances": leads}, max_batch=10_000), strict=True)
     assert typed is not None and usual is not None
     np.testing.assert_array_equal(spec.transform_columns(typed, len(leads)), spec.transform_columns(usual, len(leads)))
     np.testing.assert_array_equal(spec.transform_columns(typed, len(leads)), spec.transform_records(leads))
+    for name, column in typed.items():  # the checks the decoder made are not repeated, the columns are the same
+        np.testing.assert_array_equal(column, usual[name])
+        assert column.dtype == usual[name].dtype
     assert fields["lead_id"] == [lead["lead_id"] for lead in leads]
 
 
@@ -136,3 +140,47 @@ def test_a_body_kserves_parser_refuses_gets_kserves_error() -> None:
     raw = _raw(b'{"instances": [{"lead_id": "a", "x": 1e400}]}')
     with pytest.raises(InvalidInput, match=r"^Unrecognized request format: "):
         raw.parsed()
+
+
+_EDGE_TOKENS = [
+    b"1", b"-0", b"01", b"1.", b".5", b"1e5", b"1E+5", b"1e-400", b"1e400", b"-1e400", b"1" * 400, b"1" * 20,
+    b"9223372036854775808", b"18446744073709551616", b"-9223372036854775809", b"NaN", b"Infinity", b"+1", b"0x10",
+    b"1.5e", b"true", b"True", b"null", b"nul", b"[]", b"{}", b'"a"', b'"\\ud800"', b'"\\udc00"', b'"\\ud800\\u0041"',
+    b'"\\ud800\\udc00"', b'"\x01"', b'"\x7f"', b'"\xff"', b'"\xc3\xa9"', b'"\xed\xa0\x80"', b'"\\x41"', b"'a'",
+    b'"\\u00"', b'"\t"', b'"\xf4\x90\x80\x80"', b'"\xc0\x80"', b'"2024-02-30T00:00:00"',
+]
+
+
+@pytest.mark.parametrize("field", ["pages_visited", "source", "requested_quote", "lead_id", "notes", "created_at"])
+def test_without_byte_scans_the_fast_path_takes_only_what_kserves_parser_takes(spec_and_leads, field: str) -> None:
+    """A body of contract fields only is read whole by msgspec and not scanned: every edge case
+    it accepts in any field kind, orjson accepts too (and the value is the same)."""
+    spec, leads = spec_and_leads
+    typed = TypedLeads(spec.inputs, "lead_id", strict=False)
+    lead = orjson.dumps({k: v for k, v in leads[0].items() if k != field})
+    for token in _EDGE_TOKENS:
+        body = b'{"instances": [' + lead[:-1] + b', "' + field.encode() + b'": ' + token + b"}]}"
+        raw = split_v1(body)
+        if raw is None:  # not even JSON to msgspec: KServe's decoder takes the body
+            continue
+        assert raw.alone
+        columns = typed.columns(raw)
+        if columns is not None:
+            value = orjson.loads(body)["instances"][0][field]
+            assert columns[field] == [float(value) if type(value) is int and field == "pages_visited" else value], token
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"instances": [{"lead_id": "a", "pages_visited": 1e400}], "instances": [{"lead_id": "b"}]}',
+     b'{"instances":[1e400],"instances":[{"lead_id":"b"}]}',
+     b'{"instances": [{"lead_id": "b"}], "x": 1e400}'],
+    ids=["repeated-instances", "repeated-compact", "another-key"],
+)
+def test_a_body_with_more_than_the_instances_is_scanned(spec_and_leads, body: bytes) -> None:
+    spec, _ = spec_and_leads
+    raw = _raw(body)
+    assert not raw.alone
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    assert TypedLeads(spec.inputs, "lead_id", strict=False).columns(raw) is None
