@@ -113,7 +113,8 @@ def _train(
                                                 help="Where the result JSON goes too (default "
                                                      "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
                                                      "if present)."),
-    engine: ComputeEngine = _engine_option("the shards read and XGBoost trained data-parallel on a Ray cluster (lr on the driver; other algorithms refused; docs/scale.md)"),
+    engine: ComputeEngine = _engine_option("the shards read and XGBoost trained data-parallel on a Ray "
+                                           "cluster (lr on the driver, other algorithms refused; docs/scale.md)"),
     ray_address: str | None = _ray_address_option(),
 ) -> None:
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""

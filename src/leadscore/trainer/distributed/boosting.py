@@ -15,6 +15,7 @@ the search's pruning (the reporter runs on the driver; every trial runs to early
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -65,7 +66,8 @@ class RayXGBoost(XGBoostAlgorithm):
             task = ray.remote(_train_part).options(num_cpus=1, scheduling_strategy=PlacementGroupSchedulingStrategy(
                 placement_group=group))
             parts = [ray.put(part) for part in _parts(rows, workers)]
-            valid_parts = [ray.put(part) for part in _parts((*valid, None), workers)] if valid else [None] * workers
+            valid_parts: list[Any] = [ray.put(part) for part in _parts((*valid, None), workers)] if valid \
+                else [None] * workers
             early = EARLY_STOPPING_ROUNDS if valid else None
             models = ray.get([task.remote(rank, tracker.worker_args(), native, rounds, early, parts[rank],
                                           valid_parts[rank]) for rank in range(workers)])
@@ -91,7 +93,7 @@ def _parts(rows: tuple[np.ndarray, np.ndarray, np.ndarray | None], workers: int
     the split's training rows are not sorted by label)."""
     x, y, weight = rows
     bounds = np.linspace(0, len(y), workers + 1).astype(int)
-    return [(x[a:b], y[a:b], None if weight is None else weight[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(x[a:b], y[a:b], None if weight is None else weight[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _train_part(rank: int, tracker: dict[str, Any], params: dict[str, Any], rounds: int, early: int | None,

@@ -87,5 +87,5 @@ def read_shards(data: str, spec: DatasetSpec, data_format: DataFormat | None = N
     a joined Ray); the first refused shard is the error."""
     shards = list_shards(data)
     kwargs = {"spec": spec.model_dump_json(), "data_format": data_format}
-    frames = [pickle.loads(row["frame"]) for row in map_shards(shards, ShardReader, kwargs)]  # noqa: S301 (our workers)
+    frames = [pickle.loads(row["frame"]) for row in map_shards(shards, ShardReader, kwargs)]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
