@@ -310,7 +310,9 @@ def register(app: typer.Typer) -> None:
         "    --text-col inquiry --trials 10 --output models/v1 --version v1",
         "leadscore train --data leads.csv --target converted --algorithms lr,lightgbm,randomforest,mlp \\",
         "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
-        "    --output models/v2"))(_train)
+        "    --output models/v2",
+        "leadscore train --engine ray --ray-address 10.0.0.5:6379 --data s3://leads/shards/ --target converted \\",
+        "    --time-col created_at --algorithms lr,xgboost --output s3://models/sales/pc/v4/"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(
