@@ -113,8 +113,8 @@ def _train(
                                                 help="Where the result JSON goes too (default "
                                                      "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
                                                      "if present)."),
-    engine: ComputeEngine = _engine_option("the shards read and XGBoost trained data-parallel on a Ray "
-                                           "cluster (lr on the driver, other algorithms refused; docs/scale.md)"),
+    engine: ComputeEngine = _engine_option("the shards read and XGBoost / LightGBM trained data-parallel on "
+                                           "a Ray cluster (lr on the driver, others refused; docs/scale.md)"),
     ray_address: str | None = _ray_address_option(),
 ) -> None:
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
@@ -312,7 +312,7 @@ def register(app: typer.Typer) -> None:
         "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
         "    --output models/v2",
         "leadscore train --engine ray --ray-address 10.0.0.5:6379 --data s3://leads/shards/ --target converted \\",
-        "    --time-col created_at --algorithms lr,xgboost --output s3://models/sales/pc/v4/"))(_train)
+        "    --time-col created_at --algorithms lr,xgboost,lightgbm --output s3://models/sales/pc/v4/"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(

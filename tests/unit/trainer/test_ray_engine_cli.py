@@ -17,9 +17,10 @@ def test_algorithms_that_cannot_train_on_ray_are_refused_by_name_with_a_failed_r
     termination = tmp_path / "termination"
     code = main(["train", "--data", str(tmp_path / "leads.csv"), "--target", "converted", "--output",
                  str(tmp_path / "v1"), "--engine", "ray", "--termination-path", str(termination)])
-    assert code == 2  # the default algorithms hold lightgbm and catboost
-    assert capsys.readouterr().err.startswith("error: --algorithms: lightgbm, catboost cannot train with --engine ray "
-                                              "(data-parallel on Ray: xgboost; lr, the baseline, on the driver)")
+    assert code == 2  # the default algorithms hold catboost
+    assert capsys.readouterr().err.startswith("error: --algorithms: catboost cannot train with --engine ray "
+                                              "(data-parallel on Ray: xgboost, lightgbm; lr, the baseline, on the "
+                                              "driver)")
     result = json.loads(termination.read_text())
     assert (result["status"], result["reason"]) == ("Failed", "InvalidConfig")
     assert not (tmp_path / "v1").exists()

@@ -5,7 +5,7 @@
   missing, a target value missing or not binary) naming the shard; the shards then meet on the
   driver, in shard order, and the single-node pipeline validates, splits, guards against leakage
   and fits the feature pipeline on them exactly as one node would (same ``feature_spec.json``).
-- **Boosting**: XGBoost trains data-parallel on the cluster's CPUs (``boosting.RayXGBoost``) for
+- **Boosting**: XGBoost and LightGBM train data-parallel on the cluster's CPUs (``boosting``) for
   every search trial, the cross-fitted selection margins and the final refit.
 - **On the driver**: the LR baseline (every training trains it: it is the yardstick), selection,
   calibration, ONNX export and its parity check, as on one node.
@@ -30,10 +30,10 @@ from leadscore.data.validation import check_shard
 from leadscore.errors import ConfigError, DatasetError, LeadscoreError
 from leadscore.trainer.algorithms import BASELINE, Algorithm
 from leadscore.trainer.distributed import cluster
-from leadscore.trainer.distributed.boosting import RayXGBoost
+from leadscore.trainer.distributed.boosting import RayLightGBM, RayXGBoost
 from leadscore.trainer.distributed.shards import ERROR, map_shards
 
-ON_RAY = ("xgboost",)
+ON_RAY = ("xgboost", "lightgbm")
 """Trained data-parallel on the cluster."""
 ON_DRIVER = (BASELINE,)
 """Trained on the driver over every training row (the baseline: a linear model, cheap)."""
@@ -54,7 +54,8 @@ def on_ray(algorithms: list[Algorithm]) -> list[Algorithm]:
     import ray
 
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    return [RayXGBoost(workers) if algorithm.name == "xgboost" else algorithm for algorithm in algorithms]
+    on_cluster = {"xgboost": RayXGBoost, "lightgbm": RayLightGBM}
+    return [on_cluster[a.name](workers) if a.name in on_cluster else a for a in algorithms]
 
 
 class ShardReader:
