@@ -9,7 +9,7 @@
   every search trial, the cross-fitted selection margins and the final refit.
 - **On the driver**: the LR baseline (every training trains it: it is the yardstick), selection,
   calibration, ONNX export and its parity check, as on one node.
-- **Refused**: the other algorithms (``NOT_ON_RAY``), by name, before the cluster is joined.
+- **Refused**: every other algorithm (``check_algorithms``), by name, before the cluster is joined.
 
 docs/scale.md says what this buys (time) and what it does not yet (the driver holds the data).
 """
@@ -33,8 +33,8 @@ from leadscore.trainer.distributed import cluster
 from leadscore.trainer.distributed.boosting import RayLightGBM, RayXGBoost
 from leadscore.trainer.distributed.shards import ERROR, map_shards
 
-ON_RAY = ("xgboost", "lightgbm")
-"""Trained data-parallel on the cluster."""
+ON_RAY: dict[str, type[RayXGBoost | RayLightGBM]] = {"xgboost": RayXGBoost, "lightgbm": RayLightGBM}
+"""Trained data-parallel on the cluster, by their Ray versions."""
 ON_DRIVER = (BASELINE,)
 """Trained on the driver over every training row (the baseline: a linear model, cheap)."""
 
@@ -54,8 +54,7 @@ def on_ray(algorithms: list[Algorithm]) -> list[Algorithm]:
     import ray
 
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    on_cluster = {"xgboost": RayXGBoost, "lightgbm": RayLightGBM}
-    return [on_cluster[a.name](workers) if a.name in on_cluster else a for a in algorithms]
+    return [ON_RAY[a.name](workers) if a.name in ON_RAY else a for a in algorithms]
 
 
 class ShardReader:
