@@ -100,3 +100,21 @@ def test_a_shard_failing_its_checks_stops_the_run_naming_it_with_nothing_publish
     assert not (tmp_path / "out").exists()
     result = json.loads(termination.read_text())
     assert (result["status"], result["reason"]) == ("Failed", "InvalidDataset"), result
+
+
+def test_an_unreachable_ray_address_is_one_line_and_exit_9_with_nothing_published(leads: tuple[Path, Path],
+                                                                                  tmp_path: Path) -> None:
+    from support.processes import free_port
+
+    _, shards = leads
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    termination = tmp_path / "termination"
+    done = run_leadscore("train", "--engine", "ray", "--ray-address", address, "--data", str(shards), *COMMON,
+                         "--algorithms", "lr,xgboost", "--output", "out/v1", "--termination-path", str(termination),
+                         cwd=tmp_path, timeout=120)
+    assert done.returncode == 9, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: --ray-address: cannot reach the Ray cluster at {address} (Connection refused within "
+                      "10 s); is its head running (ray start --head, or the RayJob's head pod)?"]
+    assert not (tmp_path / "out").exists()
+    assert json.loads(termination.read_text())["reason"] == "ClusterUnavailable"
