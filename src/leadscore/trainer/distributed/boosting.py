@@ -98,12 +98,7 @@ class RayLightGBM(lgbm.LightGBMAlgorithm):
         import ray
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        sklearn = lgbm._classifier(data, params, rounds).get_params()
-        native = {k: v for k, v in sklearn.items()
-                  if v is not None and k not in ("n_estimators", "class_weight", "importance_type", "n_jobs",
-                                                 "random_state", "objective")}
-        native.update(objective="binary", seed=sklearn.get("random_state") or 0, num_threads=1,
-                      metric="binary_logloss")
+        native = lightgbm_params(lgbm._classifier(data, params, rounds).get_params())
         workers = max(1, min(self.workers, len(rows[1]) // 2))
         with _cpus(workers) as group:
             placed = PlacementGroupSchedulingStrategy(placement_group=group)
@@ -177,6 +172,16 @@ def _cpus(workers: int) -> Iterator[Any]:
         yield group
     finally:
         remove_placement_group(group)
+
+
+def lightgbm_params(sklearn: dict[str, Any]) -> dict[str, Any]:
+    """The ``LGBMClassifier``'s parameters as ``lightgbm.train`` takes them (its aliases), one thread
+    per worker, a binary objective watched by log loss."""
+    native = {k: v for k, v in sklearn.items()
+              if v is not None and k not in ("n_estimators", "class_weight", "importance_type", "n_jobs",
+                                             "random_state", "objective")}
+    return {**native, "objective": "binary", "seed": sklearn.get("random_state") or 0, "num_threads": 1,
+            "metric": "binary_logloss"}
 
 
 def native_params(sklearn: dict[str, Any]) -> dict[str, Any]:
