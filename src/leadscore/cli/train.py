@@ -113,7 +113,8 @@ def _train(
                                                 help="Where the result JSON goes too (default "
                                                      "$LEADSCORE_TERMINATION_PATH, else /dev/termination-log "
                                                      "if present)."),
-    engine: ComputeEngine = _engine_option("the shards on a Ray cluster: not implemented yet (docs/scale.md)"),
+    engine: ComputeEngine = _engine_option("the shards read and XGBoost / LightGBM trained data-parallel on "
+                                           "a Ray cluster (lr on the driver, others refused; docs/scale.md)"),
     ray_address: str | None = _ray_address_option(),
 ) -> None:
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
@@ -309,7 +310,9 @@ def register(app: typer.Typer) -> None:
         "    --text-col inquiry --trials 10 --output models/v1 --version v1",
         "leadscore train --data leads.csv --target converted --algorithms lr,lightgbm,randomforest,mlp \\",
         "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
-        "    --output models/v2"))(_train)
+        "    --output models/v2",
+        "leadscore train --engine ray --ray-address 10.0.0.5:6379 --data s3://leads/shards/ --target converted \\",
+        "    --time-col created_at --algorithms lr,xgboost,lightgbm --output s3://models/sales/pc/v4/"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(

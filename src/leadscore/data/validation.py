@@ -48,8 +48,23 @@ def check_columns(df: pd.DataFrame, spec: DatasetSpec) -> None:
             raise DatasetError(f"{what} {column!r} is not in the dataset (columns: {shown})")
 
 
+def check_shard(df: pd.DataFrame, spec: DatasetSpec) -> None:
+    """What one shard of a data set can be refused for on its own (``train --engine ray``, before
+    the shards meet): a named column missing, a target value missing or not binary. The whole data
+    set's checks (``validate``: row count, both classes, ids, types) run on the shards together."""
+    check_columns(df, spec)
+    _labels(df[spec.target])
+
+
 def binary_target(series: pd.Series) -> pd.Series:
     """The target as int 0/1 (from 1/0, yes/no, true/false, Y/N in any case)."""
+    labels = _labels(series)
+    if labels.nunique() < 2:
+        raise DatasetError(f"target {series.name!r} has a single class ({int(labels.iloc[0])}) in {len(labels)} rows")
+    return labels
+
+
+def _labels(series: pd.Series) -> pd.Series:
     name = series.name
     missing = int(series.isna().sum())
     if missing:
@@ -62,10 +77,7 @@ def binary_target(series: pd.Series) -> pd.Series:
             f"target {name!r} is not binary: saw {len(distinct)} distinct values "
             f"({_examples(series, 4)}); expected 1/0, yes/no, true/false or Y/N"
         )
-    labels = mapped.astype(int)
-    if labels.nunique() < 2:
-        raise DatasetError(f"target {name!r} has a single class ({int(labels.iloc[0])}) in {len(labels)} rows")
-    return labels
+    return mapped.astype(int)
 
 
 def check_ids(series: pd.Series) -> None:

@@ -63,7 +63,8 @@ class TrainConfig(BaseModel):
     vertical: Vertical | None = None
     output: str
     mlflow_uri: str | None = None
-    engine: ComputeEngine = Field("local", description="local, or ray (not implemented yet for training).")
+    engine: ComputeEngine = Field("local", description="local, or ray: shards read and XGBoost / LightGBM trained "
+                                                        "on a Ray cluster (docs/scale.md).")
     ray_address: str | None = Field(None, description="The Ray cluster's head (host:port) of engine ray.")
     mlflow_experiment: str | None = None
     termination_path: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +44,8 @@ from leadscore.monitoring.profile import PROFILE_FILE, build_profile
 from leadscore.scoring import resolved_tiers, score_histogram
 from leadscore.store.artifacts import publish_directory
 from leadscore.trainer import estimate, intervals, onnx_graph, refit
-from leadscore.trainer.algorithms import BASELINE, TrainData, resolve
+from leadscore.trainer.algorithms import BASELINE, Algorithm, TrainData, resolve
+from leadscore.trainer.algorithms.base import Device
 from leadscore.trainer.card import (
     AlgorithmCard,
     CalibrationCard,
@@ -100,12 +102,20 @@ class Prepared:
     graded: np.ndarray | None = None
 
 
-def prepare(config: TrainConfig, progress: Progress) -> Prepared:
+Loader = Callable[[TrainConfig], pd.DataFrame]
+
+
+def load(config: TrainConfig) -> pd.DataFrame:
+    """The data set read in this process (``--engine local``)."""
+    return load_dataset(config.data, format=config.format)
+
+
+def prepare(config: TrainConfig, progress: Progress, loader: Loader = load) -> Prepared:
     """Load -> validate -> leakage guard -> split -> fit features on training rows only."""
     from leadscore.features import LeadFeatures
 
     progress.stage(f"loading {config.data}")
-    raw = load_dataset(config.data, format=config.format)
+    raw = loader(config)
     clean, schema = validate(raw, config.dataset)
     findings = check_leakage(clean, schema, config.dataset, seed=config.seed)
     warning = conversion_rate_warning(float(schema.positive_rate or 0.0))
@@ -138,11 +148,11 @@ def prepare(config: TrainConfig, progress: Progress) -> Prepared:
                     frame=frame, labels=y, graded=graded)
 
 
-def search(config: TrainConfig, data: TrainData, progress: Progress,
-           tracker: Tracker | None = None) -> dict[str, Tuned]:
-    """Tune each algorithm in turn; the time budget is shared, each gets an equal part of what
-    is left (every algorithm still completes its default trial)."""
-    algorithms = resolve(config.algorithms)
+def search(config: TrainConfig, data: TrainData, progress: Progress, tracker: Tracker | None = None,
+           algorithms: list[Algorithm] | None = None) -> dict[str, Tuned]:
+    """Tune each algorithm (default: ``config.algorithms``) in turn; the time budget is shared,
+    each gets an equal part of what is left (every algorithm still completes its default trial)."""
+    algorithms = algorithms or resolve(config.algorithms)
     tuned: dict[str, Tuned] = {}
     started = time.monotonic()
     for index, algorithm in enumerate(algorithms):
@@ -383,17 +393,29 @@ def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progres
 
 
 def train(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainingResult, ModelCard]:
-    """Run the whole training; the Succeeded result and the card (``LeadscoreError`` otherwise)."""
-    if config.engine == "ray":
-        raise ConfigError("--engine ray: distributed training is not implemented yet (docs/scale.md says what is "
-                          "built); train on one node with --engine local, score on Ray with score --engine ray")
+    """Run the whole training; the Succeeded result and the card (``LeadscoreError`` otherwise).
+    ``--engine ray``: the same run with the shards read and the boosters trained on a Ray cluster
+    (``leadscore.trainer.distributed.training``)."""
     progress = progress or Silent()
+    algorithms = resolve(config.algorithms)  # refuse unknown names before loading anything
+    if config.engine != "ray":
+        return _train(config, progress, algorithms, load, resolve_device(config.device))
+    from leadscore.trainer.distributed import cluster, training
+
+    training.check_algorithms(config.algorithms)
+    if config.device == "cuda":
+        raise ConfigError("--device cuda: --engine ray trains on the cluster's CPUs (GPU workers are not built)")
+    with cluster.session(config.ray_address):
+        return _train(config, progress, training.on_ray(algorithms),
+                      lambda c: training.read_shards(c.data, c.dataset, c.format), "cpu")
+
+
+def _train(config: TrainConfig, progress: Progress, algorithms: list[Algorithm], loader: Loader,
+           device: Device) -> tuple[TrainingResult, ModelCard]:
     started = time.monotonic()
     created = datetime.now(UTC)
     version = config.version or f"v{created:%Y%m%d%H%M%S}"
-    device = resolve_device(config.device)
-    resolve(config.algorithms)  # refuse unknown names before loading anything
-    prepared = prepare(config, progress)
+    prepared = prepare(config, progress, loader)
     data = TrainData(prepared.x["train"], prepared.y["train"], prepared.x["valid"], prepared.y["valid"],
                      seed=config.seed, device=device, threads=config.threads,
                      t_train=prepared.t["train"] if prepared.t else None,
@@ -408,7 +430,8 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
                             "algorithms": ",".join(config.algorithms), "trials": config.trials,
                             "time_budget": config.time_budget, "seed": config.seed, "device": device,
                             "split": prepared.split.strategy, "n_features": data.n_features})
-        tuned, holdout = fit_final(search(config, data, progress, tracker), data, prepared, progress)
+        tuned, holdout = fit_final(search(config, data, progress, tracker, algorithms), data, prepared,
+                                  progress)
         shipped = choose_and_export(config, tuned, holdout, prepared, progress)
         cross_validated = cross_validation(config, prepared, tuned, shipped.blend, data, progress)
         card = model_card(config, version, created, device, time.monotonic() - started, prepared, tuned, holdout,

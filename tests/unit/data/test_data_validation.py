@@ -151,3 +151,16 @@ def test_validate_refuses_declared_datetime_column_when_values_are_not_dates(lea
     spec = SPEC.model_copy(update={"types": {"source": "datetime"}})
     with pytest.raises(DatasetError, match=r"column 'source' is declared datetime but most values are not dates"):
         validate(leads, spec)
+
+
+def test_a_shard_is_refused_alone_for_a_missing_column_or_a_bad_target_but_not_for_one_class() -> None:
+    from leadscore.data.validation import check_shard
+
+    spec = DatasetSpec(target="converted", id_column="lead_id")
+    check_shard(pd.DataFrame({"lead_id": [1, 2], "converted": [0, 0], "x": [1.0, 2.0]}), spec)  # one class: fine
+    with pytest.raises(DatasetError, match="id column 'lead_id' is not in the dataset"):
+        check_shard(pd.DataFrame({"converted": [0, 1]}), spec)
+    with pytest.raises(DatasetError, match="target 'converted' is not binary"):
+        check_shard(pd.DataFrame({"lead_id": [1, 2], "converted": [0, 2]}), spec)
+    with pytest.raises(DatasetError, match="target 'converted' has 1 missing values"):
+        check_shard(pd.DataFrame({"lead_id": [1, 2], "converted": [0, None]}), spec)

@@ -1,5 +1,6 @@
-"""What ``--engine ray`` refuses today, before any data or cluster is touched: training on Ray is not
-built (one line, exit 2, a Failed termination message), and ``--ray-address`` means nothing without it."""
+"""What ``--engine ray`` refuses before any data or cluster is touched: an algorithm that cannot train on
+Ray (one line naming it, exit 2, a Failed termination message), GPU workers, and ``--ray-address``
+without the Ray engine."""
 
 from __future__ import annotations
 
@@ -11,14 +12,25 @@ import pytest
 from leadscore.cli.main import main
 
 
-def test_training_on_ray_is_refused_as_not_implemented_with_a_failed_result(tmp_path: Path, capsys) -> None:
+def test_algorithms_that_cannot_train_on_ray_are_refused_by_name_with_a_failed_result(tmp_path: Path,
+                                                                                      capsys) -> None:
     termination = tmp_path / "termination"
     code = main(["train", "--data", str(tmp_path / "leads.csv"), "--target", "converted", "--output",
                  str(tmp_path / "v1"), "--engine", "ray", "--termination-path", str(termination)])
-    assert code == 2
-    assert capsys.readouterr().err.startswith("error: --engine ray: distributed training is not implemented yet")
+    assert code == 2  # the default algorithms hold catboost
+    assert capsys.readouterr().err.startswith("error: --algorithms: catboost cannot train with --engine ray "
+                                              "(data-parallel on Ray: xgboost, lightgbm; lr, the baseline, on the "
+                                              "driver)")
     result = json.loads(termination.read_text())
     assert (result["status"], result["reason"]) == ("Failed", "InvalidConfig")
+    assert not (tmp_path / "v1").exists()
+
+
+def test_gpu_workers_on_ray_are_refused(tmp_path: Path, capsys) -> None:
+    code = main(["train", "--data", str(tmp_path / "leads.csv"), "--target", "converted", "--output",
+                 str(tmp_path / "v1"), "--engine", "ray", "--algorithms", "xgboost", "--device", "cuda"])
+    assert code == 2
+    assert "error: --device cuda: --engine ray trains on the cluster's CPUs" in capsys.readouterr().err
     assert not (tmp_path / "v1").exists()
 
 

@@ -31,6 +31,7 @@ from leadscore.store import artifacts
 from leadscore.store.s3 import is_s3_uri
 from leadscore.trainer.batch import PublishedModel, ScoreRun, score_rows, tier_bounds
 from leadscore.trainer.distributed import cluster
+from leadscore.trainer.distributed.shards import map_shards
 
 
 class ShardScorer:
@@ -130,23 +131,15 @@ def score_shards(model_uri: str, data_uri: str, output: str, batch_size: int, sc
     tier_bounds(model, scoring)
     shards = list_shards(data_uri)
     with cluster.session(address):
-        import ray
-
-        context = ray.data.DataContext.get_current()
-        context.execution_options.preserve_order = True  # the output keeps the shards' order
         threads = 1
-        scored = ray.data.from_items([{"shard": shard} for shard in shards], override_num_blocks=len(shards)) \
-            .map_batches(ShardScorer, batch_size=1, num_cpus=threads, concurrency=(1, len(shards)),
-                         fn_constructor_kwargs={"model_uri": model_uri, "selection": selection,
-                                                "scoring": scoring.model_dump_json() if scoring else None,
-                                                "batch_size": batch_size, "threads": threads})
+        scored = map_shards(shards, ShardScorer, {"model_uri": model_uri, "selection": selection,
+                                                  "scoring": scoring.model_dump_json() if scoring else None,
+                                                  "batch_size": batch_size, "threads": threads}, threads)
         sink = _ScoresFile(output)
         dataset_rows, tiers, engines = 0, dict.fromkeys(_tier_names(), 0), set()
         started = time.perf_counter()
         try:
-            for done, row in enumerate(scored.iter_rows(), start=1):
-                if row["error"]:
-                    cluster.raise_error_text(row["error"])
+            for done, row in enumerate(scored, start=1):
                 table = pa.ipc.open_stream(row["table"]).read_all().to_pandas()
                 sink.append(table, row["shard"])
                 dataset_rows += int(row["dataset_rows"])
