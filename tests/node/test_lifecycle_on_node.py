@@ -22,7 +22,7 @@ namespace that enforces Pod Security `restricted`, and everything after that is 
   concludes the experiment from the collector's summary and promotes v2;
 - deleting the model garbage-collects its Jobs, the InferenceService, the Deployment and the pods.
 
-The scenario (data, experiment, sales floor) is support/lifecycle.py's, shared with tests/e2e.
+The scenario (data, experiment, sales floor) is support/lifecycle.py's.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ import httpx
 import pytest
 from release import IMAGE_VALUES, NAMESPACE, RELEASE, helm_install, uninstall
 
+from leadscore.api.results import registered_model_name
 from leadscore.data import synth
 from support.cluster import Cluster
-from support.kserve import KServe, running_kserve
+from support.kserve import INGRESS_DOMAIN, KServe, running_kserve
 from support.lifecycle import (
     EARLY_EXPORT,
     EXPERIMENT,
@@ -62,7 +63,7 @@ from support.lifecycle import (
 from support.node import deployment_available, pod_report
 from support.polling import eventually
 
-pytestmark = [pytest.mark.node, pytest.mark.kserve, pytest.mark.slow]
+pytestmark = [pytest.mark.node, pytest.mark.kserve, pytest.mark.e2e, pytest.mark.slow]
 
 MODELS = "sales"
 """The model namespace (modelNamespaces.names): the chart writes its S3/MLflow settings and
@@ -150,17 +151,17 @@ def database_url(api: Any, node: Any, deployment: str) -> str:
             f"{service_port(api, node, NAMESPACE, deployment)}/{env['POSTGRES_DB'].value}")
 
 
-def mlflow_run_status(api: Any, node: Any, deployment: str, run_id: str) -> str:
-    """A run's status from the bundled MLflow's REST API through its Service, with the Service's
+def mlflow_get(api: Any, node: Any, deployment: str, path: str, **params: str) -> dict[str, Any]:
+    """GET ``/api/2.0/mlflow/<path>`` of the bundled MLflow through its Service, with the Service's
     name as Host (the server refuses other Host headers)."""
     from kubernetes import client
 
     service = client.CoreV1Api(api).read_namespaced_service(deployment, NAMESPACE)
-    answer = httpx.get(f"http://127.0.0.1:{service_port(api, node, NAMESPACE, deployment)}/api/2.0/mlflow/runs/get",
-                       params={"run_id": run_id}, timeout=30,
+    answer = httpx.get(f"http://127.0.0.1:{service_port(api, node, NAMESPACE, deployment)}/api/2.0/mlflow/{path}",
+                       params=params, timeout=30,
                        headers={"Host": f"{deployment}.{NAMESPACE}.svc:{service.spec.ports[0].port}"})
     assert answer.status_code == 200, answer.text
-    return answer.json()["run"]["info"]["status"]
+    return answer.json()
 
 
 class Explain:
@@ -361,7 +362,13 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         stored = {o.object_name.rsplit("/", 1)[-1] for o in s3.list_objects(
             urlsplit(v1["artifactUri"]).netloc, prefix=urlsplit(v1["artifactUri"]).path.lstrip("/"), recursive=True)}
         assert {"model.onnx", "feature_spec.json", "model_card.json"} <= stored
-        assert mlflow_run_status(api, node, deployments["mlflow"], v1["mlflowRunId"]) == "FINISHED"
+        mlflow = deployments["mlflow"]
+        run = mlflow_get(api, node, mlflow, "runs/get", run_id=v1["mlflowRunId"])["run"]
+        assert run["info"]["status"] == "FINISHED"
+        registered = mlflow_get(api, node, mlflow, "model-versions/search",
+                                filter=f"name='{registered_model_name(MODELS, MODEL)}'")["model_versions"]
+        assert [{t["key"]: t["value"] for t in m.get("tags", [])}.get("leadscore.version") for m in registered
+                if m["run_id"] == v1["mlflowRunId"]] == ["v1"], registered
 
         # --- v1 served: KServe's Deployment, storage initializer, Ready, scored via the Service --
         explain.until(lambda: cluster.status(LSM, MODEL).get("activeVersion") == "v1", what="v1 active")
@@ -373,12 +380,14 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         assert [c.name for c in pod.spec.init_containers] == ["storage-initializer"]
         assert {c.name for c in pod.spec.containers} == {"kserve-container", "agent"}
         explain.until(lambda: cluster.status(LSM, MODEL).get("phase") == "Ready", what="the model Ready")
+        assert cluster.status(LSM, MODEL)["endpoint"] == f"http://{MODEL}-{MODELS}.{INGRESS_DOMAIN}"  # from KServe
         predictor_port = service_port(api, node, MODELS, PREDICTOR)
         leads = records(incoming)
         scored = predict(predictor_port, leads[:25])
         assert [p["lead_id"] for p in scored] == [lead["lead_id"] for lead in leads[:25]]
         assert {p["model_version"] for p in scored} == {"v1"}
         assert all(0.0 <= p["probability"] <= 1.0 for p in scored)
+        assert {p["tier"] for p in scored} - {"very_low"}, "spec.scoring tiers did not reach the predictor"
 
         # the logger agent delivered the request and response to the collector pod
         collector = f"http://127.0.0.1:{service_port(api, node, NAMESPACE, deployments['collector'])}"
@@ -403,6 +412,8 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         explain.until(lambda: any(v["version"] == "v2" for v in cluster.status(LSM, MODEL).get("versions", [])),
                       what="v2 recorded", timeout=900)
         assert cluster.status(LSM, MODEL)["activeVersion"] == "v1"
+        roc_auc = {v["version"]: v["metrics"]["roc_auc"] for v in cluster.status(LSM, MODEL)["versions"]}
+        assert roc_auc["v2"] > roc_auc["v1"] + 0.05, roc_auc  # the full export beats the early one
         cluster.create(ABX, ab_experiment())
         explain.until(lambda: isvc_env(cluster.isvc(MODEL) or {"spec": {"predictor": {"model": {}}}}).get(
             "LEADSCORE_AB_EXPERIMENT") == EXPERIMENT, what="the experiment rendered into the InferenceService")
@@ -452,6 +463,7 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         concluded = explain.until(lambda: (s := cluster.status(ABX, EXPERIMENT)).get("phase") == "Concluded" and s,
                                   what="the experiment Concluded", timeout=300)
         assert concluded["decision"] == "promote", concluded
+        assert concluded["pValue"] < 0.05 and concluded["liftLower"] > 0, concluded
         arm_of = {p["lead_id"]: p["arm"] for p in predictions}
         for arm, version in (("control", "v1"), ("treatment", "v2")):
             assert concluded[arm]["version"] == version

@@ -1,5 +1,5 @@
-"""The lifecycle scenario the end-to-end tests share (tests/e2e with the test playing the kubelet,
-tests/node on a real node): the model, the experiment and the sales floor whose outcomes decide it.
+"""The lifecycle scenario of the end-to-end test on the real node (tests/node): the model, the
+experiment and the sales floor whose outcomes decide it.
 
 Why the treatment wins, deterministically: v1 is trained on an early CRM export that lacks
 the engagement and contact columns (test ROC-AUC about 0.66), v2 on the full export
