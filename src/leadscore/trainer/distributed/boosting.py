@@ -36,19 +36,28 @@ PLACEMENT_TIMEOUT_S = 120.0
 TRACKER_JOIN_S = 10.0
 
 
-class RayXGBoost(xgb.XGBoostAlgorithm):
-    """``xgboost`` with ``fit`` and ``refit`` on ``workers`` Ray tasks (needs a joined Ray)."""
+class _DataParallel:
+    """``fit`` (early stopping on the validation part) and ``refit`` (all rows, fixed rounds) of a
+    booster whose ``_train`` grows one model on ``workers`` Ray workers."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
-        x, y, weight = data.learning_rows()
-        return self._train(data, params, MAX_ROUNDS, (x, y, weight), (data.x_valid, data.y_valid))
+        return self._train(data, params, MAX_ROUNDS, data.learning_rows(), (data.x_valid, data.y_valid))
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
               rounds: int | None, soft: np.ndarray | None = None) -> Any:
         return self._train(data, params, rounds or MAX_ROUNDS, soft_rows(x, y, soft), None)
+
+    def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
+               rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+               valid: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        raise NotImplementedError
+
+
+class RayXGBoost(_DataParallel, xgb.XGBoostAlgorithm):
+    """``xgboost`` with ``fit`` and ``refit`` on ``workers`` Ray tasks (needs a joined Ray)."""
 
     def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
                rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
@@ -79,18 +88,8 @@ class RayXGBoost(xgb.XGBoostAlgorithm):
         return model
 
 
-class RayLightGBM(lgbm.LightGBMAlgorithm):
+class RayLightGBM(_DataParallel, lgbm.LightGBMAlgorithm):
     """``lightgbm`` with ``fit`` and ``refit`` on ``workers`` Ray actors (needs a joined Ray)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
-        return self._train(data, params, MAX_ROUNDS, data.learning_rows(), (data.x_valid, data.y_valid))
-
-    def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
-              rounds: int | None, soft: np.ndarray | None = None) -> Any:
-        return self._train(data, params, rounds or MAX_ROUNDS, soft_rows(x, y, soft), None)
 
     def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
                rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
