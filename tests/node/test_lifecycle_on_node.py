@@ -284,6 +284,17 @@ def outcome_count(database_url: str, namespace: str) -> int:
         engine.dispose()
 
 
+def reachable_count(database_url: str, namespace: str) -> int | None:
+    """``outcome_count``, or None while the database cannot be reached (kube-proxy may still
+    refuse a Service whose endpoint just became ready)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return outcome_count(database_url, namespace)
+    except OperationalError:
+        return None
+
+
 def predict(port: int, leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """V1 ``:predict`` through the predictor's Service (KServe's agent in front of the predictor)."""
     response = httpx.post(f"http://127.0.0.1:{port}/v1/models/{MODEL}:predict", json={"instances": leads},
@@ -456,7 +467,12 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         for selector, pod in killed.items():
             assert pod not in {p.metadata.name for p in core.list_namespaced_pod(
                 NAMESPACE, label_selector=selector).items}, f"{pod} was not replaced"
-        stored = outcome_count(database_url(api, node, deployments["postgresql"]), MODELS)
+        # the killed PostgreSQL may outlive its deletion by a moment and finish what it acknowledged;
+        # its replacement opens the same volume. Count once the replacement serves the Service.
+        explain.until(lambda: rolled_out(api, NAMESPACE, deployments["postgresql"]),
+                      what="the replaced PostgreSQL ready", timeout=180)
+        stored = explain.until(lambda: reachable_count(database_url(api, node, deployments["postgresql"]), MODELS),
+                               what="the outcomes counted in PostgreSQL through its Service", timeout=60)
         assert len(acknowledged) == len(outcomes) == stored
         scale(api, deployments["operator"], 1)
 
