@@ -471,7 +471,8 @@ def test_a_model_applied_after_helm_install_trains_serves_runs_an_experiment_and
         # its replacement opens the same volume. Count once the replacement serves the Service.
         explain.until(lambda: rolled_out(api, NAMESPACE, deployments["postgresql"]),
                       what="the replaced PostgreSQL ready", timeout=180)
-        stored = explain.until(lambda: reachable_count(database_url(api, node, deployments["postgresql"]), MODELS),
+        database = database_url(api, node, deployments["postgresql"])  # one Secret read, one relay
+        stored = explain.until(lambda: reachable_count(database, MODELS),
                                what="the outcomes counted in PostgreSQL through its Service", timeout=60)
         assert len(acknowledged) == len(outcomes) == stored
         scale(api, deployments["operator"], 1)
