@@ -4,7 +4,7 @@
 # went into it, so an unchanged image is never rebuilt (CI restores them from ~/.cache/leadscore).
 #
 #   hack/images.sh [--path] [--load ADDRESS] [NAME...]
-#     NAME       operator trainer predictor collector console storage-initializer (KServe's, from PyPI),
+#     NAME       operator trainer trainer-ray predictor collector console storage-initializer (KServe's, from PyPI),
 #                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
 #                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
 #                tests and the chart's bundled MinIO), postgresql and mlflow (the chart's bundled
@@ -38,6 +38,7 @@ IMAGES=(
   "coredns|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=coredns"
   "operator|Dockerfile|.|EXTRAS=operator"
   "trainer|Dockerfile|.|EXTRAS=trainer"
+  "trainer-ray|Dockerfile|.|EXTRAS=ray"
   "predictor|Dockerfile|.|EXTRAS=predictor"
   "collector|Dockerfile|.|EXTRAS=collector"
   "console|Dockerfile|.|EXTRAS=console"

@@ -16,9 +16,31 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from support.cluster import install_crds
+from support.cluster import Cluster, install_crds
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
+
+RAY = {"group": "ray.io", "version": "v1"}
+"""KubeRay's API group and version, as ``Cluster`` methods take them."""
+
+
+def ray_jobs(cluster: Cluster) -> list[dict[str, Any]]:
+    listed = cluster.custom.list_namespaced_custom_object("ray.io", "v1", cluster.namespace, "rayjobs")
+    return list(listed["items"])
+
+
+def reconcile_pass(cluster: Cluster, body: dict[str, Any], settings: Any) -> Any:
+    """One leadscore reconcile pass on a LeadScoringModel ``body``, as the handler runs it (the real
+    ``Kube`` adapter, no kopf); the status patch is written back to ``body`` (not to the apiserver:
+    only the RayJob and its children matter). Returns the pass's context (its events)."""
+    from leadscore.operator.kube import Kube
+    from leadscore.operator.model_reconciler import context_from, reconcile_model
+
+    ctx = context_from(Kube(cluster.api), settings, body)
+    patch = reconcile_model(ctx)
+    body["status"] = {k: v for k, v in {**(body.get("status") or {}), **patch}.items() if v is not None}
+    return ctx
 
 
 @dataclass(frozen=True)
