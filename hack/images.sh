@@ -123,7 +123,8 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   "${buildah[@]}" push "$ref" "docker-archive:$archive.tmp:$ref" >&2
   "${buildah[@]}" rmi "$ref" >/dev/null
   "${buildah[@]}" rmi --prune >/dev/null 2>&1 || true
-  find "$ARCHIVES" -maxdepth 1 -name "$name-*.tar" ! -name "$(basename "$archive")" -delete
+  # this image's older archives only: NAME-<16 hex>.tar (trainer-*.tar would take trainer-ray's too)
+  find "$ARCHIVES" -maxdepth 1 -name "$name-????????????????.tar" ! -name "$(basename "$archive")" -delete
   mv "$archive.tmp" "$archive"
   echo ">> $ref: $((SECONDS - start)) s, $(du -m "$archive" | cut -f1) MiB" >&2
 }
