@@ -5,7 +5,8 @@
 #
 #   hack/images.sh [--path] [--load ADDRESS] [NAME...]
 #     NAME       operator trainer trainer-ray predictor collector console storage-initializer (KServe's, from PyPI),
-#                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
+#                agent (KServe's, from hack/build-kserve.sh), kuberay (KubeRay's operator, from
+#                hack/build-kuberay.sh, for the node tests' RayJobs), pause and coredns (the test node's,
 #                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
 #                tests and the chart's bundled MinIO), postgresql and mlflow (the chart's bundled
 #                database and tracking server, from hack/images/); default: all of them
@@ -44,6 +45,7 @@ IMAGES=(
   "console|Dockerfile|.|EXTRAS=console"
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
+  "kuberay|hack/images/binary.Dockerfile|hack/build-kuberay.sh|BINARY=ray-operator"
   "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
   "postgresql|hack/images/postgresql.Dockerfile|hack/images|"
   "mlflow|hack/images/mlflow.Dockerfile|hack/images|"
