@@ -51,7 +51,7 @@ CMD ["train", "--help"]
 
 # The trainer plus Ray (the `ray` extra names `trainer`): a KubeRay RayJob's head and workers, and
 # `leadscore train|score --engine ray`. Its own image so the default trainer does not carry Ray.
-# Not built by hack/images.sh yet (docs/scale.md).
+# hack/images.sh builds it (make images; docs/scale.md).
 FROM app AS trainer-ray
 ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
 ENTRYPOINT ["leadscore"]

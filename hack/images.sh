@@ -4,8 +4,9 @@
 # went into it, so an unchanged image is never rebuilt (CI restores them from ~/.cache/leadscore).
 #
 #   hack/images.sh [--path] [--load ADDRESS] [NAME...]
-#     NAME       operator trainer predictor collector console storage-initializer (KServe's, from PyPI),
-#                agent (KServe's, from hack/build-kserve.sh), pause and coredns (the test node's,
+#     NAME       operator trainer trainer-ray predictor collector console storage-initializer (KServe's, from PyPI),
+#                agent (KServe's, from hack/build-kserve.sh), kuberay (KubeRay's operator, from
+#                hack/build-kuberay.sh, for the node tests' RayJobs), pause and coredns (the test node's,
 #                from hack/build-node.sh), minio (hack/build-minio.sh's server, for the node
 #                tests and the chart's bundled MinIO), postgresql and mlflow (the chart's bundled
 #                database and tracking server, from hack/images/); default: all of them
@@ -38,11 +39,13 @@ IMAGES=(
   "coredns|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=coredns"
   "operator|Dockerfile|.|EXTRAS=operator"
   "trainer|Dockerfile|.|EXTRAS=trainer"
+  "trainer-ray|Dockerfile|.|EXTRAS=ray"
   "predictor|Dockerfile|.|EXTRAS=predictor"
   "collector|Dockerfile|.|EXTRAS=collector"
   "console|Dockerfile|.|EXTRAS=console"
   "storage-initializer|storage-initializer/Dockerfile|.|"
   "agent|hack/images/binary.Dockerfile|hack/build-kserve.sh|BINARY=agent UID=1000"
+  "kuberay|hack/images/binary.Dockerfile|hack/build-kuberay.sh|BINARY=ray-operator"
   "minio|hack/images/binary.Dockerfile|hack/build-minio.sh|BINARY=minio UID=1000"
   "postgresql|hack/images/postgresql.Dockerfile|hack/images|"
   "mlflow|hack/images/mlflow.Dockerfile|hack/images|"
@@ -122,7 +125,8 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   "${buildah[@]}" push "$ref" "docker-archive:$archive.tmp:$ref" >&2
   "${buildah[@]}" rmi "$ref" >/dev/null
   "${buildah[@]}" rmi --prune >/dev/null 2>&1 || true
-  find "$ARCHIVES" -maxdepth 1 -name "$name-*.tar" ! -name "$(basename "$archive")" -delete
+  # this image's older archives only: NAME-<16 hex>.tar (trainer-*.tar would take trainer-ray's too)
+  find "$ARCHIVES" -maxdepth 1 -name "$name-????????????????.tar" ! -name "$(basename "$archive")" -delete
   mv "$archive.tmp" "$archive"
   echo ">> $ref: $((SECONDS - start)) s, $(du -m "$archive" | cut -f1) MiB" >&2
 }

@@ -16,46 +16,12 @@ from typing import Any
 
 import pytest
 
+from support.node_minio import running_minio
 from support.polling import eventually
 
 pytestmark = [pytest.mark.node, pytest.mark.slow]
 
-MINIO_USER, MINIO_PASSWORD = "leadscore-node", "leadscore-node-secret"
 MODEL, VERSION = "pc-leads", "v1"
-
-
-def minio_objects(namespace: str) -> list[dict[str, Any]]:
-    """MinIO as one Deployment and a Service, on the image of hack/build-minio.sh's server."""
-    labels = {"app": "minio"}
-    container = {
-        "name": "minio", "image": "docker.io/leadscore/minio:dev", "imagePullPolicy": "Never",
-        "args": ["server", "/data", "--address", ":9000", "--console-address", ":9001",
-                 "--certs-dir", "/tmp/certs"],
-        "env": [{"name": "MINIO_ROOT_USER", "value": MINIO_USER},
-                {"name": "MINIO_ROOT_PASSWORD", "value": MINIO_PASSWORD}],
-        "ports": [{"name": "s3", "containerPort": 9000}],
-        "readinessProbe": {"httpGet": {"path": "/minio/health/ready", "port": "s3"}, "periodSeconds": 2},
-        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
-    }
-    return [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "minio", "namespace": namespace},
-         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels},
-                               "spec": {"securityContext": {"runAsNonRoot": True, "fsGroup": 1000,
-                                                            "seccompProfile": {"type": "RuntimeDefault"}},
-                                        "containers": [container],
-                                        "volumes": [{"name": "data", "emptyDir": {}},
-                                                    {"name": "tmp", "emptyDir": {}}]}}}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio", "namespace": namespace},
-         "spec": {"selector": labels, "ports": [{"name": "s3", "port": 9000, "targetPort": "s3"}]}},
-        # What the chart's ConfigMap and Secret give trainer pods (envFrom), with the Service's DNS name.
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "leadscore-s3", "namespace": namespace},
-         "data": {"AWS_ENDPOINT_URL": f"http://minio.{namespace}.svc.cluster.local:9000", "S3_USE_HTTPS": "0",
-                  "AWS_REGION": "us-east-1"}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "leadscore-s3", "namespace": namespace},
-         "stringData": {"AWS_ACCESS_KEY_ID": MINIO_USER, "AWS_SECRET_ACCESS_KEY": MINIO_PASSWORD}},
-    ]
 
 
 @dataclass
@@ -69,18 +35,16 @@ class Trained:
 @pytest.fixture(scope="module")
 def trained(node_cluster: Any) -> Iterator[Trained]:
     """MinIO in a fresh namespace, the data uploaded, the operator's training Job run to its end."""
-    from kubernetes import client, utils
-    from minio import Minio
+    from kubernetes import client
 
     from leadscore.api.leadscoringmodel import LeadScoringModelSpec
     from leadscore.api.results import TrainingResult
     from leadscore.data import synth
     from leadscore.operator.builders import training_job_manifest
     from leadscore.operator.settings import OperatorSettings
-    from support.node import deployment_available
 
     namespace, node = f"train-{time.monotonic_ns()}", node_cluster.node
-    node.load("minio", "trainer")
+    node.load("trainer")
     with node_cluster.plane.api_client() as api:
         core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
         # Pod Security `restricted` for training Jobs is the work of its own issue; baseline here.
@@ -89,13 +53,7 @@ def trained(node_cluster: Any) -> Iterator[Trained]:
         try:
             eventually(lambda: core.list_namespaced_service_account(namespace).items,
                        what="the default ServiceAccount")
-            for document in minio_objects(namespace):
-                utils.create_from_dict(api, document)
-            eventually(lambda: deployment_available(api, namespace, "minio"), what="MinIO Available", timeout=300)
-
-            service_ip = core.read_namespaced_service("minio", namespace).spec.cluster_ip
-            s3 = Minio(f"127.0.0.1:{node.forward(service_ip, 9000)}", access_key=MINIO_USER,
-                       secret_key=MINIO_PASSWORD, secure=False)
+            s3, _ = running_minio(api, node, namespace)
             for bucket in ("data", "models"):
                 s3.make_bucket(bucket)
             csv = synth.generate("pc", 3000, 7).to_csv(index=False).encode()

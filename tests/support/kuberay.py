@@ -16,9 +16,64 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from support.cluster import install_crds
+from support.cluster import Cluster, install_crds
 from support.processes import ServerProcess, free_port, http_ok, start_process, wait_until
+
+RAY = {"group": "ray.io", "version": "v1"}
+"""KubeRay's API group and version, as ``Cluster`` methods take them."""
+KUBERAY_IMAGE = "docker.io/leadscore/kuberay:dev"
+"""hack/images.sh's image of the pinned ``ray-operator`` (the node tests run it as a pod)."""
+
+
+def kuberay_pod_objects(namespace: str) -> list[dict[str, Any]]:
+    """KubeRay's operator as its chart runs it, in ``namespace``: a Deployment under a ServiceAccount
+    (bound to ``cluster-admin`` here, where KubeRay's chart has its own ClusterRole). In the cluster,
+    because KubeRay reads a RayJob's progress from the head's dashboard through its Service's DNS
+    name, which only pods resolve and reach."""
+    labels = {"app": "kuberay-operator"}
+    container = {
+        "name": "kuberay-operator", "image": KUBERAY_IMAGE, "imagePullPolicy": "Never",
+        "args": ["-enable-leader-election=false", "-health-probe-bind-address=:8082", "-metrics-addr=:8080"],
+        "ports": [{"name": "health", "containerPort": 8082}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"}, "periodSeconds": 2},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "readOnlyRootFilesystem": True},
+    }
+    meta = {"name": "kuberay-operator", "namespace": namespace}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": f"kuberay-operator-{namespace}"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+         "subjects": [{"kind": "ServiceAccount", "name": "kuberay-operator", "namespace": namespace}]},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels},
+                               "spec": {"serviceAccountName": "kuberay-operator",
+                                        "securityContext": {"runAsNonRoot": True,
+                                                            "seccompProfile": {"type": "RuntimeDefault"}},
+                                        "containers": [container]}}}},
+    ]
+
+
+def ray_jobs(cluster: Cluster) -> list[dict[str, Any]]:
+    listed = cluster.custom.list_namespaced_custom_object("ray.io", "v1", cluster.namespace, "rayjobs")
+    return list(listed["items"])
+
+
+def reconcile_pass(cluster: Cluster, body: dict[str, Any], settings: Any) -> Any:
+    """One leadscore reconcile pass on a LeadScoringModel ``body``, as the handler runs it (the real
+    ``Kube`` adapter, no kopf); the status patch is written back to ``body`` (not to the apiserver:
+    only the RayJob and its children matter). Returns the pass's context (its events)."""
+    from leadscore.operator.kube import Kube
+    from leadscore.operator.model_reconciler import context_from, reconcile_model
+
+    ctx = context_from(Kube(cluster.api), settings, body)
+    patch = reconcile_model(ctx)
+    body["status"] = {k: v for k, v in {**(body.get("status") or {}), **patch}.items() if v is not None}
+    return ctx
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,45 @@ def training_job_manifest(namespace: str, model: str, version: str, output: str,
 RAY_API_VERSION = "ray.io/v1"
 RAY_HEAD_CONTAINER = "ray-head"
 RAY_WORKER_CONTAINER = "ray-worker"
+RAY_SUBMITTER_CONTAINER = "ray-job-submitter"
 RAY_WORKER_GROUP = "workers"
+RAY_DASHBOARD_PORT = 8265
+"""The head's dashboard (Ray's job API, and ``/api/gcs_healthz``); KubeRay's default port."""
+RAY_AGENT_PORT = 52365
+"""Each Ray node's dashboard agent (``/api/local_raylet_healthz``); Ray's default port."""
+RAY_SUBMITTER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+"""``ray job submit`` and ``ray job logs --follow`` only: a CLI waiting on the head's job API."""
+
+
+def _http_probe(port: int, path: str, *, delay: int, failures: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": port}, "initialDelaySeconds": delay, "periodSeconds": 5,
+            "timeoutSeconds": 2, "failureThreshold": failures}
+
+
+def _ray_probes(head: bool) -> dict[str, Any]:
+    """Ray's own health endpoints as HTTP probes. Left unset, KubeRay injects ``bash -c "wget ... |
+    grep success"`` exec probes, which need wget in the image (the trainer-ray image, built on
+    python:3.11-slim, has none: its pods never turned Ready on a real node). The head's readiness
+    is the GCS (through the dashboard), its liveness and a worker's are the node's raylet."""
+    raylet = RAY_AGENT_PORT, "/api/local_raylet_healthz"
+    ready = (RAY_DASHBOARD_PORT, "/api/gcs_healthz") if head else raylet
+    return {"readinessProbe": _http_probe(*ready, delay=5, failures=12),
+            "livenessProbe": _http_probe(*raylet, delay=30, failures=24)}
+
+
+def _ray_submitter(namespace: str, model: str, version: str, image: str, labels: dict[str, str],
+                   settings: OperatorSettings) -> dict[str, Any]:
+    """The pod of KubeRay's submitter Job (``ray job submit`` to the head, then its logs). KubeRay's
+    default has no security context (Pod Security ``restricted`` refuses it) and asks for half a
+    CPU; this one is the trainer pod's security, scratch volume and env, with KubeRay filling in the
+    command. No ConfigMaps or Secrets: the driver runs on the head, with the head's env."""
+    container = {
+        **_trainer_container(namespace, model, version, image, Resources(), 0, settings, RAY_SUBMITTER_CONTAINER),
+        "envFrom": [], "resources": RAY_SUBMITTER_RESOURCES,
+    }
+    return {"metadata": {"labels": labels},
+            "spec": {"restartPolicy": "Never", "securityContext": POD_SECURITY_CONTEXT,
+                     "containers": [container], "volumes": [SCRATCH_VOLUME]}}
 
 
 def ray_job_manifest(namespace: str, model: str, version: str, output: str, spec: LeadScoringModelSpec,
@@ -255,9 +293,10 @@ def ray_job_manifest(namespace: str, model: str, version: str, output: str, spec
     ray = training.ray_cluster()
     labels = _labels(model, version, "trainer")
     image = training.image or settings.trainer_ray_image
-    head = _trainer_container(namespace, model, version, image, ray.head.resources, 0, settings, RAY_HEAD_CONTAINER)
-    worker = _trainer_container(namespace, model, version, image, ray.worker.resources, ray.gpu_per_worker, settings,
-                                RAY_WORKER_CONTAINER)
+    head = {**_trainer_container(namespace, model, version, image, ray.head.resources, 0, settings,
+                                 RAY_HEAD_CONTAINER), **_ray_probes(head=True)}
+    worker = {**_trainer_container(namespace, model, version, image, ray.worker.resources, ray.gpu_per_worker,
+                                   settings, RAY_WORKER_CONTAINER), **_ray_probes(head=False)}
     args = [*trainer_args(namespace, model, version, output, spec, champion, termination_log=False),
             "--engine", "ray"]
     return {
@@ -270,6 +309,8 @@ def ray_job_manifest(namespace: str, model: str, version: str, output: str, spec
             "ttlSecondsAfterFinished": training.ttl_seconds_after_finished,
             "activeDeadlineSeconds": training.active_deadline_seconds,
             "backoffLimit": training.backoff_limit,
+            "submissionMode": "K8sJobMode",
+            "submitterPodTemplate": _ray_submitter(namespace, model, version, image, labels, settings),
             "rayClusterSpec": {
                 "rayVersion": RAY_VERSION,
                 "headGroupSpec": {

@@ -20,18 +20,15 @@ from typing import Any
 import pytest
 
 from leadscore.api.wire import COMPONENT_LABEL, MODEL_LABEL, VERSION_LABEL
-from leadscore.operator.kube import Kube
-from leadscore.operator.model_reconciler import context_from, reconcile_model
 from leadscore.operator.settings import OperatorSettings
 from support.cluster import LEADSCORING_CRDS, Cluster, install_crds
-from support.kuberay import KubeRayInstall, running_kuberay
+from support.kuberay import RAY, KubeRayInstall, ray_jobs, reconcile_pass, running_kuberay
 from support.polling import eventually
 from support.skipping import require_or_skip
 from support.tools import built_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.kuberay]
 
-RAY = {"group": "ray.io", "version": "v1"}
 TRAINING = {"engine": "ray", "ray": {"workers": 2, "worker": {"resources": {"limits": {"cpu": 2}}}}}
 
 
@@ -55,9 +52,9 @@ def cluster(kube, kuberay, kube_namespace) -> Iterator[Cluster]:
     with kube.api_client() as api:
         cluster = Cluster(api, kube_namespace)
         yield cluster
-        for job in _ray_jobs(cluster):
+        for job in ray_jobs(cluster):
             cluster.delete("rayjobs", job["metadata"]["name"], **RAY)
-        eventually(lambda: not _ray_jobs(cluster), what="KubeRay to let its RayJobs go", timeout=60)
+        eventually(lambda: not ray_jobs(cluster), what="KubeRay to let its RayJobs go", timeout=60)
 
 
 def _model(cluster: Cluster, name: str) -> dict[str, Any]:
@@ -66,22 +63,8 @@ def _model(cluster: Cluster, name: str) -> dict[str, Any]:
         "spec": {"vertical": "pc", "dataset": {"uri": "s3://leads/pc/shards/"}, "training": TRAINING}})
 
 
-def _pass(cluster: Cluster, body: dict[str, Any], settings: OperatorSettings) -> Any:
-    """One reconcile pass as the handler runs it; the status patch is written back to ``body``
-    (not to the apiserver: only the RayJob and its children matter here)."""
-    ctx = context_from(Kube(cluster.api), settings, body)
-    patch = reconcile_model(ctx)
-    body["status"] = {k: v for k, v in {**(body.get("status") or {}), **patch}.items() if v is not None}
-    return ctx
-
-
 def _trained(body: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in body["status"]["conditions"] if c["type"] == "Trained")
-
-
-def _ray_jobs(cluster: Cluster) -> list[dict[str, Any]]:
-    listed = cluster.custom.list_namespaced_custom_object("ray.io", "v1", cluster.namespace, "rayjobs")
-    return list(listed["items"])
 
 
 def _pods(cluster: Cluster, selector: str) -> list[Any]:
@@ -91,9 +74,9 @@ def _pods(cluster: Cluster, selector: str) -> list[Any]:
 def test_kuberay_takes_over_the_operators_rayjob_and_a_restart_adopts_it(cluster: Cluster, tmp_path) -> None:
     settings = OperatorSettings(artifact_root=str(tmp_path))
     body = _model(cluster, "big")
-    ctx = _pass(cluster, body, settings)
+    ctx = reconcile_pass(cluster, body, settings)
     assert [e.message for e in ctx.events] == ["RayJob big-train-v1 trains v1 (created)"]
-    (job,) = _ray_jobs(cluster)
+    (job,) = ray_jobs(cluster)
     assert job["metadata"]["ownerReferences"][0]["uid"] == body["metadata"]["uid"]
 
     # KubeRay reconciles it: its status names the Ray cluster it made for it
@@ -121,17 +104,17 @@ def test_kuberay_takes_over_the_operators_rayjob_and_a_restart_adopts_it(cluster
                       .get("jobDeploymentStatus"), what="the RayJob's deployment status") == "Initializing"
 
     # the next pass reads that status: still training, nothing recorded, no second RayJob
-    _pass(cluster, body, settings)
+    reconcile_pass(cluster, body, settings)
     assert (_trained(body)["status"], _trained(body)["reason"]) == ("Unknown", "JobStarted")
     assert body["status"]["training"]["finished"] is False and "versions" not in body["status"]
 
     # an operator that lost its status write adopts the running RayJob instead of making another
     body["status"].pop("training")
-    _pass(cluster, body, settings)
+    reconcile_pass(cluster, body, settings)
     assert body["status"]["training"] | {"started": None} == body["status"]["training"] | {
         "version": "v1", "jobName": "big-train-v1", "engine": "ray", "trigger": "created", "started": None}
     assert _trained(body)["message"] == "RayJob big-train-v1 is running (adopted)"
-    assert [j["metadata"]["name"] for j in _ray_jobs(cluster)] == ["big-train-v1"]
+    assert [j["metadata"]["name"] for j in ray_jobs(cluster)] == ["big-train-v1"]
 
 
 def test_a_rayjob_kuberay_refuses_fails_the_training_with_kuberays_reason(cluster: Cluster, tmp_path) -> None:
@@ -145,14 +128,14 @@ def test_a_rayjob_kuberay_refuses_fails_the_training_with_kuberays_reason(cluste
     body = _model(cluster, name)
     body["status"] = {"training": {"version": "v999", "jobName": f"{name}-train-v999", "engine": "ray",
                                    "trigger": "created", "specHash": "", "finished": True}}
-    _pass(cluster, body, settings)
+    reconcile_pass(cluster, body, settings)
     job = f"{name}-train-v1000"
     eventually(lambda: (cluster.get("rayjobs", job, **RAY) or {}).get("status", {})
                .get("jobDeploymentStatus") == "ValidationFailed", what="KubeRay to refuse the RayJob", timeout=90)
-    ctx = _pass(cluster, body, settings)
+    ctx = reconcile_pass(cluster, body, settings)
     trained = _trained(body)
     assert (trained["status"], trained["reason"]) == ("False", "JobFailed")
     assert trained["message"].startswith(f"RayJob {job} (v1000) failed: ValidationFailed: ")
     assert "RayJob name should be no more than 47 characters" in trained["message"]
     assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "JobFailed")]
-    assert body["status"]["training"]["finished"] is True and _ray_jobs(cluster)[0]["metadata"]["name"] == job
+    assert body["status"]["training"]["finished"] is True and ray_jobs(cluster)[0]["metadata"]["name"] == job

@@ -65,6 +65,37 @@ def test_the_rayjob_pods_get_the_jobs_env_secrets_and_security_from_one_builder(
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["volumes"][0]["emptyDir"]
 
 
+def test_the_ray_pods_are_probed_over_http_on_rays_own_health_endpoints(spec, settings):
+    """KubeRay's default probes run ``bash -c "wget ... | grep success"``: the trainer-ray image has
+    no wget, so the builder's HTTP probes (which KubeRay keeps) hold the pods' readiness instead."""
+    head, workers = (group["template"]["spec"]["containers"][0]
+                     for group in _groups(ray_job_manifest("ns", "m", "v3", "s3://m/", _ray_spec(spec), settings)))
+    assert head["readinessProbe"]["httpGet"] == {"path": "/api/gcs_healthz", "port": 8265}
+    for container in (head, workers):
+        assert container["livenessProbe"]["httpGet"] == {"path": "/api/local_raylet_healthz", "port": 52365}
+        assert "exec" not in container["readinessProbe"] and "exec" not in container["livenessProbe"]
+    assert workers["readinessProbe"]["httpGet"] == {"path": "/api/local_raylet_healthz", "port": 52365}
+
+
+def test_kuberays_submitter_pod_is_restricted_small_and_runs_the_head_image(spec, settings):
+    """KubeRay's default submitter has no security context (Pod Security ``restricted`` refuses
+    its Job's pod) and asks for half a CPU; the builder's template fixes both and leaves the
+    command to KubeRay (``ray job submit`` to the head, then ``ray job logs --follow``)."""
+    job = ray_job_manifest("ns", "m", "v3", "s3://models/ns/m/v3/", _ray_spec(spec), settings)
+    head, _ = _groups(job)
+    assert job["spec"]["submissionMode"] == "K8sJobMode"
+    template = job["spec"]["submitterPodTemplate"]
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    assert template["metadata"]["labels"] == job["metadata"]["labels"]
+    assert pod["restartPolicy"] == "Never" and pod["securityContext"] == head["template"]["spec"]["securityContext"]
+    assert container["image"] == head["template"]["spec"]["containers"][0]["image"]
+    assert container["securityContext"] == head["template"]["spec"]["containers"][0]["securityContext"]
+    assert "command" not in container and "args" not in container and not container["envFrom"]
+    assert container["resources"]["requests"]["cpu"] == "100m" and container["resources"]["limits"]["memory"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp"}  # its only writable path
+
+
 def test_the_rayjob_runs_the_jobs_trainer_arguments_on_the_ray_engine(spec, settings):
     ray = _ray_spec(spec)
     job = ray_job_manifest("ns", "m", "v3", "s3://models/ns/m/v3/", ray, settings, champion="s3://models/ns/m/v2/")
