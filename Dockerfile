@@ -1,7 +1,7 @@
 # leadscore's Python images: one build target each, built from this repo with the image's pip extra.
 #   docker build --target operator  --build-arg EXTRAS=operator  -t leadscore/operator:dev .
 #   docker build --target trainer   --build-arg EXTRAS=trainer   -t leadscore/trainer:dev .
-#   docker build --target trainer-ray --build-arg EXTRAS=ray -t leadscore/trainer-ray:dev .
+#   docker build --target trainer-ray --build-arg TRAINER_IMAGE=leadscore/trainer:dev -t leadscore/trainer-ray:dev .
 #   docker build --target predictor --build-arg EXTRAS=predictor -t leadscore/predictor:dev .
 #   docker build --target predictor --build-arg EXTRAS=predictor,gpu -t leadscore/predictor:dev-cuda .
 #   docker build --target collector --build-arg EXTRAS=collector -t leadscore/collector:dev .
@@ -10,6 +10,8 @@
 # CUDA variant has its own base: trainer/Dockerfile.cuda.
 # BASE_IMAGE: any python:3.11-slim equivalent (hack/images.sh passes its local Debian build).
 ARG BASE_IMAGE=python:3.11-slim
+# TRAINER_IMAGE: the trainer image built from this same tree (trainer-ray adds Ray on top of it).
+ARG TRAINER_IMAGE=leadscore/trainer:dev
 
 FROM ${BASE_IMAGE} AS wheels
 ARG EXTRAS
@@ -49,12 +51,16 @@ ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
 ENTRYPOINT ["leadscore"]
 CMD ["train", "--help"]
 
-# The trainer plus Ray (the `ray` extra names `trainer`): a KubeRay RayJob's head and workers, and
-# `leadscore train|score --engine ray`. Its own image so the default trainer does not carry Ray.
-# hack/images.sh builds it (make images; docs/scale.md).
-FROM app AS trainer-ray
-ENV OMP_WAIT_POLICY=PASSIVE HOME=/work
-ENTRYPOINT ["leadscore"]
+# The trainer plus Ray (the `ray` extra): a KubeRay RayJob's head and workers, and
+# `leadscore train|score --engine ray`. Its own image so the default trainer does not carry Ray; built
+# on the trainer image of the same tree, so only Ray's packages are added (docs/scale.md).
+FROM ${TRAINER_IMAGE} AS trainer-ray
+USER 0:0
+# The context is bound read-write for pip's in-tree build only (README.md: see the wheels stage);
+# pip reinstalls leadscore from it with the ray extra and every pin from constraints.txt.
+RUN --mount=type=bind,source=.,target=/src,rw \
+    touch /src/README.md && pip install --no-cache-dir --constraint /src/constraints.txt "/src[ray]"
+USER 10001:10001
 CMD ["score", "--help"]
 
 # KServe's ModelServer with onnxruntime and leadscore.predictor; no training stack.

@@ -33,13 +33,14 @@ read -r -a buildah <<<"$BUILDAH"
 
 # name | Dockerfile | context | build args. The context is . (the repo), a build script whose output
 # directory holds BINARY, or a directory of this repo (staged with constraints.txt beside its files)
-# (the repo's Dockerfile has one target per Python image, named like the image)
+# (the repo's Dockerfile has one target per Python image, named like the image; ON=NAME: built on
+# image NAME of the same tree, passed as the build arg NAME_IMAGE, so NAME must come earlier)
 IMAGES=(
   "pause|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=pause UID=65535"
   "coredns|hack/images/binary.Dockerfile|hack/build-node.sh|BINARY=coredns"
   "operator|Dockerfile|.|EXTRAS=operator"
   "trainer|Dockerfile|.|EXTRAS=trainer"
-  "trainer-ray|Dockerfile|.|EXTRAS=ray"
+  "trainer-ray|Dockerfile|.|ON=trainer"
   "predictor|Dockerfile|.|EXTRAS=predictor"
   "collector|Dockerfile|.|EXTRAS=collector"
   "console|Dockerfile|.|EXTRAS=console"
@@ -105,12 +106,28 @@ image_hash() {  # DOCKERFILE CONTEXT ARGS; fails when the context's binary is no
   fi
 }
 
+archive_of() {  # NAME: the archive path of image NAME as this tree builds it
+  local entry name dockerfile context args
+  for entry in "${IMAGES[@]}"; do
+    IFS='|' read -r name dockerfile context args <<<"$entry"
+    if [ "$name" = "$1" ]; then echo "$ARCHIVES/$name-$(image_hash "$dockerfile" "$context" "$args").tar"; return; fi
+  done
+  return 1
+}
+
 build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   local name="$1" dockerfile="$2" context="$3" args="$4" archive="$5" dir ref="docker.io/leadscore/$1:$TAG"
   local bud=(bud --network host --layers=false --file "$dockerfile" --tag "$ref")
   local arg
   for arg in $args; do bud+=(--build-arg "$arg"); done
   [ "$dockerfile" != Dockerfile ] || bud+=(--target "$name")
+  local on on_ref=""
+  on="$(sed -n 's/.*ON=\([^ ]*\).*/\1/p' <<<"$args")"
+  if [ -n "$on" ]; then   # the image it builds on, from its archive (built earlier in this run)
+    on_ref="docker.io/leadscore/$on:$TAG"
+    "${buildah[@]}" pull --quiet "docker-archive:$(archive_of "$on")" >/dev/null
+    bud+=(--build-arg "$(tr 'a-z-' 'A-Z_' <<<"$on")_IMAGE=$on_ref")
+  fi
   if uses_base "$context"; then
     ensure_base
     bud+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
@@ -124,6 +141,7 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   rm -f "$archive.tmp"
   "${buildah[@]}" push "$ref" "docker-archive:$archive.tmp:$ref" >&2
   "${buildah[@]}" rmi "$ref" >/dev/null
+  [ -z "$on_ref" ] || "${buildah[@]}" rmi "$on_ref" >/dev/null
   "${buildah[@]}" rmi --prune >/dev/null 2>&1 || true
   # this image's older archives only: NAME-<16 hex>.tar (trainer-*.tar would take trainer-ray's too)
   find "$ARCHIVES" -maxdepth 1 -name "$name-????????????????.tar" ! -name "$(basename "$archive")" -delete

@@ -123,6 +123,21 @@ class CrossValidationCard(BaseModel):
                                     "instead of it: the configuration was chosen without the test rows.")
 
 
+class EngineCard(BaseModel):
+    """Where the training ran (``--engine``) and which algorithms ran where: with ``ray`` some train
+    data-parallel on the cluster, the baseline on the driver, and the rest cannot train at all."""
+
+    engine: Literal["local", "ray"]
+    data_parallel: dict[str, int] = Field(
+        default_factory=dict, description="Algorithms trained data-parallel on the Ray cluster, with the Ray "
+                                          "workers each of their fits used.")
+    on_driver: list[str] = Field(default_factory=list,
+                                 description="Algorithms trained in the driver process over every training row.")
+    not_available: list[str] = Field(default_factory=list,
+                                     description="Algorithms this engine cannot train (refused by name when asked "
+                                                 "for, so never in this model).")
+
+
 class TrainingCard(BaseModel):
     seconds: float
     device: Literal["cpu", "cuda"]
@@ -134,6 +149,8 @@ class TrainingCard(BaseModel):
     final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
     targets: TargetsCard | None = Field(None, description="Graded targets, when used (absent: the binary outcome).")
     cross_validation: CrossValidationCard | None = Field(None, description="Absent in cards written before it existed.")
+    engine: EngineCard | None = Field(None, description="Absent in cards written before it existed (those trained "
+                                                        "locally or, with engine ray, did not say).")
 
 
 class ChampionCard(BaseModel):

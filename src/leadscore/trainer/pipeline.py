@@ -52,6 +52,7 @@ from leadscore.trainer.card import (
     ChampionCard,
     CrossValidationCard,
     DataCard,
+    EngineCard,
     FeatureImportance,
     FinalFitCard,
     MemberCard,
@@ -368,10 +369,19 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                               trials_per_algorithm=config.trials, time_budget_seconds=config.time_budget,
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
                               final_fit=_final_fit_card(tuned, holdout, prepared),
-                              targets=_targets_card(config, prepared), cross_validation=cross_validated),
+                              targets=_targets_card(config, prepared), cross_validation=cross_validated,
+                              engine=_engine_card(config, tuned)),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
         interval=shipped.interval,
     )
+
+
+def _engine_card(config: TrainConfig, tuned: dict[str, Tuned]) -> EngineCard:
+    if config.engine != "ray":
+        return EngineCard(engine="local", on_driver=list(tuned))
+    from leadscore.trainer.distributed import training
+
+    return training.engine_card([t.algorithm for t in tuned.values()])
 
 
 def headline(card: ModelCard) -> dict[str, float]:

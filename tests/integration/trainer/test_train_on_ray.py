@@ -69,6 +69,11 @@ def test_ray_training_matches_the_single_node_auc_and_publishes_a_servable_artif
     spec, single_spec = (json.loads((tmp_path / n / SPEC_FILE).read_text()) for n in ("ray", "single"))
     assert spec.keys() == single_spec.keys()
     assert card["feature_names"] == single_card["feature_names"]  # the same feature contract
+    engine = card["training"]["engine"]  # the card says what trained where
+    assert engine["engine"] == "ray" and engine["data_parallel"] == {booster: 2} and engine["on_driver"] == ["lr"]
+    assert "catboost" in engine["not_available"] and booster not in engine["not_available"]
+    assert single_card["training"]["engine"] == {"engine": "local", "data_parallel": {}, "on_driver": ["lr", booster],
+                                                 "not_available": []}
 
     scored = run_leadscore("score", "--model", "ray", "--data", str(whole), "--output", "scores.csv", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr[-3000:]

@@ -10,9 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leadscore.trainer.algorithms import lgbm, xgb
+from leadscore.trainer.algorithms import lgbm, resolve, xgb
 from leadscore.trainer.algorithms.base import TrainData
-from leadscore.trainer.distributed.boosting import classifier_from, lightgbm_params, native_params
+from leadscore.trainer.distributed.boosting import (
+    RayLightGBM,
+    RayXGBoost,
+    classifier_from,
+    lightgbm_params,
+    native_params,
+)
+from leadscore.trainer.distributed.training import engine_card
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +59,10 @@ def test_lightgbm_params_translate_and_the_booster_reads_as_the_classifier(data:
     np.testing.assert_allclose(onnx_margin, algorithm.margin(model, data.x_valid), atol=1e-5)
     algorithm.save_native(model, tmp_path / "lightgbm.txt")
     assert lightgbm.Booster(model_file=str(tmp_path / "lightgbm.txt")).num_trees() == 30
+
+
+def test_the_card_says_which_algorithms_trained_data_parallel_which_on_the_driver_and_which_cannot() -> None:
+    baseline = resolve(["lr"])[0]
+    card = engine_card([baseline, RayXGBoost(3), RayLightGBM(2)])
+    assert card.engine == "ray" and card.data_parallel == {"xgboost": 3, "lightgbm": 2}
+    assert card.on_driver == ["lr"] and card.not_available == ["catboost", "randomforest", "mlp"]

@@ -28,7 +28,8 @@ from leadscore.data.schema import DatasetSpec
 from leadscore.data.shards import list_shards
 from leadscore.data.validation import check_shard
 from leadscore.errors import ConfigError, DatasetError, LeadscoreError
-from leadscore.trainer.algorithms import BASELINE, Algorithm
+from leadscore.trainer.algorithms import ALGORITHMS, BASELINE, Algorithm
+from leadscore.trainer.card import EngineCard
 from leadscore.trainer.distributed import cluster
 from leadscore.trainer.distributed.boosting import RayLightGBM, RayXGBoost
 from leadscore.trainer.distributed.shards import ERROR, map_shards
@@ -55,6 +56,15 @@ def on_ray(algorithms: list[Algorithm]) -> list[Algorithm]:
 
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     return [ON_RAY[a.name](workers) if a.name in ON_RAY else a for a in algorithms]
+
+
+def engine_card(algorithms: list[Algorithm]) -> EngineCard:
+    """The model card's record of where each trained algorithm ran on Ray, and which cannot."""
+    data_parallel = tuple(ON_RAY.values())
+    return EngineCard(engine="ray",
+                      data_parallel={a.name: a.workers for a in algorithms if isinstance(a, data_parallel)},
+                      on_driver=[a.name for a in algorithms if not isinstance(a, data_parallel)],
+                      not_available=[name for name in ALGORITHMS if name not in (*ON_RAY, *ON_DRIVER)])
 
 
 class ShardReader:
