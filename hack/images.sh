@@ -92,6 +92,7 @@ context_dir() {  # CONTEXT: the directory buildah is given (a build script's out
 }
 
 binary_of() { sed -n 's/.*BINARY=\([^ ]*\).*/\1/p' <<<"$1"; }
+base_of() { sed -n 's/.*ON=\([^ ]*\).*/\1/p' <<<"$1"; }   # ARGS: the image an ON= image builds on
 
 image_hash() {  # DOCKERFILE CONTEXT ARGS; fails when the context's binary is not built yet
   local dockerfile="$1" context="$2" args="$3" binary
@@ -106,14 +107,7 @@ image_hash() {  # DOCKERFILE CONTEXT ARGS; fails when the context's binary is no
   fi
 }
 
-archive_of() {  # NAME: the archive path of image NAME as this tree builds it
-  local entry name dockerfile context args
-  for entry in "${IMAGES[@]}"; do
-    IFS='|' read -r name dockerfile context args <<<"$entry"
-    if [ "$name" = "$1" ]; then echo "$ARCHIVES/$name-$(image_hash "$dockerfile" "$context" "$args").tar"; return; fi
-  done
-  return 1
-}
+declare -A ARCHIVE_OF=()   # NAME -> the archive this run built or found for it (an ON= image's base)
 
 build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   local name="$1" dockerfile="$2" context="$3" args="$4" archive="$5" dir ref="docker.io/leadscore/$1:$TAG"
@@ -122,10 +116,10 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   for arg in $args; do bud+=(--build-arg "$arg"); done
   [ "$dockerfile" != Dockerfile ] || bud+=(--target "$name")
   local on on_ref=""
-  on="$(sed -n 's/.*ON=\([^ ]*\).*/\1/p' <<<"$args")"
+  on="$(base_of "$args")"
   if [ -n "$on" ]; then   # the image it builds on, from its archive (built earlier in this run)
     on_ref="docker.io/leadscore/$on:$TAG"
-    "${buildah[@]}" pull --quiet "docker-archive:$(archive_of "$on")" >/dev/null
+    "${buildah[@]}" pull --quiet "docker-archive:${ARCHIVE_OF[$on]}" >/dev/null
     bud+=(--build-arg "$(tr 'a-z-' 'A-Z_' <<<"$on")_IMAGE=$on_ref")
   fi
   if uses_base "$context"; then
@@ -149,6 +143,15 @@ build_image() {  # NAME DOCKERFILE CONTEXT ARGS ARCHIVE
   echo ">> $ref: $((SECONDS - start)) s, $(du -m "$archive" | cut -f1) MiB" >&2
 }
 
+# an image built ON another needs that one first (IMAGES lists it earlier)
+for entry in "${IMAGES[@]}"; do
+  IFS='|' read -r name dockerfile context args <<<"$entry"
+  on="$(base_of "$args")"
+  if [ -n "$on" ] && [[ " ${names[*]} " == *" $name "* ]] && [[ " ${names[*]} " != *" $on "* ]]; then
+    names+=("$on")
+  fi
+done
+
 mkdir -p "$ARCHIVES"
 exec 8>"$STORE.lock"
 [ "$path_only" = 1 ] || flock 8   # one build at a time: buildah's vfs store and the archives
@@ -164,6 +167,7 @@ for entry in "${IMAGES[@]}"; do
     hash="$(image_hash "$dockerfile" "$context" "$args")"
   fi
   archive="$ARCHIVES/$name-$hash.tar"
+  ARCHIVE_OF[$name]="$archive"
   if [ "$path_only" = 0 ] && [ ! -f "$archive" ]; then
     build_image "$name" "$dockerfile" "$context" "$args" "$archive"
   fi

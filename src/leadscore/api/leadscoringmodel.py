@@ -35,6 +35,8 @@ TEST_FRACTION = 0.15
 MIN_FRACTION, MAX_FRACTION, MAX_HELD_OUT = 0.05, 0.4, 0.6
 FRACTIONS_TOO_LARGE = "validationFraction + testFraction must not exceed 0.6 (the rest trains)"
 MAX_CV_FOLDS = 20
+MIN_FEATURE_SAMPLE = 1000
+"""The fewest training rows the feature pipeline may be fitted on (``featureSample``)."""
 ONE_FOLD = "cvFolds must be 0 (off) or at least 2: one fold leaves nothing to train on"
 
 
@@ -158,6 +160,12 @@ class TrainingSpec(ApiModel):
         description="k-fold ROC-AUC of the shipped configuration over every labelled row, reported beside the "
                     "test part's: unset = 5 folds when the test part holds fewer than 200 positives and there is "
                     "no timeColumn; 0 = off; 2 or more = that many (docs/trainer.md, cross-validated estimate).")
+    feature_sample: int | None = Field(
+        None, ge=MIN_FEATURE_SAMPLE, le=2**31 - 1,
+        description="Fit the feature pipeline on a seeded random sample of at most this many training rows (the "
+                    "sampled rows get out-of-fold target rates, the others are encoded like validation rows); "
+                    "unset = every training row. Bounds the fit's time and memory on big data sets, e.g. with "
+                    "engine ray (docs/scale.md).")
     trials: int = Field(20, ge=1, le=1000,
                         description="Optuna trials per algorithm; the first is the algorithm's default "
                                     "hyper-parameters, so 1 trains the defaults only.")

@@ -15,6 +15,7 @@ from leadscore.api.leadscoringmodel import (
     ALGORITHMS,
     DEFAULT_ALGORITHMS,
     MAX_CV_FOLDS,
+    MIN_FEATURE_SAMPLE,
     TEST_FRACTION,
     TEXT_MAX_FEATURES,
     VALIDATION_FRACTION,
@@ -81,6 +82,10 @@ def _train(
                                         help="k-fold ROC-AUC of the shipped configuration over all labelled rows, "
                                              "beside the test part's: unset = 5 when the test part holds few "
                                              "positives and there is no --time-col, 0 = off."),
+    feature_sample: int | None = typer.Option(None, "--feature-sample", min=MIN_FEATURE_SAMPLE,
+                                              help="Fit the feature pipeline on a seeded sample of at most N "
+                                                   "training rows (the rest encoded like validation rows); "
+                                                   "default: every training row."),
     model_name: str = typer.Option("leadscore", "--model-name", help="Model name, recorded in the card."),
     registered_model: str | None = typer.Option(None, "--registered-model",
                                                 help="MLflow registered model (default: the model name; the "
@@ -132,6 +137,7 @@ def _train(
                           text_max_features=text_max_features, algorithms=algorithms, trials=trials,
                           time_budget=time_budget, seed=seed, device=device, threads=threads, ensemble=ensemble,
                           params=params, valid_fraction=valid_fraction, test_fraction=test_fraction, cv_folds=cv_folds,
+                          feature_sample=feature_sample,
                           model_name=model_name, version=version, vertical=vertical, data_format=data_format,
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring, targets=targets,

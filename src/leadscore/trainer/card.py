@@ -149,6 +149,9 @@ class TrainingCard(BaseModel):
     final_fit: FinalFitCard | None = Field(None, description="Absent in cards written before the refit existed.")
     targets: TargetsCard | None = Field(None, description="Graded targets, when used (absent: the binary outcome).")
     cross_validation: CrossValidationCard | None = Field(None, description="Absent in cards written before it existed.")
+    feature_pipeline_rows: int | None = Field(
+        None, description="Training rows the feature pipeline was fitted on (featureSample; absent in cards written "
+                          "before it existed, which fitted it on every training row).")
     engine: EngineCard | None = Field(None, description="Absent in cards written before it existed (those trained "
                                                         "locally or, with engine ray, did not say).")
 

@@ -13,6 +13,7 @@ from leadscore.api.leadscoringmodel import (
     DEFAULT_ALGORITHMS,
     MAX_CV_FOLDS,
     MAX_FRACTION,
+    MIN_FEATURE_SAMPLE,
     MIN_FRACTION,
     ONE_FOLD,
     TEST_FRACTION,
@@ -54,6 +55,9 @@ class TrainConfig(BaseModel):
                                  description="k-fold estimate of the shipped configuration over all labelled rows "
                                              "(trainer.estimate): None = 5 when the test part holds few positives "
                                              "and the split is not by time, 0 = off, or 2 and more folds.")
+    feature_sample: int | None = Field(None, ge=MIN_FEATURE_SAMPLE,
+                                       description="Fit the feature pipeline on a seeded sample of at most this many "
+                                                   "training rows; None: on every training row.")
     model_name: str = Field("leadscore", min_length=1, max_length=63)
     registered_model: str | None = Field(None, min_length=1, max_length=300,
                                          description="MLflow registered model (default: model_name).")

@@ -138,7 +138,11 @@ def prepare(config: TrainConfig, progress: Progress, loader: Loader = load) -> P
     features = LeadFeatures(schema=schema, random_state=config.seed,
                             text_max_features=config.dataset.text_max_features)
     parts = {"train": split.train, "valid": split.valid, "test": split.test}
-    x = {"train": features.fit_transform(frame.iloc[split.train], y[split.train])}
+    x = {"train": fit_on_sample(features, frame.iloc[split.train], y[split.train], config.feature_sample,
+                                config.seed)}
+    if config.feature_sample is not None and len(split.train) > config.feature_sample:
+        progress.stage(f"feature pipeline fitted on a sample of {config.feature_sample:,} of the "
+                       f"{len(split.train):,} training rows")
     for part in ("valid", "test"):
         x[part] = features.transform(frame.iloc[parts[part]])
     if x["train"].shape[1] == 0:
@@ -370,6 +374,8 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
                               final_fit=_final_fit_card(tuned, holdout, prepared),
                               targets=_targets_card(config, prepared), cross_validation=cross_validated,
+                              feature_pipeline_rows=min(len(prepared.split.train),
+                                                        config.feature_sample or len(prepared.split.train)),
                               engine=_engine_card(config, tuned)),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
         interval=shipped.interval,
@@ -400,6 +406,21 @@ def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progres
         progress.stage(f"warning: the serving version could not be scored on this data ({champion.error}); "
                        "the gate will compare stored AUCs")
     return champion
+
+
+def fit_on_sample(features: Any, frame: pd.DataFrame, y: np.ndarray, sample: int | None, seed: int) -> np.ndarray:
+    """The training rows encoded, the feature pipeline fitted on all of them or, with ``sample``, on a
+    seeded random ``sample`` of them: the sampled rows get out-of-fold target rates (``fit_transform``)
+    and the others are encoded by the fitted pipeline as validation rows are (no row sees its label)."""
+    if sample is None or len(frame) <= sample:
+        return np.asarray(features.fit_transform(frame, y))
+    chosen = np.sort(np.random.default_rng(seed).choice(len(frame), size=sample, replace=False))
+    rest = np.setdiff1d(np.arange(len(frame)), chosen, assume_unique=True)
+    fitted = np.asarray(features.fit_transform(frame.iloc[chosen], y[chosen]))
+    encoded = np.empty((len(frame), fitted.shape[1]), dtype=fitted.dtype)
+    encoded[chosen] = fitted
+    encoded[rest] = features.transform(frame.iloc[rest])
+    return encoded
 
 
 def train(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainingResult, ModelCard]:

@@ -23,7 +23,7 @@ AUC_TOLERANCE = 0.02
 all-reduced over the workers' parts and each worker subsamples its own rows, so its trees differ from
 one node's; measured 0.005 (XGBoost) and 0.010 (LightGBM) apart on these 3,000 leads."""
 COMMON = ["--target", "converted", "--id-col", "lead_id", "--time-col", "created_at", "--trials", "2", "--threads", "1",
-          "--seed", "3", "--cv-folds", "0", "--version", "v1"]
+          "--seed", "3", "--cv-folds", "0", "--version", "v1", "--feature-sample", "1000"]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,8 @@ def test_ray_training_matches_the_single_node_auc_and_publishes_a_servable_artif
     spec, single_spec = (json.loads((tmp_path / n / SPEC_FILE).read_text()) for n in ("ray", "single"))
     assert spec.keys() == single_spec.keys()
     assert card["feature_names"] == single_card["feature_names"]  # the same feature contract
+    # the pipeline fitted on the same seeded sample of the ~2,100 training rows, in both
+    assert card["training"]["feature_pipeline_rows"] == single_card["training"]["feature_pipeline_rows"] == 1000
     engine = card["training"]["engine"]  # the card says what trained where
     assert engine["engine"] == "ray" and engine["data_parallel"] == {booster: 2} and engine["on_driver"] == ["lr"]
     assert "catboost" in engine["not_available"] and booster not in engine["not_available"]

@@ -291,7 +291,7 @@ def _bounds(field: str) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("field", ["trials", "time_budget_seconds", "seed", "gpu", "validation_fraction", "cv_folds",
-                                   "test_fraction"])
+                                   "test_fraction", "feature_sample"])
 def test_trainer_builds_a_config_at_each_bound_the_crd_allows(spec, field):
     """Every value the CRD admits must start a trainer that accepts it, not a Job that fails."""
     train_cli = pytest.importorskip("leadscore.cli.train")
