@@ -66,8 +66,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-files_hash() {  # FILE|DIR...: one hash of the content and names of every file below them
-  find "$@" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+files_hash() {  # FILE|DIR...: one hash of the content and names of every file below them (what .dockerignore
+  # keeps out is not hashed: bytecode, and the egg-info an editable install writes from README.md)
+  find "$@" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -path '*.egg-info/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
 }
 BASE_IMAGE="localhost/leadscore/python-base:$(files_hash hack/images/base.sh)"
 
