@@ -78,11 +78,12 @@ def test_ray_training_matches_the_single_node_auc_and_publishes_a_servable_artif
 
 def test_parallel_trials_run_the_search_two_at_a_time_and_ship_a_parity_checked_model(
         leads: tuple[Path, Path], tmp_path: Path, ray_cluster: RayCluster) -> None:
-    """``--parallel-trials 2`` on the fixture's two CPUs: two XGBoost trials in flight, one worker each."""
+    """``--parallel-trials 3`` on the fixture's two CPUs: clamped, with a note, to two XGBoost trials in
+    flight, one worker each."""
     _, shards = leads
     done = run_leadscore("train", "--engine", "ray", "--ray-address", ray_cluster.address, "--data", str(shards),
                          *COMMON, "--trials", "4", "--algorithms", "lr,xgboost", "--no-ensemble",
-                         "--parallel-trials", "2", "--output", "ray", cwd=tmp_path, timeout=900, env=ray_cluster.env)
+                         "--parallel-trials", "3", "--output", "ray", cwd=tmp_path, timeout=900, env=ray_cluster.env)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "ray" / RESULT_FILE).read_text())
     assert result["status"] == "Succeeded" and result["metrics"]["parity_max_abs_diff"] <= 1e-5
@@ -91,6 +92,7 @@ def test_parallel_trials_run_the_search_two_at_a_time_and_ship_a_parity_checked_
     searched = {a["algorithm"]: (a["trials"], a["pruned"]) for a in card["algorithms"]}
     assert searched == {"lr": (4, 0), "xgboost": (4, 0)}, searched
     assert "tuning xgboost 4/4" in done.stderr  # every trial in flight still reports its progress
+    assert "--parallel-trials 3: the Ray cluster has 2 CPUs, so 2 trials run at once" in done.stderr
 
 
 def test_a_shard_failing_its_checks_stops_the_run_naming_it_with_nothing_published(
