@@ -52,3 +52,11 @@ def test_lightgbm_params_translate_and_the_booster_reads_as_the_classifier(data:
     np.testing.assert_allclose(onnx_margin, algorithm.margin(model, data.x_valid), atol=1e-5)
     algorithm.save_native(model, tmp_path / "lightgbm.txt")
     assert lightgbm.Booster(model_file=str(tmp_path / "lightgbm.txt")).num_trees() == 30
+
+
+def test_trials_in_flight_share_the_workers_with_one_each_at_least() -> None:
+    from leadscore.trainer.distributed.boosting import RayXGBoost, trial_workers
+
+    assert [trial_workers(8, n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    booster = RayXGBoost(8, 3)
+    assert (booster.trial_workers, booster.workers, booster.concurrent_trials) == (2, 8, 3)  # a refit: all 8
