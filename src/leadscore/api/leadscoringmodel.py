@@ -37,6 +37,8 @@ FRACTIONS_TOO_LARGE = "validationFraction + testFraction must not exceed 0.6 (th
 MAX_CV_FOLDS = 20
 MIN_FEATURE_SAMPLE = 1000
 """The fewest training rows the feature pipeline may be fitted on (``featureSample``)."""
+MAX_PARALLEL_TRIALS = 64
+"""Search trials in flight at once on a Ray cluster (``training.ray.parallelTrials``, ``--parallel-trials``)."""
 ONE_FOLD = "cvFolds must be 0 (off) or at least 2: one fold leaves nothing to train on"
 
 
@@ -117,6 +119,10 @@ class RaySpec(ApiModel):
     gpu_per_worker: int = Field(0, ge=0, le=8,
                                 description="GPUs per worker pod (nvidia.com/gpu); 0 trains on CPU. The head "
                                             "gets none.")
+    parallel_trials: int = Field(
+        1, ge=1, le=MAX_PARALLEL_TRIALS,
+        description="Hyper-parameter search trials of each booster fitting at once, each on its share of the "
+                    "cluster's CPUs (leadscore train --parallel-trials; clamped to the CPUs; docs/scale.md).")
 
 
 class TrainingSpec(ApiModel):

@@ -39,9 +39,12 @@ def _ray_address_option() -> Any:
                                                     "$RAY_ADDRESS, else a local cluster on this machine's cores).")
 
 
-def _check_engine(engine: ComputeEngine, ray_address: str | None) -> None:
+def _check_engine(engine: ComputeEngine, ray_address: str | None, parallel_trials: int = 1) -> None:
     if ray_address is not None and engine != "ray":
         raise ConfigError(f"--ray-address needs --engine ray (got --engine {engine})")
+    if parallel_trials != 1 and engine != "ray":
+        raise ConfigError(f"--parallel-trials needs --engine ray (got --engine {engine}); one node runs its "
+                          "trials one after another, each on all --threads")
 
 
 def _train(
@@ -121,6 +124,9 @@ def _train(
     engine: ComputeEngine = _engine_option("the shards read and XGBoost / LightGBM trained data-parallel on "
                                            "a Ray cluster (lr on the driver, others refused; docs/scale.md)"),
     ray_address: str | None = _ray_address_option(),
+    parallel_trials: int = typer.Option(1, "--parallel-trials",
+                                        help="With --engine ray: search trials of each booster fitting at once, "
+                                             "each on its share of the cluster's CPUs (at most one per CPU)."),
 ) -> None:
     """Train, calibrate, ensemble, export to ONNX (parity-checked) and publish a model version."""
     # Idle OpenMP threads otherwise spin and starve each other on busy or shared nodes.
@@ -142,7 +148,8 @@ def _train(
                           allow_leaky=allow_leaky, leak_threshold=leak_threshold, mlflow_uri=mlflow_uri,
                           mlflow_experiment=mlflow_experiment, champion=champion, scoring=scoring, targets=targets,
                           registered_model=registered_model, namespace=namespace, job=job,
-                          termination_path=termination_path, engine=engine, ray_address=ray_address)
+                          termination_path=termination_path, engine=engine, ray_address=ray_address,
+                          parallel_trials=parallel_trials)
     # bars at a terminal, one line per stage and trial in a Job's log; publishing to the object store
     # (a cluster's Job), the stage also beside the version, where the operator reads it into
     # status.training.stage (never locally: a failed training must leave no directory behind)
@@ -184,7 +191,7 @@ def train_config(*, data: str, target: str, output: str, id_col: str | None, tim
     from leadscore.scoring import spec_from_json
     from leadscore.trainer.config import TrainConfig
 
-    _check_engine(options.get("engine", "local"), options.get("ray_address"))
+    _check_engine(options.get("engine", "local"), options.get("ray_address"), options.get("parallel_trials", 1))
     if scoring is not None:
         options["scoring"] = spec_from_json(scoring, "--scoring")
     if params is not None:
@@ -318,7 +325,8 @@ def register(app: typer.Typer) -> None:
         "    --params '{\"lightgbm\": {\"num_leaves\": {\"high\": 31}}}' --valid-fraction 0.2 \\",
         "    --output models/v2",
         "leadscore train --engine ray --ray-address 10.0.0.5:6379 --data s3://leads/shards/ --target converted \\",
-        "    --time-col created_at --algorithms lr,xgboost,lightgbm --output s3://models/sales/pc/v4/"))(_train)
+        "    --time-col created_at --algorithms lr,xgboost,lightgbm --parallel-trials 2 \\",
+        "    --output s3://models/sales/pc/v4/"))(_train)
     app.command("evaluate", epilog=example(
         "leadscore evaluate --model models/v1 --data fresh.csv --target converted --json"))(_evaluate)
     app.command("score", epilog=example(

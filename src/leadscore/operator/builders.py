@@ -299,7 +299,7 @@ def ray_job_manifest(namespace: str, model: str, version: str, output: str, spec
     worker = {**_trainer_container(namespace, model, version, image, ray.worker.resources, ray.gpu_per_worker,
                                    settings, RAY_WORKER_CONTAINER), **_ray_probes(head=False)}
     args = [*trainer_args(namespace, model, version, output, spec, champion, termination_log=False),
-            "--engine", "ray"]
+            "--engine", "ray", *(["--parallel-trials", str(ray.parallel_trials)] if ray.parallel_trials > 1 else [])]
     return {
         "apiVersion": RAY_API_VERSION,
         "kind": "RayJob",

@@ -130,7 +130,9 @@ class EngineCard(BaseModel):
     engine: Literal["local", "ray"]
     data_parallel: dict[str, int] = Field(
         default_factory=dict, description="Algorithms trained data-parallel on the Ray cluster, with the Ray "
-                                          "workers each of their fits used.")
+                                          "workers of their refits (a search trial gets its share: workers / "
+                                          "parallel_trials, at least one).")
+    parallel_trials: int = Field(1, description="Search trials of each data-parallel algorithm in flight at once.")
     on_driver: list[str] = Field(default_factory=list,
                                  description="Algorithms trained in the driver process over every training row.")
     not_available: list[str] = Field(default_factory=list,

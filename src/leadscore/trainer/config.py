@@ -13,6 +13,7 @@ from leadscore.api.leadscoringmodel import (
     DEFAULT_ALGORITHMS,
     MAX_CV_FOLDS,
     MAX_FRACTION,
+    MAX_PARALLEL_TRIALS,
     MIN_FEATURE_SAMPLE,
     MIN_FRACTION,
     ONE_FOLD,
@@ -70,6 +71,10 @@ class TrainConfig(BaseModel):
     engine: ComputeEngine = Field("local", description="local, or ray: shards read and XGBoost / LightGBM trained "
                                                         "on a Ray cluster (docs/scale.md).")
     ray_address: str | None = Field(None, description="The Ray cluster's head (host:port) of engine ray.")
+    parallel_trials: int = Field(1, ge=1, le=MAX_PARALLEL_TRIALS,
+                                 description="Engine ray: search trials of each booster fitting at once, each "
+                                             "on its share of the cluster's CPUs (the CR's "
+                                             "training.ray.parallelTrials).")
     mlflow_experiment: str | None = None
     termination_path: str | None = None
     champion: str | None = Field(None, description="Artifact of the serving version, scored on the same test rows.")

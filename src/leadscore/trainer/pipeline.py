@@ -174,7 +174,8 @@ def search(config: TrainConfig, data: TrainData, progress: Progress, tracker: Tr
             step(f"best {study.best_value:.4f}" if value is not None or len(study.trials) > 1 else "")
 
         tuned[algorithm.name] = tune(algorithm, data, config.trials, timeout, callbacks=[on_trial],
-                                     overrides=config.params.get(algorithm.name, {}))
+                                     overrides=config.params.get(algorithm.name, {}),
+                                     concurrency=algorithm.concurrent_trials)
         progress.done(algorithm.name)
     return tuned
 
@@ -437,7 +438,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> tuple[Traini
     if config.device == "cuda":
         raise ConfigError("--device cuda: --engine ray trains on the cluster's CPUs (GPU workers are not built)")
     with cluster.session(config.ray_address):
-        return _train(config, progress, training.on_ray(algorithms),
+        return _train(config, progress, training.on_ray(algorithms, config.parallel_trials, progress.stage),
                       lambda c: training.read_shards(c.data, c.dataset, c.format), "cpu")
 
 

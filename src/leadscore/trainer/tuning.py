@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from leadscore.api.hyperparameters import ParamSetting
-from leadscore.trainer.algorithms.base import Algorithm, TrainData
+from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData
 from leadscore.trainer.calibration import SigmoidCalibrator
 from leadscore.trainer.metrics import logloss
 
@@ -98,16 +98,22 @@ def start_points(params: dict[str, Any], overrides: Mapping[str, ParamSetting]) 
 
 def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | None,
          callbacks: list[TrialCallback] | None = None,
-         overrides: Mapping[str, ParamSetting] | None = None) -> Tuned:
+         overrides: Mapping[str, ParamSetting] | None = None, concurrency: int = 1) -> Tuned:
     """Run the search; ``callbacks`` are Optuna study callbacks (progress, MLflow); ``overrides``
-    the CR's ``training.params`` for this algorithm (pinned values, search bounds)."""
+    the CR's ``training.params`` for this algorithm (pinned values, search bounds); ``concurrency``
+    how many trials run at once after the defaults (``_run_batches``)."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1 (got {concurrency})")
     overrides = overrides or {}
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=data.seed),
+        # constant_liar: a trial asked while others run treats them as poor results, so one batch
+        # does not suggest the same point several times (Optuna's advice for parallel TPE)
+        sampler=optuna.samplers.TPESampler(seed=data.seed, constant_liar=True) if concurrency > 1
+        else optuna.samplers.TPESampler(seed=data.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
                                            n_warmup_steps=PRUNER_WARMUP_STEPS),
         study_name=algorithm.name,
@@ -119,6 +125,10 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
     best: dict[str, Any] = {}
     started = time.monotonic()
 
+    def keep(value: float, fitted: _Fitted) -> None:
+        if not best or value < best["value"]:
+            best.update(value=value, model=fitted.model, params=fitted.params, margin=fitted.margin)
+
     def objective(trial: optuna.Trial) -> float:
         params = algorithm.search_space(BoundedTrial(trial, overrides))
 
@@ -126,20 +136,22 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
             trial.report(value, step)
             return trial.should_prune()
 
-        model = algorithm.fit(data, params, report)
-        margin = algorithm.margin(model, data.x_valid)
-        value = logloss(data.y_valid, SigmoidCalibrator().fit(margin, data.y_valid).predict(margin))
+        fitted = _fit(algorithm, data, params, report)
         if trial.should_prune():
             raise optuna.TrialPruned()
-        if not best or value < best["value"]:
-            best.update(value=value, model=model, params=params, margin=margin)
-        return value
+        keep(fitted.value, fitted)
+        return fitted.value
 
     # The defaults run whatever the budget says (Optuna checks the timeout before a trial).
     study.optimize(objective, n_trials=1, callbacks=callbacks or [])
     left = None if timeout is None else timeout - (time.monotonic() - started)
     if trials > 1 and (left is None or left > 0):
-        study.optimize(objective, n_trials=trials - 1, timeout=left, callbacks=callbacks or [])
+        if concurrency == 1:
+            study.optimize(objective, n_trials=trials - 1, timeout=left, callbacks=callbacks or [])
+        else:
+            deadline = None if left is None else time.monotonic() + left
+            _run_batches(study, algorithm, data, overrides, trials - 1, concurrency, deadline, keep,
+                         callbacks or [])
     # An enqueued trial the budget never reached waits in the study: not a trial that ran.
     states = [t.state for t in study.trials if t.state != optuna.trial.TrialState.WAITING]
     return Tuned(
@@ -148,3 +160,62 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
         pruned=sum(s == optuna.trial.TrialState.PRUNED for s in states),
         seconds=time.monotonic() - started,
     )
+
+
+@dataclass
+class _Fitted:
+    """One trial's fitted model, judged: its calibrated validation log loss."""
+
+    model: Any
+    params: dict[str, Any]
+    margin: np.ndarray
+    value: float
+
+
+def _fit(algorithm: Algorithm, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> _Fitted:
+    """Fit one configuration and judge it as it would ship (Platt-scaled validation log loss)."""
+    model = algorithm.fit(data, params, reporter)
+    margin = algorithm.margin(model, data.x_valid)
+    value = logloss(data.y_valid, SigmoidCalibrator().fit(margin, data.y_valid).predict(margin))
+    return _Fitted(model=model, params=params, margin=margin, value=value)
+
+
+def _run_batches(study: Any, algorithm: Algorithm, data: TrainData, overrides: Mapping[str, ParamSetting],
+                 trials: int, concurrency: int, deadline: float | None, keep: Callable[[float, _Fitted], None],
+                 callbacks: list[TrialCallback]) -> None:
+    """``trials`` trials, ``concurrency`` at a time (Optuna's ask/tell), until ``deadline`` (checked
+    before each batch, as ``study.optimize`` checks its timeout before each trial).
+
+    Everything that decides a trial's outcome happens on this thread in ask order: each trial's
+    parameters are suggested right after it is asked (so the constant liar sees the batch's earlier
+    trials), its result told, kept and reported to the callbacks in that order. Only the fits run
+    on threads: a Ray booster's fit submits its work to the cluster and its thread waits on it. The
+    trials do not report their learning curves (pruning would then hang on the threads' timing:
+    the same seed would no longer give the same trials), so none is pruned.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import optuna
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"trial-{algorithm.name}") as pool:
+        while done < trials and (deadline is None or time.monotonic() < deadline):
+            batch = [study.ask() for _ in range(min(concurrency, trials - done))]
+            suggested = [algorithm.search_space(BoundedTrial(trial, overrides)) for trial in batch]
+            futures = [pool.submit(_fit, algorithm, data, params, None) for params in suggested]
+            failure: BaseException | None = None
+            for trial, future in zip(batch, futures, strict=True):
+                try:
+                    fitted = future.result()
+                except Exception as exc:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    failure = failure or exc
+                    continue
+                frozen = study.tell(trial, fitted.value)
+                if frozen.state == optuna.trial.TrialState.COMPLETE:
+                    keep(fitted.value, fitted)
+                for callback in callbacks:
+                    callback(study, frozen)
+            if failure is not None:
+                raise failure
+            done += len(batch)

@@ -74,13 +74,33 @@ def test_ray_training_matches_the_single_node_auc_and_publishes_a_servable_artif
     engine = card["training"]["engine"]  # the card says what trained where
     assert engine["engine"] == "ray" and engine["data_parallel"] == {booster: 2} and engine["on_driver"] == ["lr"]
     assert "catboost" in engine["not_available"] and booster not in engine["not_available"]
-    assert single_card["training"]["engine"] == {"engine": "local", "data_parallel": {}, "on_driver": ["lr", booster],
-                                                 "not_available": []}
+    assert single_card["training"]["engine"] == {"engine": "local", "data_parallel": {}, "parallel_trials": 1,
+                                                 "on_driver": ["lr", booster], "not_available": []}
 
     scored = run_leadscore("score", "--model", "ray", "--data", str(whole), "--output", "scores.csv", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr[-3000:]
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert len(scores) == 3000 and scores["probability"].between(0, 1).all()
+
+
+def test_parallel_trials_run_the_search_two_at_a_time_and_ship_a_parity_checked_model(
+        leads: tuple[Path, Path], tmp_path: Path, ray_cluster: RayCluster) -> None:
+    """``--parallel-trials 3`` on the fixture's two CPUs: clamped, with a note, to two XGBoost trials in
+    flight, one worker each."""
+    _, shards = leads
+    done = run_leadscore("train", "--engine", "ray", "--ray-address", ray_cluster.address, "--data", str(shards),
+                         *COMMON, "--trials", "4", "--algorithms", "lr,xgboost", "--no-ensemble",
+                         "--parallel-trials", "3", "--output", "ray", cwd=tmp_path, timeout=900, env=ray_cluster.env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "ray" / RESULT_FILE).read_text())
+    assert result["status"] == "Succeeded" and result["metrics"]["parity_max_abs_diff"] <= 1e-5
+    assert result["metrics"]["roc_auc"] > 0.6, result["metrics"]
+    card = json.loads((tmp_path / "ray" / CARD_FILE).read_text())
+    searched = {a["algorithm"]: (a["trials"], a["pruned"]) for a in card["algorithms"]}
+    assert searched == {"lr": (4, 0), "xgboost": (4, 0)}, searched
+    assert "tuning xgboost 4/4" in done.stderr  # every trial in flight still reports its progress
+    assert "--parallel-trials 3: the Ray cluster has 2 CPUs, so 2 trials run at once" in done.stderr
+    assert card["training"]["engine"]["parallel_trials"] == 2  # the card records the trials in flight
 
 
 def test_a_shard_failing_its_checks_stops_the_run_naming_it_with_nothing_published(

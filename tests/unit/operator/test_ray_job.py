@@ -106,6 +106,13 @@ def test_the_rayjob_runs_the_jobs_trainer_arguments_on_the_ray_engine(spec, sett
     assert words == ["leadscore", *expected, "--engine", "ray"]  # a driver on the head has no termination log
 
 
+def test_parallel_trials_reach_the_drivers_command_line_and_are_validated(spec, settings):
+    job = ray_job_manifest("ns", "m", "v3", "s3://models/ns/m/v3/", _ray_spec(spec, parallelTrials=3), settings)
+    assert shlex.split(job["spec"]["entrypoint"])[-4:] == ["--engine", "ray", "--parallel-trials", "3"]
+    with pytest.raises(ValidationError, match=r"ray.parallelTrials\n.*greater than or equal to 1"):
+        _ray_spec(spec, parallelTrials=0)
+
+
 def test_ray_settings_are_refused_without_the_ray_engine(spec):
     training = spec.training.model_dump(by_alias=True, exclude_none=True)
     with pytest.raises(ValidationError, match=r"spec.training.ray is only read with engine ray"):

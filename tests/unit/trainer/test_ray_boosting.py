@@ -63,6 +63,15 @@ def test_lightgbm_params_translate_and_the_booster_reads_as_the_classifier(data:
 
 def test_the_card_says_which_algorithms_trained_data_parallel_which_on_the_driver_and_which_cannot() -> None:
     baseline = resolve(["lr"])[0]
-    card = engine_card([baseline, RayXGBoost(3), RayLightGBM(2)])
-    assert card.engine == "ray" and card.data_parallel == {"xgboost": 3, "lightgbm": 2}
+    card = engine_card([baseline, RayXGBoost(4, 2), RayLightGBM(4, 2)])
+    assert card.engine == "ray" and card.data_parallel == {"xgboost": 4, "lightgbm": 4}
+    assert card.parallel_trials == 2
     assert card.on_driver == ["lr"] and card.not_available == ["catboost", "randomforest", "mlp"]
+
+
+def test_trials_in_flight_share_the_workers_with_one_each_at_least() -> None:
+    from leadscore.trainer.distributed.boosting import RayXGBoost, trial_workers
+
+    assert [trial_workers(8, n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    booster = RayXGBoost(8, 3)
+    assert (booster.trial_workers, booster.workers, booster.concurrent_trials) == (2, 8, 3)  # a refit: all 8

@@ -1,6 +1,6 @@
 """What ``--engine ray`` refuses before any data or cluster is touched: an algorithm that cannot train on
 Ray (one line naming it, exit 2, a Failed termination message), GPU workers, and ``--ray-address``
-without the Ray engine."""
+or ``--parallel-trials`` without the Ray engine."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def test_a_ray_address_without_the_ray_engine_is_refused(tmp_path: Path, capsys,
     specific = ["--target", "converted"] if command == "train" else ["--model", str(tmp_path / "v1")]
     assert main([command, *common, *specific, "--ray-address", "127.0.0.1:6379"]) == 2
     assert "error: --ray-address needs --engine ray (got --engine local)" in capsys.readouterr().err
+
+
+def test_parallel_trials_without_the_ray_engine_or_below_one_are_refused_naming_the_flag(tmp_path: Path,
+                                                                                        capsys) -> None:
+    common = ["train", "--data", str(tmp_path / "leads.csv"), "--target", "converted", "--output",
+              str(tmp_path / "v1"), "--algorithms", "lr,xgboost"]
+    assert main([*common, "--parallel-trials", "2"]) == 2
+    assert "error: --parallel-trials needs --engine ray (got --engine local)" in capsys.readouterr().err
+    assert main([*common, "--engine", "ray", "--parallel-trials", "0"]) == 2
+    assert "error: --parallel-trials: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert not (tmp_path / "v1").exists()

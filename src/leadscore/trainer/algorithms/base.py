@@ -78,6 +78,10 @@ class Algorithm(ABC):
     rounds_scale_with_rows: bool = True
     """Whether a refit on more rows runs proportionally more rounds (boosting: yes; epochs of a
     network, which already take more steps per epoch on more rows: no)."""
+    concurrent_trials: int = 1
+    """Search trials that may fit at once (``tuning.tune``'s concurrency): one, except for the Ray
+    boosters of ``train --engine ray --parallel-trials``, whose fits are cluster work the driver
+    waits on."""
 
     @abstractmethod
     def default_params(self) -> dict[str, Any]:

@@ -15,7 +15,8 @@ see the same log loss and early stopping stops them at the same round.
 
 The model comes back as the classifier the single-node algorithm returns, so the margins,
 the ONNX export, the native file and the rounds kept are the single-node code's. Not done on Ray:
-the search's pruning (the reporter runs on the driver; every trial runs to early stopping).
+the search's pruning (the reporter runs on the driver; every trial runs to early stopping). With
+``--parallel-trials N`` N search trials fit at once, each on its share of the CPUs (``trial_workers``).
 """
 
 from __future__ import annotations
@@ -38,22 +39,35 @@ TRACKER_JOIN_S = 10.0
 
 class _DataParallel:
     """``fit`` (early stopping on the validation part) and ``refit`` (all rows, fixed rounds) of a
-    booster whose ``_train`` grows one model on ``workers`` Ray workers."""
+    booster whose ``_train`` grows one model on Ray workers: a search trial's fit on
+    ``trial_workers`` (``workers`` shared by the ``concurrent_trials`` in flight), a refit, which
+    runs alone, on all ``workers``."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    def __init__(self, workers: int, concurrent_trials: int = 1) -> None:
+        self.workers, self.concurrent_trials = workers, concurrent_trials
+
+    @property
+    def trial_workers(self) -> int:
+        return trial_workers(self.workers, self.concurrent_trials)
 
     def fit(self, data: TrainData, params: dict[str, Any], reporter: Reporter | None) -> Any:
-        return self._train(data, params, MAX_ROUNDS, data.learning_rows(), (data.x_valid, data.y_valid))
+        return self._train(data, params, MAX_ROUNDS, data.learning_rows(), (data.x_valid, data.y_valid),
+                           self.trial_workers)
 
     def refit(self, data: TrainData, x: np.ndarray, y: np.ndarray, params: dict[str, Any],
               rounds: int | None, soft: np.ndarray | None = None) -> Any:
-        return self._train(data, params, rounds or MAX_ROUNDS, soft_rows(x, y, soft), None)
+        return self._train(data, params, rounds or MAX_ROUNDS, soft_rows(x, y, soft), None, self.workers)
 
     def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
                rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-               valid: tuple[np.ndarray, np.ndarray] | None) -> Any:
+               valid: tuple[np.ndarray, np.ndarray] | None, workers: int) -> Any:
         raise NotImplementedError
+
+
+def trial_workers(workers: int, concurrent_trials: int) -> int:
+    """Workers of each of ``concurrent_trials`` search trials fitting at once on ``workers`` CPUs:
+    an equal share, at least one (their placement groups then fit on the cluster together)."""
+    return max(1, workers // concurrent_trials)
 
 
 class RayXGBoost(_DataParallel, xgb.XGBoostAlgorithm):
@@ -61,13 +75,13 @@ class RayXGBoost(_DataParallel, xgb.XGBoostAlgorithm):
 
     def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
                rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-               valid: tuple[np.ndarray, np.ndarray] | None) -> Any:
+               valid: tuple[np.ndarray, np.ndarray] | None, workers: int) -> Any:
         import ray
         import xgboost
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
         native = native_params(xgb._classifier(data, params, rounds).get_xgb_params())
-        workers = max(1, min(self.workers, len(rows[1]) // 2))
+        workers = max(1, min(workers, len(rows[1]) // 2))
         with _cpus(workers) as group:
             tracker = xgboost.tracker.RabitTracker(n_workers=workers, host_ip=ray.util.get_node_ip_address(),
                                                    sortby="task")
@@ -93,12 +107,12 @@ class RayLightGBM(_DataParallel, lgbm.LightGBMAlgorithm):
 
     def _train(self, data: TrainData, params: dict[str, Any], rounds: int,
                rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
-               valid: tuple[np.ndarray, np.ndarray] | None) -> Any:
+               valid: tuple[np.ndarray, np.ndarray] | None, workers: int) -> Any:
         import ray
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
         native = lightgbm_params(lgbm._classifier(data, params, rounds).get_params())
-        workers = max(1, min(self.workers, len(rows[1]) // 2))
+        workers = max(1, min(workers, len(rows[1]) // 2))
         with _cpus(workers) as group:
             placed = PlacementGroupSchedulingStrategy(placement_group=group)
             actor: Any = ray.remote(_LightGBMWorker).options(num_cpus=1, scheduling_strategy=placed)

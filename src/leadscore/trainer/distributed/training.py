@@ -6,7 +6,8 @@
   driver, in shard order, and the single-node pipeline validates, splits, guards against leakage
   and fits the feature pipeline on them exactly as one node would (same ``feature_spec.json``).
 - **Boosting**: XGBoost and LightGBM train data-parallel on the cluster's CPUs (``boosting``) for
-  every search trial, the cross-fitted selection margins and the final refit.
+  every search trial, the cross-fitted selection margins and the final refit; ``--parallel-trials
+  N`` fits N search trials at once (``tuning.tune``'s concurrency), each on 1/N of the CPUs.
 - **On the driver**: the LR baseline (every training trains it: it is the yardstick), selection,
   calibration, ONNX export and its parity check, as on one node.
 - **Refused**: every other algorithm (``check_algorithms``), by name, before the cluster is joined.
@@ -17,6 +18,7 @@ docs/scale.md says what this buys (time) and what it does not yet (the driver ho
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,20 +51,27 @@ def check_algorithms(names: list[str]) -> None:
                           f"{','.join((BASELINE, *ON_RAY))}, or train on one node")
 
 
-def on_ray(algorithms: list[Algorithm]) -> list[Algorithm]:
+def on_ray(algorithms: list[Algorithm], parallel_trials: int = 1,
+           note: Callable[[str], None] | None = None) -> list[Algorithm]:
     """The resolved algorithms with the boosters swapped for their Ray versions, as many workers
-    as the joined cluster has CPUs."""
+    as the joined cluster has CPUs, ``parallel_trials`` search trials of each in flight (each on
+    its share of the CPUs; no more than the cluster has CPUs, ``note`` says so when it clamps)."""
     import ray
 
     workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    return [ON_RAY[a.name](workers) if a.name in ON_RAY else a for a in algorithms]
+    in_flight = min(parallel_trials, workers)
+    if in_flight < parallel_trials and note is not None:
+        note(f"--parallel-trials {parallel_trials}: the Ray cluster has {workers} CPUs, so {in_flight} trials "
+             "run at once (one CPU each at least)")
+    return [ON_RAY[a.name](workers, in_flight) if a.name in ON_RAY else a for a in algorithms]
 
 
 def engine_card(algorithms: list[Algorithm]) -> EngineCard:
     """The model card's record of where each trained algorithm ran on Ray, and which cannot."""
     data_parallel = tuple(ON_RAY.values())
-    return EngineCard(engine="ray",
-                      data_parallel={a.name: a.workers for a in algorithms if isinstance(a, data_parallel)},
+    boosters = [a for a in algorithms if isinstance(a, data_parallel)]
+    return EngineCard(engine="ray", data_parallel={a.name: a.workers for a in boosters},
+                      parallel_trials=max((a.concurrent_trials for a in boosters), default=1),
                       on_driver=[a.name for a in algorithms if not isinstance(a, data_parallel)],
                       not_available=[name for name in ALGORITHMS if name not in (*ON_RAY, *ON_DRIVER)])
 
