@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 RESULTS = Path(__file__).parent / "results" / "ray.json"
 
 
-def _rss(pids: list[int]) -> int:
+def rss(pids: list[int]) -> int:
     total = 0
     for pid in pids:
         try:
@@ -45,7 +45,7 @@ def _rss(pids: list[int]) -> int:
     return total
 
 
-def _group(pgid: int) -> list[int]:
+def group_pids(pgid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -57,13 +57,13 @@ def _group(pgid: int) -> list[int]:
     return pids
 
 
-def _measured(run: Callable[[], Any], pids: Callable[[], list[int]]) -> tuple[Any, float, int]:
+def measured(run: Callable[[], Any], pids: Callable[[], list[int]]) -> tuple[Any, float, int]:
     """``run()``'s result, its wall seconds and the peak summed RSS of ``pids()`` meanwhile."""
     peak, done = [0], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _rss(pids()))
+            peak[0] = max(peak[0], rss(pids()))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -109,7 +109,7 @@ def main() -> None:
     load = Path("/proc/loadavg").read_text().split()[0]
     runs: dict[str, Any] = {}
     me = os.getpid()
-    run, seconds, peak = _measured(lambda: score_file(str(root / "model"), str(root / "fresh.csv"),
+    run, seconds, peak = measured(lambda: score_file(str(root / "model"), str(root / "fresh.csv"),
                                                       str(root / "local.csv"), 10_000), lambda: [me])
     runs["local"] = {"cpus": os.cpu_count(), "seconds": round(seconds, 2), "rows_per_s": round(run.rows / seconds),
                      "peak_rss_mib": round(peak / 2**20), "note": "one process; peak includes the model and "
@@ -132,8 +132,8 @@ def main() -> None:
                 assert driver[0].returncode == 0, out
                 return json.loads(out.strip().splitlines()[-1])
 
-            metrics, seconds, peak = _measured(scored, lambda pgid=pgid, driver=driver: [
-                *(p.pid for p in driver), *_group(pgid)])
+            metrics, seconds, peak = measured(scored, lambda pgid=pgid, driver=driver: [
+                *(p.pid for p in driver), *group_pids(pgid)])
         runs[f"ray_{cpus}_cpu"] = {"cpus": cpus, "seconds": round(seconds, 2),
                                    "cluster_phase_seconds": metrics["scoringSeconds"],
                                    "rows_per_s": round(metrics["rows"] / metrics["scoringSeconds"]),
