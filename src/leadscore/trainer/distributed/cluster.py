@@ -83,9 +83,12 @@ def as_leadscore_error(exc: BaseException) -> BaseException:
 
     lost = (errors.ActorDiedError, errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError,
             errors.RaySystemError, errors.ActorUnavailableError)
-    if _chain_has(exc, lost):
-        return ClusterError(f"the Ray cluster lost a worker mid-run ({_first_line(exc)}); nothing was written")
-    return exc
+    return lost_worker(exc) if _chain_has(exc, lost) else exc
+
+
+def lost_worker(exc: BaseException, what: str = "a worker") -> ClusterError:
+    """The one-line ``ClusterError`` of a worker lost mid-run: ``what`` was lost, Ray's first line why."""
+    return ClusterError(f"the Ray cluster lost {what} mid-run ({_first_line(exc)}); nothing was written")
 
 
 def error_text(exc: LeadscoreError) -> str:
