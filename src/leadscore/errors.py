@@ -98,8 +98,7 @@ PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error 
 def reason_of_exit_code(code: int) -> str | None:
     """The reason a CLI exit code stands for (``9`` -> ``ClusterUnavailable``), for a failure seen
     only by its exit code (a RayJob's ``... failed with exit code 9``); None for 1 (a bug) and unknown codes."""
-    kinds = [LeadscoreError, *_subclasses(LeadscoreError)]
-    return next((kind.reason for kind in kinds if kind.exit_code == code and code != LeadscoreError.exit_code), None)
+    return next((kind.reason for kind in _subclasses(LeadscoreError) if kind.exit_code == code), None)
 
 
 def _subclasses(kind: type[LeadscoreError]) -> list[type[LeadscoreError]]:

@@ -15,8 +15,8 @@ from test_model_reconciler import body, result, run
 from leadscore.api.crd import KUBERAY_MAX_RAYJOB_NAME, RAY_MODEL_NAME_MAX, RAY_NAME_RULE
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
 from leadscore.api.wire import RAY_VERSION
-from leadscore.operator.builders import ray_job_manifest, training_job_manifest
 from leadscore.errors import reason_of_exit_code
+from leadscore.operator.builders import ray_job_manifest, training_job_manifest
 from leadscore.operator.observe import exit_reason, ray_job_outcome, training_outcome
 from leadscore.operator.versions import job_name
 
@@ -197,7 +197,7 @@ def test_a_finished_rayjob_becomes_a_version_through_result_json_and_the_gate(ku
 
 def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, settings, tmp_path):
     """Ray's message for a failed entrypoint carries the driver's last logs: the condition keeps its
-    last line (the trainer's one-line error), not kilobytes of log."""
+    last line (the trainer's one-line error), not kilobytes of log, led by the reason of its exit code."""
     settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
     model = body(RAY)
     run(kube, settings, model)
@@ -206,8 +206,8 @@ def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, setting
                 message="Job entrypoint command failed with exit code 3, last available logs (truncated to 20,000 "
                         f"chars):\n{tail}\nerror: --target: column 'converted' is not in the data set\n")
     run(kube, settings, model)
-    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: error: --target: column "
-                                          "'converted' is not in the data set")
+    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: InvalidDataset (exit 3): error: "
+                                          "--target: column 'converted' is not in the data set")
 
 
 def test_a_finished_rayjob_without_result_json_is_reported_unreadable(kube, settings, tmp_path):
