@@ -167,7 +167,8 @@ def test_a_worker_lost_mid_training_fails_at_once_with_exit_9_and_nothing_publis
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "MLFLOW_TRACKING_URI": "", **ray_cluster.env}
     driver = subprocess.Popen(
         [str(LEADSCORE), "train", "--engine", "ray", "--ray-address", ray_cluster.address, "--data",
-         str(tmp_path / "leads.csv"), *COMMON, "--algorithms", f"lr,{booster}", "--output", "out/v1", "--termination-path", str(termination)],
+         str(tmp_path / "leads.csv"), *COMMON, "--algorithms", f"lr,{booster}", "--output", "out/v1",
+         "--termination-path", str(termination)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600

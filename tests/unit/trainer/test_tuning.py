@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from leadscore.errors import ConfigError
+from leadscore.errors import ClusterError, ConfigError
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData, resolve
 from leadscore.trainer.tuning import tune
 
@@ -96,3 +96,35 @@ def test_tune_keeps_pinned_values_and_stays_within_bounds(data: TrainData) -> No
     assert result.params["num_leaves"] == 4
     assert 0.1 <= result.params["learning_rate"] <= 0.2  # the defaults' 0.05 was clipped into the bounds
     assert result.trials == 4
+
+
+class _Refusing(type(ALGORITHMS["lr"])):  # type: ignore[misc]
+    """The baseline whose every fit raises ``error`` (a lost Ray worker, a bug)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def fit(self, *args: object, **kwargs: object) -> object:
+        raise self.error
+
+
+@pytest.mark.parametrize(("error", "traceback_logged"), [(ClusterError("the Ray cluster lost a worker"), False),
+                                                         (RuntimeError("a bug"), True)])
+def test_a_refusal_in_a_trial_is_not_logged_with_a_traceback_but_a_bug_is(
+        data: TrainData, error: Exception, traceback_logged: bool) -> None:
+    import logging
+
+    from leadscore.trainer.tuning import OPTUNA_TRIAL_LOGGER
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    trial_log = logging.getLogger(OPTUNA_TRIAL_LOGGER)
+    trial_log.addHandler(handler)
+    try:
+        with pytest.raises(type(error)):
+            tune(_Refusing(error), data, trials=1, timeout=None)
+    finally:
+        trial_log.removeHandler(handler)
+    assert any(r.exc_info for r in seen) is traceback_logged, [r.getMessage() for r in seen]
+    assert seen  # Optuna's own warning (the trial failed) still comes
