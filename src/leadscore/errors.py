@@ -93,6 +93,19 @@ PERMANENT: tuple[type[LeadscoreError], ...] = (ConfigError, DatasetError, Leakag
 """Failures that running again on the same inputs cannot fix: the operator does not retry them."""
 PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error in PERMANENT}))
 
+
+
+def reason_of_exit_code(code: int) -> str | None:
+    """The reason a CLI exit code stands for (``9`` -> ``ClusterUnavailable``), for a failure seen
+    only by its exit code (a RayJob's ``... failed with exit code 9``); None for 1 (a bug) and unknown codes."""
+    return next((kind.reason for kind in _subclasses(LeadscoreError) if kind.exit_code == code), None)
+
+
+def _subclasses(kind: type[LeadscoreError]) -> list[type[LeadscoreError]]:
+    direct = kind.__subclasses__()
+    return [found for sub in direct for found in (sub, *_subclasses(sub))]
+
+
 _MAX_SHOWN = 3
 
 

@@ -49,6 +49,7 @@ from leadscore.operator.health import Due, Figures, assess, retrain_due
 from leadscore.operator.kube import KindMissingError, Kube
 from leadscore.operator.mlflow_aliases import sync_quietly
 from leadscore.operator.observe import (
+    exit_reason,
     observe_isvc,
     one_line,
     parse_result,
@@ -345,7 +346,8 @@ def _record_failure(ctx: ModelContext, run: TrainingRun, outcome: Any, result: T
     elif message:
         detail = one_line(message)
     elif outcome is not None:  # a RayJob's message may end with the driver's log tail: keep its last line
-        detail = f"{outcome.reason}: {one_line(outcome.message)}" if outcome.message else outcome.reason
+        detail = ": ".join(part for part in (outcome.reason, exit_reason(outcome.message),
+                                             one_line(outcome.message)) if part)
     else:
         detail = f"the {_kind(run.engine)} disappeared before it finished and left no result.json"
     kind = _kind(run.engine)

@@ -6,6 +6,7 @@ counts, how KServe's revision traffic maps onto our versions) is unit-tested on 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,6 +15,7 @@ import pydantic
 
 from leadscore.api.leadscoringmodel import TrafficTarget, TrainingEngine
 from leadscore.api.results import TrainingResult
+from leadscore.errors import reason_of_exit_code
 from leadscore.operator.builders import TRAINER_CONTAINER
 
 
@@ -43,6 +45,7 @@ def job_outcome(job: Mapping[str, Any]) -> JobOutcome:
     return JobOutcome("Running")
 
 
+EXIT_CODE = re.compile(r"exit code (\d+)")
 RAY_JOB_FAILED = frozenset({"Failed", "ValidationFailed"})
 """KubeRay v1.5.0 ``status.jobDeploymentStatus`` values after which a RayJob never runs again: ``Failed``
 is stored only once ``spec.backoffLimit`` retries are spent (KubeRay writes ``Retrying`` before that),
@@ -64,6 +67,15 @@ def ray_job_outcome(ray_job: Mapping[str, Any]) -> JobOutcome:
     if deployment in RAY_JOB_FAILED:
         return JobOutcome("Failed", status.get("reason") or deployment, status.get("message") or "")
     return JobOutcome("Running")
+
+
+def exit_reason(message: str) -> str | None:
+    """The trainer's reason (trainer/CONTRACT.md) for the exit code in KubeRay's ``Job entrypoint
+    command failed with exit code 9`` (a RayJob's driver leaves no termination message):
+    ``ClusterUnavailable (exit 9)``; None without a known code."""
+    found = EXIT_CODE.search(message)
+    reason = reason_of_exit_code(int(found.group(1))) if found else None
+    return f"{reason} (exit {found.group(1)})" if reason and found else None
 
 
 def training_outcome(engine: TrainingEngine, obj: Mapping[str, Any]) -> JobOutcome:

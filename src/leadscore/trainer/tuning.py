@@ -15,6 +15,7 @@ stopping watches (so it can still stop a heavily weighted trial early: a known b
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from typing import Any
 import numpy as np
 
 from leadscore.api.hyperparameters import ParamSetting
+from leadscore.errors import LeadscoreError
 from leadscore.trainer.algorithms.base import Algorithm, Reporter, TrainData
 from leadscore.trainer.calibration import SigmoidCalibrator
 from leadscore.trainer.metrics import logloss
 
+OPTUNA_TRIAL_LOGGER = "optuna.study._optimize"
+"""The logger Optuna warns on, with the traceback, when a trial raises."""
 PRUNER_STARTUP_TRIALS = 3
 PRUNER_WARMUP_STEPS = 30
 
@@ -96,6 +100,14 @@ def start_points(params: dict[str, Any], overrides: Mapping[str, ParamSetting]) 
     return out
 
 
+class _NoRefusalTraceback(logging.Filter):
+    """Optuna logs a failed trial's exception with its traceback; a leadscore refusal (a lost Ray
+    worker, ...) ends the run as the CLI's one-line error, so it is not also logged as a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], LeadscoreError))
+
+
 def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | None,
          callbacks: list[TrialCallback] | None = None,
          overrides: Mapping[str, ParamSetting] | None = None, concurrency: int = 1) -> Tuned:
@@ -108,6 +120,9 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trial_log = logging.getLogger(OPTUNA_TRIAL_LOGGER)
+    if not any(isinstance(f, _NoRefusalTraceback) for f in trial_log.filters):
+        trial_log.addFilter(_NoRefusalTraceback())
     study = optuna.create_study(
         direction="minimize",
         # constant_liar: a trial asked while others run treats them as poor results, so one batch

@@ -145,3 +145,86 @@ def test_an_unreachable_ray_address_is_one_line_and_exit_9_with_nothing_publishe
                       "10 s); is its head running (ray start --head, or the RayJob's head pod)?"]
     assert not (tmp_path / "out").exists()
     assert json.loads(termination.read_text())["reason"] == "ClusterUnavailable"
+
+
+RANK_TITLE = {"xgboost": "ray::_train_part", "lightgbm": "ray::_LightGBMWorker.train"}
+"""The process title Ray gives a worker while it runs a boosting rank (a task, an actor's ``train``)."""
+FAIL_WITHIN_S = 60.0
+"""From the kill to the driver's exit: the lost rank is never retried and the survivors are stopped."""
+
+
+def _cluster_processes(root: int) -> dict[int, str]:
+    """Every process under ``root`` (the fixture's ``ray start``: ours to kill), by PID, with its cmdline."""
+    children: dict[int, list[int]] = {}
+    titles: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            titles[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        children.setdefault(int(stat.rpartition(")")[2].split()[1]), []).append(int(entry.name))
+    found, todo = {}, [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found[pid] = titles[pid]
+            todo.append(pid)
+    return found
+
+
+def _ranks(cluster: RayCluster, booster: str) -> list[int]:
+    return [pid for pid, title in _cluster_processes(cluster.process.popen.pid).items()
+            if title.startswith(RANK_TITLE[booster])]
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_a_worker_lost_mid_training_fails_at_once_with_exit_9_and_nothing_published(
+        tmp_path: Path, ray_cluster: RayCluster, booster: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from trainer_helpers import LEADSCORE
+
+    synthetic_leads(30_000, seed=7).to_csv(tmp_path / "leads.csv", index=False)  # boosting runs for seconds
+    termination = tmp_path / "termination"
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "MLFLOW_TRACKING_URI": "", **ray_cluster.env}
+    driver = subprocess.Popen(
+        [str(LEADSCORE), "train", "--engine", "ray", "--ray-address", ray_cluster.address, "--data",
+         str(tmp_path / "leads.csv"), *COMMON, "--algorithms", f"lr,{booster}", "--output", "out/v1",
+         "--termination-path", str(termination)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        boosting: list[int] = []  # a rank seen twice 0.5 s apart: in the collective, boosting
+        while not boosting and driver.poll() is None and time.monotonic() < deadline:
+            ranks = _ranks(ray_cluster, booster)
+            time.sleep(0.5 if ranks else 0.05)
+            boosting = [pid for pid in _ranks(ray_cluster, booster) if pid in ranks]
+        assert boosting, f"no {RANK_TITLE[booster]} worker ran: {driver.poll()} {driver.communicate()[1][-3000:]}"
+        os.kill(boosting[0], signal.SIGKILL)
+        killed = time.monotonic()
+        _, stderr = driver.communicate(timeout=FAIL_WITHIN_S)
+        took = time.monotonic() - killed
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+    print(f"{booster}: the driver exited {took:.1f} s after the kill")
+    assert driver.returncode == 9, stderr[-3000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    kind = "an XGBoost worker (Ray task _train_part)" if booster == "xgboost" \
+        else "a LightGBM worker (Ray actor _LightGBMWorker)"
+    assert len(errors) == 1 and errors[0].startswith(f"error: the Ray cluster lost {kind}, rank "), errors
+    assert errors[0].endswith("; nothing was written"), errors
+    assert "Traceback" not in stderr, stderr[-6000:]
+    assert not (tmp_path / "out").exists()
+    result = json.loads(termination.read_text())
+    assert (result["status"], result["reason"]) == ("Failed", "ClusterUnavailable"), result
+    deadline = time.monotonic() + 30  # the surviving ranks were stopped, not left in the collective
+    while _ranks(ray_cluster, booster) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _ranks(ray_cluster, booster)

@@ -15,8 +15,9 @@ from test_model_reconciler import body, result, run
 from leadscore.api.crd import KUBERAY_MAX_RAYJOB_NAME, RAY_MODEL_NAME_MAX, RAY_NAME_RULE
 from leadscore.api.leadscoringmodel import LeadScoringModelSpec
 from leadscore.api.wire import RAY_VERSION
+from leadscore.errors import reason_of_exit_code
 from leadscore.operator.builders import ray_job_manifest, training_job_manifest
-from leadscore.operator.observe import ray_job_outcome, training_outcome
+from leadscore.operator.observe import exit_reason, ray_job_outcome, training_outcome
 from leadscore.operator.versions import job_name
 
 
@@ -203,7 +204,7 @@ def test_a_finished_rayjob_becomes_a_version_through_result_json_and_the_gate(ku
 
 def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, settings, tmp_path):
     """Ray's message for a failed entrypoint carries the driver's last logs: the condition keeps its
-    last line (the trainer's one-line error), not kilobytes of log."""
+    last line (the trainer's one-line error), not kilobytes of log, led by the reason of its exit code."""
     settings = settings.model_copy(update={"artifact_root": str(tmp_path)})
     model = body(RAY)
     run(kube, settings, model)
@@ -212,8 +213,8 @@ def test_a_failed_rayjobs_log_tail_is_cut_to_the_drivers_last_line(kube, setting
                 message="Job entrypoint command failed with exit code 3, last available logs (truncated to 20,000 "
                         f"chars):\n{tail}\nerror: --target: column 'converted' is not in the data set\n")
     run(kube, settings, model)
-    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: error: --target: column "
-                                          "'converted' is not in the data set")
+    assert _trained(model)["message"] == ("RayJob m-train-v1 (v1) failed: AppFailed: InvalidDataset (exit 3): error: "
+                                          "--target: column 'converted' is not in the data set")
 
 
 def test_a_finished_rayjob_without_result_json_is_reported_unreadable(kube, settings, tmp_path):
@@ -241,8 +242,8 @@ def test_a_failed_rayjob_keeps_the_active_version_serving_and_says_why(kube, set
     ctx = run(kube, settings, model)
     trained = _trained(model)
     assert (trained["status"], trained["reason"]) == ("False", "JobFailed")
-    assert trained["message"] == ("RayJob m-train-v2 (v2) failed: AppFailed: Job entrypoint command failed with "
-                                  "exit code 9; v1 keeps serving")
+    assert trained["message"] == ("RayJob m-train-v2 (v2) failed: AppFailed: ClusterUnavailable (exit 9): Job "
+                                  "entrypoint command failed with exit code 9; v1 keeps serving")
     assert model["status"]["activeVersion"] == "v1" and [v["version"] for v in model["status"]["versions"]] == ["v1"]
     assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "JobFailed")]
     assert kube.isvcs["m"]["spec"]["predictor"]["model"]["storageUri"] == "s3://models/ns/m/v1/"
@@ -283,3 +284,16 @@ def test_a_ray_pod_that_cannot_get_its_image_fails_the_training_as_a_jobs_pod_do
     assert [(e.type, e.reason) for e in ctx.events] == [("Warning", "ImagePullBackOff")]
     run(kube, settings, model)  # the RayJob still runs (until its deadline): it is not adopted again
     assert model["status"]["training"]["finished"] is True and list(kube.ray_jobs) == ["m-train-v1"]
+
+
+def test_a_rayjobs_exit_code_is_named_by_the_trainers_reason_for_it():
+    # KubeRay's message names the driver's exit code, then its log tail; the code is the trainer's contract
+    message = ("Job entrypoint command failed with exit code 9, last available logs (truncated to 20,000 chars):\n"
+               "error: the Ray cluster lost an XGBoost worker (Ray task _train_part), rank 1 of 2, mid-run (...)")
+    assert exit_reason(message) == "ClusterUnavailable (exit 9)"
+    assert exit_reason("Job entrypoint command failed with exit code 3") == "InvalidDataset (exit 3)"
+    assert exit_reason("Job entrypoint command failed with exit code 1") is None  # a bug: no reason of its own
+    assert exit_reason("the RayJob's deadline passed") is None
+    assert [reason_of_exit_code(code) for code in (2, 4, 5, 6, 7, 8, 9, 42)] == [
+        "InvalidConfig", "LeakyColumns", "TrainingFailed", "OnnxParityFailed", "StorageFailed", "InsufficientData",
+        "ClusterUnavailable", None]

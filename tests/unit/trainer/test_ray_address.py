@@ -1,4 +1,5 @@
-"""``--ray-address``: what it accepts, and the one-line refusal when nothing listens there (no Ray needed)."""
+"""``--ray-address``: what it accepts, and the one-line refusal when nothing listens there; Ray's
+lost-worker errors as leadscore's one line (no Ray cluster needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import pytest
 
 from leadscore.errors import ClusterError, ConfigError
-from leadscore.trainer.distributed.cluster import check_reachable, parse_address
+from leadscore.trainer.distributed.cluster import as_leadscore_error, check_reachable, lost_worker, parse_address
 
 
 @pytest.mark.parametrize(("address", "expected"), [
@@ -43,3 +44,18 @@ def test_a_workers_refusal_comes_back_as_its_own_error_class() -> None:
     with pytest.raises(DatasetError, match=r"^dataset s3://b/x.parquet: the file is empty$") as caught:
         raise_error_text(error_text(DatasetError("dataset s3://b/x.parquet: the file is empty")))
     assert caught.value.exit_code == 3
+
+
+def test_a_lost_worker_is_one_cluster_error_line_and_a_named_one_stays_as_it_is() -> None:
+    from ray.exceptions import WorkerCrashedError
+
+    crashed = WorkerCrashedError()
+    error = as_leadscore_error(crashed)
+    assert isinstance(error, ClusterError) and error.exit_code == 9
+    assert str(error) == ("the Ray cluster lost a worker mid-run (The worker died unexpectedly while executing this "
+                          "task. Check python-core-worker-*.log files for more information.); nothing was written")
+    named = lost_worker(crashed, "an XGBoost worker (Ray task _train_part), rank 1 of 2,")
+    assert str(named).startswith("the Ray cluster lost an XGBoost worker (Ray task _train_part), rank 1 of 2, mid-run")
+    assert as_leadscore_error(named) is named  # boosting's naming is kept, not wrapped again
+    other = ValueError("not Ray's")
+    assert as_leadscore_error(other) is other

@@ -4,7 +4,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from leadscore.errors import ConfigError
+from leadscore.errors import ClusterError, ConfigError
 from leadscore.trainer.algorithms import ALGORITHMS, TrainData, resolve
 from leadscore.trainer.algorithms.base import Reporter
 from leadscore.trainer.algorithms.logreg import LogisticBaseline
@@ -167,3 +167,35 @@ def test_the_time_budget_is_checked_before_each_batch_and_a_batch_fits_at_once(d
 def test_concurrency_below_one_is_refused(data: TrainData) -> None:
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         tune(ALGORITHMS["lr"], data, trials=2, timeout=None, concurrency=0)
+
+
+class _Refusing(type(ALGORITHMS["lr"])):  # type: ignore[misc]
+    """The baseline whose every fit raises ``error`` (a lost Ray worker, a bug)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def fit(self, *args: object, **kwargs: object) -> object:
+        raise self.error
+
+
+@pytest.mark.parametrize(("error", "traceback_logged"), [(ClusterError("the Ray cluster lost a worker"), False),
+                                                         (RuntimeError("a bug"), True)])
+def test_a_refusal_in_a_trial_is_not_logged_with_a_traceback_but_a_bug_is(
+        data: TrainData, error: Exception, traceback_logged: bool) -> None:
+    import logging
+
+    from leadscore.trainer.tuning import OPTUNA_TRIAL_LOGGER
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    trial_log = logging.getLogger(OPTUNA_TRIAL_LOGGER)
+    trial_log.addHandler(handler)
+    try:
+        with pytest.raises(type(error)):
+            tune(_Refusing(error), data, trials=1, timeout=None)
+    finally:
+        trial_log.removeHandler(handler)
+    assert any(r.exc_info for r in seen) is traceback_logged, [r.getMessage() for r in seen]
+    assert seen  # Optuna's own warning (the trial failed) still comes

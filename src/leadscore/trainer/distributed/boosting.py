@@ -13,6 +13,12 @@ reports a free port, then all train with the list as LightGBM's ``machines`` (wh
 ``LightGBMConfig`` sets up). Every LightGBM worker holds the whole validation part, so all of them
 see the same log loss and early stopping stops them at the same round.
 
+A worker lost mid-training (its process killed, its node gone) fails the run at once: the ranks
+are never retried (``max_retries=0``, ``max_restarts=0``: a new rank cannot join a collective the
+others are halfway through), and ``_gather`` waits for whichever rank ends first, so the first
+failure (a lost rank's own, when one was lost) is the run's ``ClusterError`` and the survivors,
+which would otherwise wait in the collective, are stopped.
+
 The model comes back as the classifier the single-node algorithm returns, so the margins,
 the ONNX export, the native file and the rounds kept are the single-node code's. Not done on Ray:
 the search's pruning (the reporter runs on the driver; every trial runs to early stopping). With
@@ -23,7 +29,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,9 +39,12 @@ import numpy as np
 from leadscore.errors import ClusterError
 from leadscore.trainer.algorithms import lgbm, xgb
 from leadscore.trainer.algorithms.base import EARLY_STOPPING_ROUNDS, MAX_ROUNDS, Reporter, TrainData, soft_rows
+from leadscore.trainer.distributed import cluster
 
 PLACEMENT_TIMEOUT_S = 120.0
 TRACKER_JOIN_S = 10.0
+LOST_GRACE_S = 10.0
+"""After a rank fails, how long to wait for a lost peer's error (the cause) before reporting the first."""
 
 
 class _DataParallel:
@@ -88,14 +98,16 @@ class RayXGBoost(_DataParallel, xgb.XGBoostAlgorithm):
             tracker.start()
             waiting = threading.Thread(target=tracker.wait_for, daemon=True)
             waiting.start()
-            task = ray.remote(_train_part).options(num_cpus=1, scheduling_strategy=PlacementGroupSchedulingStrategy(
-                placement_group=group))
+            task = ray.remote(_train_part).options(num_cpus=1, max_retries=0, scheduling_strategy=
+                                                   PlacementGroupSchedulingStrategy(placement_group=group))
             parts = [ray.put(part) for part in _parts(rows, workers)]
             valid_parts: list[Any] = [ray.put(part) for part in _parts((*valid, None), workers)] if valid \
                 else [None] * workers
             early = EARLY_STOPPING_ROUNDS if valid else None
-            models = ray.get([task.remote(rank, tracker.worker_args(), native, rounds, early, parts[rank],
-                                          valid_parts[rank]) for rank in range(workers)])
+            ranks = [task.remote(rank, tracker.worker_args(), native, rounds, early, parts[rank], valid_parts[rank])
+                     for rank in range(workers)]
+            models = _gather(ranks, "an XGBoost worker (Ray task _train_part)",
+                             lambda: [ray.cancel(r, force=True) for r in ranks])
             waiting.join(TRACKER_JOIN_S)
         model = xgboost.XGBClassifier()
         model.load_model(bytearray(models[0]))
@@ -115,17 +127,24 @@ class RayLightGBM(_DataParallel, lgbm.LightGBMAlgorithm):
         workers = max(1, min(workers, len(rows[1]) // 2))
         with _cpus(workers) as group:
             placed = PlacementGroupSchedulingStrategy(placement_group=group)
-            actor: Any = ray.remote(_LightGBMWorker).options(num_cpus=1, scheduling_strategy=placed)
+            actor: Any = ray.remote(_LightGBMWorker).options(num_cpus=1, max_restarts=0, max_task_retries=0,
+                                                             scheduling_strategy=placed)
             actors: list[Any] = [actor.remote() for _ in range(workers)]
-            addresses = ray.get([a.address.remote() for a in actors])
+            what = "a LightGBM worker (Ray actor _LightGBMWorker)"
+
+            def stop() -> None:
+                for a in actors:
+                    ray.kill(a, no_restart=True)
+
+            addresses = _gather([a.address.remote() for a in actors], what, stop)
             network = {"tree_learner": "data", "num_machines": workers, "pre_partition": True, "time_out": 5,
                        "machines": ",".join(f"{ip}:{port}" for ip, port in addresses)}
             shared_valid = ray.put(valid) if valid is not None else None
-            results = ray.get([a.train.remote({**native, **network, "local_listen_port": addresses[rank][1]}, rounds,
-                                              ray.put(part), shared_valid)
-                               for rank, (a, part) in enumerate(zip(actors, _parts(rows, workers), strict=True))])
-            for a in actors:
-                ray.kill(a)
+            results = _gather([a.train.remote({**native, **network, "local_listen_port": addresses[rank][1]},
+                                              rounds, ray.put(part), shared_valid)
+                               for rank, (a, part) in enumerate(zip(actors, _parts(rows, workers), strict=True))],
+                              what, stop)
+            stop()
         text, best = results[0]
         return classifier_from(lgbm._classifier(data, params, rounds), text, best, int(rows[0].shape[1]))
 
@@ -169,6 +188,46 @@ def classifier_from(model: Any, text: str, best: int, n_features: int) -> Any:
     model._le = LabelEncoder().fit([0, 1])
     model._best_iteration, model._best_score, model._evals_result = best, {}, {}
     return model
+
+
+def _gather(ranks: list[Any], what: str, stop: Callable[[], object]) -> list[Any]:
+    """Every rank's result, in rank order; or, as soon as one rank fails, ``stop()`` (the others would
+    wait in the collective for it) and that failure raised: a lost rank's as a ``ClusterError`` naming
+    ``what`` and the rank (up to ``LOST_GRACE_S`` is left for one: a peer's socket error often comes first)."""
+    import ray
+
+    pending = list(ranks)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        failure = _failure(done[0])
+        if failure is None:
+            continue
+        failed, deadline = done[0], time.monotonic() + LOST_GRACE_S
+        while not _lost(failure) and pending and (left := deadline - time.monotonic()) > 0:
+            done, pending = ray.wait(pending, num_returns=1, timeout=left)
+            lost = _failure(done[0]) if done else None
+            if lost is not None and _lost(lost):
+                failed, failure = done[0], lost
+        stop()
+        if _lost(failure):
+            raise cluster.lost_worker(failure, f"{what}, rank {ranks.index(failed)} of {len(ranks)},") from failure
+        raise failure
+    return ray.get(ranks)
+
+
+def _failure(ref: Any) -> Exception | None:
+    """The error of a finished rank; None when it returned."""
+    import ray
+
+    try:
+        ray.get(ref, timeout=0)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _lost(exc: Exception) -> bool:
+    return isinstance(cluster.as_leadscore_error(exc), ClusterError)
 
 
 @contextmanager

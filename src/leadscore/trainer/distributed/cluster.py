@@ -76,16 +76,20 @@ def session(address: str | None, num_cpus: int | None = None) -> Iterator[None]:
 
 
 def as_leadscore_error(exc: BaseException) -> BaseException:
-    """A ``ClusterError`` for a lost worker, node or object; anything else as it is. (A worker's own
+    """A ``ClusterError`` for a lost worker, node or object; anything else (a leadscore error already,
+    ``boosting``'s naming the lost rank) as it is. (A worker's own
     ``LeadscoreError`` does not survive Ray's task errors, only its text: workers hand theirs back
     as data, ``error_text`` -> ``raise_error_text``.)"""
     import ray.exceptions as errors
 
     lost = (errors.ActorDiedError, errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError,
             errors.RaySystemError, errors.ActorUnavailableError)
-    if _chain_has(exc, lost):
-        return ClusterError(f"the Ray cluster lost a worker mid-run ({_first_line(exc)}); nothing was written")
-    return exc
+    return lost_worker(exc) if not isinstance(exc, LeadscoreError) and _chain_has(exc, lost) else exc
+
+
+def lost_worker(exc: BaseException, what: str = "a worker") -> ClusterError:
+    """The one-line ``ClusterError`` of a worker lost mid-run: ``what`` was lost, Ray's first line why."""
+    return ClusterError(f"the Ray cluster lost {what} mid-run ({_first_line(exc)}); nothing was written")
 
 
 def error_text(exc: LeadscoreError) -> str:
