@@ -94,7 +94,6 @@ PERMANENT: tuple[type[LeadscoreError], ...] = (ConfigError, DatasetError, Leakag
 PERMANENT_EXIT_CODES: tuple[int, ...] = tuple(sorted({error.exit_code for error in PERMANENT}))
 
 
-
 def reason_of_exit_code(code: int) -> str | None:
     """The reason a CLI exit code stands for (``9`` -> ``ClusterUnavailable``), for a failure seen
     only by its exit code (a RayJob's ``... failed with exit code 9``); None for 1 (a bug) and unknown codes."""
