@@ -74,8 +74,10 @@ def exit_reason(message: str) -> str | None:
     command failed with exit code 9`` (a RayJob's driver leaves no termination message):
     ``ClusterUnavailable (exit 9)``; None without a known code."""
     found = EXIT_CODE.search(message)
-    reason = reason_of_exit_code(int(found.group(1))) if found else None
-    return f"{reason} (exit {found.group(1)})" if reason and found else None
+    if found is None:
+        return None
+    reason = reason_of_exit_code(int(found.group(1)))
+    return f"{reason} (exit {found.group(1)})" if reason else None
 
 
 def training_outcome(engine: TrainingEngine, obj: Mapping[str, Any]) -> JobOutcome:

@@ -140,7 +140,7 @@ def prepare(config: TrainConfig, progress: Progress, loader: Loader = load) -> P
     parts = {"train": split.train, "valid": split.valid, "test": split.test}
     x = {"train": fit_on_sample(features, frame.iloc[split.train], y[split.train], config.feature_sample,
                                 config.seed)}
-    if config.feature_sample is not None and len(split.train) > config.feature_sample:
+    if feature_rows(len(split.train), config.feature_sample) < len(split.train):
         progress.stage(f"feature pipeline fitted on a sample of {config.feature_sample:,} of the "
                        f"{len(split.train):,} training rows")
     for part in ("valid", "test"):
@@ -375,8 +375,7 @@ def model_card(config: TrainConfig, version: str, created: datetime, device: str
                               parity_max_abs_diff=shipped.parity, libraries=library_versions(),
                               final_fit=_final_fit_card(tuned, holdout, prepared),
                               targets=_targets_card(config, prepared), cross_validation=cross_validated,
-                              feature_pipeline_rows=min(len(prepared.split.train),
-                                                        config.feature_sample or len(prepared.split.train)),
+                              feature_pipeline_rows=feature_rows(len(prepared.split.train), config.feature_sample),
                               engine=_engine_card(config, tuned)),
         scoring=config.scoring, score_histogram=histogram, tiers=resolved_tiers(config.scoring, histogram),
         interval=shipped.interval,
@@ -409,11 +408,16 @@ def _champion(config: TrainConfig, prepared: Prepared, shipped: Shipped, progres
     return champion
 
 
+def feature_rows(training_rows: int, sample: int | None) -> int:
+    """How many training rows the feature pipeline is fitted on (``fit_on_sample``)."""
+    return training_rows if sample is None else min(training_rows, sample)
+
+
 def fit_on_sample(features: Any, frame: pd.DataFrame, y: np.ndarray, sample: int | None, seed: int) -> np.ndarray:
     """The training rows encoded, the feature pipeline fitted on all of them or, with ``sample``, on a
     seeded random ``sample`` of them: the sampled rows get out-of-fold target rates (``fit_transform``)
     and the others are encoded by the fitted pipeline as validation rows are (no row sees its label)."""
-    if sample is None or len(frame) <= sample:
+    if feature_rows(len(frame), sample) == len(frame):
         return np.asarray(features.fit_transform(frame, y))
     chosen = np.sort(np.random.default_rng(seed).choice(len(frame), size=sample, replace=False))
     rest = np.setdiff1d(np.arange(len(frame)), chosen, assume_unique=True)

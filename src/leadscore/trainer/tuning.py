@@ -140,9 +140,9 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
     best: dict[str, Any] = {}
     started = time.monotonic()
 
-    def keep(value: float, fitted: _Fitted) -> None:
-        if not best or value < best["value"]:
-            best.update(value=value, model=fitted.model, params=fitted.params, margin=fitted.margin)
+    def keep(fitted: _Fitted) -> None:
+        if not best or fitted.value < best["value"]:
+            best.update(value=fitted.value, model=fitted.model, params=fitted.params, margin=fitted.margin)
 
     def objective(trial: optuna.Trial) -> float:
         params = algorithm.search_space(BoundedTrial(trial, overrides))
@@ -154,7 +154,7 @@ def tune(algorithm: Algorithm, data: TrainData, trials: int, timeout: float | No
         fitted = _fit(algorithm, data, params, report)
         if trial.should_prune():
             raise optuna.TrialPruned()
-        keep(fitted.value, fitted)
+        keep(fitted)
         return fitted.value
 
     # The defaults run whatever the budget says (Optuna checks the timeout before a trial).
@@ -196,7 +196,7 @@ def _fit(algorithm: Algorithm, data: TrainData, params: dict[str, Any], reporter
 
 
 def _run_batches(study: Any, algorithm: Algorithm, data: TrainData, overrides: Mapping[str, ParamSetting],
-                 trials: int, concurrency: int, deadline: float | None, keep: Callable[[float, _Fitted], None],
+                 trials: int, concurrency: int, deadline: float | None, keep: Callable[[_Fitted], None],
                  callbacks: list[TrialCallback]) -> None:
     """``trials`` trials, ``concurrency`` at a time (Optuna's ask/tell), until ``deadline`` (checked
     before each batch, as ``study.optimize`` checks its timeout before each trial).
@@ -228,7 +228,7 @@ def _run_batches(study: Any, algorithm: Algorithm, data: TrainData, overrides: M
                     continue
                 frozen = study.tell(trial, fitted.value)
                 if frozen.state == optuna.trial.TrialState.COMPLETE:
-                    keep(fitted.value, fitted)
+                    keep(fitted)
                 for callback in callbacks:
                     callback(study, frozen)
             if failure is not None:

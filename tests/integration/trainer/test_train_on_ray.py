@@ -155,22 +155,14 @@ FAIL_WITHIN_S = 60.0
 
 def _cluster_processes(root: int) -> dict[int, str]:
     """Every process under ``root`` (the fixture's ``ray start``: ours to kill), by PID, with its cmdline."""
-    children: dict[int, list[int]] = {}
-    titles: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    import psutil
+
+    found = {}
+    for process in psutil.Process(root).children(recursive=True):
         try:
-            stat = (entry / "stat").read_text()
-            titles[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # it ended meanwhile
+            found[process.pid] = " ".join(process.cmdline())
+        except psutil.Error:  # it ended meanwhile
             continue
-        children.setdefault(int(stat.rpartition(")")[2].split()[1]), []).append(int(entry.name))
-    found, todo = {}, [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            found[pid] = titles[pid]
-            todo.append(pid)
     return found
 
 
